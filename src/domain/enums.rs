@@ -1,0 +1,130 @@
+//! AWS's string enums, each parsed once at the edge and carried as a Rust enum afterwards.
+
+/// Declares a string enum with AWS's spelling, `parse`, `as_str`, `ALL` and serde both ways.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The accepted spellings, comma-separated, for error messages.
+            pub fn choices() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&raw).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{raw:?} is not one of [{}]", Self::choices()
+                    ))
+                })
+            }
+        }
+    };
+}
+
+aws_enum!(ApiKeySource { Header = "HEADER", Authorizer = "AUTHORIZER" });
+
+aws_enum!(EndpointType { Edge = "EDGE", Regional = "REGIONAL", Private = "PRIVATE" });
+
+aws_enum!(IpAddressType { Ipv4 = "ipv4", Dualstack = "dualstack" });
+
+aws_enum!(
+    /// A method's verb; `ANY` matches every verb.
+    HttpMethod {
+        Get = "GET",
+        Put = "PUT",
+        Post = "POST",
+        Delete = "DELETE",
+        Patch = "PATCH",
+        Options = "OPTIONS",
+        Head = "HEAD",
+        Any = "ANY",
+    }
+);
+
+aws_enum!(AuthorizationType {
+    None = "NONE",
+    AwsIam = "AWS_IAM",
+    Custom = "CUSTOM",
+    CognitoUserPools = "COGNITO_USER_POOLS",
+});
+
+aws_enum!(IntegrationType {
+    Http = "HTTP",
+    Mock = "MOCK",
+    AwsProxy = "AWS_PROXY",
+    HttpProxy = "HTTP_PROXY",
+    Aws = "AWS",
+});
+
+aws_enum!(ConnectionType { Internet = "INTERNET", VpcLink = "VPC_LINK" });
+
+aws_enum!(PassthroughBehavior {
+    WhenNoMatch = "WHEN_NO_MATCH",
+    WhenNoTemplates = "WHEN_NO_TEMPLATES",
+    Never = "NEVER",
+});
+
+aws_enum!(ContentHandling { ConvertToBinary = "CONVERT_TO_BINARY", ConvertToText = "CONVERT_TO_TEXT" });
+
+aws_enum!(CacheClusterSize {
+    S0_5 = "0.5",
+    S1_6 = "1.6",
+    S6_1 = "6.1",
+    S13_5 = "13.5",
+    S28_4 = "28.4",
+    S58_2 = "58.2",
+    S118 = "118",
+    S237 = "237",
+});
+
+aws_enum!(UnauthorizedCacheControlHeaderStrategy {
+    FailWith403 = "FAIL_WITH_403",
+    SucceedWithResponseHeader = "SUCCEED_WITH_RESPONSE_HEADER",
+    SucceedWithoutResponseHeader = "SUCCEED_WITHOUT_RESPONSE_HEADER",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_aws_spelling() {
+        for m in HttpMethod::ALL {
+            assert_eq!(HttpMethod::parse(m.as_str()), Some(*m));
+        }
+        assert_eq!(
+            serde_json::to_string(&IpAddressType::Dualstack).unwrap(),
+            "\"dualstack\""
+        );
+        assert!(serde_json::from_str::<IntegrationType>("\"HTTPS_PROXY\"").is_err());
+        assert_eq!(CacheClusterSize::parse("0.5"), Some(CacheClusterSize::S0_5));
+    }
+}

@@ -1,0 +1,221 @@
+//! A REST API and its parts, in the shape AWS returns them (and Gatehouse stores them).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use super::enums::*;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointConfiguration {
+    pub types: Vec<EndpointType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<IpAddressType>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpc_endpoint_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestApi {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_date: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_media_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_compression_size: Option<i32>,
+    pub api_key_source: ApiKeySource,
+    pub endpoint_configuration: EndpointConfiguration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    pub disable_execute_api_endpoint: bool,
+    pub root_resource_id: String,
+}
+
+/// A node of the resource tree. `path` is derived from the ancestors and filled in on read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_part: Option<String>,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_methods: Option<BTreeMap<String, Method>>,
+}
+
+/// A path part as AWS distinguishes them: literal, `{param}`, or greedy `{param+}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathPartKind {
+    Literal,
+    Param,
+    Greedy,
+}
+
+impl PathPartKind {
+    pub fn of(part: &str) -> Self {
+        if part.starts_with('{') && part.ends_with("+}") {
+            Self::Greedy
+        } else if part.starts_with('{') && part.ends_with('}') {
+            Self::Param
+        } else {
+            Self::Literal
+        }
+    }
+
+    pub fn is_variable(self) -> bool {
+        self != Self::Literal
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Method {
+    pub http_method: HttpMethod,
+    pub authorization_type: AuthorizationType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<String>,
+    pub api_key_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_validator_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_models: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub method_responses: BTreeMap<String, MethodResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_integration: Option<Integration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodResponse {
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_models: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub insecure_skip_verification: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    #[serde(rename = "type")]
+    pub kind: IntegrationType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_type: Option<ConnectionType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_templates: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passthrough_behavior: Option<PassthroughBehavior>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<ContentHandling>,
+    pub timeout_in_millis: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_namespace: Option<String>,
+    #[serde(default)]
+    pub cache_key_parameters: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub integration_responses: BTreeMap<String, IntegrationResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_config: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationResponse {
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_templates: BTreeMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<ContentHandling>,
+}
+
+/// `apiSummary`: for each resource path, each method's authorization type and API-key flag.
+pub type ApiSummary = BTreeMap<String, BTreeMap<String, MethodSnapshot>>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodSnapshot {
+    pub authorization_type: AuthorizationType,
+    pub api_key_required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_date: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_summary: Option<ApiSummary>,
+}
+
+/// Status codes as AWS accepts them for method and integration responses.
+pub fn is_valid_status_code(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1].is_ascii_digit() && b[2].is_ascii_digit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parts_are_classified_like_aws() {
+        assert_eq!(PathPartKind::of("pets"), PathPartKind::Literal);
+        assert_eq!(PathPartKind::of("{id}"), PathPartKind::Param);
+        assert_eq!(PathPartKind::of("{proxy+}"), PathPartKind::Greedy);
+    }
+
+    #[test]
+    fn status_codes_follow_aws_pattern() {
+        assert!(is_valid_status_code("200"));
+        assert!(!is_valid_status_code("600"));
+        assert!(!is_valid_status_code("wrong"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Gatehouse: a self-hostable Amazon API Gateway.
+//!
+//! The map, in the order a management call travels:
+//! - [`management`] is the AWS-compatible API (`apigateway`, REST APIs): every route is registered in
+//!   [`management::router`], SigV4 is verified in [`management::sigv4`], errors take AWS's shape in
+//!   [`management::error`]; handlers live in one file per resource kind under
+//!   [`management::apigateway`].
+//! - [`domain`] holds the plain types (ids, REST API documents, deployment snapshots), shared by all.
+//! - [`store`] is the only module that speaks SQL (Postgres through sqlx), with [`store::embedded`]
+//!   running a private cluster when no `DATABASE_URL` is given.
+//! - [`server`] wires the roles (`serve`, `control-plane`) together; [`config`] loads settings from an
+//!   injectable environment map.
+//!
+//! The data plane (workers fed with deployment snapshots) is described in ARCHITECTURE.md and lands
+//! in later issues; the snapshot format it will consume is [`domain::snapshot`].
+
+pub mod config;
+pub mod domain;
+pub mod management;
+pub mod server;
+pub mod store;

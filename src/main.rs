@@ -1,0 +1,144 @@
+//! The `gatehouse` command: a thin CLI over the library's roles.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse::config::{Config, parse_account_id};
+use gatehouse::domain::ids;
+use gatehouse::server::{self, Database};
+use gatehouse::store::credentials;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "A self-hostable Amazon API Gateway")]
+struct Cli {
+    /// PostgreSQL URL; without it `serve` runs an embedded cluster under --data-dir.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Where Gatehouse keeps local state (the embedded cluster lives in DATA_DIR/pg).
+    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// All in one: the management API (and, from the data-plane release on, one worker).
+    Serve {
+        /// Management API address.
+        #[arg(long, env = "GATEHOUSE_MANAGEMENT_ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// The management API alone, on an existing PostgreSQL (DATABASE_URL).
+    ControlPlane {
+        #[arg(long, env = "GATEHOUSE_MANAGEMENT_ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Applies the migrations and exits.
+    Migrate,
+    /// Manages the access keys that sign management calls.
+    Credentials {
+        #[command(subcommand)]
+        action: CredentialsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsAction {
+    /// Creates an access key for an account and prints it (the secret is shown only here).
+    Create {
+        #[arg(long)]
+        account_id: String,
+        /// Use this key id instead of a generated one.
+        #[arg(long)]
+        access_key_id: Option<String>,
+        /// Use this secret instead of a generated one.
+        #[arg(long, env = "GATEHOUSE_NEW_SECRET_ACCESS_KEY", hide_env_values = true)]
+        secret_access_key: Option<String>,
+    },
+    /// Lists access key ids and their accounts (never secrets).
+    List,
+    /// Deletes an access key.
+    Delete { access_key_id: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::from_process_env()?;
+    if let Some(url) = cli.database_url {
+        config.database_url = Some(url);
+    }
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(addr) = listen {
+                config.management_addr = addr;
+            }
+            server::run_control_plane(config, true).await
+        }
+        Command::ControlPlane { listen } => {
+            if let Some(addr) = listen {
+                config.management_addr = addr;
+            }
+            server::run_control_plane(config, false).await
+        }
+        Command::Migrate => {
+            let db = Database::open(&config, true, true).await?;
+            println!("migrations applied");
+            db.close().await
+        }
+        Command::Credentials { action } => credentials_command(config, action).await,
+    }
+}
+
+async fn credentials_command(config: Config, action: CredentialsAction) -> anyhow::Result<()> {
+    // A running `serve` owns the embedded cluster; adopt it rather than refuse.
+    let db = Database::open(&config, true, true).await?;
+    let mut conn = db.store.pool().acquire().await?;
+    match action {
+        CredentialsAction::Create {
+            account_id,
+            access_key_id,
+            secret_access_key,
+        } => {
+            let account_id = parse_account_id(&account_id)?;
+            let c = credentials::Credential {
+                access_key_id: access_key_id.unwrap_or_else(ids::access_key_id),
+                secret_access_key: secret_access_key.unwrap_or_else(ids::secret_access_key),
+                account_id,
+            };
+            let created = credentials::create_if_absent(&mut conn, &c).await?;
+            anyhow::ensure!(created, "access key id {} already exists", c.access_key_id);
+            println!(
+                "access_key_id     {}\nsecret_access_key {}\naccount_id        {}",
+                c.access_key_id, c.secret_access_key, c.account_id
+            );
+        }
+        CredentialsAction::List => {
+            for (key, account) in credentials::list(&mut conn).await? {
+                println!("{key}\t{account}");
+            }
+        }
+        CredentialsAction::Delete { access_key_id } => {
+            credentials::delete(&mut conn, &access_key_id)
+                .await
+                .with_context(|| format!("no access key {access_key_id}"))?;
+            println!("deleted {access_key_id}");
+        }
+    }
+    drop(conn);
+    // Leave an adopted cluster running for its owner; stop one this command started.
+    db.close().await
+}

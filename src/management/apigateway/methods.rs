@@ -1,0 +1,434 @@
+//! Method and MethodResponse: Put/Get/Update/Delete of both.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use super::{find_api, method_not_found, resource_not_found};
+use crate::domain::enums::{AuthorizationType, HttpMethod};
+use crate::domain::rest_api::{Method, MethodResponse, is_valid_status_code};
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult, OrNotFound};
+use crate::management::extract::AwsJson;
+use crate::management::patch::{self, Op, PatchBody, PatchOp};
+use crate::store::{RowLock, Tenant, api_children, methods, resources};
+
+/// `{restapi_id, resource_id, http_method}` of a method's URI.
+pub type MethodPath = Path<(String, String, String)>;
+
+pub fn parse_http_method(raw: &str) -> ApiResult<HttpMethod> {
+    HttpMethod::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(
+            "Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY",
+        )
+    })
+}
+
+pub fn status_code_error(raw: &str) -> ApiError {
+    ApiError::validation(&[format!(
+        "Value '{raw}' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [1-5]\\d\\d"
+    )])
+}
+
+pub fn response_not_found() -> ApiError {
+    ApiError::not_found("Invalid Response status code specified")
+}
+
+/// Checks the API and resource of a method URI exist (404s in AWS's order).
+pub async fn resolve_resource(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    api_id: &str,
+    resource_id: &str,
+    lock: RowLock,
+) -> ApiResult<()> {
+    find_api(conn, tenant, api_id, lock).await?;
+    if resources::exists(conn, api_id, resource_id).await? {
+        Ok(())
+    } else {
+        Err(resource_not_found())
+    }
+}
+
+/// Loads a method for a read-modify-write (its row locked, the API's shared).
+pub async fn load_method(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    (api_id, resource_id, verb): (&str, &str, &str),
+) -> ApiResult<Method> {
+    resolve_resource(conn, tenant, api_id, resource_id, RowLock::Share).await?;
+    let verb = parse_http_method(verb)?;
+    methods::get(conn, api_id, resource_id, verb.as_str(), true)
+        .await
+        .or_not_found(method_not_found)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutMethodRequest {
+    pub authorization_type: Option<String>,
+    pub authorizer_id: Option<String>,
+    pub api_key_required: Option<bool>,
+    pub operation_name: Option<String>,
+    #[serde(default)]
+    pub request_parameters: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub request_models: BTreeMap<String, String>,
+    pub request_validator_id: Option<String>,
+    #[serde(default)]
+    pub authorization_scopes: Vec<String>,
+}
+
+fn parse_authorization_type(raw: &str) -> ApiResult<AuthorizationType> {
+    AuthorizationType::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid authorization type specified: {raw}. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS"
+        ))
+    })
+}
+
+/// `method.request.{path|querystring|header|multivaluequerystring|multivalueheader}.{name}`.
+fn check_request_parameter(name: &str) -> ApiResult<()> {
+    let ok = [
+        "path",
+        "querystring",
+        "header",
+        "multivaluequerystring",
+        "multivalueheader",
+    ]
+    .iter()
+    .any(|loc| {
+        name.strip_prefix("method.request.")
+            .and_then(|r| r.strip_prefix(loc))
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(|n| !n.is_empty())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid method request parameter specified: {name}"
+        )))
+    }
+}
+
+/// The rules a method must satisfy whatever call produced it: authorizer for CUSTOM/COGNITO,
+/// existing validator and models, well-formed and unique request parameters.
+async fn check_method(conn: &mut PgConnection, api_id: &str, m: &Method) -> ApiResult<()> {
+    if matches!(
+        m.authorization_type,
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+    ) {
+        let ok = match &m.authorizer_id {
+            Some(id) => api_children::authorizer_exists(conn, api_id, id).await?,
+            None => false,
+        };
+        if !ok {
+            return Err(ApiError::bad_request(
+                "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+            ));
+        }
+    }
+    if let Some(id) = &m.request_validator_id
+        && !api_children::request_validator_exists(conn, api_id, id).await?
+    {
+        return Err(ApiError::bad_request(
+            "Invalid Request Validator identifier specified",
+        ));
+    }
+    for model in m.request_models.values() {
+        if !api_children::model_exists(conn, api_id, model).await? {
+            return Err(ApiError::bad_request(format!(
+                "Invalid model identifier specified: {model}"
+            )));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for p in m.request_parameters.keys() {
+        check_request_parameter(p)?;
+        let name = p.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+        if !names.insert(name) {
+            return Err(ApiError::bad_request(
+                "Parameter names must be unique across querystring, header and path",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn put_method(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb)): MethodPath,
+    AwsJson(req): AwsJson<PutMethodRequest>,
+) -> ApiResult<(StatusCode, Json<Method>)> {
+    let mut tx = app.store.begin().await?;
+    resolve_resource(&mut tx, &tenant, &api_id, &resource_id, RowLock::Share).await?;
+    let http_method = parse_http_method(&verb)?;
+    let authorization_type = parse_authorization_type(req.authorization_type.as_deref().unwrap_or("NONE"))?;
+    let method = Method {
+        http_method,
+        authorization_type,
+        authorizer_id: req.authorizer_id.filter(|a| !a.is_empty()),
+        api_key_required: req.api_key_required.unwrap_or(false),
+        request_validator_id: req.request_validator_id.filter(|v| !v.is_empty()),
+        operation_name: req.operation_name.filter(|v| !v.is_empty()),
+        request_parameters: req.request_parameters,
+        request_models: req.request_models,
+        method_responses: BTreeMap::new(),
+        method_integration: None,
+        authorization_scopes: req.authorization_scopes,
+    };
+    check_method(&mut tx, &api_id, &method).await?;
+    methods::put(&mut tx, &api_id, &resource_id, &method).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(method)))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_method(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb)): MethodPath,
+) -> ApiResult<Json<Method>> {
+    let mut conn = app.store.pool().acquire().await?;
+    resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
+    let verb = parse_http_method(&verb)?;
+    Ok(Json(
+        methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
+            .await
+            .or_not_found(method_not_found)?,
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn update_method(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb)): MethodPath,
+    AwsJson(body): AwsJson<PatchBody>,
+) -> ApiResult<Json<Method>> {
+    let ops = patch::parse(body, "updateMethodInput")?;
+    let mut tx = app.store.begin().await?;
+    let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
+    for op in &ops {
+        apply_method_patch(&mut method, op)?;
+    }
+    check_method(&mut tx, &api_id, &method).await?;
+    methods::put(&mut tx, &api_id, &resource_id, &method).await?;
+    tx.commit().await?;
+    Ok(Json(method))
+}
+
+fn apply_method_patch(m: &mut Method, op: &PatchOp) -> ApiResult<()> {
+    if !matches!(op.op, Op::Add | Op::Remove | Op::Replace) {
+        return Err(ApiError::bad_request(
+            "Invalid patch operation specified. Must be 'add'|'remove'|'replace'",
+        ));
+    }
+    let segs = op.segments();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match (segs.as_slice(), op.op) {
+        (["authorizationType"], Op::Replace) => {
+            m.authorization_type = parse_authorization_type(op.required_value()?)?
+        }
+        (["authorizerId"], Op::Replace | Op::Add) => m.authorizer_id = patch::optional_string(op),
+        (["authorizerId"], Op::Remove) => m.authorizer_id = None,
+        (["apiKeyRequired"], Op::Replace) => m.api_key_required = op.bool_value()?,
+        (["operationName"], Op::Replace | Op::Add) => m.operation_name = patch::optional_string(op),
+        (["operationName"], Op::Remove) => m.operation_name = None,
+        (["requestValidatorId"], Op::Replace | Op::Add) => {
+            m.request_validator_id = patch::optional_string(op)
+        }
+        (["requestValidatorId"], Op::Remove) => m.request_validator_id = None,
+        (["requestParameters", name], _) => {
+            patch::patch_map(&mut m.request_parameters, op, name, patch::map_bool)?
+        }
+        (["requestModels", content_type], _) => {
+            patch::patch_map(&mut m.request_models, op, content_type, patch::map_string)?
+        }
+        (["authorizationScopes"], Op::Add) => {
+            let v = op.required_value()?.to_owned();
+            if !m.authorization_scopes.contains(&v) {
+                m.authorization_scopes.push(v);
+            }
+        }
+        (["authorizationScopes"], Op::Remove) => match op.value.as_deref() {
+            Some(v) => m.authorization_scopes.retain(|s| s != v),
+            None => m.authorization_scopes.clear(),
+        },
+        (["authorizationScopes"], Op::Replace) => {
+            m.authorization_scopes = op
+                .required_value()?
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        _ => return Err(op.bad_path()),
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_method(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb)): MethodPath,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    resolve_resource(&mut tx, &tenant, &api_id, &resource_id, RowLock::Share).await?;
+    let verb = parse_http_method(&verb)?;
+    methods::delete(&mut tx, &api_id, &resource_id, verb.as_str())
+        .await
+        .or_not_found(method_not_found)?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutMethodResponseRequest {
+    #[serde(default)]
+    pub response_parameters: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub response_models: BTreeMap<String, String>,
+}
+
+/// `method.response.header.{name}` is the only place a method response parameter can be.
+fn check_response_parameter(name: &str) -> ApiResult<()> {
+    match name.strip_prefix("method.response.header.") {
+        Some(h) if !h.is_empty() => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid response parameter name specified: {name}"
+        ))),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn put_method_response(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
+    AwsJson(req): AwsJson<PutMethodResponseRequest>,
+) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
+    let mut tx = app.store.begin().await?;
+    let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
+    for p in req.response_parameters.keys() {
+        check_response_parameter(p)?;
+    }
+    for model in req.response_models.values() {
+        if !api_children::model_exists(&mut tx, &api_id, model).await? {
+            return Err(ApiError::bad_request(format!(
+                "Invalid model identifier specified: {model}"
+            )));
+        }
+    }
+    let response = MethodResponse {
+        status_code: status.clone(),
+        response_parameters: req.response_parameters,
+        response_models: req.response_models,
+    };
+    method.method_responses.insert(status, response.clone());
+    methods::put(&mut tx, &api_id, &resource_id, &method).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_method_response(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
+) -> ApiResult<Json<MethodResponse>> {
+    let mut conn = app.store.pool().acquire().await?;
+    resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
+    let verb = parse_http_method(&verb)?;
+    let method = methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
+        .await
+        .or_not_found(method_not_found)?;
+    method
+        .method_responses
+        .get(&status)
+        .cloned()
+        .map(Json)
+        .ok_or_else(response_not_found)
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn update_method_response(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
+    AwsJson(body): AwsJson<PatchBody>,
+) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
+    // AWS reports bad ops and a bad status code together, ops first.
+    let parsed = patch::parse(body, "updateMethodResponseInput");
+    if !is_valid_status_code(&status) {
+        let status_err = status_code_error(&status)
+            .message
+            .replace("1 validation error detected: ", "");
+        return Err(match parsed {
+            Err(e) if e.kind == "ValidationException" => {
+                let mut errors: Vec<String> = e
+                    .message
+                    .split_once("detected: ")
+                    .map(|(_, r)| r.split("; ").map(str::to_owned).collect())
+                    .unwrap_or_default();
+                errors.push(status_err);
+                ApiError::validation(&errors)
+            }
+            _ => status_code_error(&status),
+        });
+    }
+    let ops = parsed?;
+    let mut tx = app.store.begin().await?;
+    let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
+    let response = method
+        .method_responses
+        .get_mut(&status)
+        .ok_or_else(response_not_found)?;
+    for op in &ops {
+        let segs = op.segments();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match segs.as_slice() {
+            ["responseParameters", name] => {
+                check_response_parameter(name)?;
+                patch::patch_map(&mut response.response_parameters, op, name, patch::map_bool)?;
+            }
+            ["responseModels", content_type] => {
+                patch::patch_map(&mut response.response_models, op, content_type, patch::map_string)?;
+            }
+            _ => return Err(op.bad_path()),
+        }
+    }
+    let response = response.clone();
+    methods::put(&mut tx, &api_id, &resource_id, &method).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_method_response(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
+    method
+        .method_responses
+        .remove(&status)
+        .ok_or_else(response_not_found)?;
+    methods::put(&mut tx, &api_id, &resource_id, &method).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,183 @@
+//! Tags: TagResource, UntagResource, GetTags on the ARNs of REST APIs and stages.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::{StatusCode, Uri};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::find_api;
+use super::stages::stage_not_found;
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult, OrNotFound};
+use crate::management::extract::{AwsJson, form_pairs};
+use crate::store::{RowLock, Tenant, rest_apis, stages};
+
+/// AWS's limit of tags per resource.
+const MAX_TAGS: usize = 50;
+
+/// What an ARN names.
+#[derive(Debug, PartialEq, Eq)]
+enum Taggable {
+    RestApi(String),
+    Stage(String, String),
+}
+
+/// Parses `arn:aws:apigateway:{region}::/restapis/{id}[/stages/{name}]` for the caller's region.
+fn parse_arn(arn: &str, tenant: &Tenant) -> ApiResult<Taggable> {
+    let bad = || ApiError::bad_request(format!("Invalid ARN. ARN is not well formed {arn}"));
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, _partition, service, region, _account, resource] = parts[..] else {
+        return Err(bad());
+    };
+    if prefix != "arn" || service != "apigateway" {
+        return Err(bad());
+    }
+    if region != tenant.region {
+        return Err(ApiError::bad_request("Invalid ARN specified in the request"));
+    }
+    let segs: Vec<&str> = resource.trim_start_matches('/').split('/').collect();
+    match segs[..] {
+        ["restapis", id] => Ok(Taggable::RestApi(id.to_owned())),
+        ["restapis", id, "stages", name] => Ok(Taggable::Stage(id.to_owned(), name.to_owned())),
+        _ => Err(ApiError::bad_request("Invalid ARN specified in the request")),
+    }
+}
+
+/// Reads, changes and writes the tags of what `arn` names, in one transaction.
+async fn edit_tags(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    arn: &str,
+    edit: impl FnOnce(&mut BTreeMap<String, String>) -> ApiResult<()>,
+) -> ApiResult<BTreeMap<String, String>> {
+    match parse_arn(arn, tenant)? {
+        Taggable::RestApi(id) => {
+            let mut api = find_api(conn, tenant, &id, RowLock::Update).await?;
+            edit(&mut api.tags)?;
+            rest_apis::update(conn, tenant, &api).await?;
+            Ok(api.tags)
+        }
+        Taggable::Stage(id, name) => {
+            find_api(conn, tenant, &id, RowLock::None).await?;
+            let mut stage = stages::get(conn, &id, &name, true)
+                .await
+                .or_not_found(stage_not_found)?;
+            edit(&mut stage.tags)?;
+            stages::update(conn, &id, &stage).await?;
+            Ok(stage.tags)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, Default)]
+pub struct TagsBody {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
+    for (k, v) in tags {
+        if k.is_empty() || k.len() > 128 || k.starts_with("aws:") {
+            return Err(ApiError::bad_request(format!("Invalid tag key: {k}")));
+        }
+        if v.len() > 256 {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag value for key {k}: at most 256 characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn tag_resource(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(arn): Path<String>,
+    AwsJson(body): AwsJson<TagsBody>,
+) -> ApiResult<StatusCode> {
+    check_tags(&body.tags)?;
+    let mut tx = app.store.begin().await?;
+    edit_tags(&mut tx, &tenant, &arn, |tags| {
+        tags.extend(body.tags);
+        if tags.len() > MAX_TAGS {
+            return Err(ApiError::bad_request(format!(
+                "A resource can have at most {MAX_TAGS} tags"
+            )));
+        }
+        Ok(())
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn untag_resource(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(arn): Path<String>,
+    uri: Uri,
+) -> ApiResult<StatusCode> {
+    let keys: Vec<String> = form_pairs(uri.query().unwrap_or(""))
+        .into_iter()
+        .filter(|(k, _)| k == "tagKeys")
+        .map(|(_, v)| v)
+        .collect();
+    let mut tx = app.store.begin().await?;
+    edit_tags(&mut tx, &tenant, &arn, |tags| {
+        for k in &keys {
+            tags.remove(k);
+        }
+        Ok(())
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn get_tags(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(arn): Path<String>,
+) -> ApiResult<Json<TagsBody>> {
+    let mut conn = app.store.pool().acquire().await?;
+    let tags = match parse_arn(&arn, &tenant)? {
+        Taggable::RestApi(id) => find_api(&mut conn, &tenant, &id, RowLock::None).await?.tags,
+        Taggable::Stage(id, name) => {
+            find_api(&mut conn, &tenant, &id, RowLock::None).await?;
+            stages::get(&mut conn, &id, &name, false)
+                .await
+                .or_not_found(stage_not_found)?
+                .tags
+        }
+    };
+    Ok(Json(TagsBody { tags }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_name_apis_and_stages_of_the_callers_region() {
+        let t = Tenant {
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(
+            parse_arn("arn:aws:apigateway:us-east-1::/restapis/abc", &t).unwrap(),
+            Taggable::RestApi("abc".into())
+        );
+        assert_eq!(
+            parse_arn("arn:aws:apigateway:us-east-1::/restapis/abc/stages/dev", &t).unwrap(),
+            Taggable::Stage("abc".into(), "dev".into())
+        );
+        assert!(parse_arn("arn:aws:apigateway:eu-west-1::/restapis/abc", &t).is_err());
+        assert!(parse_arn("invalid-arn", &t).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! Extractors that fail the AWS way: JSON bodies and pagination parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::store::PageRequest;
+
+/// A JSON body; malformed JSON is a `SerializationException`, an empty body is `{}`.
+pub struct AwsJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AwsJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::bad_request("Unable to read request body"))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes).map(AwsJson).map_err(|e| {
+            if e.is_data() {
+                ApiError::serialization(e.to_string())
+            } else {
+                ApiError::serialization("Invalid JSON body")
+            }
+        })
+    }
+}
+
+/// AWS's `position` and `limit` (default 25, at most 500).
+#[derive(Debug, Clone, Copy)]
+pub struct Pagination(pub PageRequest);
+
+impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut page = PageRequest {
+            after_seq: 0,
+            limit: 25,
+        };
+        for (k, v) in form_pairs(parts.uri.query().unwrap_or("")) {
+            match k.as_str() {
+                "position" => {
+                    page.after_seq = v
+                        .parse()
+                        .ok()
+                        .filter(|n: &i64| *n >= 0)
+                        .ok_or_else(|| ApiError::bad_request("Invalid position specified"))?;
+                }
+                "limit" => {
+                    page.limit = v.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
+                        ApiError::bad_request("Invalid limit specified: must be between 1 and 500")
+                    })?;
+                }
+                _ => {}
+            }
+        }
+        Ok(Pagination(page))
+    }
+}
+
+/// Decoded `key=value` pairs of a query string.
+pub fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// The value of query parameter `name`, if present.
+pub fn query_param(parts_query: Option<&str>, name: &str) -> Option<String> {
+    form_pairs(parts_query.unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}

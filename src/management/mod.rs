@@ -1,0 +1,35 @@
+//! The AWS-compatible management API. Routes are registered in [`router`]; every call passes
+//! the SigV4 check ([`sigv4::authenticate`]) and reaches a handler in one file per resource kind
+//! under [`apigateway`]. Handlers own their transaction and answer errors in AWS's shape
+//! ([`error::ApiError`]).
+
+pub mod apigateway;
+pub mod error;
+pub mod extract;
+pub mod patch;
+pub mod sigv4;
+
+use axum::Router;
+use axum::middleware;
+use tower_http::trace::TraceLayer;
+
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub max_body_bytes: usize,
+}
+
+/// The whole management API, with its middleware in the order a request meets it.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(apigateway::routes())
+        .fallback(|| async { error::ApiError::unknown_operation() })
+        // Innermost: every call is signed; the verified tenant is what handlers see. It also
+        // bounds the body (the signature covers it, so it is read before any handler runs).
+        .layer(middleware::from_fn_with_state(state.clone(), sigv4::authenticate))
+        // Outermost: one span per call, so the auth failure is traced too.
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,119 @@
+//! Deployments and the content-addressed snapshots they point at.
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use super::error::decode;
+use super::{Page, PageRequest, StoreError};
+use crate::domain::rest_api::Deployment;
+
+/// Stores a snapshot's canonical bytes under their hash, once: an identical definition deployed
+/// again shares the stored snapshot.
+pub async fn put_snapshot(conn: &mut PgConnection, hash: &str, body: &[u8]) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO snapshots (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
+        .bind(hash)
+        .bind(body)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_snapshot(conn: &mut PgConnection, hash: &str) -> Result<Vec<u8>, StoreError> {
+    let (body,): (Vec<u8>,) = sqlx::query_as("SELECT body FROM snapshots WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(body)
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    api_id: &str,
+    d: &Deployment,
+    snapshot_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO deployments (api_id, id, snapshot_hash, doc) VALUES ($1, $2, $3, $4)")
+        .bind(api_id)
+        .bind(&d.id)
+        .bind(snapshot_hash)
+        .bind(Json(d))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A deployment and the hash of its snapshot.
+pub async fn get(
+    conn: &mut PgConnection,
+    api_id: &str,
+    id: &str,
+    lock: bool,
+) -> Result<(Deployment, String), StoreError> {
+    let sql = if lock {
+        "SELECT doc, snapshot_hash FROM deployments WHERE api_id = $1 AND id = $2 FOR UPDATE"
+    } else {
+        "SELECT doc, snapshot_hash FROM deployments WHERE api_id = $1 AND id = $2"
+    };
+    let (doc, hash): (serde_json::Value, String) = sqlx::query_as(sql)
+        .bind(api_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((decode(doc)?, hash))
+}
+
+pub async fn exists(conn: &mut PgConnection, api_id: &str, id: &str) -> Result<bool, StoreError> {
+    let row: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM deployments WHERE api_id = $1 AND id = $2")
+        .bind(api_id)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    api_id: &str,
+    page: PageRequest,
+) -> Result<Page<Deployment>, StoreError> {
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "SELECT seq, doc FROM deployments WHERE api_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(api_id)
+    .bind(page.after_seq)
+    .bind(page.limit + 1)
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, doc)| Ok((seq, decode(doc)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+/// Only the description of a deployment may change; its snapshot never does.
+pub async fn update(conn: &mut PgConnection, api_id: &str, d: &Deployment) -> Result<(), StoreError> {
+    sqlx::query("UPDATE deployments SET doc = $3 WHERE api_id = $1 AND id = $2")
+        .bind(api_id)
+        .bind(&d.id)
+        .bind(Json(d))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a deployment; a stage (or canary) still using it makes this a `ForeignKey` error.
+pub async fn delete(conn: &mut PgConnection, api_id: &str, id: &str) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM deployments WHERE api_id = $1 AND id = $2")
+        .bind(api_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

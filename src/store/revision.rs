@@ -1,0 +1,37 @@
+//! The live-config revision: one counter bumped by every change that workers must learn about
+//! without a deployment, in the writer's transaction, with a NOTIFY that Postgres delivers on commit.
+
+use sqlx::PgConnection;
+
+use super::StoreError;
+
+/// The channel control-plane replicas LISTEN on.
+pub const CHANNEL: &str = "gatehouse_config";
+
+/// Bumps the revision, records what changed, and queues the notification. Returns the new revision.
+pub async fn bump(conn: &mut PgConnection, kind: &str, api_id: &str, key: &str) -> Result<i64, StoreError> {
+    let (revision,): (i64,) =
+        sqlx::query_as("UPDATE config_revision SET revision = revision + 1 RETURNING revision")
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query("INSERT INTO config_changes (revision, kind, api_id, key) VALUES ($1, $2, $3, $4)")
+        .bind(revision)
+        .bind(kind)
+        .bind(api_id)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(revision.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(revision)
+}
+
+pub async fn current(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    let (revision,): (i64,) = sqlx::query_as("SELECT revision FROM config_revision")
+        .fetch_one(conn)
+        .await?;
+    Ok(revision)
+}

@@ -1,0 +1,270 @@
+//! `spawn_app()`: a management API on port 0 over a database cloned from a migrated template.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::config::{BehaviorVersion, Credentials, Region};
+use gatehouse::config::Config;
+use gatehouse::store::embedded::EmbeddedPostgres;
+use gatehouse::store::{MIGRATOR, Store, credentials};
+use sqlx::{Connection, PgConnection};
+use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
+
+pub const ACCOUNT: &str = "000000000000";
+pub const OTHER_ACCOUNT: &str = "111111111111";
+pub const REGION: &str = "us-east-1";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The server's admin URL (database `postgres`): `DATABASE_URL`'s server, or the embedded one.
+async fn admin_url() -> &'static str {
+    static URL: OnceCell<String> = OnceCell::const_new();
+    URL.get_or_init(|| async {
+        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => with_database(&url, "postgres"),
+            None => {
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("embedded-pg");
+                let pg = EmbeddedPostgres::start(&dir, true)
+                    .await
+                    .expect("embedded PostgreSQL starts");
+                let url = pg.url("postgres");
+                // Left running for the next test run; `pg_ctl stop -D target/tmp/embedded-pg/pg` ends it.
+                std::mem::forget(pg);
+                url
+            }
+        }
+    })
+    .await
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A template database with every migration applied, made once per migration set and reused.
+async fn template() -> &'static str {
+    static NAME: OnceCell<String> = OnceCell::const_new();
+    NAME.get_or_init(|| async {
+        let admin = admin_url().await;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for m in MIGRATOR.iter() {
+            std::hash::Hash::hash(&m.checksum, &mut hasher);
+        }
+        let name = format!("gh_tpl_{:016x}", std::hash::Hasher::finish(&hasher));
+        let mut conn = PgConnection::connect(admin).await.expect("connect to PostgreSQL");
+        // One process at a time creates templates and sweeps databases of earlier runs.
+        sqlx::query("SELECT pg_advisory_lock(815)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let stale: Vec<(String,)> = sqlx::query_as(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'gh_it_%' AND datname NOT LIKE $1",
+        )
+        .bind(format!("gh_it_{}_%", std::process::id()))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for (db,) in stale {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap();
+        if exists.is_none() {
+            let building = format!("{name}_building");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE DATABASE \"{building}\""))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let store = Store::connect(&with_database(admin, &building), 2).await.unwrap();
+            store.migrate().await.expect("migrations apply");
+            store.pool().close().await;
+            sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\""))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("SELECT pg_advisory_unlock(815)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        name
+    })
+    .await
+}
+
+pub async fn spawn_app() -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
+    let admin = admin_url().await;
+    let template = template().await;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let db = format!(
+        "gh_it_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut conn = PgConnection::connect(admin).await.unwrap();
+    // Cloning a template needs it idle; concurrent clones of one template can collide, so retry.
+    let mut attempt = 0;
+    loop {
+        match sqlx::query(&format!("CREATE DATABASE \"{db}\" TEMPLATE \"{template}\""))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt < 50 => {
+                attempt += 1;
+                tracing::debug!(error = %e, "template busy; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => panic!("creating test database: {e}"),
+        }
+    }
+    let store = Store::connect(&with_database(admin, &db), 8).await.unwrap();
+    let mut c = store.pool().acquire().await.unwrap();
+    for (key, secret, account) in [
+        ("test", "test", ACCOUNT),
+        ("other", "other-secret", OTHER_ACCOUNT),
+    ] {
+        credentials::create_if_absent(
+            &mut c,
+            &credentials::Credential {
+                access_key_id: key.into(),
+                secret_access_key: secret.into(),
+                account_id: account.into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    drop(c);
+    let config = Config::from_env(&Default::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_store = store.clone();
+    tokio::spawn(async move {
+        gatehouse::server::serve_management(listener, server_store, &config, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        addr,
+        store,
+        _shutdown: tx,
+    }
+}
+
+fn http_client() -> aws_sdk_apigateway::config::SharedHttpClient {
+    static CLIENT: OnceLock<aws_sdk_apigateway::config::SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| aws_smithy_http_client::Builder::new().build_http())
+        .clone()
+}
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The SDK signed as account 000000000000 in us-east-1.
+    pub fn client(&self) -> Client {
+        self.client_as("test", "test", REGION)
+    }
+
+    /// The SDK signed as account 111111111111.
+    pub fn other_client(&self) -> Client {
+        self.client_as("other", "other-secret", REGION)
+    }
+
+    pub fn client_as(&self, key: &str, secret: &str, region: &str) -> Client {
+        Client::from_conf(self.config_builder(key, secret, region).build())
+    }
+
+    pub fn config_builder(
+        &self,
+        key: &str,
+        secret: &str,
+        region: &str,
+    ) -> aws_sdk_apigateway::config::Builder {
+        aws_sdk_apigateway::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(key, secret, None, None, "gatehouse-tests"))
+            .endpoint_url(self.url())
+            .http_client(http_client())
+    }
+}
+
+/// The AWS error code and message of an SDK error.
+pub fn err_of<E, R>(e: aws_sdk_apigateway::error::SdkError<E, R>) -> (String, String)
+where
+    E: aws_sdk_apigateway::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let meta = e
+        .as_service_error()
+        .map(|s| (s.code().map(str::to_owned), s.message().map(str::to_owned)));
+    match meta {
+        Some((Some(code), message)) => (code, message.unwrap_or_default()),
+        _ => panic!("expected a service error, got {e:?}"),
+    }
+}
+
+/// Creates an API and returns `(api_id, root_resource_id)`.
+pub async fn create_api(client: &Client, name: &str) -> (String, String) {
+    let api = client.create_rest_api().name(name).send().await.unwrap();
+    (api.id.unwrap(), api.root_resource_id.unwrap())
+}
+
+/// Adds a `GET` with a MOCK integration on `resource_id`.
+pub async fn put_mock_method(client: &Client, api_id: &str, resource_id: &str, verb: &str) {
+    client
+        .put_method()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(verb)
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_integration()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(verb)
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .request_templates("application/json", r#"{"statusCode": 200}"#)
+        .send()
+        .await
+        .unwrap();
+}

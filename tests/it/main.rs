@@ -1,0 +1,14 @@
+//! The one integration-test binary: every test starts the real server on an ephemeral port with
+//! a fresh database and drives it with the AWS SDK for Rust (or a raw HTTP client where the SDK
+//! would refuse to send what is being tested).
+
+mod helpers;
+
+mod auth;
+mod deployments;
+mod integrations;
+mod methods;
+mod resources;
+mod rest_apis;
+mod stages;
+mod tags;
