@@ -111,6 +111,73 @@ aws_enum!(UnauthorizedCacheControlHeaderStrategy {
     SucceedWithoutResponseHeader = "SUCCEED_WITHOUT_RESPONSE_HEADER",
 });
 
+aws_enum!(AuthorizerType { Token = "TOKEN", Request = "REQUEST", CognitoUserPools = "COGNITO_USER_POOLS" });
+
+aws_enum!(
+    /// Gateway response types, declared in the order AWS lists them in its validation message.
+    GatewayResponseType {
+        RequestTooLarge = "REQUEST_TOO_LARGE",
+        ResourceNotFound = "RESOURCE_NOT_FOUND",
+        AuthorizerConfigurationError = "AUTHORIZER_CONFIGURATION_ERROR",
+        MissingAuthenticationToken = "MISSING_AUTHENTICATION_TOKEN",
+        BadRequestBody = "BAD_REQUEST_BODY",
+        InvalidSignature = "INVALID_SIGNATURE",
+        InvalidApiKey = "INVALID_API_KEY",
+        BadRequestParameters = "BAD_REQUEST_PARAMETERS",
+        AuthorizerFailure = "AUTHORIZER_FAILURE",
+        Unauthorized = "UNAUTHORIZED",
+        IntegrationTimeout = "INTEGRATION_TIMEOUT",
+        AccessDenied = "ACCESS_DENIED",
+        Default4xx = "DEFAULT_4XX",
+        Default5xx = "DEFAULT_5XX",
+        WafFiltered = "WAF_FILTERED",
+        QuotaExceeded = "QUOTA_EXCEEDED",
+        Throttled = "THROTTLED",
+        ApiConfigurationError = "API_CONFIGURATION_ERROR",
+        UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE",
+        IntegrationFailure = "INTEGRATION_FAILURE",
+        ExpiredToken = "EXPIRED_TOKEN",
+    }
+);
+
+impl GatewayResponseType {
+    /// AWS's status code for the type when nothing is customised (none for the two defaults).
+    pub fn default_status(self) -> Option<&'static str> {
+        use GatewayResponseType::*;
+        Some(match self {
+            AccessDenied
+            | ExpiredToken
+            | InvalidApiKey
+            | InvalidSignature
+            | MissingAuthenticationToken
+            | WafFiltered => "403",
+            ApiConfigurationError | AuthorizerConfigurationError | AuthorizerFailure => "500",
+            BadRequestBody | BadRequestParameters => "400",
+            IntegrationFailure | IntegrationTimeout => "504",
+            QuotaExceeded | Throttled => "429",
+            RequestTooLarge => "413",
+            ResourceNotFound => "404",
+            Unauthorized => "401",
+            UnsupportedMediaType => "415",
+            Default4xx | Default5xx => return None,
+        })
+    }
+
+    /// The default type a type inherits from when it is not customised itself.
+    pub fn family(self) -> Option<Self> {
+        use GatewayResponseType::*;
+        match self {
+            Default4xx | Default5xx => None,
+            ApiConfigurationError
+            | AuthorizerConfigurationError
+            | AuthorizerFailure
+            | IntegrationFailure
+            | IntegrationTimeout => Some(Default5xx),
+            _ => Some(Default4xx),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

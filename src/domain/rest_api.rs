@@ -195,6 +195,99 @@ pub struct Deployment {
     pub api_summary: Option<ApiSummary>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub content_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestValidator {
+    pub id: String,
+    pub name: String,
+    pub validate_request_body: bool,
+    pub validate_request_parameters: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorizer {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: AuthorizerType,
+    #[serde(default, rename = "providerARNs", skip_serializing_if = "Vec::is_empty")]
+    pub provider_arns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_credentials: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_validation_expression: Option<String>,
+    pub authorizer_result_ttl_in_seconds: i32,
+}
+
+/// A gateway response as GetGatewayResponse shows it (customised or AWS's default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponse {
+    pub response_type: GatewayResponseType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    pub response_parameters: BTreeMap<String, String>,
+    pub response_templates: BTreeMap<String, String>,
+    pub default_response: bool,
+}
+
+/// The template every default gateway response renders.
+pub const DEFAULT_GATEWAY_TEMPLATE: &str = "{\"message\":$context.error.messageString}";
+
+impl GatewayResponse {
+    /// What AWS answers for `kind` given the API's customised responses: the type's own
+    /// customisation, else its family default's (DEFAULT_4XX / DEFAULT_5XX), else AWS's default.
+    pub fn effective(
+        kind: GatewayResponseType,
+        customised: &BTreeMap<GatewayResponseType, GatewayResponse>,
+    ) -> Self {
+        if let Some(own) = customised.get(&kind) {
+            return own.clone();
+        }
+        if let Some(family) = kind.family().and_then(|f| customised.get(&f)) {
+            return GatewayResponse {
+                response_type: kind,
+                status_code: family
+                    .status_code
+                    .clone()
+                    .or_else(|| kind.default_status().map(str::to_owned)),
+                response_parameters: family.response_parameters.clone(),
+                response_templates: family.response_templates.clone(),
+                default_response: true,
+            };
+        }
+        GatewayResponse {
+            response_type: kind,
+            status_code: kind.default_status().map(str::to_owned),
+            response_parameters: BTreeMap::new(),
+            response_templates: BTreeMap::from([(
+                "application/json".to_owned(),
+                DEFAULT_GATEWAY_TEMPLATE.to_owned(),
+            )]),
+            default_response: true,
+        }
+    }
+}
+
 /// Status codes as AWS accepts them for method and integration responses.
 pub fn is_valid_status_code(raw: &str) -> bool {
     let b = raw.as_bytes();

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::rest_api::{ApiSummary, MethodSnapshot, Resource, RestApi};
+use super::rest_api::{
+    ApiSummary, Authorizer, GatewayResponse, MethodSnapshot, Model, RequestValidator, Resource, RestApi,
+};
 
 /// Bumped when the snapshot's shape changes incompatibly, so old workers refuse new snapshots.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -22,15 +24,15 @@ pub struct Snapshot {
     pub rest_api: RestApi,
     /// Every resource with its methods (integrations and responses included), sorted by path.
     pub resources: Vec<Resource>,
-    /// Models, request validators, authorizers and gateway responses, by their AWS key.
+    /// Models by name, validators and authorizers by id, customised gateway responses by type.
     #[serde(default)]
-    pub models: BTreeMap<String, serde_json::Value>,
+    pub models: BTreeMap<String, Model>,
     #[serde(default)]
-    pub request_validators: BTreeMap<String, serde_json::Value>,
+    pub request_validators: BTreeMap<String, RequestValidator>,
     #[serde(default)]
-    pub authorizers: BTreeMap<String, serde_json::Value>,
+    pub authorizers: BTreeMap<String, Authorizer>,
     #[serde(default)]
-    pub gateway_responses: BTreeMap<String, serde_json::Value>,
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
 }
 
 impl Snapshot {

@@ -1,7 +1,8 @@
 //! The only module that speaks SQL. `Store` owns the pool; each repo module takes a
 //! `&mut PgConnection` so the handler that calls it owns the transaction.
 
-pub mod api_children;
+pub mod accounts;
+pub mod api_documents;
 pub mod credentials;
 pub mod deployments;
 pub mod embedded;

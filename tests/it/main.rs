@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod api_documents;
 mod auth;
 mod deployments;
 mod integrations;

@@ -11,7 +11,9 @@ use sqlx::PgConnection;
 
 use super::stages::{CanaryInput, new_stage};
 use super::{Listing, find_api};
-use crate::domain::rest_api::{Deployment, Method, Resource};
+use crate::domain::rest_api::{
+    Authorizer, Deployment, GatewayResponse, Method, Model, RequestValidator, Resource,
+};
 use crate::domain::snapshot::Snapshot;
 use crate::domain::stage::CanarySettings;
 use crate::domain::{ids, now};
@@ -19,6 +21,7 @@ use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::{AwsJson, Pagination, query_param};
 use crate::management::patch::{self, Op, PatchBody};
+use crate::store::api_documents::{self as docs, Kind};
 use crate::store::resources::Tree;
 use crate::store::{RowLock, StoreError, Tenant, deployments, methods, resources, stages};
 
@@ -63,7 +66,19 @@ pub async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> A
             resource_methods: by_resource.remove(&n.id),
         })
         .collect();
-    Ok(Snapshot::new(api, resources))
+    let mut snapshot = Snapshot::new(api, resources);
+    let models: Vec<Model> = docs::all(conn, Kind::Model, api_id).await?;
+    snapshot.models = models.into_iter().map(|m| (m.name.clone(), m)).collect();
+    let validators: Vec<RequestValidator> = docs::all(conn, Kind::RequestValidator, api_id).await?;
+    snapshot.request_validators = validators.into_iter().map(|v| (v.id.clone(), v)).collect();
+    let authorizers: Vec<Authorizer> = docs::all(conn, Kind::Authorizer, api_id).await?;
+    snapshot.authorizers = authorizers.into_iter().map(|a| (a.id.clone(), a)).collect();
+    let responses: Vec<GatewayResponse> = docs::all(conn, Kind::GatewayResponse, api_id).await?;
+    snapshot.gateway_responses = responses
+        .into_iter()
+        .map(|r| (r.response_type.as_str().to_owned(), r))
+        .collect();
+    Ok(snapshot)
 }
 
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]

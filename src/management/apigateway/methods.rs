@@ -15,7 +15,8 @@ use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::AwsJson;
 use crate::management::patch::{self, Op, PatchBody, PatchOp};
-use crate::store::{RowLock, Tenant, api_children, methods, resources};
+use crate::store::api_documents::Kind;
+use crate::store::{RowLock, Tenant, api_documents, methods, resources};
 
 /// `{restapi_id, resource_id, http_method}` of a method's URI.
 pub type MethodPath = Path<(String, String, String)>;
@@ -124,7 +125,7 @@ async fn check_method(conn: &mut PgConnection, api_id: &str, m: &Method) -> ApiR
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools
     ) {
         let ok = match &m.authorizer_id {
-            Some(id) => api_children::authorizer_exists(conn, api_id, id).await?,
+            Some(id) => api_documents::exists(conn, Kind::Authorizer, api_id, id).await?,
             None => false,
         };
         if !ok {
@@ -134,14 +135,14 @@ async fn check_method(conn: &mut PgConnection, api_id: &str, m: &Method) -> ApiR
         }
     }
     if let Some(id) = &m.request_validator_id
-        && !api_children::request_validator_exists(conn, api_id, id).await?
+        && !api_documents::exists(conn, Kind::RequestValidator, api_id, id).await?
     {
         return Err(ApiError::bad_request(
             "Invalid Request Validator identifier specified",
         ));
     }
     for model in m.request_models.values() {
-        if !api_children::model_exists(conn, api_id, model).await? {
+        if !api_documents::exists(conn, Kind::Model, api_id, model).await? {
             return Err(ApiError::bad_request(format!(
                 "Invalid model identifier specified: {model}"
             )));
@@ -326,7 +327,7 @@ pub async fn put_method_response(
         check_response_parameter(p)?;
     }
     for model in req.response_models.values() {
-        if !api_children::model_exists(&mut tx, &api_id, model).await? {
+        if !api_documents::exists(&mut tx, Kind::Model, &api_id, model).await? {
             return Err(ApiError::bad_request(format!(
                 "Invalid model identifier specified: {model}"
             )));

@@ -1,8 +1,13 @@
 //! `apigateway` (2015-07-09): REST APIs. One file per resource kind; [`routes`] lists every URI.
 
+pub mod account;
+pub mod authorizers;
 pub mod deployments;
+pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
+pub mod models;
+pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
 pub mod stages;
@@ -18,7 +23,10 @@ use crate::domain::rest_api::RestApi;
 use crate::store::{Page, RowLock, Tenant};
 
 pub fn routes() -> Router<AppState> {
-    use {deployments as d, integrations as i, methods as m, resources as r, rest_apis as a, stages as s};
+    use {
+        authorizers as au, deployments as d, gateway_responses as g, integrations as i, methods as m,
+        models as mo, request_validators as v, resources as r, rest_apis as a, stages as s,
+    };
     const METHOD: &str = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}";
     Router::new()
         .route("/restapis", post(a::create_rest_api).get(a::get_rest_apis))
@@ -81,6 +89,55 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/restapis/{restapi_id}/stages/{stage_name}",
             get(s::get_stage).patch(s::update_stage).delete(s::delete_stage),
+        )
+        .route(
+            "/restapis/{restapi_id}/models",
+            post(mo::create_model).get(mo::get_models),
+        )
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}",
+            get(mo::get_model)
+                .patch(mo::update_model)
+                .delete(mo::delete_model),
+        )
+        .route(
+            "/restapis/{restapi_id}/models/{model_name}/default_template",
+            get(mo::get_model_template),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators",
+            post(v::create_request_validator).get(v::get_request_validators),
+        )
+        .route(
+            "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+            get(v::get_request_validator)
+                .patch(v::update_request_validator)
+                .delete(v::delete_request_validator),
+        )
+        .route(
+            "/restapis/{restapi_id}/authorizers",
+            post(au::create_authorizer).get(au::get_authorizers),
+        )
+        .route(
+            "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+            get(au::get_authorizer)
+                .patch(au::update_authorizer)
+                .delete(au::delete_authorizer),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses",
+            get(g::get_gateway_responses),
+        )
+        .route(
+            "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+            put(g::put_gateway_response)
+                .get(g::get_gateway_response)
+                .patch(g::update_gateway_response)
+                .delete(g::delete_gateway_response),
+        )
+        .route(
+            "/account",
+            get(account::get_account).patch(account::update_account),
         )
         .route(
             "/tags/{resource_arn}",

@@ -10,14 +10,17 @@ use serde_json::Value;
 
 use super::{Listing, api_not_found, find_api};
 use crate::domain::enums::{ApiKeySource, EndpointType, IpAddressType};
-use crate::domain::rest_api::{EndpointConfiguration, RestApi};
+use crate::domain::rest_api::{
+    Authorizer, EndpointConfiguration, GatewayResponse, Model, RequestValidator, RestApi,
+};
 use crate::domain::{ids, now};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::{AwsJson, Pagination};
 use crate::management::patch::{self, Op, PatchBody, PatchOp};
+use crate::store::api_documents::Kind;
 use crate::store::resources::Node;
-use crate::store::{RowLock, Tenant, api_children, methods, resources, rest_apis};
+use crate::store::{RowLock, Tenant, api_documents, methods, resources, rest_apis};
 
 /// Largest `minimumCompressionSize` AWS accepts (10 MiB).
 const MAX_COMPRESSION_SIZE: i64 = 10_485_760;
@@ -202,7 +205,7 @@ pub async fn create_rest_api(
     };
     resources::insert(&mut tx, &api.id, &root).await?;
     for (name, doc) in default_models() {
-        api_children::insert_model(&mut tx, &api.id, name, &doc).await?;
+        api_documents::insert(&mut tx, Kind::Model, &api.id, name, &doc).await?;
     }
     if let Some(source_id) = clone_from {
         clone_definition(&mut tx, &tenant, &source_id, &api).await?;
@@ -274,6 +277,20 @@ async fn clone_definition(
         if let Some(new_id) = new_ids.get(&resource_id) {
             methods::put(conn, &api.id, new_id, &method).await?;
         }
+    }
+    // Ids of validators and authorizers are per API, so the copies keep them and the methods'
+    // references stay valid.
+    for m in api_documents::all::<Model>(conn, Kind::Model, source_id).await? {
+        api_documents::put(conn, Kind::Model, &api.id, &m.name.clone(), &m).await?;
+    }
+    for v in api_documents::all::<RequestValidator>(conn, Kind::RequestValidator, source_id).await? {
+        api_documents::insert(conn, Kind::RequestValidator, &api.id, &v.id.clone(), &v).await?;
+    }
+    for a in api_documents::all::<Authorizer>(conn, Kind::Authorizer, source_id).await? {
+        api_documents::insert(conn, Kind::Authorizer, &api.id, &a.id.clone(), &a).await?;
+    }
+    for g in api_documents::all::<GatewayResponse>(conn, Kind::GatewayResponse, source_id).await? {
+        api_documents::put(conn, Kind::GatewayResponse, &api.id, g.response_type.as_str(), &g).await?;
     }
     Ok(())
 }

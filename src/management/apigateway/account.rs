@@ -1,0 +1,93 @@
+//! Account: GetAccount, UpdateAccount (per account and region).
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use serde::{Deserialize, Serialize};
+
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult};
+use crate::management::extract::AwsJson;
+use crate::management::patch::{self, Op, PatchBody};
+use crate::store::{Tenant, accounts};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleSettings {
+    pub burst_limit: i32,
+    pub rate_limit: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_role_arn: Option<String>,
+    pub throttle_settings: ThrottleSettings,
+    pub features: Vec<String>,
+    pub api_key_version: String,
+}
+
+impl Default for Account {
+    /// AWS's account-level defaults: 10,000 requests/s with bursts of 5,000.
+    fn default() -> Self {
+        Self {
+            cloudwatch_role_arn: None,
+            throttle_settings: ThrottleSettings {
+                burst_limit: 5000,
+                rate_limit: 10000.0,
+            },
+            features: vec!["UsagePlans".into()],
+            api_key_version: "4".into(),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn get_account(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+) -> ApiResult<Json<Account>> {
+    let mut conn = app.store.pool().acquire().await?;
+    Ok(Json(
+        accounts::get(&mut conn, &tenant, false)
+            .await?
+            .unwrap_or_default(),
+    ))
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn update_account(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    AwsJson(body): AwsJson<PatchBody>,
+) -> ApiResult<Json<Account>> {
+    let ops = patch::parse(body, "updateAccountInput")?;
+    let mut tx = app.store.begin().await?;
+    let mut account: Account = accounts::get(&mut tx, &tenant, true).await?.unwrap_or_default();
+    for op in &ops {
+        match (op.path.as_str(), op.op) {
+            ("/cloudwatchRoleArn", Op::Replace | Op::Add) => {
+                let arn = patch::optional_string(op);
+                if arn.as_deref().is_some_and(|a| !a.starts_with("arn:")) {
+                    return Err(ApiError::bad_request("The role ARN is not well formed"));
+                }
+                account.cloudwatch_role_arn = arn;
+            }
+            ("/cloudwatchRoleArn", Op::Remove) => account.cloudwatch_role_arn = None,
+            ("/features", Op::Add) => {
+                let f = op.required_value()?.to_owned();
+                if !account.features.contains(&f) {
+                    account.features.push(f);
+                }
+            }
+            ("/features", Op::Remove) => {
+                let f = op.required_value()?;
+                account.features.retain(|x| x != f);
+            }
+            _ => return Err(op.invalid_path(&["/cloudwatchRoleArn", "/features"])),
+        }
+    }
+    accounts::put(&mut tx, &tenant, &account).await?;
+    tx.commit().await?;
+    Ok(Json(account))
+}

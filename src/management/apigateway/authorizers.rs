@@ -1,0 +1,233 @@
+//! Authorizer: CRUD of TOKEN, REQUEST and COGNITO_USER_POOLS authorizers (enforcement is the data
+//! plane's).
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::{Listing, find_api};
+use crate::domain::enums::AuthorizerType;
+use crate::domain::ids;
+use crate::domain::rest_api::Authorizer;
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult, OrNotFound};
+use crate::management::extract::{AwsJson, Pagination};
+use crate::management::patch::{self, Op, PatchBody, PatchOp};
+use crate::store::api_documents::{self as docs, Kind};
+use crate::store::resources::Tree;
+use crate::store::{RowLock, Tenant, methods, resources};
+
+fn authorizer_not_found() -> ApiError {
+    ApiError::not_found("Invalid Authorizer identifier specified")
+}
+
+/// AWS's default and bounds of `authorizerResultTtlInSeconds`.
+const DEFAULT_TTL: i32 = 300;
+const MAX_TTL: i32 = 3600;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAuthorizerRequest {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default, rename = "providerARNs")]
+    pub provider_arns: Vec<String>,
+    pub auth_type: Option<String>,
+    pub authorizer_uri: Option<String>,
+    pub authorizer_credentials: Option<String>,
+    pub identity_source: Option<String>,
+    pub identity_validation_expression: Option<String>,
+    pub authorizer_result_ttl_in_seconds: Option<i32>,
+}
+
+/// The rules AWS applies to an authorizer whatever call produced it.
+fn check_authorizer(a: &Authorizer) -> ApiResult<()> {
+    if a.name.trim().is_empty() {
+        return Err(ApiError::bad_request("Invalid authorizer name specified"));
+    }
+    match a.kind {
+        AuthorizerType::Token | AuthorizerType::Request => {
+            let uri = a.authorizer_uri.as_deref().unwrap_or_default();
+            if !uri.starts_with("arn:") || !uri.contains(":lambda:path/") {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid Authorizer URI specified: {uri}"
+                )));
+            }
+        }
+        AuthorizerType::CognitoUserPools => {
+            if a.provider_arns.is_empty() || !a.provider_arns.iter().all(|p| p.starts_with("arn:")) {
+                return Err(ApiError::bad_request(
+                    "Invalid provider ARNs specified: a Cognito user pool ARN is required",
+                ));
+            }
+        }
+    }
+    if a.kind == AuthorizerType::Token {
+        let source = a.identity_source.as_deref().unwrap_or_default();
+        if !source.starts_with("method.request.header.") {
+            return Err(ApiError::bad_request(format!(
+                "Invalid identity source specified: {source}. A TOKEN authorizer reads one method.request.header.*"
+            )));
+        }
+    }
+    if !(0..=MAX_TTL).contains(&a.authorizer_result_ttl_in_seconds) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid TTL specified: must be between 0 and {MAX_TTL} seconds"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_type(raw: &str) -> ApiResult<AuthorizerType> {
+    AuthorizerType::parse(raw).ok_or_else(|| {
+        ApiError::validation(&[format!(
+            "Value '{raw}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [TOKEN, REQUEST, COGNITO_USER_POOLS]"
+        )])
+    })
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn create_authorizer(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    AwsJson(req): AwsJson<CreateAuthorizerRequest>,
+) -> ApiResult<(StatusCode, Json<Authorizer>)> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    let authorizer = Authorizer {
+        id: ids::random_id(6),
+        name: req.name.unwrap_or_default(),
+        kind: parse_type(req.kind.as_deref().unwrap_or_default())?,
+        provider_arns: req.provider_arns,
+        auth_type: req.auth_type.filter(|s| !s.is_empty()),
+        authorizer_uri: req.authorizer_uri.filter(|s| !s.is_empty()),
+        authorizer_credentials: req.authorizer_credentials.filter(|s| !s.is_empty()),
+        identity_source: req.identity_source.filter(|s| !s.is_empty()),
+        identity_validation_expression: req.identity_validation_expression.filter(|s| !s.is_empty()),
+        authorizer_result_ttl_in_seconds: req.authorizer_result_ttl_in_seconds.unwrap_or(DEFAULT_TTL),
+    };
+    check_authorizer(&authorizer)?;
+    docs::insert(&mut tx, Kind::Authorizer, &api_id, &authorizer.id, &authorizer).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(authorizer)))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_authorizer(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Authorizer>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    Ok(Json(
+        docs::get(&mut conn, Kind::Authorizer, &api_id, &id, false)
+            .await
+            .or_not_found(authorizer_not_found)?,
+    ))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_authorizers(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    Pagination(page): Pagination,
+) -> ApiResult<Json<Listing<Authorizer>>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    Ok(Json(
+        docs::list(&mut conn, Kind::Authorizer, &api_id, page)
+            .await?
+            .into(),
+    ))
+}
+
+fn apply_patch(a: &mut Authorizer, op: &PatchOp) -> ApiResult<()> {
+    let set = matches!(op.op, Op::Replace | Op::Add);
+    match op.path.as_str() {
+        "/name" if set => a.name = op.required_value()?.to_owned(),
+        "/type" if set => a.kind = parse_type(op.required_value()?)?,
+        "/authType" if set => a.auth_type = patch::optional_string(op),
+        "/authorizerUri" if set => a.authorizer_uri = patch::optional_string(op),
+        "/authorizerCredentials" if set => a.authorizer_credentials = patch::optional_string(op),
+        "/authorizerCredentials" if op.op == Op::Remove => a.authorizer_credentials = None,
+        "/identitySource" if set => a.identity_source = patch::optional_string(op),
+        "/identityValidationExpression" if set => {
+            a.identity_validation_expression = patch::optional_string(op)
+        }
+        "/identityValidationExpression" if op.op == Op::Remove => a.identity_validation_expression = None,
+        "/authorizerResultTtlInSeconds" if set => {
+            a.authorizer_result_ttl_in_seconds = op
+                .required_value()?
+                .parse()
+                .map_err(|_| ApiError::bad_request("Invalid TTL specified"))?;
+        }
+        "/providerARNs" => {
+            let v = op.required_value()?.to_owned();
+            match op.op {
+                Op::Add if !a.provider_arns.contains(&v) => a.provider_arns.push(v),
+                Op::Add => {}
+                Op::Remove => a.provider_arns.retain(|p| *p != v),
+                Op::Replace => a.provider_arns = vec![v],
+                _ => return Err(op.unsupported_op()),
+            }
+        }
+        _ => return Err(op.bad_path()),
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn update_authorizer(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(body): AwsJson<PatchBody>,
+) -> ApiResult<Json<Authorizer>> {
+    let ops = patch::parse(body, "updateAuthorizerInput")?;
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    let mut a: Authorizer = docs::get(&mut tx, Kind::Authorizer, &api_id, &id, true)
+        .await
+        .or_not_found(authorizer_not_found)?;
+    for op in &ops {
+        apply_patch(&mut a, op)?;
+    }
+    check_authorizer(&a)?;
+    docs::update(&mut tx, Kind::Authorizer, &api_id, &id, &a).await?;
+    tx.commit().await?;
+    Ok(Json(a))
+}
+
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_authorizer(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    // Exclusive: no method may start using it while we check that none does.
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    docs::get::<Authorizer>(&mut tx, Kind::Authorizer, &api_id, &id, true)
+        .await
+        .or_not_found(authorizer_not_found)?;
+    let all = methods::all(&mut tx, &api_id).await?;
+    if let Some((resource_id, m)) = all
+        .iter()
+        .find(|(_, m)| m.authorizer_id.as_deref() == Some(id.as_str()))
+    {
+        let tree = Tree::new(resources::all(&mut tx, &api_id).await?);
+        return Err(ApiError::conflict(format!(
+            "Cannot delete authorizer '{id}', is referenced in method: {}/{}",
+            tree.path_of(resource_id),
+            m.http_method
+        )));
+    }
+    docs::delete(&mut tx, Kind::Authorizer, &api_id, &id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}

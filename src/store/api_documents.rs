@@ -1,0 +1,190 @@
+//! The documents that hang off an API by a key and nothing else: models (by name), request
+//! validators and authorizers (by id), gateway responses (by type). One shape, one repo,
+//! four tables named by [`Kind`].
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use super::error::decode;
+use super::{Page, PageRequest, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Model,
+    RequestValidator,
+    Authorizer,
+    GatewayResponse,
+}
+
+impl Kind {
+    /// Table and key column; fixed strings, never user input.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Model => ("models", "name"),
+            Kind::RequestValidator => ("request_validators", "id"),
+            Kind::Authorizer => ("authorizers", "id"),
+            Kind::GatewayResponse => ("gateway_responses", "response_type"),
+        }
+    }
+
+    fn order(self) -> &'static str {
+        // Gateway responses have no creation order worth keeping; AWS lists them by type.
+        if self == Kind::GatewayResponse {
+            "response_type"
+        } else {
+            "seq"
+        }
+    }
+}
+
+pub async fn exists(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    key: &str,
+) -> Result<bool, StoreError> {
+    let (table, col) = kind.table();
+    let row: Option<(i32,)> =
+        sqlx::query_as(&format!("SELECT 1 FROM {table} WHERE api_id = $1 AND {col} = $2"))
+            .bind(api_id)
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.is_some())
+}
+
+pub async fn get<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    key: &str,
+    lock: bool,
+) -> Result<T, StoreError> {
+    let (table, col) = kind.table();
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let (doc,): (serde_json::Value,) = sqlx::query_as(&format!(
+        "SELECT doc FROM {table} WHERE api_id = $1 AND {col} = $2{lock}"
+    ))
+    .bind(api_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    decode(doc)
+}
+
+/// Every document of this kind in the API, in listing order.
+pub async fn all<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+) -> Result<Vec<T>, StoreError> {
+    let (table, _) = kind.table();
+    let rows: Vec<(serde_json::Value,)> = sqlx::query_as(&format!(
+        "SELECT doc FROM {table} WHERE api_id = $1 ORDER BY {}",
+        kind.order()
+    ))
+    .bind(api_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|(doc,)| decode(doc)).collect()
+}
+
+/// A page of documents (kinds with a creation order).
+pub async fn list<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    page: PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let (table, _) = kind.table();
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(&format!(
+        "SELECT seq, doc FROM {table} WHERE api_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(api_id)
+    .bind(page.after_seq)
+    .bind(page.limit + 1)
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, doc)| Ok((seq, decode(doc)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+pub async fn insert<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    key: &str,
+    doc: &T,
+) -> Result<(), StoreError> {
+    let (table, col) = kind.table();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (api_id, {col}, doc) VALUES ($1, $2, $3)"
+    ))
+    .bind(api_id)
+    .bind(key)
+    .bind(Json(doc))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts or replaces (PutGatewayResponse).
+pub async fn put<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    key: &str,
+    doc: &T,
+) -> Result<(), StoreError> {
+    let (table, col) = kind.table();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (api_id, {col}, doc) VALUES ($1, $2, $3) ON CONFLICT (api_id, {col}) DO UPDATE SET doc = EXCLUDED.doc"
+    ))
+    .bind(api_id)
+    .bind(key)
+    .bind(Json(doc))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    key: &str,
+    doc: &T,
+) -> Result<(), StoreError> {
+    let (table, col) = kind.table();
+    let done = sqlx::query(&format!(
+        "UPDATE {table} SET doc = $3 WHERE api_id = $1 AND {col} = $2"
+    ))
+    .bind(api_id)
+    .bind(key)
+    .bind(Json(doc))
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn delete(conn: &mut PgConnection, kind: Kind, api_id: &str, key: &str) -> Result<(), StoreError> {
+    let (table, col) = kind.table();
+    let done = sqlx::query(&format!("DELETE FROM {table} WHERE api_id = $1 AND {col} = $2"))
+        .bind(api_id)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
