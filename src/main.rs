@@ -38,6 +38,8 @@ enum Command {
     },
     /// Applies the migrations and exits.
     Migrate,
+    /// Prints the management API's OpenAPI document.
+    Openapi,
     /// Manages the access keys that sign management calls.
     Credentials {
         #[command(subcommand)]
@@ -100,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
             db.close().await
         }
         Command::Credentials { action } => credentials_command(config, action).await,
+        Command::Openapi => {
+            println!("{}", gatehouse::management::openapi().to_pretty_json()?);
+            Ok(())
+        }
     }
 }
 

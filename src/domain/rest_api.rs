@@ -11,7 +11,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointConfiguration {
     pub types: Vec<EndpointType>,
@@ -21,7 +21,7 @@ pub struct EndpointConfiguration {
     pub vpc_endpoint_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RestApi {
     pub id: String,
@@ -48,7 +48,7 @@ pub struct RestApi {
 }
 
 /// A node of the resource tree. `path` is derived from the ancestors and filled in on read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resource {
     pub id: String,
@@ -85,7 +85,7 @@ impl PathPartKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Method {
     pub http_method: HttpMethod,
@@ -109,7 +109,7 @@ pub struct Method {
     pub authorization_scopes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodResponse {
     pub status_code: String,
@@ -119,14 +119,14 @@ pub struct MethodResponse {
     pub response_models: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TlsConfig {
     #[serde(default, skip_serializing_if = "is_false")]
     pub insecure_skip_verification: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Integration {
     #[serde(rename = "type")]
@@ -160,7 +160,7 @@ pub struct Integration {
     pub tls_config: Option<TlsConfig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationResponse {
     pub status_code: String,
@@ -177,14 +177,14 @@ pub struct IntegrationResponse {
 /// `apiSummary`: for each resource path, each method's authorization type and API-key flag.
 pub type ApiSummary = BTreeMap<String, BTreeMap<String, MethodSnapshot>>;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodSnapshot {
     pub authorization_type: AuthorizationType,
     pub api_key_required: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     pub id: String,
@@ -195,7 +195,7 @@ pub struct Deployment {
     pub api_summary: Option<ApiSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     pub id: String,
@@ -207,7 +207,7 @@ pub struct Model {
     pub content_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestValidator {
     pub id: String,
@@ -216,7 +216,7 @@ pub struct RequestValidator {
     pub validate_request_parameters: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Authorizer {
     pub id: String,
@@ -239,7 +239,7 @@ pub struct Authorizer {
 }
 
 /// A gateway response as GetGatewayResponse shows it (customised or AWS's default).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayResponse {
     pub response_type: GatewayResponseType,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Timestamp;
 use super::enums::{CacheClusterSize, UnauthorizedCacheControlHeaderStrategy};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Stage {
     pub stage_name: String,
@@ -46,7 +46,7 @@ impl Stage {
 }
 
 /// Settings of one `{resourcePath}/{httpMethod}` (or `*/*`): what AWS returns once any is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodSetting {
     pub metrics_enabled: bool,
@@ -81,7 +81,7 @@ impl Default for MethodSetting {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessLogSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +90,7 @@ pub struct AccessLogSettings {
     pub destination_arn: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CanarySettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -123,3 +123,9 @@ impl From<sqlx::Error> for ApiError {
         StoreError::from(e).into()
     }
 }
+
+/// The body of every error answer (for the OpenAPI document).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub message: String,
+}

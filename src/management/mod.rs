@@ -21,10 +21,25 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
+/// The management API's OpenAPI document, built from the same route table the server uses.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = apigateway::routes().split_for_parts();
+    doc.info = utoipa::openapi::InfoBuilder::new()
+        .title("Gatehouse management API (apigateway 2015-07-09)")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "The AWS API Gateway management API as Gatehouse serves it. Every call is signed with AWS \
+             Signature Version 4; errors carry the x-amzn-ErrorType header.",
+        ))
+        .build();
+    doc
+}
+
 /// The whole management API, with its middleware in the order a request meets it.
 pub fn router(state: AppState) -> Router {
+    let (routes, _) = apigateway::routes().split_for_parts();
     Router::new()
-        .merge(apigateway::routes())
+        .merge(routes)
         .fallback(|| async { error::ApiError::unknown_operation() })
         // Innermost: every call is signed; the verified tenant is what handlers see. It also
         // bounds the body (the signature covers it, so it is read before any handler runs).

@@ -49,7 +49,7 @@ pub struct PatchOp {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RawOp {
     op: Option<String>,
     path: Option<String>,
@@ -58,7 +58,7 @@ struct RawOp {
 }
 
 /// The body of every `Update*` call.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchBody {
     #[serde(default)]

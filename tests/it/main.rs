@@ -9,6 +9,7 @@ mod auth;
 mod deployments;
 mod integrations;
 mod methods;
+mod openapi;
 mod resources;
 mod rest_apis;
 mod stages;

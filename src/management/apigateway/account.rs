@@ -10,14 +10,14 @@ use crate::management::extract::AwsJson;
 use crate::management::patch::{self, Op, PatchBody};
 use crate::store::{Tenant, accounts};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThrottleSettings {
     pub burst_limit: i32,
     pub rate_limit: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +42,13 @@ impl Default for Account {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/account",
+    operation_id = "GetAccount",
+    tag = "apigateway",
+    responses((status = 200, description = "GetAccount succeeded", body = Account), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn get_account(
     State(app): State<AppState>,
@@ -55,6 +62,14 @@ pub async fn get_account(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/account",
+    operation_id = "UpdateAccount",
+    tag = "apigateway",
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateAccount succeeded", body = Account), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn update_account(
     State(app): State<AppState>,

@@ -26,7 +26,7 @@ fn authorizer_not_found() -> ApiError {
 const DEFAULT_TTL: i32 = 300;
 const MAX_TTL: i32 = 3600;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateAuthorizerRequest {
     pub name: Option<String>,
@@ -88,6 +88,15 @@ fn parse_type(raw: &str) -> ApiResult<AuthorizerType> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/authorizers",
+    operation_id = "CreateAuthorizer",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = CreateAuthorizerRequest,
+    responses((status = 201, description = "CreateAuthorizer succeeded", body = Authorizer), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_authorizer(
     State(app): State<AppState>,
@@ -115,6 +124,14 @@ pub async fn create_authorizer(
     Ok((StatusCode::CREATED, Json(authorizer)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+    operation_id = "GetAuthorizer",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("authorizer_id" = String, Path)),
+    responses((status = 200, description = "GetAuthorizer succeeded", body = Authorizer), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_authorizer(
     State(app): State<AppState>,
@@ -130,6 +147,14 @@ pub async fn get_authorizer(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/authorizers",
+    operation_id = "GetAuthorizers",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetAuthorizers succeeded", body = Listing<Authorizer>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_authorizers(
     State(app): State<AppState>,
@@ -181,6 +206,15 @@ fn apply_patch(a: &mut Authorizer, op: &PatchOp) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+    operation_id = "UpdateAuthorizer",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("authorizer_id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateAuthorizer succeeded", body = Authorizer), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_authorizer(
     State(app): State<AppState>,
@@ -203,6 +237,14 @@ pub async fn update_authorizer(
     Ok(Json(a))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+    operation_id = "DeleteAuthorizer",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("authorizer_id" = String, Path)),
+    responses((status = 202, description = "DeleteAuthorizer succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_authorizer(
     State(app): State<AppState>,

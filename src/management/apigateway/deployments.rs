@@ -29,7 +29,7 @@ pub fn deployment_not_found() -> ApiError {
     ApiError::not_found("Invalid Deployment identifier specified")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateDeploymentRequest {
     pub stage_name: Option<String>,
@@ -81,6 +81,15 @@ pub async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> A
     Ok(snapshot)
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/deployments",
+    operation_id = "CreateDeployment",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = CreateDeploymentRequest,
+    responses((status = 201, description = "CreateDeployment succeeded", body = Deployment), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_deployment(
     State(app): State<AppState>,
@@ -163,6 +172,14 @@ fn canary_without_stage(provided: &str) -> ApiError {
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/deployments/{deployment_id}",
+    operation_id = "GetDeployment",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 200, description = "GetDeployment succeeded", body = Deployment), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_deployment(
     State(app): State<AppState>,
@@ -186,6 +203,14 @@ pub async fn get_deployment(
     Ok(Json(deployment))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/deployments",
+    operation_id = "GetDeployments",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetDeployments succeeded", body = Listing<Deployment>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_deployments(
     State(app): State<AppState>,
@@ -198,6 +223,15 @@ pub async fn get_deployments(
     Ok(Json(deployments::list(&mut conn, &api_id, page).await?.into()))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/deployments/{deployment_id}",
+    operation_id = "UpdateDeployment",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("deployment_id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateDeployment succeeded", body = Deployment), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_deployment(
     State(app): State<AppState>,
@@ -224,6 +258,14 @@ pub async fn update_deployment(
     Ok(Json(deployment))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/deployments/{deployment_id}",
+    operation_id = "DeleteDeployment",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("deployment_id" = String, Path)),
+    responses((status = 202, description = "DeleteDeployment succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_deployment(
     State(app): State<AppState>,

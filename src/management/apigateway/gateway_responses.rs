@@ -36,7 +36,7 @@ async fn customised(
     Ok(all.into_iter().map(|r| (r.response_type, r)).collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutGatewayResponseRequest {
     pub status_code: Option<String>,
@@ -53,6 +53,15 @@ fn check_status(code: Option<&str>) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+    operation_id = "PutGatewayResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("response_type" = String, Path)),
+    request_body = PutGatewayResponseRequest,
+    responses((status = 201, description = "PutGatewayResponse succeeded", body = GatewayResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn put_gateway_response(
     State(app): State<AppState>,
@@ -81,6 +90,14 @@ pub async fn put_gateway_response(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+    operation_id = "GetGatewayResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("response_type" = String, Path)),
+    responses((status = 200, description = "GetGatewayResponse succeeded", body = GatewayResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_gateway_response(
     State(app): State<AppState>,
@@ -96,6 +113,14 @@ pub async fn get_gateway_response(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/gatewayresponses",
+    operation_id = "GetGatewayResponses",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetGatewayResponses succeeded", body = Listing<GatewayResponse>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_gateway_responses(
     State(app): State<AppState>,
@@ -118,6 +143,15 @@ pub async fn get_gateway_responses(
     }))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+    operation_id = "UpdateGatewayResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("response_type" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateGatewayResponse succeeded", body = GatewayResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_gateway_response(
     State(app): State<AppState>,
@@ -171,6 +205,14 @@ pub async fn update_gateway_response(
     Ok(Json(r))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/gatewayresponses/{response_type}",
+    operation_id = "DeleteGatewayResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("response_type" = String, Path)),
+    responses((status = 202, description = "DeleteGatewayResponse succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_gateway_response(
     State(app): State<AppState>,

@@ -26,7 +26,7 @@ fn integration_not_found() -> ApiError {
     ApiError::not_found("Invalid Integration identifier specified")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutIntegrationRequest {
     #[serde(rename = "type")]
@@ -130,6 +130,15 @@ pub fn check_integration(i: &Integration) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration",
+    operation_id = "PutIntegration",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    request_body = PutIntegrationRequest,
+    responses((status = 201, description = "PutIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn put_integration(
     State(app): State<AppState>,
@@ -196,6 +205,14 @@ pub async fn put_integration(
     Ok((StatusCode::CREATED, Json(integration)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration",
+    operation_id = "GetIntegration",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    responses((status = 200, description = "GetIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_integration(
     State(app): State<AppState>,
@@ -214,6 +231,15 @@ pub async fn get_integration(
         .ok_or_else(integration_not_found)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration",
+    operation_id = "UpdateIntegration",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_integration(
     State(app): State<AppState>,
@@ -304,6 +330,14 @@ fn apply_integration_patch(i: &mut Integration, op: &PatchOp) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration",
+    operation_id = "DeleteIntegration",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    responses((status = 204, description = "DeleteIntegration succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_integration(
     State(app): State<AppState>,
@@ -321,7 +355,7 @@ pub async fn delete_integration(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutIntegrationResponseRequest {
     pub selection_pattern: Option<String>,
@@ -332,6 +366,15 @@ pub struct PutIntegrationResponseRequest {
     pub content_handling: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}",
+    operation_id = "PutIntegrationResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    request_body = PutIntegrationResponseRequest,
+    responses((status = 201, description = "PutIntegrationResponse succeeded", body = IntegrationResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn put_integration_response(
     State(app): State<AppState>,
@@ -378,6 +421,14 @@ pub async fn put_integration_response(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}",
+    operation_id = "GetIntegrationResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    responses((status = 200, description = "GetIntegrationResponse succeeded", body = IntegrationResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_integration_response(
     State(app): State<AppState>,
@@ -399,6 +450,15 @@ pub async fn get_integration_response(
         .ok_or_else(response_not_found)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}",
+    operation_id = "UpdateIntegrationResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateIntegrationResponse succeeded", body = IntegrationResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_integration_response(
     State(app): State<AppState>,
@@ -449,6 +509,14 @@ pub async fn update_integration_response(
     Ok(Json(response))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/integration/responses/{status_code}",
+    operation_id = "DeleteIntegrationResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    responses((status = 204, description = "DeleteIntegrationResponse succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_integration_response(
     State(app): State<AppState>,

@@ -68,7 +68,7 @@ pub async fn load_method(
         .or_not_found(method_not_found)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutMethodRequest {
     pub authorization_type: Option<String>,
@@ -161,6 +161,15 @@ async fn check_method(conn: &mut PgConnection, api_id: &str, m: &Method) -> ApiR
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}",
+    operation_id = "PutMethod",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    request_body = PutMethodRequest,
+    responses((status = 201, description = "PutMethod succeeded", body = Method), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn put_method(
     State(app): State<AppState>,
@@ -191,6 +200,14 @@ pub async fn put_method(
     Ok((StatusCode::CREATED, Json(method)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}",
+    operation_id = "GetMethod",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    responses((status = 200, description = "GetMethod succeeded", body = Method), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_method(
     State(app): State<AppState>,
@@ -207,6 +224,15 @@ pub async fn get_method(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}",
+    operation_id = "UpdateMethod",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateMethod succeeded", body = Method), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_method(
     State(app): State<AppState>,
@@ -276,6 +302,14 @@ fn apply_method_patch(m: &mut Method, op: &PatchOp) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}",
+    operation_id = "DeleteMethod",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path)),
+    responses((status = 204, description = "DeleteMethod succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_method(
     State(app): State<AppState>,
@@ -292,7 +326,7 @@ pub async fn delete_method(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutMethodResponseRequest {
     #[serde(default)]
@@ -311,6 +345,15 @@ fn check_response_parameter(name: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}",
+    operation_id = "PutMethodResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    request_body = PutMethodResponseRequest,
+    responses((status = 201, description = "PutMethodResponse succeeded", body = MethodResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn put_method_response(
     State(app): State<AppState>,
@@ -344,6 +387,14 @@ pub async fn put_method_response(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}",
+    operation_id = "GetMethodResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    responses((status = 200, description = "GetMethodResponse succeeded", body = MethodResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_method_response(
     State(app): State<AppState>,
@@ -364,6 +415,15 @@ pub async fn get_method_response(
         .ok_or_else(response_not_found)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}",
+    operation_id = "UpdateMethodResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 201, description = "UpdateMethodResponse succeeded", body = MethodResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_method_response(
     State(app): State<AppState>,
@@ -417,6 +477,14 @@ pub async fn update_method_response(
     Ok((StatusCode::CREATED, Json(response)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/resources/{resource_id}/methods/{http_method}/responses/{status_code}",
+    operation_id = "DeleteMethodResponse",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path), ("http_method" = String, Path), ("status_code" = String, Path)),
+    responses((status = 204, description = "DeleteMethodResponse succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_method_response(
     State(app): State<AppState>,

@@ -44,7 +44,7 @@ fn check_schema(schema: Option<&str>, content_type: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateModelRequest {
     pub name: Option<String>,
@@ -53,6 +53,15 @@ pub struct CreateModelRequest {
     pub content_type: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/models",
+    operation_id = "CreateModel",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = CreateModelRequest,
+    responses((status = 201, description = "CreateModel succeeded", body = Model), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_model(
     State(app): State<AppState>,
@@ -92,6 +101,14 @@ pub async fn create_model(
     Ok((StatusCode::CREATED, Json(model)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/models/{model_name}",
+    operation_id = "GetModel",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("model_name" = String, Path)),
+    responses((status = 200, description = "GetModel succeeded", body = Model), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_model(
     State(app): State<AppState>,
@@ -107,6 +124,14 @@ pub async fn get_model(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/models",
+    operation_id = "GetModels",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetModels succeeded", body = Listing<Model>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_models(
     State(app): State<AppState>,
@@ -121,6 +146,15 @@ pub async fn get_models(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/models/{model_name}",
+    operation_id = "UpdateModel",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("model_name" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateModel succeeded", body = Model), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_model(
     State(app): State<AppState>,
@@ -150,6 +184,14 @@ pub async fn update_model(
     Ok(Json(model))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/models/{model_name}",
+    operation_id = "DeleteModel",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("model_name" = String, Path)),
+    responses((status = 202, description = "DeleteModel succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_model(
     State(app): State<AppState>,
@@ -181,11 +223,19 @@ pub async fn delete_model(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Template {
     pub value: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/models/{model_name}/default_template",
+    operation_id = "GetModelTemplate",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("model_name" = String, Path)),
+    responses((status = 200, description = "GetModelTemplate succeeded", body = Template), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_model_template(
     State(app): State<AppState>,

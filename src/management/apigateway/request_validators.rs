@@ -19,7 +19,7 @@ fn validator_not_found() -> ApiError {
     ApiError::not_found("Invalid Request Validator identifier specified")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRequestValidatorRequest {
     pub name: Option<String>,
@@ -27,6 +27,15 @@ pub struct CreateRequestValidatorRequest {
     pub validate_request_parameters: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/requestvalidators",
+    operation_id = "CreateRequestValidator",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = CreateRequestValidatorRequest,
+    responses((status = 201, description = "CreateRequestValidator succeeded", body = RequestValidator), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_request_validator(
     State(app): State<AppState>,
@@ -54,6 +63,14 @@ pub async fn create_request_validator(
     Ok((StatusCode::CREATED, Json(validator)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+    operation_id = "GetRequestValidator",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("requestvalidator_id" = String, Path)),
+    responses((status = 200, description = "GetRequestValidator succeeded", body = RequestValidator), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_request_validator(
     State(app): State<AppState>,
@@ -69,6 +86,14 @@ pub async fn get_request_validator(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/requestvalidators",
+    operation_id = "GetRequestValidators",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetRequestValidators succeeded", body = Listing<RequestValidator>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_request_validators(
     State(app): State<AppState>,
@@ -85,6 +110,15 @@ pub async fn get_request_validators(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+    operation_id = "UpdateRequestValidator",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("requestvalidator_id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateRequestValidator succeeded", body = RequestValidator), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_request_validator(
     State(app): State<AppState>,
@@ -115,7 +149,11 @@ pub async fn update_request_validator(
                 v.validate_request_parameters = patch::map_bool(op.value.as_deref())?;
             }
             (_, Op::Replace) => {
-                return Err(op.invalid_path(&["/name", "/validateRequestParameters", "/validateRequestBody"]));
+                return Err(op.invalid_path(&[
+                    "/name",
+                    "/validateRequestParameters",
+                    "/validateRequestBody",
+                ]));
             }
             _ => return Err(op.unsupported_op()),
         }
@@ -125,6 +163,14 @@ pub async fn update_request_validator(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/requestvalidators/{requestvalidator_id}",
+    operation_id = "DeleteRequestValidator",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("requestvalidator_id" = String, Path)),
+    responses((status = 202, description = "DeleteRequestValidator succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_request_validator(
     State(app): State<AppState>,

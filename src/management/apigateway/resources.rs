@@ -19,7 +19,7 @@ use crate::management::patch::{self, Op, PatchBody};
 use crate::store::resources::{Node, Tree};
 use crate::store::{Page, RowLock, Tenant, methods, resources};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateResourceRequest {
     pub path_part: Option<String>,
@@ -121,6 +121,16 @@ fn wants_methods(uri: &Uri) -> bool {
     query_param(uri.query(), "embed").is_some_and(|e| e.split(',').any(|x| x.trim() == "methods"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/resources/{resource_id}",
+    operation_id = "CreateResource",
+    tag = "apigateway",
+    // AWS names it `parent_id`; the router needs one name per position, so the URI says resource_id.
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path, description = "the parent resource's id")),
+    request_body = CreateResourceRequest,
+    responses((status = 201, description = "CreateResource succeeded", body = Resource), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_resource(
     State(app): State<AppState>,
@@ -149,6 +159,14 @@ pub async fn create_resource(
     Ok((StatusCode::CREATED, Json(to_resource(&Tree::new(nodes), &node))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources/{resource_id}",
+    operation_id = "GetResource",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path)),
+    responses((status = 200, description = "GetResource succeeded", body = Resource), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_resource(
     State(app): State<AppState>,
@@ -168,6 +186,14 @@ pub async fn get_resource(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/resources",
+    operation_id = "GetResources",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetResources succeeded", body = Listing<Resource>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_resources(
     State(app): State<AppState>,
@@ -201,6 +227,15 @@ pub async fn get_resources(
     Ok(Json(Page::from_rows(rows, page.limit).into()))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/resources/{resource_id}",
+    operation_id = "UpdateResource",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateResource succeeded", body = Resource), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_resource(
     State(app): State<AppState>,
@@ -268,6 +303,14 @@ pub async fn update_resource(
     Ok(Json(to_resource(&tree, &node)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/resources/{resource_id}",
+    operation_id = "DeleteResource",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("resource_id" = String, Path)),
+    responses((status = 202, description = "DeleteResource succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_resource(
     State(app): State<AppState>,

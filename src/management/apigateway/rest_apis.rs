@@ -26,7 +26,7 @@ use crate::store::{RowLock, Tenant, api_documents, methods, resources, rest_apis
 const MAX_COMPRESSION_SIZE: i64 = 10_485_760;
 const COMPRESSION_ERROR: &str = "Invalid minimum compression size, must be between 0 and 10485760";
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WireEndpointConfiguration {
     pub types: Option<Vec<String>>,
@@ -34,7 +34,7 @@ pub struct WireEndpointConfiguration {
     pub vpc_endpoint_ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateRestApiRequest {
     pub name: Option<String>,
@@ -188,6 +188,14 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis",
+    operation_id = "CreateRestApi",
+    tag = "apigateway",
+    request_body = CreateRestApiRequest,
+    responses((status = 201, description = "CreateRestApi succeeded", body = RestApi), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn create_rest_api(
     State(app): State<AppState>,
@@ -295,6 +303,14 @@ async fn clone_definition(
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}",
+    operation_id = "GetRestApi",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetRestApi succeeded", body = RestApi), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_rest_api(
     State(app): State<AppState>,
@@ -306,6 +322,13 @@ pub async fn get_rest_api(
     Ok(Json(api))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis",
+    operation_id = "GetRestApis",
+    tag = "apigateway",
+    responses((status = 200, description = "GetRestApis succeeded", body = Listing<RestApi>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn get_rest_apis(
     State(app): State<AppState>,
@@ -316,6 +339,15 @@ pub async fn get_rest_apis(
     Ok(Json(rest_apis::list(&mut conn, &tenant, page).await?.into()))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}",
+    operation_id = "UpdateRestApi",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateRestApi succeeded", body = RestApi), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_rest_api(
     State(app): State<AppState>,
@@ -452,6 +484,14 @@ fn apply_patch(api: &mut RestApi, op: &PatchOp) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}",
+    operation_id = "DeleteRestApi",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 202, description = "DeleteRestApi succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_rest_api(
     State(app): State<AppState>,

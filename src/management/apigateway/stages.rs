@@ -26,7 +26,7 @@ pub fn stage_not_found() -> ApiError {
     ApiError::not_found("Invalid Stage identifier specified")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryInput {
     pub percent_traffic: Option<f64>,
@@ -120,7 +120,7 @@ pub fn new_stage(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateStageRequest {
     pub stage_name: Option<String>,
@@ -137,6 +137,15 @@ pub struct CreateStageRequest {
     pub tags: BTreeMap<String, String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/stages",
+    operation_id = "CreateStage",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    request_body = CreateStageRequest,
+    responses((status = 201, description = "CreateStage succeeded", body = Stage), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn create_stage(
     State(app): State<AppState>,
@@ -185,6 +194,14 @@ pub async fn create_stage(
     Ok((StatusCode::CREATED, Json(stage)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/stages/{stage_name}",
+    operation_id = "GetStage",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("stage_name" = String, Path)),
+    responses((status = 200, description = "GetStage succeeded", body = Stage), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_stage(
     State(app): State<AppState>,
@@ -201,11 +218,19 @@ pub async fn get_stage(
 }
 
 /// GetStages answers `{"item": [...]}` (AWS's field name), unpaginated.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StageList {
     pub item: Vec<Stage>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/restapis/{restapi_id}/stages",
+    operation_id = "GetStages",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path)),
+    responses((status = 200, description = "GetStages succeeded", body = StageList), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn get_stages(
     State(app): State<AppState>,
@@ -221,6 +246,15 @@ pub async fn get_stages(
     }))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/restapis/{restapi_id}/stages/{stage_name}",
+    operation_id = "UpdateStage",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("stage_name" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "UpdateStage succeeded", body = Stage), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn update_stage(
     State(app): State<AppState>,
@@ -514,6 +548,14 @@ fn apply_copy(stage: &mut Stage, op: &PatchOp) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/stages/{stage_name}",
+    operation_id = "DeleteStage",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("stage_name" = String, Path)),
+    responses((status = 202, description = "DeleteStage succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all, fields(api.id = %api_id))]
 pub async fn delete_stage(
     State(app): State<AppState>,

@@ -72,7 +72,7 @@ async fn edit_tags(
     }
 }
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, utoipa::ToSchema)]
 pub struct TagsBody {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -92,6 +92,15 @@ fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = "/tags/{resource_arn}",
+    operation_id = "TagResource",
+    tag = "apigateway",
+    params(("resource_arn" = String, Path)),
+    request_body = TagsBody,
+    responses((status = 204, description = "TagResource succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn tag_resource(
     State(app): State<AppState>,
@@ -115,6 +124,14 @@ pub async fn tag_resource(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tags/{resource_arn}",
+    operation_id = "UntagResource",
+    tag = "apigateway",
+    params(("resource_arn" = String, Path)),
+    responses((status = 204, description = "UntagResource succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn untag_resource(
     State(app): State<AppState>,
@@ -139,6 +156,14 @@ pub async fn untag_resource(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tags/{resource_arn}",
+    operation_id = "GetTags",
+    tag = "apigateway",
+    params(("resource_arn" = String, Path)),
+    responses((status = 200, description = "GetTags succeeded", body = TagsBody), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
 #[tracing::instrument(skip_all)]
 pub async fn get_tags(
     State(app): State<AppState>,
