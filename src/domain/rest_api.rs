@@ -113,9 +113,9 @@ pub struct Method {
 #[serde(rename_all = "camelCase")]
 pub struct MethodResponse {
     pub status_code: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub response_parameters: BTreeMap<String, bool>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub response_models: BTreeMap<String, String>,
 }
 

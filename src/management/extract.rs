@@ -23,14 +23,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AwsJson<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(bytes).map(AwsJson).map_err(|e| {
-            if e.is_data() {
-                ApiError::serialization(e.to_string())
-            } else {
-                ApiError::serialization("Invalid JSON body")
-            }
-        })
+        serde_json::from_slice(bytes)
+            .map(AwsJson)
+            .map_err(|e| ApiError::serialization(serialization_message(&e)))
     }
+}
+
+/// AWS's (Java) words for a JSON value of the wrong type where a string was expected.
+fn serialization_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if !e.is_data() {
+        return "Invalid JSON body".to_owned();
+    }
+    if text.contains("expected a string") {
+        if text.starts_with("invalid type: integer") || text.starts_with("invalid type: floating point") {
+            return "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String".into();
+        }
+        if text.starts_with("invalid type: boolean") {
+            return "class java.lang.Boolean can not be converted to an String".into();
+        }
+    }
+    text
 }
 
 /// AWS's `position` and `limit` (default 25, at most 500).

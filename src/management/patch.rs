@@ -169,14 +169,10 @@ pub fn split_path(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// AWS reads patch booleans the Java way (`Boolean.parseBoolean`): `true` in any case is true,
+/// anything else is false.
 pub fn parse_bool(raw: &str) -> ApiResult<bool> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid boolean value specified: {raw}"
-        ))),
-    }
+    Ok(raw.eq_ignore_ascii_case("true"))
 }
 
 /// `""` and absent mean "unset"; anything else must be the value itself.

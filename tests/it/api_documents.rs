@@ -291,10 +291,40 @@ async fn request_validators_lifecycle() {
         .await
         .unwrap();
     assert!(m.request_validator_id().is_none());
+    // AWS's answers for an unknown API differ by call.
     let e = err_of(
         c.create_request_validator()
             .rest_api_id("abcde0")
             .name("x")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        (
+            "BadRequestException".into(),
+            "Invalid REST API identifier specified".into()
+        )
+    );
+    let e = err_of(
+        c.get_request_validator()
+            .rest_api_id("abcde0")
+            .request_validator_id("x")
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        e,
+        (
+            "NotFoundException".into(),
+            "Invalid Request Validator identifier specified".into()
+        )
+    );
+    let e = err_of(
+        c.get_request_validators()
+            .rest_api_id("abcde0")
             .send()
             .await
             .unwrap_err(),

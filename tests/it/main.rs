@@ -6,6 +6,7 @@ mod helpers;
 
 mod api_documents;
 mod auth;
+mod conformance;
 mod deployments;
 mod integrations;
 mod methods;

@@ -170,7 +170,8 @@ async fn update_applies_aws_patch_paths() {
         .send()
         .await
         .unwrap();
-    assert_eq!(api.binary_media_types(), ["image/gif", "image/jpeg"]);
+    // AWS drops the replaced type and appends the new one.
+    assert_eq!(api.binary_media_types(), ["image/jpeg", "image/gif"]);
     assert_eq!(api.minimum_compression_size(), None);
 
     for (op, path, value, message) in [

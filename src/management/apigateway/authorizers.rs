@@ -6,7 +6,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::{Listing, find_api};
+use super::{Listing, find_api, find_api_or};
 use crate::domain::enums::AuthorizerType;
 use crate::domain::ids;
 use crate::domain::rest_api::Authorizer;
@@ -105,7 +105,11 @@ pub async fn create_authorizer(
     AwsJson(req): AwsJson<CreateAuthorizerRequest>,
 ) -> ApiResult<(StatusCode, Json<Authorizer>)> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    // AWS answers an unknown API here with this (odd, but recorded) conflict.
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Share, || {
+        ApiError::from(crate::store::StoreError::Conflict)
+    })
+    .await?;
     let authorizer = Authorizer {
         id: ids::random_id(6),
         name: req.name.unwrap_or_default(),

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::method_not_found;
 use super::methods::{
-    MethodPath, load_method, parse_http_method, resolve_resource, response_not_found, status_code_error,
+    MethodPath, known_method, load_method, parse_http_method, resolve_resource, response_not_found,
+    status_code_error,
 };
 use crate::domain::enums::{ConnectionType, ContentHandling, IntegrationType, PassthroughBehavior};
 use crate::domain::rest_api::{Integration, IntegrationResponse, TlsConfig, is_valid_status_code};
@@ -65,6 +66,21 @@ fn parse_enum<T>(
     }
 }
 
+/// Template keys are media types (`application/json`); anything else is refused as AWS does.
+fn check_content_types<'a>(keys: impl IntoIterator<Item = &'a String>) -> ApiResult<()> {
+    for k in keys {
+        let valid = k
+            .split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty());
+        if !valid {
+            return Err(ApiError::bad_request(format!(
+                "Validation Result: warnings : [], errors : [Invalid content type specified: {k}]"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The rules AWS applies to an integration's type, uri and method, whatever call produced it.
 pub fn check_integration(i: &Integration) -> ApiResult<()> {
     match i.kind {
@@ -110,6 +126,7 @@ pub fn check_integration(i: &Integration) -> ApiResult<()> {
         }
         IntegrationType::Mock => {}
     }
+    check_content_types(i.request_templates.keys())?;
     if !TIMEOUT_RANGE.contains(&i.timeout_in_millis) {
         return Err(ApiError::bad_request(
             "Timeout should be between 50 ms and 29000 ms",
@@ -221,7 +238,7 @@ pub async fn get_integration(
 ) -> ApiResult<Json<Integration>> {
     let mut conn = app.store.pool().acquire().await?;
     resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
-    let verb = parse_http_method(&verb)?;
+    let verb = known_method(&verb)?;
     let method = methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
         .await
         .or_not_found(method_not_found)?;
@@ -403,11 +420,17 @@ pub async fn put_integration_response(
         }
         response_parameters.insert(k, v);
     }
+    check_content_types(req.response_templates.keys())?;
     let response = IntegrationResponse {
         status_code: status.clone(),
         selection_pattern: req.selection_pattern,
         response_parameters,
-        response_templates: req.response_templates,
+        // AWS keeps an empty template as no template (null).
+        response_templates: req
+            .response_templates
+            .into_iter()
+            .map(|(k, v)| (k, v.filter(|t| !t.is_empty())))
+            .collect(),
         content_handling: parse_enum(
             req.content_handling.as_deref(),
             ContentHandling::parse,
@@ -435,9 +458,12 @@ pub async fn get_integration_response(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<IntegrationResponse>> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
     let mut conn = app.store.pool().acquire().await?;
     resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
-    let verb = parse_http_method(&verb)?;
+    let verb = known_method(&verb)?;
     let method = methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
         .await
         .or_not_found(method_not_found)?;
@@ -466,6 +492,9 @@ pub async fn update_integration_response(
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
     AwsJson(body): AwsJson<PatchBody>,
 ) -> ApiResult<Json<IntegrationResponse>> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
     let ops = patch::parse(body, "updateIntegrationResponseInput")?;
     let mut tx = app.store.begin().await?;
     let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
@@ -523,8 +552,15 @@ pub async fn delete_integration_response(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
     let mut tx = app.store.begin().await?;
-    let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
+    // AWS answers a missing method (or unknown verb) here as a missing integration.
+    let mut method = match load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await {
+        Err(e) if e.message == method_not_found().message => return Err(integration_not_found()),
+        other => other?,
+    };
     let integration = method
         .method_integration
         .as_mut()

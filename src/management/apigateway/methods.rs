@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::{find_api, method_not_found, resource_not_found};
+use super::{find_api_or, method_not_found, resource_not_found};
 use crate::domain::enums::{AuthorizationType, HttpMethod};
 use crate::domain::rest_api::{Method, MethodResponse, is_valid_status_code};
 use crate::management::AppState;
@@ -29,6 +29,11 @@ pub fn parse_http_method(raw: &str) -> ApiResult<HttpMethod> {
     })
 }
 
+/// Outside PutMethod, AWS answers a verb it does not know as a method that does not exist.
+pub fn known_method(raw: &str) -> ApiResult<HttpMethod> {
+    HttpMethod::parse(raw).ok_or_else(method_not_found)
+}
+
 pub fn status_code_error(raw: &str) -> ApiError {
     ApiError::validation(&[format!(
         "Value '{raw}' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [1-5]\\d\\d"
@@ -47,7 +52,8 @@ pub async fn resolve_resource(
     resource_id: &str,
     lock: RowLock,
 ) -> ApiResult<()> {
-    find_api(conn, tenant, api_id, lock).await?;
+    // AWS names the innermost identifier: an unknown API is an unknown resource here.
+    find_api_or(conn, tenant, api_id, lock, resource_not_found).await?;
     if resources::exists(conn, api_id, resource_id).await? {
         Ok(())
     } else {
@@ -62,7 +68,7 @@ pub async fn load_method(
     (api_id, resource_id, verb): (&str, &str, &str),
 ) -> ApiResult<Method> {
     resolve_resource(conn, tenant, api_id, resource_id, RowLock::Share).await?;
-    let verb = parse_http_method(verb)?;
+    let verb = known_method(verb)?;
     methods::get(conn, api_id, resource_id, verb.as_str(), true)
         .await
         .or_not_found(method_not_found)
@@ -112,13 +118,24 @@ fn check_request_parameter(name: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "Invalid method request parameter specified: {name}"
+            "Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: {name}]"
         )))
     }
 }
 
 /// The rules a method must satisfy whatever call produced it: authorizer for CUSTOM/COGNITO,
 /// existing validator and models, well-formed and unique request parameters.
+/// An authorizer id only means something for CUSTOM and COGNITO_USER_POOLS; with any other
+/// authorization type AWS drops it rather than refuse the call.
+fn normalize_method(m: &mut Method) {
+    if !matches!(
+        m.authorization_type,
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools
+    ) {
+        m.authorizer_id = None;
+    }
+}
+
 async fn check_method(conn: &mut PgConnection, api_id: &str, m: &Method) -> ApiResult<()> {
     if matches!(
         m.authorization_type,
@@ -181,7 +198,7 @@ pub async fn put_method(
     resolve_resource(&mut tx, &tenant, &api_id, &resource_id, RowLock::Share).await?;
     let http_method = parse_http_method(&verb)?;
     let authorization_type = parse_authorization_type(req.authorization_type.as_deref().unwrap_or("NONE"))?;
-    let method = Method {
+    let mut method = Method {
         http_method,
         authorization_type,
         authorizer_id: req.authorizer_id.filter(|a| !a.is_empty()),
@@ -194,6 +211,7 @@ pub async fn put_method(
         method_integration: None,
         authorization_scopes: req.authorization_scopes,
     };
+    normalize_method(&mut method);
     check_method(&mut tx, &api_id, &method).await?;
     methods::put(&mut tx, &api_id, &resource_id, &method).await?;
     tx.commit().await?;
@@ -216,7 +234,7 @@ pub async fn get_method(
 ) -> ApiResult<Json<Method>> {
     let mut conn = app.store.pool().acquire().await?;
     resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
-    let verb = parse_http_method(&verb)?;
+    let verb = known_method(&verb)?;
     Ok(Json(
         methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
             .await
@@ -246,6 +264,7 @@ pub async fn update_method(
     for op in &ops {
         apply_method_patch(&mut method, op)?;
     }
+    normalize_method(&mut method);
     check_method(&mut tx, &api_id, &method).await?;
     methods::put(&mut tx, &api_id, &resource_id, &method).await?;
     tx.commit().await?;
@@ -261,18 +280,21 @@ fn apply_method_patch(m: &mut Method, op: &PatchOp) -> ApiResult<()> {
     let segs = op.segments();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (segs.as_slice(), op.op) {
-        (["authorizationType"], Op::Replace) => {
-            m.authorization_type = parse_authorization_type(op.required_value()?)?
+        // Scalar fields take `replace` only (an empty value unsets the optional ones).
+        (
+            [
+                "authorizationType" | "authorizerId" | "apiKeyRequired" | "operationName"
+                | "requestValidatorId",
+            ],
+            o,
+        ) if o != Op::Replace => {
+            return Err(PatchOp::invalid_op(&[Op::Replace]));
         }
-        (["authorizerId"], Op::Replace | Op::Add) => m.authorizer_id = patch::optional_string(op),
-        (["authorizerId"], Op::Remove) => m.authorizer_id = None,
-        (["apiKeyRequired"], Op::Replace) => m.api_key_required = op.bool_value()?,
-        (["operationName"], Op::Replace | Op::Add) => m.operation_name = patch::optional_string(op),
-        (["operationName"], Op::Remove) => m.operation_name = None,
-        (["requestValidatorId"], Op::Replace | Op::Add) => {
-            m.request_validator_id = patch::optional_string(op)
-        }
-        (["requestValidatorId"], Op::Remove) => m.request_validator_id = None,
+        (["authorizationType"], _) => m.authorization_type = parse_authorization_type(op.required_value()?)?,
+        (["authorizerId"], _) => m.authorizer_id = patch::optional_string(op),
+        (["apiKeyRequired"], _) => m.api_key_required = op.bool_value()?,
+        (["operationName"], _) => m.operation_name = patch::optional_string(op),
+        (["requestValidatorId"], _) => m.request_validator_id = patch::optional_string(op),
         (["requestParameters", name], _) => {
             patch::patch_map(&mut m.request_parameters, op, name, patch::map_bool)?
         }
@@ -318,7 +340,7 @@ pub async fn delete_method(
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
     resolve_resource(&mut tx, &tenant, &api_id, &resource_id, RowLock::Share).await?;
-    let verb = parse_http_method(&verb)?;
+    let verb = known_method(&verb)?;
     methods::delete(&mut tx, &api_id, &resource_id, verb.as_str())
         .await
         .or_not_found(method_not_found)?;
@@ -401,9 +423,12 @@ pub async fn get_method_response(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<Json<MethodResponse>> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
     let mut conn = app.store.pool().acquire().await?;
     resolve_resource(&mut conn, &tenant, &api_id, &resource_id, RowLock::None).await?;
-    let verb = parse_http_method(&verb)?;
+    let verb = known_method(&verb)?;
     let method = methods::get(&mut conn, &api_id, &resource_id, verb.as_str(), false)
         .await
         .or_not_found(method_not_found)?;
@@ -430,7 +455,7 @@ pub async fn update_method_response(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
     AwsJson(body): AwsJson<PatchBody>,
-) -> ApiResult<(StatusCode, Json<MethodResponse>)> {
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     // AWS reports bad ops and a bad status code together, ops first.
     let parsed = patch::parse(body, "updateMethodResponseInput");
     if !is_valid_status_code(&status) {
@@ -462,10 +487,17 @@ pub async fn update_method_response(
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         match segs.as_slice() {
             ["responseParameters", name] => {
-                check_response_parameter(name)?;
+                if op.op == Op::Add {
+                    check_response_parameter(name)?;
+                } else if !response.response_parameters.contains_key(*name) {
+                    return Err(ApiError::not_found("Invalid parameter name specified"));
+                }
                 patch::patch_map(&mut response.response_parameters, op, name, patch::map_bool)?;
             }
             ["responseModels", content_type] => {
+                if op.op != Op::Add && !response.response_models.contains_key(*content_type) {
+                    return Err(ApiError::not_found("Content-Type specified was not found"));
+                }
                 patch::patch_map(&mut response.response_models, op, content_type, patch::map_string)?;
             }
             _ => return Err(op.bad_path()),
@@ -474,7 +506,12 @@ pub async fn update_method_response(
     let response = response.clone();
     methods::put(&mut tx, &api_id, &resource_id, &method).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(response)))
+    // Unlike Put/GetMethodResponse, AWS's UpdateMethodResponse answer leaves out empty maps.
+    let mut answer = serde_json::to_value(&response).expect("method responses serialise");
+    if let Some(o) = answer.as_object_mut() {
+        o.retain(|_, v| !v.as_object().is_some_and(serde_json::Map::is_empty));
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[utoipa::path(
@@ -491,6 +528,9 @@ pub async fn delete_method_response(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, resource_id, verb, status)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
+    if !is_valid_status_code(&status) {
+        return Err(status_code_error(&status));
+    }
     let mut tx = app.store.begin().await?;
     let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
     method

@@ -132,6 +132,21 @@ pub fn method_not_found() -> ApiError {
     ApiError::not_found("Invalid Method identifier specified")
 }
 
+/// The tenant's API `api_id`, locked as asked, or `not_found` (calls on the parts of an API
+/// answer an unknown API with the part's own error, as AWS does).
+pub async fn find_api_or(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    api_id: &str,
+    lock: RowLock,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<RestApi, ApiError> {
+    use crate::management::error::OrNotFound;
+    crate::store::rest_apis::get(conn, tenant, api_id, lock)
+        .await
+        .or_not_found(not_found)
+}
+
 /// The tenant's API `api_id`, locked as asked, or AWS's 404 for it.
 pub async fn find_api(
     conn: &mut sqlx::PgConnection,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Listing, find_api};
+use super::{Listing, find_api, find_api_or};
 use crate::domain::ids;
 use crate::domain::rest_api::Model;
 use crate::management::AppState;
@@ -116,7 +116,10 @@ pub async fn get_model(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Model>> {
     let mut conn = app.store.pool().acquire().await?;
-    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    find_api_or(&mut conn, &tenant, &api_id, RowLock::None, || {
+        model_not_found(&name)
+    })
+    .await?;
     Ok(Json(
         docs::get(&mut conn, Kind::Model, &api_id, &name, false)
             .await
@@ -164,7 +167,10 @@ pub async fn update_model(
 ) -> ApiResult<Json<Model>> {
     let ops = patch::parse(body, "updateModelInput")?;
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Share, || {
+        model_not_found(&name)
+    })
+    .await?;
     let mut model: Model = docs::get(&mut tx, Kind::Model, &api_id, &name, true)
         .await
         .or_not_found(|| model_not_found(&name))?;
@@ -200,7 +206,10 @@ pub async fn delete_model(
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
     // Exclusive: no method may start using the model while we check that none does.
-    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Update, || {
+        model_not_found(&name)
+    })
+    .await?;
     docs::get::<Model>(&mut tx, Kind::Model, &api_id, &name, true)
         .await
         .or_not_found(|| model_not_found(&name))?;
@@ -243,7 +252,10 @@ pub async fn get_model_template(
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<Template>> {
     let mut conn = app.store.pool().acquire().await?;
-    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    find_api_or(&mut conn, &tenant, &api_id, RowLock::None, || {
+        model_not_found(&name)
+    })
+    .await?;
     let model: Model = docs::get(&mut conn, Kind::Model, &api_id, &name, false)
         .await
         .or_not_found(|| model_not_found(&name))?;

@@ -5,7 +5,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::{Listing, find_api};
+use super::{Listing, find_api, find_api_or};
 use crate::domain::ids;
 use crate::domain::rest_api::RequestValidator;
 use crate::management::AppState;
@@ -44,7 +44,10 @@ pub async fn create_request_validator(
     AwsJson(req): AwsJson<CreateRequestValidatorRequest>,
 ) -> ApiResult<(StatusCode, Json<RequestValidator>)> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Share, || {
+        ApiError::bad_request("Invalid REST API identifier specified")
+    })
+    .await?;
     let validator = RequestValidator {
         id: ids::random_id(6),
         name: req.name.unwrap_or_default(),
@@ -78,7 +81,7 @@ pub async fn get_request_validator(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<RequestValidator>> {
     let mut conn = app.store.pool().acquire().await?;
-    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    find_api_or(&mut conn, &tenant, &api_id, RowLock::None, validator_not_found).await?;
     Ok(Json(
         docs::get(&mut conn, Kind::RequestValidator, &api_id, &id, false)
             .await
@@ -128,7 +131,7 @@ pub async fn update_request_validator(
 ) -> ApiResult<Json<RequestValidator>> {
     let ops = patch::parse(body, "updateRequestValidatorInput")?;
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Share).await?;
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Share, validator_not_found).await?;
     let mut v: RequestValidator = docs::get(&mut tx, Kind::RequestValidator, &api_id, &id, true)
         .await
         .or_not_found(validator_not_found)?;
@@ -178,7 +181,7 @@ pub async fn delete_request_validator(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    find_api_or(&mut tx, &tenant, &api_id, RowLock::Update, validator_not_found).await?;
     docs::delete(&mut tx, Kind::RequestValidator, &api_id, &id)
         .await
         .or_not_found(validator_not_found)?;

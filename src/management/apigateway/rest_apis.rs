@@ -354,7 +354,7 @@ pub async fn update_rest_api(
     Extension(tenant): Extension<Tenant>,
     Path(api_id): Path<String>,
     AwsJson(body): AwsJson<PatchBody>,
-) -> ApiResult<Json<RestApi>> {
+) -> ApiResult<Json<Value>> {
     let ops = patch::parse(body, "updateRestApiInput")?;
     let mut tx = app.store.begin().await?;
     let mut api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
@@ -370,7 +370,14 @@ pub async fn update_rest_api(
     }
     rest_apis::update(&mut tx, &tenant, &api).await?;
     tx.commit().await?;
-    Ok(Json(api))
+    // AWS's UpdateRestApi answer always carries `tags`, even empty (GetRestApi omits them).
+    let mut answer = serde_json::to_value(&api).expect("rest apis serialise");
+    answer
+        .as_object_mut()
+        .expect("an object")
+        .entry("tags")
+        .or_insert_with(|| Value::Object(Default::default()));
+    Ok(Json(answer))
 }
 
 /// UpdateRestApi's paths, as AWS takes them.
@@ -414,12 +421,10 @@ fn apply_patch(api: &mut RestApi, op: &PatchOp) -> ApiResult<()> {
         }
         (["binaryMediaTypes", media], Op::Remove) => api.binary_media_types.retain(|t| t != media),
         (["binaryMediaTypes", media], Op::Replace) => {
+            // AWS removes the old type and appends the new one.
             let new = op.required_value()?.to_owned();
-            match api.binary_media_types.iter().position(|t| t == media) {
-                Some(i) => api.binary_media_types[i] = new,
-                None => api.binary_media_types.push(new),
-            }
-            api.binary_media_types = dedup(std::mem::take(&mut api.binary_media_types));
+            api.binary_media_types.retain(|t| t != media && *t != new);
+            api.binary_media_types.push(new);
         }
         (["endpointConfiguration", "types", old], o) => {
             let invalid = || {
@@ -431,16 +436,24 @@ fn apply_patch(api: &mut RestApi, op: &PatchOp) -> ApiResult<()> {
             match o {
                 Op::Replace => {
                     let new = EndpointType::parse(op.required_value()?).ok_or_else(invalid)?;
-                    let old = EndpointType::parse(old).ok_or_else(invalid)?;
-                    types.retain(|t| *t != old);
-                    types.push(new);
-                    types.dedup();
+                    // The path names the replaced type by value (`/types/EDGE`) or by index (`/types/0`).
+                    let slot = match old.parse::<usize>() {
+                        Ok(i) => i,
+                        Err(_) => {
+                            let old = EndpointType::parse(old).ok_or_else(invalid)?;
+                            types.iter().position(|t| *t == old).ok_or_else(invalid)?
+                        }
+                    };
+                    match types.get_mut(slot) {
+                        Some(t) => *t = new,
+                        None => return Err(invalid()),
+                    }
+                    // Private APIs are dualstack only; AWS switches the address type with the type.
+                    if new == EndpointType::Private {
+                        api.endpoint_configuration.ip_address_type = Some(IpAddressType::Dualstack);
+                    }
                 }
-                Op::Add | Op::Remove => {
-                    return Err(ApiError::bad_request(
-                        "Cannot create an api with multiple Endpoint Types.",
-                    ));
-                }
+                // An API has exactly one endpoint type; AWS answers every other op with this.
                 _ => {
                     return Err(ApiError::bad_request(
                         "Invalid patch operation specified. Must be 'add'|'remove'|'replace'",

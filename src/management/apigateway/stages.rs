@@ -479,10 +479,6 @@ fn apply_canary(stage: &mut Stage, op: &PatchOp, rest: &[&str]) -> ApiResult<()>
                 c.stage_variable_overrides.remove(*name);
                 Ok(())
             }
-            (["stageVariableOverrides"], Some(c)) if !c.stage_variable_overrides.is_empty() => {
-                c.stage_variable_overrides.clear();
-                Ok(())
-            }
             _ => Err(nothing_to_remove(op.path.trim_start_matches('/'))),
         };
     }
