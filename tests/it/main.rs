@@ -13,5 +13,6 @@ mod methods;
 mod openapi;
 mod resources;
 mod rest_apis;
+mod serve;
 mod stages;
 mod tags;
