@@ -14,7 +14,9 @@
 //! The data plane (workers fed with deployment snapshots) is described in ARCHITECTURE.md and lands
 //! in later issues; the snapshot format it will consume is [`domain::snapshot`].
 
+pub mod compiler;
 pub mod config;
+pub mod dataplane;
 pub mod domain;
 pub mod management;
 pub mod server;

@@ -1,0 +1,205 @@
+//! Parameter mapping expressions and integration URI templates, parsed once per deployment.
+
+/// Where a mapped value comes from (`method.request.header.X`, `'static'`, `context.requestId`,
+/// `stageVariables.name`, `integration.response.header.X`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamSource {
+    Static(String),
+    Path(String),
+    QueryString(String),
+    Header(String),
+    MultiValueQueryString(String),
+    MultiValueHeader(String),
+    Body,
+    Context(String),
+    StageVariable(String),
+    IntegrationResponseHeader(String),
+    IntegrationResponseBody,
+}
+
+impl ParamSource {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.len() >= 2 && raw.starts_with('\'') && raw.ends_with('\'') {
+            return Ok(Self::Static(raw[1..raw.len() - 1].to_owned()));
+        }
+        let named = |prefix: &str| {
+            raw.strip_prefix(prefix)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(n) = named("method.request.path.") {
+            return Ok(Self::Path(n));
+        }
+        if let Some(n) = named("method.request.querystring.") {
+            return Ok(Self::QueryString(n));
+        }
+        if let Some(n) = named("method.request.header.") {
+            return Ok(Self::Header(n));
+        }
+        if let Some(n) = named("method.request.multivaluequerystring.") {
+            return Ok(Self::MultiValueQueryString(n));
+        }
+        if let Some(n) = named("method.request.multivalueheader.") {
+            return Ok(Self::MultiValueHeader(n));
+        }
+        if raw == "method.request.body" {
+            return Ok(Self::Body);
+        }
+        if let Some(n) = named("context.") {
+            return Ok(Self::Context(n));
+        }
+        if let Some(n) = named("stageVariables.") {
+            return Ok(Self::StageVariable(n));
+        }
+        if let Some(n) = named("integration.response.header.") {
+            return Ok(Self::IntegrationResponseHeader(n));
+        }
+        if raw == "integration.response.body" {
+            return Ok(Self::IntegrationResponseBody);
+        }
+        Err(format!("unsupported mapping expression {raw:?}"))
+    }
+}
+
+/// Where a mapped value goes in the integration request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamTarget {
+    Header(String),
+    QueryString(String),
+    Path(String),
+    MultiValueHeader(String),
+    MultiValueQueryString(String),
+}
+
+impl ParamTarget {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let named = |prefix: &str| {
+            raw.strip_prefix(prefix)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(n) = named("integration.request.header.") {
+            return Ok(Self::Header(n));
+        }
+        if let Some(n) = named("integration.request.querystring.") {
+            return Ok(Self::QueryString(n));
+        }
+        if let Some(n) = named("integration.request.path.") {
+            return Ok(Self::Path(n));
+        }
+        if let Some(n) = named("integration.request.multivalueheader.") {
+            return Ok(Self::MultiValueHeader(n));
+        }
+        if let Some(n) = named("integration.request.multivaluequerystring.") {
+            return Ok(Self::MultiValueQueryString(n));
+        }
+        Err(format!("unsupported mapping target {raw:?}"))
+    }
+}
+
+/// An integration URI with `{name}` path parameters and `${stageVariables.name}` references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UriTemplate {
+    parts: Vec<UriPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UriPart {
+    Literal(String),
+    Param(String),
+    StageVariable(String),
+}
+
+impl UriTemplate {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = raw;
+        while !rest.is_empty() {
+            let next = rest.find(['{', '$']).unwrap_or(rest.len());
+            if next > 0 {
+                parts.push(UriPart::Literal(rest[..next].to_owned()));
+                rest = &rest[next..];
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix("${") {
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| format!("unclosed ${{ in {raw:?}"))?;
+                let name = after[..end]
+                    .strip_prefix("stageVariables.")
+                    .ok_or_else(|| format!("only stageVariables may be referenced in a uri: {raw:?}"))?;
+                parts.push(UriPart::StageVariable(name.to_owned()));
+                rest = &after[end + 1..];
+            } else if let Some(after) = rest.strip_prefix('{') {
+                let end = after.find('}').ok_or_else(|| format!("unclosed {{ in {raw:?}"))?;
+                parts.push(UriPart::Param(after[..end].trim_end_matches('+').to_owned()));
+                rest = &after[end + 1..];
+            } else {
+                // A lone `$` is literal.
+                parts.push(UriPart::Literal(rest[..1].to_owned()));
+                rest = &rest[1..];
+            }
+        }
+        Ok(Self { parts })
+    }
+
+    /// Renders the URI, asking `param` and `stage_var` for the values it references.
+    pub fn render<'a>(
+        &self,
+        mut param: impl FnMut(&str) -> Option<&'a str>,
+        mut stage_var: impl FnMut(&str) -> Option<&'a str>,
+    ) -> String {
+        let mut out = String::with_capacity(64);
+        for p in &self.parts {
+            match p {
+                UriPart::Literal(s) => out.push_str(s),
+                UriPart::Param(n) => out.push_str(param(n).unwrap_or("")),
+                UriPart::StageVariable(n) => out.push_str(stage_var(n).unwrap_or("")),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_and_targets_parse() {
+        assert_eq!(
+            ParamSource::parse("'abc'").unwrap(),
+            ParamSource::Static("abc".into())
+        );
+        assert_eq!(
+            ParamSource::parse("method.request.header.X-A").unwrap(),
+            ParamSource::Header("X-A".into())
+        );
+        assert_eq!(
+            ParamSource::parse("stageVariables.v").unwrap(),
+            ParamSource::StageVariable("v".into())
+        );
+        assert_eq!(
+            ParamSource::parse("context.requestId").unwrap(),
+            ParamSource::Context("requestId".into())
+        );
+        assert!(ParamSource::parse("nonsense").is_err());
+        assert_eq!(
+            ParamTarget::parse("integration.request.path.id").unwrap(),
+            ParamTarget::Path("id".into())
+        );
+    }
+
+    #[test]
+    fn uri_templates_substitute_params_and_stage_variables() {
+        let t = UriTemplate::parse("http://${stageVariables.host}:8080/items/{proxy}?x=1").unwrap();
+        let url = t.render(
+            |n| (n == "proxy").then_some("a/b"),
+            |n| (n == "host").then_some("backend"),
+        );
+        assert_eq!(url, "http://backend:8080/items/a/b?x=1");
+        let greedy = UriTemplate::parse("http://h/{proxy+}").unwrap();
+        assert_eq!(greedy.render(|_| Some("z"), |_| None), "http://h/z");
+    }
+}

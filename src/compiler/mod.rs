@@ -1,0 +1,281 @@
+//! Pure: a deployment snapshot becomes a compiled API, once per snapshot on each worker: the
+//! route tree, each method's integration with its URI template, parameter mappings and selection
+//! patterns parsed, and the effective gateway responses. Nothing here does I/O; a snapshot that
+//! does not compile is refused and the worker keeps what it had.
+
+pub mod mapping;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dataplane::router::{RouteError, RouteTree};
+use crate::domain::enums::{
+    ContentHandling, GatewayResponseType, HttpMethod, IntegrationType, PassthroughBehavior,
+};
+use crate::domain::rest_api::{GatewayResponse, Integration, Method};
+use crate::domain::snapshot::Snapshot;
+pub use mapping::{ParamSource, ParamTarget, UriTemplate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("snapshot format {0} is not supported by this worker")]
+    Format(u32),
+    #[error("resource tree: {0}")]
+    Route(#[from] RouteError),
+    #[error("method {method} {path}: {reason}")]
+    Method {
+        method: String,
+        path: String,
+        reason: String,
+    },
+}
+
+/// A REST API deployment, ready to serve.
+#[derive(Debug)]
+pub struct CompiledApi {
+    pub api_id: String,
+    pub snapshot_hash: String,
+    pub binary_media_types: Vec<String>,
+    pub disable_execute_api_endpoint: bool,
+    pub routes: RouteTree<CompiledResource>,
+    gateway_responses: HashMap<GatewayResponseType, GatewayResponse>,
+}
+
+#[derive(Debug)]
+pub struct CompiledResource {
+    pub id: String,
+    pub path: String,
+    methods: Vec<Arc<CompiledMethod>>,
+}
+
+impl CompiledResource {
+    /// The method for a request's verb: its own, else `ANY`.
+    pub fn method(&self, verb: &str) -> Option<&Arc<CompiledMethod>> {
+        self.methods
+            .iter()
+            .find(|m| m.http_method.as_str() == verb)
+            .or_else(|| self.methods.iter().find(|m| m.http_method == HttpMethod::Any))
+    }
+}
+
+#[derive(Debug)]
+pub struct CompiledMethod {
+    pub http_method: HttpMethod,
+    pub resource_id: String,
+    pub resource_path: String,
+    pub method: Method,
+    pub integration: Option<CompiledIntegration>,
+}
+
+#[derive(Debug)]
+pub struct CompiledIntegration {
+    pub kind: IntegrationType,
+    /// The HTTP method to call the backend with (HTTP/AWS kinds).
+    pub http_method: Option<http::Method>,
+    pub uri: Option<UriTemplate>,
+    /// For Lambda integrations: the function ARN (or name) and its region.
+    pub lambda: Option<LambdaTarget>,
+    pub timeout: Duration,
+    pub request_parameters: Vec<(ParamTarget, ParamSource)>,
+    pub request_templates: BTreeMap<String, String>,
+    pub passthrough_behavior: PassthroughBehavior,
+    pub content_handling: Option<ContentHandling>,
+    pub responses: Vec<CompiledIntegrationResponse>,
+    pub insecure_skip_verification: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    pub function: String,
+    pub region: String,
+}
+
+#[derive(Debug)]
+pub struct CompiledIntegrationResponse {
+    pub status_code: u16,
+    /// `None` is the default response (no or empty selection pattern).
+    pub selection_pattern: Option<regex::Regex>,
+    pub response_parameters: Vec<(String, ParamSource)>,
+    pub response_templates: BTreeMap<String, String>,
+    pub content_handling: Option<ContentHandling>,
+}
+
+impl CompiledIntegration {
+    /// The integration response for a selection input (a status code for HTTP and MOCK, the
+    /// `errorMessage` for Lambda): the first whose pattern matches the whole input, else the
+    /// default one.
+    pub fn select_response(&self, input: &str) -> Option<&CompiledIntegrationResponse> {
+        self.responses
+            .iter()
+            .find(|r| r.selection_pattern.as_ref().is_some_and(|p| p.is_match(input)))
+            .or_else(|| self.responses.iter().find(|r| r.selection_pattern.is_none()))
+    }
+}
+
+impl CompiledApi {
+    /// The gateway response the API answers for `kind` (its own, inherited, or AWS's default).
+    pub fn gateway_response(&self, kind: GatewayResponseType) -> &GatewayResponse {
+        &self.gateway_responses[&kind]
+    }
+}
+
+/// Compiles a snapshot whose canonical hash is `hash`.
+pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileError> {
+    if snapshot.format != crate::domain::snapshot::SNAPSHOT_FORMAT {
+        return Err(CompileError::Format(snapshot.format));
+    }
+    let mut routes = RouteTree::default();
+    for r in &snapshot.resources {
+        let mut methods = Vec::new();
+        for m in r.resource_methods.iter().flat_map(|ms| ms.values()) {
+            let integration = m
+                .method_integration
+                .as_ref()
+                .map(|i| compile_integration(i))
+                .transpose()
+                .map_err(|reason| CompileError::Method {
+                    method: m.http_method.to_string(),
+                    path: r.path.clone(),
+                    reason,
+                })?;
+            methods.push(Arc::new(CompiledMethod {
+                http_method: m.http_method,
+                resource_id: r.id.clone(),
+                resource_path: r.path.clone(),
+                method: m.clone(),
+                integration,
+            }));
+        }
+        routes.insert(
+            &r.path,
+            CompiledResource {
+                id: r.id.clone(),
+                path: r.path.clone(),
+                methods,
+            },
+        )?;
+    }
+    let customised: BTreeMap<GatewayResponseType, GatewayResponse> = snapshot
+        .gateway_responses
+        .values()
+        .map(|g| (g.response_type, g.clone()))
+        .collect();
+    let gateway_responses = GatewayResponseType::ALL
+        .iter()
+        .map(|t| (*t, GatewayResponse::effective(*t, &customised)))
+        .collect();
+    Ok(CompiledApi {
+        api_id: snapshot.rest_api.id.clone(),
+        snapshot_hash: hash.to_owned(),
+        binary_media_types: snapshot.rest_api.binary_media_types.clone(),
+        disable_execute_api_endpoint: snapshot.rest_api.disable_execute_api_endpoint,
+        routes,
+        gateway_responses,
+    })
+}
+
+fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
+    let http_method = i
+        .http_method
+        .as_deref()
+        .filter(|m| *m != "ANY")
+        .map(|m| m.parse::<http::Method>().map_err(|e| e.to_string()))
+        .transpose()?;
+    let (uri, lambda) = match i.kind {
+        IntegrationType::Http | IntegrationType::HttpProxy => {
+            let raw = i.uri.as_deref().ok_or("an HTTP integration needs a uri")?;
+            (Some(UriTemplate::parse(raw)?), None)
+        }
+        IntegrationType::AwsProxy | IntegrationType::Aws => {
+            let raw = i.uri.as_deref().ok_or("an AWS integration needs a uri")?;
+            (None, lambda_target(raw))
+        }
+        IntegrationType::Mock => (None, None),
+    };
+    let request_parameters = i
+        .request_parameters
+        .iter()
+        .map(|(t, s)| Ok((ParamTarget::parse(t)?, ParamSource::parse(s)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut responses = Vec::new();
+    for r in i.integration_responses.values() {
+        let status_code = r
+            .status_code
+            .parse()
+            .map_err(|_| format!("bad status code {}", r.status_code))?;
+        let selection_pattern = match r.selection_pattern.as_deref().filter(|p| !p.is_empty()) {
+            None => None,
+            // API Gateway matches the whole input (Java's `matches`); `.` also spans newlines.
+            Some(p) => Some(
+                regex::RegexBuilder::new(&format!("^(?:{p})$"))
+                    .dot_matches_new_line(true)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("selection pattern {p:?}: {e}"))?,
+            ),
+        };
+        let response_parameters = r
+            .response_parameters
+            .iter()
+            .map(|(t, s)| Ok((t.clone(), ParamSource::parse(s)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        responses.push(CompiledIntegrationResponse {
+            status_code,
+            selection_pattern,
+            response_parameters,
+            response_templates: r
+                .response_templates
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
+                .collect(),
+            content_handling: r.content_handling,
+        });
+    }
+    Ok(CompiledIntegration {
+        kind: i.kind,
+        http_method,
+        uri,
+        lambda,
+        timeout: Duration::from_millis(i.timeout_in_millis.max(50) as u64),
+        request_parameters,
+        request_templates: i.request_templates.clone(),
+        passthrough_behavior: i.passthrough_behavior.unwrap_or(PassthroughBehavior::WhenNoMatch),
+        content_handling: i.content_handling,
+        responses,
+        insecure_skip_verification: i
+            .tls_config
+            .as_ref()
+            .is_some_and(|t| t.insecure_skip_verification),
+    })
+}
+
+/// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function-arn}/invocations`.
+pub fn lambda_target(uri: &str) -> Option<LambdaTarget> {
+    let parts: Vec<&str> = uri.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[4] != "lambda" {
+        return None;
+    }
+    let path = parts[5].strip_prefix("path/")?;
+    let function = path.split_once("/functions/")?.1.strip_suffix("/invocations")?;
+    Some(LambdaTarget {
+        function: function.to_owned(),
+        region: parts[3].to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_uris_name_function_and_region() {
+        let t = lambda_target(
+            "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:000000000000:function:f/invocations",
+        )
+        .unwrap();
+        assert_eq!(t.function, "arn:aws:lambda:eu-west-1:000000000000:function:f");
+        assert_eq!(t.region, "eu-west-1");
+        assert!(lambda_target("arn:aws:apigateway:us-east-1:sqs:path/q").is_none());
+    }
+}
