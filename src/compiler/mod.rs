@@ -132,7 +132,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
             let integration = m
                 .method_integration
                 .as_ref()
-                .map(|i| compile_integration(i))
+                .map(compile_integration)
                 .transpose()
                 .map_err(|reason| CompileError::Method {
                     method: m.http_method.to_string(),
