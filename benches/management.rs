@@ -53,12 +53,10 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config::from_env(&Default::default()).unwrap();
-    let server_store = store.clone();
-    tokio::spawn(async move {
-        gatehouse::server::serve_management(listener, server_store, &config, std::future::pending())
+    let _control_plane =
+        gatehouse::server::ControlPlane::start(listener, store.clone(), &config, "bench".into())
             .await
             .unwrap();
-    });
     let client = Client::from_conf(
         aws_sdk_apigateway::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -17,6 +17,7 @@
 pub mod compiler;
 pub mod config;
 pub mod dataplane;
+pub mod distribution;
 pub mod domain;
 pub mod management;
 pub mod server;

@@ -25,16 +25,52 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// All in one: the management API (and, from the data-plane release on, one worker).
+    /// All in one: the control plane and one embedded worker.
     Serve {
         /// Management API address.
         #[arg(long, env = "GATEHOUSE_MANAGEMENT_ADDR")]
         listen: Option<SocketAddr>,
+        /// Data-plane address of the embedded worker.
+        #[arg(long, env = "GATEHOUSE_DATA_PLANE_ADDR")]
+        data_plane: Option<SocketAddr>,
+        /// Base URL of the Lambda Invoke API for AWS_PROXY integrations (default: AWS's).
+        #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
+        lambda_endpoint: Option<String>,
     },
-    /// The management API alone, on an existing PostgreSQL (DATABASE_URL).
+    /// The control plane alone (management API + configuration for workers), on an existing
+    /// PostgreSQL (DATABASE_URL). Run as many replicas as you like.
     ControlPlane {
         #[arg(long, env = "GATEHOUSE_MANAGEMENT_ADDR")]
         listen: Option<SocketAddr>,
+        /// The token workers present (default: generated into DATA_DIR/cluster-token).
+        #[arg(long, env = "GATEHOUSE_CLUSTER_TOKEN", hide_env_values = true)]
+        cluster_token: Option<String>,
+    },
+    /// A stateless data-plane worker fed by a control plane.
+    Worker {
+        /// The control plane's base URL, e.g. http://127.0.0.1:9000.
+        #[arg(long, env = "GATEHOUSE_CONTROL_PLANE")]
+        control_plane: String,
+        /// Data-plane address.
+        #[arg(long, env = "GATEHOUSE_DATA_PLANE_ADDR")]
+        listen: Option<SocketAddr>,
+        /// Keep the last configuration here and start from it when the control plane is down.
+        #[arg(long, env = "GATEHOUSE_CONFIG_CACHE")]
+        config_cache: Option<PathBuf>,
+        #[arg(long, env = "GATEHOUSE_CLUSTER_TOKEN", hide_env_values = true)]
+        cluster_token: Option<String>,
+        #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
+        lambda_endpoint: Option<String>,
+        /// This worker's name in the fleet view (default: generated).
+        #[arg(long)]
+        worker_id: Option<String>,
+    },
+    /// Prints the fleet of workers a control plane knows.
+    Fleet {
+        #[arg(long, env = "GATEHOUSE_CONTROL_PLANE")]
+        control_plane: Option<String>,
+        #[arg(long, env = "GATEHOUSE_CLUSTER_TOKEN", hide_env_values = true)]
+        cluster_token: Option<String>,
     },
     /// Applies the migrations and exits.
     Migrate,
@@ -84,17 +120,46 @@ async fn main() -> anyhow::Result<()> {
         config.data_dir = dir;
     }
     match cli.command {
-        Command::Serve { listen } => {
-            if let Some(addr) = listen {
-                config.management_addr = addr;
-            }
+        Command::Serve {
+            listen,
+            data_plane,
+            lambda_endpoint,
+        } => {
+            config.management_addr = listen.unwrap_or(config.management_addr);
+            config.data_plane_addr = data_plane.unwrap_or(config.data_plane_addr);
+            config.lambda_endpoint = lambda_endpoint.or(config.lambda_endpoint);
             server::run_control_plane(config, true).await
         }
-        Command::ControlPlane { listen } => {
-            if let Some(addr) = listen {
-                config.management_addr = addr;
-            }
+        Command::ControlPlane {
+            listen,
+            cluster_token,
+        } => {
+            config.management_addr = listen.unwrap_or(config.management_addr);
+            config.cluster_token = cluster_token.or(config.cluster_token);
             server::run_control_plane(config, false).await
+        }
+        Command::Worker {
+            control_plane,
+            listen,
+            config_cache,
+            cluster_token,
+            lambda_endpoint,
+            worker_id,
+        } => {
+            config.control_plane_url = Some(control_plane);
+            config.data_plane_addr = listen.unwrap_or(config.data_plane_addr);
+            config.config_cache = config_cache.or(config.config_cache);
+            config.cluster_token = cluster_token.or(config.cluster_token);
+            config.lambda_endpoint = lambda_endpoint.or(config.lambda_endpoint);
+            server::run_worker(config, worker_id).await
+        }
+        Command::Fleet {
+            control_plane,
+            cluster_token,
+        } => {
+            config.control_plane_url = control_plane.or(config.control_plane_url);
+            config.cluster_token = cluster_token.or(config.cluster_token);
+            server::print_fleet(&config).await
         }
         Command::Migrate => {
             let db = Database::open(&config, true, true).await?;

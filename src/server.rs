@@ -1,14 +1,23 @@
 //! Start-up and the roles: the database (given or embedded), migrations, bootstrap credentials,
 //! and the management API's listener with graceful shutdown.
 
-use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::{
     BootstrapCredentials, Config, LOOPBACK_ACCESS_KEY_ID, LOOPBACK_ACCOUNT_ID, LOOPBACK_SECRET_ACCESS_KEY,
 };
+use crate::dataplane::{self, config::RuntimeConfig, integration::lambda::LambdaSettings, server::DataPlane};
+use crate::distribution::publisher::Publisher;
+use crate::distribution::subscriber::{Subscriber, SubscriberConfig};
+use crate::domain::ids;
 use crate::management::{self, AppState};
 use crate::store::embedded::EmbeddedPostgres;
 use crate::store::{Store, credentials};
@@ -91,18 +100,157 @@ pub async fn bootstrap_credentials(store: &Store, config: &Config) -> anyhow::Re
     Ok(creds)
 }
 
-/// Serves the management API on `listener` until `shutdown` resolves.
-pub async fn serve_management(
-    listener: TcpListener,
-    store: Store,
-    config: &Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = management::router(AppState {
-        store,
-        max_body_bytes: config.max_body_bytes,
-    });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+/// A running control plane: the management API and the internal endpoints workers follow, on
+/// one port. Dropping it (or [`ControlPlane::stop`]) ends streams and shuts the server down.
+pub struct ControlPlane {
+    pub addr: SocketAddr,
+    closing: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ControlPlane {
+    pub async fn start(
+        listener: TcpListener,
+        store: Store,
+        config: &Config,
+        token: Arc<str>,
+    ) -> anyhow::Result<Self> {
+        let addr = listener.local_addr()?;
+        let (closing, closed) = watch::channel(false);
+        let replica: Arc<str> = format!("control-plane@{addr}").into();
+        let publisher = Publisher::start(store.clone(), token, replica, closed.clone()).await?;
+        let app = publisher.router().merge(management::router(AppState {
+            store,
+            max_body_bytes: config.max_body_bytes,
+        }));
+        let mut until_closed = closed;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = until_closed.wait_for(|c| *c).await;
+                })
+                .await
+        });
+        Ok(Self { addr, closing, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Ends every worker stream and waits (a bounded time) for the server to finish.
+    pub async fn stop(self) {
+        let _ = self.closing.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// What a worker needs to know.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub control_plane: String,
+    pub token: String,
+    pub worker_id: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub lambda: LambdaSettings,
+}
+
+/// A running worker: the data plane on its listener, fed by a subscriber.
+pub struct Worker {
+    pub addr: SocketAddr,
+    pub worker_id: String,
+    pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    closing: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Worker {
+    pub async fn start(listener: TcpListener, opts: WorkerOptions) -> anyhow::Result<Self> {
+        let addr = listener.local_addr()?;
+        let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
+        let worker_id = opts
+            .worker_id
+            .unwrap_or_else(|| format!("worker-{}-{}", addr.port(), ids::random_id(6)));
+        let mut subscriber = Subscriber::new(
+            SubscriberConfig {
+                control_plane: opts.control_plane.trim_end_matches('/').to_owned(),
+                token: opts.token,
+                worker_id: worker_id.clone(),
+                address: addr.to_string(),
+                cache_dir: opts.cache_dir,
+            },
+            runtime.clone(),
+        );
+        if let Err(e) = subscriber.load_cache() {
+            tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
+        }
+        let follow = tokio::spawn(subscriber.run());
+        let dp = Arc::new(DataPlane::new(runtime.clone(), opts.lambda));
+        let (closing, mut closed) = watch::channel(false);
+        let serve = tokio::spawn(async move {
+            let stop = async move {
+                let _ = closed.wait_for(|c| *c).await;
+            };
+            if let Err(e) = dataplane::server::serve(listener, dp, stop).await {
+                tracing::error!(error = %e, "data plane stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            worker_id,
+            runtime,
+            closing,
+            tasks: vec![follow, serve],
+        })
+    }
+
+    /// The configuration revision this worker serves.
+    pub fn revision(&self) -> i64 {
+        self.runtime.load().revision
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.closing.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// The cluster token: configured, else the one kept in the data dir (created when absent, so a
+/// worker on the same machine finds it).
+pub fn cluster_token(config: &Config, create: bool) -> anyhow::Result<String> {
+    if let Some(t) = &config.cluster_token {
+        return Ok(t.clone());
+    }
+    let path = config.data_dir.join("cluster-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        return Ok(t.trim().to_owned());
+    }
+    anyhow::ensure!(
+        create,
+        "no cluster token: pass --cluster-token, set GATEHOUSE_CLUSTER_TOKEN, or run next to the control plane's data dir ({})",
+        path.display()
+    );
+    std::fs::create_dir_all(&config.data_dir)?;
+    let token = ids::secret_access_key().replace(['/', '+'], "x");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(token.as_bytes())?;
+    }
+    Ok(token)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -121,16 +269,34 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// `gatehouse serve` / `gatehouse control-plane`: the management API on its port.
-pub async fn run_control_plane(config: Config, allow_embedded: bool) -> anyhow::Result<()> {
+/// `gatehouse serve` (with an embedded worker) / `gatehouse control-plane`.
+pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
     config.check_exposure()?;
-    let db = Database::open(&config, allow_embedded, false).await?;
+    let db = Database::open(&config, embedded_worker, false).await?;
     let creds = bootstrap_credentials(&db.store, &config).await?;
+    let token: Arc<str> = cluster_token(&config, true)?.into();
     let listener = TcpListener::bind(config.management_addr)
         .await
         .with_context(|| format!("binding the management API to {}", config.management_addr))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(management.addr = %addr, "management api listening");
+    let cp = ControlPlane::start(listener, db.store.clone(), &config, token.clone()).await?;
+    tracing::info!(management.addr = %cp.addr, "management api listening");
+    let worker = if embedded_worker {
+        let listener = TcpListener::bind(config.data_plane_addr)
+            .await
+            .with_context(|| format!("binding the data plane to {}", config.data_plane_addr))?;
+        let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
+        let opts = WorkerOptions {
+            control_plane: cp.url(),
+            token: token.to_string(),
+            worker_id: Some("embedded".into()),
+            cache_dir: None,
+            lambda,
+        };
+        Some(Worker::start(listener, opts).await?)
+    } else {
+        None
+    };
+    let addr = cp.addr;
     if config.bootstrap_credentials.is_none() {
         println!(
             "Gatehouse management API on http://{addr}\n  credentials: access key id `{}`, secret `{}` (account {}), any region\n  \
@@ -143,7 +309,93 @@ pub async fn run_control_plane(config: Config, allow_embedded: bool) -> anyhow::
             creds.access_key_id
         );
     }
-    serve_management(listener, db.store.clone(), &config, shutdown_signal()).await?;
+    if let Some(w) = &worker {
+        println!(
+            "Gatehouse data plane on http://{} (invoke: http://{{api-id}}.execute-api.localhost:{}/{{stage}}/...)",
+            w.addr,
+            w.addr.port()
+        );
+    }
+    shutdown_signal().await;
     tracing::info!("shutting down");
+    drop(worker);
+    cp.stop().await;
     db.close().await
+}
+
+/// `gatehouse worker`: a data plane fed by a control plane; holds no database connection.
+pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Result<()> {
+    let control_plane = config
+        .control_plane_url
+        .clone()
+        .context("a worker needs --control-plane URL (or GATEHOUSE_CONTROL_PLANE)")?;
+    let token = cluster_token(&config, false)?;
+    let listener = TcpListener::bind(config.data_plane_addr)
+        .await
+        .with_context(|| format!("binding the data plane to {}", config.data_plane_addr))?;
+    let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
+    let worker = Worker::start(
+        listener,
+        WorkerOptions {
+            control_plane,
+            token,
+            worker_id,
+            cache_dir: config.config_cache.clone(),
+            lambda,
+        },
+    )
+    .await?;
+    println!(
+        "Gatehouse worker {} serving on http://{}",
+        worker.worker_id, worker.addr
+    );
+    shutdown_signal().await;
+    drop(worker);
+    Ok(())
+}
+
+/// `gatehouse fleet`: the workers a control plane knows, as a table.
+pub async fn print_fleet(config: &Config) -> anyhow::Result<()> {
+    use http_body_util::BodyExt;
+    let base = config
+        .control_plane_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.management_addr));
+    let token = cluster_token(config, false)?;
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let req = hyper::Request::get(format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        crate::distribution::protocol::FLEET_PATH
+    ))
+    .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+    .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+    let res = client
+        .request(req)
+        .await
+        .with_context(|| format!("asking {base} for its fleet"))?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "the control plane answered {}",
+        res.status()
+    );
+    let body = res.into_body().collect().await?.to_bytes();
+    let workers: Vec<crate::store::live::FleetWorker> = serde_json::from_slice(&body)?;
+    println!(
+        "{:<28} {:<22} {:>9} {:>5} {:>10}  STATUS",
+        "WORKER", "ADDRESS", "REVISION", "LAG", "LAST SEEN"
+    );
+    for w in workers {
+        let status = if w.applied {
+            "ok".to_owned()
+        } else {
+            format!("refused: {}", w.last_error.unwrap_or_default())
+        };
+        println!(
+            "{:<28} {:<22} {:>9} {:>5} {:>9.1}s  {}",
+            w.worker_id, w.address, w.revision, w.lag, w.last_seen_secs, status
+        );
+    }
+    Ok(())
 }

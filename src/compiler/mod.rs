@@ -87,7 +87,8 @@ pub struct CompiledIntegration {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LambdaTarget {
-    pub function: String,
+    /// The function ARN or name; may reference `${stageVariables.name}`.
+    pub function: UriTemplate,
     pub region: String,
 }
 
@@ -259,7 +260,7 @@ pub fn lambda_target(uri: &str) -> Option<LambdaTarget> {
     let path = parts[5].strip_prefix("path/")?;
     let function = path.split_once("/functions/")?.1.strip_suffix("/invocations")?;
     Some(LambdaTarget {
-        function: function.to_owned(),
+        function: UriTemplate::parse(function).ok()?,
         region: parts[3].to_owned(),
     })
 }
@@ -274,7 +275,10 @@ mod tests {
             "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:000000000000:function:f/invocations",
         )
         .unwrap();
-        assert_eq!(t.function, "arn:aws:lambda:eu-west-1:000000000000:function:f");
+        assert_eq!(
+            t.function.render(|_| None, |_| None),
+            "arn:aws:lambda:eu-west-1:000000000000:function:f"
+        );
         assert_eq!(t.region, "eu-west-1");
         assert!(lambda_target("arn:aws:apigateway:us-east-1:sqs:path/q").is_none());
     }

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 /// Default management API address: loopback only, like every default of Gatehouse.
 pub const DEFAULT_MANAGEMENT_ADDR: &str = "127.0.0.1:9000";
 
+/// Default data-plane address.
+pub const DEFAULT_DATA_PLANE_ADDR: &str = "127.0.0.1:8080";
+
 /// The access key `serve` bootstraps on loopback, as LocalStack users expect.
 pub const LOOPBACK_ACCESS_KEY_ID: &str = "test";
 pub const LOOPBACK_SECRET_ACCESS_KEY: &str = "test";
@@ -37,7 +40,7 @@ impl std::fmt::Debug for BootstrapCredentials {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// Postgres URL; `None` means the embedded cluster under `data_dir`.
     pub database_url: Option<String>,
@@ -51,6 +54,35 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest Postgres connection pool.
     pub max_db_connections: u32,
+    /// Where the data plane (a worker, or `serve`'s embedded one) listens.
+    pub data_plane_addr: SocketAddr,
+    /// The token that authenticates workers to the control plane's internal endpoints.
+    pub cluster_token: Option<String>,
+    /// Base URL of the Lambda Invoke API; unset means AWS's regional endpoint.
+    pub lambda_endpoint: Option<String>,
+    /// A worker's control plane (base URL).
+    pub control_plane_url: Option<String>,
+    /// A worker's configuration cache directory.
+    pub config_cache: Option<PathBuf>,
+    /// The process environment as given (Lambda reads AWS credentials from it).
+    pub env: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Config {
+    // Secrets (the cluster token, the environment's AWS keys) never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("management_addr", &self.management_addr)
+            .field("data_plane_addr", &self.data_plane_addr)
+            .field("data_dir", &self.data_dir)
+            .field("bootstrap_credentials", &self.bootstrap_credentials)
+            .field("cluster_token", &self.cluster_token.as_ref().map(|_| "<set>"))
+            .field("lambda_endpoint", &self.lambda_endpoint)
+            .field("control_plane_url", &self.control_plane_url)
+            .field("config_cache", &self.config_cache)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -97,6 +129,18 @@ impl Config {
                 "GATEHOUSE_DB_MAX_CONNECTIONS",
                 16,
             )?,
+            data_plane_addr: get("GATEHOUSE_DATA_PLANE_ADDR")
+                .unwrap_or(DEFAULT_DATA_PLANE_ADDR)
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+                    name: "GATEHOUSE_DATA_PLANE_ADDR",
+                    reason: e.to_string(),
+                })?,
+            cluster_token: get("GATEHOUSE_CLUSTER_TOKEN").map(str::to_owned),
+            lambda_endpoint: get("GATEHOUSE_LAMBDA_ENDPOINT").map(str::to_owned),
+            control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
+            config_cache: get("GATEHOUSE_CONFIG_CACHE").map(PathBuf::from),
+            env: env.clone(),
         })
     }
 
@@ -106,8 +150,17 @@ impl Config {
     }
 
     /// Refuses what would expose an open management API: a non-loopback bind with no credentials
-    /// configured explicitly.
+    /// (or no cluster token) configured explicitly.
     pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        if !self.management_addr.ip().is_loopback() && self.cluster_token.is_none() {
+            return Err(ConfigError::Invalid {
+                name: "GATEHOUSE_CLUSTER_TOKEN",
+                reason: format!(
+                    "{} is not a loopback address: set GATEHOUSE_CLUSTER_TOKEN so only your workers can follow the configuration",
+                    self.management_addr
+                ),
+            });
+        }
         if !self.management_addr.ip().is_loopback() && self.bootstrap_credentials.is_none() {
             return Err(ConfigError::Invalid {
                 name: "GATEHOUSE_MANAGEMENT_ADDR",
@@ -178,6 +231,7 @@ mod tests {
             ("GATEHOUSE_ACCESS_KEY_ID", "AKIAEXAMPLE"),
             ("GATEHOUSE_SECRET_ACCESS_KEY", "s3cret"),
             ("GATEHOUSE_ACCOUNT_ID", "123456789012"),
+            ("GATEHOUSE_CLUSTER_TOKEN", "t0ken"),
         ]))
         .unwrap();
         c.check_exposure().unwrap();

@@ -1,4 +1,37 @@
 //! The data plane: workers serving deployed APIs from an in-memory compiled configuration.
-//! (Server, resolution and the request pipeline arrive module by module; the route tree is here.)
+//!
+//! A request goes through [`pipeline`] in a fixed order (resolve → route → integrate → respond);
+//! every failure is turned into AWS's gateway response by the one rescue in [`error`]. The
+//! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod integration;
+pub mod pipeline;
+pub mod request;
+pub mod resolve;
 pub mod router;
+pub mod server;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every response body: a whole buffer or a stream from a backend.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// AWS's limit on request and response payloads.
+pub const MAX_PAYLOAD: usize = 10 << 20;
+
+pub fn full_body(bytes: Bytes) -> Body {
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+pub fn empty_body() -> Body {
+    full_body(Bytes::new())
+}

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod deployments;
 pub mod embedded;
 pub mod error;
+pub mod live;
 pub mod methods;
 pub mod resources;
 pub mod rest_apis;
@@ -85,6 +86,15 @@ impl Store {
 
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A read-only transaction that sees one snapshot of the database throughout.
+    pub async fn begin_snapshot_read(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 }
 

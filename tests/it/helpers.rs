@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::{BehaviorVersion, Credentials, Region};
 use gatehouse::config::Config;
+use gatehouse::server::ControlPlane;
 use gatehouse::store::embedded::EmbeddedPostgres;
 use gatehouse::store::{MIGRATOR, Store, credentials};
 use sqlx::{Connection, PgConnection};
@@ -16,10 +17,14 @@ pub const ACCOUNT: &str = "000000000000";
 pub const OTHER_ACCOUNT: &str = "111111111111";
 pub const REGION: &str = "us-east-1";
 
+pub const CLUSTER_TOKEN: &str = "test-cluster-token";
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The test's database, for starting more control-plane replicas on it.
+    pub db: String,
+    pub control_plane: Option<ControlPlane>,
 }
 
 /// The server's admin URL (database `postgres`): `DATABASE_URL`'s server, or the embedded one.
@@ -167,20 +172,14 @@ pub async fn spawn_app() -> TestApp {
     drop(c);
     let config = Config::from_env(&Default::default()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server_store = store.clone();
-    tokio::spawn(async move {
-        gatehouse::server::serve_management(listener, server_store, &config, async {
-            let _ = rx.await;
-        })
+    let control_plane = ControlPlane::start(listener, store.clone(), &config, CLUSTER_TOKEN.into())
         .await
         .unwrap();
-    });
     TestApp {
-        addr,
+        addr: control_plane.addr,
         store,
-        _shutdown: tx,
+        db,
+        control_plane: Some(control_plane),
     }
 }
 
@@ -267,4 +266,92 @@ pub async fn put_mock_method(client: &Client, api_id: &str, resource_id: &str, v
         .send()
         .await
         .unwrap();
+}
+
+impl TestApp {
+    pub fn control_plane_url(&self) -> String {
+        self.control_plane
+            .as_ref()
+            .map(ControlPlane::url)
+            .unwrap_or_else(|| self.url())
+    }
+
+    /// A worker on an ephemeral port following this app's control plane.
+    pub async fn start_worker(
+        &self,
+        cache_dir: Option<std::path::PathBuf>,
+        lambda_endpoint: Option<String>,
+    ) -> gatehouse::server::Worker {
+        start_worker_at(&self.url(), cache_dir, lambda_endpoint).await
+    }
+
+    /// Another control-plane replica on the same database.
+    pub async fn start_replica(&self) -> ControlPlane {
+        let config = Config::from_env(&Default::default()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let store = Store::connect(&with_database(admin_url().await, &self.db), 4)
+            .await
+            .unwrap();
+        ControlPlane::start(listener, store, &config, CLUSTER_TOKEN.into())
+            .await
+            .unwrap()
+    }
+}
+
+pub async fn start_worker_at(
+    control_plane: &str,
+    cache_dir: Option<std::path::PathBuf>,
+    lambda_endpoint: Option<String>,
+) -> gatehouse::server::Worker {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    gatehouse::server::Worker::start(
+        listener,
+        gatehouse::server::WorkerOptions {
+            control_plane: control_plane.to_owned(),
+            token: CLUSTER_TOKEN.into(),
+            worker_id: None,
+            cache_dir,
+            lambda: gatehouse::dataplane::integration::lambda::LambdaSettings {
+                endpoint: lambda_endpoint,
+                credentials: None,
+            },
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Polls `check` every 10 ms until it holds or `within` passes; returns whether it held.
+pub async fn eventually<F, Fut>(within: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// An HTTP client that resolves `{api}.execute-api.localhost` to the worker.
+pub fn invoker(api_id: &str, worker: &gatehouse::server::Worker) -> reqwest::Client {
+    reqwest::Client::builder()
+        .resolve(&format!("{api_id}.execute-api.localhost"), worker.addr)
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// The host-based invoke URL of `path` on `stage`.
+pub fn invoke_url(api_id: &str, worker: &gatehouse::server::Worker, stage: &str, path: &str) -> String {
+    format!(
+        "http://{api_id}.execute-api.localhost:{}/{stage}{path}",
+        worker.addr.port()
+    )
 }

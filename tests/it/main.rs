@@ -6,8 +6,11 @@ mod helpers;
 
 mod api_documents;
 mod auth;
+mod backends;
 mod conformance;
+mod dataplane;
 mod deployments;
+mod distribution;
 mod integrations;
 mod methods;
 mod openapi;

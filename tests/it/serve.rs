@@ -9,10 +9,17 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::*;
 
-/// Starts `gatehouse serve` on an ephemeral port and returns it with its management address.
-async fn serve(data_dir: &std::path::Path) -> (Child, String) {
+/// Starts `gatehouse serve` on ephemeral ports; returns it with its management and data-plane URLs.
+async fn serve(data_dir: &std::path::Path) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-plane",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
@@ -22,17 +29,26 @@ async fn serve(data_dir: &std::path::Path) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
+    let urls = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut management = None;
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.strip_prefix("Gatehouse management API on ") {
-                return rest.split_whitespace().next().unwrap().to_owned();
+                management = Some(rest.split_whitespace().next().unwrap().to_owned());
+            }
+            if let Some(rest) = line.strip_prefix("Gatehouse data plane on ") {
+                return (
+                    management.unwrap(),
+                    rest.split_whitespace().next().unwrap().to_owned(),
+                );
             }
         }
         panic!("serve exited before listening");
     })
     .await
     .expect("serve starts within 60 s");
-    (child, url)
+    // Keep reading so the child never writes to a closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, urls.0, urls.1)
 }
 
 fn client(url: &str) -> aws_sdk_apigateway::Client {
@@ -64,12 +80,45 @@ async fn serve_keeps_its_data_across_restarts_and_guards_its_data_dir() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
 
-    let (first, url) = serve(&dir).await;
-    let (id, _) = create_api(&client(&url), "survivor").await;
+    let (first, url, data_plane) = serve(&dir).await;
+    let c = client(&url);
+    let (id, root) = create_api(&c, "survivor").await;
+    put_mock_method(&c, &id, &root, "GET").await;
+    c.put_integration_response()
+        .rest_api_id(&id)
+        .resource_id(&root)
+        .http_method("GET")
+        .status_code("200")
+        .response_templates("application/json", "hello from serve")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&id)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    // The embedded worker serves it on the data-plane port.
+    let invoke = format!("{data_plane}/restapis/{id}/dev/_user_request_/");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let res = reqwest::get(&invoke).await.unwrap();
+            res.status() == 200 && res.text().await.unwrap() == "hello from serve"
+        })
+        .await
+    );
 
     // A second serve on the same data dir refuses, saying why.
     let second = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-plane",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&dir)
         .env_remove("DATABASE_URL")
         .output()
@@ -83,7 +132,7 @@ async fn serve_keeps_its_data_across_restarts_and_guards_its_data_dir() {
     );
 
     stop(first).await;
-    let (again, url) = serve(&dir).await;
+    let (again, url, _) = serve(&dir).await;
     let api = client(&url).get_rest_api().rest_api_id(&id).send().await.unwrap();
     assert_eq!(api.name(), Some("survivor"));
     stop(again).await;

@@ -85,7 +85,11 @@ fn check_content_types<'a>(keys: impl IntoIterator<Item = &'a String>) -> ApiRes
 pub fn check_integration(i: &Integration) -> ApiResult<()> {
     match i.kind {
         IntegrationType::Http | IntegrationType::HttpProxy => {
-            let uri = i.uri.as_deref().unwrap_or_default();
+            // Stage variables and path parameters may stand anywhere, the host included.
+            let uri = crate::compiler::UriTemplate::parse(i.uri.as_deref().unwrap_or_default())
+                .map(|t| t.render(|_| Some("p"), |_| Some("stagevar")))
+                .unwrap_or_default();
+            let uri = uri.as_str();
             let valid = (uri.starts_with("http://") || uri.starts_with("https://"))
                 && uri.len() > "https://".len()
                 && uri

@@ -1,0 +1,98 @@
+//! The runtime configuration a worker serves from: every stage with its compiled deployment
+//! (and canary), immutable once built and swapped whole, so a request sees one configuration
+//! from start to end.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::compiler::CompiledApi;
+use crate::domain::stage::Stage;
+use crate::store::live::StageConfig;
+
+#[derive(Debug, Default)]
+pub struct RuntimeConfig {
+    pub revision: i64,
+    apis: HashMap<String, HashMap<String, Arc<StageRuntime>>>,
+}
+
+#[derive(Debug)]
+pub struct StageRuntime {
+    pub api_id: String,
+    pub account_id: String,
+    pub stage: Stage,
+    pub api: Arc<CompiledApi>,
+    pub canary: Option<CanaryRuntime>,
+}
+
+#[derive(Debug)]
+pub struct CanaryRuntime {
+    pub api: Arc<CompiledApi>,
+    /// Share of requests, 0.0 to 100.0.
+    pub percent: f64,
+    /// The stage's variables with the canary's overrides applied.
+    pub variables: BTreeMap<String, String>,
+}
+
+impl RuntimeConfig {
+    /// Builds the configuration for `stages`, whose snapshots must all be in `compiled`.
+    pub fn build<'a>(
+        revision: i64,
+        stages: impl IntoIterator<Item = &'a StageConfig>,
+        compiled: &HashMap<String, Arc<CompiledApi>>,
+    ) -> Result<Self, String> {
+        let mut apis: HashMap<String, HashMap<String, Arc<StageRuntime>>> = HashMap::new();
+        for s in stages {
+            let api = compiled
+                .get(&s.snapshot)
+                .ok_or_else(|| format!("snapshot {} is missing", s.snapshot))?;
+            let canary = match (&s.stage.canary_settings, &s.canary_snapshot) {
+                (Some(settings), Some(hash)) => {
+                    let api = compiled
+                        .get(hash)
+                        .ok_or_else(|| format!("snapshot {hash} is missing"))?;
+                    let mut variables = s.stage.variables.clone();
+                    variables.extend(settings.stage_variable_overrides.clone());
+                    Some(CanaryRuntime {
+                        api: api.clone(),
+                        percent: settings.percent_traffic,
+                        variables,
+                    })
+                }
+                // A canary on the stage's own deployment still applies its overrides.
+                (Some(settings), None) => {
+                    let mut variables = s.stage.variables.clone();
+                    variables.extend(settings.stage_variable_overrides.clone());
+                    Some(CanaryRuntime {
+                        api: api.clone(),
+                        percent: settings.percent_traffic,
+                        variables,
+                    })
+                }
+                _ => None,
+            };
+            let runtime = StageRuntime {
+                api_id: s.api_id.clone(),
+                account_id: s.account_id.clone(),
+                stage: s.stage.clone(),
+                api: api.clone(),
+                canary,
+            };
+            apis.entry(s.api_id.clone())
+                .or_default()
+                .insert(s.stage.stage_name.clone(), Arc::new(runtime));
+        }
+        Ok(Self { revision, apis })
+    }
+
+    pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<StageRuntime>> {
+        self.apis.get(api_id)?.get(stage)
+    }
+
+    pub fn has_api(&self, api_id: &str) -> bool {
+        self.apis.contains_key(api_id)
+    }
+
+    pub fn stage_count(&self) -> usize {
+        self.apis.values().map(HashMap::len).sum()
+    }
+}

@@ -1,0 +1,96 @@
+//! `$context` of a request: what the request is, and what the pipeline learned about it so far.
+//! Filled step by step; read by integrations, gateway responses and access logs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::compiler::CompiledApi;
+
+#[derive(Debug)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub extended_request_id: String,
+    pub started: Instant,
+    pub request_time: SystemTime,
+    pub http_method: String,
+    /// The full request path as received (`/dev/pets/1` or the `/restapis/...` form).
+    pub path: String,
+    pub protocol: &'static str,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub domain_name: Option<String>,
+    pub api_id: Option<String>,
+    pub account_id: Option<String>,
+    pub stage: Option<String>,
+    pub deployment_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub resource_path: Option<String>,
+    pub is_canary: bool,
+    /// The deployment serving this request, for its gateway responses.
+    pub api: Option<Arc<CompiledApi>>,
+    pub integration_latency_ms: Option<u128>,
+    pub status: u16,
+    pub response_length: u64,
+    pub error_message: Option<String>,
+    pub error_response_type: Option<&'static str>,
+}
+
+impl RequestContext {
+    pub fn new(
+        method: &http::Method,
+        path: &str,
+        host: Option<&str>,
+        user_agent: Option<&str>,
+        remote: SocketAddr,
+    ) -> Self {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        Self {
+            extended_request_id: extended_id(&request_id),
+            request_id,
+            started: Instant::now(),
+            request_time: SystemTime::now(),
+            http_method: method.as_str().to_owned(),
+            path: path.to_owned(),
+            protocol: "HTTP/1.1",
+            source_ip: remote.ip().to_string(),
+            user_agent: user_agent.map(str::to_owned),
+            domain_name: host.map(|h| h.split(':').next().unwrap_or(h).to_owned()),
+            api_id: None,
+            account_id: None,
+            stage: None,
+            deployment_id: None,
+            resource_id: None,
+            resource_path: None,
+            is_canary: false,
+            api: None,
+            integration_latency_ms: None,
+            status: 0,
+            response_length: 0,
+            error_message: None,
+            error_response_type: None,
+        }
+    }
+
+    /// `requestTime` in AWS's CLF format: `26/Nov/2026:02:27:00 +0000`.
+    pub fn request_time_clf(&self) -> String {
+        chrono::DateTime::<chrono::Utc>::from(self.request_time)
+            .format("%d/%b/%Y:%H:%M:%S %z")
+            .to_string()
+    }
+
+    pub fn request_time_epoch_ms(&self) -> i64 {
+        chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis()
+    }
+}
+
+/// AWS's `x-amz-apigw-id` / `extendedRequestId` look like 16 base64 characters ending in `=`.
+fn extended_id(request_id: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(request_id.as_bytes());
+    let mut id = base64::engine::general_purpose::STANDARD.encode(&digest[..11]);
+    id.truncate(15);
+    id.push('=');
+    id
+}

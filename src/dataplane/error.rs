@@ -1,0 +1,168 @@
+//! Every data-plane failure becomes one of AWS's gateway responses, here and only here: the
+//! API's own customisation when it has one, AWS's default otherwise.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+
+use super::Body;
+use super::context::RequestContext;
+use crate::domain::enums::GatewayResponseType;
+use crate::domain::rest_api::{DEFAULT_GATEWAY_TEMPLATE, GatewayResponse};
+
+/// A failure of the pipeline, named by the gateway response type AWS uses for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    pub kind: GatewayResponseType,
+    /// The status when the gateway response does not fix one (DEFAULT_4XX / DEFAULT_5XX).
+    pub status: u16,
+    pub message: String,
+}
+
+impl GatewayError {
+    pub fn new(kind: GatewayResponseType, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// Unknown API, stage, path or method: AWS's famous 403.
+    pub fn missing_token() -> Self {
+        Self::new(
+            GatewayResponseType::MissingAuthenticationToken,
+            403,
+            "Missing Authentication Token",
+        )
+    }
+
+    /// A backend that answered badly or not at all (malformed Lambda response, refused connection).
+    pub fn bad_gateway() -> Self {
+        Self::new(GatewayResponseType::Default5xx, 502, "Internal server error")
+    }
+
+    pub fn timeout() -> Self {
+        Self::new(
+            GatewayResponseType::IntegrationTimeout,
+            504,
+            "Endpoint request timed out",
+        )
+    }
+
+    /// A configuration that cannot serve (no integration, no integration response).
+    pub fn internal() -> Self {
+        Self::new(
+            GatewayResponseType::ApiConfigurationError,
+            500,
+            "Internal server error",
+        )
+    }
+
+    pub fn too_large() -> Self {
+        Self::new(GatewayResponseType::RequestTooLarge, 413, "Request Too Long")
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            GatewayResponseType::UnsupportedMediaType,
+            415,
+            "Unsupported Media Type",
+        )
+    }
+
+    /// The `x-amzn-ErrorType` AWS sends with some gateway responses.
+    fn error_type(&self) -> Option<&'static str> {
+        match self.kind {
+            GatewayResponseType::MissingAuthenticationToken => Some("MissingAuthenticationTokenException"),
+            GatewayResponseType::AccessDenied => Some("AccessDeniedException"),
+            GatewayResponseType::Unauthorized => Some("UnauthorizedException"),
+            GatewayResponseType::Throttled | GatewayResponseType::QuotaExceeded => {
+                Some("TooManyRequestsException")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The one rescue: turns a failure into the gateway response the API answers for it.
+pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
+    let default;
+    let gw: &GatewayResponse = match &ctx.api {
+        Some(api) => api.gateway_response(err.kind),
+        None => {
+            default = GatewayResponse::effective(err.kind, &Default::default());
+            &default
+        }
+    };
+    let status = gw
+        .status_code
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(err.status);
+    let template = gw
+        .response_templates
+        .get("application/json")
+        .or_else(|| gw.response_templates.values().next())
+        .map(String::as_str)
+        .unwrap_or(DEFAULT_GATEWAY_TEMPLATE);
+    let body = render_error_template(template, &err, ctx);
+    let mut res = Response::new(super::full_body(Bytes::from(body)));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(t) = err.error_type() {
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    for (target, source) in &gw.response_parameters {
+        let Some(name) = target.strip_prefix("gatewayresponse.header.") else {
+            continue;
+        };
+        // Only static values are known here; request-derived ones need the request (VTL, [3/6]).
+        let Some(value) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) else {
+            continue;
+        };
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(n, v);
+        }
+    }
+    ctx.error_message = Some(err.message);
+    ctx.error_response_type = Some(err.kind.as_str());
+    res
+}
+
+/// The `$context` references gateway response templates use most, substituted without a full
+/// VTL engine (which arrives with mapping templates).
+fn render_error_template(template: &str, err: &GatewayError, ctx: &RequestContext) -> String {
+    let quoted = serde_json::to_string(&err.message).expect("strings serialise");
+    template
+        .replace("$context.error.messageString", &quoted)
+        .replace("$context.error.message", &err.message)
+        .replace("$context.error.responseType", err.kind.as_str())
+        .replace("$context.requestId", &ctx.request_id)
+        .replace("$context.stage", ctx.stage.as_deref().unwrap_or(""))
+        .replace(
+            "$context.resourcePath",
+            ctx.resource_path.as_deref().unwrap_or(""),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_template_quotes_the_message() {
+        let ctx = RequestContext::new(
+            &http::Method::GET,
+            "/",
+            None,
+            None,
+            "127.0.0.1:1".parse().unwrap(),
+        );
+        let body = render_error_template(DEFAULT_GATEWAY_TEMPLATE, &GatewayError::missing_token(), &ctx);
+        assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
+    }
+}

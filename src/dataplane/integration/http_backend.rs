@@ -1,0 +1,255 @@
+//! HTTP and HTTP_PROXY integrations over a pooled keep-alive client. HTTP_PROXY passes the
+//! request through (method, path parameters into the URI, query string, headers but hop-by-hop
+//! ones, streamed body) and the answer back; HTTP maps both ways through the integration.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::{RequestBody, choose_request_template, collect_limited, integration_response};
+use crate::compiler::{CompiledIntegration, ParamTarget};
+use crate::dataplane::context::RequestContext;
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::request::MethodRequest;
+use crate::dataplane::server::DataPlane;
+use crate::dataplane::{Body, BoxError, MAX_PAYLOAD, full_body};
+
+/// What stays as-is when a decoded value goes back into a URI path: unreserved characters, `/`
+/// and the sub-delimiters a path allows.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str())
+}
+
+/// The backend URL: the URI template with path parameters (mapped, else the method's own) and
+/// stage variables, plus query parameters.
+fn backend_url(
+    integration: &CompiledIntegration,
+    req: &MethodRequest<'_>,
+    ctx: &RequestContext,
+    pass_query: bool,
+) -> Result<http::Uri, GatewayError> {
+    let template = integration.uri.as_ref().ok_or_else(GatewayError::internal)?;
+    // Mapped values are decoded; they go back into the URI encoded (a greedy value keeps its `/`).
+    let mapped_path: Vec<(&str, Cow<'_, str>)> = integration
+        .request_parameters
+        .iter()
+        .filter_map(|(t, s)| match t {
+            ParamTarget::Path(n) => {
+                let v = req.source(s, ctx)?;
+                Some((
+                    n.as_str(),
+                    Cow::Owned(percent_encoding::utf8_percent_encode(&v, PATH_SEGMENT).to_string()),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut url = template.render(
+        |name| {
+            mapped_path
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_ref())
+                .or_else(|| req.raw_path_param(name))
+        },
+        |name| req.variables.get(name).map(String::as_str),
+    );
+    let mut extra: Vec<String> = Vec::new();
+    if pass_query && let Some(q) = req.raw_query.as_deref().filter(|q| !q.is_empty()) {
+        extra.push(q.to_owned());
+    }
+    for (target, source) in &integration.request_parameters {
+        let (ParamTarget::QueryString(name) | ParamTarget::MultiValueQueryString(name)) = target else {
+            continue;
+        };
+        if let Some(v) = req.source(source, ctx) {
+            let enc = |s: &str| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+            };
+            extra.push(format!("{}={}", enc(name), enc(&v)));
+        }
+    }
+    if !extra.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&extra.join("&"));
+    }
+    let uri: http::Uri = url.parse().map_err(|_| GatewayError::internal())?;
+    if uri.scheme_str() != Some("http") {
+        // TLS to backends is not built in yet; say so rather than fail obscurely.
+        tracing::warn!(url = %uri, "only http:// backends are supported by this build");
+        return Err(GatewayError::bad_gateway());
+    }
+    Ok(uri)
+}
+
+/// Sets the headers mapped by `requestParameters`.
+fn apply_header_mappings(
+    headers: &mut HeaderMap,
+    integration: &CompiledIntegration,
+    req: &MethodRequest<'_>,
+    ctx: &RequestContext,
+) {
+    for (target, source) in &integration.request_parameters {
+        let (ParamTarget::Header(name) | ParamTarget::MultiValueHeader(name)) = target else {
+            continue;
+        };
+        if let Some(v) = req.source(source, ctx)
+            && let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(v.as_ref()),
+            )
+        {
+            headers.insert(n, v);
+        }
+    }
+}
+
+async fn send(
+    dp: &DataPlane,
+    integration: &CompiledIntegration,
+    request: Request<Body>,
+) -> Result<Response<Incoming>, GatewayError> {
+    match tokio::time::timeout(integration.timeout, dp.http.request(request)).await {
+        Err(_) => Err(GatewayError::timeout()),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "backend request failed");
+            Err(GatewayError::bad_gateway())
+        }
+        Ok(Ok(res)) => Ok(res),
+    }
+}
+
+pub async fn invoke_proxy(
+    dp: &DataPlane,
+    req: &MethodRequest<'_>,
+    body: Incoming,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_PAYLOAD) {
+        return Err(GatewayError::too_large());
+    }
+    let uri = backend_url(integration, req, ctx, true)?;
+    let method = integration
+        .http_method
+        .clone()
+        .unwrap_or_else(|| req.method.clone());
+    let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
+    for (name, value) in &req.headers {
+        if !is_hop_by_hop(name) && name != header::HOST {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let forwarded = match req.header("x-forwarded-for") {
+        Some(prev) => format!("{prev}, {}", ctx.source_ip),
+        None => ctx.source_ip.clone(),
+    };
+    if let Ok(v) = HeaderValue::try_from(forwarded) {
+        headers.insert("x-forwarded-for", v);
+    }
+    apply_header_mappings(&mut headers, integration, req, ctx);
+    let body: Body = http_body_util::Limited::new(body, MAX_PAYLOAD)
+        .map_err(BoxError::from)
+        .boxed();
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let res = send(dp, integration, request).await?;
+    let (mut parts, body) = res.into_parts();
+    parts.headers.retain_hop_by_hop();
+    Ok(Response::from_parts(parts, body.map_err(BoxError::from).boxed()))
+}
+
+trait RetainHopByHop {
+    fn retain_hop_by_hop(&mut self);
+}
+
+impl RetainHopByHop for HeaderMap {
+    /// Drops the hop-by-hop headers of a backend's answer.
+    fn retain_hop_by_hop(&mut self) {
+        for h in HOP_BY_HOP {
+            self.remove(h);
+        }
+    }
+}
+
+pub async fn invoke(
+    dp: &DataPlane,
+    req: &MethodRequest<'_>,
+    body: Incoming,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let body = collect_limited(body).await?;
+    let (payload, content_type) = match choose_request_template(integration, req)? {
+        RequestBody::Template(t) => (Bytes::from(t.to_owned()), Some("application/json".to_owned())),
+        RequestBody::Passthrough => (body, req.header("content-type").map(str::to_owned)),
+    };
+    let uri = backend_url(integration, req, ctx, false)?;
+    let method = integration
+        .http_method
+        .clone()
+        .unwrap_or_else(|| req.method.clone());
+    let mut headers = HeaderMap::new();
+    if let Some(ct) = content_type.and_then(|c| HeaderValue::try_from(c).ok()) {
+        headers.insert(header::CONTENT_TYPE, ct);
+    }
+    apply_header_mappings(&mut headers, integration, req, ctx);
+    let mut request = Request::new(full_body(payload));
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let res = send(dp, integration, request).await?;
+    let (parts, body) = res.into_parts();
+    let body = http_body_util::Limited::new(body, MAX_PAYLOAD)
+        .collect()
+        .await
+        .map_err(|_| GatewayError::bad_gateway())?
+        .to_bytes();
+    integration_response(
+        integration,
+        parts.status.as_str(),
+        Some(&parts.headers),
+        body,
+        req,
+        ctx,
+    )
+}

@@ -1,0 +1,153 @@
+//! Integrations: where a method request goes, and how the answer comes back.
+
+pub mod http_backend;
+pub mod lambda;
+pub mod mock;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use super::context::RequestContext;
+use super::error::GatewayError;
+use super::request::MethodRequest;
+use super::server::DataPlane;
+use super::{Body, MAX_PAYLOAD, full_body};
+use crate::compiler::{CompiledIntegration, CompiledMethod, ParamSource};
+use crate::domain::enums::{IntegrationType, PassthroughBehavior};
+
+pub async fn invoke(
+    dp: &DataPlane,
+    req: &MethodRequest<'_>,
+    body: Incoming,
+    method: &CompiledMethod,
+    integration: &CompiledIntegration,
+    ctx: &mut RequestContext,
+    path: &str,
+) -> Result<Response<Body>, GatewayError> {
+    let started = std::time::Instant::now();
+    let res = match integration.kind {
+        IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
+        IntegrationType::HttpProxy => http_backend::invoke_proxy(dp, req, body, integration, ctx).await,
+        IntegrationType::Http => http_backend::invoke(dp, req, body, integration, ctx).await,
+        IntegrationType::AwsProxy => {
+            lambda::invoke_proxy(dp, req, body, method, integration, ctx, path).await
+        }
+        // AWS (non-proxy) service integrations arrive with mapping templates ([3/6]).
+        IntegrationType::Aws => Err(GatewayError::internal()),
+    };
+    ctx.integration_latency_ms = Some(started.elapsed().as_millis());
+    res
+}
+
+/// Reads a whole request body, refusing more than AWS's 10 MB.
+pub async fn collect_limited(body: Incoming) -> Result<Bytes, GatewayError> {
+    match http_body_util::Limited::new(body, MAX_PAYLOAD).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::too_large()),
+        Err(_) => Err(GatewayError::new(
+            crate::domain::enums::GatewayResponseType::Default4xx,
+            400,
+            "Unable to read the request body",
+        )),
+    }
+}
+
+/// The media type of a Content-Type value, without parameters, lowercased.
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// What the integration request body is, per the templates and the passthrough behavior.
+pub enum RequestBody<'a> {
+    Template(&'a str),
+    Passthrough,
+}
+
+/// Chooses the request template for the request's Content-Type (absent means
+/// `application/json`), or passthrough, or AWS's 415.
+pub fn choose_request_template<'i>(
+    integration: &'i CompiledIntegration,
+    req: &MethodRequest<'_>,
+) -> Result<RequestBody<'i>, GatewayError> {
+    let ct = req
+        .header("content-type")
+        .map(media_type)
+        .unwrap_or_else(|| "application/json".to_owned());
+    if let Some(t) = integration.request_templates.get(&ct) {
+        return Ok(RequestBody::Template(t));
+    }
+    match (
+        integration.passthrough_behavior,
+        integration.request_templates.is_empty(),
+    ) {
+        (PassthroughBehavior::WhenNoMatch, _) | (PassthroughBehavior::WhenNoTemplates, true) => {
+            Ok(RequestBody::Passthrough)
+        }
+        _ => Err(GatewayError::unsupported_media_type()),
+    }
+}
+
+/// The integration response phase of non-proxy integrations: select the response by
+/// `selection_input`, then map status, headers and body.
+pub fn integration_response(
+    integration: &CompiledIntegration,
+    selection_input: &str,
+    backend_headers: Option<&HeaderMap>,
+    backend_body: Bytes,
+    req: &MethodRequest<'_>,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let ir = integration
+        .select_response(selection_input)
+        .ok_or_else(GatewayError::internal)?;
+    let accept = req.header("accept").map(media_type);
+    let template = accept
+        .as_deref()
+        .and_then(|a| ir.response_templates.get_key_value(a))
+        .or_else(|| ir.response_templates.get_key_value("application/json"))
+        .or_else(|| ir.response_templates.iter().next());
+    let (content_type, body) = match template {
+        Some((ct, t)) => (Some(ct.clone()), Bytes::from(t.clone())),
+        None => (
+            backend_headers
+                .and_then(|h| h.get(http::header::CONTENT_TYPE))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            backend_body.clone(),
+        ),
+    };
+    let mut res = Response::new(full_body(body));
+    *res.status_mut() = StatusCode::from_u16(ir.status_code).map_err(|_| GatewayError::internal())?;
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type.as_deref().unwrap_or("application/json"))
+            .unwrap_or(HeaderValue::from_static("application/json")),
+    );
+    for (target, source) in &ir.response_parameters {
+        let Some(name) = target.strip_prefix("method.response.header.") else {
+            continue;
+        };
+        let value = match source {
+            ParamSource::IntegrationResponseHeader(h) => backend_headers
+                .and_then(|bh| bh.get(h.as_str()))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ParamSource::IntegrationResponseBody => Some(String::from_utf8_lossy(&backend_body).into_owned()),
+            other => req.source(other, ctx).map(|v| v.into_owned()),
+        };
+        if let Some(value) = value
+            && let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value))
+        {
+            headers.insert(n, v);
+        }
+    }
+    Ok(res)
+}

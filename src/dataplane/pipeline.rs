@@ -1,0 +1,143 @@
+//! The request pipeline, one step after the other:
+//!
+//! 1. resolve: Host and path → API and stage (unknown: 403 Missing Authentication Token);
+//! 2. canary pick: the stage's canary deployment for its share of requests;
+//! 3. route: resource and method (unknown: 403 Missing Authentication Token);
+//! 4. integration: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), with the request and response
+//!    mappings they involve;
+//! 5. respond: AWS's headers on every answer; failures go through [`super::error::rescue`].
+//!
+//! Authorizers, API keys and usage plans, throttling, validation and caching take their places
+//! between 3 and 4 as they arrive.
+
+use std::net::SocketAddr;
+
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
+use rand::Rng;
+
+use super::context::RequestContext;
+use super::error::{GatewayError, rescue};
+use super::request::{MethodRequest, decode_param, parse_query};
+use super::server::DataPlane;
+use super::{Body, integration, resolve};
+use crate::dataplane::config::RuntimeConfig;
+
+pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+    // One configuration for the whole request, whatever is swapped meanwhile.
+    let config = dp.runtime.load_full();
+    let (parts, body) = req.into_parts();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|h| h.to_str().ok());
+    let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), host, user_agent, remote);
+    let trace_id = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_str(&new_trace_id()).expect("trace ids are ASCII"));
+
+    let mut res = match run(dp, &config, parts, body, &mut ctx).await {
+        Ok(res) => res,
+        Err(e) => rescue(e, &mut ctx),
+    };
+    let headers = res.headers_mut();
+    headers.insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&ctx.request_id).expect("uuids are ASCII"),
+    );
+    headers.insert(
+        "x-amz-apigw-id",
+        HeaderValue::from_str(&ctx.extended_request_id).expect("base64 is ASCII"),
+    );
+    headers.insert("x-amzn-trace-id", trace_id);
+    ctx.status = res.status().as_u16();
+    dp.observe(&ctx);
+    res
+}
+
+async fn run(
+    dp: &DataPlane,
+    config: &RuntimeConfig,
+    parts: http::request::Parts,
+    body: Incoming,
+    ctx: &mut RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let (stage, path_len) = {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let target = resolve::resolve(host, parts.uri.path()).ok_or_else(GatewayError::missing_token)?;
+        let stage = config
+            .stage(target.api_id, target.stage)
+            .ok_or_else(GatewayError::missing_token)?;
+        (stage, target.path.len())
+    };
+    // The resource path is a suffix of the request path (or `/` when the request names none).
+    let uri_path = parts.uri.path();
+    let path = if path_len <= uri_path.len() && uri_path[uri_path.len() - path_len..].starts_with('/') {
+        &uri_path[uri_path.len() - path_len..]
+    } else {
+        "/"
+    };
+    ctx.api_id = Some(stage.api_id.clone());
+    ctx.account_id = Some(stage.account_id.clone());
+    ctx.stage = Some(stage.stage.stage_name.clone());
+
+    let canary = stage
+        .canary
+        .as_ref()
+        .filter(|c| c.percent > 0.0 && rand::rng().random_range(0.0..100.0) < c.percent);
+    let (api, variables) = match canary {
+        Some(c) => {
+            ctx.is_canary = true;
+            ctx.deployment_id = stage
+                .stage
+                .canary_settings
+                .as_ref()
+                .and_then(|s| s.deployment_id.clone());
+            (&c.api, &c.variables)
+        }
+        None => {
+            ctx.deployment_id = Some(stage.stage.deployment_id.clone());
+            (&stage.api, &stage.stage.variables)
+        }
+    };
+    ctx.api = Some(api.clone());
+
+    let matched = api.routes.lookup(path).ok_or_else(GatewayError::missing_token)?;
+    let method = matched
+        .value
+        .method(parts.method.as_str())
+        .ok_or_else(GatewayError::missing_token)?;
+    ctx.resource_id = Some(method.resource_id.clone());
+    ctx.resource_path = Some(method.resource_path.clone());
+    let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
+
+    let request = MethodRequest {
+        method: parts.method,
+        raw_query: parts.uri.query().map(str::to_owned),
+        query: parts.uri.query().map(parse_query).unwrap_or_default(),
+        path_params: matched
+            .params
+            .iter()
+            .map(|(k, raw)| (*k, decode_param(raw), *raw))
+            .collect(),
+        headers: parts.headers,
+        variables,
+    };
+    integration::invoke(dp, &request, body, method, integration, ctx, path).await
+}
+
+/// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
+fn new_trace_id() -> String {
+    let epoch = chrono::Utc::now().timestamp();
+    let mut rng = rand::rng();
+    format!("Root=1-{epoch:08x}-{:024x}", rng.random::<u128>() >> 32)
+}

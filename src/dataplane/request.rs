@@ -1,0 +1,138 @@
+//! The method request as mapping expressions see it: path parameters (decoded), query string,
+//! headers, stage variables and `$context`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use http::HeaderMap;
+
+use super::context::RequestContext;
+use crate::compiler::ParamSource;
+
+pub struct MethodRequest<'a> {
+    pub method: http::Method,
+    pub headers: HeaderMap,
+    /// The raw query string (without `?`), as received.
+    pub raw_query: Option<String>,
+    /// Decoded `key=value` pairs of the query string, in order.
+    pub query: Vec<(String, String)>,
+    /// Path parameters: name, decoded value, raw value.
+    pub path_params: Vec<(&'a str, String, &'a str)>,
+    pub variables: &'a BTreeMap<String, String>,
+}
+
+impl MethodRequest<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, v, _)| v.as_str())
+    }
+
+    pub fn raw_path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, _, raw)| *raw)
+    }
+
+    /// Evaluates a mapping source against this request (body sources need the body; `None` here).
+    pub fn source<'s>(&'s self, src: &'s ParamSource, ctx: &'s RequestContext) -> Option<Cow<'s, str>> {
+        Some(match src {
+            ParamSource::Static(v) => Cow::Borrowed(v.as_str()),
+            ParamSource::Path(n) => Cow::Borrowed(self.path_param(n)?),
+            ParamSource::QueryString(n) => Cow::Borrowed(self.query_value(n)?),
+            ParamSource::Header(n) => Cow::Borrowed(self.header(n)?),
+            ParamSource::MultiValueQueryString(n) => {
+                let all: Vec<&str> = self
+                    .query
+                    .iter()
+                    .filter(|(k, _)| k == n)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                if all.is_empty() {
+                    return None;
+                }
+                Cow::Owned(all.join(","))
+            }
+            ParamSource::MultiValueHeader(n) => {
+                let all: Vec<&str> = self
+                    .headers
+                    .get_all(n.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                if all.is_empty() {
+                    return None;
+                }
+                Cow::Owned(all.join(","))
+            }
+            ParamSource::StageVariable(n) => Cow::Borrowed(self.variables.get(n)?.as_str()),
+            ParamSource::Context(n) => Cow::Owned(context_value(ctx, n)?),
+            ParamSource::Body
+            | ParamSource::IntegrationResponseHeader(_)
+            | ParamSource::IntegrationResponseBody => {
+                return None;
+            }
+        })
+    }
+}
+
+/// `$context.{name}` for the names mapping expressions use.
+pub fn context_value(ctx: &RequestContext, name: &str) -> Option<String> {
+    Some(match name {
+        "requestId" => ctx.request_id.clone(),
+        "extendedRequestId" => ctx.extended_request_id.clone(),
+        "httpMethod" => ctx.http_method.clone(),
+        "path" => ctx.path.clone(),
+        "protocol" => ctx.protocol.to_owned(),
+        "stage" => ctx.stage.clone()?,
+        "apiId" => ctx.api_id.clone()?,
+        "accountId" => ctx.account_id.clone()?,
+        "deploymentId" => ctx.deployment_id.clone()?,
+        "resourceId" => ctx.resource_id.clone()?,
+        "resourcePath" => ctx.resource_path.clone()?,
+        "domainName" => ctx.domain_name.clone()?,
+        "domainPrefix" => ctx.domain_name.as_deref()?.split('.').next()?.to_owned(),
+        "requestTime" => ctx.request_time_clf(),
+        "requestTimeEpoch" => ctx.request_time_epoch_ms().to_string(),
+        "identity.sourceIp" => ctx.source_ip.clone(),
+        "identity.userAgent" => ctx.user_agent.clone()?,
+        _ => return None,
+    })
+}
+
+/// Percent-decodes a path parameter.
+pub fn decode_param(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Decoded `key=value` pairs of a query string (`+` is a space, as browsers send it).
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}

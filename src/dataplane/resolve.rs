@@ -1,0 +1,94 @@
+//! Which API and stage a request is for, from its Host and path: the execute-api host form
+//! (`{api-id}.execute-api.{anything}` with `/{stage}/{path}`) or the path form
+//! (`/restapis/{api-id}/{stage}/_user_request_/{path}`). Pure.
+
+/// The resolved target; `path` is the rest of the path, with its leading `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target<'r> {
+    pub api_id: &'r str,
+    pub stage: &'r str,
+    pub path: &'r str,
+}
+
+pub fn resolve<'r>(host: Option<&'r str>, path: &'r str) -> Option<Target<'r>> {
+    if let Some(rest) = path.strip_prefix("/restapis/") {
+        let (api_id, rest) = rest.split_once('/')?;
+        let (stage, rest) = rest.split_once('/')?;
+        let user_path = rest.strip_prefix("_user_request_")?;
+        let user_path = if user_path.is_empty() { "/" } else { user_path };
+        if !user_path.starts_with('/') {
+            return None;
+        }
+        return Some(Target {
+            api_id,
+            stage,
+            path: user_path,
+        });
+    }
+    let host = host?;
+    let (api_id, rest) = host.split_once('.')?;
+    if !rest.starts_with("execute-api.") || api_id.is_empty() {
+        return None;
+    }
+    let rest = path.strip_prefix('/')?;
+    let (stage, user_path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if stage.is_empty() {
+        return None;
+    }
+    Some(Target {
+        api_id,
+        stage,
+        path: user_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_based_urls() {
+        let t = resolve(Some("abc123.execute-api.localhost:8080"), "/dev/pets/1").unwrap();
+        assert_eq!(
+            t,
+            Target {
+                api_id: "abc123",
+                stage: "dev",
+                path: "/pets/1"
+            }
+        );
+        assert_eq!(
+            resolve(Some("abc123.execute-api.localhost"), "/dev")
+                .unwrap()
+                .path,
+            "/"
+        );
+        assert!(resolve(Some("localhost:8080"), "/dev/pets").is_none());
+        assert!(resolve(Some("abc.execute-api.localhost"), "/").is_none());
+    }
+
+    #[test]
+    fn path_based_urls() {
+        let t = resolve(
+            Some("localhost:8080"),
+            "/restapis/abc123/dev/_user_request_/pets/1",
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Target {
+                api_id: "abc123",
+                stage: "dev",
+                path: "/pets/1"
+            }
+        );
+        assert_eq!(
+            resolve(None, "/restapis/abc/dev/_user_request_").unwrap().path,
+            "/"
+        );
+        assert!(resolve(None, "/restapis/abc/dev/pets").is_none());
+    }
+}

@@ -1,0 +1,100 @@
+//! The data-plane listener: hyper HTTP/1.1 with keep-alive, one task per connection, every
+//! request through the [`super::pipeline`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use super::Body;
+use super::config::RuntimeConfig;
+use super::context::RequestContext;
+use super::integration::lambda::LambdaSettings;
+use super::pipeline;
+
+/// Everything a worker's requests share.
+pub struct DataPlane {
+    pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    /// One pooled keep-alive client for every backend (HTTP integrations and Lambda).
+    pub http: Client<HttpConnector, Body>,
+    pub lambda: LambdaSettings,
+}
+
+impl DataPlane {
+    pub fn new(runtime: Arc<ArcSwap<RuntimeConfig>>, lambda: LambdaSettings) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        Self {
+            runtime,
+            http,
+            lambda,
+        }
+    }
+
+    /// Called once per request when its answer is ready.
+    pub fn observe(&self, ctx: &RequestContext) {
+        tracing::trace!(
+            request.id = %ctx.request_id,
+            api.id = ctx.api_id.as_deref().unwrap_or("-"),
+            stage.name = ctx.stage.as_deref().unwrap_or("-"),
+            status = ctx.status,
+            "request served"
+        );
+    }
+}
+
+/// Serves the data plane on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    dp: Arc<DataPlane>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let dp = dp.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let dp = dp.clone();
+                async move { Ok::<_, Infallible>(pipeline::handle(&dp, req, remote).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .max_buf_size(1 << 20)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, client = %remote, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Binds a data-plane listener.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

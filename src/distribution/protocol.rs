@@ -1,0 +1,100 @@
+//! The wire protocol between control plane and workers: newline-delimited JSON events on one
+//! long-lived HTTP response, snapshots fetched by content hash, acks posted back.
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::store::live::{FleetWorker, StageConfig};
+
+/// Where the internal endpoints live on the control plane's port.
+pub const STREAM_PATH: &str = "/_gatehouse/v1/stream";
+pub const SNAPSHOTS_PATH: &str = "/_gatehouse/v1/snapshots";
+pub const ACKS_PATH: &str = "/_gatehouse/v1/acks";
+pub const FLEET_PATH: &str = "/_gatehouse/v1/fleet";
+
+/// How often an idle stream carries a heartbeat, so both ends notice a dead connection.
+pub const HEARTBEAT_SECS: u64 = 10;
+
+/// One line of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Event {
+    /// The whole live configuration at `revision`: replaces whatever the worker had.
+    #[serde(rename_all = "camelCase")]
+    Full { revision: i64, stages: Vec<StageConfig> },
+    /// Changes up to `revision`: stages (re)placed, stages and whole APIs removed.
+    #[serde(rename_all = "camelCase")]
+    Delta {
+        revision: i64,
+        upserts: Vec<StageConfig>,
+        removed: Vec<StageKey>,
+        removed_apis: Vec<String>,
+    },
+    /// Nothing changed.
+    Heartbeat { revision: i64 },
+}
+
+impl Event {
+    pub fn revision(&self) -> i64 {
+        match self {
+            Event::Full { revision, .. } | Event::Delta { revision, .. } | Event::Heartbeat { revision } => {
+                *revision
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageKey {
+    pub api_id: String,
+    pub stage_name: String,
+}
+
+/// A worker's answer to a revision: applied, or refused with the reason (and still serving
+/// its last good configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ack {
+    pub worker_id: String,
+    pub address: String,
+    pub revision: i64,
+    pub applied: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Constant-time comparison of a presented bearer token with the cluster token.
+pub fn token_matches(header: Option<&str>, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(presented) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    // Comparing digests keeps the time independent of where the strings differ.
+    Sha256::digest(presented.as_bytes()) == Sha256::digest(token.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_json_lines() {
+        let e = Event::Heartbeat { revision: 7 };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"type":"heartbeat","revision":7}"#
+        );
+        let d: Event = serde_json::from_str(
+            r#"{"type":"delta","revision":3,"upserts":[],"removed":[],"removedApis":["a"]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.revision(), 3);
+    }
+
+    #[test]
+    fn tokens_must_match_exactly() {
+        assert!(token_matches(Some("Bearer s3cret"), "s3cret"));
+        assert!(!token_matches(Some("Bearer s3cre"), "s3cret"));
+        assert!(!token_matches(None, "s3cret"));
+    }
+}

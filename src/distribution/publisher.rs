@@ -1,0 +1,285 @@
+//! The control plane's side: a LISTEN task that tracks the latest revision (whichever replica
+//! wrote it), and the internal endpoints workers use: the event stream, snapshots by hash, acks
+//! and the fleet view.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+
+use super::protocol::{self, Ack, Event, StageKey};
+use crate::store::{Store, StoreError, deployments, live, revision};
+
+/// What the internal endpoints share.
+#[derive(Clone)]
+pub struct Publisher {
+    pub store: Store,
+    pub token: Arc<str>,
+    /// This replica's name in the fleet view.
+    pub replica: Arc<str>,
+    latest: watch::Receiver<i64>,
+    /// Turns true when the control plane shuts down: streams end so connections can close.
+    closing: watch::Receiver<bool>,
+}
+
+impl Publisher {
+    /// Starts following revisions: LISTEN for other writers' NOTIFYs, and poll as a safety net
+    /// (a NOTIFY sent while the listener reconnects would otherwise be missed).
+    pub async fn start(
+        store: Store,
+        token: Arc<str>,
+        replica: Arc<str>,
+        closing: watch::Receiver<bool>,
+    ) -> Result<Self, StoreError> {
+        let current = revision::current(&mut *store.pool().acquire().await?).await?;
+        let (tx, latest) = watch::channel(current);
+        let mut until_closed = closing.clone();
+        let follower = tokio::spawn(follow_revisions(store.clone(), tx));
+        tokio::spawn(async move {
+            let _ = until_closed.wait_for(|c| *c).await;
+            follower.abort();
+        });
+        Ok(Self {
+            store,
+            token,
+            replica,
+            latest,
+            closing,
+        })
+    }
+
+    /// The internal endpoints, behind the cluster token.
+    pub fn router(self) -> axum::Router {
+        axum::Router::new()
+            .route(protocol::STREAM_PATH, get(stream))
+            .route(&format!("{}/{{hash}}", protocol::SNAPSHOTS_PATH), get(snapshot))
+            .route(protocol::ACKS_PATH, post(ack))
+            .route(protocol::FLEET_PATH, get(fleet))
+            .layer(middleware::from_fn_with_state(self.clone(), require_token))
+            .with_state(self)
+    }
+}
+
+async fn follow_revisions(store: Store, tx: watch::Sender<i64>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match sqlx::postgres::PgListener::connect_with(store.pool()).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(revision::CHANNEL).await {
+                    tracing::warn!(error = %e, "listen failed");
+                } else {
+                    backoff = Duration::from_millis(100);
+                    // Catch up on anything written while not listening.
+                    poll_once(&store, &tx).await;
+                    loop {
+                        tokio::select! {
+                            n = listener.recv() => match n {
+                                Ok(n) => {
+                                    if let Ok(r) = n.payload().parse::<i64>() {
+                                        tx.send_if_modified(|cur| if r > *cur { *cur = r; true } else { false });
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "config listener lost");
+                                    break;
+                                }
+                            },
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => poll_once(&store, &tx).await,
+                        }
+                        if tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "config listener cannot connect"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn poll_once(store: &Store, tx: &watch::Sender<i64>) {
+    if let Ok(mut conn) = store.pool().acquire().await
+        && let Ok(r) = revision::current(&mut conn).await
+    {
+        tx.send_if_modified(|cur| {
+            if r > *cur {
+                *cur = r;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+async fn require_token(State(p): State<Publisher>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if protocol::token_matches(presented, &p.token) {
+        next.run(req).await
+    } else {
+        (StatusCode::UNAUTHORIZED, "cluster token required").into_response()
+    }
+}
+
+fn internal_error(e: StoreError) -> Response {
+    tracing::error!(error = %e, "distribution store error");
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    worker_id: Option<String>,
+}
+
+/// The event stream: the full config, then a delta per revision, heartbeats when idle.
+async fn stream(State(p): State<Publisher>, Query(q): Query<StreamQuery>) -> Response {
+    let first = match full_event(&p.store).await {
+        Ok(e) => e,
+        Err(e) => return internal_error(e),
+    };
+    let worker = q.worker_id.unwrap_or_default();
+    tracing::info!(worker.id = %worker, revision = first.revision(), "worker subscribed");
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(produce(p, first, tx));
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from_stream(body))
+        .expect("a valid response")
+}
+
+fn line(e: &Event) -> Bytes {
+    let mut v = serde_json::to_vec(e).expect("events serialise");
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+async fn full_event(store: &Store) -> Result<Event, StoreError> {
+    let mut tx = store.begin_snapshot_read().await?;
+    let (revision, stages) = live::full(&mut tx).await?;
+    tx.commit().await?;
+    Ok(Event::Full { revision, stages })
+}
+
+async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
+    let mut sent = first.revision();
+    if tx.send(line(&first)).await.is_err() {
+        return;
+    }
+    let mut latest = p.latest.clone();
+    let mut closing = p.closing.clone();
+    loop {
+        let changed = tokio::select! {
+            r = latest.changed() => r.is_ok(),
+            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => false,
+            _ = tx.closed() => return,
+            _ = closing.wait_for(|c| *c) => return,
+        };
+        let target = *latest.borrow_and_update();
+        let event = if changed && target > sent {
+            match delta_event(&p.store, sent).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot compute delta; closing stream");
+                    return;
+                }
+            }
+        } else {
+            Event::Heartbeat { revision: sent }
+        };
+        sent = sent.max(event.revision());
+        if tx.send(line(&event)).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn delta_event(store: &Store, since: i64) -> Result<Event, StoreError> {
+    let mut tx = store.begin_snapshot_read().await?;
+    let delta = live::since(&mut tx, since).await?;
+    let event = match delta {
+        Some(d) => Event::Delta {
+            revision: d.revision,
+            upserts: d.upserts,
+            removed: d
+                .removed
+                .into_iter()
+                .map(|(api_id, stage_name)| StageKey { api_id, stage_name })
+                .collect(),
+            removed_apis: d.removed_apis,
+        },
+        None => {
+            let (revision, stages) = live::full(&mut tx).await?;
+            Event::Full { revision, stages }
+        }
+    };
+    tx.commit().await?;
+    Ok(event)
+}
+
+async fn snapshot(State(p): State<Publisher>, Path(hash): Path<String>) -> Response {
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let mut conn = match p.store.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => return internal_error(e.into()),
+    };
+    match deployments::get_snapshot(&mut conn, &hash).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(StoreError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn ack(State(p): State<Publisher>, Json(a): Json<Ack>) -> Response {
+    if !a.applied {
+        tracing::warn!(worker.id = %a.worker_id, revision = a.revision, error = ?a.error, "worker refused a revision");
+    }
+    let mut conn = match p.store.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => return internal_error(e.into()),
+    };
+    match live::record_ack(
+        &mut conn,
+        &a.worker_id,
+        &a.address,
+        a.revision,
+        a.applied,
+        a.error.as_deref(),
+        &p.replica,
+    )
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn fleet(State(p): State<Publisher>) -> Response {
+    let mut conn = match p.store.pool().acquire().await {
+        Ok(c) => c,
+        Err(e) => return internal_error(e.into()),
+    };
+    match live::fleet(&mut conn).await {
+        Ok(workers) => Json(workers).into_response(),
+        Err(e) => internal_error(e),
+    }
+}

@@ -1,0 +1,317 @@
+//! The worker's side: one long-lived stream to a control plane, applied event by event. Each
+//! snapshot is fetched by hash once, verified, compiled once, and the runtime configuration is
+//! swapped whole. A bad revision is refused (nacked) and the last good configuration keeps
+//! serving; with the control plane gone the worker keeps serving and reconnects with backoff and
+//! jitter; with a cache directory it can start from its last configuration.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::protocol::{self, Ack, Event, StageKey};
+use crate::compiler::{self, CompiledApi};
+use crate::dataplane::config::RuntimeConfig;
+use crate::domain::snapshot::Snapshot;
+use crate::store::live::StageConfig;
+
+/// Largest event line accepted from the control plane (a full config of many stages).
+const MAX_LINE: usize = 64 << 20;
+/// Largest snapshot accepted.
+const MAX_SNAPSHOT: usize = 256 << 20;
+
+#[derive(Debug, Clone)]
+pub struct SubscriberConfig {
+    /// Base URL of a control plane, e.g. `http://127.0.0.1:9000`.
+    pub control_plane: String,
+    pub token: String,
+    pub worker_id: String,
+    /// The data-plane address this worker serves on (shown in the fleet view).
+    pub address: String,
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub struct Subscriber {
+    cfg: SubscriberConfig,
+    client: Client<HttpConnector, Full<Bytes>>,
+    runtime: Arc<ArcSwap<RuntimeConfig>>,
+    revision: i64,
+    stages: BTreeMap<StageKey, StageConfig>,
+    compiled: HashMap<String, Arc<CompiledApi>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedConfig {
+    revision: i64,
+    stages: Vec<StageConfig>,
+}
+
+fn key(s: &StageConfig) -> StageKey {
+    StageKey {
+        api_id: s.api_id.clone(),
+        stage_name: s.stage.stage_name.clone(),
+    }
+}
+
+impl Subscriber {
+    pub fn new(cfg: SubscriberConfig, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Self {
+            cfg,
+            client,
+            runtime,
+            revision: 0,
+            stages: BTreeMap::new(),
+            compiled: HashMap::new(),
+        }
+    }
+
+    /// Loads the last configuration from the cache directory, if there is one; returns its revision.
+    pub fn load_cache(&mut self) -> Result<Option<i64>, String> {
+        let Some(dir) = &self.cfg.cache_dir else {
+            return Ok(None);
+        };
+        let path = dir.join("live.json");
+        let Ok(raw) = std::fs::read(&path) else {
+            return Ok(None);
+        };
+        let cached: CachedConfig =
+            serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut compiled = HashMap::new();
+        for hash in cached
+            .stages
+            .iter()
+            .flat_map(|s| std::iter::once(&s.snapshot).chain(&s.canary_snapshot))
+        {
+            if compiled.contains_key(hash) {
+                continue;
+            }
+            let bytes = std::fs::read(dir.join("snapshots").join(format!("{hash}.json")))
+                .map_err(|e| format!("cached snapshot {hash}: {e}"))?;
+            compiled.insert(hash.clone(), Arc::new(compile_verified(hash, &bytes)?));
+        }
+        let runtime = RuntimeConfig::build(cached.revision, &cached.stages, &compiled)?;
+        self.runtime.store(Arc::new(runtime));
+        self.compiled = compiled;
+        self.stages = cached.stages.into_iter().map(|s| (key(&s), s)).collect();
+        self.revision = cached.revision;
+        tracing::info!(revision = self.revision, "serving the cached configuration");
+        Ok(Some(self.revision))
+    }
+
+    /// Follows the control plane forever, reconnecting with exponential backoff and jitter.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.session().await {
+                Ok(()) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::warn!(error = %e, control_plane = %self.cfg.control_plane, "config stream interrupted")
+                }
+            }
+            let jitter = rand::rng().random_range(0.5..1.5);
+            tokio::time::sleep(backoff.mul_f64(jitter)).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn session(&mut self) -> Result<(), String> {
+        let uri = format!(
+            "{}{}?worker_id={}&revision={}",
+            self.cfg.control_plane,
+            protocol::STREAM_PATH,
+            percent_encoding::utf8_percent_encode(&self.cfg.worker_id, percent_encoding::NON_ALPHANUMERIC),
+            self.revision
+        );
+        let req = hyper::Request::get(uri)
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let res = self.client.request(req).await.map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(format!("stream answered {}", res.status()));
+        }
+        let mut body = res.into_body();
+        let mut buf = BytesMut::new();
+        // A silent connection for three heartbeats is a dead one.
+        let idle = Duration::from_secs(protocol::HEARTBEAT_SECS * 3);
+        loop {
+            let frame = match tokio::time::timeout(idle, body.frame()).await {
+                Err(_) => return Err("no heartbeat from the control plane".into()),
+                Ok(None) => return Err("stream ended".into()),
+                Ok(Some(f)) => f.map_err(|e| e.to_string())?,
+            };
+            let Ok(data) = frame.into_data() else { continue };
+            buf.extend_from_slice(&data);
+            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                let line = buf.split_to(i + 1);
+                let event: Event =
+                    serde_json::from_slice(&line[..i]).map_err(|e| format!("bad event: {e}"))?;
+                self.apply(event).await;
+            }
+            if buf.len() > MAX_LINE {
+                return Err("event line too long".into());
+            }
+        }
+    }
+
+    /// Applies one event: refused whole if any snapshot cannot be fetched or compiled.
+    async fn apply(&mut self, event: Event) {
+        let revision = event.revision();
+        let mut stages = self.stages.clone();
+        match event {
+            Event::Heartbeat { .. } => {
+                self.ack(self.revision, true, None).await;
+                return;
+            }
+            Event::Full { stages: all, .. } => {
+                stages = all.into_iter().map(|s| (key(&s), s)).collect();
+            }
+            Event::Delta {
+                upserts,
+                removed,
+                removed_apis,
+                ..
+            } => {
+                stages.retain(|k, _| !removed_apis.contains(&k.api_id) && !removed.contains(k));
+                for s in upserts {
+                    stages.insert(key(&s), s);
+                }
+            }
+        }
+        match self.prepare(revision, &stages).await {
+            Ok((runtime, compiled)) => {
+                self.runtime.store(Arc::new(runtime));
+                self.compiled = compiled;
+                self.stages = stages;
+                self.revision = revision;
+                tracing::info!(revision, stages = self.stages.len(), "configuration applied");
+                if let Err(e) = self.write_cache() {
+                    tracing::warn!(error = %e, "cannot write the config cache");
+                }
+                self.ack(revision, true, None).await;
+            }
+            Err(e) => {
+                tracing::error!(revision, error = %e, "revision refused; serving the last good configuration");
+                self.ack(revision, false, Some(e)).await;
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        revision: i64,
+        stages: &BTreeMap<StageKey, StageConfig>,
+    ) -> Result<(RuntimeConfig, HashMap<String, Arc<CompiledApi>>), String> {
+        let mut compiled = HashMap::new();
+        let hashes: Vec<String> = stages
+            .values()
+            .flat_map(|s| std::iter::once(s.snapshot.clone()).chain(s.canary_snapshot.clone()))
+            .collect();
+        for hash in hashes {
+            if compiled.contains_key(&hash) {
+                continue;
+            }
+            let api = match self.compiled.get(&hash) {
+                Some(api) => api.clone(),
+                None => Arc::new(self.fetch_snapshot(&hash).await?),
+            };
+            compiled.insert(hash, api);
+        }
+        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled)?;
+        Ok((runtime, compiled))
+    }
+
+    async fn fetch_snapshot(&self, hash: &str) -> Result<CompiledApi, String> {
+        let uri = format!("{}{}/{hash}", self.cfg.control_plane, protocol::SNAPSHOTS_PATH);
+        let req = hyper::Request::get(uri)
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let res = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| format!("snapshot {hash}: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("snapshot {hash}: {}", res.status()));
+        }
+        let body = http_body_util::Limited::new(res.into_body(), MAX_SNAPSHOT)
+            .collect()
+            .await
+            .map_err(|e| format!("snapshot {hash}: {e}"))?
+            .to_bytes();
+        let api = compile_verified(hash, &body)?;
+        if let Some(dir) = &self.cfg.cache_dir {
+            let dir = dir.join("snapshots");
+            let _ = std::fs::create_dir_all(&dir);
+            if let Err(e) = write_atomically(&dir.join(format!("{hash}.json")), &body) {
+                tracing::warn!(error = %e, "cannot cache snapshot");
+            }
+        }
+        tracing::debug!(snapshot.hash = %hash, "snapshot fetched and compiled");
+        Ok(api)
+    }
+
+    fn write_cache(&self) -> std::io::Result<()> {
+        let Some(dir) = &self.cfg.cache_dir else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(dir)?;
+        let cached = CachedConfig {
+            revision: self.revision,
+            stages: self.stages.values().cloned().collect(),
+        };
+        write_atomically(
+            &dir.join("live.json"),
+            &serde_json::to_vec(&cached).expect("configs serialise"),
+        )
+    }
+
+    async fn ack(&self, revision: i64, applied: bool, error: Option<String>) {
+        let ack = Ack {
+            worker_id: self.cfg.worker_id.clone(),
+            address: self.cfg.address.clone(),
+            revision,
+            applied,
+            error,
+        };
+        let req = hyper::Request::post(format!("{}{}", self.cfg.control_plane, protocol::ACKS_PATH))
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(
+                serde_json::to_vec(&ack).expect("acks serialise"),
+            )));
+        let Ok(req) = req else { return };
+        if let Err(e) = self.client.request(req).await {
+            tracing::debug!(error = %e, "ack not delivered");
+        }
+    }
+}
+
+/// Checks a snapshot's bytes against its hash, then parses and compiles it.
+fn compile_verified(hash: &str, bytes: &[u8]) -> Result<CompiledApi, String> {
+    let actual = hex::encode(Sha256::digest(bytes));
+    if actual != hash {
+        return Err(format!(
+            "snapshot {hash} does not match its content (hash {actual})"
+        ));
+    }
+    let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("snapshot {hash}: {e}"))?;
+    compiler::compile(&snapshot, hash).map_err(|e| format!("snapshot {hash}: {e}"))
+}
+
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}

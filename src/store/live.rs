@@ -1,0 +1,175 @@
+//! The live configuration workers serve: every stage with the snapshots of its deployment and
+//! canary, at a revision; and what changed since a revision.
+
+use sqlx::PgConnection;
+
+use super::StoreError;
+use super::error::decode;
+use crate::domain::stage::Stage;
+
+/// One stage as workers need it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageConfig {
+    pub api_id: String,
+    /// The account that owns the API (`requestContext.accountId`).
+    pub account_id: String,
+    pub stage: Stage,
+    /// Content hash of the deployment's snapshot.
+    pub snapshot: String,
+    /// Content hash of the canary deployment's snapshot, when the stage has a canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_snapshot: Option<String>,
+}
+
+const STAGES_SQL: &str = "SELECT s.api_id, a.account_id, s.doc, d.snapshot_hash, cd.snapshot_hash
+     FROM stages s
+     JOIN rest_apis a ON a.id = s.api_id
+     JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
+     LEFT JOIN deployments cd ON cd.api_id = s.api_id AND cd.id = s.canary_deployment_id";
+
+type Row = (String, String, serde_json::Value, String, Option<String>);
+
+fn to_config((api_id, account_id, doc, snapshot, canary_snapshot): Row) -> Result<StageConfig, StoreError> {
+    Ok(StageConfig {
+        api_id,
+        account_id,
+        stage: decode(doc)?,
+        snapshot,
+        canary_snapshot,
+    })
+}
+
+/// The whole live config and its revision, read consistently (call inside a REPEATABLE READ
+/// transaction, see [`super::Store::begin_snapshot_read`]).
+pub async fn full(conn: &mut PgConnection) -> Result<(i64, Vec<StageConfig>), StoreError> {
+    let revision = super::revision::current(conn).await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("{STAGES_SQL} ORDER BY s.seq"))
+        .fetch_all(conn)
+        .await?;
+    Ok((
+        revision,
+        rows.into_iter().map(to_config).collect::<Result<_, _>>()?,
+    ))
+}
+
+/// What changed after `since`: the current state of each changed stage, the stages that are gone,
+/// and the APIs deleted whole. `None` when the caller must start from the full config instead.
+pub struct Delta {
+    pub revision: i64,
+    pub upserts: Vec<StageConfig>,
+    pub removed: Vec<(String, String)>,
+    pub removed_apis: Vec<String>,
+}
+
+pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>, StoreError> {
+    let revision = super::revision::current(conn).await?;
+    // A worker ahead of the database (restored from backup, or another cluster) starts over.
+    if since > revision {
+        return Ok(None);
+    }
+    let changes: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT kind, api_id, key FROM config_changes WHERE revision > $1 AND revision <= $2 ORDER BY revision")
+            .bind(since)
+            .bind(revision)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut delta = Delta {
+        revision,
+        upserts: vec![],
+        removed: vec![],
+        removed_apis: vec![],
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (kind, api_id, key) in changes {
+        if !seen.insert((kind.clone(), api_id.clone(), key.clone())) {
+            continue;
+        }
+        match kind.as_str() {
+            "api" => delta.removed_apis.push(api_id),
+            _ => {
+                let row: Option<Row> =
+                    sqlx::query_as(&format!("{STAGES_SQL} WHERE s.api_id = $1 AND s.name = $2"))
+                        .bind(&api_id)
+                        .bind(&key)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                match row {
+                    Some(row) => delta.upserts.push(to_config(row)?),
+                    None => delta.removed.push((api_id, key)),
+                }
+            }
+        }
+    }
+    Ok(Some(delta))
+}
+
+/// A worker as the fleet view shows it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetWorker {
+    pub worker_id: String,
+    pub address: String,
+    pub revision: i64,
+    pub applied: bool,
+    pub last_error: Option<String>,
+    pub replica: String,
+    /// Seconds since the worker was last heard of.
+    pub last_seen_secs: f64,
+    /// Revisions behind the control plane.
+    pub lag: i64,
+}
+
+pub async fn record_ack(
+    conn: &mut PgConnection,
+    worker_id: &str,
+    address: &str,
+    revision: i64,
+    applied: bool,
+    error: Option<&str>,
+    replica: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO fleet_workers (worker_id, address, revision, applied, last_error, replica)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (worker_id) DO UPDATE SET address = EXCLUDED.address,
+            revision = CASE WHEN EXCLUDED.applied THEN EXCLUDED.revision ELSE fleet_workers.revision END,
+            applied = EXCLUDED.applied, last_error = EXCLUDED.last_error, replica = EXCLUDED.replica, last_seen = now()",
+    )
+    .bind(worker_id)
+    .bind(address)
+    .bind(revision)
+    .bind(applied)
+    .bind(error)
+    .bind(replica)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn fleet(conn: &mut PgConnection) -> Result<Vec<FleetWorker>, StoreError> {
+    let revision = super::revision::current(conn).await?;
+    type FleetRow = (String, String, i64, bool, Option<String>, String, f64);
+    let rows: Vec<FleetRow> = sqlx::query_as(
+        "SELECT worker_id, address, revision, applied, last_error, replica,
+                EXTRACT(EPOCH FROM (now() - last_seen))::float8
+         FROM fleet_workers ORDER BY worker_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(worker_id, address, rev, applied, last_error, replica, last_seen_secs)| FleetWorker {
+                worker_id,
+                address,
+                revision: rev,
+                applied,
+                last_error,
+                replica,
+                last_seen_secs,
+                lag: revision - rev,
+            },
+        )
+        .collect())
+}

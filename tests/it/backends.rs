@@ -1,0 +1,118 @@
+//! Real servers started inside tests: an echo backend and a fake Lambda Invoke API.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+async fn serve<F, Fut>(handler: F) -> SocketAddr
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let handler = handler.clone();
+                    async move { Ok::<_, Infallible>(handler(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Answers every request with what it received, as JSON (`/slow...` waits 2 s first; a path
+/// ending in `/status/{code}` answers that status).
+pub async fn echo_backend() -> SocketAddr {
+    serve(|req: Request<hyper::body::Incoming>| async move {
+        let method = req.method().to_string();
+        let path = req.uri().path().to_owned();
+        let query = req.uri().query().map(str::to_owned);
+        let headers: serde_json::Map<String, Value> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+            .collect();
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        if path.starts_with("/slow") {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let status = path
+            .rsplit_once("/status/")
+            .and_then(|(_, s)| s.parse().ok())
+            .unwrap_or(200);
+        let answer = json!({
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        });
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .header("x-backend", "echo")
+            .header("connection", "keep-alive")
+            .body(Full::new(Bytes::from(answer.to_string())))
+            .unwrap()
+    })
+    .await
+}
+
+/// A Lambda Invoke API whose functions behave by name: `echo` answers the event it got as the
+/// body; `malformed` answers a bare string; `error` is a function error; `slow` takes 2 s;
+/// `custom` answers the request's own `x-answer` header... of the event (a proxy response in
+/// the event's `body`).
+pub async fn fake_lambda() -> SocketAddr {
+    serve(|req: Request<hyper::body::Incoming>| async move {
+        let path = req.uri().path().to_owned();
+        let signed = req.headers().contains_key("authorization");
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let function = path
+            .strip_prefix("/2015-03-31/functions/")
+            .and_then(|p| p.strip_suffix("/invocations"))
+            .map(|f| percent_encoding::percent_decode_str(f).decode_utf8_lossy().into_owned())
+            .unwrap_or_default();
+        let name = function.rsplit(':').next().unwrap_or_default().to_owned();
+        let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (status, function_error, answer) = match name.as_str() {
+            "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
+            "malformed" => (200, false, json!("just a string")),
+            "error" => (200, true, json!({"errorMessage": "boom", "errorType": "Error"})),
+            "slow" => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (200, false, json!({"statusCode": 200, "body": "late"}))
+            }
+            // The function answers whatever proxy response the request body holds.
+            "custom" => {
+                let inner = event.get("body").and_then(Value::as_str).unwrap_or("null");
+                (200, false, serde_json::from_str(inner).unwrap_or(Value::Null))
+            }
+            _ => (404, false, json!({"Type": "User", "message": format!("Function not found: {function}")})),
+        };
+        let mut res = Response::builder().status(status).header("content-type", "application/json");
+        if function_error {
+            res = res.header("x-amz-function-error", "Unhandled");
+        }
+        res.body(Full::new(Bytes::from(answer.to_string()))).unwrap()
+    })
+    .await
+}

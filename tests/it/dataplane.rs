@@ -1,0 +1,606 @@
+//! The data plane through the whole stack: control plane, workers, real clients and backends.
+
+use std::time::Duration;
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
+use serde_json::Value;
+
+use crate::backends::{echo_backend, fake_lambda};
+use crate::helpers::*;
+
+/// An API with `GET /pets` (MOCK, answering a fixed body) deployed to `stage`.
+async fn mock_api(c: &Client, stage: &str) -> String {
+    let (api, root) = create_api(c, "mock").await;
+    let pets = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("pets")
+        .send()
+        .await
+        .unwrap();
+    let pets = pets.id().unwrap();
+    put_mock_method(c, &api, pets, "GET").await;
+    c.put_method_response()
+        .rest_api_id(&api)
+        .resource_id(pets)
+        .http_method("GET")
+        .status_code("200")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(pets)
+        .http_method("GET")
+        .status_code("200")
+        .selection_pattern("")
+        .response_templates("application/json", r#"{"pets": ["rex"]}"#)
+        .response_parameters("method.response.header.X-Mock", "'yes'")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name(stage)
+        .send()
+        .await
+        .unwrap();
+    api
+}
+
+async fn serving(worker: &gatehouse::server::Worker, api: &str, stage: &str) -> bool {
+    eventually(Duration::from_secs(5), || async {
+        worker.runtime.load().stage(api, stage).is_some()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_mock_api_answers_on_both_url_forms_and_unknown_routes_are_403() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = mock_api(&c, "dev").await;
+    let worker = app.start_worker(None, None).await;
+    assert!(
+        serving(&worker, &api, "dev").await,
+        "the worker got the deployment"
+    );
+    let http = invoker(&api, &worker);
+
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/pets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-mock"], "yes");
+    assert!(res.headers().contains_key("x-amzn-requestid"));
+    assert!(res.headers().contains_key("x-amz-apigw-id"));
+    assert_eq!(res.text().await.unwrap(), r#"{"pets": ["rex"]}"#);
+
+    let path_form = format!("{}/restapis/{api}/dev/_user_request_/pets", worker.url());
+    let res = reqwest::get(&path_form).await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    for url in [
+        invoke_url(&api, &worker, "dev", "/nope"),
+        invoke_url(&api, &worker, "prod", "/pets"),
+        format!("{}/restapis/unknown/dev/_user_request_/pets", worker.url()),
+    ] {
+        let res = http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{url}");
+        assert_eq!(
+            res.headers()["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+        assert_eq!(
+            res.text().await.unwrap(),
+            r#"{"message":"Missing Authentication Token"}"#
+        );
+    }
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/pets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "no POST method");
+}
+
+#[tokio::test]
+async fn routing_prefers_literals_then_params_then_greedy_paths() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let (api, root) = create_api(&c, "routes").await;
+    let pets = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("pets")
+        .send()
+        .await
+        .unwrap();
+    let id = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(pets.id().unwrap())
+        .path_part("{id}")
+        .send()
+        .await
+        .unwrap();
+    let mine = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(pets.id().unwrap())
+        .path_part("mine")
+        .send()
+        .await
+        .unwrap();
+    let proxy = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    for (resource, answer) in [
+        (id.id().unwrap(), "param"),
+        (mine.id().unwrap(), "literal"),
+        (proxy.id().unwrap(), "greedy"),
+    ] {
+        put_mock_method(&c, &api, resource, "ANY").await;
+        c.put_integration_response()
+            .rest_api_id(&api)
+            .resource_id(resource)
+            .http_method("ANY")
+            .status_code("200")
+            .response_templates("application/json", answer)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    for (path, answer) in [
+        ("/pets/mine", "literal"),
+        ("/pets/7", "param"),
+        ("/pets/7/toys", "greedy"),
+        ("/a/b/c", "greedy"),
+    ] {
+        let res = http
+            .delete(invoke_url(&api, &worker, "dev", path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.text().await.unwrap(), answer, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn http_proxy_passes_requests_and_answers_through() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "proxy").await;
+    let proxy = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    let proxy = proxy.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("ANY")
+        .authorization_type("NONE")
+        .request_parameters("method.request.path.proxy", true)
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("ANY")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .uri("http://${stageVariables.backend}/items/{proxy}")
+        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
+        .request_parameters("integration.request.header.X-Static", "'fixed'")
+        .request_parameters("integration.request.header.X-Stage", "stageVariables.name")
+        .request_parameters("integration.request.header.X-Request-Id", "context.requestId")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .variables("backend", backend.to_string())
+        .variables("name", "dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/a/b%20c?x=1&y=2"))
+        .header("x-client", "hello")
+        .header("content-type", "text/plain")
+        .body("payload")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-backend"], "echo");
+    let request_id = res.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let echo: Value = res.json().await.unwrap();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["path"], "/items/a/b%20c");
+    assert_eq!(echo["query"], "x=1&y=2");
+    assert_eq!(echo["body"], "payload");
+    assert_eq!(echo["headers"]["x-client"], "hello");
+    assert_eq!(echo["headers"]["x-static"], "fixed");
+    assert_eq!(echo["headers"]["x-stage"], "dev");
+    assert_eq!(echo["headers"]["x-request-id"], request_id);
+    assert_eq!(echo["headers"]["content-type"], "text/plain");
+
+    // Backend status codes pass through untouched.
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/x/status/404"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["path"], "/items/x/status/404");
+}
+
+#[tokio::test]
+async fn integration_timeouts_unreachable_backends_and_oversized_bodies_get_aws_answers() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "failures").await;
+    let mk = |part: &'static str, uri: String, timeout: i32| {
+        let c = c.clone();
+        let api = api.clone();
+        let root = root.clone();
+        async move {
+            let r = c
+                .create_resource()
+                .rest_api_id(&api)
+                .parent_id(&root)
+                .path_part(part)
+                .send()
+                .await
+                .unwrap();
+            let r = r.id().unwrap().to_owned();
+            c.put_method()
+                .rest_api_id(&api)
+                .resource_id(&r)
+                .http_method("ANY")
+                .authorization_type("NONE")
+                .send()
+                .await
+                .unwrap();
+            c.put_integration()
+                .rest_api_id(&api)
+                .resource_id(&r)
+                .http_method("ANY")
+                .r#type(IntegrationType::HttpProxy)
+                .integration_http_method("ANY")
+                .uri(uri)
+                .timeout_in_millis(timeout)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    mk("slow", format!("http://{backend}/slow"), 200).await;
+    mk("down", "http://127.0.0.1:9/nothing".to_owned(), 1000).await;
+    mk("echo", format!("http://{backend}/echo"), 29000).await;
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/slow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 504);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"message":"Endpoint request timed out"}"#
+    );
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/down"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"message":"Internal server error"}"#
+    );
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/echo"))
+        .body(vec![b'x'; (10 << 20) + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test]
+async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = fake_lambda().await;
+    let (api, root) = create_api(&c, "lambda").await;
+    let proxy = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    let proxy = proxy.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("ANY")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    let function = |name: &str| {
+        format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:{name}/invocations"
+        )
+    };
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("ANY")
+        .r#type(IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri(function("${stageVariables.fn}"))
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .variables("fn", "echo")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/proxy-value?a=1&a=2&b=x"))
+        .header("authorization", "random-value")
+        .header("user-agent", "python-requests/testing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.headers());
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["resource"], "/{proxy+}");
+    assert_eq!(event["path"], "/proxy-value");
+    assert_eq!(event["httpMethod"], "GET");
+    assert_eq!(event["headers"]["Authorization"], "random-value");
+    assert_eq!(
+        event["multiValueHeaders"]["User-Agent"][0],
+        "python-requests/testing"
+    );
+    assert_eq!(event["queryStringParameters"]["a"], "2");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["a"],
+        serde_json::json!(["1", "2"])
+    );
+    assert_eq!(event["pathParameters"]["proxy"], "proxy-value");
+    assert_eq!(event["stageVariables"]["fn"], "echo");
+    assert_eq!(event["body"], Value::Null);
+    assert_eq!(event["isBase64Encoded"], false);
+    let rc = &event["requestContext"];
+    assert_eq!(rc["accountId"], ACCOUNT);
+    assert_eq!(rc["apiId"], api);
+    assert_eq!(rc["deploymentId"], d.id().unwrap());
+    assert_eq!(rc["stage"], "dev");
+    assert_eq!(rc["path"], "/dev/proxy-value");
+    assert_eq!(rc["resourcePath"], "/{proxy+}");
+    assert_eq!(rc["protocol"], "HTTP/1.1");
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert_eq!(rc["identity"]["userAgent"], "python-requests/testing");
+    assert_eq!(rc["identity"]["accessKey"], Value::Null);
+    assert_eq!(rc["domainPrefix"], api);
+    assert_eq!(rc["domainName"], format!("{api}.execute-api.localhost"));
+    // Field for field what AWS sends (the recorded event of test_apigateway_lambda).
+    let recorded: Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/aws-recorded/test_apigateway_lambda.snapshot.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let recorded = recorded
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.ends_with("::test_lambda_aws_proxy_integration"))
+        .unwrap()
+        .1["recorded-content"]["invocation-payload-without-trailing-slash"]
+        .clone();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&event), keys(&recorded));
+    assert_eq!(keys(&event["requestContext"]), keys(&recorded["requestContext"]));
+    assert_eq!(
+        keys(&event["requestContext"]["identity"]),
+        keys(&recorded["requestContext"]["identity"])
+    );
+
+    // A POST body arrives as a string.
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/x"))
+        .body("{\"a\":1}")
+        .send()
+        .await
+        .unwrap();
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["body"], "{\"a\":1}");
+
+    // Malformed answers, function errors and unknown functions are AWS's 502.
+    for name in ["malformed", "error", "missing"] {
+        c.update_stage()
+            .rest_api_id(&api)
+            .stage_name("dev")
+            .patch_operations(
+                PatchOperation::builder()
+                    .op(Op::Replace)
+                    .path("/variables/fn")
+                    .value(name)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let answered = eventually(Duration::from_secs(5), || async {
+            let res = http
+                .get(invoke_url(&api, &worker, "dev", "/x"))
+                .send()
+                .await
+                .unwrap();
+            res.status() == 502 && res.text().await.unwrap() == r#"{"message":"Internal server error"}"#
+        })
+        .await;
+        assert!(answered, "{name} is a 502");
+    }
+
+    // What the function answers is validated field by field.
+    c.update_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/variables/fn")
+                .value("custom")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            let res = http
+                .post(invoke_url(&api, &worker, "dev", "/x"))
+                .body(r#"{"statusCode": 201}"#)
+                .send()
+                .await
+                .unwrap();
+            res.status() == 201
+        })
+        .await
+    );
+    for (answer, status) in [
+        (
+            r#"{"statusCode": 204, "headers": {"a": "b"}, "multiValueHeaders": {"m": ["1", "2"]}, "body": ""}"#,
+            204,
+        ),
+        (r#"{"statusCode": "202"}"#, 202),
+        (r#"{"headers": {"only": "headers"}}"#, 200),
+        (r#"{"statusCode": 200, "unexpected": true}"#, 502),
+        (r#"{"statusCode": "abc"}"#, 502),
+        (r#"{"multiValueHeaders": {"m": "not a list"}}"#, 502),
+    ] {
+        let res = http
+            .post(invoke_url(&api, &worker, "dev", "/x"))
+            .body(answer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{answer}");
+    }
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/x"))
+        .body(r#"{"headers": {"a": "b"}, "multiValueHeaders": {"m": ["1", "2"]}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["a"], "b");
+    assert_eq!(res.headers().get_all("m").iter().count(), 2);
+    assert_eq!(res.headers()["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn customised_gateway_responses_are_applied() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = mock_api(&c, "dev").await;
+    c.put_gateway_response()
+        .rest_api_id(&api)
+        .response_type(aws_sdk_apigateway::types::GatewayResponseType::MissingAuthenticationToken)
+        .status_code("404")
+        .response_templates(
+            "application/json",
+            r#"{"error": $context.error.messageString, "type": "$context.error.responseType"}"#,
+        )
+        .response_parameters("gatewayresponse.header.X-Custom", "'custom'")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    let http = invoker(&api, &worker);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            http.get(invoke_url(&api, &worker, "dev", "/nope"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 404
+        })
+        .await
+    );
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-custom"], "custom");
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"error": "Missing Authentication Token", "type": "MISSING_AUTHENTICATION_TOKEN"}"#
+    );
+}
