@@ -119,10 +119,14 @@ impl ControlPlane {
         let (closing, closed) = watch::channel(false);
         let replica: Arc<str> = format!("control-plane@{addr}").into();
         let publisher = Publisher::start(store.clone(), token, replica, closed.clone()).await?;
-        let app = publisher.router().merge(management::router(AppState {
-            store,
-            max_body_bytes: config.max_body_bytes,
-        }));
+        let app = publisher
+            .clone()
+            .metrics_router()
+            .merge(publisher.router())
+            .merge(management::router(AppState {
+                store,
+                max_body_bytes: config.max_body_bytes,
+            }));
         let mut until_closed = closed;
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -153,6 +157,8 @@ pub struct WorkerOptions {
     pub worker_id: Option<String>,
     pub cache_dir: Option<PathBuf>,
     pub lambda: LambdaSettings,
+    /// Access log lines go to files here (one per log group); stdout when unset.
+    pub access_log_dir: Option<PathBuf>,
 }
 
 /// A running worker: the data plane on its listener, fed by a subscriber.
@@ -185,7 +191,7 @@ impl Worker {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
         let follow = tokio::spawn(subscriber.run());
-        let dp = Arc::new(DataPlane::new(runtime.clone(), opts.lambda));
+        let dp = Arc::new(DataPlane::new(runtime.clone(), opts.lambda, opts.access_log_dir));
         let (closing, mut closed) = watch::channel(false);
         let serve = tokio::spawn(async move {
             let stop = async move {
@@ -291,6 +297,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             worker_id: Some("embedded".into()),
             cache_dir: None,
             lambda,
+            access_log_dir: config.access_log_dir.clone(),
         };
         Some(Worker::start(listener, opts).await?)
     } else {
@@ -342,6 +349,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             worker_id,
             cache_dir: config.config_cache.clone(),
             lambda,
+            access_log_dir: config.access_log_dir.clone(),
         },
     )
     .await?;

@@ -64,6 +64,8 @@ pub struct Config {
     pub control_plane_url: Option<String>,
     /// A worker's configuration cache directory.
     pub config_cache: Option<PathBuf>,
+    /// Where access logs are written (one file per log group); stdout when unset.
+    pub access_log_dir: Option<PathBuf>,
     /// The process environment as given (Lambda reads AWS credentials from it).
     pub env: HashMap<String, String>,
 }
@@ -140,6 +142,7 @@ impl Config {
             lambda_endpoint: get("GATEHOUSE_LAMBDA_ENDPOINT").map(str::to_owned),
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
             config_cache: get("GATEHOUSE_CONFIG_CACHE").map(PathBuf::from),
+            access_log_dir: get("GATEHOUSE_ACCESS_LOG_DIR").map(PathBuf::from),
             env: env.clone(),
         })
     }

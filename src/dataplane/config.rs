@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::observe::AccessLogFormat;
 use crate::compiler::CompiledApi;
 use crate::domain::stage::Stage;
 use crate::store::live::StageConfig;
@@ -22,6 +23,8 @@ pub struct StageRuntime {
     pub stage: Stage,
     pub api: Arc<CompiledApi>,
     pub canary: Option<CanaryRuntime>,
+    /// The stage's access log, when it has a format and a destination.
+    pub access_log: Option<AccessLogFormat>,
 }
 
 #[derive(Debug)]
@@ -76,6 +79,12 @@ impl RuntimeConfig {
                 stage: s.stage.clone(),
                 api: api.clone(),
                 canary,
+                access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
+                    Some(AccessLogFormat::parse(
+                        a.format.as_deref()?,
+                        a.destination_arn.as_deref()?,
+                    ))
+                }),
             };
             apis.entry(s.api_id.clone())
                 .or_default()

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::config::StageRuntime;
 use crate::compiler::CompiledApi;
 
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct RequestContext {
     pub is_canary: bool,
     /// The deployment serving this request, for its gateway responses.
     pub api: Option<Arc<CompiledApi>>,
+    /// The stage serving this request, for its access log.
+    pub stage_runtime: Option<Arc<StageRuntime>>,
     pub integration_latency_ms: Option<u128>,
     pub status: u16,
     pub response_length: u64,
@@ -64,6 +67,7 @@ impl RequestContext {
             resource_path: None,
             is_canary: false,
             api: None,
+            stage_runtime: None,
             integration_latency_ms: None,
             status: 0,
             response_length: 0,

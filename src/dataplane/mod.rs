@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod integration;
+pub mod observe;
 pub mod pipeline;
 pub mod request;
 pub mod resolve;

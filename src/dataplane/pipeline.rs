@@ -35,6 +35,10 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|h| h.to_str().ok());
+    // Prometheus scrapes the worker itself, on any host that is not an API's.
+    if parts.uri.path() == "/metrics" && !host.is_some_and(|h| h.contains(".execute-api.")) {
+        return dp.metrics_response(config.revision);
+    }
     let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), host, user_agent, remote);
     let trace_id = parts
         .headers
@@ -57,6 +61,7 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
     );
     headers.insert("x-amzn-trace-id", trace_id);
     ctx.status = res.status().as_u16();
+    ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
     dp.observe(&ctx);
     res
 }
@@ -89,6 +94,7 @@ async fn run(
     ctx.api_id = Some(stage.api_id.clone());
     ctx.account_id = Some(stage.account_id.clone());
     ctx.stage = Some(stage.stage.stage_name.clone());
+    ctx.stage_runtime = Some(stage.clone());
 
     let canary = stage
         .canary

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::Body;
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
 use super::integration::lambda::LambdaSettings;
+use super::observe::{AccessLogSink, Metrics};
 use super::pipeline;
 
 /// Everything a worker's requests share.
@@ -26,10 +28,17 @@ pub struct DataPlane {
     /// One pooled keep-alive client for every backend (HTTP integrations and Lambda).
     pub http: Client<HttpConnector, Body>,
     pub lambda: LambdaSettings,
+    pub metrics: Metrics,
+    access_logs: AccessLogSink,
 }
 
 impl DataPlane {
-    pub fn new(runtime: Arc<ArcSwap<RuntimeConfig>>, lambda: LambdaSettings) -> Self {
+    /// Needs a Tokio runtime (the access-log writer runs on its blocking pool).
+    pub fn new(
+        runtime: Arc<ArcSwap<RuntimeConfig>>,
+        lambda: LambdaSettings,
+        access_log_dir: Option<PathBuf>,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
@@ -41,11 +50,32 @@ impl DataPlane {
             runtime,
             http,
             lambda,
+            metrics: Metrics::default(),
+            access_logs: AccessLogSink::start(access_log_dir),
         }
     }
 
-    /// Called once per request when its answer is ready.
+    pub fn metrics_response(&self, revision: i64) -> http::Response<Body> {
+        let mut res = http::Response::new(super::full_body(bytes::Bytes::from(
+            self.metrics.render(revision),
+        )));
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        res
+    }
+
+    /// Called once per request when its answer is ready: metrics, then the stage's access log.
     pub fn observe(&self, ctx: &RequestContext) {
+        self.metrics.record(ctx);
+        if let Some(log) = ctx.stage_runtime.as_ref().and_then(|s| s.access_log.as_ref())
+            && !self.access_logs.write(&log.destination, log.render(ctx))
+        {
+            self.metrics
+                .dropped_log_lines
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::trace!(
             request.id = %ctx.request_id,
             api.id = ctx.api_id.as_deref().unwrap_or("-"),

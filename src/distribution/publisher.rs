@@ -69,6 +69,66 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// `/metrics` of the control plane (unauthenticated, like every Prometheus endpoint): the
+    /// live-config revision and, per worker, the revision it serves and how far behind it is.
+    pub fn metrics_router(self) -> axum::Router {
+        axum::Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(self)
+    }
+}
+
+async fn metrics(State(p): State<Publisher>) -> Response {
+    use std::fmt::Write as _;
+    let revision = *p.latest.borrow();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP gatehouse_config_revision The latest live-config revision."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE gatehouse_config_revision gauge\ngatehouse_config_revision {revision}"
+    );
+    let workers = match p.store.pool().acquire().await {
+        Ok(mut conn) => live::fleet(&mut conn).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let _ = writeln!(
+        out,
+        "# TYPE gatehouse_fleet_workers gauge\ngatehouse_fleet_workers {}",
+        workers.len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP gatehouse_worker_revision_lag Revisions a worker is behind."
+    );
+    let _ = writeln!(out, "# TYPE gatehouse_worker_revision_lag gauge");
+    for w in &workers {
+        let _ = writeln!(
+            out,
+            "gatehouse_worker_revision_lag{{worker=\"{}\"}} {}",
+            w.worker_id.replace('"', ""),
+            w.lag
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP gatehouse_worker_last_seen_seconds Seconds since a worker was last heard of."
+    );
+    let _ = writeln!(out, "# TYPE gatehouse_worker_last_seen_seconds gauge");
+    for w in &workers {
+        let _ = writeln!(
+            out,
+            "gatehouse_worker_last_seen_seconds{{worker=\"{}\"}} {:.1}",
+            w.worker_id.replace('"', ""),
+            w.last_seen_secs
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
 async fn follow_revisions(store: Store, tx: watch::Sender<i64>) {
     let mut backoff = Duration::from_millis(100);
     loop {

@@ -604,3 +604,198 @@ async fn customised_gateway_responses_are_applied() {
         r#"{"error": "Missing Authentication Token", "type": "MISSING_AUTHENTICATION_TOKEN"}"#
     );
 }
+
+#[tokio::test]
+async fn access_logs_and_metrics_describe_each_request() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = mock_api(&c, "dev").await;
+    let group = format!("gh-test-{}", uuid::Uuid::new_v4());
+    c.update_stage()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/accessLogSettings/destinationArn")
+                .value(format!("arn:aws:logs:us-east-1:000000000000:log-group:{group}"))
+                .build(),
+        )
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/accessLogSettings/format")
+                .value(r#"{"requestId":"$context.requestId","status":"$context.status","path":"$context.resourcePath","ip":"$context.identity.sourceIp"}"#)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api, "dev")
+                .is_some_and(|s| s.access_log.is_some())
+        })
+        .await
+    );
+    let http = invoker(&api, &worker);
+    let ok = http
+        .get(invoke_url(&api, &worker, "dev", "/pets"))
+        .send()
+        .await
+        .unwrap();
+    let request_id = ok.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    assert_eq!(
+        http.get(invoke_url(&api, &worker, "dev", "/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("access-logs")
+        .join(format!("{group}.log"));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            std::fs::read_to_string(&file).is_ok_and(|t| t.lines().count() >= 2)
+        })
+        .await,
+        "two access log lines in {}",
+        file.display()
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["requestId"], request_id.as_str());
+    assert_eq!(lines[0]["status"], "200");
+    assert_eq!(lines[0]["path"], "/pets");
+    assert_eq!(lines[0]["ip"], "127.0.0.1");
+    assert_eq!(lines[1]["status"], "403");
+
+    let metrics = reqwest::get(format!("{}/metrics", worker.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!(
+        r#"gatehouse_requests_total{{api="{api}",stage="dev",resource="/pets",method="GET",canary="false"}} 1"#
+    );
+    assert!(metrics.contains(&series), "{metrics}");
+    assert!(metrics.contains(&format!(
+        r#"gatehouse_4xx_errors_total{{api="{api}",stage="dev",resource="-",method="-",canary="false"}} 1"#
+    )));
+    assert!(metrics.contains("gatehouse_latency_ms_bucket"));
+    let cp_metrics = reqwest::get(format!("{}/metrics", app.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(cp_metrics.contains("gatehouse_config_revision "), "{cp_metrics}");
+    assert!(cp_metrics.contains(&format!(
+        "gatehouse_worker_revision_lag{{worker=\"{}\"}}",
+        worker.worker_id
+    )));
+}
+
+#[tokio::test]
+async fn http_integrations_map_status_codes_through_selection_patterns() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "http").await;
+    let item = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("{code}")
+        .send()
+        .await
+        .unwrap();
+    let item = item.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(item)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .request_parameters("method.request.path.code", true)
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(item)
+        .http_method("GET")
+        .r#type(IntegrationType::Http)
+        .integration_http_method("GET")
+        .uri(format!("http://{backend}/status/{{code}}"))
+        .request_parameters("integration.request.path.code", "method.request.path.code")
+        .request_parameters("integration.request.querystring.q", "'static'")
+        .send()
+        .await
+        .unwrap();
+    for (status, pattern, template) in [
+        ("200", "", None),
+        ("404", "4\\d\\d", Some("not found")),
+        ("502", "5\\d\\d", Some("backend failed")),
+    ] {
+        let mut put = c
+            .put_integration_response()
+            .rest_api_id(&api)
+            .resource_id(item)
+            .http_method("GET")
+            .status_code(status)
+            .selection_pattern(pattern)
+            .response_parameters(
+                "method.response.header.X-Backend",
+                "integration.response.header.x-backend",
+            );
+        if let Some(t) = template {
+            put = put.response_templates("application/json", t);
+        }
+        put.send().await.unwrap();
+    }
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/200"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-backend"], "echo");
+    let echo: Value = res.json().await.unwrap();
+    assert_eq!(echo["path"], "/status/200");
+    assert_eq!(echo["query"], "q=static");
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/404"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.text().await.unwrap(), "not found");
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/503"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert_eq!(res.text().await.unwrap(), "backend failed");
+}

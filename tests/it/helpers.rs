@@ -315,6 +315,7 @@ pub async fn start_worker_at(
                 endpoint: lambda_endpoint,
                 credentials: None,
             },
+            access_log_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("access-logs")),
         },
     )
     .await

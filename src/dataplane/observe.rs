@@ -1,0 +1,367 @@
+//! What a worker tells about the requests it served: Prometheus metrics (per API, stage,
+//! resource, method and canary) and per-stage access logs in the stage's `$context` format.
+//! Both stay off the request's critical path: counters are atomics found by a key built in a
+//! reused buffer, and log lines go to a background writer through a bounded channel (dropped,
+//! and counted, when it is full).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use super::context::RequestContext;
+
+/// Latency buckets in milliseconds (API Gateway's own metrics are in ms).
+const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS_MS.len()],
+    sum_ms: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, ms: u64) {
+        if let Some(i) = BUCKETS_MS.iter().position(|b| ms <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Default)]
+struct Series {
+    count: AtomicU64,
+    errors_4xx: AtomicU64,
+    errors_5xx: AtomicU64,
+    latency: Histogram,
+    integration_latency: Histogram,
+}
+
+/// The worker's request metrics.
+#[derive(Default)]
+pub struct Metrics {
+    /// Key: `api \0 stage \0 resource \0 method \0 canary`.
+    series: RwLock<HashMap<String, Arc<Series>>>,
+    pub dropped_log_lines: AtomicU64,
+}
+
+thread_local! {
+    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+impl Metrics {
+    pub fn record(&self, ctx: &RequestContext) {
+        let latency_ms = ctx.started.elapsed().as_millis() as u64;
+        let series = KEY.with_borrow_mut(|key| {
+            key.clear();
+            for part in [
+                ctx.api_id.as_deref().unwrap_or("-"),
+                ctx.stage.as_deref().unwrap_or("-"),
+                ctx.resource_path.as_deref().unwrap_or("-"),
+                if ctx.resource_path.is_some() {
+                    ctx.http_method.as_str()
+                } else {
+                    "-"
+                },
+            ] {
+                key.push_str(part);
+                key.push('\0');
+            }
+            key.push_str(if ctx.is_canary { "true" } else { "false" });
+            if let Some(s) = self.series.read().expect("metrics lock").get(key.as_str()) {
+                return s.clone();
+            }
+            self.series
+                .write()
+                .expect("metrics lock")
+                .entry(key.clone())
+                .or_default()
+                .clone()
+        });
+        series.count.fetch_add(1, Ordering::Relaxed);
+        match ctx.status {
+            400..=499 => series.errors_4xx.fetch_add(1, Ordering::Relaxed),
+            500..=599 => series.errors_5xx.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+        series.latency.observe(latency_ms);
+        if let Some(ms) = ctx.integration_latency_ms {
+            series.integration_latency.observe(ms as u64);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, revision: i64) -> String {
+        let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_config_revision The configuration revision this worker serves."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE gatehouse_config_revision gauge\ngatehouse_config_revision {revision}"
+        );
+        let _ = writeln!(out, "# TYPE gatehouse_access_log_lines_dropped_total counter");
+        let _ = writeln!(
+            out,
+            "gatehouse_access_log_lines_dropped_total {}",
+            self.dropped_log_lines.load(Ordering::Relaxed)
+        );
+        let series = self.series.read().expect("metrics lock");
+        let mut keys: Vec<&String> = series.keys().collect();
+        keys.sort();
+        let labels = |key: &str| {
+            let p: Vec<&str> = key.split('\0').collect();
+            format!(
+                "api=\"{}\",stage=\"{}\",resource=\"{}\",method=\"{}\",canary=\"{}\"",
+                escape(p[0]),
+                escape(p[1]),
+                escape(p[2]),
+                escape(p[3]),
+                p[4]
+            )
+        };
+        for (name, help, pick) in [
+            ("gatehouse_requests_total", "Requests (API Gateway's Count).", 0),
+            ("gatehouse_4xx_errors_total", "Client errors (4XXError).", 1),
+            ("gatehouse_5xx_errors_total", "Server errors (5XXError).", 2),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for k in &keys {
+                let s = &series[*k];
+                let v = [&s.count, &s.errors_4xx, &s.errors_5xx][pick].load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}{{{}}} {v}", labels(k));
+            }
+        }
+        for (name, help, integration) in [
+            ("gatehouse_latency_ms", "Request latency in ms (Latency).", false),
+            (
+                "gatehouse_integration_latency_ms",
+                "Backend latency in ms (IntegrationLatency).",
+                true,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for k in &keys {
+                let h = if integration {
+                    &series[*k].integration_latency
+                } else {
+                    &series[*k].latency
+                };
+                let l = labels(k);
+                let mut cumulative = 0;
+                for (i, b) in BUCKETS_MS.iter().enumerate() {
+                    cumulative += h.buckets[i].load(Ordering::Relaxed);
+                    let _ = writeln!(out, "{name}_bucket{{{l},le=\"{b}\"}} {cumulative}");
+                }
+                let count = h.count.load(Ordering::Relaxed);
+                let _ = writeln!(out, "{name}_bucket{{{l},le=\"+Inf\"}} {count}");
+                let _ = writeln!(out, "{name}_sum{{{l}}} {}", h.sum_ms.load(Ordering::Relaxed));
+                let _ = writeln!(out, "{name}_count{{{l}}} {count}");
+            }
+        }
+        out
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A stage's access log format, parsed once per configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessLogFormat {
+    parts: Vec<LogPart>,
+    /// Where the lines go: the log group named by the destination ARN.
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum LogPart {
+    Literal(String),
+    Context(String),
+}
+
+impl AccessLogFormat {
+    pub fn parse(format: &str, destination_arn: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = format;
+        while let Some(i) = rest.find("$context.") {
+            if i > 0 {
+                parts.push(LogPart::Literal(rest[..i].to_owned()));
+            }
+            let after = &rest[i + "$context.".len()..];
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+                .unwrap_or(after.len());
+            let name = after[..end].trim_end_matches('.');
+            parts.push(LogPart::Context(name.to_owned()));
+            rest = &after[name.len()..];
+        }
+        if !rest.is_empty() {
+            parts.push(LogPart::Literal(rest.to_owned()));
+        }
+        // `arn:aws:logs:{region}:{account}:log-group:{name}` → `{name}`.
+        let destination = destination_arn
+            .split(":log-group:")
+            .nth(1)
+            .map(|n| n.trim_end_matches(":*").to_owned())
+            .unwrap_or_else(|| destination_arn.to_owned());
+        Self { parts, destination }
+    }
+
+    pub fn render(&self, ctx: &RequestContext) -> String {
+        let mut out = String::with_capacity(256);
+        for p in &self.parts {
+            match p {
+                LogPart::Literal(s) => out.push_str(s),
+                LogPart::Context(name) => {
+                    out.push_str(&log_value(ctx, name).unwrap_or_else(|| "-".to_owned()))
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `$context` values available to access logs.
+fn log_value(ctx: &RequestContext, name: &str) -> Option<String> {
+    Some(match name {
+        "status" => ctx.status.to_string(),
+        "responseLength" => ctx.response_length.to_string(),
+        "responseLatency" => ctx.started.elapsed().as_millis().to_string(),
+        "integrationLatency" | "integration.latency" => ctx.integration_latency_ms?.to_string(),
+        "error.message" => ctx.error_message.clone()?,
+        "error.messageString" => serde_json::to_string(ctx.error_message.as_deref()?).ok()?,
+        "error.responseType" => ctx.error_response_type?.to_owned(),
+        "isCanaryRequest" => ctx.is_canary.to_string(),
+        other => super::request::context_value(ctx, other)?,
+    })
+}
+
+/// Where access log lines are written: stdout, or one file per log group in a directory.
+pub struct AccessLogSink {
+    tx: tokio::sync::mpsc::Sender<(String, String)>,
+}
+
+impl AccessLogSink {
+    pub fn start(dir: Option<PathBuf>) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(8192);
+        tokio::task::spawn_blocking(move || {
+            let mut files: HashMap<String, std::io::BufWriter<std::fs::File>> = HashMap::new();
+            let stdout = std::io::stdout();
+            while let Some((group, line)) = rx.blocking_recv() {
+                match &dir {
+                    None => {
+                        let mut out = stdout.lock();
+                        let _ = writeln!(out, "{line}");
+                    }
+                    Some(dir) => {
+                        if !files.contains_key(&group) {
+                            let safe: String = group
+                                .chars()
+                                .map(|c| {
+                                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                                        c
+                                    } else {
+                                        '_'
+                                    }
+                                })
+                                .collect();
+                            let opened = std::fs::create_dir_all(dir).and_then(|_| {
+                                std::fs::OpenOptions::new()
+                                    .create(true)
+                                    .append(true)
+                                    .open(dir.join(format!("{safe}.log")))
+                            });
+                            match opened {
+                                Ok(f) => {
+                                    files.insert(group.clone(), std::io::BufWriter::new(f));
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, log.group = %group, "cannot open the access log");
+                                    continue;
+                                }
+                            }
+                        }
+                        let file = files.get_mut(&group).expect("just opened");
+                        let _ = writeln!(file, "{line}");
+                        // Flush when the queue is drained, so lines are visible promptly.
+                        if rx.is_empty() {
+                            let _ = file.flush();
+                        }
+                    }
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Queues a line; `false` when the writer is behind and the line was dropped.
+    pub fn write(&self, group: &str, line: String) -> bool {
+        self.tx.try_send((group.to_owned(), line)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_substitute_context_variables() {
+        let f = AccessLogFormat::parse(
+            r#"{"requestId":"$context.requestId","status":"$context.status","ip":"$context.identity.sourceIp"}"#,
+            "arn:aws:logs:us-east-1:000000000000:log-group:my-group",
+        );
+        assert_eq!(f.destination, "my-group");
+        let mut ctx = RequestContext::new(
+            &http::Method::GET,
+            "/dev/x",
+            None,
+            None,
+            "10.0.0.1:5".parse().unwrap(),
+        );
+        ctx.status = 204;
+        let line = f.render(&ctx);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["status"], "204");
+        assert_eq!(v["ip"], "10.0.0.1");
+        assert_eq!(v["requestId"], ctx.request_id.as_str());
+        let clf = AccessLogFormat::parse(
+            "$context.identity.sourceIp - [$context.requestTime] \"$context.httpMethod\" $context.status",
+            "g",
+        );
+        assert!(clf.render(&ctx).starts_with("10.0.0.1 - ["));
+    }
+
+    #[test]
+    fn metrics_render_prometheus_text() {
+        let m = Metrics::default();
+        let mut ctx = RequestContext::new(
+            &http::Method::GET,
+            "/dev/x",
+            None,
+            None,
+            "127.0.0.1:5".parse().unwrap(),
+        );
+        ctx.api_id = Some("abc".into());
+        ctx.stage = Some("dev".into());
+        ctx.resource_path = Some("/x".into());
+        ctx.status = 502;
+        m.record(&ctx);
+        m.record(&ctx);
+        let text = m.render(7);
+        assert!(text.contains("gatehouse_config_revision 7"));
+        assert!(text.contains(
+            r#"gatehouse_requests_total{api="abc",stage="dev",resource="/x",method="GET",canary="false"} 2"#
+        ));
+        assert!(text.contains(
+            r#"gatehouse_5xx_errors_total{api="abc",stage="dev",resource="/x",method="GET",canary="false"} 2"#
+        ));
+    }
+}
