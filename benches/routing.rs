@@ -55,18 +55,32 @@ fn snapshot() -> Snapshot {
         binary_media_types: vec![],
         minimum_compression_size: None,
         api_key_source: ApiKeySource::Header,
-        endpoint_configuration: EndpointConfiguration { types: vec![EndpointType::Regional], ip_address_type: None, vpc_endpoint_ids: vec![] },
+        endpoint_configuration: EndpointConfiguration {
+            types: vec![EndpointType::Regional],
+            ip_address_type: None,
+            vpc_endpoint_ids: vec![],
+        },
         policy: None,
         tags: BTreeMap::new(),
         disable_execute_api_endpoint: false,
         root_resource_id: "root".into(),
     };
-    let mut resources = vec![Resource { id: "root".into(), parent_id: None, path_part: None, path: "/".into(), resource_methods: None }];
+    let mut resources = vec![Resource {
+        id: "root".into(),
+        parent_id: None,
+        path_part: None,
+        path: "/".into(),
+        resource_methods: None,
+    }];
     for i in 0..2500 {
-        for (j, path) in
-            [format!("/c{i}"), format!("/c{i}/items"), format!("/c{i}/items/{{id}}"), format!("/c{i}/items/{{id}}/detail")]
-                .into_iter()
-                .enumerate()
+        for (j, path) in [
+            format!("/c{i}"),
+            format!("/c{i}/items"),
+            format!("/c{i}/items/{{id}}"),
+            format!("/c{i}/items/{{id}}/detail"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             resources.push(Resource {
                 id: format!("r{i}-{j}"),
@@ -83,17 +97,26 @@ fn snapshot() -> Snapshot {
 fn bench(c: &mut Criterion) {
     let snapshot = snapshot();
     let hash = snapshot.canonical().1;
-    c.bench_function("compile a 10k-resource snapshot", |b| b.iter(|| compile(&snapshot, &hash).unwrap()));
+    c.bench_function("compile a 10k-resource snapshot", |b| {
+        b.iter(|| compile(&snapshot, &hash).unwrap())
+    });
     let api = compile(&snapshot, &hash).unwrap();
     assert_eq!(api.routes.len(), 10_001);
     c.bench_function("route lookup, 10k resources, param match", |b| {
         b.iter(|| {
-            let m = api.routes.lookup(std::hint::black_box("/c1777/items/42/detail")).unwrap();
+            let m = api
+                .routes
+                .lookup(std::hint::black_box("/c1777/items/42/detail"))
+                .unwrap();
             std::hint::black_box(m.value.method("GET"))
         })
     });
     c.bench_function("route lookup, 10k resources, miss", |b| {
-        b.iter(|| api.routes.lookup(std::hint::black_box("/c1777/nothing/here")).is_none())
+        b.iter(|| {
+            api.routes
+                .lookup(std::hint::black_box("/c1777/nothing/here"))
+                .is_none()
+        })
     });
 }
 

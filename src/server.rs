@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::{
     BootstrapCredentials, Config, LOOPBACK_ACCESS_KEY_ID, LOOPBACK_ACCOUNT_ID, LOOPBACK_SECRET_ACCESS_KEY,
 };
+use crate::dataplane::observe::{AccessLogSink, Metrics};
 use crate::dataplane::{self, config::RuntimeConfig, integration::lambda::LambdaSettings, server::DataPlane};
 use crate::distribution::publisher::Publisher;
 use crate::distribution::subscriber::{Subscriber, SubscriberConfig};
@@ -161,18 +162,39 @@ pub struct WorkerOptions {
     pub access_log_dir: Option<PathBuf>,
 }
 
-/// A running worker: the data plane on its listener, fed by a subscriber.
+/// A running worker: the data plane on one current-thread runtime per core (each with its own
+/// `SO_REUSEPORT` listener and connection pool, no work stealing on the hot path), fed by a
+/// subscriber on the caller's runtime.
 pub struct Worker {
     pub addr: SocketAddr,
     pub worker_id: String,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
     closing: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    follow: JoinHandle<()>,
 }
 
 impl Worker {
-    pub async fn start(listener: TcpListener, opts: WorkerOptions) -> anyhow::Result<Self> {
-        let addr = listener.local_addr()?;
+    /// Starts a worker on `addr` (port 0 picks one) with `threads` data-plane threads
+    /// (default: one per core).
+    pub async fn start(
+        addr: SocketAddr,
+        threads: Option<usize>,
+        opts: WorkerOptions,
+    ) -> anyhow::Result<Self> {
+        let threads = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        // SO_REUSEPORT would let a second worker silently share a port already in use: a plain
+        // bind first fails loudly instead.
+        if addr.port() != 0 {
+            drop(std::net::TcpListener::bind(addr)?);
+        }
+        let first = dataplane::server::reuseport_listener(addr)?;
+        let addr = first.local_addr()?;
+        let mut listeners = vec![first];
+        for _ in 1..threads {
+            listeners.push(dataplane::server::reuseport_listener(addr)?);
+        }
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
         let worker_id = opts
             .worker_id
@@ -191,22 +213,45 @@ impl Worker {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
         let follow = tokio::spawn(subscriber.run());
-        let dp = Arc::new(DataPlane::new(runtime.clone(), opts.lambda, opts.access_log_dir));
-        let (closing, mut closed) = watch::channel(false);
-        let serve = tokio::spawn(async move {
-            let stop = async move {
-                let _ = closed.wait_for(|c| *c).await;
-            };
-            if let Err(e) = dataplane::server::serve(listener, dp, stop).await {
-                tracing::error!(error = %e, "data plane stopped");
-            }
-        });
+        let metrics = Arc::new(Metrics::default());
+        let access_logs = AccessLogSink::start(opts.access_log_dir);
+        let (closing, closed) = watch::channel(false);
+        for (i, listener) in listeners.into_iter().enumerate() {
+            let (runtime, lambda, metrics, access_logs) = (
+                runtime.clone(),
+                opts.lambda.clone(),
+                metrics.clone(),
+                access_logs.clone(),
+            );
+            let mut closed = closed.clone();
+            std::thread::Builder::new()
+                .name(format!("gatehouse-dp-{i}"))
+                .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(rt) => rt,
+                        Err(e) => return tracing::error!(error = %e, "cannot start a data-plane thread"),
+                    };
+                    rt.block_on(async move {
+                        let listener = match TcpListener::from_std(listener) {
+                            Ok(l) => l,
+                            Err(e) => return tracing::error!(error = %e, "cannot listen"),
+                        };
+                        let dp = Arc::new(DataPlane::new(runtime, lambda, metrics, access_logs));
+                        let stop = async move {
+                            let _ = closed.wait_for(|c| *c).await;
+                        };
+                        if let Err(e) = dataplane::server::serve(listener, dp, stop).await {
+                            tracing::error!(error = %e, "data plane stopped");
+                        }
+                    });
+                })?;
+        }
         Ok(Self {
             addr,
             worker_id,
             runtime,
             closing,
-            tasks: vec![follow, serve],
+            follow,
         })
     }
 
@@ -223,9 +268,7 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.closing.send(true);
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.follow.abort();
     }
 }
 
@@ -287,9 +330,6 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
     let cp = ControlPlane::start(listener, db.store.clone(), &config, token.clone()).await?;
     tracing::info!(management.addr = %cp.addr, "management api listening");
     let worker = if embedded_worker {
-        let listener = TcpListener::bind(config.data_plane_addr)
-            .await
-            .with_context(|| format!("binding the data plane to {}", config.data_plane_addr))?;
         let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
         let opts = WorkerOptions {
             control_plane: cp.url(),
@@ -299,7 +339,11 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             lambda,
             access_log_dir: config.access_log_dir.clone(),
         };
-        Some(Worker::start(listener, opts).await?)
+        Some(
+            Worker::start(config.data_plane_addr, None, opts)
+                .await
+                .with_context(|| format!("starting the data plane on {}", config.data_plane_addr))?,
+        )
     } else {
         None
     };
@@ -337,12 +381,10 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
         .clone()
         .context("a worker needs --control-plane URL (or GATEHOUSE_CONTROL_PLANE)")?;
     let token = cluster_token(&config, false)?;
-    let listener = TcpListener::bind(config.data_plane_addr)
-        .await
-        .with_context(|| format!("binding the data plane to {}", config.data_plane_addr))?;
     let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
     let worker = Worker::start(
-        listener,
+        config.data_plane_addr,
+        None,
         WorkerOptions {
             control_plane,
             token,

@@ -245,6 +245,7 @@ fn log_value(ctx: &RequestContext, name: &str) -> Option<String> {
 }
 
 /// Where access log lines are written: stdout, or one file per log group in a directory.
+#[derive(Clone)]
 pub struct AccessLogSink {
     tx: tokio::sync::mpsc::Sender<(String, String)>,
 }

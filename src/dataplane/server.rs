@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,16 +27,18 @@ pub struct DataPlane {
     /// One pooled keep-alive client for every backend (HTTP integrations and Lambda).
     pub http: Client<HttpConnector, Body>,
     pub lambda: LambdaSettings,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
 }
 
 impl DataPlane {
-    /// Needs a Tokio runtime (the access-log writer runs on its blocking pool).
+    /// One per data-plane thread: its own connection pool, the shared configuration, metrics and
+    /// access-log writer.
     pub fn new(
         runtime: Arc<ArcSwap<RuntimeConfig>>,
         lambda: LambdaSettings,
-        access_log_dir: Option<PathBuf>,
+        metrics: Arc<Metrics>,
+        access_logs: AccessLogSink,
     ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -50,8 +51,8 @@ impl DataPlane {
             runtime,
             http,
             lambda,
-            metrics: Metrics::default(),
-            access_logs: AccessLogSink::start(access_log_dir),
+            metrics,
+            access_logs,
         }
     }
 
@@ -124,7 +125,15 @@ pub async fn serve(
     }
 }
 
-/// Binds a data-plane listener.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+/// A listening socket with `SO_REUSEPORT`, so each data-plane thread accepts on its own
+/// listener and the kernel spreads connections between them.
+pub fn reuseport_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
 }

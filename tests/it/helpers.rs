@@ -303,9 +303,9 @@ pub async fn start_worker_at(
     cache_dir: Option<std::path::PathBuf>,
     lambda_endpoint: Option<String>,
 ) -> gatehouse::server::Worker {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     gatehouse::server::Worker::start(
-        listener,
+        "127.0.0.1:0".parse().unwrap(),
+        Some(1),
         gatehouse::server::WorkerOptions {
             control_plane: control_plane.to_owned(),
             token: CLUSTER_TOKEN.into(),

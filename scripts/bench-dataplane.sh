@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Data-plane load test on loopback: the same backend served directly, through nginx (the
+# reference reverse proxy, 1 worker, upstream keepalive) and through a Gatehouse HTTP_PROXY
+# route, all measured with wrk in one run. Needs: wrk, nginx (Debian: apt-get install wrk
+# nginx-light), the AWS CLI (pip install awscli) and a PostgreSQL (DATABASE_URL, or the
+# embedded one).
+#
+#   scripts/bench-dataplane.sh [duration=10s] [connections=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10s}
+CONNS=${2:-64}
+WORK=$(mktemp -d)
+BACKEND_PORT=18081
+NGINX_PORT=18082
+MGMT_PORT=19000
+DP_PORT=18080
+trap 'kill $(jobs -p) 2>/dev/null; nginx -p "$WORK" -c "$WORK/nginx.conf" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
+
+cargo build --release --quiet --bin gatehouse
+
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 128; }
+    # The backend: a fixed small answer.
+    server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "hello from the backend\n"; } }
+    # The reference reverse proxy.
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }
+}
+CONF
+nginx -p "$WORK" -c "$WORK/nginx.conf"
+
+export GATEHOUSE_DATA_DIR="$WORK/gh" RUST_LOG=warn
+./target/release/gatehouse serve --listen 127.0.0.1:$MGMT_PORT --data-plane 127.0.0.1:$DP_PORT > "$WORK/serve.log" 2>&1 &
+for _ in $(seq 1 100); do grep -q "data plane on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+gw="aws --endpoint-url http://127.0.0.1:$MGMT_PORT apigateway"
+API=$($gw create-rest-api --name bench --query id --output text)
+ROOT=$($gw get-resources --rest-api-id "$API" --query 'items[0].id' --output text)
+PROXY=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part '{proxy+}' --query id --output text)
+$gw put-method --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --authorization-type NONE > /dev/null
+$gw put-integration --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --type HTTP_PROXY \
+    --integration-http-method ANY --uri "http://127.0.0.1:$BACKEND_PORT/{proxy}" \
+    --request-parameters '{"integration.request.path.proxy":"method.request.path.proxy"}' > /dev/null
+$gw create-deployment --rest-api-id "$API" --stage-name bench > /dev/null
+HOST="$API.execute-api.localhost:$DP_PORT"
+for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" "http://127.0.0.1:$DP_PORT/bench/hello")" = 200 ] && break
+    sleep 0.1
+done
+
+run() { # name url [host]
+    local extra=()
+    [ -n "${3:-}" ] && extra=(-H "Host: $3")
+    wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$2" > "$WORK/$1.txt"
+    local rps p50 p99
+    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$WORK/$1.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$WORK/$1.txt")
+    printf '%-22s %12s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
+    echo "$rps" > "$WORK/$1.rps"
+}
+
+echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores"
+run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello"
+run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
+run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
+awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
+    'BEGIN { printf "gatehouse / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx\n", g / n, n / d, g / d }'
