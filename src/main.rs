@@ -10,6 +10,11 @@ use gatehouse::domain::ids;
 use gatehouse::server::{self, Database};
 use gatehouse::store::credentials;
 
+/// mimalloc: the data plane allocates a little per request on every core; glibc's malloc was
+/// ~8% of a proxied request's CPU in `perf`, mimalloc about half of that (see the PR notes).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about = "A self-hostable Amazon API Gateway")]
 struct Cli {

@@ -47,9 +47,13 @@ impl RequestContext {
         user_agent: Option<&str>,
         remote: SocketAddr,
     ) -> Self {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
+        let bits: u128 = rand::random();
+        let request_id = uuid::Builder::from_random_bytes(bits.to_le_bytes())
+            .into_uuid()
+            .to_string();
         Self {
-            extended_request_id: extended_id(&request_id),
+            extended_request_id: extended_id(bits),
             request_id,
             started: Instant::now(),
             request_time: SystemTime::now(),
@@ -89,11 +93,9 @@ impl RequestContext {
 }
 
 /// AWS's `x-amz-apigw-id` / `extendedRequestId` look like 16 base64 characters ending in `=`.
-fn extended_id(request_id: &str) -> String {
+fn extended_id(bits: u128) -> String {
     use base64::Engine;
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(request_id.as_bytes());
-    let mut id = base64::engine::general_purpose::STANDARD.encode(&digest[..11]);
+    let mut id = base64::engine::general_purpose::STANDARD.encode(&bits.rotate_left(17).to_le_bytes()[..11]);
     id.truncate(15);
     id.push('=');
     id

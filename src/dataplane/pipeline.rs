@@ -126,7 +126,7 @@ async fn run(
     ctx.resource_path = Some(method.resource_path.clone());
     let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
 
-    let request = MethodRequest {
+    let mut request = MethodRequest {
         method: parts.method,
         raw_query: parts.uri.query().map(str::to_owned),
         query: parts.uri.query().map(parse_query).unwrap_or_default(),
@@ -138,7 +138,7 @@ async fn run(
         headers: parts.headers,
         variables,
     };
-    integration::invoke(dp, &request, body, method, integration, ctx, path).await
+    integration::invoke(dp, &mut request, body, method, integration, ctx, path).await
 }
 
 /// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.

@@ -52,10 +52,6 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(&name.as_str())
-}
-
 /// The backend URL: the URI template with path parameters (mapped, else the method's own) and
 /// stage variables, plus query parameters.
 fn backend_url(
@@ -157,7 +153,7 @@ async fn send(
 
 pub async fn invoke_proxy(
     dp: &DataPlane,
-    req: &MethodRequest<'_>,
+    req: &mut MethodRequest<'_>,
     body: Incoming,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
@@ -171,20 +167,25 @@ pub async fn invoke_proxy(
         .http_method
         .clone()
         .unwrap_or_else(|| req.method.clone());
-    let mut headers = HeaderMap::with_capacity(req.headers.len() + 2);
-    for (name, value) in &req.headers {
-        if !is_hop_by_hop(name) && name != header::HOST {
-            headers.append(name.clone(), value.clone());
-        }
-    }
+    // Mappings read the method request's headers, so they are evaluated before the headers are
+    // moved (not copied) into the backend request.
+    let mut mapped = HeaderMap::new();
+    apply_header_mappings(&mut mapped, integration, req, ctx);
     let forwarded = match req.header("x-forwarded-for") {
-        Some(prev) => format!("{prev}, {}", ctx.source_ip),
-        None => ctx.source_ip.clone(),
+        Some(prev) => HeaderValue::try_from(format!("{prev}, {}", ctx.source_ip)).ok(),
+        None => HeaderValue::try_from(ctx.source_ip.as_str()).ok(),
     };
-    if let Ok(v) = HeaderValue::try_from(forwarded) {
+    let mut headers = std::mem::take(&mut req.headers);
+    for h in HOP_BY_HOP {
+        headers.remove(h);
+    }
+    headers.remove(header::HOST);
+    if let Some(v) = forwarded {
         headers.insert("x-forwarded-for", v);
     }
-    apply_header_mappings(&mut headers, integration, req, ctx);
+    for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {
+        headers.insert(name, value);
+    }
     let body: Body = http_body_util::Limited::new(body, MAX_PAYLOAD)
         .map_err(BoxError::from)
         .boxed();

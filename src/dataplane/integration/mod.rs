@@ -19,7 +19,7 @@ use crate::domain::enums::{IntegrationType, PassthroughBehavior};
 
 pub async fn invoke(
     dp: &DataPlane,
-    req: &MethodRequest<'_>,
+    req: &mut MethodRequest<'_>,
     body: Incoming,
     method: &CompiledMethod,
     integration: &CompiledIntegration,
