@@ -17,7 +17,7 @@ MGMT_PORT=19000
 DP_PORT=18080
 trap 'kill $(jobs -p) 2>/dev/null; nginx -p "$WORK" -c "$WORK/nginx.conf" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin gatehouse
+cargo build --release --quiet --bin gatehouse --example fixed_rate
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
@@ -76,3 +76,10 @@ run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
 run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
     'BEGIN { printf "gatehouse / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx\n", g / n, n / d, g / d }'
+
+# Added latency at a fixed rate (open loop, latency measured from when each request was due).
+RATE=${RATE:-5000}
+echo "fixed rate $RATE req/s for 10 s:"
+printf '  %-18s ' "nginx-proxy";     ./target/release/examples/fixed_rate "http://127.0.0.1:$NGINX_PORT/hello" "" "$RATE" 10
+printf '  %-18s ' "backend-direct";  ./target/release/examples/fixed_rate "http://127.0.0.1:$BACKEND_PORT/hello" "" "$RATE" 10
+printf '  %-18s ' "gatehouse-proxy"; ./target/release/examples/fixed_rate "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST" "$RATE" 10

@@ -1,0 +1,147 @@
+//! Propagation: from CreateDeployment returning to 4 workers serving the new deployment
+//! (goal: p99 <= 200 ms). Control plane and workers run in this process, on loopback.
+//!
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench propagation`
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_apigateway::types::IntegrationType;
+use gatehouse::config::Config;
+use gatehouse::server::{ControlPlane, Worker, WorkerOptions};
+use gatehouse::store::{Store, credentials};
+use sqlx::{Connection, PgConnection};
+
+const WORKERS: usize = 4;
+const ROUNDS: usize = 100;
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let admin =
+        std::env::var("DATABASE_URL").expect("set DATABASE_URL to a PostgreSQL server (any database)");
+    let db = format!("gh_bench_prop_{}", std::process::id());
+    let mut conn = PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = &admin[..admin.rfind('/').unwrap()];
+    let store = Store::connect(&format!("{base}/{db}"), 16).await.unwrap();
+    store.migrate().await.unwrap();
+    credentials::create_if_absent(
+        &mut *store.pool().acquire().await.unwrap(),
+        &credentials::Credential {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            account_id: "000000000000".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config::from_env(&Default::default()).unwrap();
+    let cp = ControlPlane::start(listener, store.clone(), &config, "bench".into())
+        .await
+        .unwrap();
+    let mut workers = Vec::new();
+    for _ in 0..WORKERS {
+        let opts = WorkerOptions {
+            control_plane: cp.url(),
+            token: "bench".into(),
+            worker_id: None,
+            cache_dir: None,
+            lambda: Default::default(),
+            access_log_dir: None,
+        };
+        workers.push(
+            Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)
+                .await
+                .unwrap(),
+        );
+    }
+    let c = Client::from_conf(
+        aws_sdk_apigateway::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+            .endpoint_url(cp.url())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build(),
+    );
+    let api = c.create_rest_api().name("propagation").send().await.unwrap();
+    let (api, root) = (api.id.unwrap(), api.root_resource_id.unwrap());
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(IntegrationType::Mock)
+        .request_templates("application/json", r#"{"statusCode": 200}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let mut times = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        // A different definition each round, so each deployment is a new snapshot to fetch.
+        c.put_integration_response()
+            .rest_api_id(&api)
+            .resource_id(&root)
+            .http_method("GET")
+            .status_code("200")
+            .response_templates("application/json", format!("round {round}"))
+            .send()
+            .await
+            .unwrap();
+        let d = c
+            .create_deployment()
+            .rest_api_id(&api)
+            .stage_name("prod")
+            .send()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let id = d.id.unwrap();
+        loop {
+            let all = workers.iter().all(|w| {
+                w.runtime
+                    .load()
+                    .stage(&api, "prod")
+                    .is_some_and(|s| s.stage.deployment_id == id)
+            });
+            if all {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "round {round} did not propagate"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "propagation to {WORKERS} workers, {ROUNDS} deployments: p50={:.1?} p90={:.1?} p99={:.1?} max={:.1?}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        times[times.len() - 1]
+    );
+    drop(workers);
+    cp.stop().await;
+    store.pool().close().await;
+    sqlx::query(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
