@@ -30,7 +30,7 @@ async fn main() {
     let store = Store::connect(&format!("{base}/{db}"), 16).await.unwrap();
     store.migrate().await.unwrap();
     credentials::create_if_absent(
-        &mut *store.pool().acquire().await.unwrap(),
+        &mut store.pool().acquire().await.unwrap(),
         &credentials::Credential {
             access_key_id: "test".into(),
             secret_access_key: "test".into(),
