@@ -4,6 +4,7 @@
 //! every failure is turned into AWS's gateway response by the one rescue in [`error`]. The
 //! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod error;

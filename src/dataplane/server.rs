@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::Body;
+use super::client::{self, BackendClient};
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
 use super::integration::lambda::LambdaSettings;
@@ -24,8 +23,11 @@ use super::pipeline;
 /// Everything a worker's requests share.
 pub struct DataPlane {
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
-    /// One pooled keep-alive client for every backend (HTTP integrations and Lambda).
-    pub http: Client<HttpConnector, Body>,
+    /// One pooled keep-alive client for every backend (HTTP integrations and Lambda), http:// and
+    /// https:// alike.
+    pub http: BackendClient,
+    /// For integrations that skip certificate verification.
+    pub http_insecure: BackendClient,
     pub lambda: LambdaSettings,
     pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
@@ -40,16 +42,11 @@ impl DataPlane {
         metrics: Arc<Metrics>,
         access_logs: AccessLogSink,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(10)));
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
+        let (http, http_insecure) = (client::verifying(), client::insecure());
         Self {
             runtime,
             http,
+            http_insecure,
             lambda,
             metrics,
             access_logs,

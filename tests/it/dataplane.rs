@@ -804,3 +804,69 @@ async fn http_integrations_map_status_codes_through_selection_patterns() {
     assert_eq!(res.status(), 502);
     assert_eq!(res.text().await.unwrap(), "backend failed");
 }
+
+#[tokio::test]
+async fn https_backends_are_called_over_tls_and_insecure_skip_verification_is_honoured() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = crate::backends::tls_backend().await;
+    let (api, root) = create_api(&c, "tls").await;
+    for (part, skip) in [("trusting", true), ("verifying", false)] {
+        let r = c
+            .create_resource()
+            .rest_api_id(&api)
+            .parent_id(&root)
+            .path_part(part)
+            .send()
+            .await
+            .unwrap();
+        let r = r.id().unwrap();
+        c.put_method()
+            .rest_api_id(&api)
+            .resource_id(r)
+            .http_method("GET")
+            .authorization_type("NONE")
+            .send()
+            .await
+            .unwrap();
+        c.put_integration()
+            .rest_api_id(&api)
+            .resource_id(r)
+            .http_method("GET")
+            .r#type(IntegrationType::HttpProxy)
+            .integration_http_method("GET")
+            .uri(format!("https://{backend}/secure"))
+            .tls_config(
+                aws_sdk_apigateway::types::TlsConfig::builder()
+                    .insecure_skip_verification(skip)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/trusting"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"tls": true, "path": "/secure"}));
+    // A self-signed certificate is refused when verification is on.
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/verifying"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+}
