@@ -870,3 +870,117 @@ async fn https_backends_are_called_over_tls_and_insecure_skip_verification_is_ho
         .unwrap();
     assert_eq!(res.status(), 502);
 }
+
+#[tokio::test]
+async fn binary_media_types_carry_base64_both_ways_through_lambda() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = fake_lambda().await;
+    let api = c
+        .create_rest_api()
+        .name("binary")
+        .binary_media_types("image/png")
+        .send()
+        .await
+        .unwrap();
+    let (api, root) = (
+        api.id().unwrap().to_owned(),
+        api.root_resource_id().unwrap().to_owned(),
+    );
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .r#type(IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:echo/invocations")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let png = vec![0x89u8, b'P', b'N', b'G', 0, 1, 2, 255];
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/"))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["isBase64Encoded"], true);
+    assert_eq!(
+        event["body"],
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+
+    // A base64 answer is decoded when the client accepts a binary type, and passed as text otherwise.
+    let proxy = serde_json::json!({"isBase64Encoded": true, "body": base64::engine::general_purpose::STANDARD.encode(&png), "headers": {"content-type": "image/png"}});
+    let custom = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:custom/invocations";
+    c.update_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/uri")
+                .value(custom)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let send = |accept: &'static str| {
+        let http = http.clone();
+        let url = invoke_url(&api, &worker, "dev", "/");
+        let body = proxy.to_string();
+        async move {
+            http.post(url)
+                .header("accept", accept)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
+        }
+    };
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            send("image/png").await == png
+        })
+        .await
+    );
+    assert_eq!(
+        send("application/json").await,
+        base64::engine::general_purpose::STANDARD
+            .encode(&png)
+            .into_bytes()
+    );
+}
