@@ -96,12 +96,4 @@ impl RuntimeConfig {
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<StageRuntime>> {
         self.apis.get(api_id)?.get(stage)
     }
-
-    pub fn has_api(&self, api_id: &str) -> bool {
-        self.apis.contains_key(api_id)
-    }
-
-    pub fn stage_count(&self) -> usize {
-        self.apis.values().map(HashMap::len).sum()
-    }
 }

@@ -33,7 +33,3 @@ pub fn full_body(bytes: Bytes) -> Body {
         .map_err(|never| match never {})
         .boxed()
 }
-
-pub fn empty_body() -> Body {
-    full_body(Bytes::new())
-}

@@ -51,10 +51,6 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "SerializationException", message)
     }
 
-    pub fn too_many_requests(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", message)
-    }
-
     pub fn forbidden(kind: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, kind, message)
     }

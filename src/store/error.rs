@@ -51,7 +51,3 @@ pub fn convert_sqlx_err(e: sqlx::Error) -> StoreError {
 pub fn decode<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> Result<T, StoreError> {
     serde_json::from_value(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
-
-pub fn encode<T: serde::Serialize>(doc: &T) -> serde_json::Value {
-    serde_json::to_value(doc).expect("domain documents always serialise")
-}
