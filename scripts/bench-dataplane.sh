@@ -17,7 +17,7 @@ MGMT_PORT=19000
 DP_PORT=18080
 trap 'kill $(jobs -p) 2>/dev/null; nginx -p "$WORK" -c "$WORK/nginx.conf" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin gatehouse --example fixed_rate
+cargo build --release --quiet --bin gatehouse --example fixed_rate --example bare_proxy
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
@@ -70,12 +70,18 @@ run() { # name url [host]
     echo "$rps" > "$WORK/$1.rps"
 }
 
+BARE_PORT=18083
+./target/release/examples/bare_proxy 127.0.0.1:$BARE_PORT 127.0.0.1:$BACKEND_PORT &
+sleep 0.5
+
 echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores"
 run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello"
 run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
+run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello"
 run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
-    'BEGIN { printf "gatehouse / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx\n", g / n, n / d, g / d }'
+    -v b="$(cat "$WORK/bare-hyper-proxy.rps")" \
+    'BEGIN { printf "gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx\n", g / n, b / n, n / d, g / d }'
 
 # Added latency at a fixed rate (open loop, latency measured from when each request was due).
 RATE=${RATE:-5000}
