@@ -44,9 +44,11 @@ impl Publisher {
         let (tx, latest) = watch::channel(current);
         let mut until_closed = closing.clone();
         let follower = tokio::spawn(follow_revisions(store.clone(), tx));
+        let pruner = tokio::spawn(prune_changes(store.clone()));
         tokio::spawn(async move {
             let _ = until_closed.wait_for(|c| *c).await;
             follower.abort();
+            pruner.abort();
         });
         Ok(Self {
             store,
@@ -165,6 +167,20 @@ async fn follow_revisions(store: Store, tx: watch::Sender<i64>) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Keeps the change log bounded: once a minute, any replica may prune (it is idempotent).
+async fn prune_changes(store: Store) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        if let Ok(mut conn) = store.pool().acquire().await {
+            match revision::prune(&mut conn).await {
+                Ok(n) if n > 0 => tracing::debug!(pruned = n, "old config changes pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune config changes"),
+            }
+        }
     }
 }
 

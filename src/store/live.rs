@@ -64,8 +64,9 @@ pub struct Delta {
 
 pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>, StoreError> {
     let revision = super::revision::current(conn).await?;
-    // A worker ahead of the database (restored from backup, or another cluster) starts over.
-    if since > revision {
+    // A worker ahead of the database (restored from backup, or another cluster), or so far
+    // behind that its changes were pruned, starts over from the full configuration.
+    if since > revision || since < revision - super::revision::KEPT_CHANGES {
         return Ok(None);
     }
     let changes: Vec<(String, String, String)> =

@@ -29,6 +29,21 @@ pub async fn bump(conn: &mut PgConnection, kind: &str, api_id: &str, key: &str) 
     Ok(revision)
 }
 
+/// How many revisions of `config_changes` are kept for workers catching up with deltas.
+pub const KEPT_CHANGES: i64 = 10_000;
+
+/// Drops change records older than [`KEPT_CHANGES`] revisions (workers that far behind get the
+/// full configuration instead).
+pub async fn prune(conn: &mut PgConnection) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM config_changes WHERE revision < (SELECT revision FROM config_revision) - $1",
+    )
+    .bind(KEPT_CHANGES)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn current(conn: &mut PgConnection) -> Result<i64, StoreError> {
     let (revision,): (i64,) = sqlx::query_as("SELECT revision FROM config_revision")
         .fetch_one(conn)

@@ -384,3 +384,31 @@ async fn a_bad_snapshot_is_refused_and_the_last_good_configuration_keeps_serving
         assert_eq!(answer(&http, &url).await.as_deref(), Some("good"));
     }
 }
+
+#[tokio::test]
+async fn a_worker_too_far_behind_gets_the_full_configuration_and_old_changes_are_pruned() {
+    use gatehouse::store::{live, revision};
+    let app = spawn_app().await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    for r in [1_i64, 15_000] {
+        sqlx::query(
+            "INSERT INTO config_changes (revision, kind, api_id, key) VALUES ($1, 'stage', 'a', 's')",
+        )
+        .bind(r)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE config_revision SET revision = 15000")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert!(
+        live::since(&mut conn, 10).await.unwrap().is_none(),
+        "10 is older than the kept changes"
+    );
+    let delta = live::since(&mut conn, 14_999).await.unwrap().expect("a delta");
+    assert_eq!(delta.revision, 15_000);
+    assert_eq!(delta.removed, vec![("a".to_owned(), "s".to_owned())]);
+    assert_eq!(revision::prune(&mut conn).await.unwrap(), 1);
+}
