@@ -276,11 +276,18 @@ impl Drop for Worker {
 /// worker on the same machine finds it).
 pub fn cluster_token(config: &Config, create: bool) -> anyhow::Result<String> {
     if let Some(t) = &config.cluster_token {
+        anyhow::ensure!(t.len() >= 16, "the cluster token must be at least 16 characters");
         return Ok(t.clone());
     }
     let path = config.data_dir.join("cluster-token");
     if let Ok(t) = std::fs::read_to_string(&path) {
-        return Ok(t.trim().to_owned());
+        let t = t.trim();
+        anyhow::ensure!(
+            t.len() >= 16,
+            "{} holds no usable token (at least 16 characters): delete it to make a new one",
+            path.display()
+        );
+        return Ok(t.to_owned());
     }
     anyhow::ensure!(
         create,

@@ -257,6 +257,9 @@ pub fn lambda_target(uri: &str) -> Option<LambdaTarget> {
     if parts.len() != 6 || parts[4] != "lambda" {
         return None;
     }
+    if !is_region(parts[3]) {
+        return None;
+    }
     let path = parts[5].strip_prefix("path/")?;
     let function = path.split_once("/functions/")?.1.strip_suffix("/invocations")?;
     Some(LambdaTarget {
@@ -265,9 +268,29 @@ pub fn lambda_target(uri: &str) -> Option<LambdaTarget> {
     })
 }
 
+/// An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`): it becomes part of a host
+/// name Gatehouse signs requests for, so nothing else is accepted.
+pub fn is_region(raw: &str) -> bool {
+    let parts: Vec<&str> = raw.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_are_checked() {
+        assert!(is_region("us-east-1"));
+        assert!(is_region("us-gov-west-1"));
+        assert!(!is_region("x.attacker.example?"));
+        assert!(!is_region("us-east"));
+    }
 
     #[test]
     fn lambda_uris_name_function_and_region() {

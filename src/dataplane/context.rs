@@ -28,6 +28,9 @@ pub struct RequestContext {
     pub resource_id: Option<String>,
     pub resource_path: Option<String>,
     pub is_canary: bool,
+    /// The verb of the method that matched (`ANY` included): a bounded metrics label, unlike the
+    /// request's own verb, which a client may invent.
+    pub method_label: &'static str,
     /// The deployment serving this request, for its gateway responses.
     pub api: Option<Arc<CompiledApi>>,
     /// The stage serving this request, for its access log.
@@ -70,6 +73,7 @@ impl RequestContext {
             resource_id: None,
             resource_path: None,
             is_canary: false,
+            method_label: "-",
             api: None,
             stage_runtime: None,
             integration_latency_ms: None,

@@ -128,6 +128,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
             headers.insert(n, v);
         }
     }
+    super::remap_framing_headers(headers);
     ctx.error_message = Some(err.message);
     ctx.error_response_type = Some(err.kind.as_str());
     res

@@ -33,3 +33,32 @@ pub fn full_body(bytes: Bytes) -> Body {
         .map_err(|never| match never {})
         .boxed()
 }
+
+/// Headers that describe the connection or the message framing: never taken from a backend's
+/// declared headers, a mapping or a gateway response (the server frames the body itself).
+/// AWS renames them `X-Amzn-Remapped-{name}`; so does Gatehouse.
+pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
+    const FRAMING: [&str; 8] = [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+    ];
+    for name in FRAMING {
+        let values: Vec<http::HeaderValue> = match headers.remove(name) {
+            Some(first) => std::iter::once(first)
+                .chain(headers.get_all(name).iter().cloned())
+                .collect(),
+            None => continue,
+        };
+        if let Ok(remapped) = http::HeaderName::try_from(format!("x-amzn-remapped-{name}")) {
+            for v in values {
+                headers.append(remapped.clone(), v);
+            }
+        }
+    }
+}

@@ -63,11 +63,7 @@ impl Metrics {
                 ctx.api_id.as_deref().unwrap_or("-"),
                 ctx.stage.as_deref().unwrap_or("-"),
                 ctx.resource_path.as_deref().unwrap_or("-"),
-                if ctx.resource_path.is_some() {
-                    ctx.http_method.as_str()
-                } else {
-                    "-"
-                },
+                ctx.method_label,
             ] {
                 key.push_str(part);
                 key.push('\0');
@@ -353,6 +349,7 @@ mod tests {
         ctx.api_id = Some("abc".into());
         ctx.stage = Some("dev".into());
         ctx.resource_path = Some("/x".into());
+        ctx.method_label = "GET";
         ctx.status = 502;
         m.record(&ctx);
         m.record(&ctx);

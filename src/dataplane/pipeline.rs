@@ -117,6 +117,22 @@ async fn run(
     };
     ctx.api = Some(api.clone());
 
+    // Dot segments would let a path climb out of a backend URI's prefix once a server
+    // normalises it; no API path needs them.
+    if path.split('/').any(is_dot_segment) {
+        return Err(GatewayError::new(
+            crate::domain::enums::GatewayResponseType::Default4xx,
+            400,
+            "Invalid request path",
+        ));
+    }
+    if api.disable_execute_api_endpoint {
+        return Err(GatewayError::new(
+            crate::domain::enums::GatewayResponseType::AccessDenied,
+            403,
+            "Forbidden",
+        ));
+    }
     let matched = api.routes.lookup(path).ok_or_else(GatewayError::missing_token)?;
     let method = matched
         .value
@@ -124,6 +140,7 @@ async fn run(
         .ok_or_else(GatewayError::missing_token)?;
     ctx.resource_id = Some(method.resource_id.clone());
     ctx.resource_path = Some(method.resource_path.clone());
+    ctx.method_label = method.http_method.as_str();
     let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
 
     let mut request = MethodRequest {
@@ -139,6 +156,15 @@ async fn run(
         variables,
     };
     integration::invoke(dp, &mut request, body, method, integration, ctx, path).await
+}
+
+/// `.` or `..`, also percent-encoded.
+fn is_dot_segment(raw: &str) -> bool {
+    if raw.len() > 6 || raw.is_empty() {
+        return false;
+    }
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    decoded == "." || decoded == ".."
 }
 
 /// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.

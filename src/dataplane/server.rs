@@ -113,7 +113,11 @@ pub async fn serve(
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
-                .max_buf_size(1 << 20)
+                // Headers beyond 64 KiB are refused (AWS allows 10 KiB), and a client gets 30 s to
+                // send them, so slow or idle connections cannot pile up.
+                .max_buf_size(64 << 10)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, client = %remote, "connection ended with an error");

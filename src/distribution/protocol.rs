@@ -69,6 +69,9 @@ pub fn token_matches(header: Option<&str>, token: &str) -> bool {
     let Some(presented) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };
+    if token.is_empty() {
+        return false;
+    }
     // Comparing digests keeps the time independent of where the strings differ.
     Sha256::digest(presented.as_bytes()) == Sha256::digest(token.as_bytes())
 }

@@ -262,14 +262,16 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
     let mut latest = p.latest.clone();
     let mut closing = p.closing.clone();
     loop {
-        let changed = tokio::select! {
-            r = latest.changed() => r.is_ok(),
-            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => false,
+        tokio::select! {
+            _ = latest.changed() => {}
+            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => {}
             _ = tx.closed() => return,
             _ = closing.wait_for(|c| *c) => return,
         };
+        // Whatever woke us, the latest revision decides: a change that arrived together with the
+        // heartbeat timer is never mistaken for idleness.
         let target = *latest.borrow_and_update();
-        let event = if changed && target > sent {
+        let event = if target > sent {
             match delta_event(&p.store, sent).await {
                 Ok(e) => e,
                 Err(e) => {

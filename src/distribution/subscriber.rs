@@ -11,16 +11,15 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::protocol::{self, Ack, Event, StageKey};
 use crate::compiler::{self, CompiledApi};
+use crate::dataplane::client::BackendClient;
 use crate::dataplane::config::RuntimeConfig;
+use crate::dataplane::full_body;
 use crate::domain::snapshot::Snapshot;
 use crate::store::live::StageConfig;
 
@@ -42,7 +41,8 @@ pub struct SubscriberConfig {
 
 pub struct Subscriber {
     cfg: SubscriberConfig,
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// http:// or https:// (a control plane across a network should be reached over TLS).
+    client: BackendClient,
     runtime: Arc<ArcSwap<RuntimeConfig>>,
     revision: i64,
     stages: BTreeMap<StageKey, StageConfig>,
@@ -64,7 +64,14 @@ fn key(s: &StageConfig) -> StageKey {
 
 impl Subscriber {
     pub fn new(cfg: SubscriberConfig, runtime: Arc<ArcSwap<RuntimeConfig>>) -> Self {
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let client = crate::dataplane::client::verifying();
+        if cfg.control_plane.starts_with("http://")
+            && !cfg.control_plane.starts_with("http://127.")
+            && !cfg.control_plane.starts_with("http://localhost")
+            && !cfg.control_plane.starts_with("http://[::1]")
+        {
+            tracing::warn!(control_plane = %cfg.control_plane, "the cluster token and configuration travel in clear text: use https:// across networks");
+        }
         Self {
             cfg,
             client,
@@ -134,14 +141,19 @@ impl Subscriber {
         );
         let req = hyper::Request::get(uri)
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
-            .body(Full::new(Bytes::new()))
+            .body(full_body(Bytes::new()))
             .map_err(|e| e.to_string())?;
-        let res = self.client.request(req).await.map_err(|e| e.to_string())?;
+        let res = tokio::time::timeout(Duration::from_secs(10), self.client.request(req))
+            .await
+            .map_err(|_| "the control plane did not answer within 10 s".to_owned())?
+            .map_err(|e| e.to_string())?;
         if !res.status().is_success() {
             return Err(format!("stream answered {}", res.status()));
         }
         let mut body = res.into_body();
         let mut buf = BytesMut::new();
+        // How far `buf` was already searched for a newline.
+        let mut scanned = 0;
         // A silent connection for three heartbeats is a dead one.
         let idle = Duration::from_secs(protocol::HEARTBEAT_SECS * 3);
         loop {
@@ -152,12 +164,15 @@ impl Subscriber {
             };
             let Ok(data) = frame.into_data() else { continue };
             buf.extend_from_slice(&data);
-            while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+            while let Some(offset) = buf[scanned..].iter().position(|b| *b == b'\n') {
+                let i = scanned + offset;
                 let line = buf.split_to(i + 1);
+                scanned = 0;
                 let event: Event =
                     serde_json::from_slice(&line[..i]).map_err(|e| format!("bad event: {e}"))?;
-                self.apply(event).await;
+                self.apply(event).await?;
             }
+            scanned = buf.len();
             if buf.len() > MAX_LINE {
                 return Err("event line too long".into());
             }
@@ -165,13 +180,15 @@ impl Subscriber {
     }
 
     /// Applies one event: refused whole if any snapshot cannot be fetched or compiled.
-    async fn apply(&mut self, event: Event) {
+    /// Applies one event. A refused revision ends the session: deltas are relative to what the
+    /// control plane sent, so after a refusal only a fresh full configuration is a safe base.
+    async fn apply(&mut self, event: Event) -> Result<(), String> {
         let revision = event.revision();
         let mut stages = self.stages.clone();
         match event {
             Event::Heartbeat { .. } => {
                 self.ack(self.revision, true, None).await;
-                return;
+                return Ok(());
             }
             Event::Full { stages: all, .. } => {
                 stages = all.into_iter().map(|s| (key(&s), s)).collect();
@@ -199,10 +216,12 @@ impl Subscriber {
                     tracing::warn!(error = %e, "cannot write the config cache");
                 }
                 self.ack(revision, true, None).await;
+                Ok(())
             }
             Err(e) => {
                 tracing::error!(revision, error = %e, "revision refused; serving the last good configuration");
-                self.ack(revision, false, Some(e)).await;
+                self.ack(revision, false, Some(e.clone())).await;
+                Err(format!("revision {revision} refused: {e}"))
             }
         }
     }
@@ -235,7 +254,7 @@ impl Subscriber {
         let uri = format!("{}{}/{hash}", self.cfg.control_plane, protocol::SNAPSHOTS_PATH);
         let req = hyper::Request::get(uri)
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
-            .body(Full::new(Bytes::new()))
+            .body(full_body(Bytes::new()))
             .map_err(|e| e.to_string())?;
         let res = self
             .client
@@ -288,12 +307,14 @@ impl Subscriber {
         let req = hyper::Request::post(format!("{}{}", self.cfg.control_plane, protocol::ACKS_PATH))
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(
+            .body(full_body(Bytes::from(
                 serde_json::to_vec(&ack).expect("acks serialise"),
             )));
         let Ok(req) = req else { return };
-        if let Err(e) = self.client.request(req).await {
-            tracing::debug!(error = %e, "ack not delivered");
+        match tokio::time::timeout(Duration::from_secs(5), self.client.request(req)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "ack not delivered"),
+            Err(_) => tracing::debug!("ack timed out"),
         }
     }
 }

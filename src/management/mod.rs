@@ -44,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         // Innermost: every call is signed; the verified tenant is what handlers see. It also
         // bounds the body (the signature covers it, so it is read before any handler runs).
         .layer(middleware::from_fn_with_state(state.clone(), sigv4::authenticate))
+        // The SigV4 layer already bounds the body (GATEHOUSE_MAX_BODY_BYTES); axum's own 2 MiB
+        // default would otherwise refuse larger signed bodies after they were accepted.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         // Outermost: one span per call, so the auth failure is traced too.
         .layer(TraceLayer::new_for_http())
         .with_state(state)

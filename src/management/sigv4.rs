@@ -241,6 +241,11 @@ async fn verify(app: &AppState, parts: &axum::http::request::Parts, body: &[u8])
         .to_str()
         .map_err(|_| incomplete("Authorization header is not valid ASCII"))?;
     let auth = parse_authorization(header)?;
+    if !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(incomplete(
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
+    }
     if auth.service != SERVICE {
         return Err(invalid_signature(format!(
             "Credential should be scoped to correct service: '{SERVICE}'."
@@ -273,14 +278,15 @@ async fn verify(app: &AppState, parts: &axum::http::request::Parts, body: &[u8])
         })?;
     drop(conn);
 
-    let payload_hash = match parts
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
+    // The signature covers the hash the client declares; the body must be what it hashed.
+    let payload_hash = hex::encode(Sha256::digest(body));
+    if let Some(declared) = parts.headers.get("x-amz-content-sha256")
+        && declared.as_bytes() != payload_hash.as_bytes()
     {
-        Some(h) => h.to_owned(),
-        None => hex::encode(Sha256::digest(body)),
-    };
+        return Err(invalid_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
     let canonical = canonical_request(
         parts.method.as_str(),
         parts.uri.path(),

@@ -984,3 +984,125 @@ async fn binary_media_types_carry_base64_both_ways_through_lambda() {
             .into_bytes()
     );
 }
+
+#[tokio::test]
+async fn path_values_cannot_climb_out_of_the_backend_uri() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "traversal").await;
+    let users = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("users")
+        .send()
+        .await
+        .unwrap();
+    let id = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(users.id().unwrap())
+        .path_part("{id}")
+        .send()
+        .await
+        .unwrap();
+    let id = id.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(id)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(id)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("http://{backend}/api/users/{{id}}"))
+        .request_parameters("integration.request.path.id", "method.request.path.id")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/users/..%2F..%2Fadmin"))
+        .send()
+        .await
+        .unwrap();
+    let echo: Value = res.json().await.unwrap();
+    assert_eq!(
+        echo["path"], "/api/users/..%2F..%2Fadmin",
+        "the value stays one segment"
+    );
+    // HTTP clients normalise dot segments away; a raw request sends them as they are.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for path in ["/dev/users/%2E%2E", "/dev/users/.."] {
+        let mut tcp = tokio::net::TcpStream::connect(worker.addr).await.unwrap();
+        let head =
+            format!("GET {path} HTTP/1.1\r\nHost: {api}.execute-api.localhost\r\nConnection: close\r\n\r\n");
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tcp.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "dot segments are refused: {path}: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn framing_headers_from_lambda_are_remapped_not_obeyed() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = fake_lambda().await;
+    let (api, root) = create_api(&c, "framing").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .r#type(IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:custom/invocations")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/"))
+        .body(r#"{"headers": {"Content-Length": "2", "Connection": "close"}, "body": "hello world"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-amzn-remapped-content-length"], "2");
+    assert_eq!(res.headers()["x-amzn-remapped-connection"], "close");
+    assert_eq!(res.text().await.unwrap(), "hello world");
+}

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use super::{RequestBody, choose_request_template, collect_limited, integration_response};
-use crate::compiler::{CompiledIntegration, ParamTarget};
+use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
@@ -40,6 +40,9 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b':')
     .remove(b'@');
 
+/// [`PATH_SEGMENT`] without `/`: a value that must stay a single segment.
+const SEGMENT: &percent_encoding::AsciiSet = &PATH_SEGMENT.add(b'/');
+
 /// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -61,17 +64,25 @@ fn backend_url(
     pass_query: bool,
 ) -> Result<http::Uri, GatewayError> {
     let template = integration.uri.as_ref().ok_or_else(GatewayError::internal)?;
-    // Mapped values are decoded; they go back into the URI encoded (a greedy value keeps its `/`).
+    // Mapped values are decoded; they go back into the URI encoded. Only the value of a greedy
+    // path parameter (`{proxy+}`) keeps its `/`; anything else stays one segment, and a lone `.`
+    // or `..` is encoded so no server normalises it into a climb out of the URI's prefix.
+    let resource_path = ctx.resource_path.as_deref().unwrap_or("");
     let mapped_path: Vec<(&str, Cow<'_, str>)> = integration
         .request_parameters
         .iter()
         .filter_map(|(t, s)| match t {
             ParamTarget::Path(n) => {
                 let v = req.source(s, ctx)?;
-                Some((
-                    n.as_str(),
-                    Cow::Owned(percent_encoding::utf8_percent_encode(&v, PATH_SEGMENT).to_string()),
-                ))
+                let greedy =
+                    matches!(s, ParamSource::Path(m) if resource_path.contains(&format!("{{{m}+}}")));
+                let set = if greedy { PATH_SEGMENT } else { SEGMENT };
+                let encoded = match v.as_ref() {
+                    "." => "%2E".to_owned(),
+                    ".." => "%2E%2E".to_owned(),
+                    other => percent_encoding::utf8_percent_encode(other, set).to_string(),
+                };
+                Some((n.as_str(), Cow::Owned(encoded)))
             }
             _ => None,
         })
@@ -175,9 +186,7 @@ pub async fn invoke_proxy(
         None => HeaderValue::try_from(ctx.source_ip.as_str()).ok(),
     };
     let mut headers = std::mem::take(&mut req.headers);
-    for h in HOP_BY_HOP {
-        headers.remove(h);
-    }
+    remove_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     if let Some(v) = forwarded {
         headers.insert("x-forwarded-for", v);
@@ -198,6 +207,25 @@ pub async fn invoke_proxy(
     Ok(Response::from_parts(parts, body.map_err(BoxError::from).boxed()))
 }
 
+/// Removes the hop-by-hop headers: the fixed ones, `Proxy-Connection`, and every header the
+/// `Connection` header names (RFC 9110 §7.6.1).
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::try_from(t.trim()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for h in HOP_BY_HOP {
+        headers.remove(h);
+    }
+    headers.remove("proxy-connection");
+}
+
 trait RetainHopByHop {
     fn retain_hop_by_hop(&mut self);
 }
@@ -205,9 +233,7 @@ trait RetainHopByHop {
 impl RetainHopByHop for HeaderMap {
     /// Drops the hop-by-hop headers of a backend's answer.
     fn retain_hop_by_hop(&mut self) {
-        for h in HOP_BY_HOP {
-            self.remove(h);
-        }
+        remove_hop_by_hop(self);
     }
 }
 
@@ -237,13 +263,15 @@ pub async fn invoke(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
+    let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
     let (parts, body) = res.into_parts();
-    let body = http_body_util::Limited::new(body, MAX_PAYLOAD)
-        .collect()
-        .await
-        .map_err(|_| GatewayError::bad_gateway())?
-        .to_bytes();
+    // The integration's timeout covers the whole answer, body included.
+    let collect = http_body_util::Limited::new(body, MAX_PAYLOAD).collect();
+    let body = match tokio::time::timeout_at(started + integration.timeout, collect).await {
+        Err(_) => return Err(GatewayError::timeout()),
+        Ok(collected) => collected.map_err(|_| GatewayError::bad_gateway())?.to_bytes(),
+    };
     integration_response(
         integration,
         parts.status.as_str(),

@@ -101,7 +101,9 @@ pub async fn invoke_proxy(
         sign(&mut request, creds, &target.region, &payload)?;
     }
     let request = request.map(full_body);
-    let res = match tokio::time::timeout(integration.timeout, dp.http.request(request)).await {
+    // The integration's timeout covers the whole answer, body included.
+    let deadline = tokio::time::Instant::now() + integration.timeout;
+    let res = match tokio::time::timeout_at(deadline, dp.http.request(request)).await {
         Err(_) => return Err(GatewayError::timeout()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "lambda endpoint unreachable");
@@ -110,11 +112,15 @@ pub async fn invoke_proxy(
         Ok(Ok(res)) => res,
     };
     let (parts, body) = res.into_parts();
-    let body = http_body_util::Limited::new(body, MAX_PAYLOAD)
-        .collect()
-        .await
-        .map_err(|_| GatewayError::bad_gateway())?
-        .to_bytes();
+    let body = match tokio::time::timeout_at(
+        deadline,
+        http_body_util::Limited::new(body, MAX_PAYLOAD).collect(),
+    )
+    .await
+    {
+        Err(_) => return Err(GatewayError::timeout()),
+        Ok(collected) => collected.map_err(|_| GatewayError::bad_gateway())?.to_bytes(),
+    };
     if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
@@ -361,6 +367,7 @@ pub fn proxy_response(raw: &[u8], accept_binary: bool) -> Option<Response<Body>>
     if !headers.contains_key(header::CONTENT_TYPE) {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
+    crate::dataplane::remap_framing_headers(&mut headers);
     let mut res = Response::new(full_body(body));
     *res.status_mut() = status;
     *res.headers_mut() = headers;

@@ -149,5 +149,6 @@ pub fn integration_response(
             headers.insert(n, v);
         }
     }
+    super::remap_framing_headers(res.headers_mut());
     Ok(res)
 }

@@ -108,7 +108,11 @@ pub fn check_integration(i: &Integration) -> ApiResult<()> {
         IntegrationType::Aws | IntegrationType::AwsProxy => {
             let uri = i.uri.as_deref().unwrap_or_default();
             let parts: Vec<&str> = uri.splitn(6, ':').collect();
-            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "apigateway" {
+            if parts.len() != 6
+                || parts[0] != "arn"
+                || parts[2] != "apigateway"
+                || !crate::compiler::is_region(parts[3])
+            {
                 return Err(ApiError::bad_request("Invalid ARN specified in the request"));
             }
             let target = parts[5];
