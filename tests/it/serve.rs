@@ -131,6 +131,27 @@ async fn serve_keeps_its_data_across_restarts_and_guards_its_data_dir() {
         String::from_utf8_lossy(&second.stderr)
     );
 
+    // `gatehouse fleet` finds the token in the data dir and lists the embedded worker.
+    let fleet = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["fleet", "--control-plane", &url, "--data-dir"])
+        .arg(&dir)
+        .env_remove("GATEHOUSE_CLUSTER_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let listing = String::from_utf8_lossy(&fleet.stdout);
+    assert!(
+        fleet.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fleet.stderr)
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("embedded") && l.contains(" ok")),
+        "{listing}"
+    );
+
     stop(first).await;
     let (again, url, _) = serve(&dir).await;
     let api = client(&url).get_rest_api().rest_api_id(&id).send().await.unwrap();
