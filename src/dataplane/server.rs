@@ -84,6 +84,9 @@ impl DataPlane {
     }
 }
 
+/// Open client connections one data-plane thread holds at most.
+pub const MAX_CONNECTIONS_PER_THREAD: usize = 16_384;
+
 /// Serves the data plane on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -91,7 +94,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_THREAD));
     loop {
+        // A bounded number of connections per thread: at the bound, accepting waits for one to end.
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return Ok(()),
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -107,6 +119,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let dp = dp.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let service = service_fn(move |req| {
                 let dp = dp.clone();
                 async move { Ok::<_, Infallible>(pipeline::handle(&dp, req, remote).await) }

@@ -156,3 +156,39 @@ pub async fn tls_backend() -> SocketAddr {
     });
     addr
 }
+
+/// Sends its head and a first chunk at once, then the rest of the body 2 s later.
+pub async fn trickling_backend() -> SocketAddr {
+    use http_body_util::StreamBody;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let svc = service_fn(|_req: Request<hyper::body::Incoming>| async move {
+                    let chunks = futures_util::stream::unfold(0, |n| async move {
+                        match n {
+                            0 => Some((
+                                Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from("first "))),
+                                1,
+                            )),
+                            1 => {
+                                tokio::time::sleep(Duration::from_secs(2)).await;
+                                Some((Ok(hyper::body::Frame::data(Bytes::from("late"))), 2))
+                            }
+                            _ => None,
+                        }
+                    });
+                    Ok::<_, Infallible>(Response::new(StreamBody::new(chunks)))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}

@@ -1106,3 +1106,47 @@ async fn framing_headers_from_lambda_are_remapped_not_obeyed() {
     assert_eq!(res.headers()["x-amzn-remapped-connection"], "close");
     assert_eq!(res.text().await.unwrap(), "hello world");
 }
+
+#[tokio::test]
+async fn a_streamed_answer_is_cut_at_the_integration_timeout() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = crate::backends::trickling_backend().await;
+    let (api, root) = create_api(&c, "trickle").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("http://{backend}/"))
+        .timeout_in_millis(500)
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let started = std::time::Instant::now();
+    let res = invoker(&api, &worker)
+        .get(invoke_url(&api, &worker, "dev", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the head arrived in time");
+    assert!(res.bytes().await.is_err(), "the body is cut, not completed late");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}

@@ -201,10 +201,13 @@ pub async fn invoke_proxy(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
+    let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
     let (mut parts, body) = res.into_parts();
     parts.headers.retain_hop_by_hop();
-    Ok(Response::from_parts(parts, body.map_err(BoxError::from).boxed()))
+    // The answer streams through, but not past the integration's timeout.
+    let body = crate::dataplane::Deadline::new(body, started + integration.timeout);
+    Ok(Response::from_parts(parts, body.boxed()))
 }
 
 /// Removes the hop-by-hop headers: the fixed ones, `Proxy-Connection`, and every header the
