@@ -170,7 +170,8 @@ async fn follow_revisions(store: Store, tx: watch::Sender<i64>) {
     }
 }
 
-/// Keeps the change log bounded: once a minute, any replica may prune (it is idempotent).
+/// Keeps storage bounded: once a minute, any replica may prune the change log and collect the
+/// snapshots no deployment uses any more (both idempotent).
 async fn prune_changes(store: Store) {
     loop {
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -180,9 +181,18 @@ async fn prune_changes(store: Store) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot prune config changes"),
             }
+            match deployments::collect_garbage(&mut conn, SNAPSHOT_GRACE).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "unused snapshots collected"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot collect snapshots"),
+            }
         }
     }
 }
+
+/// How long an unreferenced snapshot is kept (a deployment being created references it within
+/// its own transaction, long before this).
+const SNAPSHOT_GRACE: Duration = Duration::from_secs(3600);
 
 async fn poll_once(store: &Store, tx: &watch::Sender<i64>) {
     if let Ok(mut conn) = store.pool().acquire().await

@@ -8,14 +8,31 @@ use super::{Page, PageRequest, StoreError};
 use crate::domain::rest_api::Deployment;
 
 /// Stores a snapshot's canonical bytes under their hash, once: an identical definition deployed
-/// again shares the stored snapshot.
+/// again shares the stored snapshot. Reusing one refreshes `created_at` (and locks the row), so the
+/// collector below never deletes a snapshot a deployment is about to reference.
 pub async fn put_snapshot(conn: &mut PgConnection, hash: &str, body: &[u8]) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO snapshots (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
-        .bind(hash)
-        .bind(body)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO snapshots (hash, body) VALUES ($1, $2)
+         ON CONFLICT (hash) DO UPDATE SET created_at = now()",
+    )
+    .bind(hash)
+    .bind(body)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// Deletes snapshots no deployment references any more, once they are older than `grace`.
+pub async fn collect_garbage(conn: &mut PgConnection, grace: std::time::Duration) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM snapshots s
+         WHERE s.created_at < now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.snapshot_hash = s.hash)",
+    )
+    .bind(grace.as_secs_f64())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn get_snapshot(conn: &mut PgConnection, hash: &str) -> Result<Vec<u8>, StoreError> {

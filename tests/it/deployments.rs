@@ -347,3 +347,50 @@ async fn update_deployment_changes_only_the_description() {
     assert_eq!(list.items().len(), 1);
     assert_eq!(list.items()[0].description(), Some("new"));
 }
+
+#[tokio::test]
+async fn unused_snapshots_are_collected_after_a_grace_period() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let (api, root) = create_api(&c, "api").await;
+    put_mock_method(&c, &api, &root, "GET").await;
+    let d = c.create_deployment().rest_api_id(&api).send().await.unwrap();
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    // Referenced: kept, however old.
+    sqlx::query("UPDATE snapshots SET created_at = now() - interval '2 hours'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        deployments::collect_garbage(&mut conn, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    c.delete_deployment()
+        .rest_api_id(&api)
+        .deployment_id(d.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // Unreferenced but recent: kept; unreferenced and old: collected.
+    assert_eq!(
+        deployments::collect_garbage(&mut conn, std::time::Duration::from_secs(3 * 3600))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        deployments::collect_garbage(&mut conn, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        1
+    );
+    // Deploying the same definition again stores it again.
+    c.create_deployment().rest_api_id(&api).send().await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM snapshots")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
