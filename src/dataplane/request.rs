@@ -121,18 +121,4 @@ pub fn decode_param(raw: &str) -> String {
         .into_owned()
 }
 
-/// Decoded `key=value` pairs of a query string (`+` is a space, as browsers send it).
-pub fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
+pub use crate::domain::query::parse as parse_query;

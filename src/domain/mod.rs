@@ -7,6 +7,7 @@
 
 pub mod enums;
 pub mod ids;
+pub mod query;
 pub mod rest_api;
 pub mod snapshot;
 pub mod stage;

@@ -81,19 +81,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
 
 /// Decoded `key=value` pairs of a query string.
 pub fn form_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
+    crate::domain::query::parse(query)
 }
 
 /// The value of query parameter `name`, if present.
