@@ -40,6 +40,9 @@ pub struct CompiledApi {
     pub disable_execute_api_endpoint: bool,
     pub routes: RouteTree<CompiledResource>,
     gateway_responses: HashMap<GatewayResponseType, GatewayResponse>,
+    /// Whether a gateway response maps a request value into a header (then the pipeline keeps
+    /// the request's headers and parameters for the rescue; otherwise it need not).
+    pub gateway_responses_read_request: bool,
 }
 
 #[derive(Debug)]
@@ -162,10 +165,14 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         .values()
         .map(|g| (g.response_type, g.clone()))
         .collect();
-    let gateway_responses = GatewayResponseType::ALL
+    let gateway_responses: HashMap<GatewayResponseType, GatewayResponse> = GatewayResponseType::ALL
         .iter()
         .map(|t| (*t, GatewayResponse::effective(*t, &customised)))
         .collect();
+    let gateway_responses_read_request = gateway_responses
+        .values()
+        .flat_map(|g| g.response_parameters.values())
+        .any(|source| !(source.starts_with('\'') && source.ends_with('\'')));
     Ok(CompiledApi {
         api_id: snapshot.rest_api.id.clone(),
         snapshot_hash: hash.to_owned(),
@@ -173,6 +180,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         disable_execute_api_endpoint: snapshot.rest_api.disable_execute_api_endpoint,
         routes,
         gateway_responses,
+        gateway_responses_read_request,
     })
 }
 

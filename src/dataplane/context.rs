@@ -35,6 +35,8 @@ pub struct RequestContext {
     pub api: Option<Arc<CompiledApi>>,
     /// The stage serving this request, for its access log.
     pub stage_runtime: Option<Arc<StageRuntime>>,
+    /// The request's headers and parameters, kept only when a gateway response maps them.
+    pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
     pub status: u16,
     pub response_length: u64,
@@ -76,6 +78,7 @@ impl RequestContext {
             method_label: "-",
             api: None,
             stage_runtime: None,
+            gateway_request: None,
             integration_latency_ms: None,
             status: 0,
             response_length: 0,
@@ -94,6 +97,15 @@ impl RequestContext {
     pub fn request_time_epoch_ms(&self) -> i64 {
         chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis()
     }
+}
+
+/// What gateway-response mappings may read of the request.
+#[derive(Debug, Default)]
+pub struct GatewayRequest {
+    pub headers: http::HeaderMap,
+    pub query: Vec<(String, String)>,
+    pub path_params: Vec<(String, String)>,
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 /// AWS's `x-amz-apigw-id` / `extendedRequestId` look like 16 base64 characters ending in `=`.

@@ -120,8 +120,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
         let Some(name) = target.strip_prefix("gatewayresponse.header.") else {
             continue;
         };
-        // Only static values are known here; request-derived ones need the request (VTL, [3/6]).
-        let Some(value) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) else {
+        let Some(value) = gateway_value(source, ctx) else {
             continue;
         };
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -132,6 +131,32 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
     ctx.error_message = Some(err.message);
     ctx.error_response_type = Some(err.kind.as_str());
     res
+}
+
+/// The value of a gateway-response mapping: `'static'`, or a request value the pipeline kept.
+fn gateway_value(source: &str, ctx: &RequestContext) -> Option<String> {
+    use crate::compiler::ParamSource;
+    if let Some(v) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return Some(v.to_owned());
+    }
+    let req = ctx.gateway_request.as_deref();
+    match ParamSource::parse(source).ok()? {
+        ParamSource::Header(n) => req?.headers.get(n.as_str())?.to_str().ok().map(str::to_owned),
+        ParamSource::QueryString(n) => req?
+            .query
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone()),
+        ParamSource::Path(n) => req?
+            .path_params
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone()),
+        ParamSource::StageVariable(n) => req?.variables.get(&n).cloned(),
+        ParamSource::Context(n) => super::request::context_value(ctx, &n),
+        _ => None,
+    }
 }
 
 /// The `$context` references gateway response templates use most, substituted without a full

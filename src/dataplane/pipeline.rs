@@ -116,6 +116,14 @@ async fn run(
         }
     };
     ctx.api = Some(api.clone());
+    if api.gateway_responses_read_request {
+        ctx.gateway_request = Some(Box::new(super::context::GatewayRequest {
+            headers: parts.headers.clone(),
+            query: parts.uri.query().map(parse_query).unwrap_or_default(),
+            path_params: Vec::new(),
+            variables: variables.clone(),
+        }));
+    }
 
     // Dot segments would let a path climb out of a backend URI's prefix once a server
     // normalises it; no API path needs them.
@@ -138,6 +146,13 @@ async fn run(
         .value
         .method(parts.method.as_str())
         .ok_or_else(GatewayError::missing_token)?;
+    if let Some(g) = ctx.gateway_request.as_mut() {
+        g.path_params = matched
+            .params
+            .iter()
+            .map(|(k, raw)| ((*k).to_owned(), decode_param(raw)))
+            .collect();
+    }
     ctx.resource_id = Some(method.resource_id.clone());
     ctx.resource_path = Some(method.resource_path.clone());
     ctx.method_label = method.http_method.as_str();

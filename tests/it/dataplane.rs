@@ -576,6 +576,11 @@ async fn customised_gateway_responses_are_applied() {
             r#"{"error": $context.error.messageString, "type": "$context.error.responseType"}"#,
         )
         .response_parameters("gatewayresponse.header.X-Custom", "'custom'")
+        .response_parameters(
+            "gatewayresponse.header.Access-Control-Allow-Origin",
+            "method.request.header.Origin",
+        )
+        .response_parameters("gatewayresponse.header.X-Stage", "context.stage")
         .send()
         .await
         .unwrap();
@@ -600,10 +605,16 @@ async fn customised_gateway_responses_are_applied() {
     );
     let res = http
         .get(invoke_url(&api, &worker, "dev", "/nope"))
+        .header("origin", "https://app.example")
         .send()
         .await
         .unwrap();
     assert_eq!(res.headers()["x-custom"], "custom");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(res.headers()["x-stage"], "dev");
     assert_eq!(
         res.text().await.unwrap(),
         r#"{"error": "Missing Authentication Token", "type": "MISSING_AUTHENTICATION_TOKEN"}"#
