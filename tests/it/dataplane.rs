@@ -1161,3 +1161,71 @@ async fn a_streamed_answer_is_cut_at_the_integration_timeout() {
     assert!(res.bytes().await.is_err(), "the body is cut, not completed late");
     assert!(started.elapsed() < Duration::from_millis(1500));
 }
+
+#[tokio::test]
+async fn lambda_calls_are_sigv4_signed_when_credentials_are_configured() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = fake_lambda().await;
+    let (api, root) = create_api(&c, "signed").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:echo/invocations")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let env: std::collections::HashMap<String, String> = [
+        ("AWS_ACCESS_KEY_ID", "AKIALAMBDA"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let worker = gatehouse::server::Worker::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Some(1),
+        gatehouse::server::WorkerOptions {
+            control_plane: app.url(),
+            token: CLUSTER_TOKEN.into(),
+            worker_id: None,
+            cache_dir: None,
+            lambda: gatehouse::dataplane::integration::lambda::LambdaSettings::from_env(
+                Some(format!("http://{lambda}")),
+                &env,
+            ),
+            access_log_dir: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(serving(&worker, &api, "dev").await);
+    let res = invoker(&api, &worker)
+        .get(invoke_url(&api, &worker, "dev", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["x-signed"],
+        "true",
+        "the Invoke call carried an Authorization header"
+    );
+}

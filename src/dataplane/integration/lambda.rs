@@ -41,6 +41,9 @@ impl std::fmt::Debug for LambdaSettings {
 
 impl LambdaSettings {
     /// Credentials from the standard environment variables, when set.
+    /// Credentials from the standard sources, in AWS's order: the environment variables, then the
+    /// shared credentials file (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, profile
+    /// `AWS_PROFILE` or `default`). None found means unsigned calls (fine for local Lambda runtimes).
     pub fn from_env(endpoint: Option<String>, env: &std::collections::HashMap<String, String>) -> Self {
         let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
         let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
@@ -51,13 +54,53 @@ impl LambdaSettings {
                 None,
                 "environment",
             )),
-            _ => None,
+            _ => {
+                let file = get("AWS_SHARED_CREDENTIALS_FILE")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        get("HOME").map(|h| std::path::Path::new(&h).join(".aws").join("credentials"))
+                    });
+                let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+                file.and_then(|f| std::fs::read_to_string(f).ok())
+                    .and_then(|text| profile_credentials(&text, &profile))
+            }
         };
         Self {
             endpoint,
             credentials,
         }
     }
+}
+
+/// The keys of `[profile]` in a shared credentials file (INI).
+fn profile_credentials(text: &str, profile: &str) -> Option<aws_credential_types::Credentials> {
+    let mut in_profile = false;
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') && line.ends_with(']') {
+            in_profile = line[1..line.len() - 1].trim() == profile;
+            continue;
+        }
+        if !in_profile || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+            match k.trim() {
+                "aws_access_key_id" => id = v,
+                "aws_secret_access_key" => secret = v,
+                "aws_session_token" => token = v,
+                _ => {}
+            }
+        }
+    }
+    Some(aws_credential_types::Credentials::new(
+        id?,
+        secret?,
+        token,
+        None,
+        "shared-credentials-file",
+    ))
 }
 
 pub async fn invoke_proxy(
@@ -405,6 +448,41 @@ mod tests {
         .unwrap();
         let values: Vec<_> = r.headers().get_all("x").iter().collect();
         assert_eq!(values, ["multi", "solo"]);
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_then_the_shared_file() {
+        let file = std::env::temp_dir().join(format!("gh-creds-{}", std::process::id()));
+        std::fs::write(&file, "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIAWORK\naws_secret_access_key=s2\naws_session_token=t\n").unwrap();
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let path = file.to_str().unwrap();
+        let from_file = LambdaSettings::from_env(None, &env(&[("AWS_SHARED_CREDENTIALS_FILE", path)]));
+        assert_eq!(from_file.credentials.unwrap().access_key_id(), "AKIADEFAULT");
+        let profile = LambdaSettings::from_env(
+            None,
+            &env(&[("AWS_SHARED_CREDENTIALS_FILE", path), ("AWS_PROFILE", "work")]),
+        );
+        assert_eq!(profile.credentials.as_ref().unwrap().session_token(), Some("t"));
+        let vars = LambdaSettings::from_env(
+            None,
+            &env(&[
+                ("AWS_SHARED_CREDENTIALS_FILE", path),
+                ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+                ("AWS_SECRET_ACCESS_KEY", "x"),
+            ]),
+        );
+        assert_eq!(vars.credentials.unwrap().access_key_id(), "AKIAENV");
+        assert!(
+            LambdaSettings::from_env(None, &env(&[("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")]))
+                .credentials
+                .is_none()
+        );
+        let _ = std::fs::remove_file(file);
     }
 
     #[test]
