@@ -9,6 +9,30 @@ use serde_json::Value;
 use crate::backends::{echo_backend, fake_lambda};
 use crate::helpers::*;
 
+/// `verb` on `resource` as an AWS_PROXY integration to Lambda function `function`.
+async fn put_lambda_proxy(c: &Client, api: &str, resource: &str, verb: &str, function: &str) {
+    c.put_method()
+        .rest_api_id(api)
+        .resource_id(resource)
+        .http_method(verb)
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(api)
+        .resource_id(resource)
+        .http_method(verb)
+        .r#type(IntegrationType::AwsProxy)
+        .integration_http_method("POST")
+        .uri(format!(
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:{function}/invocations"
+        ))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// An API with `GET /pets` (MOCK, answering a fixed body) deployed to `stage`.
 async fn mock_api(c: &Client, stage: &str) -> String {
     let (api, root) = create_api(c, "mock").await;
@@ -899,24 +923,7 @@ async fn binary_media_types_carry_base64_both_ways_through_lambda() {
         api.id().unwrap().to_owned(),
         api.root_resource_id().unwrap().to_owned(),
     );
-    c.put_method()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("POST")
-        .authorization_type("NONE")
-        .send()
-        .await
-        .unwrap();
-    c.put_integration()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("POST")
-        .r#type(IntegrationType::AwsProxy)
-        .integration_http_method("POST")
-        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:echo/invocations")
-        .send()
-        .await
-        .unwrap();
+    put_lambda_proxy(&c, &api, &root, "POST", "echo").await;
     c.create_deployment()
         .rest_api_id(&api)
         .stage_name("dev")
@@ -1080,24 +1087,7 @@ async fn framing_headers_from_lambda_are_remapped_not_obeyed() {
     let c = app.client();
     let lambda = fake_lambda().await;
     let (api, root) = create_api(&c, "framing").await;
-    c.put_method()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("POST")
-        .authorization_type("NONE")
-        .send()
-        .await
-        .unwrap();
-    c.put_integration()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("POST")
-        .r#type(IntegrationType::AwsProxy)
-        .integration_http_method("POST")
-        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:custom/invocations")
-        .send()
-        .await
-        .unwrap();
+    put_lambda_proxy(&c, &api, &root, "POST", "custom").await;
     c.create_deployment()
         .rest_api_id(&api)
         .stage_name("dev")
@@ -1168,24 +1158,7 @@ async fn lambda_calls_are_sigv4_signed_when_credentials_are_configured() {
     let c = app.client();
     let lambda = fake_lambda().await;
     let (api, root) = create_api(&c, "signed").await;
-    c.put_method()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("GET")
-        .authorization_type("NONE")
-        .send()
-        .await
-        .unwrap();
-    c.put_integration()
-        .rest_api_id(&api)
-        .resource_id(&root)
-        .http_method("GET")
-        .r#type(IntegrationType::AwsProxy)
-        .integration_http_method("POST")
-        .uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:echo/invocations")
-        .send()
-        .await
-        .unwrap();
+    put_lambda_proxy(&c, &api, &root, "GET", "echo").await;
     c.create_deployment()
         .rest_api_id(&api)
         .stage_name("dev")
