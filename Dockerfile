@@ -4,6 +4,9 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
+# Declared in Cargo.toml, so the manifest needs them even for the binary alone.
+COPY benches benches
+COPY examples examples
 RUN cargo build --release --locked --bin gatehouse
 
 FROM debian:bookworm-slim
