@@ -70,6 +70,12 @@ const OP_ENUM: &str = "[add, remove, move, test, replace, copy]";
 /// Parses the operations, reporting every bad `op` at once as AWS does (1-based indexes, named
 /// after the operation's input shape, e.g. `updateRestApiInput`).
 pub fn parse(body: PatchBody, input: &str) -> ApiResult<Vec<PatchOp>> {
+    parse_with(body, input, Vec::new())
+}
+
+/// [`parse`], reporting `more` (other input constraints the call violates) after the ops' own
+/// errors in one ValidationException, as AWS does.
+pub fn parse_with(body: PatchBody, input: &str, more: Vec<String>) -> ApiResult<Vec<PatchOp>> {
     let mut errors = Vec::new();
     let mut ops = Vec::with_capacity(body.patch_operations.len());
     for (i, raw) in body.patch_operations.into_iter().enumerate() {
@@ -104,6 +110,7 @@ pub fn parse(body: PatchBody, input: &str) -> ApiResult<Vec<PatchOp>> {
             from: raw.from,
         });
     }
+    errors.extend(more);
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }

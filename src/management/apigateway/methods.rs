@@ -34,10 +34,15 @@ pub fn known_method(raw: &str) -> ApiResult<HttpMethod> {
     HttpMethod::parse(raw).ok_or_else(method_not_found)
 }
 
-pub fn status_code_error(raw: &str) -> ApiError {
-    ApiError::validation(&[format!(
+/// AWS's constraint message for a status code that is not `[1-5]\d\d`.
+fn status_code_constraint(raw: &str) -> String {
+    format!(
         "Value '{raw}' at 'statusCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [1-5]\\d\\d"
-    )])
+    )
+}
+
+pub fn status_code_error(raw: &str) -> ApiError {
+    ApiError::validation(&[status_code_constraint(raw)])
 }
 
 pub fn response_not_found() -> ApiError {
@@ -457,25 +462,12 @@ pub async fn update_method_response(
     AwsJson(body): AwsJson<PatchBody>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     // AWS reports bad ops and a bad status code together, ops first.
-    let parsed = patch::parse(body, "updateMethodResponseInput");
-    if !is_valid_status_code(&status) {
-        let status_err = status_code_error(&status)
-            .message
-            .replace("1 validation error detected: ", "");
-        return Err(match parsed {
-            Err(e) if e.kind == "ValidationException" => {
-                let mut errors: Vec<String> = e
-                    .message
-                    .split_once("detected: ")
-                    .map(|(_, r)| r.split("; ").map(str::to_owned).collect())
-                    .unwrap_or_default();
-                errors.push(status_err);
-                ApiError::validation(&errors)
-            }
-            _ => status_code_error(&status),
-        });
-    }
-    let ops = parsed?;
+    let status_errors = if is_valid_status_code(&status) {
+        vec![]
+    } else {
+        vec![status_code_constraint(&status)]
+    };
+    let ops = patch::parse_with(body, "updateMethodResponseInput", status_errors)?;
     let mut tx = app.store.begin().await?;
     let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
     let response = method
