@@ -22,3 +22,4 @@ pub mod domain;
 pub mod management;
 pub mod server;
 pub mod store;
+pub mod vtl;
