@@ -81,7 +81,7 @@ pub struct CompiledIntegration {
     pub lambda: Option<LambdaTarget>,
     pub timeout: Duration,
     pub request_parameters: Vec<(ParamTarget, ParamSource)>,
-    pub request_templates: BTreeMap<String, String>,
+    pub request_templates: BTreeMap<String, MappingTemplate>,
     pub passthrough_behavior: PassthroughBehavior,
     pub content_handling: Option<ContentHandling>,
     pub responses: Vec<CompiledIntegrationResponse>,
@@ -101,8 +101,34 @@ pub struct CompiledIntegrationResponse {
     /// `None` is the default response (no or empty selection pattern).
     pub selection_pattern: Option<regex::Regex>,
     pub response_parameters: Vec<(String, ParamSource)>,
-    pub response_templates: BTreeMap<String, String>,
+    pub response_templates: BTreeMap<String, MappingTemplate>,
     pub content_handling: Option<ContentHandling>,
+}
+
+/// A mapping template, parsed once per deployment. API Gateway accepts any text at
+/// PutIntegration, so a template that does not parse is kept with its error and answers AWS's
+/// 500 when a request reaches it, instead of failing the whole deployment.
+#[derive(Debug)]
+pub struct MappingTemplate {
+    pub source: String,
+    pub parsed: Result<crate::vtl::Template, crate::vtl::Error>,
+}
+
+impl MappingTemplate {
+    pub fn compile(source: &str) -> Self {
+        Self {
+            source: source.to_owned(),
+            parsed: crate::vtl::Template::parse(source),
+        }
+    }
+}
+
+fn compile_templates<'a>(
+    templates: impl Iterator<Item = (&'a String, &'a String)>,
+) -> BTreeMap<String, MappingTemplate> {
+    templates
+        .map(|(content_type, source)| (content_type.clone(), MappingTemplate::compile(source)))
+        .collect()
 }
 
 impl CompiledIntegration {
@@ -233,11 +259,11 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
             status_code,
             selection_pattern,
             response_parameters,
-            response_templates: r
-                .response_templates
-                .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
-                .collect(),
+            response_templates: compile_templates(
+                r.response_templates
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v))),
+            ),
             content_handling: r.content_handling,
         });
     }
@@ -248,7 +274,7 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
         lambda,
         timeout: Duration::from_millis(i.timeout_in_millis.max(50) as u64),
         request_parameters,
-        request_templates: i.request_templates.clone(),
+        request_templates: compile_templates(i.request_templates.iter()),
         passthrough_behavior: i.passthrough_behavior.unwrap_or(PassthroughBehavior::WhenNoMatch),
         content_handling: i.content_handling,
         responses,

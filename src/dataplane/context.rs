@@ -38,6 +38,8 @@ pub struct RequestContext {
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
+    /// What mapping templates set in `$context.requestOverride` / `responseOverride`.
+    pub overrides: Option<Box<super::integration::template::Overrides>>,
     pub status: u16,
     pub response_length: u64,
     pub error_message: Option<String>,
@@ -80,6 +82,7 @@ impl RequestContext {
             stage_runtime: None,
             gateway_request: None,
             integration_latency_ms: None,
+            overrides: None,
             status: 0,
             response_length: 0,
             error_message: None,

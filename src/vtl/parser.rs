@@ -211,7 +211,11 @@ impl<'s> Parser<'s> {
             return None;
         }
         let start = self.pos;
-        while self.peek().is_some_and(is_ident) {
+        // As in Velocity 1.7, a `-` between identifier characters belongs to the name
+        // (`$context.requestOverride.header.X-Tenant`).
+        while self.peek().is_some_and(is_ident)
+            || (self.peek() == Some(b'-') && self.peek_at(1).is_some_and(is_ident))
+        {
             self.pos += 1;
         }
         Some(&self.src[start..self.pos])

@@ -40,7 +40,7 @@ where
 }
 
 /// Answers every request with what it received, as JSON (`/slow...` waits 2 s first; a path
-/// ending in `/status/{code}` answers that status).
+/// ending in `/status/{code}` answers that status; one ending in `/raw` answers the body alone).
 pub async fn echo_backend() -> SocketAddr {
     serve(|req: Request<hyper::body::Incoming>| async move {
         let method = req.method().to_string();
@@ -59,12 +59,18 @@ pub async fn echo_backend() -> SocketAddr {
             .rsplit_once("/status/")
             .and_then(|(_, s)| s.parse().ok())
             .unwrap_or(200);
+        if path.ends_with("/raw") {
+            // The body back as it came, like a Lambda function URL answering `event.body`.
+            return Response::new(Full::new(body));
+        }
         let answer = json!({
             "method": method,
             "path": path,
             "query": query,
             "headers": headers,
             "body": String::from_utf8_lossy(&body),
+            // As httpbin's `/post` has it: the body parsed, when it is JSON.
+            "json": serde_json::from_slice::<Value>(&body).ok(),
         });
         Response::builder()
             .status(status)

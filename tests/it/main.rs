@@ -19,3 +19,4 @@ mod rest_apis;
 mod serve;
 mod stages;
 mod tags;
+mod templates;

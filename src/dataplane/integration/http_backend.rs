@@ -4,13 +4,12 @@
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::{RequestBody, choose_request_template, collect_limited, integration_response};
+use super::{collect_limited, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
@@ -68,24 +67,39 @@ fn backend_url(
     // path parameter (`{proxy+}`) keeps its `/`; anything else stays one segment, and a lone `.`
     // or `..` is encoded so no server normalises it into a climb out of the URI's prefix.
     let resource_path = ctx.resource_path.as_deref().unwrap_or("");
-    let mapped_path: Vec<(&str, Cow<'_, str>)> = integration
-        .request_parameters
+    let overrides = ctx.overrides.as_deref();
+    let override_path = overrides.map(|o| o.request_path()).unwrap_or_default();
+    let override_query = overrides.map(|o| o.request_query()).unwrap_or_default();
+    let encode_segment = |v: &str| match v {
+        "." => "%2E".to_owned(),
+        ".." => "%2E%2E".to_owned(),
+        other => percent_encoding::utf8_percent_encode(other, SEGMENT).to_string(),
+    };
+    // `$context.requestOverride.path.x` from a request template wins over any mapping.
+    let overridden = override_path
         .iter()
-        .filter_map(|(t, s)| match t {
-            ParamTarget::Path(n) => {
-                let v = req.source(s, ctx)?;
-                let greedy =
-                    matches!(s, ParamSource::Path(m) if resource_path.contains(&format!("{{{m}+}}")));
-                let set = if greedy { PATH_SEGMENT } else { SEGMENT };
-                let encoded = match v.as_ref() {
-                    "." => "%2E".to_owned(),
-                    ".." => "%2E%2E".to_owned(),
-                    other => percent_encoding::utf8_percent_encode(other, set).to_string(),
-                };
-                Some((n.as_str(), Cow::Owned(encoded)))
-            }
-            _ => None,
-        })
+        .map(|(n, v)| (*n, Cow::Owned(encode_segment(v))));
+    let mapped_path: Vec<(&str, Cow<'_, str>)> = overridden
+        .chain(
+            integration
+                .request_parameters
+                .iter()
+                .filter_map(|(t, s)| match t {
+                    ParamTarget::Path(n) => {
+                        let v = req.source(s, ctx)?;
+                        let greedy =
+                            matches!(s, ParamSource::Path(m) if resource_path.contains(&format!("{{{m}+}}")));
+                        let set = if greedy { PATH_SEGMENT } else { SEGMENT };
+                        let encoded = match v.as_ref() {
+                            "." => "%2E".to_owned(),
+                            ".." => "%2E%2E".to_owned(),
+                            other => percent_encoding::utf8_percent_encode(other, set).to_string(),
+                        };
+                        Some((n.as_str(), Cow::Owned(encoded)))
+                    }
+                    _ => None,
+                }),
+        )
         .collect();
     let mut url = template.render(
         |name| {
@@ -105,18 +119,25 @@ fn backend_url(
         let (ParamTarget::QueryString(name) | ParamTarget::MultiValueQueryString(name)) = target else {
             continue;
         };
-        if let Some(v) = req.source(source, ctx) {
-            let enc = |s: &str| {
-                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-            };
-            extra.push(format!("{}={}", enc(name), enc(&v)));
+        if override_query.iter().any(|(n, _)| n == name) {
+            continue;
         }
+        if let Some(v) = req.source(source, ctx) {
+            extra.push(format!("{}={}", query_encode(name), query_encode(&v)));
+        }
+    }
+    for (name, v) in &override_query {
+        extra.push(format!("{}={}", query_encode(name), query_encode(v)));
     }
     if !extra.is_empty() {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&extra.join("&"));
     }
     url.parse().map_err(|_| GatewayError::internal())
+}
+
+fn query_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// Sets the headers mapped by `requestParameters`.
@@ -245,13 +266,10 @@ pub async fn invoke(
     req: &MethodRequest<'_>,
     body: Incoming,
     integration: &CompiledIntegration,
-    ctx: &RequestContext,
+    ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let body = collect_limited(body).await?;
-    let (payload, content_type) = match choose_request_template(integration, req)? {
-        RequestBody::Template(t) => (Bytes::from(t.to_owned()), Some("application/json".to_owned())),
-        RequestBody::Passthrough => (body, req.header("content-type").map(str::to_owned)),
-    };
+    let (payload, content_type) = request_payload(integration, req, body, ctx)?;
     let uri = backend_url(integration, req, ctx, false)?;
     let method = integration
         .http_method
@@ -262,6 +280,16 @@ pub async fn invoke(
         headers.insert(header::CONTENT_TYPE, ct);
     }
     apply_header_mappings(&mut headers, integration, req, ctx);
+    for (name, value) in ctx
+        .overrides
+        .as_deref()
+        .map(|o| o.request_headers())
+        .unwrap_or_default()
+    {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(n, v);
+        }
+    }
     let mut request = Request::new(full_body(payload));
     *request.method_mut() = method;
     *request.uri_mut() = uri;

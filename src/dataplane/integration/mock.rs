@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::Response;
 use hyper::body::Incoming;
 
-use super::{RequestBody, choose_request_template, collect_limited, integration_response};
+use super::{collect_limited, integration_response, request_payload};
 use crate::compiler::CompiledIntegration;
 use crate::dataplane::Body;
 use crate::dataplane::context::RequestContext;
@@ -15,26 +15,38 @@ pub async fn invoke(
     req: &MethodRequest<'_>,
     body: Incoming,
     integration: &CompiledIntegration,
-    ctx: &RequestContext,
+    ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let body = collect_limited(body).await?;
-    let status = match choose_request_template(integration, req)? {
-        RequestBody::Template(t) => status_code_of(t.as_bytes()),
-        // Passed through, the body is what the template would have produced.
-        RequestBody::Passthrough => status_code_of(&body),
-    };
+    // Passed through, the body is what the template would have produced.
+    let (payload, _) = request_payload(integration, req, body, ctx)?;
+    let status = status_code_of(&payload);
     integration_response(integration, &status.to_string(), None, Bytes::new(), req, ctx)
 }
 
-/// The `statusCode` of a MOCK request (a number or a numeric string); 200 when there is none.
+/// The `statusCode` of a MOCK request; 200 when there is none. API Gateway reads it leniently:
+/// `{statusCode: 200}` (not JSON, as CDK's CORS preflight writes it) works too.
 fn status_code_of(output: &[u8]) -> u16 {
-    serde_json::from_slice::<serde_json::Value>(output)
+    let text = String::from_utf8_lossy(output);
+    let Some(at) = text.find("statusCode") else {
+        return 200;
+    };
+    let rest = text[at + "statusCode".len()..]
+        .trim_start_matches(['"', '\''])
+        .trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return 200;
+    };
+    let digits: String = rest
+        .trim_start()
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
         .ok()
-        .and_then(|v| {
-            let code = v.get("statusCode")?;
-            code.as_u64().or_else(|| code.as_str()?.trim().parse().ok())
-        })
-        .and_then(|c| u16::try_from(c).ok())
+        .filter(|s| (100..=599).contains(s))
         .unwrap_or(200)
 }
 
@@ -46,6 +58,7 @@ mod tests {
     fn status_codes_come_from_the_template() {
         assert_eq!(status_code_of(br#"{"statusCode": 404}"#), 404);
         assert_eq!(status_code_of(br#"{"statusCode": "201"}"#), 201);
+        assert_eq!(status_code_of(b"{statusCode: 204}"), 204);
         assert_eq!(status_code_of(b"not json"), 200);
     }
 }

@@ -3,6 +3,7 @@
 pub mod http_backend;
 pub mod lambda;
 pub mod mock;
+pub mod template;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
@@ -14,7 +15,7 @@ use super::error::GatewayError;
 use super::request::MethodRequest;
 use super::server::DataPlane;
 use super::{Body, MAX_PAYLOAD, full_body};
-use crate::compiler::{CompiledIntegration, CompiledMethod, ParamSource};
+use crate::compiler::{CompiledIntegration, CompiledMethod, MappingTemplate, ParamSource};
 use crate::domain::enums::{IntegrationType, PassthroughBehavior};
 
 pub async fn invoke(
@@ -66,7 +67,8 @@ pub fn media_type(content_type: &str) -> String {
 
 /// What the integration request body is, per the templates and the passthrough behavior.
 pub enum RequestBody<'a> {
-    Template(&'a str),
+    /// The template for the request's media type, and that media type.
+    Template(&'a MappingTemplate, &'a str),
     Passthrough,
 }
 
@@ -80,8 +82,8 @@ pub fn choose_request_template<'i>(
         .header("content-type")
         .map(media_type)
         .unwrap_or_else(|| "application/json".to_owned());
-    if let Some(t) = integration.request_templates.get(&ct) {
-        return Ok(RequestBody::Template(t));
+    if let Some((media, t)) = integration.request_templates.get_key_value(&ct) {
+        return Ok(RequestBody::Template(t, media));
     }
     match (
         integration.passthrough_behavior,
@@ -94,6 +96,23 @@ pub fn choose_request_template<'i>(
     }
 }
 
+/// The integration request's body and Content-Type: the request template's output, or the
+/// method request's own body passed through.
+pub fn request_payload(
+    integration: &CompiledIntegration,
+    req: &MethodRequest<'_>,
+    body: Bytes,
+    ctx: &mut RequestContext,
+) -> Result<(Bytes, Option<String>), GatewayError> {
+    match choose_request_template(integration, req)? {
+        RequestBody::Template(t, media) => {
+            let out = template::render(t, &body, req, ctx)?;
+            Ok((Bytes::from(out), Some(media.to_owned())))
+        }
+        RequestBody::Passthrough => Ok((body, req.header("content-type").map(str::to_owned))),
+    }
+}
+
 /// The integration response phase of non-proxy integrations: select the response by
 /// `selection_input`, then map status, headers and body.
 pub fn integration_response(
@@ -102,7 +121,7 @@ pub fn integration_response(
     backend_headers: Option<&HeaderMap>,
     backend_body: Bytes,
     req: &MethodRequest<'_>,
-    ctx: &RequestContext,
+    ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let ir = integration
         .select_response(selection_input)
@@ -114,7 +133,10 @@ pub fn integration_response(
         .or_else(|| ir.response_templates.get_key_value("application/json"))
         .or_else(|| ir.response_templates.iter().next());
     let (content_type, body) = match template {
-        Some((ct, t)) => (Some(ct.clone()), Bytes::from(t.clone())),
+        Some((ct, t)) => {
+            let out = template::render(t, &backend_body, req, ctx)?;
+            (Some(ct.clone()), Bytes::from(out))
+        }
         None => (
             backend_headers
                 .and_then(|h| h.get(http::header::CONTENT_TYPE))
@@ -148,6 +170,9 @@ pub fn integration_response(
         {
             headers.insert(n, v);
         }
+    }
+    if let Some(o) = &ctx.overrides {
+        o.apply_to_response(&mut res);
     }
     super::remap_framing_headers(res.headers_mut());
     Ok(res)
