@@ -4,6 +4,7 @@
 //! does not compile is refused and the worker keeps what it had.
 
 pub mod mapping;
+pub mod validation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub struct CompiledMethod {
     pub resource_path: String,
     pub method: Method,
     pub integration: Option<CompiledIntegration>,
+    /// What the method's request validator checks, when it has one.
+    pub validation: Option<validation::CompiledValidation>,
 }
 
 #[derive(Debug)]
@@ -156,6 +159,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         return Err(CompileError::Format(snapshot.format));
     }
     let mut routes = RouteTree::default();
+    let mut models = validation::Models::new(snapshot);
     for r in &snapshot.resources {
         let mut methods = Vec::new();
         for m in r.resource_methods.iter().flat_map(|ms| ms.values()) {
@@ -175,6 +179,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
                 resource_path: r.path.clone(),
                 method: m.clone(),
                 integration,
+                validation: models.for_method(m),
             }));
         }
         routes.insert(

@@ -15,6 +15,7 @@ pub mod request;
 pub mod resolve;
 pub mod router;
 pub mod server;
+pub mod validate;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;

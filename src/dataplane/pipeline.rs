@@ -3,12 +3,13 @@
 //! 1. resolve: Host and path → API and stage (unknown: 403 Missing Authentication Token);
 //! 2. canary pick: the stage's canary deployment for its share of requests;
 //! 3. route: resource and method (unknown: 403 Missing Authentication Token);
-//! 4. integration: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), with the request and response
-//!    mappings they involve;
-//! 5. respond: AWS's headers on every answer; failures go through [`super::error::rescue`].
+//! 4. validate: required parameters, then the body against its model ([`super::validate`]);
+//! 5. integration: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
+//!    response mapping templates they involve;
+//! 6. respond: AWS's headers on every answer; failures go through [`super::error::rescue`].
 //!
-//! Authorizers, API keys and usage plans, throttling, validation and caching take their places
-//! between 3 and 4 as they arrive.
+//! Authorizers, API keys and usage plans, throttling and caching take their places between 3
+//! and 4 as they arrive.
 
 use std::net::SocketAddr;
 
@@ -170,6 +171,7 @@ async fn run(
         headers: parts.headers,
         variables,
     };
+    let body = super::validate::check(method.validation.as_ref(), &request, body).await?;
     integration::invoke(dp, &mut request, body, method, integration, ctx, path).await
 }
 

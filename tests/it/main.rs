@@ -20,3 +20,4 @@ mod serve;
 mod stages;
 mod tags;
 mod templates;
+mod validation;

@@ -9,13 +9,13 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::{collect_limited, integration_response, request_payload};
+use super::{Payload, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
-use crate::dataplane::{Body, BoxError, MAX_PAYLOAD, full_body};
+use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
 
 /// What stays as-is when a decoded value goes back into a URI path: unreserved characters, `/`
 /// and the sub-delimiters a path allows.
@@ -185,7 +185,7 @@ async fn send(
 pub async fn invoke_proxy(
     dp: &DataPlane,
     req: &mut MethodRequest<'_>,
-    body: Incoming,
+    body: Payload,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
@@ -215,10 +215,7 @@ pub async fn invoke_proxy(
     for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {
         headers.insert(name, value);
     }
-    let body: Body = http_body_util::Limited::new(body, MAX_PAYLOAD)
-        .map_err(BoxError::from)
-        .boxed();
-    let mut request = Request::new(body);
+    let mut request = Request::new(body.into_body());
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
@@ -264,11 +261,11 @@ impl RetainHopByHop for HeaderMap {
 pub async fn invoke(
     dp: &DataPlane,
     req: &MethodRequest<'_>,
-    body: Incoming,
+    body: Payload,
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let body = collect_limited(body).await?;
+    let body = body.collect().await?;
     let (payload, content_type) = request_payload(integration, req, body, ctx)?;
     let uri = backend_url(integration, req, ctx, false)?;
     let method = integration

@@ -10,10 +10,9 @@ use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::{collect_limited, media_type};
+use super::{Payload, media_type};
 use crate::compiler::{CompiledIntegration, CompiledMethod};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
@@ -106,14 +105,14 @@ fn profile_credentials(text: &str, profile: &str) -> Option<aws_credential_types
 pub async fn invoke_proxy(
     dp: &DataPlane,
     req: &MethodRequest<'_>,
-    body: Incoming,
+    body: Payload,
     method: &CompiledMethod,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
     path: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
-    let body = collect_limited(body).await?;
+    let body = body.collect().await?;
     let binary_types = ctx
         .api
         .as_ref()

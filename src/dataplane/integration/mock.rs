@@ -2,9 +2,8 @@
 
 use bytes::Bytes;
 use http::Response;
-use hyper::body::Incoming;
 
-use super::{collect_limited, integration_response, request_payload};
+use super::{Payload, integration_response, request_payload};
 use crate::compiler::CompiledIntegration;
 use crate::dataplane::Body;
 use crate::dataplane::context::RequestContext;
@@ -13,11 +12,11 @@ use crate::dataplane::request::MethodRequest;
 
 pub async fn invoke(
     req: &MethodRequest<'_>,
-    body: Incoming,
+    body: Payload,
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let body = collect_limited(body).await?;
+    let body = body.collect().await?;
     // Passed through, the body is what the template would have produced.
     let (payload, _) = request_payload(integration, req, body, ctx)?;
     let status = status_code_of(&payload);

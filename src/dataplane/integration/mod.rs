@@ -21,7 +21,7 @@ use crate::domain::enums::{IntegrationType, PassthroughBehavior};
 pub async fn invoke(
     dp: &DataPlane,
     req: &mut MethodRequest<'_>,
-    body: Incoming,
+    body: Payload,
     method: &CompiledMethod,
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
@@ -42,8 +42,34 @@ pub async fn invoke(
     res
 }
 
+/// The method request's body: still streaming, or already read (by request validation).
+pub enum Payload {
+    Streaming(Incoming),
+    Buffered(Bytes),
+}
+
+impl Payload {
+    /// The whole body, refusing more than AWS's 10 MB.
+    pub async fn collect(self) -> Result<Bytes, GatewayError> {
+        match self {
+            Payload::Buffered(b) => Ok(b),
+            Payload::Streaming(body) => collect_limited(body).await,
+        }
+    }
+
+    /// The body to stream on to a backend, still within AWS's 10 MB.
+    pub fn into_body(self) -> Body {
+        match self {
+            Payload::Buffered(b) => full_body(b),
+            Payload::Streaming(body) => http_body_util::Limited::new(body, MAX_PAYLOAD)
+                .map_err(super::BoxError::from)
+                .boxed(),
+        }
+    }
+}
+
 /// Reads a whole request body, refusing more than AWS's 10 MB.
-pub async fn collect_limited(body: Incoming) -> Result<Bytes, GatewayError> {
+async fn collect_limited(body: Incoming) -> Result<Bytes, GatewayError> {
     match http_body_util::Limited::new(body, MAX_PAYLOAD).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::too_large()),

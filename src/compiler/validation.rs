@@ -1,0 +1,142 @@
+//! Request validation, compiled once per deployment: the parameters a method requires and the
+//! JSON Schema (draft 4) of its request models, `$ref`s between the API's models resolved from
+//! the snapshot (never fetched).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::domain::rest_api::Method;
+use crate::domain::snapshot::Snapshot;
+
+/// Where a required parameter is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    Header,
+    Path,
+    QueryString,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredParam {
+    pub location: ParamLocation,
+    pub name: String,
+}
+
+/// A model's compiled schema, or why it did not compile (answered as a 500 when a request
+/// needs it, so one bad model does not refuse the whole deployment).
+pub type Schema = Arc<Result<jsonschema::Validator, String>>;
+
+#[derive(Debug)]
+pub struct CompiledValidation {
+    /// In AWS's order for its message: headers, then path, then query string, each by name.
+    pub required_parameters: Vec<RequiredParam>,
+    /// Schemas by request Content-Type (media type, lowercase).
+    pub body_schemas: BTreeMap<String, Schema>,
+}
+
+/// The URL by which one model of an API refers to another in `$ref`.
+pub fn model_url(api_id: &str, name: &str) -> String {
+    format!("https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}")
+}
+
+/// Compiles models on demand, each once per snapshot.
+pub struct Models<'s> {
+    snapshot: &'s Snapshot,
+    compiled: HashMap<String, Schema>,
+}
+
+struct SnapshotModels(HashMap<String, serde_json::Value>);
+
+impl jsonschema::Retrieve for SnapshotModels {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        self.0
+            .get(uri.as_str())
+            .cloned()
+            .ok_or_else(|| format!("no model at {uri}").into())
+    }
+}
+
+impl<'s> Models<'s> {
+    pub fn new(snapshot: &'s Snapshot) -> Self {
+        Self {
+            snapshot,
+            compiled: HashMap::new(),
+        }
+    }
+
+    fn schema(&mut self, name: &str) -> Schema {
+        if let Some(s) = self.compiled.get(name) {
+            return s.clone();
+        }
+        let compiled = Arc::new(self.compile(name));
+        self.compiled.insert(name.to_owned(), compiled.clone());
+        compiled
+    }
+
+    fn compile(&self, name: &str) -> Result<jsonschema::Validator, String> {
+        let api_id = &self.snapshot.rest_api.id;
+        let parse = |raw: Option<&str>| -> Result<serde_json::Value, String> {
+            serde_json::from_str(raw.unwrap_or("{}")).map_err(|e| e.to_string())
+        };
+        let model = self
+            .snapshot
+            .models
+            .get(name)
+            .ok_or_else(|| format!("model {name} does not exist"))?;
+        let schema = parse(model.schema.as_deref()).map_err(|e| format!("model {name}: {e}"))?;
+        let others = self
+            .snapshot
+            .models
+            .values()
+            .filter_map(|m| Some((model_url(api_id, &m.name), parse(m.schema.as_deref()).ok()?)))
+            .collect();
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .with_retriever(SnapshotModels(others))
+            .build(&schema)
+            .map_err(|e| format!("model {name}: {e}"))
+    }
+
+    /// What the method's validator asks of its requests, if it has one that asks anything.
+    pub fn for_method(&mut self, method: &Method) -> Option<CompiledValidation> {
+        let validator = self
+            .snapshot
+            .request_validators
+            .get(method.request_validator_id.as_deref()?)?;
+        let mut required_parameters = Vec::new();
+        if validator.validate_request_parameters {
+            // The map's key order (header < path < querystring, then by name) is AWS's.
+            for (key, required) in &method.request_parameters {
+                let Some(rest) = key.strip_prefix("method.request.").filter(|_| *required) else {
+                    continue;
+                };
+                let (location, name) = if let Some(n) = rest.strip_prefix("header.") {
+                    (ParamLocation::Header, n)
+                } else if let Some(n) = rest.strip_prefix("path.") {
+                    (ParamLocation::Path, n)
+                } else if let Some(n) = rest.strip_prefix("querystring.") {
+                    (ParamLocation::QueryString, n)
+                } else {
+                    continue;
+                };
+                required_parameters.push(RequiredParam {
+                    location,
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let mut body_schemas = BTreeMap::new();
+        if validator.validate_request_body {
+            for (content_type, model) in &method.request_models {
+                body_schemas.insert(content_type.to_ascii_lowercase(), self.schema(model));
+            }
+        }
+        (!required_parameters.is_empty() || !body_schemas.is_empty()).then_some(CompiledValidation {
+            required_parameters,
+            body_schemas,
+        })
+    }
+}
