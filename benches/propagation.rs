@@ -51,7 +51,7 @@ async fn main() {
             token: "bench".into(),
             worker_id: None,
             cache_dir: None,
-            lambda: Default::default(),
+            aws: Default::default(),
             access_log_dir: None,
         };
         workers.push(

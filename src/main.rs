@@ -38,9 +38,13 @@ enum Command {
         /// Data-plane address of the embedded worker.
         #[arg(long, env = "GATEHOUSE_DATA_PLANE_ADDR")]
         data_plane: Option<SocketAddr>,
-        /// Base URL of the Lambda Invoke API for AWS_PROXY integrations (default: AWS's).
+        /// Base URL of the Lambda Invoke API for Lambda integrations (default: AWS's).
         #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
         lambda_endpoint: Option<String>,
+        /// SERVICE=URL: where AWS service integrations call a service (repeatable; default:
+        /// AWS's regional endpoint), e.g. `--aws-endpoint sqs=http://localhost:4566`.
+        #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
+        aws_endpoints: Vec<(String, String)>,
     },
     /// The control plane alone (management API + configuration for workers), on an existing
     /// PostgreSQL (DATABASE_URL). Run as many replicas as you like.
@@ -66,6 +70,9 @@ enum Command {
         cluster_token: Option<String>,
         #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
         lambda_endpoint: Option<String>,
+        /// SERVICE=URL: where AWS service integrations call a service (repeatable).
+        #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
+        aws_endpoints: Vec<(String, String)>,
         /// This worker's name in the fleet view (default: generated).
         #[arg(long)]
         worker_id: Option<String>,
@@ -129,10 +136,14 @@ async fn main() -> anyhow::Result<()> {
             listen,
             data_plane,
             lambda_endpoint,
+            aws_endpoints,
         } => {
             config.management_addr = listen.unwrap_or(config.management_addr);
             config.data_plane_addr = data_plane.unwrap_or(config.data_plane_addr);
-            config.lambda_endpoint = lambda_endpoint.or(config.lambda_endpoint);
+            config.aws_endpoints.extend(aws_endpoints);
+            if let Some(url) = lambda_endpoint {
+                config.aws_endpoints.insert("lambda".into(), url);
+            }
             server::run_control_plane(config, true).await
         }
         Command::ControlPlane {
@@ -149,13 +160,17 @@ async fn main() -> anyhow::Result<()> {
             config_cache,
             cluster_token,
             lambda_endpoint,
+            aws_endpoints,
             worker_id,
         } => {
             config.control_plane_url = Some(control_plane);
             config.data_plane_addr = listen.unwrap_or(config.data_plane_addr);
             config.config_cache = config_cache.or(config.config_cache);
             config.cluster_token = cluster_token.or(config.cluster_token);
-            config.lambda_endpoint = lambda_endpoint.or(config.lambda_endpoint);
+            config.aws_endpoints.extend(aws_endpoints);
+            if let Some(url) = lambda_endpoint {
+                config.aws_endpoints.insert("lambda".into(), url);
+            }
             server::run_worker(config, worker_id).await
         }
         Command::Fleet {
@@ -217,4 +232,8 @@ async fn credentials_command(config: Config, action: CredentialsAction) -> anyho
     drop(conn);
     // Leave an adopted cluster running for its owner; stop one this command started.
     db.close().await
+}
+
+fn parse_aws_endpoint(raw: &str) -> Result<(String, String), String> {
+    gatehouse::dataplane::integration::aws::parse_endpoint(raw)
 }

@@ -15,7 +15,7 @@ use crate::config::{
     BootstrapCredentials, Config, LOOPBACK_ACCESS_KEY_ID, LOOPBACK_ACCOUNT_ID, LOOPBACK_SECRET_ACCESS_KEY,
 };
 use crate::dataplane::observe::{AccessLogSink, Metrics};
-use crate::dataplane::{self, config::RuntimeConfig, integration::lambda::LambdaSettings, server::DataPlane};
+use crate::dataplane::{self, config::RuntimeConfig, integration::aws::AwsSettings, server::DataPlane};
 use crate::distribution::publisher::Publisher;
 use crate::distribution::subscriber::{Subscriber, SubscriberConfig};
 use crate::domain::ids;
@@ -157,7 +157,7 @@ pub struct WorkerOptions {
     pub token: String,
     pub worker_id: Option<String>,
     pub cache_dir: Option<PathBuf>,
-    pub lambda: LambdaSettings,
+    pub aws: AwsSettings,
     /// Access log lines go to files here (one per log group); stdout when unset.
     pub access_log_dir: Option<PathBuf>,
 }
@@ -217,9 +217,9 @@ impl Worker {
         let access_logs = AccessLogSink::start(opts.access_log_dir);
         let (closing, closed) = watch::channel(false);
         for (i, listener) in listeners.into_iter().enumerate() {
-            let (runtime, lambda, metrics, access_logs) = (
+            let (runtime, aws, metrics, access_logs) = (
                 runtime.clone(),
-                opts.lambda.clone(),
+                opts.aws.clone(),
                 metrics.clone(),
                 access_logs.clone(),
             );
@@ -236,7 +236,7 @@ impl Worker {
                             Ok(l) => l,
                             Err(e) => return tracing::error!(error = %e, "cannot listen"),
                         };
-                        let dp = Arc::new(DataPlane::new(runtime, lambda, metrics, access_logs));
+                        let dp = Arc::new(DataPlane::new(runtime, aws, metrics, access_logs));
                         let stop = async move {
                             let _ = closed.wait_for(|c| *c).await;
                         };
@@ -337,13 +337,13 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
     let cp = ControlPlane::start(listener, db.store.clone(), &config, token.clone()).await?;
     tracing::info!(management.addr = %cp.addr, "management api listening");
     let worker = if embedded_worker {
-        let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
+        let aws = AwsSettings::from_env(config.aws_endpoints.clone(), &config.env);
         let opts = WorkerOptions {
             control_plane: cp.url(),
             token: token.to_string(),
             worker_id: Some("embedded".into()),
             cache_dir: None,
-            lambda,
+            aws,
             access_log_dir: config.access_log_dir.clone(),
         };
         Some(
@@ -388,7 +388,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
         .clone()
         .context("a worker needs --control-plane URL (or GATEHOUSE_CONTROL_PLANE)")?;
     let token = cluster_token(&config, false)?;
-    let lambda = LambdaSettings::from_env(config.lambda_endpoint.clone(), &config.env);
+    let aws = AwsSettings::from_env(config.aws_endpoints.clone(), &config.env);
     let worker = Worker::start(
         config.data_plane_addr,
         None,
@@ -397,7 +397,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             token,
             worker_id,
             cache_dir: config.config_cache.clone(),
-            lambda,
+            aws,
             access_log_dir: config.access_log_dir.clone(),
         },
     )

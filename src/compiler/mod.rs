@@ -82,6 +82,9 @@ pub struct CompiledIntegration {
     pub uri: Option<UriTemplate>,
     /// For Lambda integrations: the function ARN (or name) and its region.
     pub lambda: Option<LambdaTarget>,
+    /// For AWS service integrations: the service and region (`uri` then holds the path, or
+    /// `/?Action=...`, below the service's endpoint).
+    pub aws_service: Option<ServiceTarget>,
     pub timeout: Duration,
     pub request_parameters: Vec<(ParamTarget, ParamSource)>,
     pub request_templates: BTreeMap<String, MappingTemplate>,
@@ -96,6 +99,14 @@ pub struct LambdaTarget {
     /// The function ARN or name; may reference `${stageVariables.name}`.
     pub function: UriTemplate,
     pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTarget {
+    pub service: String,
+    pub region: String,
+    /// `{subdomain}.{service}` addressing (IoT data endpoints and the like).
+    pub subdomain: Option<String>,
 }
 
 #[derive(Debug)]
@@ -142,7 +153,12 @@ impl CompiledIntegration {
         self.responses
             .iter()
             .find(|r| r.selection_pattern.as_ref().is_some_and(|p| p.is_match(input)))
-            .or_else(|| self.responses.iter().find(|r| r.selection_pattern.is_none()))
+            .or_else(|| self.default_response())
+    }
+
+    /// The response with no selection pattern.
+    pub fn default_response(&self) -> Option<&CompiledIntegrationResponse> {
+        self.responses.iter().find(|r| r.selection_pattern.is_none())
     }
 }
 
@@ -222,16 +238,28 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
         .filter(|m| *m != "ANY")
         .map(|m| m.parse::<http::Method>().map_err(|e| e.to_string()))
         .transpose()?;
-    let (uri, lambda) = match i.kind {
+    let (uri, lambda, aws_service) = match i.kind {
         IntegrationType::Http | IntegrationType::HttpProxy => {
             let raw = i.uri.as_deref().ok_or("an HTTP integration needs a uri")?;
-            (Some(UriTemplate::parse(raw)?), None)
+            (Some(UriTemplate::parse(raw)?), None, None)
         }
-        IntegrationType::AwsProxy | IntegrationType::Aws => {
+        IntegrationType::AwsProxy => {
             let raw = i.uri.as_deref().ok_or("an AWS integration needs a uri")?;
-            (None, lambda_target(raw))
+            (None, lambda_target(raw), None)
         }
-        IntegrationType::Mock => (None, None),
+        IntegrationType::Aws => {
+            let raw = i.uri.as_deref().ok_or("an AWS integration needs a uri")?;
+            match lambda_target(raw) {
+                Some(lambda) => (None, Some(lambda), None),
+                // A uri that names nothing callable is answered with a 500 at request time,
+                // like a missing integration, rather than refusing the whole deployment.
+                None => match service_target(raw) {
+                    Some((target, path)) => (Some(UriTemplate::parse(&path)?), None, Some(target)),
+                    None => (None, None, None),
+                },
+            }
+        }
+        IntegrationType::Mock => (None, None, None),
     };
     let request_parameters = i
         .request_parameters
@@ -277,6 +305,7 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
         http_method,
         uri,
         lambda,
+        aws_service,
         timeout: Duration::from_millis(i.timeout_in_millis.max(50) as u64),
         request_parameters,
         request_templates: compile_templates(i.request_templates.iter()),
@@ -307,6 +336,40 @@ pub fn lambda_target(uri: &str) -> Option<LambdaTarget> {
     })
 }
 
+/// `arn:aws:apigateway:{region}:{[subdomain.]service}:action/{Action}` or `...:path/{path}`:
+/// the service, and the request path below its endpoint (`/?Action={Action}` for actions).
+pub fn service_target(uri: &str) -> Option<(ServiceTarget, String)> {
+    let parts: Vec<&str> = uri.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[..3] != ["arn", "aws", "apigateway"] || !is_region(parts[3]) {
+        return None;
+    }
+    let (subdomain, service) = match parts[4].rsplit_once('.') {
+        Some((sub, svc)) => (Some(sub.to_owned()), svc),
+        None => (None, parts[4]),
+    };
+    // Both become part of a host name Gatehouse signs requests for.
+    let label = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !label(service) || subdomain.as_deref().is_some_and(|s| !s.split('.').all(label)) {
+        return None;
+    }
+    let path = if let Some(action) = parts[5].strip_prefix("action/") {
+        if !label(action) {
+            return None;
+        }
+        format!("/?Action={action}")
+    } else {
+        format!("/{}", parts[5].strip_prefix("path/")?.trim_start_matches('/'))
+    };
+    Some((
+        ServiceTarget {
+            service: service.to_owned(),
+            region: parts[3].to_owned(),
+            subdomain,
+        },
+        path,
+    ))
+}
+
 /// An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`): it becomes part of a host
 /// name Gatehouse signs requests for, so nothing else is accepted.
 pub fn is_region(raw: &str) -> bool {
@@ -329,6 +392,25 @@ mod tests {
         assert!(is_region("us-gov-west-1"));
         assert!(!is_region("x.attacker.example?"));
         assert!(!is_region("us-east"));
+    }
+
+    #[test]
+    fn service_uris_name_service_region_and_path() {
+        let (t, path) = service_target("arn:aws:apigateway:eu-west-1:sqs:path/000000000000/orders").unwrap();
+        assert_eq!(
+            (t.service.as_str(), t.region.as_str(), path.as_str()),
+            ("sqs", "eu-west-1", "/000000000000/orders")
+        );
+        let (t, path) = service_target("arn:aws:apigateway:us-east-1:sqs:action/SendMessage").unwrap();
+        assert_eq!(
+            (t.service.as_str(), path.as_str()),
+            ("sqs", "/?Action=SendMessage")
+        );
+        let (t, _) = service_target("arn:aws:apigateway:us-east-1:abc.iotdata:path/topics/x").unwrap();
+        assert_eq!(t.subdomain.as_deref(), Some("abc"));
+        assert!(service_target("arn:aws:apigateway:us-east-1:evil.com/x:path/a").is_none());
+        assert!(service_target("arn:aws:apigateway:us-east-1:sqs:action/Send&x=1").is_none());
+        assert!(service_target("arn:aws:apigateway:nowhere:sqs:path/a").is_none());
     }
 
     #[test]

@@ -58,8 +58,9 @@ pub struct Config {
     pub data_plane_addr: SocketAddr,
     /// The token that authenticates workers to the control plane's internal endpoints.
     pub cluster_token: Option<String>,
-    /// Base URL of the Lambda Invoke API; unset means AWS's regional endpoint.
-    pub lambda_endpoint: Option<String>,
+    /// Base URLs of AWS services by name (`lambda`, `sqs`, ...); a service not here is called
+    /// at AWS's regional endpoint.
+    pub aws_endpoints: std::collections::BTreeMap<String, String>,
     /// A worker's control plane (base URL).
     pub control_plane_url: Option<String>,
     /// A worker's configuration cache directory.
@@ -80,7 +81,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("bootstrap_credentials", &self.bootstrap_credentials)
             .field("cluster_token", &self.cluster_token.as_ref().map(|_| "<set>"))
-            .field("lambda_endpoint", &self.lambda_endpoint)
+            .field("aws_endpoints", &self.aws_endpoints)
             .field("control_plane_url", &self.control_plane_url)
             .field("config_cache", &self.config_cache)
             .finish_non_exhaustive()
@@ -139,7 +140,7 @@ impl Config {
                     reason: e.to_string(),
                 })?,
             cluster_token: get("GATEHOUSE_CLUSTER_TOKEN").map(str::to_owned),
-            lambda_endpoint: get("GATEHOUSE_LAMBDA_ENDPOINT").map(str::to_owned),
+            aws_endpoints: aws_endpoints(get("GATEHOUSE_AWS_ENDPOINTS"), get("GATEHOUSE_LAMBDA_ENDPOINT"))?,
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
             config_cache: get("GATEHOUSE_CONFIG_CACHE").map(PathBuf::from),
             access_log_dir: get("GATEHOUSE_ACCESS_LOG_DIR").map(PathBuf::from),
@@ -204,6 +205,32 @@ pub fn parse_account_id(raw: &str) -> Result<String, ConfigError> {
             reason: format!("{raw:?} is not twelve digits"),
         })
     }
+}
+
+/// `GATEHOUSE_AWS_ENDPOINTS` (`sqs=URL,s3=URL`), with `GATEHOUSE_LAMBDA_ENDPOINT` as the
+/// `lambda` one.
+fn aws_endpoints(
+    list: Option<&str>,
+    lambda: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut endpoints = std::collections::BTreeMap::new();
+    for item in list
+        .into_iter()
+        .flat_map(|l| l.split(','))
+        .filter(|i| !i.trim().is_empty())
+    {
+        let (service, url) = crate::dataplane::integration::aws::parse_endpoint(item).map_err(|reason| {
+            ConfigError::Invalid {
+                name: "GATEHOUSE_AWS_ENDPOINTS",
+                reason,
+            }
+        })?;
+        endpoints.insert(service, url);
+    }
+    if let Some(url) = lambda {
+        endpoints.insert("lambda".to_owned(), url.to_owned());
+    }
+    Ok(endpoints)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::Body;
 use super::client::{self, BackendClient};
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
-use super::integration::lambda::LambdaSettings;
+use super::integration::aws::AwsSettings;
 use super::observe::{AccessLogSink, Metrics};
 use super::pipeline;
 
@@ -28,7 +28,7 @@ pub struct DataPlane {
     pub http: BackendClient,
     /// For integrations that skip certificate verification.
     pub http_insecure: BackendClient,
-    pub lambda: LambdaSettings,
+    pub aws: AwsSettings,
     pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
 }
@@ -38,7 +38,7 @@ impl DataPlane {
     /// access-log writer.
     pub fn new(
         runtime: Arc<ArcSwap<RuntimeConfig>>,
-        lambda: LambdaSettings,
+        aws: AwsSettings,
         metrics: Arc<Metrics>,
         access_logs: AccessLogSink,
     ) -> Self {
@@ -47,7 +47,7 @@ impl DataPlane {
             runtime,
             http,
             http_insecure,
-            lambda,
+            aws,
             metrics,
             access_logs,
         }

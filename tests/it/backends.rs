@@ -83,31 +83,44 @@ pub async fn echo_backend() -> SocketAddr {
     .await
 }
 
+/// Whether a request carries a valid SigV4 signature for `service`, by Gatehouse's own verifier
+/// and the secret the tests configure (`secret`).
+pub fn signed_for(parts: &http::request::Parts, body: &[u8], service: &str) -> bool {
+    use gatehouse::management::sigv4;
+    use sha2::Digest;
+    let Some(header) = parts.headers.get("authorization").and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let Ok(auth) = sigv4::parse_authorization(header) else {
+        return false;
+    };
+    let amz_date = parts
+        .headers
+        .get("x-amz-date")
+        .and_then(|d| d.to_str().ok())
+        .unwrap_or_default();
+    let canonical = sigv4::canonical_request(
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query().unwrap_or(""),
+        &parts.headers,
+        &auth.signed_headers,
+        &hex::encode(sha2::Sha256::digest(body)),
+    );
+    auth.service == service && sigv4::signature_matches(&auth, "secret", amz_date, &canonical)
+}
+
 /// A Lambda Invoke API whose functions behave by name: `echo` answers the event it got as the
 /// body; `malformed` answers a bare string; `error` is a function error; `slow` takes 2 s;
-/// `custom` answers the request's own `x-answer` header... of the event (a proxy response in
-/// the event's `body`).
+/// `custom` answers the proxy response in the event's `body`. For non-proxy integrations:
+/// `identity` answers the event itself; `select_pattern` and `mapping_responses` are the
+/// functions of AWS's recorded selection-pattern and response-template cases.
 pub async fn fake_lambda() -> SocketAddr {
     serve(|req: Request<hyper::body::Incoming>| async move {
         let path = req.uri().path().to_owned();
         let (parts, body) = req.into_parts();
         let body = body.collect().await.unwrap().to_bytes();
-        // Verified with Gatehouse's own SigV4 verifier, for the secret the tests configure.
-        let signed = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).is_some_and(|h| {
-            use gatehouse::management::sigv4;
-            use sha2::Digest;
-            let Ok(auth) = sigv4::parse_authorization(h) else { return false };
-            let amz_date = parts.headers.get("x-amz-date").and_then(|d| d.to_str().ok()).unwrap_or_default();
-            let canonical = sigv4::canonical_request(
-                parts.method.as_str(),
-                parts.uri.path(),
-                parts.uri.query().unwrap_or(""),
-                &parts.headers,
-                &auth.signed_headers,
-                &hex::encode(sha2::Sha256::digest(&body)),
-            );
-            auth.service == "lambda" && sigv4::signature_matches(&auth, "secret", amz_date, &canonical)
-        });
+        let signed = signed_for(&parts, &body, "lambda");
         let function = path
             .strip_prefix("/2015-03-31/functions/")
             .and_then(|p| p.strip_suffix("/invocations"))
@@ -127,6 +140,23 @@ pub async fn fake_lambda() -> SocketAddr {
             "custom" => {
                 let inner = event.get("body").and_then(Value::as_str).unwrap_or("null");
                 (200, false, serde_json::from_str(inner).unwrap_or(Value::Null))
+            }
+            "identity" => (200, false, event),
+            // lambda_select_pattern.py of the recordings.
+            "select_pattern" => match event["statusCode"].as_str() {
+                Some("200") => (200, false, json!("Pass")),
+                Some(code @ ("400" | "500")) => {
+                    let words = if code == "400" { "four hundred" } else { "five hundred" };
+                    let message = format!("Error: Raising {words} from within the Lambda function");
+                    (200, true, json!({"errorMessage": message, "errorType": "Exception", "requestId": "r", "stackTrace": []}))
+                }
+                _ => (200, false, json!("Error Value in the json request should either be 400 or 500 to demonstrate")),
+            },
+            // lambda_mapping_responses.py of the recordings.
+            "mapping_responses" => {
+                let status: i64 = event["body"]["httpStatus"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let body = if status >= 400 { "customerror" } else { "noerror" };
+                (200, false, json!({"statusCode": 200, "body": body}))
             }
             _ => (404, false, json!({"Type": "User", "message": format!("Function not found: {function}")})),
         };
@@ -213,4 +243,63 @@ pub async fn trickling_backend() -> SocketAddr {
         }
     });
     addr
+}
+
+/// What a fake AWS service received: path, parameters (query and form body merged) and
+/// whether the call was signed for the service.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub params: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    pub signed: bool,
+}
+
+/// SQS's query API, enough for SendMessage: answers XML as SQS does, 400 `MissingParameter`
+/// without a MessageBody; everything received is kept.
+pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    let addr = serve(move |req: Request<hyper::body::Incoming>| {
+        let log = log.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let mut params = gatehouse::domain::query::parse(parts.uri.query().unwrap_or(""));
+            params.extend(gatehouse::domain::query::parse(&String::from_utf8_lossy(&body)));
+            let got = Received {
+                path: parts.uri.path().to_owned(),
+                content_type: parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                signed: signed_for(&parts, &body, "sqs"),
+                params,
+            };
+            let message = got.params.iter().find(|(k, _)| k == "MessageBody").map(|(_, v)| v.clone());
+            let n = {
+                let mut log = log.lock().unwrap();
+                log.push(got);
+                log.len()
+            };
+            let (status, xml) = match message {
+                Some(_) => (
+                    200,
+                    format!("<SendMessageResponse><SendMessageResult><MessageId>msg-{n}</MessageId></SendMessageResult></SendMessageResponse>"),
+                ),
+                None => (
+                    400,
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>MissingParameter</Code><Message>The request must contain the parameter MessageBody.</Message></Error></ErrorResponse>".to_owned(),
+                ),
+            };
+            Response::builder()
+                .status(status)
+                .header("content-type", "text/xml")
+                .body(Full::new(Bytes::from(xml)))
+                .unwrap()
+        }
+    })
+    .await;
+    (addr, received)
 }

@@ -1172,23 +1172,11 @@ async fn lambda_calls_are_sigv4_signed_when_credentials_are_configured() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let worker = gatehouse::server::Worker::start(
-        "127.0.0.1:0".parse().unwrap(),
-        Some(1),
-        gatehouse::server::WorkerOptions {
-            control_plane: app.url(),
-            token: CLUSTER_TOKEN.into(),
-            worker_id: None,
-            cache_dir: None,
-            lambda: gatehouse::dataplane::integration::lambda::LambdaSettings::from_env(
-                Some(format!("http://{lambda}")),
-                &env,
-            ),
-            access_log_dir: None,
-        },
-    )
-    .await
-    .unwrap();
+    let aws = gatehouse::dataplane::integration::aws::AwsSettings::from_env(
+        [("lambda".to_owned(), format!("http://{lambda}"))].into(),
+        &env,
+    );
+    let worker = start_worker_with(&app.url(), aws).await;
     assert!(serving(&worker, &api, "dev").await);
     let res = invoker(&api, &worker)
         .get(invoke_url(&api, &worker, "dev", "/"))

@@ -303,6 +303,29 @@ pub async fn start_worker_at(
     cache_dir: Option<std::path::PathBuf>,
     lambda_endpoint: Option<String>,
 ) -> gatehouse::server::Worker {
+    let aws = gatehouse::dataplane::integration::aws::AwsSettings {
+        endpoints: lambda_endpoint
+            .into_iter()
+            .map(|url| ("lambda".to_owned(), url))
+            .collect(),
+        credentials: None,
+    };
+    start_worker_full(control_plane, cache_dir, aws).await
+}
+
+/// A worker calling AWS services where `aws` says.
+pub async fn start_worker_with(
+    control_plane: &str,
+    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+) -> gatehouse::server::Worker {
+    start_worker_full(control_plane, None, aws).await
+}
+
+async fn start_worker_full(
+    control_plane: &str,
+    cache_dir: Option<std::path::PathBuf>,
+    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+) -> gatehouse::server::Worker {
     gatehouse::server::Worker::start(
         "127.0.0.1:0".parse().unwrap(),
         Some(1),
@@ -311,10 +334,7 @@ pub async fn start_worker_at(
             token: CLUSTER_TOKEN.into(),
             worker_id: None,
             cache_dir,
-            lambda: gatehouse::dataplane::integration::lambda::LambdaSettings {
-                endpoint: lambda_endpoint,
-                credentials: None,
-            },
+            aws,
             access_log_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("access-logs")),
         },
     )

@@ -6,6 +6,7 @@ mod helpers;
 
 mod api_documents;
 mod auth;
+mod aws_integrations;
 mod backends;
 mod conformance;
 mod dataplane;

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::{Payload, integration_response, request_payload};
+use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
@@ -56,11 +56,12 @@ const HOP_BY_HOP: [&str; 8] = [
 
 /// The backend URL: the URI template with path parameters (mapped, else the method's own) and
 /// stage variables, plus query parameters.
-fn backend_url(
+pub(super) fn backend_url(
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
     ctx: &RequestContext,
     pass_query: bool,
+    base: &str,
 ) -> Result<http::Uri, GatewayError> {
     let template = integration.uri.as_ref().ok_or_else(GatewayError::internal)?;
     // Mapped values are decoded; they go back into the URI encoded. Only the value of a greedy
@@ -101,7 +102,8 @@ fn backend_url(
                 }),
         )
         .collect();
-    let mut url = template.render(
+    let mut url = base.to_owned();
+    url += &template.render(
         |name| {
             mapped_path
                 .iter()
@@ -136,12 +138,22 @@ fn backend_url(
     url.parse().map_err(|_| GatewayError::internal())
 }
 
+/// Sets the headers a request template put in `$context.requestOverride.header`.
+pub(super) fn apply_header_overrides(headers: &mut HeaderMap, ctx: &RequestContext) {
+    let overrides = ctx.overrides.as_deref().map(|o| o.request_headers());
+    for (name, value) in overrides.unwrap_or_default() {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(n, v);
+        }
+    }
+}
+
 fn query_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// Sets the headers mapped by `requestParameters`.
-fn apply_header_mappings(
+pub(super) fn apply_header_mappings(
     headers: &mut HeaderMap,
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
@@ -193,7 +205,7 @@ pub async fn invoke_proxy(
     if declared.is_some_and(|n| n > MAX_PAYLOAD) {
         return Err(GatewayError::too_large());
     }
-    let uri = backend_url(integration, req, ctx, true)?;
+    let uri = backend_url(integration, req, ctx, true, "")?;
     let method = integration
         .http_method
         .clone()
@@ -267,7 +279,7 @@ pub async fn invoke(
 ) -> Result<Response<Body>, GatewayError> {
     let body = body.collect().await?;
     let (payload, content_type) = request_payload(integration, req, body, ctx)?;
-    let uri = backend_url(integration, req, ctx, false)?;
+    let uri = backend_url(integration, req, ctx, false, "")?;
     let method = integration
         .http_method
         .clone()
@@ -277,16 +289,7 @@ pub async fn invoke(
         headers.insert(header::CONTENT_TYPE, ct);
     }
     apply_header_mappings(&mut headers, integration, req, ctx);
-    for (name, value) in ctx
-        .overrides
-        .as_deref()
-        .map(|o| o.request_headers())
-        .unwrap_or_default()
-    {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.insert(n, v);
-        }
-    }
+    apply_header_overrides(&mut headers, ctx);
     let mut request = Request::new(full_body(payload));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -302,7 +305,7 @@ pub async fn invoke(
     };
     integration_response(
         integration,
-        parts.status.as_str(),
+        Selection::Status(parts.status.as_str()),
         Some(&parts.headers),
         body,
         req,

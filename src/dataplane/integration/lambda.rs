@@ -3,103 +3,79 @@
 //! SigV4 when credentials are configured; the proxy response validated as AWS validates it.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 use base64::Engine;
 use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 
-use super::{Payload, media_type};
+use super::{Payload, Selection, aws, integration_response, media_type, request_payload};
 use crate::compiler::{CompiledIntegration, CompiledMethod};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
-use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
+use crate::dataplane::{Body, full_body};
 
-/// Where Lambda is and how to sign for it.
-#[derive(Clone, Default)]
-pub struct LambdaSettings {
-    /// Base URL of a Lambda Invoke API (e.g. `sam local start-lambda`'s); `None` means AWS's
-    /// regional endpoint.
-    pub endpoint: Option<String>,
-    pub credentials: Option<aws_credential_types::Credentials>,
+/// Invokes the integration's function with `payload` (RequestResponse) and reads its answer.
+async fn call_function(
+    dp: &DataPlane,
+    integration: &CompiledIntegration,
+    target: &crate::compiler::LambdaTarget,
+    req: &MethodRequest<'_>,
+    payload: Bytes,
+) -> Result<(http::response::Parts, Bytes), GatewayError> {
+    let endpoint = dp.aws.endpoint("lambda", &target.region, None);
+    let function = target
+        .function
+        .render(|_| None, |name| req.variables.get(name).map(String::as_str));
+    let function = percent_encoding::utf8_percent_encode(&function, percent_encoding::NON_ALPHANUMERIC);
+    let url = format!("{endpoint}/2015-03-31/functions/{function}/invocations");
+    let request = Request::post(&url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-amz-invocation-type", "RequestResponse")
+        .body(payload)
+        .map_err(|_| GatewayError::internal())?;
+    aws::call(dp, integration, request, &target.region, "lambda").await
 }
 
-impl std::fmt::Debug for LambdaSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LambdaSettings")
-            .field("endpoint", &self.endpoint)
-            .field("signed", &self.credentials.is_some())
-            .finish()
+/// AWS (non-proxy) Lambda: the request template's output (or the body passed through) is the
+/// event; a function error's `errorMessage` selects the integration response, a result the
+/// default one.
+pub async fn invoke(
+    dp: &DataPlane,
+    req: &MethodRequest<'_>,
+    body: Payload,
+    integration: &CompiledIntegration,
+    ctx: &mut RequestContext,
+) -> Result<Response<Body>, GatewayError> {
+    let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
+    let body = body.collect().await?;
+    let (payload, _) = request_payload(integration, req, body, ctx)?;
+    let (parts, answer) = call_function(dp, integration, target, req, payload).await?;
+    if !parts.status.is_success() {
+        tracing::debug!(status = %parts.status, "lambda invocation failed");
+        return Err(GatewayError::bad_gateway());
     }
-}
-
-impl LambdaSettings {
-    /// Credentials from the standard environment variables, when set.
-    /// Credentials from the standard sources, in AWS's order: the environment variables, then the
-    /// shared credentials file (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, profile
-    /// `AWS_PROFILE` or `default`). None found means unsigned calls (fine for local Lambda runtimes).
-    pub fn from_env(endpoint: Option<String>, env: &std::collections::HashMap<String, String>) -> Self {
-        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
-        let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            (Some(id), Some(secret)) => Some(aws_credential_types::Credentials::new(
-                id,
-                secret,
-                get("AWS_SESSION_TOKEN"),
-                None,
-                "environment",
-            )),
-            _ => {
-                let file = get("AWS_SHARED_CREDENTIALS_FILE")
-                    .map(std::path::PathBuf::from)
-                    .or_else(|| {
-                        get("HOME").map(|h| std::path::Path::new(&h).join(".aws").join("credentials"))
-                    });
-                let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
-                file.and_then(|f| std::fs::read_to_string(f).ok())
-                    .and_then(|text| profile_credentials(&text, &profile))
-            }
-        };
-        Self {
-            endpoint,
-            credentials,
-        }
-    }
-}
-
-/// The keys of `[profile]` in a shared credentials file (INI).
-fn profile_credentials(text: &str, profile: &str) -> Option<aws_credential_types::Credentials> {
-    let mut in_profile = false;
-    let (mut id, mut secret, mut token) = (None, None, None);
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') && line.ends_with(']') {
-            in_profile = line[1..line.len() - 1].trim() == profile;
-            continue;
-        }
-        if !in_profile || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            let v = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-            match k.trim() {
-                "aws_access_key_id" => id = v,
-                "aws_secret_access_key" => secret = v,
-                "aws_session_token" => token = v,
-                _ => {}
-            }
-        }
-    }
-    Some(aws_credential_types::Credentials::new(
-        id?,
-        secret?,
-        token,
-        None,
-        "shared-credentials-file",
-    ))
+    let selection = if parts.headers.contains_key("x-amz-function-error") {
+        serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    integration_response(
+        integration,
+        Selection::Lambda(&selection),
+        Some(&headers),
+        answer,
+        req,
+        ctx,
+    )
 }
 
 pub async fn invoke_proxy(
@@ -121,48 +97,7 @@ pub async fn invoke_proxy(
     let event = event(req, &body, method, ctx, path, binary_types);
     let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
 
-    let endpoint = dp
-        .lambda
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| format!("https://lambda.{}.amazonaws.com", target.region));
-    let function = target
-        .function
-        .render(|_| None, |name| req.variables.get(name).map(String::as_str));
-    let function = percent_encoding::utf8_percent_encode(&function, percent_encoding::NON_ALPHANUMERIC);
-    let url = format!(
-        "{}/2015-03-31/functions/{function}/invocations",
-        endpoint.trim_end_matches('/')
-    );
-    let mut request = Request::post(&url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("x-amz-invocation-type", "RequestResponse")
-        .body(payload.clone())
-        .map_err(|_| GatewayError::internal())?;
-    if let Some(creds) = &dp.lambda.credentials {
-        sign(&mut request, creds, &target.region, &payload)?;
-    }
-    let request = request.map(full_body);
-    // The integration's timeout covers the whole answer, body included.
-    let deadline = tokio::time::Instant::now() + integration.timeout;
-    let res = match tokio::time::timeout_at(deadline, dp.http.request(request)).await {
-        Err(_) => return Err(GatewayError::timeout()),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "lambda endpoint unreachable");
-            return Err(GatewayError::bad_gateway());
-        }
-        Ok(Ok(res)) => res,
-    };
-    let (parts, body) = res.into_parts();
-    let body = match tokio::time::timeout_at(
-        deadline,
-        http_body_util::Limited::new(body, MAX_PAYLOAD).collect(),
-    )
-    .await
-    {
-        Err(_) => return Err(GatewayError::timeout()),
-        Ok(collected) => collected.map_err(|_| GatewayError::bad_gateway())?.to_bytes(),
-    };
+    let (parts, body) = call_function(dp, integration, target, req, payload).await?;
     if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
@@ -174,38 +109,6 @@ pub async fn invoke_proxy(
         tracing::debug!("malformed lambda proxy response");
         GatewayError::bad_gateway()
     })
-}
-
-fn sign(
-    request: &mut Request<Bytes>,
-    creds: &aws_credential_types::Credentials,
-    region: &str,
-    payload: &[u8],
-) -> Result<(), GatewayError> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let identity: aws_smithy_runtime_api::client::identity::Identity = creds.clone().into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("lambda")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|_| GatewayError::internal())?
-        .into();
-    let uri = request.uri().to_string();
-    let headers: Vec<(&str, &str)> = request
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
-    let signable = SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(payload))
-        .map_err(|_| GatewayError::internal())?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|_| GatewayError::internal())?
-        .into_parts();
-    instructions.apply_to_request_http1x(request);
-    Ok(())
 }
 
 /// Whether a media type is one of the API's binary media types (`*/*` and `type/*` included).
@@ -447,41 +350,6 @@ mod tests {
         .unwrap();
         let values: Vec<_> = r.headers().get_all("x").iter().collect();
         assert_eq!(values, ["multi", "solo"]);
-    }
-
-    #[test]
-    fn credentials_come_from_the_environment_then_the_shared_file() {
-        let file = std::env::temp_dir().join(format!("gh-creds-{}", std::process::id()));
-        std::fs::write(&file, "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIAWORK\naws_secret_access_key=s2\naws_session_token=t\n").unwrap();
-        let env = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let path = file.to_str().unwrap();
-        let from_file = LambdaSettings::from_env(None, &env(&[("AWS_SHARED_CREDENTIALS_FILE", path)]));
-        assert_eq!(from_file.credentials.unwrap().access_key_id(), "AKIADEFAULT");
-        let profile = LambdaSettings::from_env(
-            None,
-            &env(&[("AWS_SHARED_CREDENTIALS_FILE", path), ("AWS_PROFILE", "work")]),
-        );
-        assert_eq!(profile.credentials.as_ref().unwrap().session_token(), Some("t"));
-        let vars = LambdaSettings::from_env(
-            None,
-            &env(&[
-                ("AWS_SHARED_CREDENTIALS_FILE", path),
-                ("AWS_ACCESS_KEY_ID", "AKIAENV"),
-                ("AWS_SECRET_ACCESS_KEY", "x"),
-            ]),
-        );
-        assert_eq!(vars.credentials.unwrap().access_key_id(), "AKIAENV");
-        assert!(
-            LambdaSettings::from_env(None, &env(&[("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")]))
-                .credentials
-                .is_none()
-        );
-        let _ = std::fs::remove_file(file);
     }
 
     #[test]

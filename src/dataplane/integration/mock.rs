@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::Response;
 
-use super::{Payload, integration_response, request_payload};
+use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::CompiledIntegration;
 use crate::dataplane::Body;
 use crate::dataplane::context::RequestContext;
@@ -20,7 +20,14 @@ pub async fn invoke(
     // Passed through, the body is what the template would have produced.
     let (payload, _) = request_payload(integration, req, body, ctx)?;
     let status = status_code_of(&payload);
-    integration_response(integration, &status.to_string(), None, Bytes::new(), req, ctx)
+    integration_response(
+        integration,
+        Selection::Status(&status.to_string()),
+        None,
+        Bytes::new(),
+        req,
+        ctx,
+    )
 }
 
 /// The `statusCode` of a MOCK request; 200 when there is none. API Gateway reads it leniently:

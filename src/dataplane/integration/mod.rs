@@ -1,8 +1,10 @@
 //! Integrations: where a method request goes, and how the answer comes back.
 
+pub mod aws;
 pub mod http_backend;
 pub mod lambda;
 pub mod mock;
+pub mod service;
 pub mod template;
 
 use bytes::Bytes;
@@ -35,8 +37,10 @@ pub async fn invoke(
         IntegrationType::AwsProxy => {
             lambda::invoke_proxy(dp, req, body, method, integration, ctx, path).await
         }
-        // AWS (non-proxy) service integrations arrive with mapping templates ([3/6]).
-        IntegrationType::Aws => Err(GatewayError::internal()),
+        IntegrationType::Aws if integration.lambda.is_some() => {
+            lambda::invoke(dp, req, body, integration, ctx).await
+        }
+        IntegrationType::Aws => service::invoke(dp, req, body, integration, ctx).await,
     };
     ctx.integration_latency_ms = Some(started.elapsed().as_millis());
     res
@@ -141,17 +145,29 @@ pub fn request_payload(
 
 /// The integration response phase of non-proxy integrations: select the response by
 /// `selection_input`, then map status, headers and body.
+/// What picks the integration response.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// The backend's status code (HTTP, MOCK, AWS services).
+    Status(&'a str),
+    /// A Lambda function's `errorMessage`; empty for a result, which takes the default response.
+    Lambda(&'a str),
+}
+
 pub fn integration_response(
     integration: &CompiledIntegration,
-    selection_input: &str,
+    selection: Selection<'_>,
     backend_headers: Option<&HeaderMap>,
     backend_body: Bytes,
     req: &MethodRequest<'_>,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let ir = integration
-        .select_response(selection_input)
-        .ok_or_else(GatewayError::internal)?;
+    let ir = match selection {
+        Selection::Status(input) => integration.select_response(input),
+        Selection::Lambda("") => integration.default_response(),
+        Selection::Lambda(message) => integration.select_response(message),
+    }
+    .ok_or_else(GatewayError::internal)?;
     let accept = req.header("accept").map(media_type);
     let template = accept
         .as_deref()

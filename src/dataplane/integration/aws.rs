@@ -1,0 +1,263 @@
+//! Calling AWS: where each service is (AWS's regional endpoint, or one configured per service
+//! with `--aws-endpoint svc=URL`), the credentials to sign with, SigV4 signing, and one signed
+//! call within an integration's timeout. Shared by Lambda and AWS service integrations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::BodyExt;
+
+use crate::compiler::CompiledIntegration;
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::server::DataPlane;
+use crate::dataplane::{MAX_PAYLOAD, full_body};
+
+/// Where AWS services are and how to sign for them.
+#[derive(Clone, Default)]
+pub struct AwsSettings {
+    /// Base URLs by service name (`lambda`, `sqs`, `s3`, ...), e.g. a LocalStack or
+    /// `sam local start-lambda`; a service not here is called at AWS's regional endpoint.
+    pub endpoints: BTreeMap<String, String>,
+    pub credentials: Option<aws_credential_types::Credentials>,
+}
+
+impl std::fmt::Debug for AwsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsSettings")
+            .field("endpoints", &self.endpoints)
+            .field("signed", &self.credentials.is_some())
+            .finish()
+    }
+}
+
+impl AwsSettings {
+    /// Credentials from the standard sources, in AWS's order: the environment variables, then the
+    /// shared credentials file (`AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, profile
+    /// `AWS_PROFILE` or `default`). None found means unsigned calls (fine for local emulators).
+    pub fn from_env(endpoints: BTreeMap<String, String>, env: &HashMap<String, String>) -> Self {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        let credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Some(aws_credential_types::Credentials::new(
+                id,
+                secret,
+                get("AWS_SESSION_TOKEN"),
+                None,
+                "environment",
+            )),
+            _ => {
+                let file = get("AWS_SHARED_CREDENTIALS_FILE")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| {
+                        get("HOME").map(|h| std::path::Path::new(&h).join(".aws").join("credentials"))
+                    });
+                let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+                file.and_then(|f| std::fs::read_to_string(f).ok())
+                    .and_then(|text| profile_credentials(&text, &profile))
+            }
+        };
+        Self {
+            endpoints,
+            credentials,
+        }
+    }
+
+    /// The base URL of `service` in `region` (`subdomain` for services addressed as
+    /// `{subdomain}.{service}`, such as IoT data endpoints).
+    pub fn endpoint(&self, service: &str, region: &str, subdomain: Option<&str>) -> String {
+        match self.endpoints.get(service) {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => match subdomain {
+                Some(sub) => format!("https://{sub}.{service}.{region}.amazonaws.com"),
+                None => format!("https://{service}.{region}.amazonaws.com"),
+            },
+        }
+    }
+}
+
+/// Parses `svc=URL` endpoint settings (from `--aws-endpoint` or comma-separated in
+/// `GATEHOUSE_AWS_ENDPOINTS`).
+pub fn parse_endpoint(raw: &str) -> Result<(String, String), String> {
+    let (service, url) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("{raw:?}: expected SERVICE=URL, e.g. sqs=http://localhost:4566"))?;
+    let service = service.trim().to_ascii_lowercase();
+    let url = url.trim();
+    if service.is_empty() || !service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!("{raw:?}: {service:?} is not a service name"));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!(
+            "{raw:?}: the endpoint must be an http:// or https:// URL"
+        ));
+    }
+    Ok((service, url.to_owned()))
+}
+
+/// The keys of `[profile]` in a shared credentials file (INI).
+fn profile_credentials(text: &str, profile: &str) -> Option<aws_credential_types::Credentials> {
+    let mut in_profile = false;
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') && line.ends_with(']') {
+            in_profile = line[1..line.len() - 1].trim() == profile;
+            continue;
+        }
+        if !in_profile || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+            match k.trim() {
+                "aws_access_key_id" => id = v,
+                "aws_secret_access_key" => secret = v,
+                "aws_session_token" => token = v,
+                _ => {}
+            }
+        }
+    }
+    Some(aws_credential_types::Credentials::new(
+        id?,
+        secret?,
+        token,
+        None,
+        "shared-credentials-file",
+    ))
+}
+
+/// Signs `request` for `service` in `region` with SigV4 (the payload hashed).
+pub fn sign(
+    request: &mut Request<Bytes>,
+    creds: &aws_credential_types::Credentials,
+    region: &str,
+    service: &str,
+) -> Result<(), GatewayError> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity: aws_smithy_runtime_api::client::identity::Identity = creds.clone().into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|_| GatewayError::internal())?
+        .into();
+    let uri = request.uri().to_string();
+    let method = request.method().as_str().to_owned();
+    let payload = request.body().clone();
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let signable = SignableRequest::new(&method, &uri, headers.into_iter(), SignableBody::Bytes(&payload))
+        .map_err(|_| GatewayError::internal())?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|_| GatewayError::internal())?
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
+}
+
+/// Sends `request` to AWS, signed when credentials are configured, and reads the whole answer,
+/// all within the integration's timeout (504 past it, 502 when the endpoint cannot be reached).
+pub async fn call(
+    dp: &DataPlane,
+    integration: &CompiledIntegration,
+    mut request: Request<Bytes>,
+    region: &str,
+    service: &str,
+) -> Result<(http::response::Parts, Bytes), GatewayError> {
+    if let Some(creds) = &dp.aws.credentials {
+        sign(&mut request, creds, region, service)?;
+    }
+    let request = request.map(full_body);
+    let deadline = tokio::time::Instant::now() + integration.timeout;
+    let res = match tokio::time::timeout_at(deadline, dp.http.request(request)).await {
+        Err(_) => return Err(GatewayError::timeout()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, aws.service = service, "aws endpoint unreachable");
+            return Err(GatewayError::bad_gateway());
+        }
+        Ok(Ok(res)) => res,
+    };
+    let (parts, body) = res.into_parts();
+    let collect = http_body_util::Limited::new(body, MAX_PAYLOAD).collect();
+    match tokio::time::timeout_at(deadline, collect).await {
+        Err(_) => Err(GatewayError::timeout()),
+        Ok(collected) => Ok((
+            parts,
+            collected.map_err(|_| GatewayError::bad_gateway())?.to_bytes(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse_and_default_to_aws() {
+        assert_eq!(
+            parse_endpoint("SQS=http://localhost:4566").unwrap(),
+            ("sqs".into(), "http://localhost:4566".into())
+        );
+        assert!(parse_endpoint("sqs").is_err());
+        assert!(parse_endpoint("sqs=ftp://x").is_err());
+        assert!(parse_endpoint("s q=http://x").is_err());
+        let settings = AwsSettings {
+            endpoints: BTreeMap::from([("sqs".into(), "http://q:1/".into())]),
+            credentials: None,
+        };
+        assert_eq!(settings.endpoint("sqs", "eu-west-1", None), "http://q:1");
+        assert_eq!(
+            settings.endpoint("s3", "eu-west-1", None),
+            "https://s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            settings.endpoint("iotdata", "us-east-1", Some("abc")),
+            "https://abc.iotdata.us-east-1.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_then_the_shared_file() {
+        let file = std::env::temp_dir().join(format!("gh-creds-{}", std::process::id()));
+        std::fs::write(&file, "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n[work]\naws_access_key_id=AKIAWORK\naws_secret_access_key=s2\naws_session_token=t\n").unwrap();
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let path = file.to_str().unwrap();
+        let from_file =
+            AwsSettings::from_env(BTreeMap::new(), &env(&[("AWS_SHARED_CREDENTIALS_FILE", path)]));
+        assert_eq!(from_file.credentials.unwrap().access_key_id(), "AKIADEFAULT");
+        let profile = AwsSettings::from_env(
+            BTreeMap::new(),
+            &env(&[("AWS_SHARED_CREDENTIALS_FILE", path), ("AWS_PROFILE", "work")]),
+        );
+        assert_eq!(profile.credentials.as_ref().unwrap().session_token(), Some("t"));
+        let vars = AwsSettings::from_env(
+            BTreeMap::new(),
+            &env(&[
+                ("AWS_SHARED_CREDENTIALS_FILE", path),
+                ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+                ("AWS_SECRET_ACCESS_KEY", "x"),
+            ]),
+        );
+        assert_eq!(vars.credentials.unwrap().access_key_id(), "AKIAENV");
+        assert!(
+            AwsSettings::from_env(
+                BTreeMap::new(),
+                &env(&[("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")])
+            )
+            .credentials
+            .is_none()
+        );
+        let _ = std::fs::remove_file(file);
+    }
+}
