@@ -303,3 +303,66 @@ pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Rece
     .await;
     (addr, received)
 }
+
+/// Objects a fake S3 holds: key (`bucket/key`) → body and Content-Type.
+pub type Objects = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (Bytes, String)>>>;
+
+/// S3's object API, enough for PUT and GET: GET answers `response-content-type` as the
+/// Content-Type when asked (as S3 does) and an ETag; a missing key is 404 `NoSuchKey`.
+pub async fn fake_s3() -> (SocketAddr, Objects) {
+    let objects: Objects = Default::default();
+    let store = objects.clone();
+    let addr = serve(move |req: Request<hyper::body::Incoming>| {
+        let store = store.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let key = percent_encoding::percent_decode_str(parts.uri.path().trim_start_matches('/'))
+                .decode_utf8_lossy()
+                .into_owned();
+            let etag = |b: &[u8]| {
+                use sha2::Digest;
+                format!("\"{}\"", &hex::encode(sha2::Sha256::digest(b))[..32])
+            };
+            if parts.method == http::Method::PUT {
+                let content_type = parts
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("binary/octet-stream")
+                    .to_owned();
+                let tag = etag(&body);
+                store.lock().unwrap().insert(key, (body, content_type));
+                return Response::builder()
+                    .header("etag", tag)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+            }
+            let query = gatehouse::domain::query::parse(parts.uri.query().unwrap_or(""));
+            let found = store.lock().unwrap().get(&key).cloned();
+            match found {
+                Some((body, stored_type)) => {
+                    let content_type = query
+                        .iter()
+                        .find(|(k, _)| k == "response-content-type")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or(stored_type);
+                    Response::builder()
+                        .header("content-type", content_type)
+                        .header("etag", etag(&body))
+                        .body(Full::new(body))
+                        .unwrap()
+                }
+                None => Response::builder()
+                    .status(404)
+                    .header("content-type", "application/xml")
+                    .body(Full::new(Bytes::from_static(
+                        b"<Error><Code>NoSuchKey</Code></Error>",
+                    )))
+                    .unwrap(),
+            }
+        }
+    })
+    .await;
+    (addr, objects)
+}

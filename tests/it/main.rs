@@ -8,6 +8,7 @@ mod api_documents;
 mod auth;
 mod aws_integrations;
 mod backends;
+mod binary;
 mod conformance;
 mod dataplane;
 mod deployments;

@@ -1,6 +1,7 @@
 //! Integrations: where a method request goes, and how the answer comes back.
 
 pub mod aws;
+pub mod content;
 pub mod http_backend;
 pub mod lambda;
 pub mod mock;
@@ -134,13 +135,24 @@ pub fn request_payload(
     body: Bytes,
     ctx: &mut RequestContext,
 ) -> Result<(Bytes, Option<String>), GatewayError> {
-    match choose_request_template(integration, req)? {
+    let api = ctx.api.clone();
+    let binary_types = api
+        .as_ref()
+        .map(|a| a.binary_media_types.as_slice())
+        .unwrap_or_default();
+    let binary = req
+        .header("content-type")
+        .is_some_and(|ct| content::is_binary(&media_type(ct), binary_types));
+    let input = content::request_in(body, binary, integration.content_handling);
+    let (payload, content_type) = match choose_request_template(integration, req)? {
         RequestBody::Template(t, media) => {
-            let out = template::render(t, &body, req, ctx)?;
-            Ok((Bytes::from(out), Some(media.to_owned())))
+            let out = template::render(t, &input.into_bytes(), req, ctx)?;
+            (content::Content::Text(Bytes::from(out)), Some(media.to_owned()))
         }
-        RequestBody::Passthrough => Ok((body, req.header("content-type").map(str::to_owned))),
-    }
+        RequestBody::Passthrough => (input, req.header("content-type").map(str::to_owned)),
+    };
+    let payload = content::request_out(payload, binary, integration.content_handling)?;
+    Ok((payload.into_bytes(), content_type))
 }
 
 /// The integration response phase of non-proxy integrations: select the response by
@@ -174,18 +186,34 @@ pub fn integration_response(
         .and_then(|a| ir.response_templates.get_key_value(a))
         .or_else(|| ir.response_templates.get_key_value("application/json"))
         .or_else(|| ir.response_templates.iter().next());
-    let (content_type, body) = match template {
-        Some((ct, t)) => {
-            let out = template::render(t, &backend_body, req, ctx)?;
+    let backend_type = backend_headers
+        .and_then(|h| h.get(http::header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok());
+    let converted = if backend_body.is_empty() {
+        content::Content::Text(Bytes::new())
+    } else {
+        let api = ctx.api.clone();
+        let binary_types = api
+            .as_ref()
+            .map(|a| a.binary_media_types.as_slice())
+            .unwrap_or_default();
+        content::response(
+            backend_body.clone(),
+            backend_type.is_some_and(|ct| content::is_binary(&media_type(ct), binary_types)),
+            content::accepts_binary(req.header("accept"), binary_types),
+            ir.content_handling,
+        )?
+    };
+    let (content_type, body) = match (template, converted) {
+        (Some((ct, t)), content::Content::Text(text)) => {
+            let out = template::render(t, &text, req, ctx)?;
             (Some(ct.clone()), Bytes::from(out))
         }
-        None => (
-            backend_headers
-                .and_then(|h| h.get(http::header::CONTENT_TYPE))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            backend_body.clone(),
-        ),
+        (Some(_), content::Content::Binary(_)) => {
+            tracing::debug!("a response template cannot read a binary payload");
+            return Err(GatewayError::internal());
+        }
+        (None, converted) => (backend_type.map(str::to_owned), converted.into_bytes()),
     };
     let mut res = Response::new(full_body(body));
     *res.status_mut() = StatusCode::from_u16(ir.status_code).map_err(|_| GatewayError::internal())?;
