@@ -11,10 +11,14 @@ pub enum ParamSource {
     MultiValueQueryString(String),
     MultiValueHeader(String),
     Body,
+    /// `method.request.body.{JSONPath}` (`a.b[0]`, read as `$.a.b[0]`).
+    BodyPath(String),
     Context(String),
     StageVariable(String),
     IntegrationResponseHeader(String),
     IntegrationResponseBody,
+    /// `integration.response.body.{JSONPath}`.
+    IntegrationResponseBodyPath(String),
 }
 
 impl ParamSource {
@@ -46,6 +50,9 @@ impl ParamSource {
         if raw == "method.request.body" {
             return Ok(Self::Body);
         }
+        if let Some(n) = named("method.request.body.") {
+            return Ok(Self::BodyPath(n));
+        }
         if let Some(n) = named("context.") {
             return Ok(Self::Context(n));
         }
@@ -57,6 +64,9 @@ impl ParamSource {
         }
         if raw == "integration.response.body" {
             return Ok(Self::IntegrationResponseBody);
+        }
+        if let Some(n) = named("integration.response.body.") {
+            return Ok(Self::IntegrationResponseBodyPath(n));
         }
         Err(format!("unsupported mapping expression {raw:?}"))
     }

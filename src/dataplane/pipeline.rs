@@ -170,6 +170,7 @@ async fn run(
             .collect(),
         headers: parts.headers,
         variables,
+        body: None,
     };
     let body = super::validate::check(method.validation.as_ref(), &request, body).await?;
     integration::invoke(dp, &mut request, body, method, integration, ctx, path).await

@@ -19,6 +19,8 @@ pub struct MethodRequest<'a> {
     /// Path parameters: name, decoded value, raw value.
     pub path_params: Vec<(&'a str, String, &'a str)>,
     pub variables: &'a BTreeMap<String, String>,
+    /// The body, once an integration has read it (for `method.request.body` mappings).
+    pub body: Option<bytes::Bytes>,
 }
 
 impl MethodRequest<'_> {
@@ -81,9 +83,11 @@ impl MethodRequest<'_> {
             }
             ParamSource::StageVariable(n) => Cow::Borrowed(self.variables.get(n)?.as_str()),
             ParamSource::Context(n) => Cow::Owned(context_value(ctx, n)?),
-            ParamSource::Body
-            | ParamSource::IntegrationResponseHeader(_)
-            | ParamSource::IntegrationResponseBody => {
+            ParamSource::Body => String::from_utf8_lossy(self.body.as_ref()?),
+            ParamSource::BodyPath(path) => Cow::Owned(body_path(self.body.as_ref()?, path)?),
+            ParamSource::IntegrationResponseHeader(_)
+            | ParamSource::IntegrationResponseBody
+            | ParamSource::IntegrationResponseBodyPath(_) => {
                 return None;
             }
         })
@@ -112,6 +116,22 @@ pub fn context_value(ctx: &RequestContext, name: &str) -> Option<String> {
         "identity.userAgent" => ctx.user_agent.clone()?,
         _ => return None,
     })
+}
+
+/// The value at `path` (JSONPath without its `$.`) in a JSON body: strings as they are, other
+/// values as JSON; nothing when the body is not JSON or holds nothing there.
+pub fn body_path(body: &[u8], path: &str) -> Option<String> {
+    let doc = crate::vtl::apigateway::parse_json(std::str::from_utf8(body).ok()?).ok()?;
+    let path = if path.starts_with('[') {
+        format!("${path}")
+    } else {
+        format!("$.{path}")
+    };
+    match crate::vtl::jsonpath::select(&doc, &path).ok()?.into_value() {
+        crate::vtl::Value::Null => None,
+        crate::vtl::Value::Str(s) => Some(s.to_string()),
+        other => Some(other.to_json()),
+    }
 }
 
 /// Percent-decodes a path parameter.

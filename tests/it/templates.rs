@@ -650,3 +650,73 @@ async fn template_failures_get_aws_answers() {
         );
     }
 }
+
+/// `method.request.body.{path}` and `integration.response.body.{path}` map JSON values into
+/// headers, as requestParameters and responseParameters.
+#[tokio::test]
+async fn body_values_map_into_headers_both_ways() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "body-mappings").await;
+    Route {
+        verb: "POST",
+        kind: IntegrationType::Http,
+        uri: Some(format!("http://{backend}/orders")),
+        selection_pattern: Some(""),
+        ..Route::default()
+    }
+    .put(&c, &api, &root)
+    .await;
+    c.update_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Add)
+                .path("/requestParameters/integration.request.header.X-Order")
+                .value("method.request.body.order.id")
+                .build(),
+        )
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Add)
+                .path("/requestParameters/integration.request.header.X-Items")
+                .value("method.request.body.order.items")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("POST")
+        .status_code("200")
+        .selection_pattern("")
+        .response_parameters(
+            "method.response.header.X-Backend-Path",
+            "integration.response.body.path",
+        )
+        .response_parameters(
+            "method.response.header.X-Method",
+            "integration.response.body.method",
+        )
+        .send()
+        .await
+        .unwrap();
+    let (worker, http) = deploy(&app, &api, "dev").await;
+    let res = http
+        .post(invoke_url(&api, &worker, "dev", "/"))
+        .json(&json!({"order": {"id": "o-17", "items": [1, 2]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-backend-path"], "/orders");
+    assert_eq!(res.headers()["x-method"], "POST");
+    let seen: Value = res.json().await.unwrap();
+    assert_eq!(seen["headers"]["x-order"], "o-17");
+    assert_eq!(seen["headers"]["x-items"], "[1,2]");
+}

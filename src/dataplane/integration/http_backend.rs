@@ -272,12 +272,14 @@ impl RetainHopByHop for HeaderMap {
 
 pub async fn invoke(
     dp: &DataPlane,
-    req: &MethodRequest<'_>,
+    req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let body = body.collect().await?;
+    req.body = Some(body.clone());
+    let req = &*req;
     let (payload, content_type) = request_payload(integration, req, body, ctx)?;
     let uri = backend_url(integration, req, ctx, false, "")?;
     let method = integration

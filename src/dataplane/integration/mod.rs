@@ -233,6 +233,7 @@ pub fn integration_response(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             ParamSource::IntegrationResponseBody => Some(String::from_utf8_lossy(&backend_body).into_owned()),
+            ParamSource::IntegrationResponseBodyPath(path) => super::request::body_path(&backend_body, path),
             other => req.source(other, ctx).map(|v| v.into_owned()),
         };
         if let Some(value) = value

@@ -15,7 +15,7 @@ use crate::dataplane::server::DataPlane;
 
 pub async fn invoke(
     dp: &DataPlane,
-    req: &MethodRequest<'_>,
+    req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
@@ -25,6 +25,8 @@ pub async fn invoke(
         .as_ref()
         .ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
+    req.body = Some(body.clone());
+    let req = &*req;
     let (payload, content_type) = request_payload(integration, req, body, ctx)?;
     let endpoint = dp
         .aws
