@@ -51,6 +51,14 @@ $gw put-method --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --a
 $gw put-integration --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --type HTTP_PROXY \
     --integration-http-method ANY --uri "http://127.0.0.1:$BACKEND_PORT/{proxy}" \
     --request-parameters '{"integration.request.path.proxy":"method.request.path.proxy"}' > /dev/null
+# A MOCK route with request and response templates ([3/6]: >= 1.5x the HTTP_PROXY route).
+MOCK=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part mock --query id --output text)
+$gw put-method --rest-api-id "$API" --resource-id "$MOCK" --http-method GET --authorization-type NONE > /dev/null
+$gw put-integration --rest-api-id "$API" --resource-id "$MOCK" --http-method GET --type MOCK \
+    --request-templates '{"application/json":"{\"statusCode\": 200}"}' > /dev/null
+$gw put-integration-response --rest-api-id "$API" --resource-id "$MOCK" --http-method GET --status-code 200 \
+    --selection-pattern "" \
+    --response-templates '{"application/json":"{\"id\": \"$context.requestId\", \"stage\": \"$context.stage\", \"tenant\": \"$input.params(\u0027tenant\u0027)\"}"}' > /dev/null
 $gw create-deployment --rest-api-id "$API" --stage-name bench > /dev/null
 HOST="$API.execute-api.localhost:$DP_PORT"
 for _ in $(seq 1 100); do
@@ -79,9 +87,11 @@ run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello"
 run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
 run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello"
 run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
+run gatehouse-mock-vtl "http://127.0.0.1:$DP_PORT/bench/mock?tenant=acme" "$HOST"
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
     -v b="$(cat "$WORK/bare-hyper-proxy.rps")" \
-    'BEGIN { printf "gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx\n", g / n, b / n, n / d, g / d }'
+    -v m="$(cat "$WORK/gatehouse-mock-vtl.rps")" \
+    'BEGIN { printf "gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx   mock+vtl / http_proxy = %.2fx\n", g / n, b / n, n / d, g / d, m / g }'
 
 # Added latency at a fixed rate (open loop, latency measured from when each request was due).
 RATE=${RATE:-5000}

@@ -16,24 +16,44 @@ use super::value::{MapEntries, Object, Value};
 /// Parses JSON into template values, keeping object keys in document order.
 pub fn parse_json(text: &str) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let v = JsonSeed.deserialize(&mut de)?;
+    let keys = KeyCache::default();
+    let v = JsonSeed(&keys).deserialize(&mut de)?;
     de.end()?;
     Ok(v)
 }
 
-struct JsonSeed;
+/// Object keys seen so far in one document: arrays of objects repeat the same few keys, which
+/// then share one allocation.
+#[derive(Default)]
+struct KeyCache(std::cell::RefCell<Vec<Rc<str>>>);
 
-impl<'de> DeserializeSeed<'de> for JsonSeed {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(JsonVisitor)
+impl KeyCache {
+    fn key(&self, k: &str) -> Rc<str> {
+        let mut seen = self.0.borrow_mut();
+        if let Some(found) = seen.iter().find(|s| ***s == *k) {
+            return found.clone();
+        }
+        let key: Rc<str> = Rc::from(k);
+        if seen.len() < 64 {
+            seen.push(key.clone());
+        }
+        key
     }
 }
 
-struct JsonVisitor;
+struct JsonSeed<'k>(&'k KeyCache);
 
-impl<'de> Visitor<'de> for JsonVisitor {
+impl<'de> DeserializeSeed<'de> for JsonSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(JsonVisitor(self.0))
+    }
+}
+
+struct JsonVisitor<'k>(&'k KeyCache);
+
+impl<'de> Visitor<'de> for JsonVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -65,8 +85,8 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(v) = seq.next_element_seed(JsonSeed)? {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(1024));
+        while let Some(v) = seq.next_element_seed(JsonSeed(self.0))? {
             items.push(v);
         }
         Ok(Value::List(Rc::new(super::value::List {
@@ -76,10 +96,10 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = MapEntries::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+        let mut entries = super::value::entries(map.size_hint().unwrap_or(4).min(1024));
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let v = map.next_value_seed(JsonSeed)?;
-            entries.insert(Rc::from(k.as_ref()), v);
+            let v = map.next_value_seed(JsonSeed(self.0))?;
+            entries.insert(self.0.key(&k), v);
         }
         Ok(Value::map(entries))
     }
@@ -98,31 +118,24 @@ pub struct Params {
 pub struct Input {
     body: Rc<str>,
     json: OnceCell<Result<Value, String>>,
-    params: Value,
+    params: Params,
+    /// `$input.params()` as maps, built on first use.
+    params_value: OnceCell<Value>,
 }
 
 impl Input {
     /// An empty payload reads as `{}`, as in API Gateway.
-    pub fn new(body: &[u8], params: &Params) -> Self {
+    pub fn new(body: &[u8], params: Params) -> Self {
         let body: Rc<str> = if body.is_empty() {
             Rc::from("{}")
         } else {
             Rc::from(String::from_utf8_lossy(body).as_ref())
         };
-        let to_map = |pairs: &[(String, String)]| -> MapEntries {
-            pairs
-                .iter()
-                .map(|(k, v)| (Rc::from(k.as_str()), Value::from(v.as_str())))
-                .collect()
-        };
-        let mut all = MapEntries::with_capacity(3);
-        all.insert(Rc::from("path"), Value::map(to_map(&params.path)));
-        all.insert(Rc::from("querystring"), Value::map(to_map(&params.querystring)));
-        all.insert(Rc::from("header"), Value::header_map(to_map(&params.header)));
         Self {
             body,
             json: OnceCell::new(),
-            params: Value::map(all),
+            params,
+            params_value: OnceCell::new(),
         }
     }
 
@@ -138,20 +151,38 @@ impl Input {
         Ok(jsonpath::select(self.document()?, path)?.into_value())
     }
 
-    /// `$input.params('name')`: a path parameter, else a query parameter, else a header.
+    fn params_value(&self) -> Value {
+        self.params_value
+            .get_or_init(|| {
+                let to_map = |pairs: &[(String, String)]| -> MapEntries {
+                    let mut m = super::value::entries(pairs.len());
+                    for (k, v) in pairs {
+                        m.insert(Rc::from(k.as_str()), Value::from(v.as_str()));
+                    }
+                    m
+                };
+                let mut all = super::value::entries(3);
+                all.insert(Rc::from("path"), Value::map(to_map(&self.params.path)));
+                all.insert(
+                    Rc::from("querystring"),
+                    Value::map(to_map(&self.params.querystring)),
+                );
+                all.insert(Rc::from("header"), Value::header_map(to_map(&self.params.header)));
+                Value::map(all)
+            })
+            .clone()
+    }
+
+    /// `$input.params('name')`: a path parameter, else a query parameter (its last value), else
+    /// a header (whatever its case).
     fn param(&self, name: &str) -> Value {
-        let Value::Map(all) = &self.params else {
-            return Value::Null;
-        };
-        let all = all.entries.borrow();
-        for kind in ["path", "querystring", "header"] {
-            if let Some(v) = all.get(kind)
-                && let found @ Value::Str(_) = super::builtins::property(v, name).unwrap_or_default()
-            {
-                return found;
-            }
-        }
-        Value::Null
+        let p = &self.params;
+        p.path
+            .iter()
+            .find(|(k, _)| k == name)
+            .or_else(|| p.querystring.iter().rev().find(|(k, _)| k == name))
+            .or_else(|| p.header.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map_or(Value::Null, |(_, v)| Value::from(v.as_str()))
     }
 }
 
@@ -167,7 +198,7 @@ impl Object for Input {
         match (name, args) {
             ("json", _) => Ok(Value::from(self.select(args)?.to_json())),
             ("path", _) => self.select(args),
-            ("params", []) => Ok(self.params.clone()),
+            ("params", []) => Ok(self.params_value()),
             ("params", [n]) => Ok(self.param(&n.to_java_string())),
             ("getBody" | "body", []) => Ok(Value::Str(self.body.clone())),
             _ => Ok(Value::Null),

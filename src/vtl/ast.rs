@@ -14,7 +14,7 @@ pub enum Node {
         otherwise: Option<Block>,
     },
     Foreach {
-        var: Box<str>,
+        var: Slot,
         iterable: Expr,
         body: Block,
     },
@@ -22,7 +22,7 @@ pub enum Node {
     Stop,
     /// `#define($name) ... #end`: the block is `Template::defines[index]`.
     Define {
-        var: Box<str>,
+        var: Slot,
         index: usize,
     },
     MacroCall {
@@ -31,9 +31,14 @@ pub enum Node {
     },
 }
 
+/// A variable's place in the evaluator's table: every name a template uses is known when it
+/// is parsed, so lookups need no hashing.
+pub type Slot = u32;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
     pub root: Box<str>,
+    pub slot: Slot,
     pub path: Vec<Access>,
 }
 
@@ -81,6 +86,6 @@ pub enum BinOp {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Macro {
-    pub params: Vec<Box<str>>,
+    pub params: Vec<Slot>,
     pub body: Block,
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ast::BinOp;
-use super::value::{List, Map, MapEntries, Value};
+use super::value::{List, Map, Value};
 use super::{Error, Limits};
 
 /// `$v.name`: a map entry, a host object's property, or a bean getter of a Java value.
@@ -380,7 +380,7 @@ fn map_method(m: &Map, name: &str, args: &[Value]) -> Result<Value, Error> {
                 .borrow()
                 .iter()
                 .map(|(k, v)| {
-                    let mut e = MapEntries::with_capacity(2);
+                    let mut e = super::value::entries(2);
                     e.insert(Rc::from("key"), Value::Str(k.clone()));
                     e.insert(Rc::from("value"), v.clone());
                     Value::map(e)

@@ -5,9 +5,9 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use super::ast::{Access, BinOp, Block, Expr, Node, Reference};
+use super::ast::{Access, BinOp, Block, Expr, Node, Reference, Slot};
 use super::value::{LoopState, Value};
-use super::{Error, Limits, Template, Vars, builtins};
+use super::{Error, Limits, Template, builtins};
 
 enum Flow {
     Next,
@@ -17,7 +17,11 @@ enum Flow {
 
 pub(super) struct Eval<'a> {
     pub template: &'a Template,
-    pub vars: &'a mut Vars,
+    /// Every variable the template names, by slot.
+    pub vars: Vec<Value>,
+    /// The slots of `$foreach`, `$velocityCount` and `$velocityHasNext`, when the template
+    /// reads them (a loop keeps them up to date only then).
+    pub loop_slots: [Option<Slot>; 3],
     pub limits: &'a Limits,
     pub started: Instant,
     pub ticks: u32,
@@ -38,33 +42,13 @@ impl Eval<'_> {
         Ok(())
     }
 
-    fn put(&mut self, name: &str, v: Value) {
-        match self.vars.get_mut(name) {
-            Some(slot) => *slot = v,
-            None => {
-                self.vars.insert(name.to_owned(), v);
-            }
-        }
+    fn put(&mut self, slot: Slot, v: Value) {
+        self.vars[slot as usize] = v;
     }
 
-    /// Sets `name` and returns what it held, for [`Self::restore`].
-    fn shadow(&mut self, name: &str, v: Value) -> Option<Value> {
-        match self.vars.get_mut(name) {
-            Some(slot) => Some(std::mem::replace(slot, v)),
-            None => {
-                self.vars.insert(name.to_owned(), v);
-                None
-            }
-        }
-    }
-
-    fn restore(&mut self, name: &str, old: Option<Value>) {
-        match old {
-            Some(v) => self.put(name, v),
-            None => {
-                self.vars.remove(name);
-            }
-        }
+    /// Sets a slot and returns what it held, for [`Self::put`] back.
+    fn shadow(&mut self, slot: Slot, v: Value) -> Value {
+        std::mem::replace(&mut self.vars[slot as usize], v)
     }
 
     fn block(&mut self, block: &Block, out: &mut String) -> Result<Flow, Error> {
@@ -101,39 +85,51 @@ impl Eval<'_> {
                     return self.block(body, out);
                 }
             }
-            Node::Foreach { var, iterable, body } => return self.foreach(var, iterable, body, out),
+            Node::Foreach { var, iterable, body } => return self.foreach(*var, iterable, body, out),
             Node::Break => return Ok(Flow::Break),
             Node::Stop => return Ok(Flow::Stop),
-            Node::Define { var, index } => self.put(var, Value::Define(*index)),
+            Node::Define { var, index } => self.put(*var, Value::Define(*index)),
             Node::MacroCall { name, args } => return self.call_macro(name, args, out),
         }
         Ok(Flow::Next)
     }
 
-    fn foreach(&mut self, var: &str, iterable: &Expr, body: &Block, out: &mut String) -> Result<Flow, Error> {
+    fn foreach(&mut self, var: Slot, iterable: &Expr, body: &Block, out: &mut String) -> Result<Flow, Error> {
         let items: Vec<Value> = match self.expr(iterable)? {
             Value::List(l) => l.items.borrow().clone(),
             Value::Map(m) => m.entries.borrow().values().cloned().collect(),
             _ => return Ok(Flow::Next),
         };
         let n = items.len().min(self.limits.max_loop_iterations);
-        let state = Rc::new(LoopState {
-            index: Default::default(),
-            has_next: Default::default(),
+        let [foreach, count, has_next] = self.loop_slots;
+        let state = foreach.map(|_| {
+            Rc::new(LoopState {
+                index: Default::default(),
+                has_next: Default::default(),
+            })
         });
         let old_var = self.shadow(var, Value::Null);
-        let old_foreach = self.shadow("foreach", Value::Object(state.clone()));
-        let old_count = self.shadow("velocityCount", Value::Int(0));
-        let old_has_next = self.shadow("velocityHasNext", Value::Bool(false));
+        let old_foreach = foreach.map(|s| {
+            let v = Value::Object(state.clone().expect("made with the slot"));
+            self.shadow(s, v)
+        });
+        let old_count = count.map(|s| self.shadow(s, Value::Null));
+        let old_has_next = has_next.map(|s| self.shadow(s, Value::Null));
         let mut flow = Flow::Next;
         for (i, item) in items.into_iter().take(n).enumerate() {
             // An error ends the whole render, so nothing needs restoring on the way out.
             self.tick()?;
-            state.index.set(i);
-            state.has_next.set(i + 1 < n);
+            if let Some(state) = &state {
+                state.index.set(i);
+                state.has_next.set(i + 1 < n);
+            }
             self.put(var, item);
-            self.put("velocityCount", Value::Int(i as i64 + 1));
-            self.put("velocityHasNext", Value::Bool(i + 1 < n));
+            if let Some(s) = count {
+                self.put(s, Value::Int(i as i64 + 1));
+            }
+            if let Some(s) = has_next {
+                self.put(s, Value::Bool(i + 1 < n));
+            }
             match self.block(body, out)? {
                 Flow::Next => {}
                 Flow::Break => break,
@@ -143,10 +139,16 @@ impl Eval<'_> {
                 }
             }
         }
-        self.restore(var, old_var);
-        self.restore("foreach", old_foreach);
-        self.restore("velocityCount", old_count);
-        self.restore("velocityHasNext", old_has_next);
+        self.put(var, old_var);
+        for (slot, old) in [
+            (foreach, old_foreach),
+            (count, old_count),
+            (has_next, old_has_next),
+        ] {
+            if let (Some(s), Some(v)) = (slot, old) {
+                self.put(s, v);
+            }
+        }
         Ok(flow)
     }
 
@@ -167,11 +169,11 @@ impl Eval<'_> {
         let mut saved = Vec::with_capacity(m.params.len());
         for (i, p) in m.params.iter().enumerate() {
             let v = values.get(i).cloned().unwrap_or_default();
-            saved.push(self.shadow(p, v));
+            saved.push(self.shadow(*p, v));
         }
         let flow = self.block(&m.body, out);
         for (p, old) in m.params.iter().zip(saved) {
-            self.restore(p, old);
+            self.put(*p, old);
         }
         self.depth -= 1;
         match flow? {
@@ -181,7 +183,7 @@ impl Eval<'_> {
     }
 
     fn reference(&mut self, r: &Reference) -> Result<Value, Error> {
-        let mut v = self.vars.get(&*r.root).cloned().unwrap_or_default();
+        let mut v = self.vars[r.slot as usize].clone();
         for access in &r.path {
             if v.is_null() {
                 return Ok(Value::Null);
@@ -221,10 +223,10 @@ impl Eval<'_> {
             return Ok(());
         }
         let Some((last, init)) = target.path.split_last() else {
-            self.put(&target.root, value);
+            self.put(target.slot, value);
             return Ok(());
         };
-        let mut obj = self.vars.get(&*target.root).cloned().unwrap_or_default();
+        let mut obj = self.vars[target.slot as usize].clone();
         for access in init {
             if obj.is_null() {
                 return Ok(());
@@ -257,7 +259,7 @@ impl Eval<'_> {
             Expr::Ref(r) => self.reference(r)?,
             Expr::List(items) => Value::list(items.iter().map(|i| self.expr(i)).collect::<Result<_, _>>()?),
             Expr::Map(entries) => {
-                let mut map = super::value::MapEntries::with_capacity(entries.len());
+                let mut map = super::value::entries(entries.len());
                 for (k, v) in entries {
                     let k = self.expr(k)?.to_java_string();
                     let v = self.expr(v)?;

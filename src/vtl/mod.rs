@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 pub use value::Value;
 
 /// Variables by name (`input`, `context`, `util`, ...); `#set` adds to them.
-pub type Vars = HashMap<String, Value>;
+pub type Vars = HashMap<String, Value, value::Hasher>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -93,11 +93,19 @@ impl Template {
         self.parsed.roots.iter().any(|r| &**r == name)
     }
 
-    pub fn render(&self, vars: &mut Vars, limits: &Limits) -> Result<String, Error> {
+    /// Renders with `vars` as the template's variables (`#set` changes only the render's own
+    /// copies).
+    pub fn render(&self, vars: &Vars, limits: &Limits) -> Result<String, Error> {
         let mut out = String::new();
+        let roots = &self.parsed.roots;
+        let slot = |name: &str| roots.iter().position(|r| &**r == name).map(|i| i as ast::Slot);
         eval::Eval {
             template: self,
-            vars,
+            vars: roots
+                .iter()
+                .map(|r| vars.get(&**r).cloned().unwrap_or_default())
+                .collect(),
+            loop_slots: [slot("foreach"), slot("velocityCount"), slot("velocityHasNext")],
             limits,
             started: Instant::now(),
             ticks: 0,

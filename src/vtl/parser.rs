@@ -189,9 +189,13 @@ impl<'s> Parser<'s> {
             self.pos = start;
             return Ok(None);
         };
-        if !self.roots.iter().any(|r| &**r == root) {
-            self.roots.push(root.into());
-        }
+        let slot = match self.roots.iter().position(|r| &**r == root) {
+            Some(i) => i,
+            None => {
+                self.roots.push(root.into());
+                self.roots.len() - 1
+            }
+        } as u32;
         let path = self.accessors()?;
         if formal {
             if self.peek() != Some(b'}') {
@@ -202,6 +206,7 @@ impl<'s> Parser<'s> {
         }
         Ok(Some(Reference {
             root: root.into(),
+            slot,
             path,
         }))
     }
@@ -398,7 +403,7 @@ impl<'s> Parser<'s> {
                 self.open_paren()?;
                 self.skip_ws();
                 let var = match self.reference()? {
-                    Some(r) if r.path.is_empty() => r.root,
+                    Some(r) if r.path.is_empty() => r.slot,
                     _ => return Err(self.error("#foreach needs a loop variable")),
                 };
                 self.skip_ws();
@@ -436,7 +441,7 @@ impl<'s> Parser<'s> {
                 self.open_paren()?;
                 self.skip_ws();
                 let var = match self.reference()? {
-                    Some(r) if r.path.is_empty() => r.root,
+                    Some(r) if r.path.is_empty() => r.slot,
                     _ => return Err(self.error("#define needs a reference")),
                 };
                 self.close_paren()?;
@@ -470,7 +475,7 @@ impl<'s> Parser<'s> {
                             break;
                         }
                         Some(b'$') => match self.reference()? {
-                            Some(r) if r.path.is_empty() => params.push(r.root),
+                            Some(r) if r.path.is_empty() => params.push(r.slot),
                             _ => return Err(self.error("bad #macro parameter")),
                         },
                         _ => return Err(self.error("bad #macro parameter")),

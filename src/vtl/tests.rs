@@ -13,20 +13,20 @@ fn vars_with(body: &str) -> Vars {
         querystring: vec![("q".into(), "search me".into())],
         header: vec![("x-user".into(), "ann".into())],
     };
-    let mut vars = Vars::new();
+    let mut vars = Vars::default();
     vars.insert(
         "input".into(),
-        Value::Object(Rc::new(Input::new(body.as_bytes(), &params))),
+        Value::Object(Rc::new(Input::new(body.as_bytes(), params))),
     );
     vars.insert("util".into(), Value::Object(Rc::new(Util)));
-    let mut ctx = MapEntries::new();
+    let mut ctx = MapEntries::default();
     ctx.insert(Rc::from("requestId"), Value::from("req-1"));
     vars.insert("context".into(), Value::map(ctx));
     vars
 }
 
 fn render_with(src: &str, body: &str) -> Result<String, Error> {
-    Template::parse(src)?.render(&mut vars_with(body), &Limits::default())
+    Template::parse(src)?.render(&vars_with(body), &Limits::default())
 }
 
 fn render(src: &str) -> String {
@@ -218,7 +218,7 @@ fn long_running_templates_are_stopped() {
     let src = "#foreach($a in [1..1000])#foreach($b in [1..1000])#foreach($c in [1..1000])#end#end#end";
     let t = Template::parse(src).unwrap();
     assert_eq!(
-        t.render(&mut Vars::new(), &limits),
+        t.render(&Vars::default(), &limits),
         Err(Error::Limit("evaluation time"))
     );
 }
@@ -244,4 +244,84 @@ fn the_template_knows_its_variables() {
     let t = Template::parse("#set($a = \"$context.x\")$input.body").unwrap();
     assert!(t.uses("context") && t.uses("input") && t.uses("a"));
     assert!(!t.uses("util"));
+}
+
+/// The parser and evaluator never panic, whatever the template, and a render that succeeds
+/// stays within its output limit. `PROPTEST_CASES=200000 cargo test --lib vtl::tests::fuzz`
+/// runs it for longer.
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Template text made of VTL's building blocks, so that most cases get past the first token.
+    fn template() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("#if(".to_owned()),
+            Just("#elseif(".to_owned()),
+            Just("#else".to_owned()),
+            Just("#end".to_owned()),
+            Just("#foreach($i in ".to_owned()),
+            Just("#set($".to_owned()),
+            Just("#macro(m $a)".to_owned()),
+            Just("#m(".to_owned()),
+            Just("#define($d)".to_owned()),
+            Just("#break".to_owned()),
+            Just("#stop".to_owned()),
+            Just("##".to_owned()),
+            Just("#*".to_owned()),
+            Just("*#".to_owned()),
+            Just("#[[".to_owned()),
+            Just("]]#".to_owned()),
+            Just("$input.json('$.a')".to_owned()),
+            Just("$input.path('$.a[*]')".to_owned()),
+            Just("$input.params('x')".to_owned()),
+            Just("$util.escapeJavaScript(".to_owned()),
+            Just("$util.parseJson(".to_owned()),
+            Just("$context.requestOverride.header.x".to_owned()),
+            Just(".substring(".to_owned()),
+            Just(".replaceAll('a+', '$1')".to_owned()),
+            Just(".split(".to_owned()),
+            Just("$i".to_owned()),
+            Just("$d".to_owned()),
+            Just("${".to_owned()),
+            Just("$!".to_owned()),
+            Just("[1..9]".to_owned()),
+            Just("{'k': $i}".to_owned()),
+            Just("\\".to_owned()),
+            "[()\\[\\]{},=.+*/%<>!&|\"' \n0-9a-z$#-]{1,4}",
+            "\\PC{0,3}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn parsing_and_rendering_never_panic(src in template()) {
+            if let Ok(t) = Template::parse(&src) {
+                let limits = Limits {
+                    max_output: 64 << 10,
+                    max_time: Duration::from_millis(100),
+                    ..Limits::default()
+                };
+                let vars = vars_with(r#"{"a": [1, {"b": "c"}, "d"], "x": "y"}"#);
+                if let Ok(out) = t.render(&vars, &limits) {
+                    prop_assert!(out.len() <= limits.max_output);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(src in "\\PC{0,300}") {
+            if let Ok(t) = Template::parse(&src) {
+                let _ = t.render(&vars_with(""), &Limits::default());
+            }
+        }
+    }
 }

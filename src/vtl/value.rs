@@ -9,7 +9,16 @@ use indexmap::IndexMap;
 
 use super::Error;
 
-pub type MapEntries = IndexMap<Rc<str>, Value>;
+/// Fast hashing with a random seed per map: keys come from request bodies, so plain FxHash-style
+/// hashing would invite collision floods.
+pub type Hasher = foldhash::fast::RandomState;
+
+pub type MapEntries = IndexMap<Rc<str>, Value, Hasher>;
+
+/// An empty map with room for `capacity` entries.
+pub fn entries(capacity: usize) -> MapEntries {
+    MapEntries::with_capacity_and_hasher(capacity, Hasher::default())
+}
 
 #[derive(Clone, Default)]
 pub enum Value {
@@ -107,7 +116,7 @@ impl Value {
     }
 
     pub fn empty_map() -> Self {
-        Self::map(MapEntries::new())
+        Self::map(MapEntries::default())
     }
 
     pub fn is_null(&self) -> bool {

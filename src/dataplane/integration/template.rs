@@ -6,6 +6,7 @@
 //! overrides a template leaves behind are kept as plain JSON in the request's context and put
 //! back into `$context` for the next template of the same request.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use http::{HeaderName, HeaderValue};
@@ -13,10 +14,10 @@ use http::{HeaderName, HeaderValue};
 use crate::compiler::MappingTemplate;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
-use crate::dataplane::request::{MethodRequest, context_value};
+use crate::dataplane::request::MethodRequest;
 use crate::domain::enums::GatewayResponseType;
 use crate::vtl::apigateway::{Input, Params, Util};
-use crate::vtl::value::MapEntries;
+use crate::vtl::value::{MapEntries, Object};
 use crate::vtl::{self, Limits, Value, Vars};
 
 /// What templates of one request have set in `$context.requestOverride` and
@@ -102,7 +103,7 @@ pub fn render(
         tracing::debug!(error = %e, "mapping template does not parse");
         GatewayError::internal()
     })?;
-    let mut vars = Vars::with_capacity(6);
+    let mut vars = Vars::with_capacity_and_hasher(8, Default::default());
     if parsed.uses("input") {
         let params = Params {
             path: req
@@ -119,98 +120,198 @@ pub fn render(
         };
         vars.insert(
             "input".into(),
-            Value::Object(Rc::new(Input::new(payload, &params))),
+            Value::Object(Rc::new(Input::new(payload, params))),
         );
     }
     if parsed.uses("util") {
         vars.insert("util".into(), Value::Object(Rc::new(Util)));
     }
     if parsed.uses("stageVariables") {
-        let map: MapEntries = req
-            .variables
-            .iter()
-            .map(|(k, v)| (Rc::from(k.as_str()), Value::from(v.as_str())))
-            .collect();
+        let mut map = crate::vtl::value::entries(req.variables.len());
+        for (k, v) in req.variables {
+            map.insert(Rc::from(k.as_str()), Value::from(v.as_str()));
+        }
         vars.insert("stageVariables".into(), Value::map(map));
     }
-    let context = parsed.uses("context").then(|| context_map(ctx));
+    let context = parsed.uses("context").then(|| Rc::new(ContextVar::new(ctx)));
     if let Some(c) = &context {
-        vars.insert("context".into(), c.clone());
+        vars.insert("context".into(), Value::Object(c.clone()));
     }
-    let out = parsed
-        .render(&mut vars, &Limits::default())
-        .map_err(|e| match e {
-            vtl::Error::InvalidInput(message) => {
-                GatewayError::new(GatewayResponseType::BadRequestBody, 400, message)
-            }
-            other => {
-                tracing::debug!(error = %other, "mapping template failed");
-                GatewayError::internal()
-            }
-        })?;
-    if let Some(Value::Map(c)) = context {
-        let c = c.entries.borrow();
-        let overrides = ctx.overrides.get_or_insert_with(Default::default);
-        if let Some(serde_json::Value::Object(o)) = c.get("requestOverride").map(to_json) {
-            overrides.request = o;
+    let out = parsed.render(&vars, &Limits::default()).map_err(|e| match e {
+        vtl::Error::InvalidInput(message) => {
+            GatewayError::new(GatewayResponseType::BadRequestBody, 400, message)
         }
-        if let Some(serde_json::Value::Object(o)) = c.get("responseOverride").map(to_json) {
-            overrides.response = o;
+        other => {
+            tracing::debug!(error = %other, "mapping template failed");
+            GatewayError::internal()
         }
+    })?;
+    if let Some(c) = context {
+        c.keep_overrides(ctx);
     }
     Ok(out)
 }
 
-/// `$context` as templates read it, with the overrides earlier templates of this request set.
-fn context_map(ctx: &RequestContext) -> Value {
-    let mut m = MapEntries::with_capacity(24);
-    let put = |m: &mut MapEntries, k: &str, v: Option<String>| {
-        m.insert(Rc::from(k), v.map(Value::from).unwrap_or_default());
-    };
-    for name in [
-        "requestId",
-        "extendedRequestId",
-        "httpMethod",
-        "path",
-        "protocol",
-        "stage",
-        "apiId",
-        "accountId",
-        "deploymentId",
-        "resourceId",
-        "resourcePath",
-        "domainName",
-        "domainPrefix",
-        "requestTime",
-        "requestTimeEpoch",
-    ] {
-        put(&mut m, name, context_value(ctx, name));
+/// `$context`: the request's context, each value made when a template reads it, and the
+/// override maps a template may write.
+struct ContextVar {
+    request_id: String,
+    extended_request_id: String,
+    http_method: String,
+    path: String,
+    protocol: &'static str,
+    stage: Option<String>,
+    api_id: Option<String>,
+    account_id: Option<String>,
+    deployment_id: Option<String>,
+    resource_id: Option<String>,
+    resource_path: Option<String>,
+    domain_name: Option<String>,
+    source_ip: String,
+    user_agent: Option<String>,
+    request_time: std::time::SystemTime,
+    kept: Option<Overrides>,
+    identity: RefCell<Option<Value>>,
+    authorizer: RefCell<Option<Value>>,
+    request_override: RefCell<Option<Value>>,
+    response_override: RefCell<Option<Value>>,
+    other: RefCell<MapEntries>,
+}
+
+impl ContextVar {
+    fn new(ctx: &RequestContext) -> Self {
+        Self {
+            request_id: ctx.request_id.clone(),
+            extended_request_id: ctx.extended_request_id.clone(),
+            http_method: ctx.http_method.clone(),
+            path: ctx.path.clone(),
+            protocol: ctx.protocol,
+            stage: ctx.stage.clone(),
+            api_id: ctx.api_id.clone(),
+            account_id: ctx.account_id.clone(),
+            deployment_id: ctx.deployment_id.clone(),
+            resource_id: ctx.resource_id.clone(),
+            resource_path: ctx.resource_path.clone(),
+            domain_name: ctx.domain_name.clone(),
+            source_ip: ctx.source_ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+            request_time: ctx.request_time,
+            kept: ctx.overrides.as_deref().cloned(),
+            identity: RefCell::new(None),
+            authorizer: RefCell::new(None),
+            request_override: RefCell::new(None),
+            response_override: RefCell::new(None),
+            other: RefCell::new(MapEntries::default()),
+        }
     }
-    let mut identity = MapEntries::with_capacity(4);
-    put(&mut identity, "sourceIp", Some(ctx.source_ip.clone()));
-    put(&mut identity, "userAgent", ctx.user_agent.clone());
-    m.insert(Rc::from("identity"), Value::map(identity));
-    m.insert(Rc::from("authorizer"), Value::empty_map());
-    let overrides = ctx.overrides.as_deref();
-    let section = |kept: Option<&serde_json::Map<String, serde_json::Value>>, names: &[&str]| {
-        let mut s = MapEntries::with_capacity(names.len());
-        for n in names {
-            s.insert(Rc::from(*n), Value::empty_map());
+
+    /// A lazily made map, kept so that what a template sets in it stays.
+    fn lazy(cell: &RefCell<Option<Value>>, make: impl FnOnce() -> Value) -> Value {
+        cell.borrow_mut().get_or_insert_with(make).clone()
+    }
+
+    /// `requestOverride` / `responseOverride`: empty sections, plus what earlier templates of
+    /// this request set.
+    fn override_map(kept: Option<&serde_json::Map<String, serde_json::Value>>, sections: &[&str]) -> Value {
+        let mut m = crate::vtl::value::entries(sections.len() + 2);
+        for s in sections {
+            m.insert(Rc::from(*s), Value::empty_map());
         }
         for (k, v) in kept.into_iter().flatten() {
-            s.insert(Rc::from(k.as_str()), Value::from_json(v));
+            m.insert(Rc::from(k.as_str()), Value::from_json(v));
         }
-        Value::map(s)
-    };
-    m.insert(
-        Rc::from("requestOverride"),
-        section(overrides.map(|o| &o.request), &["header", "querystring", "path"]),
-    );
-    m.insert(
-        Rc::from("responseOverride"),
-        section(overrides.map(|o| &o.response), &["header"]),
-    );
-    Value::map(m)
+        Value::map(m)
+    }
+
+    /// Puts what this template left in the override maps where the next template (and the
+    /// response) will find it.
+    fn keep_overrides(&self, ctx: &mut RequestContext) {
+        let request = self.request_override.borrow().as_ref().map(to_json);
+        let response = self.response_override.borrow().as_ref().map(to_json);
+        if request.is_none() && response.is_none() {
+            return;
+        }
+        let overrides = ctx.overrides.get_or_insert_with(Default::default);
+        if let Some(serde_json::Value::Object(o)) = request {
+            overrides.request = o;
+        }
+        if let Some(serde_json::Value::Object(o)) = response {
+            overrides.response = o;
+        }
+    }
+}
+
+impl Object for ContextVar {
+    fn property(&self, name: &str) -> Result<Value, vtl::Error> {
+        let text = |s: &str| Value::from(s);
+        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
+        Ok(match name {
+            "requestId" => text(&self.request_id),
+            "extendedRequestId" => text(&self.extended_request_id),
+            "httpMethod" => text(&self.http_method),
+            "path" => text(&self.path),
+            "protocol" => text(self.protocol),
+            "stage" => opt(&self.stage),
+            "apiId" => opt(&self.api_id),
+            "accountId" => opt(&self.account_id),
+            "deploymentId" => opt(&self.deployment_id),
+            "resourceId" => opt(&self.resource_id),
+            "resourcePath" => opt(&self.resource_path),
+            "domainName" => opt(&self.domain_name),
+            "domainPrefix" => self
+                .domain_name
+                .as_deref()
+                .and_then(|d| d.split('.').next())
+                .map_or(Value::Null, Value::from),
+            "requestTime" => Value::from(
+                chrono::DateTime::<chrono::Utc>::from(self.request_time)
+                    .format("%d/%b/%Y:%H:%M:%S %z")
+                    .to_string(),
+            ),
+            "requestTimeEpoch" => {
+                Value::Int(chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis())
+            }
+            "identity" => Self::lazy(&self.identity, || {
+                let mut m = crate::vtl::value::entries(2);
+                m.insert(Rc::from("sourceIp"), text(&self.source_ip));
+                m.insert(Rc::from("userAgent"), opt(&self.user_agent));
+                Value::map(m)
+            }),
+            "authorizer" => Self::lazy(&self.authorizer, Value::empty_map),
+            "requestOverride" => Self::lazy(&self.request_override, || {
+                Self::override_map(
+                    self.kept.as_ref().map(|k| &k.request),
+                    &["header", "querystring", "path"],
+                )
+            }),
+            "responseOverride" => Self::lazy(&self.response_override, || {
+                Self::override_map(self.kept.as_ref().map(|k| &k.response), &["header"])
+            }),
+            other => self.other.borrow().get(other).cloned().unwrap_or_default(),
+        })
+    }
+
+    fn call(&self, name: &str, args: &[Value]) -> Result<Value, vtl::Error> {
+        match (name, args) {
+            ("get", [key]) => self.property(&key.to_java_string()),
+            _ => Ok(Value::Null),
+        }
+    }
+
+    fn set(&self, name: &str, value: Value) -> Result<(), vtl::Error> {
+        let cell = match name {
+            "identity" => &self.identity,
+            "authorizer" => &self.authorizer,
+            "requestOverride" => &self.request_override,
+            "responseOverride" => &self.response_override,
+            _ => {
+                self.other.borrow_mut().insert(Rc::from(name), value);
+                return Ok(());
+            }
+        };
+        *cell.borrow_mut() = Some(value);
+        Ok(())
+    }
 }
 
 /// A template value as plain JSON.
