@@ -34,7 +34,13 @@ fn is_empty(v: &Value) -> bool {
 
 fn map_get(m: &Map, key: &str) -> Value {
     let entries = m.entries.borrow();
-    if let Some(v) = entries.get(key) {
+    // Small maps (most of a JSON document's) are faster scanned than hashed.
+    let found = if entries.len() <= 8 {
+        entries.iter().find(|(k, _)| &***k == key).map(|(_, v)| v)
+    } else {
+        entries.get(key)
+    };
+    if let Some(v) = found {
         return v.clone();
     }
     if m.case_insensitive {

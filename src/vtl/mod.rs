@@ -70,6 +70,8 @@ impl Default for Limits {
 #[derive(Debug)]
 pub struct Template {
     parsed: parser::Parsed,
+    /// What the output usually needs: the template's own length, and some.
+    capacity: usize,
 }
 
 impl std::fmt::Debug for parser::Parsed {
@@ -85,6 +87,7 @@ impl Template {
     pub fn parse(src: &str) -> Result<Self, Error> {
         Ok(Self {
             parsed: parser::parse(src)?,
+            capacity: (src.len() * 2).clamp(256, 64 << 10),
         })
     }
 
@@ -96,7 +99,7 @@ impl Template {
     /// Renders with `vars` as the template's variables (`#set` changes only the render's own
     /// copies).
     pub fn render(&self, vars: &Vars, limits: &Limits) -> Result<String, Error> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.capacity);
         let roots = &self.parsed.roots;
         let slot = |name: &str| roots.iter().position(|r| &**r == name).map(|i| i as ast::Slot);
         eval::Eval {
