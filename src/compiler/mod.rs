@@ -92,6 +92,8 @@ pub struct CompiledIntegration {
     pub content_handling: Option<ContentHandling>,
     pub responses: Vec<CompiledIntegrationResponse>,
     pub insecure_skip_verification: bool,
+    /// The IAM role AWS integrations call AWS as (`credentials`), when it is one.
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +318,10 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
             .tls_config
             .as_ref()
             .is_some_and(|t| t.insecure_skip_verification),
+        role_arn: i
+            .credentials
+            .clone()
+            .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
     })
 }
 

@@ -9,7 +9,7 @@ use aws_sdk_apigateway::types::IntegrationType;
 use gatehouse::dataplane::integration::aws::AwsSettings;
 use serde_json::{Value, json};
 
-use crate::backends::{fake_lambda, fake_sqs};
+use crate::backends::{fake_lambda, fake_sqs, fake_sts};
 use crate::helpers::*;
 use crate::templates::add_resource;
 
@@ -166,7 +166,7 @@ async fn lambda_non_proxy_integrations_match_aws() {
 
     let aws = AwsSettings {
         endpoints: [("lambda".to_owned(), format!("http://{lambda}"))].into(),
-        credentials: None,
+        ..AwsSettings::default()
     };
     let (worker, http) = serve_api(&app, &api, "api", aws).await;
     let url = |path: &str| invoke_url(&api, &worker, "api", path);
@@ -291,10 +291,12 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         .unwrap();
     put_response(&c, &api, &events, "POST", "200", "", None).await;
 
-    let aws = AwsSettings::from_env(
-        [("sqs".to_owned(), format!("http://{sqs}"))].into(),
-        &signing_env(),
-    );
+    let (sts, sts_calls) = fake_sts().await;
+    let endpoints = [
+        ("sqs".to_owned(), format!("http://{sqs}")),
+        ("sts".to_owned(), format!("http://{sts}")),
+    ];
+    let aws = AwsSettings::from_env(endpoints.into(), &signing_env());
     let (worker, http) = serve_api(&app, &api, "prod", aws).await;
     let url = |path: &str| invoke_url(&api, &worker, "prod", path);
 
@@ -310,7 +312,10 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         let got = received.lock().unwrap();
         let first = &got[0];
         assert_eq!(first.path, "/000000000000/orders");
-        assert!(first.signed, "signed with SigV4 for sqs");
+        assert!(
+            first.signed_by_role && first.session_token.as_deref() == Some("role-token"),
+            "signed for sqs with the credentials of the integration's role"
+        );
         assert_eq!(
             first.content_type.as_deref(),
             Some("application/x-www-form-urlencoded")
@@ -363,8 +368,24 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         );
         assert_eq!(param("MessageGroupId"), Some("g1"));
         assert_eq!(param("MessageBody"), Some(r#"{"kind":"signup"}"#));
-        assert!(second.signed);
+        assert!(
+            second.signed && second.session_token.is_none(),
+            "no role: the worker's own credentials"
+        );
     }
+    let res = http
+        .post(url("/orders"))
+        .json(&json!({"again": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(received.lock().unwrap()[2].signed_by_role);
+    assert_eq!(
+        sts_calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the role is assumed once and its credentials reused"
+    );
 }
 
 #[tokio::test]
@@ -398,7 +419,7 @@ async fn an_aws_service_error_status_selects_its_integration_response() {
     .await;
     let aws = AwsSettings {
         endpoints: [("sqs".to_owned(), format!("http://{sqs}"))].into(),
-        credentials: None,
+        ..AwsSettings::default()
     };
     let (worker, http) = serve_api(&app, &api, "prod", aws).await;
     let res = http

@@ -86,6 +86,11 @@ pub async fn echo_backend() -> SocketAddr {
 /// Whether a request carries a valid SigV4 signature for `service`, by Gatehouse's own verifier
 /// and the secret the tests configure (`secret`).
 pub fn signed_for(parts: &http::request::Parts, body: &[u8], service: &str) -> bool {
+    signed_with(parts, body, service, "secret")
+}
+
+/// Whether a request carries a valid SigV4 signature for `service` made with `secret`.
+pub fn signed_with(parts: &http::request::Parts, body: &[u8], service: &str, secret: &str) -> bool {
     use gatehouse::management::sigv4;
     use sha2::Digest;
     let Some(header) = parts.headers.get("authorization").and_then(|h| h.to_str().ok()) else {
@@ -107,7 +112,7 @@ pub fn signed_for(parts: &http::request::Parts, body: &[u8], service: &str) -> b
         &auth.signed_headers,
         &hex::encode(sha2::Sha256::digest(body)),
     );
-    auth.service == service && sigv4::signature_matches(&auth, "secret", amz_date, &canonical)
+    auth.service == service && sigv4::signature_matches(&auth, secret, amz_date, &canonical)
 }
 
 /// A Lambda Invoke API whose functions behave by name: `echo` answers the event it got as the
@@ -253,6 +258,40 @@ pub struct Received {
     pub params: Vec<(String, String)>,
     pub content_type: Option<String>,
     pub signed: bool,
+    /// Signed with the credentials [`fake_sts`] hands out for a role.
+    pub signed_by_role: bool,
+    pub session_token: Option<String>,
+}
+
+/// The secret of the credentials [`fake_sts`] hands out.
+pub const ROLE_SECRET: &str = "role-secret";
+
+/// STS's AssumeRole (query API): answers temporary credentials (secret [`ROLE_SECRET`]) for any
+/// role, to callers signed with the tests' secret; counts the calls.
+pub async fn fake_sts() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let addr = serve(move |req: Request<hyper::body::Incoming>| {
+        let counter = counter.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let params = gatehouse::domain::query::parse(&String::from_utf8_lossy(&body));
+            let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            if !signed_for(&parts, &body, "sts") || param("Action").as_deref() != Some("AssumeRole") {
+                return Response::builder().status(403).body(Full::new(Bytes::from_static(b"<ErrorResponse/>"))).unwrap();
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let expiration = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+            let role = param("RoleArn").unwrap_or_default();
+            let xml = format!(
+                "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser><Arn>{role}</Arn></AssumedRoleUser><Credentials><AccessKeyId>ASIAROLE</AccessKeyId><SecretAccessKey>{ROLE_SECRET}</SecretAccessKey><SessionToken>role-token</SessionToken><Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+            );
+            Response::builder().header("content-type", "text/xml").body(Full::new(Bytes::from(xml))).unwrap()
+        }
+    })
+    .await;
+    (addr, calls)
 }
 
 /// SQS's query API, enough for SendMessage: answers XML as SQS does, 400 `MissingParameter`
@@ -269,6 +308,12 @@ pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Rece
             params.extend(gatehouse::domain::query::parse(&String::from_utf8_lossy(&body)));
             let got = Received {
                 path: parts.uri.path().to_owned(),
+                session_token: parts
+                    .headers
+                    .get("x-amz-security-token")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                signed_by_role: signed_with(&parts, &body, "sqs", ROLE_SECRET),
                 content_type: parts
                     .headers
                     .get("content-type")

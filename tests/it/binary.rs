@@ -147,7 +147,7 @@ async fn deploy_both(app: &TestApp, api: &str, s3: std::net::SocketAddr) -> gate
     deploy("test2").await.unwrap();
     let aws = AwsSettings {
         endpoints: [("s3".to_owned(), format!("http://{s3}"))].into(),
-        credentials: None,
+        ..AwsSettings::default()
     };
     let worker = start_worker_with(&app.url(), aws).await;
     assert!(

@@ -308,7 +308,7 @@ pub async fn start_worker_at(
             .into_iter()
             .map(|url| ("lambda".to_owned(), url))
             .collect(),
-        credentials: None,
+        ..Default::default()
     };
     start_worker_full(control_plane, cache_dir, aws).await
 }

@@ -3,7 +3,8 @@
 //! call within an integration's timeout. Shared by Lambda and AWS service integrations.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::Request;
@@ -21,6 +22,31 @@ pub struct AwsSettings {
     /// `sam local start-lambda`; a service not here is called at AWS's regional endpoint.
     pub endpoints: BTreeMap<String, String>,
     pub credentials: Option<aws_credential_types::Credentials>,
+    /// Temporary credentials of the roles integrations name, shared by the worker's threads.
+    pub roles: RoleCache,
+}
+
+/// Assumed roles' credentials by role ARN, until shortly before they expire.
+#[derive(Clone, Default)]
+pub struct RoleCache(Arc<Mutex<HashMap<String, aws_credential_types::Credentials>>>);
+
+impl RoleCache {
+    fn get(&self, role: &str) -> Option<aws_credential_types::Credentials> {
+        let cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let creds = cache.get(role)?;
+        let fresh = creds
+            .expiry()
+            .is_some_and(|e| e > SystemTime::now() + Duration::from_secs(300));
+        fresh.then(|| creds.clone())
+    }
+
+    fn put(&self, role: &str, creds: aws_credential_types::Credentials) {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() > 1024 {
+            cache.clear();
+        }
+        cache.insert(role.to_owned(), creds);
+    }
 }
 
 impl std::fmt::Debug for AwsSettings {
@@ -60,6 +86,7 @@ impl AwsSettings {
         Self {
             endpoints,
             credentials,
+            roles: RoleCache::default(),
         }
     }
 
@@ -161,8 +188,97 @@ pub fn sign(
     Ok(())
 }
 
-/// Sends `request` to AWS, signed when credentials are configured, and reads the whole answer,
-/// all within the integration's timeout (504 past it, 502 when the endpoint cannot be reached).
+/// The credentials to call AWS with for `integration`: the worker's own, or, when the
+/// integration names an IAM role (`credentials`), that role's, assumed through STS with the
+/// worker's own and cached until shortly before they expire. No credentials at all means
+/// unsigned calls (local emulators).
+async fn credentials_for(
+    dp: &DataPlane,
+    integration: &CompiledIntegration,
+    region: &str,
+) -> Result<Option<aws_credential_types::Credentials>, GatewayError> {
+    let Some(base) = &dp.aws.credentials else {
+        return Ok(None);
+    };
+    let Some(role) = &integration.role_arn else {
+        return Ok(Some(base.clone()));
+    };
+    if let Some(cached) = dp.aws.roles.get(role) {
+        return Ok(Some(cached));
+    }
+    let assumed = assume_role(dp, base, role, region).await?;
+    dp.aws.roles.put(role, assumed.clone());
+    Ok(Some(assumed))
+}
+
+/// STS AssumeRole (query API) for `role`.
+async fn assume_role(
+    dp: &DataPlane,
+    base: &aws_credential_types::Credentials,
+    role: &str,
+    region: &str,
+) -> Result<aws_credential_types::Credentials, GatewayError> {
+    let failed = |why: &str| {
+        tracing::warn!(
+            aws.role = role,
+            error = why,
+            "cannot assume the integration's role"
+        );
+        GatewayError::internal()
+    };
+    let enc =
+        |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let body = format!(
+        "Action=AssumeRole&Version=2011-06-15&RoleSessionName=gatehouse&DurationSeconds=3600&RoleArn={}",
+        enc(role)
+    );
+    let mut request = Request::post(format!("{}/", dp.aws.endpoint("sts", region, None)))
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Bytes::from(body))
+        .map_err(|_| failed("bad request"))?;
+    sign(&mut request, base, region, "sts")?;
+    let send = dp.http.request(request.map(full_body));
+    let res = match tokio::time::timeout(Duration::from_secs(10), send).await {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => return Err(failed(&e.to_string())),
+        Err(_) => return Err(failed("timed out")),
+    };
+    let status = res.status();
+    let xml = http_body_util::Limited::new(res.into_body(), 64 << 10)
+        .collect()
+        .await
+        .map_err(|_| failed("unreadable answer"))?
+        .to_bytes();
+    let xml = String::from_utf8_lossy(&xml);
+    if !status.is_success() {
+        return Err(failed(&format!("sts answered {status}")));
+    }
+    // The few fields of AssumeRoleResponse/AssumeRoleResult/Credentials Gatehouse needs.
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = xml.find(&open)? + open.len();
+        let end = start + xml[start..].find(&format!("</{name}>"))?;
+        Some(xml[start..end].trim().to_owned())
+    };
+    let (Some(id), Some(secret)) = (field("AccessKeyId"), field("SecretAccessKey")) else {
+        return Err(failed("no credentials in the answer"));
+    };
+    let expiry = field("Expiration")
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
+        .map(|e| SystemTime::from(e.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(900));
+    Ok(aws_credential_types::Credentials::new(
+        id,
+        secret,
+        field("SessionToken"),
+        Some(expiry),
+        "assume-role",
+    ))
+}
+
+/// Sends `request` to AWS, signed with the integration's credentials when there are any, and
+/// reads the whole answer, all within the integration's timeout (504 past it, 502 when the
+/// endpoint cannot be reached).
 pub async fn call(
     dp: &DataPlane,
     integration: &CompiledIntegration,
@@ -170,8 +286,8 @@ pub async fn call(
     region: &str,
     service: &str,
 ) -> Result<(http::response::Parts, Bytes), GatewayError> {
-    if let Some(creds) = &dp.aws.credentials {
-        sign(&mut request, creds, region, service)?;
+    if let Some(creds) = credentials_for(dp, integration, region).await? {
+        sign(&mut request, &creds, region, service)?;
     }
     let request = request.map(full_body);
     let deadline = tokio::time::Instant::now() + integration.timeout;
@@ -209,7 +325,7 @@ mod tests {
         assert!(parse_endpoint("s q=http://x").is_err());
         let settings = AwsSettings {
             endpoints: BTreeMap::from([("sqs".into(), "http://q:1/".into())]),
-            credentials: None,
+            ..AwsSettings::default()
         };
         assert_eq!(settings.endpoint("sqs", "eu-west-1", None), "http://q:1");
         assert_eq!(
