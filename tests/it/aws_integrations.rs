@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::backends::{fake_lambda, fake_sqs, fake_sts};
 use crate::helpers::*;
-use crate::templates::add_resource;
+use crate::templates::{add_resource, deploy_with};
 
 fn lambda_uri(function: &str) -> String {
     format!(
@@ -71,30 +71,6 @@ async fn put_response(
         put = put.response_templates("application/json", t);
     }
     put.send().await.unwrap();
-}
-
-async fn serve_api(
-    app: &TestApp,
-    api: &str,
-    stage: &str,
-    aws: AwsSettings,
-) -> (gatehouse::server::Worker, reqwest::Client) {
-    app.client()
-        .create_deployment()
-        .rest_api_id(api)
-        .stage_name(stage)
-        .send()
-        .await
-        .unwrap();
-    let worker = start_worker_with(&app.url(), aws).await;
-    assert!(
-        eventually(std::time::Duration::from_secs(5), || async {
-            worker.runtime.load().stage(api, stage).is_some()
-        })
-        .await
-    );
-    let http = invoker(api, &worker);
-    (worker, http)
 }
 
 #[tokio::test]
@@ -168,7 +144,7 @@ async fn lambda_non_proxy_integrations_match_aws() {
         endpoints: [("lambda".to_owned(), format!("http://{lambda}"))].into(),
         ..AwsSettings::default()
     };
-    let (worker, http) = serve_api(&app, &api, "api", aws).await;
+    let (worker, http) = deploy_with(&app, &api, "api", aws).await;
     let url = |path: &str| invoke_url(&api, &worker, "api", path);
 
     let res = http
@@ -297,7 +273,7 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         ("sts".to_owned(), format!("http://{sts}")),
     ];
     let aws = AwsSettings::from_env(endpoints.into(), &signing_env());
-    let (worker, http) = serve_api(&app, &api, "prod", aws).await;
+    let (worker, http) = deploy_with(&app, &api, "prod", aws).await;
     let url = |path: &str| invoke_url(&api, &worker, "prod", path);
 
     let res = http
@@ -421,7 +397,7 @@ async fn an_aws_service_error_status_selects_its_integration_response() {
         endpoints: [("sqs".to_owned(), format!("http://{sqs}"))].into(),
         ..AwsSettings::default()
     };
-    let (worker, http) = serve_api(&app, &api, "prod", aws).await;
+    let (worker, http) = deploy_with(&app, &api, "prod", aws).await;
     let res = http
         .post(invoke_url(&api, &worker, "prod", "/"))
         .json(&json!({}))

@@ -97,6 +97,16 @@ impl Route<'_> {
 
 /// Deploys `api` to `stage` and returns a worker serving it with a client for it.
 pub async fn deploy(app: &TestApp, api: &str, stage: &str) -> (gatehouse::server::Worker, reqwest::Client) {
+    deploy_with(app, api, stage, Default::default()).await
+}
+
+/// [`deploy`], with a worker calling AWS services where `aws` says.
+pub async fn deploy_with(
+    app: &TestApp,
+    api: &str,
+    stage: &str,
+    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+) -> (gatehouse::server::Worker, reqwest::Client) {
     app.client()
         .create_deployment()
         .rest_api_id(api)
@@ -104,7 +114,7 @@ pub async fn deploy(app: &TestApp, api: &str, stage: &str) -> (gatehouse::server
         .send()
         .await
         .unwrap();
-    let worker = app.start_worker(None, None).await;
+    let worker = start_worker_with(&app.url(), aws).await;
     assert!(
         eventually(Duration::from_secs(5), || async {
             worker.runtime.load().stage(api, stage).is_some()

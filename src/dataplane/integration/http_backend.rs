@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
+
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
@@ -136,6 +138,39 @@ pub(super) fn backend_url(
         url.push_str(&extra.join("&"));
     }
     url.parse().map_err(|_| GatewayError::internal())
+}
+
+/// The integration request of a non-proxy integration: the body read (and kept for
+/// `method.request.body` mappings), mapped through the request template, sent with its media
+/// type, the mapped headers (which win over that media type) and the template's header
+/// overrides, to the integration URI below `base`.
+pub(super) async fn integration_request(
+    req: &mut MethodRequest<'_>,
+    body: Payload,
+    integration: &CompiledIntegration,
+    ctx: &mut RequestContext,
+    base: &str,
+) -> Result<Request<Bytes>, GatewayError> {
+    let body = body.collect().await?;
+    req.body = Some(body.clone());
+    let req = &*req;
+    let (payload, content_type) = request_payload(integration, req, body, ctx)?;
+    let uri = backend_url(integration, req, ctx, false, base)?;
+    let method = integration
+        .http_method
+        .clone()
+        .unwrap_or_else(|| req.method.clone());
+    let mut headers = HeaderMap::new();
+    if let Some(ct) = content_type.and_then(|c| HeaderValue::try_from(c).ok()) {
+        headers.insert(header::CONTENT_TYPE, ct);
+    }
+    apply_header_mappings(&mut headers, integration, req, ctx);
+    apply_header_overrides(&mut headers, ctx);
+    let mut request = Request::new(payload);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// Sets the headers a request template put in `$context.requestOverride.header`.
@@ -277,25 +312,9 @@ pub async fn invoke(
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let body = body.collect().await?;
-    req.body = Some(body.clone());
+    let request = integration_request(req, body, integration, ctx, "").await?;
     let req = &*req;
-    let (payload, content_type) = request_payload(integration, req, body, ctx)?;
-    let uri = backend_url(integration, req, ctx, false, "")?;
-    let method = integration
-        .http_method
-        .clone()
-        .unwrap_or_else(|| req.method.clone());
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = content_type.and_then(|c| HeaderValue::try_from(c).ok()) {
-        headers.insert(header::CONTENT_TYPE, ct);
-    }
-    apply_header_mappings(&mut headers, integration, req, ctx);
-    apply_header_overrides(&mut headers, ctx);
-    let mut request = Request::new(full_body(payload));
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
+    let request = request.map(full_body);
     let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
     let (parts, body) = res.into_parts();

@@ -2,10 +2,10 @@
 //! or `...:path/{path}`, called at the service's endpoint with the request template's output,
 //! signed with SigV4; the answer goes through the integration responses by status code.
 
-use http::{HeaderMap, HeaderValue, Request, Response, header};
+use http::Response;
 
-use super::http_backend::{apply_header_mappings, apply_header_overrides, backend_url};
-use super::{Payload, Selection, aws, integration_response, request_payload};
+use super::http_backend::integration_request;
+use super::{Payload, Selection, aws, integration_response};
 use crate::compiler::CompiledIntegration;
 use crate::dataplane::Body;
 use crate::dataplane::context::RequestContext;
@@ -24,30 +24,11 @@ pub async fn invoke(
         .aws_service
         .as_ref()
         .ok_or_else(GatewayError::internal)?;
-    let body = body.collect().await?;
-    req.body = Some(body.clone());
-    let req = &*req;
-    let (payload, content_type) = request_payload(integration, req, body, ctx)?;
     let endpoint = dp
         .aws
         .endpoint(&target.service, &target.region, target.subdomain.as_deref());
-    let uri = backend_url(integration, req, ctx, false, &endpoint)?;
-    let method = integration
-        .http_method
-        .clone()
-        .unwrap_or_else(|| req.method.clone());
-    let mut headers = HeaderMap::new();
-    if let Some(ct) = content_type.and_then(|c| HeaderValue::try_from(c).ok()) {
-        headers.insert(header::CONTENT_TYPE, ct);
-    }
-    // Mapped headers (a Content-Type such as `'application/x-www-form-urlencoded'` for query
-    // APIs) win over the template's media type.
-    apply_header_mappings(&mut headers, integration, req, ctx);
-    apply_header_overrides(&mut headers, ctx);
-    let mut request = Request::new(payload);
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
+    let request = integration_request(req, body, integration, ctx, &endpoint).await?;
+    let req = &*req;
     let (parts, answer) = aws::call(dp, integration, request, &target.region, &target.service).await?;
     integration_response(
         integration,
