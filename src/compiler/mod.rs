@@ -41,6 +41,8 @@ pub struct CompiledApi {
     pub disable_execute_api_endpoint: bool,
     pub routes: RouteTree<CompiledResource>,
     gateway_responses: HashMap<GatewayResponseType, GatewayResponse>,
+    /// The body templates of gateway responses other than AWS's default one, parsed.
+    gateway_templates: HashMap<GatewayResponseType, MappingTemplate>,
     /// Whether a gateway response maps a request value into a header (then the pipeline keeps
     /// the request's headers and parameters for the rescue; otherwise it need not).
     pub gateway_responses_read_request: bool,
@@ -169,6 +171,12 @@ impl CompiledApi {
     pub fn gateway_response(&self, kind: GatewayResponseType) -> &GatewayResponse {
         &self.gateway_responses[&kind]
     }
+
+    /// The parsed body template of `kind`'s gateway response, unless it is AWS's default
+    /// `{"message":$context.error.messageString}` (rendered without the engine).
+    pub fn gateway_template(&self, kind: GatewayResponseType) -> Option<&MappingTemplate> {
+        self.gateway_templates.get(&kind)
+    }
 }
 
 /// Compiles a snapshot whose canonical hash is `hash`.
@@ -218,6 +226,17 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         .iter()
         .map(|t| (*t, GatewayResponse::effective(*t, &customised)))
         .collect();
+    let gateway_templates = gateway_responses
+        .iter()
+        .filter_map(|(kind, g)| {
+            let t = g
+                .response_templates
+                .get("application/json")
+                .or_else(|| g.response_templates.values().next())?;
+            (t != crate::domain::rest_api::DEFAULT_GATEWAY_TEMPLATE)
+                .then(|| (*kind, MappingTemplate::compile(t)))
+        })
+        .collect();
     let gateway_responses_read_request = gateway_responses
         .values()
         .flat_map(|g| g.response_parameters.values())
@@ -229,6 +248,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         disable_execute_api_endpoint: snapshot.rest_api.disable_execute_api_endpoint,
         routes,
         gateway_responses,
+        gateway_templates,
         gateway_responses_read_request,
     })
 }

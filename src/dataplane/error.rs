@@ -7,7 +7,7 @@ use http::{HeaderName, HeaderValue, Response, StatusCode};
 use super::Body;
 use super::context::RequestContext;
 use crate::domain::enums::GatewayResponseType;
-use crate::domain::rest_api::{DEFAULT_GATEWAY_TEMPLATE, GatewayResponse};
+use crate::domain::rest_api::GatewayResponse;
 
 /// A failure of the pipeline, named by the gateway response type AWS uses for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct GatewayError {
     /// The status when the gateway response does not fix one (DEFAULT_4XX / DEFAULT_5XX).
     pub status: u16,
     pub message: String,
+    /// What exactly was wrong (`$context.error.validationErrorString` for invalid bodies).
+    pub detail: Option<String>,
 }
 
 impl GatewayError {
@@ -24,6 +26,7 @@ impl GatewayError {
             kind,
             status,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -99,13 +102,11 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
         .as_deref()
         .and_then(|s| s.parse().ok())
         .unwrap_or(err.status);
-    let template = gw
-        .response_templates
-        .get("application/json")
-        .or_else(|| gw.response_templates.values().next())
-        .map(String::as_str)
-        .unwrap_or(DEFAULT_GATEWAY_TEMPLATE);
-    let body = render_error_template(template, &err, ctx);
+    let custom = ctx.api.clone();
+    let body = match custom.as_ref().and_then(|api| api.gateway_template(err.kind)) {
+        Some(t) => super::integration::template::render_gateway(t, &err, ctx),
+        None => default_body(&err),
+    };
     let mut res = Response::new(super::full_body(Bytes::from(body)));
     *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = res.headers_mut();
@@ -159,20 +160,11 @@ fn gateway_value(source: &str, ctx: &RequestContext) -> Option<String> {
     }
 }
 
-/// The `$context` references gateway response templates use most, substituted without a full
-/// VTL engine (which arrives with mapping templates).
-fn render_error_template(template: &str, err: &GatewayError, ctx: &RequestContext) -> String {
+/// AWS's default gateway response body, `{"message":$context.error.messageString}`, without
+/// the template engine: most failures answer it.
+fn default_body(err: &GatewayError) -> String {
     let quoted = serde_json::to_string(&err.message).expect("strings serialise");
-    template
-        .replace("$context.error.messageString", &quoted)
-        .replace("$context.error.message", &err.message)
-        .replace("$context.error.responseType", err.kind.as_str())
-        .replace("$context.requestId", &ctx.request_id)
-        .replace("$context.stage", ctx.stage.as_deref().unwrap_or(""))
-        .replace(
-            "$context.resourcePath",
-            ctx.resource_path.as_deref().unwrap_or(""),
-        )
+    format!("{{\"message\":{quoted}}}")
 }
 
 #[cfg(test)]
@@ -188,7 +180,8 @@ mod tests {
             None,
             "127.0.0.1:1".parse().unwrap(),
         );
-        let body = render_error_template(DEFAULT_GATEWAY_TEMPLATE, &GatewayError::missing_token(), &ctx);
+        let body = default_body(&GatewayError::missing_token());
         assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
+        let _ = ctx;
     }
 }

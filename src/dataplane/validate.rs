@@ -49,10 +49,15 @@ pub async fn check(
     let instance = if bytes.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(Default::default())
     } else {
-        serde_json::from_slice(&bytes).map_err(|_| invalid_body())?
+        serde_json::from_slice(&bytes).map_err(|e| invalid_body(format!("[{e}]")))?
     };
     if !schema.is_valid(&instance) {
-        return Err(invalid_body());
+        let errors: Vec<String> = schema
+            .iter_errors(&instance)
+            .take(10)
+            .map(|e| e.to_string())
+            .collect();
+        return Err(invalid_body(format!("[{}]", errors.join(", "))));
     }
     Ok(Payload::Buffered(bytes))
 }
@@ -65,6 +70,9 @@ fn present(p: &RequiredParam, req: &MethodRequest<'_>) -> bool {
     }
 }
 
-fn invalid_body() -> GatewayError {
-    GatewayError::new(GatewayResponseType::BadRequestBody, 400, "Invalid request body")
+/// AWS's 400, with what was wrong for `$context.error.validationErrorString`.
+fn invalid_body(detail: String) -> GatewayError {
+    let mut err = GatewayError::new(GatewayResponseType::BadRequestBody, 400, "Invalid request body");
+    err.detail = Some(detail);
+    err
 }

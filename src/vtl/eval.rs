@@ -95,12 +95,19 @@ impl Eval<'_> {
     }
 
     fn foreach(&mut self, var: Slot, iterable: &Expr, body: &Block, out: &mut String) -> Result<Flow, Error> {
-        let items: Vec<Value> = match self.expr(iterable)? {
-            Value::List(l) => l.items.borrow().clone(),
-            Value::Map(m) => m.entries.borrow().values().cloned().collect(),
+        // Items are read one by one (no copy of the list); a list the body shortens ends the loop.
+        let source = self.expr(iterable)?;
+        let item_at = |i: usize| match &source {
+            Value::List(l) => l.items.borrow().get(i).cloned(),
+            Value::Map(m) => m.entries.borrow().get_index(i).map(|(_, v)| v.clone()),
+            _ => None,
+        };
+        let len = match &source {
+            Value::List(l) => l.items.borrow().len(),
+            Value::Map(m) => m.entries.borrow().len(),
             _ => return Ok(Flow::Next),
         };
-        let n = items.len().min(self.limits.max_loop_iterations);
+        let n = len.min(self.limits.max_loop_iterations);
         let [foreach, count, has_next] = self.loop_slots;
         let state = foreach.map(|_| {
             Rc::new(LoopState {
@@ -116,7 +123,10 @@ impl Eval<'_> {
         let old_count = count.map(|s| self.shadow(s, Value::Null));
         let old_has_next = has_next.map(|s| self.shadow(s, Value::Null));
         let mut flow = Flow::Next;
-        for (i, item) in items.into_iter().take(n).enumerate() {
+        for i in 0..n {
+            let Some(item) = item_at(i) else {
+                break;
+            };
             // An error ends the whole render, so nothing needs restoring on the way out.
             self.tick()?;
             if let Some(state) = &state {

@@ -182,9 +182,7 @@ impl Value {
         match self {
             Value::Null | Value::Define(_) => {}
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
             Value::Float(f) => java_double(*f, out),
             Value::Str(s) => out.push_str(s),
             Value::List(l) if l.json => {

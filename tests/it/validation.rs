@@ -310,3 +310,36 @@ async fn models_refer_to_each_other_by_url() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn a_customised_bad_request_body_response_says_what_failed() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let (api, root) = create_api(&c, "explained").await;
+    let validator = create_validator(&c, &api).await;
+    create_model(&c, &api, "testSchema", TEST_SCHEMA).await;
+    validated_route(&c, &api, &root, "POST", &validator, "testSchema", &[]).await;
+    c.put_gateway_response()
+        .rest_api_id(&api)
+        .response_type(aws_sdk_apigateway::types::GatewayResponseType::BadRequestBody)
+        .status_code("422")
+        .response_templates(
+            "application/json",
+            r#"{"error": "$context.error.message", "type": "$context.error.responseType", "why": "$util.escapeJavaScript($context.error.validationErrorString)"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (worker, http) = deploy(&app, &api, "local").await;
+    let res = http
+        .post(invoke_url(&api, &worker, "local", "/"))
+        .json(&json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "Invalid request body");
+    assert_eq!(body["type"], "BAD_REQUEST_BODY");
+    assert!(body["why"].as_str().unwrap().contains("\"b\""), "{body}");
+}

@@ -152,6 +152,34 @@ pub fn render(
     Ok(out)
 }
 
+/// A gateway response's body template, with `$context.error.*` (message, messageString,
+/// responseType, validationErrorString), the request's `$context` and `$util`. A template that fails
+/// answers AWS's default body instead: a failure must not fail again.
+pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext) -> String {
+    let fallback = || {
+        format!(
+            "{{\"message\":{}}}",
+            serde_json::to_string(&err.message).unwrap_or_default()
+        )
+    };
+    let Ok(parsed) = template.parsed.as_ref() else {
+        return fallback();
+    };
+    let mut vars = Vars::with_capacity_and_hasher(2, Default::default());
+    if parsed.uses("util") {
+        vars.insert("util".into(), Value::Object(Rc::new(Util)));
+    }
+    if parsed.uses("context") {
+        let mut context = ContextVar::new(ctx);
+        context.error = Some((err.message.clone(), err.kind.as_str(), err.detail.clone()));
+        vars.insert("context".into(), Value::Object(Rc::new(context)));
+    }
+    parsed.render(&vars, &Limits::default()).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "gateway response template failed");
+        fallback()
+    })
+}
+
 /// `$context`: the request's context, each value made when a template reads it, and the
 /// override maps a template may write.
 struct ContextVar {
@@ -171,6 +199,8 @@ struct ContextVar {
     user_agent: Option<String>,
     request_time: std::time::SystemTime,
     kept: Option<Overrides>,
+    /// In gateway responses: the failure's message, response type and detail.
+    error: Option<(String, &'static str, Option<String>)>,
     identity: RefCell<Option<Value>>,
     authorizer: RefCell<Option<Value>>,
     request_override: RefCell<Option<Value>>,
@@ -197,6 +227,7 @@ impl ContextVar {
             user_agent: ctx.user_agent.clone(),
             request_time: ctx.request_time,
             kept: ctx.overrides.as_deref().cloned(),
+            error: None,
             identity: RefCell::new(None),
             authorizer: RefCell::new(None),
             request_override: RefCell::new(None),
@@ -278,6 +309,19 @@ impl Object for ContextVar {
                 Value::map(m)
             }),
             "authorizer" => Self::lazy(&self.authorizer, Value::empty_map),
+            "error" => match &self.error {
+                Some((message, kind, detail)) => {
+                    let mut m = crate::vtl::value::entries(4);
+                    m.insert(Rc::from("message"), text(message));
+                    let quoted = serde_json::to_string(message).unwrap_or_default();
+                    m.insert(Rc::from("messageString"), Value::from(quoted));
+                    m.insert(Rc::from("responseType"), text(kind));
+                    let validation = detail.as_deref().unwrap_or(message);
+                    m.insert(Rc::from("validationErrorString"), text(validation));
+                    Value::map(m)
+                }
+                None => Value::Null,
+            },
             "requestOverride" => Self::lazy(&self.request_override, || {
                 Self::override_map(
                     self.kept.as_ref().map(|k| &k.request),
