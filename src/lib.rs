@@ -11,8 +11,15 @@
 //! - [`server`] wires the roles (`serve`, `control-plane`) together; [`config`] loads settings from an
 //!   injectable environment map.
 //!
-//! The data plane (workers fed with deployment snapshots) is described in ARCHITECTURE.md and lands
-//! in later issues; the snapshot format it will consume is [`domain::snapshot`].
+//!
+//! And in the order a deployment travels to the traffic it serves:
+//! - [`domain::snapshot`] is a deployment frozen as canonical, content-hashed JSON;
+//! - [`distribution`] streams the live configuration from the control plane to the workers;
+//! - [`compiler`] turns each snapshot, once per worker, into what requests need: the route tree,
+//!   integrations with their parsed mapping templates, compiled request models;
+//! - [`dataplane`] serves requests through the steps listed in [`dataplane::pipeline`], its
+//!   integrations under [`dataplane::integration`], every failure through [`dataplane::error`];
+//! - [`vtl`] is the Velocity engine mapping templates run on (pure, no I/O).
 
 pub mod compiler;
 pub mod config;

@@ -730,3 +730,73 @@ async fn body_values_map_into_headers_both_ways() {
     assert_eq!(seen["headers"]["x-order"], "o-17");
     assert_eq!(seen["headers"]["x-items"], "[1,2]");
 }
+
+/// The CORS preflight CDK and SAM generate: OPTIONS answered by a MOCK whose request template
+/// is `{ statusCode: 200 }` (not JSON) and whose integration response sets the headers.
+#[tokio::test]
+async fn a_cors_preflight_mock_answers_with_its_headers() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let (api, root) = create_api(&c, "cors").await;
+    let items = add_resource(&c, &api, &root, "items").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("OPTIONS")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_method_response()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("OPTIONS")
+        .status_code("204")
+        .response_parameters("method.response.header.Access-Control-Allow-Origin", true)
+        .response_parameters("method.response.header.Access-Control-Allow-Methods", true)
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("OPTIONS")
+        .r#type(IntegrationType::Mock)
+        .request_templates("application/json", "{ statusCode: 200 }")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(&items)
+        .http_method("OPTIONS")
+        .status_code("204")
+        .response_parameters(
+            "method.response.header.Access-Control-Allow-Origin",
+            "'https://app.example'",
+        )
+        .response_parameters(
+            "method.response.header.Access-Control-Allow-Methods",
+            "'OPTIONS,GET,POST'",
+        )
+        .send()
+        .await
+        .unwrap();
+    let (worker, http) = deploy(&app, &api, "prod").await;
+    let res = http
+        .request(
+            reqwest::Method::OPTIONS,
+            invoke_url(&api, &worker, "prod", "/items"),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert_eq!(res.headers()["access-control-allow-methods"], "OPTIONS,GET,POST");
+}
