@@ -1,6 +1,9 @@
-//! AWS_PROXY to Lambda: AWS's payload format 1.0 event, sent to the Lambda Invoke API
-//! (`POST /2015-03-31/functions/{function}/invocations`) at a configurable endpoint, signed with
-//! SigV4 when credentials are configured; the proxy response validated as AWS validates it.
+//! Lambda integrations, through the Lambda Invoke API
+//! (`POST /2015-03-31/functions/{function}/invocations`) at AWS's or a configured endpoint
+//! ([`super::aws`] signs the call):
+//! - AWS_PROXY: AWS's payload format 1.0 event; the proxy response validated as AWS validates it;
+//! - AWS (non-proxy): the request template's output is the event, the answer goes through the
+//!   integration responses, selected by a function error's `errorMessage`.
 
 use std::collections::BTreeMap;
 

@@ -155,8 +155,6 @@ pub fn request_payload(
     Ok((payload.into_bytes(), content_type))
 }
 
-/// The integration response phase of non-proxy integrations: select the response by
-/// `selection_input`, then map status, headers and body.
 /// What picks the integration response.
 #[derive(Debug, Clone, Copy)]
 pub enum Selection<'a> {
@@ -166,6 +164,9 @@ pub enum Selection<'a> {
     Lambda(&'a str),
 }
 
+/// The integration response phase of non-proxy integrations: select the response by
+/// `selection`, convert the payload (binary media), then map status, headers and body, and
+/// apply what templates put in `$context.responseOverride`.
 pub fn integration_response(
     integration: &CompiledIntegration,
     selection: Selection<'_>,
