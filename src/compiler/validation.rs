@@ -43,9 +43,11 @@ pub fn model_url(api_id: &str, name: &str) -> String {
 pub struct Models<'s> {
     snapshot: &'s Snapshot,
     compiled: HashMap<String, Schema>,
+    /// Every model's schema by its URL, parsed once, for `$ref`s to resolve against.
+    by_url: Option<Arc<HashMap<String, serde_json::Value>>>,
 }
 
-struct SnapshotModels(HashMap<String, serde_json::Value>);
+struct SnapshotModels(Arc<HashMap<String, serde_json::Value>>);
 
 impl jsonschema::Retrieve for SnapshotModels {
     fn retrieve(
@@ -64,38 +66,54 @@ impl<'s> Models<'s> {
         Self {
             snapshot,
             compiled: HashMap::new(),
+            by_url: None,
         }
+    }
+
+    fn by_url(&mut self) -> Arc<HashMap<String, serde_json::Value>> {
+        let snapshot = self.snapshot;
+        self.by_url
+            .get_or_insert_with(|| {
+                let api_id = &snapshot.rest_api.id;
+                Arc::new(
+                    snapshot
+                        .models
+                        .values()
+                        .filter_map(|m| {
+                            let schema = serde_json::from_str(m.schema.as_deref().unwrap_or("{}")).ok()?;
+                            Some((model_url(api_id, &m.name), schema))
+                        })
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     fn schema(&mut self, name: &str) -> Schema {
         if let Some(s) = self.compiled.get(name) {
             return s.clone();
         }
-        let compiled = Arc::new(self.compile(name));
+        let by_url = self.by_url();
+        let compiled = Arc::new(self.compile(name, by_url));
         self.compiled.insert(name.to_owned(), compiled.clone());
         compiled
     }
 
-    fn compile(&self, name: &str) -> Result<jsonschema::Validator, String> {
-        let api_id = &self.snapshot.rest_api.id;
-        let parse = |raw: Option<&str>| -> Result<serde_json::Value, String> {
-            serde_json::from_str(raw.unwrap_or("{}")).map_err(|e| e.to_string())
-        };
+    fn compile(
+        &self,
+        name: &str,
+        by_url: Arc<HashMap<String, serde_json::Value>>,
+    ) -> Result<jsonschema::Validator, String> {
         let model = self
             .snapshot
             .models
             .get(name)
             .ok_or_else(|| format!("model {name} does not exist"))?;
-        let schema = parse(model.schema.as_deref()).map_err(|e| format!("model {name}: {e}"))?;
-        let others = self
-            .snapshot
-            .models
-            .values()
-            .filter_map(|m| Some((model_url(api_id, &m.name), parse(m.schema.as_deref()).ok()?)))
-            .collect();
+        let schema: serde_json::Value = serde_json::from_str(model.schema.as_deref().unwrap_or("{}"))
+            .map_err(|e| format!("model {name}: {e}"))?;
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
-            .with_retriever(SnapshotModels(others))
+            .with_retriever(SnapshotModels(by_url))
             .build(&schema)
             .map_err(|e| format!("model {name}: {e}"))
     }
