@@ -36,7 +36,11 @@ fn map_get(m: &Map, key: &str) -> Value {
     let entries = m.entries.borrow();
     // Small maps (most of a JSON document's) are faster scanned than hashed.
     let found = if entries.len() <= 8 {
-        entries.iter().find(|(k, _)| &***k == key).map(|(_, v)| v)
+        let (len, first) = (key.len(), key.as_bytes().first());
+        entries
+            .iter()
+            .find(|(k, _)| k.len() == len && k.as_bytes().first() == first && &***k == key)
+            .map(|(_, v)| v)
     } else {
         entries.get(key)
     };

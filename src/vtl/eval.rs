@@ -53,7 +53,18 @@ impl Eval<'_> {
 
     fn block(&mut self, block: &Block, out: &mut String) -> Result<Flow, Error> {
         for node in block {
-            let flow = self.node(node, out)?;
+            // Text and references, most of any template, skip the general dispatch.
+            let flow = match node {
+                Node::Text(t) => {
+                    out.push_str(t);
+                    Flow::Next
+                }
+                Node::Ref(r) => {
+                    self.reference(r)?.render(out);
+                    Flow::Next
+                }
+                _ => self.node(node, out)?,
+            };
             if out.len() > self.limits.max_output {
                 return Err(Error::Limit("output size"));
             }
@@ -67,10 +78,7 @@ impl Eval<'_> {
     fn node(&mut self, node: &Node, out: &mut String) -> Result<Flow, Error> {
         match node {
             Node::Text(t) => out.push_str(t),
-            Node::Ref(r) => {
-                let v = self.reference(r)?;
-                v.render(out);
-            }
+            Node::Ref(r) => self.reference(r)?.render(out),
             Node::Set(target, e) => {
                 let v = self.expr(e)?;
                 self.assign(target, v)?;
@@ -193,8 +201,14 @@ impl Eval<'_> {
     }
 
     fn reference(&mut self, r: &Reference) -> Result<Value, Error> {
-        let mut v = self.vars[r.slot as usize].clone();
-        for access in &r.path {
+        // The first property is read in place: no copy of the root.
+        let (mut v, rest) = match r.path.split_first() {
+            Some((Access::Property(name), rest)) => {
+                (builtins::property(&self.vars[r.slot as usize], name)?, rest)
+            }
+            _ => (self.vars[r.slot as usize].clone(), &r.path[..]),
+        };
+        for access in rest {
             if v.is_null() {
                 return Ok(Value::Null);
             }
