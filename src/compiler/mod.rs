@@ -128,14 +128,12 @@ pub struct CompiledIntegrationResponse {
 /// 500 when a request reaches it, instead of failing the whole deployment.
 #[derive(Debug)]
 pub struct MappingTemplate {
-    pub source: String,
     pub parsed: Result<crate::vtl::Template, crate::vtl::Error>,
 }
 
 impl MappingTemplate {
     pub fn compile(source: &str) -> Self {
         Self {
-            source: source.to_owned(),
             parsed: crate::vtl::Template::parse(source),
         }
     }

@@ -162,7 +162,7 @@ fn gateway_value(source: &str, ctx: &RequestContext) -> Option<String> {
 
 /// AWS's default gateway response body, `{"message":$context.error.messageString}`, without
 /// the template engine: most failures answer it.
-fn default_body(err: &GatewayError) -> String {
+pub(crate) fn default_body(err: &GatewayError) -> String {
     let quoted = serde_json::to_string(&err.message).expect("strings serialise");
     format!("{{\"message\":{quoted}}}")
 }

@@ -269,7 +269,7 @@ pub async fn invoke_proxy(
     let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
     let (mut parts, body) = res.into_parts();
-    parts.headers.retain_hop_by_hop();
+    remove_hop_by_hop(&mut parts.headers);
     // The answer streams through, but not past the integration's timeout.
     let body = crate::dataplane::Deadline::new(body, started + integration.timeout);
     Ok(Response::from_parts(parts, body.boxed()))
@@ -292,17 +292,6 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(h);
     }
     headers.remove("proxy-connection");
-}
-
-trait RetainHopByHop {
-    fn retain_hop_by_hop(&mut self);
-}
-
-impl RetainHopByHop for HeaderMap {
-    /// Drops the hop-by-hop headers of a backend's answer.
-    fn retain_hop_by_hop(&mut self) {
-        remove_hop_by_hop(self);
-    }
 }
 
 pub async fn invoke(

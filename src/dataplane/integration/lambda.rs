@@ -105,10 +105,7 @@ pub async fn invoke_proxy(
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
     }
-    let accept_binary = req.header("accept").is_some_and(|a| {
-        a.split(',')
-            .any(|t| content::is_binary(&media_type(t), binary_types))
-    });
+    let accept_binary = content::accepts_binary(req.header("accept"), binary_types);
     proxy_response(&body, accept_binary).ok_or_else(|| {
         tracing::debug!("malformed lambda proxy response");
         GatewayError::bad_gateway()

@@ -156,12 +156,7 @@ pub fn render(
 /// responseType, validationErrorString), the request's `$context` and `$util`. A template that fails
 /// answers AWS's default body instead: a failure must not fail again.
 pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext) -> String {
-    let fallback = || {
-        format!(
-            "{{\"message\":{}}}",
-            serde_json::to_string(&err.message).unwrap_or_default()
-        )
-    };
+    let fallback = || crate::dataplane::error::default_body(err);
     let Ok(parsed) = template.parsed.as_ref() else {
         return fallback();
     };
