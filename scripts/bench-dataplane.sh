@@ -15,20 +15,32 @@ BACKEND_PORT=18081
 NGINX_PORT=18082
 MGMT_PORT=19000
 DP_PORT=18080
-trap 'kill $(jobs -p) 2>/dev/null; nginx -p "$WORK" -c "$WORK/nginx.conf" -s stop 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; for c in nginx backend; do nginx -p "$WORK" -c "$WORK/$c.conf" -s stop 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
 cargo build --release --quiet --bin gatehouse --example fixed_rate --example bare_proxy
 
-cat > "$WORK/nginx.conf" <<CONF
+# The backend and the reference proxy are two nginx instances, so that nginx, like Gatehouse,
+# reaches its backend in another process (one nginx serving both would answer the upstream
+# request from its own event loop, which no real deployment does).
+cat > "$WORK/backend.conf" <<CONF
 worker_processes 1;
+pid $WORK/backend.pid;
+error_log $WORK/backend-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    # The backend: a fixed small answer.
+    server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "hello from the backend\n"; } }
+}
+CONF
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes ${NGINX_WORKERS:-1};
 pid $WORK/nginx.pid;
 error_log $WORK/error.log;
 events { worker_connections 4096; }
 http {
     access_log off;
     upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 128; }
-    # The backend: a fixed small answer.
-    server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "hello from the backend\n"; } }
     # The reference reverse proxy.
     server {
         listen 127.0.0.1:$NGINX_PORT;
@@ -36,6 +48,7 @@ http {
     }
 }
 CONF
+nginx -p "$WORK" -c "$WORK/backend.conf"
 nginx -p "$WORK" -c "$WORK/nginx.conf"
 
 export GATEHOUSE_DATA_DIR="$WORK/gh" RUST_LOG=warn

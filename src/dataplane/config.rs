@@ -3,6 +3,10 @@
 //! from start to end.
 
 use std::collections::{BTreeMap, HashMap};
+
+/// API id → stage name → stage; looked up twice per request, so hashed with foldhash.
+type StageMap = HashMap<String, HashMap<String, Arc<StageRuntime>, Hasher>, Hasher>;
+type Hasher = foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use super::observe::AccessLogFormat;
@@ -13,7 +17,7 @@ use crate::store::live::StageConfig;
 #[derive(Debug, Default)]
 pub struct RuntimeConfig {
     pub revision: i64,
-    apis: HashMap<String, HashMap<String, Arc<StageRuntime>>>,
+    apis: StageMap,
 }
 
 #[derive(Debug)]
@@ -43,7 +47,7 @@ impl RuntimeConfig {
         stages: impl IntoIterator<Item = &'a StageConfig>,
         compiled: &HashMap<String, Arc<CompiledApi>>,
     ) -> Result<Self, String> {
-        let mut apis: HashMap<String, HashMap<String, Arc<StageRuntime>>> = HashMap::new();
+        let mut apis = StageMap::default();
         for s in stages {
             let api = compiled
                 .get(&s.snapshot)

@@ -56,9 +56,8 @@ impl RequestContext {
     ) -> Self {
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
-        let request_id = uuid::Builder::from_random_bytes(bits.to_le_bytes())
-            .into_uuid()
-            .to_string();
+        let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
+        let request_id = String::from(&*uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
         Self {
             extended_request_id: extended_id(bits),
             request_id,
@@ -67,7 +66,7 @@ impl RequestContext {
             http_method: method.as_str().to_owned(),
             path: path.to_owned(),
             protocol: "HTTP/1.1",
-            source_ip: remote.ip().to_string(),
+            source_ip: ip_string(remote.ip()),
             user_agent: user_agent.map(str::to_owned),
             domain_name: host.map(|h| h.split(':').next().unwrap_or(h).to_owned()),
             api_id: None,
@@ -100,6 +99,21 @@ impl RequestContext {
     pub fn request_time_epoch_ms(&self) -> i64 {
         chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis()
     }
+}
+
+/// An address as text; IPv4 (most clients) without the formatting machinery.
+fn ip_string(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut s = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        s.push_str(itoa::Buffer::new().format(octet));
+    }
+    s
 }
 
 /// What gateway-response mappings may read of the request.

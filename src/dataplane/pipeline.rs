@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 
-use http::{HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use rand::Rng;
 
@@ -23,6 +23,10 @@ use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::DataPlane;
 use super::{Body, integration, resolve};
 use crate::dataplane::config::RuntimeConfig;
+
+static X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+static X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
     // One configuration for the whole request, whatever is swapped meanwhile.
@@ -43,9 +47,9 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
     let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), host, user_agent, remote);
     let trace_id = parts
         .headers
-        .get("x-amzn-trace-id")
+        .get(&X_AMZN_TRACE_ID)
         .cloned()
-        .unwrap_or_else(|| HeaderValue::from_str(&new_trace_id()).expect("trace ids are ASCII"));
+        .unwrap_or_else(|| new_trace_id(ctx.request_time));
 
     let mut res = match run(dp, &config, parts, body, &mut ctx).await {
         Ok(res) => res,
@@ -53,14 +57,14 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
     };
     let headers = res.headers_mut();
     headers.insert(
-        "x-amzn-requestid",
+        X_AMZN_REQUESTID.clone(),
         HeaderValue::from_str(&ctx.request_id).expect("uuids are ASCII"),
     );
     headers.insert(
-        "x-amz-apigw-id",
+        X_AMZ_APIGW_ID.clone(),
         HeaderValue::from_str(&ctx.extended_request_id).expect("base64 is ASCII"),
     );
-    headers.insert("x-amzn-trace-id", trace_id);
+    headers.insert(X_AMZN_TRACE_ID.clone(), trace_id);
     ctx.status = res.status().as_u16();
     ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
     dp.observe(&ctx);
@@ -186,8 +190,21 @@ fn is_dot_segment(raw: &str) -> bool {
 }
 
 /// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
-fn new_trace_id() -> String {
-    let epoch = chrono::Utc::now().timestamp();
-    let mut rng = rand::rng();
-    format!("Root=1-{epoch:08x}-{:024x}", rng.random::<u128>() >> 32)
+fn new_trace_id(now: std::time::SystemTime) -> HeaderValue {
+    let epoch = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as u32;
+    let random = rand::rng().random::<u128>() >> 32;
+    let mut id = *b"Root=1-00000000-000000000000000000000000";
+    hex_into(&mut id[7..15], u128::from(epoch));
+    hex_into(&mut id[16..], random);
+    HeaderValue::from_bytes(&id).expect("trace ids are ASCII")
+}
+
+/// Writes the low `out.len()` hex digits of `n` into `out`, most significant first.
+fn hex_into(out: &mut [u8], mut n: u128) {
+    for b in out.iter_mut().rev() {
+        *b = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+    }
 }

@@ -24,7 +24,7 @@ pub struct MethodRequest<'a> {
 }
 
 impl MethodRequest<'_> {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 

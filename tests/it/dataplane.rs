@@ -263,6 +263,11 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .post(invoke_url(&api, &worker, "dev", "/a/b%20c?x=1&y=2"))
         .header("x-client", "hello")
         .header("content-type", "text/plain")
+        // Hop-by-hop: the fixed ones and whatever `Connection` names stop at the gateway.
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "1")
+        .header("proxy-connection", "keep-alive")
+        .header("x-forwarded-for", "203.0.113.7")
         .body("payload")
         .send()
         .await
@@ -270,6 +275,18 @@ async fn http_proxy_passes_requests_and_answers_through() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-backend"], "echo");
     let request_id = res.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
+    let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = trace.split('-').collect();
+    assert!(
+        parts.len() == 3
+            && parts[0] == "Root=1"
+            && parts[1].len() == 8
+            && parts[2].len() == 24
+            && parts[1..]
+                .iter()
+                .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit())),
+        "an X-Ray trace id: {trace}"
+    );
     let echo: Value = res.json().await.unwrap();
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["path"], "/items/a/b%20c");
@@ -280,6 +297,10 @@ async fn http_proxy_passes_requests_and_answers_through() {
     assert_eq!(echo["headers"]["x-stage"], "dev");
     assert_eq!(echo["headers"]["x-request-id"], request_id);
     assert_eq!(echo["headers"]["content-type"], "text/plain");
+    for hop in ["connection", "x-hop", "proxy-connection", "keep-alive"] {
+        assert!(echo["headers"].get(hop).is_none(), "{hop} was forwarded: {echo}");
+    }
+    assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
 
     // Backend status codes pass through untouched.
     let res = http

@@ -44,17 +44,21 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 /// [`PATH_SEGMENT`] without `/`: a value that must stay a single segment.
 const SEGMENT: &percent_encoding::AsciiSet = &PATH_SEGMENT.add(b'/');
 
-/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1), with the
+/// legacy `Proxy-Connection`.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("proxy-connection"),
 ];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The backend URL: the URI template with path parameters (mapped, else the method's own) and
 /// stage variables, plus query parameters.
@@ -90,8 +94,7 @@ pub(super) fn backend_url(
                 .filter_map(|(t, s)| match t {
                     ParamTarget::Path(n) => {
                         let v = req.source(s, ctx)?;
-                        let greedy =
-                            matches!(s, ParamSource::Path(m) if resource_path.contains(&format!("{{{m}+}}")));
+                        let greedy = matches!(s, ParamSource::Path(m) if is_greedy(resource_path, m));
                         let set = if greedy { PATH_SEGMENT } else { SEGMENT };
                         let encoded = match v.as_ref() {
                             "." => "%2E".to_owned(),
@@ -183,6 +186,15 @@ pub(super) fn apply_header_overrides(headers: &mut HeaderMap, ctx: &RequestConte
     }
 }
 
+/// Whether the resource path names `{name+}`.
+fn is_greedy(resource_path: &str, name: &str) -> bool {
+    resource_path.match_indices('{').any(|(i, _)| {
+        resource_path[i + 1..]
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with("+}"))
+    })
+}
+
 fn query_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -236,7 +248,9 @@ pub async fn invoke_proxy(
     integration: &CompiledIntegration,
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let declared = req.header("content-length").and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_PAYLOAD) {
         return Err(GatewayError::too_large());
     }
@@ -249,7 +263,7 @@ pub async fn invoke_proxy(
     // moved (not copied) into the backend request.
     let mut mapped = HeaderMap::new();
     apply_header_mappings(&mut mapped, integration, req, ctx);
-    let forwarded = match req.header("x-forwarded-for") {
+    let forwarded = match req.header(&X_FORWARDED_FOR) {
         Some(prev) => HeaderValue::try_from(format!("{prev}, {}", ctx.source_ip)).ok(),
         None => HeaderValue::try_from(ctx.source_ip.as_str()).ok(),
     };
@@ -257,7 +271,7 @@ pub async fn invoke_proxy(
     remove_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     if let Some(v) = forwarded {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {
         headers.insert(name, value);
@@ -275,23 +289,27 @@ pub async fn invoke_proxy(
     Ok(Response::from_parts(parts, body.boxed()))
 }
 
-/// Removes the hop-by-hop headers: the fixed ones, `Proxy-Connection`, and every header the
-/// `Connection` header names (RFC 9110 §7.6.1).
+/// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header
+/// names (RFC 9110 §7.6.1). One pass over the names finds them; most requests carry none.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+    let mut doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name))
+        .cloned()
+        .collect();
+    if doomed.is_empty() {
+        return;
+    }
+    let named = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::try_from(t.trim()).ok())
-        .collect();
-    for n in named {
-        headers.remove(n);
+        .filter_map(|t| HeaderName::try_from(t.trim()).ok());
+    doomed.extend(named);
+    for name in doomed {
+        headers.remove(name);
     }
-    for h in HOP_BY_HOP {
-        headers.remove(h);
-    }
-    headers.remove("proxy-connection");
 }
 
 pub async fn invoke(
