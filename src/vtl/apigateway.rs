@@ -97,11 +97,34 @@ impl<'de> Visitor<'de> for JsonVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = super::value::entries(map.size_hint().unwrap_or(4).min(1024));
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(k) = map.next_key_seed(KeySeed(self.0))? {
             let v = map.next_value_seed(JsonSeed(self.0))?;
-            entries.insert(self.0.key(&k), v);
+            entries.insert(k, v);
         }
         Ok(Value::map(entries))
+    }
+}
+
+/// An object key, read in place (no `String` on the way) and shared through the [`KeyCache`].
+struct KeySeed<'k>(&'k KeyCache);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Rc<str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Rc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Rc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Rc<str>, E> {
+        Ok(self.0.key(s))
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::ast::BinOp;
-use super::value::{List, Map, Value};
+use super::value::{List, Map, MapEntries, Value};
 use super::{Error, Limits};
 
 /// `$v.name`: a map entry, a host object's property, or a bean getter of a Java value.
@@ -33,7 +33,17 @@ fn is_empty(v: &Value) -> bool {
 }
 
 fn map_get(m: &Map, key: &str) -> Value {
-    let entries = m.entries.borrow();
+    map_lookup(&m.entries.borrow(), m.case_insensitive, key)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A map's entry by key; in a `case_insensitive` map, whatever the key's case.
+pub(super) fn map_lookup<'m>(
+    entries: &'m MapEntries,
+    case_insensitive: bool,
+    key: &str,
+) -> Option<&'m Value> {
     // Small maps (most of a JSON document's) are faster scanned than hashed.
     let found = if entries.len() <= 8 {
         let (len, first) = (key.len(), key.as_bytes().first());
@@ -44,17 +54,13 @@ fn map_get(m: &Map, key: &str) -> Value {
     } else {
         entries.get(key)
     };
-    if let Some(v) = found {
-        return v.clone();
+    if found.is_some() || !case_insensitive {
+        return found;
     }
-    if m.case_insensitive {
-        return entries
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-    }
-    Value::Null
+    entries
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 /// `$v[key]`.

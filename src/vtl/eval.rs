@@ -60,7 +60,7 @@ impl Eval<'_> {
                     Flow::Next
                 }
                 Node::Ref(r) => {
-                    self.reference(r)?.render(out);
+                    self.render_reference(r, out)?;
                     Flow::Next
                 }
                 _ => self.node(node, out)?,
@@ -78,7 +78,7 @@ impl Eval<'_> {
     fn node(&mut self, node: &Node, out: &mut String) -> Result<Flow, Error> {
         match node {
             Node::Text(t) => out.push_str(t),
-            Node::Ref(r) => self.reference(r)?.render(out),
+            Node::Ref(r) => self.render_reference(r, out)?,
             Node::Set(target, e) => {
                 let v = self.expr(e)?;
                 self.assign(target, v)?;
@@ -200,6 +200,15 @@ impl Eval<'_> {
         }
     }
 
+    /// Prints a reference: in place when its path only reads map entries (no copy of the
+    /// value), else through [`Self::reference`].
+    fn render_reference(&mut self, r: &Reference, out: &mut String) -> Result<(), Error> {
+        if render_in_place(&self.vars[r.slot as usize], &r.path, out).is_none() {
+            self.reference(r)?.render(out);
+        }
+        Ok(())
+    }
+
     fn reference(&mut self, r: &Reference) -> Result<Value, Error> {
         // The first property is read in place: no copy of the root.
         let (mut v, rest) = match r.path.split_first() {
@@ -318,5 +327,27 @@ impl Eval<'_> {
                 builtins::binary(*op, &l, &r, self.limits)?
             }
         })
+    }
+}
+
+/// Prints `v` followed along `path` when that takes nothing but map lookups, as
+/// [`Eval::reference`] would print it; `None` (nothing printed) when the path needs the
+/// evaluator: methods, indexes, host objects, `#define` blocks.
+fn render_in_place(v: &Value, path: &[Access], out: &mut String) -> Option<()> {
+    match (v, path.split_first()) {
+        (Value::Define(_) | Value::Object(_), None) => None,
+        (v, None) => {
+            v.render(out);
+            Some(())
+        }
+        (Value::Map(m), Some((Access::Property(name), rest))) => {
+            let entries = m.entries.borrow();
+            match builtins::map_lookup(&entries, m.case_insensitive, name) {
+                Some(child) => render_in_place(child, rest, out),
+                // A missing entry is null, and so is everything after it: nothing to print.
+                None => Some(()),
+            }
+        }
+        _ => None,
     }
 }

@@ -44,6 +44,17 @@ fn references_print_their_values_and_null_prints_nothing() {
         "req-1||req-1x|"
     );
     assert_eq!(render("cost: $5 #notadirective"), "cost: $5 #notadirective");
+    // Map paths print in place; everything else goes through the evaluator: both print alike.
+    assert_eq!(
+        render(
+            "#set($b = $input.path('$'))$b.nested.k|$b.nested|$b.nested.k.length()|$b.items|$b.name.x|$b.none.x"
+        ),
+        "v|{k=v}|1|[1,2,3]||"
+    );
+    assert_eq!(
+        render("#set($h = $input.params().header)$h.X-USER|$h.x-user|$h.get('X-User')|$h.other"),
+        "ann|ann|ann|"
+    );
 }
 
 #[test]
