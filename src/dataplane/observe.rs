@@ -1,15 +1,16 @@
 //! What a worker tells about the requests it served: Prometheus metrics (per API, stage,
 //! resource, method and canary) and per-stage access logs in the stage's `$context` format.
-//! Both stay off the request's critical path: counters are atomics found by a key built in a
-//! reused buffer, and log lines go to a background writer through a bounded channel (dropped,
+//! Both stay off the request's critical path: counters are per-thread atomics found by a key
+//! built in a reused buffer, and log lines go to a background writer through a bounded channel (dropped,
 //! and counted, when it is full).
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::context::RequestContext;
 
@@ -42,20 +43,52 @@ struct Series {
     integration_latency: Histogram,
 }
 
-/// The worker's request metrics.
-#[derive(Default)]
+/// Series by key: `api \0 stage \0 resource \0 method \0 canary`. Keys come from the
+/// configuration, not from requests: hashed with foldhash.
+type Shard = RwLock<HashMap<String, Arc<Series>, foldhash::fast::RandomState>>;
+
+/// The worker's request metrics, in one shard per data-plane thread: a thread counts into
+/// atomics no other thread writes (no cache line bouncing between cores on every request), and
+/// a scrape adds the shards up.
 pub struct Metrics {
-    /// Key: `api \0 stage \0 resource \0 method \0 canary`.
-    /// Keys come from the configuration, not from requests: hashed with foldhash.
-    series: RwLock<HashMap<String, Arc<Series>, foldhash::fast::RandomState>>,
+    /// Tells this instance's shards apart in a thread's [`SHARDS`] (tests run several workers
+    /// in one process).
+    id: usize,
+    shards: Mutex<Vec<Arc<Shard>>>,
     pub dropped_log_lines: AtomicU64,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            shards: Mutex::default(),
+            dropped_log_lines: AtomicU64::new(0),
+        }
+    }
+}
+
 thread_local! {
-    static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    /// This thread's shard of each [`Metrics`] it has recorded into.
+    static SHARDS: RefCell<Vec<(usize, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Metrics {
+    /// Runs `f` on this thread's shard, made on first use.
+    fn with_shard<R>(&self, f: impl FnOnce(&Shard) -> R) -> R {
+        SHARDS.with_borrow_mut(|shards| {
+            if let Some((_, shard)) = shards.iter().find(|(id, _)| *id == self.id) {
+                return f(shard);
+            }
+            let shard = Arc::new(Shard::default());
+            self.shards.lock().expect("metrics lock").push(shard.clone());
+            shards.push((self.id, shard.clone()));
+            f(&shard)
+        })
+    }
+
     pub fn record(&self, ctx: &RequestContext) {
         let latency_ms = ctx.started.elapsed().as_millis() as u64;
         let series = KEY.with_borrow_mut(|key| {
@@ -70,15 +103,17 @@ impl Metrics {
                 key.push('\0');
             }
             key.push_str(if ctx.is_canary { "true" } else { "false" });
-            if let Some(s) = self.series.read().expect("metrics lock").get(key.as_str()) {
-                return s.clone();
-            }
-            self.series
-                .write()
-                .expect("metrics lock")
-                .entry(key.clone())
-                .or_default()
-                .clone()
+            self.with_shard(|shard| {
+                if let Some(s) = shard.read().expect("metrics lock").get(key.as_str()) {
+                    return s.clone();
+                }
+                shard
+                    .write()
+                    .expect("metrics lock")
+                    .entry(key.clone())
+                    .or_default()
+                    .clone()
+            })
         });
         series.count.fetch_add(1, Ordering::Relaxed);
         match ctx.status {
@@ -90,6 +125,22 @@ impl Metrics {
         if let Some(ms) = ctx.integration_latency_ms {
             series.integration_latency.observe(ms as u64);
         }
+    }
+
+    /// Every series, the shards added up, in key order.
+    fn totals(&self) -> BTreeMap<String, Totals> {
+        let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
+        for shard in self.shards.lock().expect("metrics lock").iter() {
+            for (key, s) in shard.read().expect("metrics lock").iter() {
+                let t = totals.entry(key.clone()).or_default();
+                t.counts[0] += s.count.load(Ordering::Relaxed);
+                t.counts[1] += s.errors_4xx.load(Ordering::Relaxed);
+                t.counts[2] += s.errors_5xx.load(Ordering::Relaxed);
+                t.latency.add(&s.latency);
+                t.integration_latency.add(&s.integration_latency);
+            }
+        }
+        totals
     }
 
     /// The Prometheus text exposition.
@@ -109,9 +160,7 @@ impl Metrics {
             "gatehouse_access_log_lines_dropped_total {}",
             self.dropped_log_lines.load(Ordering::Relaxed)
         );
-        let series = self.series.read().expect("metrics lock");
-        let mut keys: Vec<&String> = series.keys().collect();
-        keys.sort();
+        let series = self.totals();
         let labels = |key: &str| {
             let p: Vec<&str> = key.split('\0').collect();
             format!(
@@ -129,10 +178,8 @@ impl Metrics {
             ("gatehouse_5xx_errors_total", "Server errors (5XXError).", 2),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for k in &keys {
-                let s = &series[*k];
-                let v = [&s.count, &s.errors_4xx, &s.errors_5xx][pick].load(Ordering::Relaxed);
-                let _ = writeln!(out, "{name}{{{}}} {v}", labels(k));
+            for (k, t) in &series {
+                let _ = writeln!(out, "{name}{{{}}} {}", labels(k), t.counts[pick]);
             }
         }
         for (name, help, integration) in [
@@ -144,25 +191,50 @@ impl Metrics {
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-            for k in &keys {
+            for (k, t) in &series {
                 let h = if integration {
-                    &series[*k].integration_latency
+                    &t.integration_latency
                 } else {
-                    &series[*k].latency
+                    &t.latency
                 };
                 let l = labels(k);
                 let mut cumulative = 0;
                 for (i, b) in BUCKETS_MS.iter().enumerate() {
-                    cumulative += h.buckets[i].load(Ordering::Relaxed);
+                    cumulative += h.buckets[i];
                     let _ = writeln!(out, "{name}_bucket{{{l},le=\"{b}\"}} {cumulative}");
                 }
-                let count = h.count.load(Ordering::Relaxed);
+                let count = h.count;
                 let _ = writeln!(out, "{name}_bucket{{{l},le=\"+Inf\"}} {count}");
-                let _ = writeln!(out, "{name}_sum{{{l}}} {}", h.sum_ms.load(Ordering::Relaxed));
+                let _ = writeln!(out, "{name}_sum{{{l}}} {}", h.sum_ms);
                 let _ = writeln!(out, "{name}_count{{{l}}} {count}");
             }
         }
         out
+    }
+}
+
+/// A series summed over the shards: requests, 4XX, 5XX, and the two histograms.
+#[derive(Default)]
+struct Totals {
+    counts: [u64; 3],
+    latency: HistogramTotals,
+    integration_latency: HistogramTotals,
+}
+
+#[derive(Default)]
+struct HistogramTotals {
+    buckets: [u64; BUCKETS_MS.len()],
+    sum_ms: u64,
+    count: u64,
+}
+
+impl HistogramTotals {
+    fn add(&mut self, h: &Histogram) {
+        for (total, b) in self.buckets.iter_mut().zip(&h.buckets) {
+            *total += b.load(Ordering::Relaxed);
+        }
+        self.sum_ms += h.sum_ms.load(Ordering::Relaxed);
+        self.count += h.count.load(Ordering::Relaxed);
     }
 }
 
@@ -353,14 +425,20 @@ mod tests {
         ctx.method_label = "GET";
         ctx.status = 502;
         m.record(&ctx);
+        // Another thread counts into its own shard; the scrape adds them up.
+        std::thread::scope(|s| {
+            s.spawn(|| m.record(&ctx));
+        });
         m.record(&ctx);
         let text = m.render(7);
         assert!(text.contains("gatehouse_config_revision 7"));
-        assert!(text.contains(
-            r#"gatehouse_requests_total{api="abc",stage="dev",resource="/x",method="GET",canary="false"} 2"#
-        ));
-        assert!(text.contains(
-            r#"gatehouse_5xx_errors_total{api="abc",stage="dev",resource="/x",method="GET",canary="false"} 2"#
-        ));
+        let labels = r#"api="abc",stage="dev",resource="/x",method="GET",canary="false""#;
+        assert!(
+            text.contains(&format!("gatehouse_requests_total{{{labels}}} 3")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("gatehouse_5xx_errors_total{{{labels}}} 3")));
+        assert!(text.contains(&format!("gatehouse_latency_ms_count{{{labels}}} 3")));
+        assert!(text.contains(&format!("gatehouse_latency_ms_bucket{{{labels},le=\"+Inf\"}} 3")));
     }
 }
