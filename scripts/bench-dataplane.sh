@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Data-plane load test on loopback: the same backend served directly, through nginx (the
-# reference reverse proxy, 1 worker, upstream keepalive) and through a Gatehouse HTTP_PROXY
+# reference reverse proxy, NGINX_WORKERS=1 worker, upstream keepalive) and through a Gatehouse HTTP_PROXY
 # route, all measured with wrk in one run. Needs: wrk, nginx (Debian: apt-get install wrk
 # nginx-light), the AWS CLI (pip install awscli) and a PostgreSQL (DATABASE_URL, or the
 # embedded one).
 #
-#   scripts/bench-dataplane.sh [duration=10s] [connections=64]
+#   [NGINX_WORKERS=1] [RATE=5000] scripts/bench-dataplane.sh [duration=10s] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
