@@ -347,7 +347,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             access_log_dir: config.access_log_dir.clone(),
         };
         Some(
-            Worker::start(config.data_plane_addr, None, opts)
+            Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
                 .await
                 .with_context(|| format!("starting the data plane on {}", config.data_plane_addr))?,
         )
@@ -391,7 +391,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
     let aws = AwsSettings::from_env(config.aws_endpoints.clone(), &config.env);
     let worker = Worker::start(
         config.data_plane_addr,
-        None,
+        config.data_plane_threads,
         WorkerOptions {
             control_plane,
             token,

@@ -56,6 +56,9 @@ pub struct Config {
     pub max_db_connections: u32,
     /// Where the data plane (a worker, or `serve`'s embedded one) listens.
     pub data_plane_addr: SocketAddr,
+    /// Data-plane threads, each with its own listener and backend connections (default: one
+    /// per core).
+    pub data_plane_threads: Option<usize>,
     /// The token that authenticates workers to the control plane's internal endpoints.
     pub cluster_token: Option<String>,
     /// Base URLs of AWS services by name (`lambda`, `sqs`, ...); a service not here is called
@@ -78,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
             .field("management_addr", &self.management_addr)
             .field("data_plane_addr", &self.data_plane_addr)
+            .field("data_plane_threads", &self.data_plane_threads)
             .field("data_dir", &self.data_dir)
             .field("bootstrap_credentials", &self.bootstrap_credentials)
             .field("cluster_token", &self.cluster_token.as_ref().map(|_| "<set>"))
@@ -139,6 +143,14 @@ impl Config {
                     name: "GATEHOUSE_DATA_PLANE_ADDR",
                     reason: e.to_string(),
                 })?,
+            data_plane_threads: match parse_num(
+                get("GATEHOUSE_DATA_PLANE_THREADS"),
+                "GATEHOUSE_DATA_PLANE_THREADS",
+                0,
+            )? {
+                0 => None,
+                n => Some(n),
+            },
             cluster_token: get("GATEHOUSE_CLUSTER_TOKEN").map(str::to_owned),
             aws_endpoints: aws_endpoints(get("GATEHOUSE_AWS_ENDPOINTS"), get("GATEHOUSE_LAMBDA_ENDPOINT"))?,
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
@@ -249,7 +261,18 @@ mod tests {
         let c = Config::from_env(&env(&[])).unwrap();
         assert_eq!(c.management_addr.to_string(), DEFAULT_MANAGEMENT_ADDR);
         assert!(c.database_url.is_none());
+        assert_eq!(c.data_plane_threads, None);
         c.check_exposure().unwrap();
+    }
+
+    #[test]
+    fn data_plane_threads_are_a_positive_count() {
+        let threads =
+            |v| Config::from_env(&env(&[("GATEHOUSE_DATA_PLANE_THREADS", v)])).map(|c| c.data_plane_threads);
+        assert_eq!(threads("3").unwrap(), Some(3));
+        assert_eq!(threads("0").unwrap(), None);
+        assert!(threads("-1").is_err());
+        assert!(threads("many").is_err());
     }
 
     #[test]
