@@ -65,17 +65,20 @@ pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
 }
 
 /// A body that fails once its deadline passes: a backend that sends its head in time and then
-/// trickles the rest cannot hold a connection past the integration's timeout.
+/// trickles the rest cannot hold a connection past the integration's timeout. The timer is only
+/// armed when the body has to wait: most bodies arrive with their head and never need one.
 pub struct Deadline<B> {
     inner: B,
-    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<B> Deadline<B> {
     pub fn new(inner: B, deadline: tokio::time::Instant) -> Self {
         Self {
             inner,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline,
+            sleep: None,
         }
     }
 }
@@ -93,14 +96,27 @@ where
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         use std::future::Future;
-        if self.sleep.as_mut().poll(cx).is_ready() {
-            return std::task::Poll::Ready(Some(Err(
+        use std::task::Poll;
+        let timed_out = || {
+            Poll::Ready(Some(Err(
                 "the integration timed out while sending its body".into()
-            )));
+            )))
+        };
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            // A body that never waits is still cut at its deadline.
+            Poll::Ready(Some(Ok(_))) if tokio::time::Instant::now() >= self.deadline => timed_out(),
+            Poll::Ready(frame) => Poll::Ready(frame.map(|r| r.map_err(Into::into))),
+            Poll::Pending => {
+                let deadline = self.deadline;
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => timed_out(),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
-        std::pin::Pin::new(&mut self.inner)
-            .poll_frame(cx)
-            .map(|f| f.map(|r| r.map_err(Into::into)))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -109,5 +125,25 @@ where
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::{BodyExt, Full};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deadline_passes_bodies_in_time_and_cuts_late_ones() {
+        let now = tokio::time::Instant::now();
+        let in_time = Deadline::new(
+            Full::new(Bytes::from("hi")),
+            now + std::time::Duration::from_secs(5),
+        );
+        assert_eq!(in_time.collect().await.unwrap().to_bytes(), "hi");
+        // Ready at once but past its deadline: cut all the same.
+        let late = Deadline::new(Full::new(Bytes::from("hi")), now);
+        assert!(late.collect().await.is_err());
     }
 }
