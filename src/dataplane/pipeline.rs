@@ -182,7 +182,7 @@ async fn run(
 
 /// `.` or `..`, also percent-encoded.
 fn is_dot_segment(raw: &str) -> bool {
-    if raw.len() > 6 || raw.is_empty() {
+    if raw.len() > 6 || !raw.bytes().any(|b| b == b'.' || b == b'%') {
         return false;
     }
     let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();

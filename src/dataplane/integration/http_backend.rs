@@ -140,7 +140,7 @@ pub(super) fn backend_url(
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&extra.join("&"));
     }
-    url.parse().map_err(|_| GatewayError::internal())
+    http::Uri::try_from(url).map_err(|_| GatewayError::internal())
 }
 
 /// The integration request of a non-proxy integration: the body read (and kept for
@@ -305,7 +305,10 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::try_from(t.trim()).ok());
+        .map(str::trim)
+        // The usual tokens name no header beyond the fixed ones.
+        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+        .filter_map(|t| HeaderName::try_from(t).ok());
     doomed.extend(named);
     for name in doomed {
         headers.remove(name);
