@@ -2,7 +2,11 @@
 //! `scripts/bench-dataplane.sh`: one current-thread runtime per core with its own SO_REUSEPORT
 //! listener and pooled client, forwarding every request to one backend and nothing else.
 //!
-//! `cargo run --release --example bare_proxy -- LISTEN_ADDR BACKEND_ADDR`
+//! With `conn` as a third argument, each client connection instead owns one backend connection
+//! made with `hyper::client::conn::http1` (no pool at all): the floor of a proxy that does
+//! without hyper_util's pooled client.
+//!
+//! `cargo run --release --example bare_proxy -- LISTEN_ADDR BACKEND_ADDR [conn]`
 
 use std::convert::Infallible;
 
@@ -15,6 +19,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let listen: std::net::SocketAddr = args.first().expect("LISTEN_ADDR").parse().unwrap();
     let backend = args.get(1).expect("BACKEND_ADDR").clone();
+    let per_connection = args.get(2).is_some_and(|m| m == "conn");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -32,6 +37,10 @@ fn main() {
                     loop {
                         let (stream, _) = listener.accept().await.unwrap();
                         let _ = stream.set_nodelay(true);
+                        if per_connection {
+                            tokio::spawn(serve_with_own_backend(stream, backend.clone()));
+                            continue;
+                        }
                         let (client, backend) = (client.clone(), backend.clone());
                         tokio::spawn(async move {
                             let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -56,4 +65,28 @@ fn main() {
     for h in handles {
         let _ = h.join();
     }
+}
+
+/// Serves one client connection over one backend connection of its own.
+async fn serve_with_own_backend(stream: tokio::net::TcpStream, backend: String) {
+    let upstream = tokio::net::TcpStream::connect(&backend).await.unwrap();
+    let _ = upstream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let sender = std::sync::Arc::new(tokio::sync::Mutex::new(sender));
+    let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        let sender = sender.clone();
+        async move {
+            *req.uri_mut() = req.uri().path().parse().unwrap();
+            let mut sender = sender.lock().await;
+            sender.ready().await.unwrap();
+            let res = sender.send_request(req).await.unwrap();
+            Ok::<_, Infallible>(res.map(|b| b.boxed()))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }

@@ -93,12 +93,16 @@ run() { # name url [host]
 
 BARE_PORT=18083
 ./target/release/examples/bare_proxy 127.0.0.1:$BARE_PORT 127.0.0.1:$BACKEND_PORT &
+# The same without hyper_util's pooled client: one backend connection per client connection.
+BARE_CONN_PORT=18084
+./target/release/examples/bare_proxy 127.0.0.1:$BARE_CONN_PORT 127.0.0.1:$BACKEND_PORT conn &
 sleep 0.5
 
 echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores"
 run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello"
 run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
 run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello"
+run bare-hyper-conn "http://127.0.0.1:$BARE_CONN_PORT/hello"
 run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
 run gatehouse-mock-vtl "http://127.0.0.1:$DP_PORT/bench/mock?tenant=acme" "$HOST"
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
