@@ -91,14 +91,24 @@ impl RequestContext {
 
     /// `requestTime` in AWS's CLF format: `26/Nov/2026:02:27:00 +0000`.
     pub fn request_time_clf(&self) -> String {
-        chrono::DateTime::<chrono::Utc>::from(self.request_time)
-            .format("%d/%b/%Y:%H:%M:%S %z")
-            .to_string()
+        clf_time(self.request_time)
     }
 
     pub fn request_time_epoch_ms(&self) -> i64 {
-        chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis()
+        epoch_ms(self.request_time)
     }
+}
+
+/// A time in AWS's CLF format (`$context.requestTime`): `26/Nov/2026:02:27:00 +0000`.
+pub fn clf_time(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%d/%b/%Y:%H:%M:%S %z")
+        .to_string()
+}
+
+/// Milliseconds since the epoch (`$context.requestTimeEpoch`).
+pub fn epoch_ms(t: SystemTime) -> i64 {
+    chrono::DateTime::<chrono::Utc>::from(t).timestamp_millis()
 }
 
 /// An address as text; IPv4 (most clients) without the formatting machinery.

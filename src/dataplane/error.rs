@@ -102,8 +102,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
         .as_deref()
         .and_then(|s| s.parse().ok())
         .unwrap_or(err.status);
-    let custom = ctx.api.clone();
-    let body = match custom.as_ref().and_then(|api| api.gateway_template(err.kind)) {
+    let body = match ctx.api.as_ref().and_then(|api| api.gateway_template(err.kind)) {
         Some(t) => super::integration::template::render_gateway(t, &err, ctx),
         None => default_body(&err),
     };
@@ -173,15 +172,13 @@ mod tests {
 
     #[test]
     fn the_default_template_quotes_the_message() {
-        let ctx = RequestContext::new(
-            &http::Method::GET,
-            "/",
-            None,
-            None,
-            "127.0.0.1:1".parse().unwrap(),
-        );
         let body = default_body(&GatewayError::missing_token());
         assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
-        let _ = ctx;
+        let quoted = default_body(&GatewayError::new(
+            GatewayResponseType::Default4xx,
+            400,
+            "a \"b\"",
+        ));
+        assert_eq!(quoted, r#"{"message":"a \"b\""}"#);
     }
 }

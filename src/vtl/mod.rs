@@ -72,6 +72,9 @@ pub struct Template {
     parsed: parser::Parsed,
     /// What the output usually needs: the template's own length, and some.
     capacity: usize,
+    /// The slots of `$foreach`, `$velocityCount` and `$velocityHasNext`, when the template
+    /// reads them.
+    loop_slots: [Option<ast::Slot>; 3],
 }
 
 impl std::fmt::Debug for parser::Parsed {
@@ -85,9 +88,16 @@ impl std::fmt::Debug for parser::Parsed {
 
 impl Template {
     pub fn parse(src: &str) -> Result<Self, Error> {
+        let parsed = parser::parse(src)?;
+        let slot = |name: &str| {
+            let i = parsed.roots.iter().position(|r| &**r == name)?;
+            Some(i as ast::Slot)
+        };
+        let loop_slots = [slot("foreach"), slot("velocityCount"), slot("velocityHasNext")];
         Ok(Self {
-            parsed: parser::parse(src)?,
+            parsed,
             capacity: (src.len() * 2).clamp(256, 64 << 10),
+            loop_slots,
         })
     }
 
@@ -100,15 +110,15 @@ impl Template {
     /// copies).
     pub fn render(&self, vars: &Vars, limits: &Limits) -> Result<String, Error> {
         let mut out = String::with_capacity(self.capacity);
-        let roots = &self.parsed.roots;
-        let slot = |name: &str| roots.iter().position(|r| &**r == name).map(|i| i as ast::Slot);
         eval::Eval {
             template: self,
-            vars: roots
+            vars: self
+                .parsed
+                .roots
                 .iter()
                 .map(|r| vars.get(&**r).cloned().unwrap_or_default())
                 .collect(),
-            loop_slots: [slot("foreach"), slot("velocityCount"), slot("velocityHasNext")],
+            loop_slots: self.loop_slots,
             limits,
             started: Instant::now(),
             ticks: 0,

@@ -289,14 +289,8 @@ impl Object for ContextVar {
                 .as_deref()
                 .and_then(|d| d.split('.').next())
                 .map_or(Value::Null, Value::from),
-            "requestTime" => Value::from(
-                chrono::DateTime::<chrono::Utc>::from(self.request_time)
-                    .format("%d/%b/%Y:%H:%M:%S %z")
-                    .to_string(),
-            ),
-            "requestTimeEpoch" => {
-                Value::Int(chrono::DateTime::<chrono::Utc>::from(self.request_time).timestamp_millis())
-            }
+            "requestTime" => Value::from(crate::dataplane::context::clf_time(self.request_time)),
+            "requestTimeEpoch" => Value::Int(crate::dataplane::context::epoch_ms(self.request_time)),
             "identity" => Self::lazy(&self.identity, || {
                 let mut m = crate::vtl::value::entries(2);
                 m.insert(Rc::from("sourceIp"), text(&self.source_ip));
