@@ -6,7 +6,7 @@ use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::{IntegrationType, Op, PatchOperation};
 use serde_json::Value;
 
-use crate::backends::{echo_backend, fake_lambda};
+use crate::backends::{counting_backend, echo_backend, fake_lambda};
 use crate::helpers::*;
 
 /// `verb` on `resource` as an AWS_PROXY integration to Lambda function `function`.
@@ -310,6 +310,80 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<Value>().await.unwrap()["path"], "/items/x/status/404");
+}
+
+#[tokio::test]
+async fn backend_connections_are_pooled_and_a_closed_one_is_replaced() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    let c = app.client();
+    let (backend, accepted) = counting_backend().await;
+    let (api, root) = create_api(&c, "pooled").await;
+    let proxy = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    let proxy = proxy.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(proxy)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("http://{backend}/{{proxy}}"))
+        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let get = |path: &'static str| {
+        let req = http.get(invoke_url(&api, &worker, "dev", path));
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+
+    // One client connection, one data-plane thread: its requests share one backend connection
+    // (or none new, when the readiness check above already left one in this thread's pool).
+    let before = accepted.load(Ordering::SeqCst);
+    for path in ["/a", "/b", "/c", "/d", "/e"] {
+        assert_eq!(get(path).await, (200, path.to_owned()));
+    }
+    let pooled = accepted.load(Ordering::SeqCst);
+    assert!(
+        pooled - before <= 1,
+        "five requests, {} backend connections",
+        pooled - before
+    );
+
+    // The backend hangs up after answering: the next request goes out on a new connection
+    // instead of failing on the dead one, and that connection is reused in turn.
+    assert_eq!(get("/close-now").await, (200, "/close-now".to_owned()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(get("/after").await, (200, "/after".to_owned()));
+    assert_eq!(get("/again").await, (200, "/again".to_owned()));
+    assert_eq!(accepted.load(Ordering::SeqCst), pooled + 1);
 }
 
 #[tokio::test]

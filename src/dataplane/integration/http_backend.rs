@@ -9,10 +9,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
+use crate::dataplane::client::ResponseBody;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
@@ -225,7 +225,7 @@ async fn send(
     dp: &DataPlane,
     integration: &CompiledIntegration,
     request: Request<Body>,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<ResponseBody>, GatewayError> {
     let client = if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
