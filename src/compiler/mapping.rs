@@ -161,14 +161,28 @@ impl UriTemplate {
         mut stage_var: impl FnMut(&str) -> Option<&'a str>,
     ) -> String {
         let mut out = String::with_capacity(64);
+        self.render_into(
+            &mut out,
+            |n, out| out.push_str(param(n).unwrap_or("")),
+            |n, out| out.push_str(stage_var(n).unwrap_or("")),
+        );
+        out
+    }
+
+    /// Renders the URI onto `out`; `param` and `stage_var` write the values it references.
+    pub fn render_into(
+        &self,
+        out: &mut String,
+        mut param: impl FnMut(&str, &mut String),
+        mut stage_var: impl FnMut(&str, &mut String),
+    ) {
         for p in &self.parts {
             match p {
                 UriPart::Literal(s) => out.push_str(s),
-                UriPart::Param(n) => out.push_str(param(n).unwrap_or("")),
-                UriPart::StageVariable(n) => out.push_str(stage_var(n).unwrap_or("")),
+                UriPart::Param(n) => param(n, out),
+                UriPart::StageVariable(n) => stage_var(n, out),
             }
         }
-        out
     }
 }
 

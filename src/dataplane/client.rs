@@ -41,10 +41,27 @@ pub struct BackendClient {
 }
 
 /// Where a connection goes: requests to the same scheme and authority share connections.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 struct Key {
     https: bool,
     authority: Authority,
+}
+
+// By the authority's bytes as written: `Authority`'s own `Hash` lowercases byte by byte, and
+// two spellings of one host merely get two pools.
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.https == other.https && self.authority.as_str() == other.authority.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.https.hash(state);
+        self.authority.as_str().hash(state);
+    }
 }
 
 #[derive(Default)]
@@ -118,7 +135,8 @@ impl BackendClient {
         loop {
             let (mut sender, reused) = match self.pool.checkout(&key) {
                 Some(sender) => (sender, true),
-                None => (self.connect(&uri).await?, false),
+                // Boxed: connecting is rare, and its future would make every request's larger.
+                None => (Box::pin(self.connect(&uri)).await?, false),
             };
             // A pooled connection is ready once it has seen the end of its last answer, which
             // may take its task one more turn; a closed one fails here.
@@ -182,11 +200,15 @@ fn split_uri(uri: &Uri) -> Result<(Key, Uri), BoxError> {
 
 /// `Host`: the authority without user info, and without the scheme's default port.
 fn host_header(key: &Key) -> Result<HeaderValue, BoxError> {
-    let default_port = if key.https { 443 } else { 80 };
-    let host = key.authority.as_str().rsplit('@').next().unwrap_or_default();
-    let value = match key.authority.port_u16() {
-        Some(p) if p == default_port => HeaderValue::from_str(key.authority.host()),
-        _ => HeaderValue::from_str(host),
+    let authority = key.authority.as_str();
+    let host = match authority.as_bytes().iter().rposition(|&b| b == b'@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    let default_port = if key.https { ":443" } else { ":80" };
+    let value = match host.strip_suffix(default_port) {
+        Some(bare) => HeaderValue::from_str(bare),
+        None => HeaderValue::from_str(host),
     };
     Ok(value?)
 }

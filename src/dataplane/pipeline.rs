@@ -132,7 +132,7 @@ async fn run(
 
     // Dot segments would let a path climb out of a backend URI's prefix once a server
     // normalises it; no API path needs them.
-    if path.split('/').any(is_dot_segment) {
+    if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
         return Err(GatewayError::new(
             crate::domain::enums::GatewayResponseType::Default4xx,
             400,

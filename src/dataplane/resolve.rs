@@ -26,12 +26,14 @@ pub fn resolve<'r>(host: Option<&'r str>, path: &'r str) -> Option<Target<'r>> {
         });
     }
     let host = host?;
-    let (api_id, rest) = host.split_once('.')?;
+    // Byte scans: these strings are short, too short for `str::find`'s memchr to pay off.
+    let dot = host.bytes().position(|b| b == b'.')?;
+    let (api_id, rest) = (&host[..dot], &host[dot + 1..]);
     if !rest.starts_with("execute-api.") || api_id.is_empty() {
         return None;
     }
     let rest = path.strip_prefix('/')?;
-    let (stage, user_path) = match rest.find('/') {
+    let (stage, user_path) = match rest.bytes().position(|b| b == b'/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };

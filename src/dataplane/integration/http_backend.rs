@@ -2,8 +2,6 @@
 //! request through (method, path parameters into the URI, query string, headers but hop-by-hop
 //! ones, streamed body) and the answer back; HTTP maps both ways through the integration.
 
-use std::borrow::Cow;
-
 use bytes::Bytes;
 
 use http::header::{self, HeaderName};
@@ -44,24 +42,26 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 /// [`PATH_SEGMENT`] without `/`: a value that must stay a single segment.
 const SEGMENT: &percent_encoding::AsciiSet = &PATH_SEGMENT.add(b'/');
 
-/// Headers that belong to one connection and are never forwarded (RFC 9110 §7.6.1), with the
-/// legacy `Proxy-Connection`.
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    HeaderName::from_static("proxy-connection"),
-];
+/// Whether a header belongs to one connection and is never forwarded (RFC 9110 §7.6.1), with
+/// the legacy `Proxy-Connection`. By length first: most names are ruled out without a compare.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    match name.len() {
+        2 => name == "te",
+        7 => name == "trailer" || name == "upgrade",
+        10 => name == "connection" || name == "keep-alive",
+        16 => name == "proxy-connection",
+        17 => name == "transfer-encoding",
+        18 => name == "proxy-authenticate",
+        19 => name == "proxy-authorization",
+        _ => false,
+    }
+}
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The backend URL: the URI template with path parameters (mapped, else the method's own) and
-/// stage variables, plus query parameters.
+/// stage variables, plus query parameters, written into one buffer.
 pub(super) fn backend_url(
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
@@ -70,58 +70,56 @@ pub(super) fn backend_url(
     base: &str,
 ) -> Result<http::Uri, GatewayError> {
     let template = integration.uri.as_ref().ok_or_else(GatewayError::internal)?;
-    // Mapped values are decoded; they go back into the URI encoded. Only the value of a greedy
-    // path parameter (`{proxy+}`) keeps its `/`; anything else stays one segment, and a lone `.`
-    // or `..` is encoded so no server normalises it into a climb out of the URI's prefix.
     let resource_path = ctx.resource_path.as_deref().unwrap_or("");
     let overrides = ctx.overrides.as_deref();
     let override_path = overrides.map(|o| o.request_path()).unwrap_or_default();
     let override_query = overrides.map(|o| o.request_query()).unwrap_or_default();
-    let encode_segment = |v: &str| match v {
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        other => percent_encoding::utf8_percent_encode(other, SEGMENT).to_string(),
-    };
-    // `$context.requestOverride.path.x` from a request template wins over any mapping.
-    let overridden = override_path
-        .iter()
-        .map(|(n, v)| (*n, Cow::Owned(encode_segment(v))));
-    let mapped_path: Vec<(&str, Cow<'_, str>)> = overridden
-        .chain(
-            integration
+    let mut url = String::with_capacity(base.len() + 128);
+    url.push_str(base);
+    template.render_into(
+        &mut url,
+        // `$context.requestOverride.path.x` from a request template wins over any mapping;
+        // then a mapping; then the method's own (still encoded) path parameter.
+        |name, out| {
+            if let Some((_, v)) = override_path.iter().find(|(n, _)| *n == name) {
+                return encode_path_value(out, v, SEGMENT);
+            }
+            let mapped = integration
                 .request_parameters
                 .iter()
-                .filter_map(|(t, s)| match t {
-                    ParamTarget::Path(n) => {
-                        let v = req.source(s, ctx)?;
-                        let greedy = matches!(s, ParamSource::Path(m) if is_greedy(resource_path, m));
-                        let set = if greedy { PATH_SEGMENT } else { SEGMENT };
-                        let encoded = match v.as_ref() {
-                            "." => "%2E".to_owned(),
-                            ".." => "%2E%2E".to_owned(),
-                            other => percent_encoding::utf8_percent_encode(other, set).to_string(),
-                        };
-                        Some((n.as_str(), Cow::Owned(encoded)))
-                    }
-                    _ => None,
-                }),
-        )
-        .collect();
-    let mut url = base.to_owned();
-    url += &template.render(
-        |name| {
-            mapped_path
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_ref())
-                .or_else(|| req.raw_path_param(name))
+                .find(|(t, _)| matches!(t, ParamTarget::Path(n) if n == name))
+                .and_then(|(_, s)| Some((s, req.source(s, ctx)?)));
+            if let Some((source, v)) = mapped {
+                // Only the value of a greedy path parameter (`{proxy+}`) keeps its `/`.
+                let greedy = matches!(source, ParamSource::Path(m) if is_greedy(resource_path, m));
+                return encode_path_value(out, &v, if greedy { PATH_SEGMENT } else { SEGMENT });
+            }
+            out.push_str(req.raw_path_param(name).unwrap_or(""));
         },
-        |name| req.variables.get(name).map(String::as_str),
+        |name, out| out.push_str(req.variables.get(name).map_or("", String::as_str)),
     );
-    let mut extra: Vec<String> = Vec::new();
+    // Query parameters: the request's own (HTTP_PROXY), then mapped ones, then overrides.
+    let mut has_query = url.contains('?');
+    let mut separate = |url: &mut String| {
+        url.push(if has_query { '&' } else { '?' });
+        has_query = true;
+    };
     if pass_query && let Some(q) = req.raw_query.as_deref().filter(|q| !q.is_empty()) {
-        extra.push(q.to_owned());
+        separate(&mut url);
+        url.push_str(q);
     }
+    let mut push_pair = |url: &mut String, name: &str, value: &str| {
+        separate(url);
+        url.extend(percent_encoding::utf8_percent_encode(
+            name,
+            percent_encoding::NON_ALPHANUMERIC,
+        ));
+        url.push('=');
+        url.extend(percent_encoding::utf8_percent_encode(
+            value,
+            percent_encoding::NON_ALPHANUMERIC,
+        ));
+    };
     for (target, source) in &integration.request_parameters {
         let (ParamTarget::QueryString(name) | ParamTarget::MultiValueQueryString(name)) = target else {
             continue;
@@ -130,17 +128,23 @@ pub(super) fn backend_url(
             continue;
         }
         if let Some(v) = req.source(source, ctx) {
-            extra.push(format!("{}={}", query_encode(name), query_encode(&v)));
+            push_pair(&mut url, name, &v);
         }
     }
     for (name, v) in &override_query {
-        extra.push(format!("{}={}", query_encode(name), query_encode(v)));
-    }
-    if !extra.is_empty() {
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&extra.join("&"));
+        push_pair(&mut url, name, v);
     }
     http::Uri::try_from(url).map_err(|_| GatewayError::internal())
+}
+
+/// A decoded value back into a URI path, encoded with `set`. A lone `.` or `..` is encoded too,
+/// so no server normalises it into a climb out of the URI's prefix.
+fn encode_path_value(out: &mut String, value: &str, set: &'static percent_encoding::AsciiSet) {
+    match value {
+        "." => out.push_str("%2E"),
+        ".." => out.push_str("%2E%2E"),
+        other => out.extend(percent_encoding::utf8_percent_encode(other, set)),
+    }
 }
 
 /// The integration request of a non-proxy integration: the body read (and kept for
@@ -193,10 +197,6 @@ fn is_greedy(resource_path: &str, name: &str) -> bool {
             .strip_prefix(name)
             .is_some_and(|rest| rest.starts_with("+}"))
     })
-}
-
-fn query_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// Sets the headers mapped by `requestParameters`.
@@ -292,27 +292,31 @@ pub async fn invoke_proxy(
 /// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header
 /// names (RFC 9110 §7.6.1). One pass over the names finds them; most requests carry none.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let mut doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| HOP_BY_HOP.contains(name))
-        .cloned()
-        .collect();
-    if doomed.is_empty() {
+    let mut fixed = headers.keys().filter(|name| is_hop_by_hop(name));
+    let Some(first) = fixed.next().cloned() else {
         return;
-    }
-    let named = headers
+    };
+    // Usually `Connection` alone, naming nothing but `keep-alive`: then nothing is allocated.
+    let more: Vec<HeaderName> = fixed.cloned().collect();
+    let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
+        .filter(|v| !is_usual_connection_token(v))
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        // The usual tokens name no header beyond the fixed ones.
-        .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
-        .filter_map(|t| HeaderName::try_from(t).ok());
-    doomed.extend(named);
-    for name in doomed {
+        .filter(|t| !is_usual_connection_token(t))
+        .filter_map(|t| HeaderName::try_from(t).ok())
+        .collect();
+    headers.remove(first);
+    for name in more.into_iter().chain(named) {
         headers.remove(name);
     }
+}
+
+/// `keep-alive` or `close`: `Connection` tokens that name no header beyond the fixed ones.
+fn is_usual_connection_token(token: &str) -> bool {
+    token.eq_ignore_ascii_case("keep-alive") || token.eq_ignore_ascii_case("close")
 }
 
 pub async fn invoke(
@@ -342,4 +346,42 @@ pub async fn invoke(
         req,
         ctx,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+        let fixed = [
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "proxy-connection",
+        ];
+        for name in fixed {
+            assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
+        for name in ["content-type", "host", "x-connection", "tee", "upgrades", "date"] {
+            assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
+
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.keys().collect::<Vec<_>>(), [header::CONTENT_TYPE]);
+
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close, X-Private"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert("x-private", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut headers);
+        assert_eq!(headers.keys().collect::<Vec<_>>(), [header::CONTENT_TYPE]);
+    }
 }

@@ -31,17 +31,29 @@ pub async fn invoke(
     path: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let started = std::time::Instant::now();
+    // The request's future is as large as its largest integration's, and it is moved a few
+    // times per request: the integrations with big futures (templates, SigV4, retries) are
+    // boxed so that an HTTP_PROXY or MOCK request does not pay for copying their space.
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
         IntegrationType::HttpProxy => http_backend::invoke_proxy(dp, req, body, integration, ctx).await,
-        IntegrationType::Http => http_backend::invoke(dp, req, body, integration, ctx).await,
+        IntegrationType::Http => Box::pin(http_backend::invoke(dp, req, body, integration, ctx)).await,
         IntegrationType::AwsProxy => {
-            lambda::invoke_proxy(dp, req, body, method, integration, ctx, path).await
+            Box::pin(lambda::invoke_proxy(
+                dp,
+                req,
+                body,
+                method,
+                integration,
+                ctx,
+                path,
+            ))
+            .await
         }
         IntegrationType::Aws if integration.lambda.is_some() => {
-            lambda::invoke(dp, req, body, integration, ctx).await
+            Box::pin(lambda::invoke(dp, req, body, integration, ctx)).await
         }
-        IntegrationType::Aws => service::invoke(dp, req, body, integration, ctx).await,
+        IntegrationType::Aws => Box::pin(service::invoke(dp, req, body, integration, ctx)).await,
     };
     ctx.integration_latency_ms = Some(started.elapsed().as_millis());
     res
