@@ -53,6 +53,7 @@ nginx -p "$WORK" -c "$WORK/nginx.conf"
 
 export GATEHOUSE_DATA_DIR="$WORK/gh" RUST_LOG=warn
 ./target/release/gatehouse serve --listen 127.0.0.1:$MGMT_PORT --data-plane 127.0.0.1:$DP_PORT > "$WORK/serve.log" 2>&1 &
+GATEHOUSE_PID=$!
 for _ in $(seq 1 100); do grep -q "data plane on" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
@@ -79,36 +80,50 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-run() { # name url [host]
+# CPU time (user + system, in clock ticks) the processes `$@` have used so far.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+
+run() { # name url host pids...: throughput, latency, and the CPU the proxy spent per request
+    local name=$1 url=$2 host=$3; shift 3
     local extra=()
-    [ -n "${3:-}" ] && extra=(-H "Host: $3")
-    wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$2" > "$WORK/$1.txt"
-    local rps p50 p99
-    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$1.txt")
-    p50=$(awk '$1=="50%" {print $2}' "$WORK/$1.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$WORK/$1.txt")
-    printf '%-22s %12s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
-    echo "$rps" > "$WORK/$1.rps"
+    [ -n "$host" ] && extra=(-H "Host: $host")
+    local before; before=$(cpu_ticks "$@")
+    wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$url" > "$WORK/$name.txt"
+    local used=$(( $(cpu_ticks "$@") - before ))
+    local rps p50 p99 requests
+    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
+    requests=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
+    # On a machine shared with wrk and the backend, CPU per request is steadier than req/s.
+    awk -v t="$used" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }' > "$WORK/$name.cpu"
+    printf '%-22s %12s req/s   p50 %8s   p99 %8s   %6s us CPU/req\n' "$name" "$rps" "$p50" "$p99" "$(cat "$WORK/$name.cpu")"
+    echo "$rps" > "$WORK/$name.rps"
 }
 
 BARE_PORT=18083
 ./target/release/examples/bare_proxy 127.0.0.1:$BARE_PORT 127.0.0.1:$BACKEND_PORT &
+BARE_PID=$!
 # The same without hyper_util's pooled client: one backend connection per client connection.
 BARE_CONN_PORT=18084
 ./target/release/examples/bare_proxy 127.0.0.1:$BARE_CONN_PORT 127.0.0.1:$BACKEND_PORT conn &
+BARE_CONN_PID=$!
 sleep 0.5
 
-echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores"
-run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello"
-run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello"
-run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello"
-run bare-hyper-conn "http://127.0.0.1:$BARE_CONN_PORT/hello"
-run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST"
-run gatehouse-mock-vtl "http://127.0.0.1:$DP_PORT/bench/mock?tenant=acme" "$HOST"
+workers_of() { pgrep -P "$(cat "$WORK/$1.pid")" | tr '\n' ' '; }
+echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores; CPU/req is the proxy's own (the backend's for backend-direct)"
+run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello" "" $(workers_of backend)
+run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello" "" $(workers_of nginx)
+run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello" "" "$BARE_PID"
+run bare-hyper-conn "http://127.0.0.1:$BARE_CONN_PORT/hello" "" "$BARE_CONN_PID"
+run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST" "$GATEHOUSE_PID"
+run gatehouse-mock-vtl "http://127.0.0.1:$DP_PORT/bench/mock?tenant=acme" "$HOST" "$GATEHOUSE_PID"
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
     -v b="$(cat "$WORK/bare-hyper-proxy.rps")" \
     -v m="$(cat "$WORK/gatehouse-mock-vtl.rps")" \
     'BEGIN { printf "gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx   mock+vtl / http_proxy = %.2fx\n", g / n, b / n, n / d, g / d, m / g }'
+awk -v g="$(cat "$WORK/gatehouse-proxy.cpu")" -v n="$(cat "$WORK/nginx-proxy.cpu")" -v b="$(cat "$WORK/bare-hyper-proxy.cpu")" \
+    'BEGIN { printf "proxy CPU per request: gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx\n", g / n, b / n }'
 
 # Added latency at a fixed rate (open loop, latency measured from when each request was due).
 RATE=${RATE:-5000}
