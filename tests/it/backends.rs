@@ -253,6 +253,8 @@ pub async fn trickling_backend() -> SocketAddr {
 /// A bare HTTP/1.1 server that counts the connections it accepts. It answers every request
 /// with its path and keeps the connection open, except after a path starting `/close`: then it
 /// hangs up right after answering, without saying so, as a server whose idle timeout fires does.
+/// A path starting `/chunked` is answered in two chunks (with a trailer), one starting
+/// `/until-close` with a body that ends when the connection does.
 pub async fn counting_backend() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,11 +282,23 @@ pub async fn counting_backend() -> (SocketAddr, std::sync::Arc<std::sync::atomic
                     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
                     buf.drain(..end + 4);
                     let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{path}",
-                        path.len()
-                    );
-                    if stream.write_all(answer.as_bytes()).await.is_err() || path.starts_with("/close") {
+                    let answer = if path.starts_with("/chunked") {
+                        let (a, b) = path.split_at(3);
+                        format!(
+                            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x};ext=1\r\n{b}\r\n0\r\nx-t: 1\r\n\r\n",
+                            a.len(),
+                            b.len()
+                        )
+                    } else if path.starts_with("/until-close") {
+                        format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n{path}")
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{path}",
+                            path.len()
+                        )
+                    };
+                    let hang_up = path.starts_with("/close") || path.starts_with("/until-close");
+                    if stream.write_all(answer.as_bytes()).await.is_err() || hang_up {
                         return;
                     }
                 }

@@ -302,6 +302,19 @@ async fn http_proxy_passes_requests_and_answers_through() {
     }
     assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
 
+    // A body too large to go out with its head streams to the backend.
+    let big = "x".repeat(300 << 10);
+    let res = http
+        .put(invoke_url(&api, &worker, "dev", "/big"))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let echo: Value = res.json().await.unwrap();
+    assert_eq!(echo["method"], "PUT");
+    assert_eq!(echo["body"].as_str().map(str::len), Some(big.len()));
+
     // Backend status codes pass through untouched.
     let res = http
         .get(invoke_url(&api, &worker, "dev", "/x/status/404"))
@@ -384,6 +397,15 @@ async fn backend_connections_are_pooled_and_a_closed_one_is_replaced() {
     assert_eq!(get("/after").await, (200, "/after".to_owned()));
     assert_eq!(get("/again").await, (200, "/again".to_owned()));
     assert_eq!(accepted.load(Ordering::SeqCst), pooled + 1);
+
+    // A chunked answer is decoded and its connection reused; an answer delimited by the end of
+    // its connection is read to that end, and the next request dials again.
+    assert_eq!(get("/chunked-answer").await, (200, "/chunked-answer".to_owned()));
+    assert_eq!(get("/again").await, (200, "/again".to_owned()));
+    assert_eq!(accepted.load(Ordering::SeqCst), pooled + 1);
+    assert_eq!(get("/until-close").await, (200, "/until-close".to_owned()));
+    assert_eq!(get("/again").await, (200, "/again".to_owned()));
+    assert_eq!(accepted.load(Ordering::SeqCst), pooled + 2);
 }
 
 #[tokio::test]

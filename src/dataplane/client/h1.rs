@@ -1,0 +1,495 @@
+//! HTTP/1.1 on a backend connection, as pure functions over buffers: the request head written,
+//! the answer's head parsed (httparse), and the answer body's framing (RFC 9112 §6):
+//! `Content-Length`, `chunked`, or until the connection closes.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
+
+/// An answer head larger than this is refused.
+pub const MAX_HEAD: usize = 64 << 10;
+/// Headers in one answer head, at most.
+const MAX_HEADERS: usize = 128;
+/// A chunk-size line (with extensions) longer than this is refused.
+const MAX_CHUNK_LINE: usize = 4 << 10;
+/// Trailer section bytes, at most (trailers are read and dropped).
+const MAX_TRAILERS: usize = 16 << 10;
+
+/// A backend that does not speak HTTP/1.1 as it must.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("malformed answer head: {0}")]
+    Head(#[from] httparse::Error),
+    #[error("answer head over {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("unsupported answer: {0}")]
+    Unsupported(&'static str),
+    #[error("invalid Content-Length")]
+    ContentLength,
+    #[error("malformed chunked body")]
+    Chunked,
+}
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body, and no header saying so.
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// Appends the request line and headers for a request to `target` (origin form). The message's
+/// own framing headers are replaced by `framing`'s.
+pub fn encode_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    framing: RequestFraming,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        RequestFraming::None => {}
+        RequestFraming::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        RequestFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How the answer's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// A parsed answer head.
+#[derive(Debug)]
+pub struct Head {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// Whether the connection may carry another request once the body has been read.
+    pub keep_alive: bool,
+}
+
+/// Parses an answer head from the start of `buf`, taking its bytes out of `buf`; `None` while
+/// the head is incomplete. `head_request`: the request was `HEAD`, so the answer has no body
+/// whatever its headers say.
+pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, ProtocolError> {
+    // Where each header's name and value sit in the head, to slice them out of it once frozen.
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let (len, code, minor, count) = {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut headers);
+        let len = match res.parse(buf)? {
+            httparse::Status::Complete(len) => len,
+            httparse::Status::Partial if buf.len() > MAX_HEAD => return Err(ProtocolError::HeadTooLarge),
+            httparse::Status::Partial => return Ok(None),
+        };
+        let start = buf.as_ptr() as usize;
+        let offset = |s: &[u8]| (s.as_ptr() as usize - start) as u32;
+        for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
+            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
+            *span = (
+                name,
+                name + h.name.len() as u32,
+                value,
+                value + h.value.len() as u32,
+            );
+        }
+        (
+            len,
+            res.code.unwrap_or(0),
+            res.version.unwrap_or(1),
+            res.headers.len(),
+        )
+    };
+    if len > MAX_HEAD {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    let raw: Bytes = buf.split_to(len).freeze();
+    let status = StatusCode::from_u16(code).map_err(|_| ProtocolError::Unsupported("status code"))?;
+    let version = if minor == 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut length: Option<u64> = None;
+    let mut chunked = None;
+    let (mut close, mut keep_alive) = (false, false);
+    for &(ns, ne, vs, ve) in &spans[..count] {
+        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize])
+            .map_err(|_| ProtocolError::Unsupported("header name"))?;
+        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize))
+            .map_err(|_| ProtocolError::Unsupported("header value"))?;
+        if name == header::CONTENT_LENGTH {
+            // Repeated values must agree (RFC 9110 §8.6).
+            let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(ProtocolError::ContentLength);
+            }
+            length = Some(n);
+        } else if name == header::TRANSFER_ENCODING {
+            // Chunked only counts as the final coding.
+            let last = value.as_bytes().rsplit(|&b| b == b',').next().unwrap_or_default();
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name == header::CONNECTION {
+            for token in value.as_bytes().split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        }
+        headers.append(name, value);
+    }
+
+    let framing = if head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        Framing::Empty
+    } else {
+        match (chunked, length) {
+            (Some(true), _) => Framing::Chunked,
+            (Some(false), _) => Framing::UntilClose,
+            (None, Some(0)) => Framing::Empty,
+            (None, Some(n)) => Framing::Length(n),
+            (None, None) => Framing::UntilClose,
+        }
+    };
+    // Both framings at once is how responses get smuggled: read it, then never reuse the
+    // connection (RFC 9112 §6.3).
+    let ambiguous = chunked.is_some() && length.is_some();
+    let keep_alive = !ambiguous
+        && framing != Framing::UntilClose
+        && if version == Version::HTTP_11 {
+            !close
+        } else {
+            keep_alive && !close
+        };
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+    }))
+}
+
+/// A decimal Content-Length, digits only.
+fn parse_length(v: &[u8]) -> Option<u64> {
+    let v = v.trim_ascii();
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// The decoder of a chunked body (RFC 9112 §7.1), fed from a buffer that may end anywhere.
+#[derive(Debug, Default)]
+pub struct Chunked {
+    state: ChunkState,
+    /// The size of the chunk whose size line is being read.
+    size: u64,
+    /// Bytes of the current size line, or of the trailer section so far.
+    seen: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    #[default]
+    Size,
+    /// Past the digits: an extension or whitespace, up to the CR.
+    SizeRest,
+    SizeLf,
+    Data(u64),
+    DataCr,
+    DataLf,
+    /// At the start of a trailer line: CR here ends the body.
+    TrailerStart,
+    Trailer,
+    TrailerLf,
+    EndLf,
+    Done,
+}
+
+impl Chunked {
+    pub fn is_done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    /// The next piece of body data in `buf`, taken out of it with the framing before it; `None`
+    /// when `buf` holds no more data: the body is done ([`Chunked::is_done`]) or needs more bytes.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ProtocolError> {
+        use ChunkState::*;
+        use bytes::Buf;
+        let mut used = 0;
+        loop {
+            if let Data(left) = self.state {
+                buf.advance(used);
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                let n = left.min(buf.len() as u64);
+                self.state = if n == left { DataCr } else { Data(left - n) };
+                return Ok(Some(buf.split_to(n as usize).freeze()));
+            }
+            let (Some(&b), false) = (buf.get(used), self.state == Done) else {
+                buf.advance(used);
+                return Ok(None);
+            };
+            used += 1;
+            if matches!(self.state, Size | SizeRest | TrailerStart | Trailer) {
+                self.seen += 1;
+                let limit = if matches!(self.state, Size | SizeRest) {
+                    MAX_CHUNK_LINE
+                } else {
+                    MAX_TRAILERS
+                };
+                if self.seen > limit {
+                    return Err(ProtocolError::Chunked);
+                }
+            }
+            self.state = match (self.state, b) {
+                (Size, _) if b.is_ascii_hexdigit() => {
+                    let digit = u64::from((b as char).to_digit(16).unwrap_or(0));
+                    self.size = self
+                        .size
+                        .checked_mul(16)
+                        .and_then(|s| s.checked_add(digit))
+                        .ok_or(ProtocolError::Chunked)?;
+                    Size
+                }
+                // A size line needs at least one digit.
+                (Size, _) if self.seen == 1 => return Err(ProtocolError::Chunked),
+                (Size | SizeRest, b'\r') => SizeLf,
+                (Size, b';' | b' ' | b'\t') => SizeRest,
+                (SizeRest, b) if b != b'\n' => SizeRest,
+                (SizeLf, b'\n') => {
+                    self.seen = 0;
+                    match std::mem::take(&mut self.size) {
+                        0 => TrailerStart,
+                        n => Data(n),
+                    }
+                }
+                (DataCr, b'\r') => DataLf,
+                (DataLf, b'\n') => Size,
+                (TrailerStart, b'\r') => EndLf,
+                (Trailer, b'\r') => TrailerLf,
+                (TrailerStart | Trailer, _) => Trailer,
+                (TrailerLf, b'\n') => TrailerStart,
+                (EndLf, b'\n') => Done,
+                _ => return Err(ProtocolError::Chunked),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &str) -> Result<Option<Head>, ProtocolError> {
+        parse_head(&mut BytesMut::from(raw), false)
+    }
+
+    #[test]
+    fn the_request_head_carries_its_own_framing() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
+        headers.append("x-a", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("2"));
+        let mut out = Vec::new();
+        encode_head(
+            &mut out,
+            &Method::POST,
+            "/p?q=1",
+            &headers,
+            RequestFraming::Length(5),
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "POST /p?q=1 HTTP/1.1\r\nhost: example.com\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 5\r\n\r\n"
+        );
+        let mut out = Vec::new();
+        encode_head(
+            &mut out,
+            &Method::PUT,
+            "/",
+            &HeaderMap::new(),
+            RequestFraming::Chunked,
+        );
+        assert_eq!(out, b"PUT / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n");
+        let mut out = Vec::new();
+        encode_head(
+            &mut out,
+            &Method::GET,
+            "/",
+            &HeaderMap::new(),
+            RequestFraming::None,
+        );
+        assert_eq!(out, b"GET / HTTP/1.1\r\n\r\n");
+    }
+
+    #[test]
+    fn answer_heads_parse_with_their_framing() {
+        let mut buf = BytesMut::from("HTTP/1.1 201 Created\r\nContent-Length: 3\r\nX-A: b\r\n\r\nabc");
+        let h = parse_head(&mut buf, false).unwrap().unwrap();
+        assert_eq!(h.status, 201);
+        assert_eq!(h.headers["x-a"], "b");
+        assert_eq!(h.framing, Framing::Length(3));
+        assert!(h.keep_alive);
+        assert_eq!(&buf[..], b"abc", "the body stays in the buffer");
+
+        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, true));
+        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::UntilClose, false));
+        let h = head("HTTP/1.1 200 OK\r\n\r\n").unwrap().unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::UntilClose, false));
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::Empty, true));
+        let h = head("HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, Framing::Empty);
+        let h = head("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, Framing::Empty);
+        let h = head("HTTP/1.1 100 Continue\r\n\r\n").unwrap().unwrap();
+        assert!(h.status.is_informational());
+        let h = parse_head(
+            &mut BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+            true,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.framing, Framing::Empty, "HEAD answers have no body");
+    }
+
+    #[test]
+    fn connection_reuse_follows_the_version_and_connection_header() {
+        let reuse = |raw: &str| head(raw).unwrap().unwrap().keep_alive;
+        assert!(!reuse(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n"
+        ));
+        assert!(!reuse(
+            "HTTP/1.1 200 OK\r\nConnection: foo, Close\r\nContent-Length: 1\r\n\r\n"
+        ));
+        assert!(!reuse("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n"));
+        assert!(reuse(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n"
+        ));
+        // Both framings: chunked wins, and the connection is not trusted again.
+        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, false));
+    }
+
+    #[test]
+    fn bad_or_partial_heads() {
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Le").unwrap().is_none());
+        assert!(head("").unwrap().is_none());
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n").is_err());
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").is_ok());
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n").is_err());
+        assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").is_err());
+        assert!(head("SMTP ready\r\n\r\n").is_err());
+        let huge = format!("HTTP/1.1 200 OK\r\nX-Big: {}", "a".repeat(MAX_HEAD + 1));
+        assert!(matches!(head(&huge), Err(ProtocolError::HeadTooLarge)));
+    }
+
+    /// Decodes `raw` fed in pieces of `step` bytes; the data, and what is left after the body.
+    fn dechunk(raw: &[u8], step: usize) -> Result<(Vec<u8>, Vec<u8>), ProtocolError> {
+        let mut decoder = Chunked::default();
+        let (mut buf, mut data) = (BytesMut::new(), Vec::new());
+        for piece in raw.chunks(step) {
+            buf.extend_from_slice(piece);
+            while let Some(d) = decoder.decode(&mut buf)? {
+                data.extend_from_slice(&d);
+            }
+            if decoder.is_done() {
+                break;
+            }
+        }
+        assert!(
+            decoder.is_done(),
+            "incomplete: {:?}",
+            String::from_utf8_lossy(raw)
+        );
+        Ok((data, buf.to_vec()))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_however_they_are_cut() {
+        let raw = b"5\r\nhello\r\n1;ext=\"x\"\r\n \r\nA \r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+        for step in 1..=raw.len() {
+            let (data, rest) = dechunk(raw, step).unwrap();
+            assert_eq!(data, b"hello 0123456789", "step {step}");
+            // What follows the body is left alone (a connection with it is not reused).
+            assert!(b"NEXT".starts_with(&rest), "step {step}");
+        }
+        assert_eq!(dechunk(b"0\r\n\r\n", 1).unwrap().0, b"");
+    }
+
+    #[test]
+    fn malformed_chunked_bodies_are_refused() {
+        for bad in [
+            &b"x\r\n"[..],
+            b"\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"11111111111111111\r\n",
+            b"0\r\n\r\r",
+        ] {
+            let mut buf = BytesMut::from(bad);
+            let mut decoder = Chunked::default();
+            let result = (|| {
+                while decoder.decode(&mut buf)?.is_some() {}
+                Ok::<_, ProtocolError>(())
+            })();
+            assert!(result.is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let long = format!("1;{}\r\n", "e".repeat(MAX_CHUNK_LINE));
+        assert!(
+            Chunked::default()
+                .decode(&mut BytesMut::from(long.as_str()))
+                .is_err()
+        );
+    }
+}
