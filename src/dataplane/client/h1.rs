@@ -8,8 +8,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 
 /// An answer head larger than this is refused.
 pub const MAX_HEAD: usize = 64 << 10;
-/// Headers in one answer head, at most.
-const MAX_HEADERS: usize = 128;
+/// Headers in one answer head, at most (as hyper allows).
+const MAX_HEADERS: usize = 100;
 /// A chunk-size line (with extensions) longer than this is refused.
 const MAX_CHUNK_LINE: usize = 4 << 10;
 /// Trailer section bytes, at most (trailers are read and dropped).
@@ -97,12 +97,20 @@ pub struct Head {
 /// the head is incomplete. `head_request`: the request was `HEAD`, so the answer has no body
 /// whatever its headers say.
 pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
     // Where each header's name and value sit in the head, to slice them out of it once frozen.
     let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
     let (len, code, minor, count) = {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut res = httparse::Response::new(&mut headers);
-        let len = match res.parse(buf)? {
+        // Uninitialised: filling 100 empty headers on every answer cost more than parsing it.
+        let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut res = httparse::Response::new(&mut []);
+        let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut res,
+            buf,
+            &mut headers,
+        )? {
             httparse::Status::Complete(len) => len,
             httparse::Status::Partial if buf.len() > MAX_HEAD => return Err(ProtocolError::HeadTooLarge),
             httparse::Status::Partial => return Ok(None),
@@ -430,6 +438,8 @@ mod tests {
         assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n").is_err());
         assert!(head("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").is_err());
         assert!(head("SMTP ready\r\n\r\n").is_err());
+        let many = format!("HTTP/1.1 200 OK\r\n{}\r\n", "X-A: 1\r\n".repeat(MAX_HEADERS + 1));
+        assert!(head(&many).is_err());
         let huge = format!("HTTP/1.1 200 OK\r\nX-Big: {}", "a".repeat(MAX_HEAD + 1));
         assert!(matches!(head(&huge), Err(ProtocolError::HeadTooLarge)));
     }
