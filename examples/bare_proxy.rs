@@ -1,5 +1,6 @@
 //! The floor of a hyper proxy on this machine, for comparison with Gatehouse's data plane in
-//! `scripts/bench-dataplane.sh`: one current-thread runtime per core with its own SO_REUSEPORT
+//! `scripts/bench-dataplane.sh`: one current-thread runtime per core (or per
+//! `GATEHOUSE_DATA_PLANE_THREADS`, as the data plane has), each with its own SO_REUSEPORT
 //! listener and pooled client, forwarding every request to one backend and nothing else.
 //!
 //! With `conn` as a third argument, each client connection instead owns one backend connection
@@ -20,7 +21,11 @@ fn main() {
     let listen: std::net::SocketAddr = args.first().expect("LISTEN_ADDR").parse().unwrap();
     let backend = args.get(1).expect("BACKEND_ADDR").clone();
     let per_connection = args.get(2).is_some_and(|m| m == "conn");
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // As many threads as Gatehouse's data plane would run.
+    let threads = std::env::var("GATEHOUSE_DATA_PLANE_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let listener = gatehouse::dataplane::server::reuseport_listener(listen).unwrap();

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Data-plane load test on loopback: the same backend served directly, through nginx (the
-# reference reverse proxy, NGINX_WORKERS=1 worker, upstream keepalive) and through a Gatehouse HTTP_PROXY
+# reference reverse proxy, upstream keepalive) and through a Gatehouse HTTP_PROXY
 # route, all measured with wrk in one run. Needs: wrk, nginx (Debian: apt-get install wrk
 # nginx-light), the AWS CLI (pip install awscli) and a PostgreSQL (DATABASE_URL, or the
 # embedded one).
 #
-#   [NGINX_WORKERS=1] [RATE=5000] scripts/bench-dataplane.sh [duration=10s] [connections=64]
+# Every proxy runs WORKERS event loops (nginx worker processes, Gatehouse data-plane threads,
+# bare proxy threads), so they are compared like for like; default 1, as wrk and the backend
+# share the machine.
+#
+#   [WORKERS=1] [RATE=5000] scripts/bench-dataplane.sh [duration=10s] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
 CONNS=${2:-64}
+WORKERS=${WORKERS:-1}
+export GATEHOUSE_DATA_PLANE_THREADS=$WORKERS
 WORK=$(mktemp -d)
 BACKEND_PORT=18081
 NGINX_PORT=18082
@@ -34,7 +40,7 @@ http {
 }
 CONF
 cat > "$WORK/nginx.conf" <<CONF
-worker_processes ${NGINX_WORKERS:-1};
+worker_processes $WORKERS;
 pid $WORK/nginx.pid;
 error_log $WORK/error.log;
 events { worker_connections 4096; }
@@ -111,7 +117,7 @@ BARE_CONN_PID=$!
 sleep 0.5
 
 workers_of() { pgrep -P "$(cat "$WORK/$1.pid")" | tr '\n' ' '; }
-echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores; CPU/req is the proxy's own (the backend's for backend-direct)"
+echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores, $WORKERS event loop(s) per proxy; CPU/req is the proxy's own (the backend's for backend-direct)"
 run backend-direct "http://127.0.0.1:$BACKEND_PORT/hello" "" $(workers_of backend)
 run nginx-proxy "http://127.0.0.1:$NGINX_PORT/hello" "" $(workers_of nginx)
 run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello" "" "$BARE_PID"
