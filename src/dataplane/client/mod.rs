@@ -195,10 +195,16 @@ impl BackendClient {
         // A small body goes out with the head, in one write; it can then be sent again.
         let streamed = match size {
             Some(n) if n <= BUFFERED_BODY => {
+                let head_len = out.len();
                 while let Some(frame) = body.frame().await {
                     if let Ok(data) = frame?.into_data() {
                         out.extend_from_slice(&data);
                     }
+                }
+                // The body must be what its framing said, or the backend would read the rest as
+                // another request.
+                if (out.len() - head_len) as u64 != n {
+                    return Err("the request body does not match its length".into());
                 }
                 None
             }
@@ -252,12 +258,19 @@ async fn exchange(
     };
     conn.io.write_all(out).await.map_err(early)?;
     if let Some(mut body) = streamed {
+        let mut sent = 0u64;
+        let mismatch = || late("the request body does not match its length".into());
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.map_err(late)?.into_data() else {
                 continue;
             };
             if data.is_empty() {
                 continue;
+            }
+            // More than the declared length would be read by the backend as another request.
+            sent += data.len() as u64;
+            if matches!(framing, RequestFraming::Length(n) if sent > n) {
+                return Err(mismatch());
             }
             if framing == RequestFraming::Chunked {
                 let mut size = format!("{:x}\r\n", data.len()).into_bytes();
@@ -268,8 +281,10 @@ async fn exchange(
                 conn.io.write_all(&data).await.map_err(early)?;
             }
         }
-        if framing == RequestFraming::Chunked {
-            conn.io.write_all(b"0\r\n\r\n").await.map_err(early)?;
+        match framing {
+            RequestFraming::Chunked => conn.io.write_all(b"0\r\n\r\n").await.map_err(early)?,
+            RequestFraming::Length(n) if sent != n => return Err(mismatch()),
+            _ => {}
         }
     }
     conn.io.flush().await.map_err(early)?;
@@ -546,6 +561,127 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A body that claims `claimed` bytes and yields `data`.
+    struct Lying {
+        claimed: u64,
+        data: Option<Bytes>,
+    }
+
+    impl http_body::Body for Lying {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.claimed)
+        }
+    }
+
+    fn lying(claimed: u64, len: usize) -> Body {
+        Lying {
+            claimed,
+            data: Some(Bytes::from(vec![b'x'; len])),
+        }
+        .boxed()
+    }
+
+    /// Reads one request head (and `body` bytes after it) from `stream`; false at its end.
+    async fn read_request(stream: &mut tokio::net::TcpStream, body: usize) -> bool {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n")
+                && seen.len() >= end + 4 + body
+            {
+                return true;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_unlike_its_declared_length_is_never_sent() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut all = Vec::new();
+            let _ = stream.read_to_end(&mut all).await;
+            all
+        });
+        let client = verifying();
+        let post = |body| Request::post(format!("http://{addr}/")).body(body).unwrap();
+        // Buffered: refused before any connection is made.
+        assert!(client.request(post(lying(5, 3))).await.is_err());
+        assert!(client.request(post(lying(5, 7))).await.is_err());
+        // Streamed: cut off before the surplus reaches the backend.
+        let big = BUFFERED_BODY + 10;
+        assert!(client.request(post(lying(big, big as usize + 1))).await.is_err());
+        let sent = received.await.unwrap();
+        let end = sent.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        assert!(
+            sent.len() - end - 4 <= big as usize,
+            "no byte past the declared length"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_closed_under_a_request_is_retried_only_when_safe() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Each connection answers its first request, then takes the next one and hangs up
+        // without answering, as a server whose idle timeout fires just then does.
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if read_request(&mut stream, 0).await {
+                        let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\n{n}");
+                        stream.write_all(answer.as_bytes()).await.unwrap();
+                        read_request(&mut stream, 0).await;
+                    }
+                });
+            }
+        });
+        let client = verifying();
+        let call = |method: Method| {
+            let req = Request::builder()
+                .method(method)
+                .uri(format!("http://{addr}/"))
+                .body(full(""))
+                .unwrap();
+            let client = client.clone();
+            async move {
+                let res = client.request(req).await?;
+                Ok::<_, BoxError>(res.into_body().collect().await?.to_bytes())
+            }
+        };
+        assert_eq!(call(Method::GET).await.unwrap(), "0");
+        // The pooled connection fails under a GET: sent again on a new connection.
+        assert_eq!(call(Method::GET).await.unwrap(), "1");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Under a POST it is not: the backend may have acted on it.
+        assert!(call(Method::POST).await.is_err());
+    }
+
+    fn full(s: &'static str) -> Body {
+        crate::dataplane::full_body(Bytes::from_static(s.as_bytes()))
+    }
 
     #[test]
     fn host_header_drops_the_default_port_and_user_info() {
