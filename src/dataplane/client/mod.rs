@@ -14,6 +14,7 @@ pub mod h1;
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -39,6 +40,8 @@ use super::{Body, BoxError};
 const MAX_IDLE_PER_BACKEND: usize = 1024;
 /// An idle connection older than this is closed rather than reused.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How often idle connections are looked over.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Request bodies up to this size are sent with their head in one write (and can be sent
 /// again); larger or unsized ones stream.
 const BUFFERED_BODY: u64 = 64 << 10;
@@ -117,6 +120,8 @@ struct Pool {
     // a TLS one is large; a box moves as one pointer.
     #[allow(clippy::vec_box)]
     idle: Mutex<HashMap<Key, Vec<Box<Conn>>, foldhash::fast::RandomState>>,
+    /// Whether the sweeper runs: started with the first idle connection.
+    sweeping: AtomicBool,
 }
 
 impl Pool {
@@ -132,7 +137,10 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, key: Key, mut conn: Box<Conn>) {
+    fn checkin(self: &Arc<Self>, key: Key, mut conn: Box<Conn>) {
+        if !self.sweeping.load(Ordering::Relaxed) && !self.sweeping.swap(true, Ordering::Relaxed) {
+            self.start_sweeper();
+        }
         conn.idle_since = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.entry(key).or_default();
@@ -145,6 +153,36 @@ impl Pool {
             list.remove(0);
         }
         list.push(conn);
+    }
+
+    /// Closes the idle connections that timed out or that their backend closed, and forgets
+    /// backends left without any: a backend that is never called again keeps no sockets.
+    fn sweep(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|_, list| {
+            list.retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_open());
+            !list.is_empty()
+        });
+    }
+
+    /// Sweeps every [`SWEEP_EVERY`] until the pool is dropped.
+    fn start_sweeper(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.sweeping.store(false, Ordering::Relaxed);
+            return;
+        };
+        let pool = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                }
+            }
+        });
     }
 }
 
@@ -677,6 +715,34 @@ mod tests {
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
         // Under a POST it is not: the backend may have acted on it.
         assert!(call(Method::POST).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_closes_idle_connections_their_backend_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = verifying();
+        let uri: Uri = format!("http://{addr}/").parse().unwrap();
+        let (key, _) = split_uri(&uri).unwrap();
+        let (open, closed) = (
+            client.connect(&uri).await.unwrap(),
+            client.connect(&uri).await.unwrap(),
+        );
+        let (kept, _) = listener.accept().await.unwrap();
+        let (hung_up, _) = listener.accept().await.unwrap();
+        drop(hung_up);
+        client.pool.checkin(key.clone(), open);
+        client.pool.checkin(key.clone(), closed);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.pool.sweep();
+        assert_eq!(client.pool.idle.lock().unwrap()[&key].len(), 1);
+        drop(kept);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.pool.sweep();
+        assert!(
+            client.pool.idle.lock().unwrap().is_empty(),
+            "the backend is forgotten"
+        );
     }
 
     fn full(s: &'static str) -> Body {
