@@ -83,6 +83,8 @@ type Stream = TokioIo<MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>>;
 struct Conn {
     io: Stream,
     buf: BytesMut,
+    /// How much room the next read gets.
+    read_size: usize,
     idle_since: Instant,
 }
 
@@ -102,11 +104,21 @@ impl Conn {
     }
 
     /// Reads what the backend sent into `buf`; 0 at its end.
+    /// Reads grow while they fill the buffer (a large body streaming in), up to 256 KiB.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         if self.buf.capacity() - self.buf.len() < 1024 {
-            self.buf.reserve(8 << 10);
+            self.buf.reserve(self.read_size);
         }
-        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf)
+        let room = self.buf.capacity() - self.buf.len();
+        let n = std::task::ready!(tokio_util::io::poll_read_buf(
+            Pin::new(&mut self.io),
+            cx,
+            &mut self.buf
+        ))?;
+        if n == room {
+            self.read_size = (self.read_size * 2).min(256 << 10);
+        }
+        Poll::Ready(Ok(n))
     }
 
     async fn fill(&mut self) -> std::io::Result<usize> {
@@ -272,6 +284,7 @@ impl BackendClient {
         Ok(Box::new(Conn {
             io: TokioIo::new(io),
             buf: BytesMut::new(),
+            read_size: 8 << 10,
             idle_since: Instant::now(),
         }))
     }
