@@ -51,7 +51,9 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
         .cloned()
         .unwrap_or_else(|| new_trace_id(ctx.request_time));
 
-    let mut res = match run(dp, &config, parts, body, &mut ctx).await {
+    // Boxed: hyper moves the request's future into place a few times, and `run`'s state is
+    // most of its size; one allocation costs less than copying kilobytes each time.
+    let mut res = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
         Ok(res) => res,
         Err(e) => rescue(e, &mut ctx),
     };

@@ -13,6 +13,7 @@
 pub mod h1;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -128,20 +129,43 @@ impl Conn {
 
 #[derive(Default)]
 struct Pool {
-    // Boxed: a connection moves between the pool, a request's future and an answer's body, and
-    // a TLS one is large; a box moves as one pointer.
-    #[allow(clippy::vec_box)]
-    idle: Mutex<HashMap<Key, Vec<Box<Conn>>, foldhash::fast::RandomState>>,
+    backends: Mutex<HashMap<Key, Backend, foldhash::fast::RandomState>>,
     /// Whether the sweeper runs: started with the first idle connection.
     sweeping: AtomicBool,
 }
 
+/// One backend's idle connections, and its `Host` header, made once.
+struct Backend {
+    host: HeaderValue,
+    // Boxed: a connection moves between the pool, a request's future and an answer's body, and
+    // a TLS one is large; a box moves as one pointer.
+    #[allow(clippy::vec_box)]
+    idle: Vec<Box<Conn>>,
+}
+
 impl Pool {
+    /// The `Host` header for `key`, made once per backend.
+    fn host(&self, key: &Key) -> Result<HeaderValue, BoxError> {
+        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = backends.get(key) {
+            return Ok(b.host.clone());
+        }
+        let host = host_header(key)?;
+        backends.insert(
+            key.clone(),
+            Backend {
+                host: host.clone(),
+                idle: Vec::new(),
+            },
+        );
+        Ok(host)
+    }
+
     /// The most recently used open connection to `key`, if any.
     fn checkout(&self, key: &Key) -> Option<Box<Conn>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.get_mut(key)?;
-        while let Some(conn) = list.pop() {
+        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        let backend = backends.get_mut(key)?;
+        while let Some(conn) = backend.idle.pop() {
             if conn.idle_since.elapsed() < IDLE_TIMEOUT && conn.is_open() {
                 return Some(conn);
             }
@@ -154,8 +178,22 @@ impl Pool {
             self.start_sweeper();
         }
         conn.idle_since = Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.entry(key).or_default();
+        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        // A backend may have been swept away while all its connections were busy.
+        let list = match backends.entry(key) {
+            Entry::Occupied(e) => &mut e.into_mut().idle,
+            Entry::Vacant(v) => {
+                let Ok(host) = host_header(v.key()) else {
+                    return;
+                };
+                &mut v
+                    .insert(Backend {
+                        host,
+                        idle: Vec::new(),
+                    })
+                    .idle
+            }
+        };
         // The oldest connections go first: they are the likeliest to have timed out.
         if list.len() >= MAX_IDLE_PER_BACKEND
             || list
@@ -170,10 +208,11 @@ impl Pool {
     /// Closes the idle connections that timed out or that their backend closed, and forgets
     /// backends left without any: a backend that is never called again keeps no sockets.
     fn sweep(&self) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.retain(|_, list| {
-            list.retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_open());
-            !list.is_empty()
+        let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
+        backends.retain(|_, b| {
+            b.idle
+                .retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_open());
+            !b.idle.is_empty()
         });
     }
 
@@ -229,7 +268,7 @@ impl BackendClient {
         let (key, target) = split_uri(req.uri())?;
         let (mut parts, mut body) = req.into_parts();
         if !parts.headers.contains_key(http::header::HOST) {
-            parts.headers.insert(http::header::HOST, host_header(&key)?);
+            parts.headers.insert(http::header::HOST, self.pool.host(&key)?);
         }
         let head_request = parts.method == Method::HEAD;
         let size = body.size_hint().exact();
@@ -264,6 +303,8 @@ impl BackendClient {
 
         let mut streamed = streamed;
         loop {
+            // Only now, with the body in hand: a connection taken while a slow client sends its
+            // body would sit idle, unusable by others, and may time out meanwhile.
             let (mut conn, reused) = match self.pool.checkout(&key) {
                 Some(conn) => (conn, true),
                 // Boxed: connecting is rare, and its future would make every request's larger.
@@ -748,12 +789,12 @@ mod tests {
         client.pool.checkin(key.clone(), closed);
         tokio::time::sleep(Duration::from_millis(100)).await;
         client.pool.sweep();
-        assert_eq!(client.pool.idle.lock().unwrap()[&key].len(), 1);
+        assert_eq!(client.pool.backends.lock().unwrap()[&key].idle.len(), 1);
         drop(kept);
         tokio::time::sleep(Duration::from_millis(100)).await;
         client.pool.sweep();
         assert!(
-            client.pool.idle.lock().unwrap().is_empty(),
+            client.pool.backends.lock().unwrap().is_empty(),
             "the backend is forgotten"
         );
     }
