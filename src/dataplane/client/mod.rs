@@ -284,16 +284,20 @@ impl BackendClient {
         // A small body goes out with the head, in one write; it can then be sent again.
         let streamed = match size {
             Some(n) if n <= BUFFERED_BODY => {
+                // The body must be what its framing said, or the backend would read the rest as
+                // another request.
+                let mismatch = || BoxError::from("the request body does not match its length");
                 let head_len = out.len();
                 while let Some(frame) = body.frame().await {
                     if let Ok(data) = frame?.into_data() {
+                        if (out.len() - head_len + data.len()) as u64 > n {
+                            return Err(mismatch());
+                        }
                         out.extend_from_slice(&data);
                     }
                 }
-                // The body must be what its framing said, or the backend would read the rest as
-                // another request.
                 if (out.len() - head_len) as u64 != n {
-                    return Err("the request body does not match its length".into());
+                    return Err(mismatch());
                 }
                 None
             }
