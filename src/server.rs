@@ -227,7 +227,13 @@ impl Worker {
             std::thread::Builder::new()
                 .name(format!("gatehouse-dp-{i}"))
                 .spawn(move || {
-                    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    // Sockets and timers only: the signal and process drivers would look for
+                    // signals and reap child processes every time the thread parks.
+                    let rt = match tokio::runtime::Builder::new_current_thread()
+                        .enable_io()
+                        .enable_time()
+                        .build()
+                    {
                         Ok(rt) => rt,
                         Err(e) => return tracing::error!(error = %e, "cannot start a data-plane thread"),
                     };
