@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod h1;
 pub mod integration;
 pub mod observe;
 pub mod pipeline;

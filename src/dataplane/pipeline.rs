@@ -14,13 +14,12 @@
 use std::net::SocketAddr;
 
 use http::{HeaderName, HeaderValue, Request, Response};
-use hyper::body::Incoming;
 use rand::Rng;
 
 use super::context::RequestContext;
 use super::error::{GatewayError, rescue};
 use super::request::{MethodRequest, decode_param, parse_query};
-use super::server::DataPlane;
+use super::server::{DataPlane, RequestBody};
 use super::{Body, integration, resolve};
 use crate::dataplane::config::RuntimeConfig;
 
@@ -28,7 +27,32 @@ static X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid"
 static X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
 static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
-pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+/// A request's answer. The headers AWS adds to every answer are kept apart, for the server to
+/// write after the response's own (which they replace): inserting them into the response's
+/// header map cost more than writing them (hashing, growing the map, dropping it).
+pub struct Answer {
+    pub response: Response<Body>,
+    pub ids: Option<AnswerIds>,
+}
+
+/// `x-amzn-RequestId`, `x-amz-apigw-id` and `X-Amzn-Trace-Id`.
+pub struct AnswerIds {
+    request_id: String,
+    extended_request_id: String,
+    trace_id: HeaderValue,
+}
+
+impl AnswerIds {
+    pub fn headers(&self) -> [(&'static HeaderName, &[u8]); 3] {
+        [
+            (&X_AMZN_REQUESTID, self.request_id.as_bytes()),
+            (&X_AMZ_APIGW_ID, self.extended_request_id.as_bytes()),
+            (&X_AMZN_TRACE_ID, self.trace_id.as_bytes()),
+        ]
+    }
+}
+
+pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAddr) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
     let (parts, body) = req.into_parts();
@@ -42,7 +66,10 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
         .and_then(|h| h.to_str().ok());
     // Prometheus scrapes the worker itself, on any host that is not an API's.
     if parts.uri.path() == "/metrics" && !host.is_some_and(|h| h.contains(".execute-api.")) {
-        return dp.metrics_response(config.revision);
+        return Answer {
+            response: dp.metrics_response(config.revision),
+            ids: None,
+        };
     }
     let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), host, user_agent, remote);
     let trace_id = parts
@@ -51,33 +78,30 @@ pub async fn handle(dp: &DataPlane, req: Request<Incoming>, remote: SocketAddr) 
         .cloned()
         .unwrap_or_else(|| new_trace_id(ctx.request_time));
 
-    // Boxed: hyper moves the request's future into place a few times, and `run`'s state is
-    // most of its size; one allocation costs less than copying kilobytes each time.
-    let mut res = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
+    // Boxed: the request's future is moved into place a few times, and `run`'s state is most
+    // of its size; one allocation costs less than copying kilobytes each time.
+    let res = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
         Ok(res) => res,
         Err(e) => rescue(e, &mut ctx),
     };
-    let headers = res.headers_mut();
-    headers.insert(
-        X_AMZN_REQUESTID.clone(),
-        HeaderValue::from_str(&ctx.request_id).expect("uuids are ASCII"),
-    );
-    headers.insert(
-        X_AMZ_APIGW_ID.clone(),
-        HeaderValue::from_str(&ctx.extended_request_id).expect("base64 is ASCII"),
-    );
-    headers.insert(X_AMZN_TRACE_ID.clone(), trace_id);
     ctx.status = res.status().as_u16();
     ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
     dp.observe(&ctx);
-    res
+    Answer {
+        response: res,
+        ids: Some(AnswerIds {
+            request_id: std::mem::take(&mut ctx.request_id),
+            extended_request_id: std::mem::take(&mut ctx.extended_request_id),
+            trace_id,
+        }),
+    }
 }
 
 async fn run(
     dp: &DataPlane,
     config: &RuntimeConfig,
     parts: http::request::Parts,
-    body: Incoming,
+    body: RequestBody,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let (stage, path_len) = {

@@ -2,18 +2,17 @@
 //! parameters, then the body against the model for its Content-Type. Failures are AWS's
 //! BAD_REQUEST_PARAMETERS / BAD_REQUEST_BODY gateway responses; no backend is called.
 
-use hyper::body::Incoming;
-
 use super::error::GatewayError;
 use super::integration::{Payload, media_type};
 use super::request::MethodRequest;
+use super::server::RequestBody;
 use crate::compiler::validation::{CompiledValidation, ParamLocation, RequiredParam};
 use crate::domain::enums::GatewayResponseType;
 
 pub async fn check(
     validation: Option<&CompiledValidation>,
     req: &MethodRequest<'_>,
-    body: Incoming,
+    body: RequestBody,
 ) -> Result<Payload, GatewayError> {
     let body = Payload::Streaming(body);
     let Some(v) = validation else {

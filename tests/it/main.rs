@@ -23,3 +23,4 @@ mod stages;
 mod tags;
 mod templates;
 mod validation;
+mod wire;

@@ -2,15 +2,13 @@
 //! roots), pooled per data-plane thread. Integrations with `tlsConfig.insecureSkipVerification`
 //! use a second client that accepts any server certificate, as AWS does for them.
 //!
-//! The exchange is Gatehouse's own ([`h1`]: httparse for the answer head), on a connection the
+//! The exchange is Gatehouse's own ([`super::h1::client`]: httparse for the answer head), on a connection the
 //! request owns while it runs and its answer's body owns until read to the end, when the
 //! connection goes back to the pool. hyper's client ran each connection as a task of its own, fed
 //! through channels, so every request woke two tasks and crossed two channels; with hyper_util's
 //! pool on top, that was 13.5k of a bare hyper proxy's 37k instructions per request
 //! (callgrind). A request whose reused connection turns out closed before any answer arrives is
 //! sent again on a new connection when that is safe: an idempotent method whose body is whole.
-
-pub mod h1;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -34,7 +32,8 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 
-use self::h1::{Framing, RequestFraming};
+use super::h1::Chunked;
+use super::h1::client::{self as h1, Framing, RequestFraming};
 use super::{Body, BoxError};
 
 /// Idle connections kept per backend (scheme and authority).
@@ -454,7 +453,7 @@ pub struct ResponseBody {
 
 enum BodyState {
     Length(u64),
-    Chunked(h1::Chunked),
+    Chunked(Chunked),
     UntilClose,
     Done,
 }
@@ -464,7 +463,7 @@ impl ResponseBody {
         let state = match head.framing {
             Framing::Empty => BodyState::Done,
             Framing::Length(n) => BodyState::Length(n),
-            Framing::Chunked => BodyState::Chunked(h1::Chunked::default()),
+            Framing::Chunked => BodyState::Chunked(Chunked::default()),
             Framing::UntilClose => BodyState::UntilClose,
         };
         let mut body = ResponseBody {

@@ -11,7 +11,6 @@ pub mod template;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::context::RequestContext;
 use super::error::GatewayError;
@@ -61,7 +60,7 @@ pub async fn invoke(
 
 /// The method request's body: still streaming, or already read (by request validation).
 pub enum Payload {
-    Streaming(Incoming),
+    Streaming(super::server::RequestBody),
     Buffered(Bytes),
 }
 
@@ -86,7 +85,7 @@ impl Payload {
 }
 
 /// Reads a whole request body, refusing more than AWS's 10 MB.
-async fn collect_limited(body: Incoming) -> Result<Bytes, GatewayError> {
+async fn collect_limited(body: super::server::RequestBody) -> Result<Bytes, GatewayError> {
     match http_body_util::Limited::new(body, MAX_PAYLOAD).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::too_large()),

@@ -1,16 +1,25 @@
-//! The data-plane listener: hyper HTTP/1.1 with keep-alive, one task per connection, every
+//! The data-plane listener: HTTP/1.1 with keep-alive, one task per connection ([`conn`]), every
 //! request through the [`super::pipeline`].
+//!
+//! The connection loop is Gatehouse's own, on the [`super::h1`] codec, as the backend client is:
+//! with hyper's server, a proxied request spent a third of its instructions in hyper's
+//! dispatcher, its header-read timer and the moves of the service future (callgrind), and
+//! matching nginx's throughput (the goal of [2/6]) needed them gone.
 
-use std::convert::Infallible;
+mod body;
+mod conn;
+mod date;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+
+pub use body::RequestBody;
+pub use conn::HEAD_TIMEOUT;
 
 use super::Body;
 use super::client::{self, BackendClient};
@@ -18,7 +27,6 @@ use super::config::RuntimeConfig;
 use super::context::RequestContext;
 use super::integration::aws::AwsSettings;
 use super::observe::{AccessLogSink, Metrics};
-use super::pipeline;
 
 /// Everything a worker's requests share.
 pub struct DataPlane {
@@ -120,21 +128,7 @@ pub async fn serve(
         let dp = dp.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let service = service_fn(move |req| {
-                let dp = dp.clone();
-                async move { Ok::<_, Infallible>(pipeline::handle(&dp, req, remote).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                // Headers beyond 64 KiB are refused (AWS allows 10 KiB), and a client gets 30 s to
-                // send them, so slow or idle connections cannot pile up.
-                .max_buf_size(64 << 10)
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, client = %remote, "connection ended with an error");
-            }
+            conn::serve(stream, remote, &dp).await;
         });
     }
 }

@@ -1,0 +1,195 @@
+//! HTTP/1.1 as pure functions over buffers (RFC 9112), for both ends of the data plane: the
+//! [`server`] side reads requests from clients and writes their answers; the [`client`] side
+//! writes requests to backends and reads their answers. What both need is here: message
+//! limits, `Content-Length`, and the chunked decoder. httparse does the parsing.
+
+pub mod client;
+pub mod server;
+
+use bytes::{Bytes, BytesMut};
+
+/// A message head larger than this is refused.
+pub const MAX_HEAD: usize = 64 << 10;
+/// Header fields in one head, at most (as hyper allows).
+pub const MAX_HEADERS: usize = 100;
+/// A chunk-size line (with extensions) longer than this is refused.
+const MAX_CHUNK_LINE: usize = 4 << 10;
+/// Trailer section bytes, at most (trailers are read and dropped).
+const MAX_TRAILERS: usize = 16 << 10;
+
+/// A peer that does not speak HTTP/1.1 as it must.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("malformed message head: {0}")]
+    Head(#[from] httparse::Error),
+    #[error("message head over {MAX_HEAD} bytes or {MAX_HEADERS} fields")]
+    HeadTooLarge,
+    #[error("unsupported message: {0}")]
+    Unsupported(&'static str),
+    #[error("invalid Content-Length")]
+    ContentLength,
+    #[error("malformed chunked body")]
+    Chunked,
+}
+
+/// A decimal Content-Length, digits only.
+pub fn parse_length(v: &[u8]) -> Option<u64> {
+    let v = v.trim_ascii();
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// The decoder of a chunked body (RFC 9112 §7.1), fed from a buffer that may end anywhere.
+/// httparse reads the size lines and the trailer section; this keeps the place in between.
+#[derive(Debug, Default)]
+pub struct Chunked {
+    state: ChunkState,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    #[default]
+    Size,
+    Data(u64),
+    /// The CRLF after a chunk's data.
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+impl Chunked {
+    pub fn is_done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    /// The next piece of body data in `buf`, taken out of it with the framing before it; `None`
+    /// when `buf` holds no more data: the body is done ([`Chunked::is_done`]) or needs more bytes.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ProtocolError> {
+        use bytes::Buf;
+        loop {
+            match self.state {
+                ChunkState::Size => {
+                    // httparse reads an empty size line as 0; a size needs a digit.
+                    match buf.first() {
+                        None => return Ok(None),
+                        Some(b) if !b.is_ascii_hexdigit() => return Err(ProtocolError::Chunked),
+                        Some(_) => {}
+                    }
+                    match httparse::parse_chunk_size(buf) {
+                        Ok(httparse::Status::Complete((len, _))) if len > MAX_CHUNK_LINE => {
+                            return Err(ProtocolError::Chunked);
+                        }
+                        Ok(httparse::Status::Complete((len, size))) => {
+                            buf.advance(len);
+                            self.state = match size {
+                                0 => ChunkState::Trailers,
+                                n => ChunkState::Data(n),
+                            };
+                        }
+                        Ok(httparse::Status::Partial) if buf.len() <= MAX_CHUNK_LINE => return Ok(None),
+                        Ok(httparse::Status::Partial) | Err(_) => return Err(ProtocolError::Chunked),
+                    }
+                }
+                ChunkState::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(None);
+                    }
+                    let n = left.min(buf.len() as u64);
+                    self.state = if n == left {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left - n)
+                    };
+                    return Ok(Some(buf.split_to(n as usize).freeze()));
+                }
+                ChunkState::DataEnd => match buf.get(..2) {
+                    None if buf.first().is_none_or(|&b| b == b'\r') => return Ok(None),
+                    Some(b"\r\n") => {
+                        buf.advance(2);
+                        self.state = ChunkState::Size;
+                    }
+                    _ => return Err(ProtocolError::Chunked),
+                },
+                // Read and dropped, up to the empty line that ends the body.
+                ChunkState::Trailers => {
+                    let mut fields = [httparse::EMPTY_HEADER; 32];
+                    match httparse::parse_headers(buf, &mut fields) {
+                        Ok(httparse::Status::Complete((len, _))) => {
+                            buf.advance(len);
+                            self.state = ChunkState::Done;
+                        }
+                        Ok(httparse::Status::Partial) if buf.len() <= MAX_TRAILERS => return Ok(None),
+                        Ok(httparse::Status::Partial) | Err(_) => return Err(ProtocolError::Chunked),
+                    }
+                }
+                ChunkState::Done => return Ok(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `raw` fed in pieces of `step` bytes; the data, and what is left after the body.
+    fn dechunk(raw: &[u8], step: usize) -> Result<(Vec<u8>, Vec<u8>), ProtocolError> {
+        let mut decoder = Chunked::default();
+        let (mut buf, mut data) = (BytesMut::new(), Vec::new());
+        for piece in raw.chunks(step) {
+            buf.extend_from_slice(piece);
+            while let Some(d) = decoder.decode(&mut buf)? {
+                data.extend_from_slice(&d);
+            }
+            if decoder.is_done() {
+                break;
+            }
+        }
+        assert!(
+            decoder.is_done(),
+            "incomplete: {:?}",
+            String::from_utf8_lossy(raw)
+        );
+        Ok((data, buf.to_vec()))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_however_they_are_cut() {
+        let raw = b"5\r\nhello\r\n1;ext=\"x\"\r\n \r\nA \r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+        for step in 1..=raw.len() {
+            let (data, rest) = dechunk(raw, step).unwrap();
+            assert_eq!(data, b"hello 0123456789", "step {step}");
+            // What follows the body is left alone (a connection with it is not reused).
+            assert!(b"NEXT".starts_with(&rest), "step {step}");
+        }
+        assert_eq!(dechunk(b"0\r\n\r\n", 1).unwrap().0, b"");
+    }
+
+    #[test]
+    fn malformed_chunked_bodies_are_refused() {
+        for bad in [
+            &b"x\r\n"[..],
+            b"\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"11111111111111111\r\n",
+            b"0\r\n\r\r",
+        ] {
+            let mut buf = BytesMut::from(bad);
+            let mut decoder = Chunked::default();
+            let result = (|| {
+                while decoder.decode(&mut buf)?.is_some() {}
+                Ok::<_, ProtocolError>(())
+            })();
+            assert!(result.is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let long = format!("1;{}\r\n", "e".repeat(MAX_CHUNK_LINE));
+        assert!(
+            Chunked::default()
+                .decode(&mut BytesMut::from(long.as_str()))
+                .is_err()
+        );
+    }
+}

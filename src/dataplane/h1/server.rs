@@ -1,0 +1,399 @@
+//! The client side of the data plane: a request's head parsed, with its body's framing
+//! (RFC 9112 §6.3), and the answer's head written.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
+
+use super::{MAX_HEAD, MAX_HEADERS, ProtocolError, parse_length};
+
+/// How a request's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+}
+
+/// A parsed request head.
+#[derive(Debug)]
+pub struct RequestHead {
+    pub method: Method,
+    pub uri: Uri,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: BodyFraming,
+    /// Whether the client lets the connection carry another request after this one.
+    pub keep_alive: bool,
+    /// `Expect: 100-continue`: the client waits for a go-ahead before sending its body.
+    pub expect_continue: bool,
+}
+
+/// Parses a request head from the start of `buf`, taking its bytes out of `buf`; `None` while
+/// the head is incomplete. Header values are slices of the head's bytes, not copies.
+///
+/// Refused (the connection cannot be trusted after them): malformed heads, heads over
+/// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields, a `Transfer-Encoding` whose final coding is not
+/// `chunked` or that comes with a `Content-Length` (the way requests are smuggled), and
+/// disagreeing `Content-Length`s.
+pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    // Where the target and each header's name and value sit in the head, to slice them out of
+    // it once frozen.
+    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let (len, method, target, minor, count) = {
+        // Uninitialised: filling 100 empty headers on every request costs more than parsing it.
+        let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut []);
+        let status =
+            httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, &mut headers);
+        let len = match status {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(ProtocolError::HeadTooLarge),
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::HeadTooLarge),
+            Err(e) => return Err(e.into()),
+        };
+        let start = buf.as_ptr() as usize;
+        let offset = |s: &[u8]| (s.as_ptr() as usize - start) as u32;
+        for (span, h) in spans.iter_mut().zip(req.headers.iter()) {
+            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
+            *span = (
+                name,
+                name + h.name.len() as u32,
+                value,
+                value + h.value.len() as u32,
+            );
+        }
+        let path = req.path.unwrap_or_default();
+        let target = offset(path.as_bytes());
+        let method = Method::from_bytes(req.method.unwrap_or_default().as_bytes())
+            .map_err(|_| ProtocolError::Unsupported("method"))?;
+        (
+            len,
+            method,
+            (target, target + path.len() as u32),
+            req.version.unwrap_or(1),
+            req.headers.len(),
+        )
+    };
+    if len > MAX_HEAD {
+        return Err(ProtocolError::HeadTooLarge);
+    }
+    let raw: Bytes = buf.split_to(len).freeze();
+    let uri = Uri::from_maybe_shared(raw.slice(target.0 as usize..target.1 as usize))
+        .map_err(|_| ProtocolError::Unsupported("request target"))?;
+    let version = if minor == 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut length: Option<u64> = None;
+    let mut chunked = None;
+    let (mut close, mut keep_alive, mut expect_continue) = (false, false, false);
+    for &(ns, ne, vs, ve) in &spans[..count] {
+        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize])
+            .map_err(|_| ProtocolError::Unsupported("header name"))?;
+        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize))
+            .map_err(|_| ProtocolError::Unsupported("header value"))?;
+        if name == header::CONTENT_LENGTH {
+            // Repeated values must agree (RFC 9110 §8.6).
+            let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(ProtocolError::ContentLength);
+            }
+            length = Some(n);
+        } else if name == header::TRANSFER_ENCODING {
+            // Chunked only counts as the final coding.
+            let last = value.as_bytes().rsplit(|&b| b == b',').next().unwrap_or_default();
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name == header::CONNECTION {
+            for token in value.as_bytes().split(|&b| b == b',') {
+                let token = token.trim_ascii();
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name == header::EXPECT {
+            expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+        }
+        headers.append(name, value);
+    }
+
+    let framing = match (chunked, length) {
+        (Some(_), Some(_)) => {
+            return Err(ProtocolError::Unsupported(
+                "Transfer-Encoding with Content-Length",
+            ));
+        }
+        (Some(false), None) => return Err(ProtocolError::Unsupported("transfer coding")),
+        (Some(true), None) if version == Version::HTTP_10 => {
+            return Err(ProtocolError::Unsupported("Transfer-Encoding in HTTP/1.0"));
+        }
+        (Some(true), None) => BodyFraming::Chunked,
+        (None, Some(0)) | (None, None) => BodyFraming::Empty,
+        (None, Some(n)) => BodyFraming::Length(n),
+    };
+    let keep_alive = if version == Version::HTTP_11 {
+        !close
+    } else {
+        keep_alive && !close
+    };
+    Ok(Some(RequestHead {
+        method,
+        uri,
+        version,
+        headers,
+        framing,
+        keep_alive,
+        expect_continue: expect_continue && version == Version::HTTP_11 && framing != BodyFraming::Empty,
+    }))
+}
+
+/// How an answer's body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFraming {
+    /// `Content-Length`.
+    Length(u64),
+    Chunked,
+    /// Neither header: the body ends when the connection closes (an HTTP/1.0 client and a body
+    /// of unknown length), or there is none (a 1xx, 204 or 304 answer).
+    Bare,
+}
+
+/// Appends an answer's status line and headers: `headers`, then `extra` (which replace the
+/// same names in `headers`). The answer's own framing and connection headers give way to
+/// `framing` and `connection`, except that the answer to a `HEAD` may declare the length its
+/// `GET` would have. `date` is added unless the answer has one.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_response_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    extra: &[(&HeaderName, &[u8])],
+    framing: ResponseFraming,
+    head_request: bool,
+    connection: Connection,
+    date: &[u8],
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    let mut declared_length = false;
+    for (name, value) in headers {
+        if name == header::TRANSFER_ENCODING
+            || name == header::CONNECTION
+            || extra.iter().any(|(n, _)| *n == name)
+        {
+            continue;
+        }
+        if name == header::CONTENT_LENGTH {
+            if !head_request {
+                continue;
+            }
+            declared_length = true;
+        }
+        has_date |= name == header::DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in extra {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        ResponseFraming::Length(_) if declared_length => {}
+        ResponseFraming::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        ResponseFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        ResponseFraming::Bare => {}
+    }
+    match connection {
+        Connection::Default => {}
+        Connection::Close => out.extend_from_slice(b"connection: close\r\n"),
+        Connection::KeepAlive => out.extend_from_slice(b"connection: keep-alive\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The `Connection` header an answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// None: the version's default holds.
+    Default,
+    Close,
+    /// An HTTP/1.0 client asked for keep-alive, and gets it.
+    KeepAlive,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<Option<RequestHead>, ProtocolError> {
+        parse_request(&mut BytesMut::from(raw))
+    }
+
+    #[test]
+    fn request_heads_parse_with_their_framing() {
+        let mut buf = BytesMut::from(
+            "POST /prod/a%20b?x=1&x=2 HTTP/1.1\r\nHost: api.example\r\nContent-Length: 3\r\nX-A: 1\r\nx-a: 2\r\n\r\nabcGET",
+        );
+        let h = parse_request(&mut buf).unwrap().unwrap();
+        assert_eq!(h.method, Method::POST);
+        assert_eq!(h.uri.path(), "/prod/a%20b");
+        assert_eq!(h.uri.query(), Some("x=1&x=2"));
+        assert_eq!(h.version, Version::HTTP_11);
+        assert_eq!(h.headers["host"], "api.example");
+        let xa: Vec<_> = h.headers.get_all("x-a").iter().collect();
+        assert_eq!(xa, ["1", "2"]);
+        assert_eq!(h.framing, BodyFraming::Length(3));
+        assert!(h.keep_alive && !h.expect_continue);
+        assert_eq!(
+            &buf[..],
+            b"abcGET",
+            "the body and what follows stay in the buffer"
+        );
+
+        let h = parse("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nExpect: 100-Continue\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, BodyFraming::Chunked);
+        assert!(h.expect_continue);
+        let h = parse("GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(!h.expect_continue, "nothing to wait for without a body");
+        let h = parse("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, BodyFraming::Empty);
+        let h = parse("GET http://x.example/p HTTP/1.1\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.uri.path(), "/p", "absolute form");
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        let keep = |raw: &str| parse(raw).unwrap().unwrap().keep_alive;
+        assert!(keep("GET / HTTP/1.1\r\n\r\n"));
+        assert!(!keep("GET / HTTP/1.1\r\nConnection: foo, Close\r\n\r\n"));
+        assert!(!keep("GET / HTTP/1.0\r\n\r\n"));
+        assert!(keep("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn bad_partial_and_smuggling_heads() {
+        assert!(parse("GET / HTTP/1.1\r\nHost: a").unwrap().is_none());
+        assert!(parse("").unwrap().is_none());
+        for bad in [
+            "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            "GET / HTTP/1.1\r\nContent-Length: 1, 1x\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/2.0\r\n\r\n",
+            "G(T / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").is_ok());
+        let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: 1\r\n".repeat(MAX_HEADERS + 1));
+        assert!(matches!(parse(&many), Err(ProtocolError::HeadTooLarge)));
+        let huge = format!("GET / HTTP/1.1\r\nX-Big: {}", "a".repeat(MAX_HEAD + 1));
+        assert!(matches!(parse(&huge), Err(ProtocolError::HeadTooLarge)));
+    }
+
+    #[test]
+    fn answer_heads_carry_their_own_framing() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        let encode = |status, headers: &HeaderMap, framing, head, conn| {
+            let mut out = Vec::new();
+            encode_response_head(&mut out, status, headers, &[], framing, head, conn, b"D");
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            encode(
+                StatusCode::OK,
+                &headers,
+                ResponseFraming::Length(5),
+                false,
+                Connection::Default
+            ),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: D\r\ncontent-length: 5\r\n\r\n"
+        );
+        assert_eq!(
+            encode(
+                StatusCode::OK,
+                &headers,
+                ResponseFraming::Length(0),
+                true,
+                Connection::Default
+            ),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 999\r\ndate: D\r\n\r\n",
+            "a HEAD answer keeps the length it declares"
+        );
+        headers.insert(header::DATE, HeaderValue::from_static("E"));
+        headers.insert("x-id", HeaderValue::from_static("theirs"));
+        let mut out = Vec::new();
+        let id = HeaderName::from_static("x-id");
+        encode_response_head(
+            &mut out,
+            StatusCode::OK,
+            &headers,
+            &[(&id, b"ours")],
+            ResponseFraming::Length(0),
+            false,
+            Connection::Default,
+            b"D",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: E\r\nx-id: ours\r\ncontent-length: 0\r\n\r\n",
+            "extra headers replace the answer's own"
+        );
+        headers.remove("x-id");
+        assert_eq!(
+            encode(
+                StatusCode::BAD_GATEWAY,
+                &headers,
+                ResponseFraming::Chunked,
+                false,
+                Connection::Close
+            ),
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\ndate: E\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        );
+        assert_eq!(
+            encode(
+                StatusCode::from_u16(599).unwrap(),
+                &HeaderMap::new(),
+                ResponseFraming::Bare,
+                false,
+                Connection::KeepAlive
+            ),
+            "HTTP/1.1 599 Unknown\r\ndate: D\r\nconnection: keep-alive\r\n\r\n"
+        );
+    }
+}

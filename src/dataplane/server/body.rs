@@ -1,0 +1,157 @@
+//! A request's body as the pipeline reads it: nothing, a buffer read with the head, or a stream
+//! still arriving on the client's connection.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Frame, SizeHint};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use super::conn::poll_fill;
+use crate::dataplane::h1::Chunked;
+
+pub struct RequestBody {
+    kind: Kind,
+}
+
+enum Kind {
+    Empty,
+    /// Read whole with the head (a small body of known length).
+    Full(Bytes),
+    Streaming(Box<Streaming>),
+}
+
+/// A body read from the connection as the pipeline asks for it. It holds the connection's read
+/// buffer while it does, and hands it back (with whatever followed the body) once read to the
+/// end; a body dropped before then leaves the connection unusable, and it is closed.
+struct Streaming {
+    stream: Arc<TcpStream>,
+    buf: BytesMut,
+    framing: Framing,
+    give_back: Option<oneshot::Sender<BytesMut>>,
+}
+
+enum Framing {
+    Length(u64),
+    Chunked(Chunked),
+}
+
+impl RequestBody {
+    pub fn empty() -> Self {
+        Self { kind: Kind::Empty }
+    }
+
+    pub fn full(bytes: Bytes) -> Self {
+        Self {
+            kind: Kind::Full(bytes),
+        }
+    }
+
+    /// A body of `length` bytes (or chunked, when `None`) still to come on `stream`, of which
+    /// `buf` holds the first bytes. The receiver gets the buffer back when the body is done.
+    pub(super) fn streaming(
+        stream: Arc<TcpStream>,
+        buf: BytesMut,
+        length: Option<u64>,
+    ) -> (Self, oneshot::Receiver<BytesMut>) {
+        let (give_back, returned) = oneshot::channel();
+        let framing = match length {
+            Some(n) => Framing::Length(n),
+            None => Framing::Chunked(Chunked::default()),
+        };
+        let body = Streaming {
+            stream,
+            buf,
+            framing,
+            give_back: Some(give_back),
+        };
+        (
+            Self {
+                kind: Kind::Streaming(Box::new(body)),
+            },
+            returned,
+        )
+    }
+}
+
+impl Streaming {
+    fn finish(&mut self) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(tx) = self.give_back.take() {
+            let _ = tx.send(std::mem::take(&mut self.buf));
+        }
+        Poll::Ready(None)
+    }
+
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        use std::io::{Error, ErrorKind};
+        if self.give_back.is_none() {
+            return Poll::Ready(None);
+        }
+        loop {
+            match &mut self.framing {
+                Framing::Length(0) => return self.finish(),
+                Framing::Length(left) if !self.buf.is_empty() => {
+                    let n = (*left).min(self.buf.len() as u64);
+                    *left -= n;
+                    return Poll::Ready(Some(Ok(Frame::data(self.buf.split_to(n as usize).freeze()))));
+                }
+                Framing::Length(_) => {}
+                Framing::Chunked(decoder) => match decoder.decode(&mut self.buf) {
+                    Ok(Some(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                    Ok(None) if decoder.is_done() => return self.finish(),
+                    Ok(None) => {}
+                    Err(e) => return Poll::Ready(Some(Err(Error::new(ErrorKind::InvalidData, e)))),
+                },
+            }
+            match std::task::ready!(poll_fill(&self.stream, &mut self.buf, cx)) {
+                Ok(0) => {
+                    return Poll::Ready(Some(Err(Error::new(
+                        ErrorKind::UnexpectedEof,
+                        "the client closed the connection before the end of the body",
+                    ))));
+                }
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Some(Err(e))),
+            }
+        }
+    }
+}
+
+impl http_body::Body for RequestBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match &mut self.kind {
+            Kind::Empty => Poll::Ready(None),
+            Kind::Full(bytes) if bytes.is_empty() => Poll::Ready(None),
+            Kind::Full(bytes) => Poll::Ready(Some(Ok(Frame::data(std::mem::take(bytes))))),
+            Kind::Streaming(body) => body.poll_data(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Full(bytes) => bytes.is_empty(),
+            Kind::Streaming(body) => body.give_back.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Empty => SizeHint::with_exact(0),
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.len() as u64),
+            Kind::Streaming(body) => match body.framing {
+                Framing::Length(left) => SizeHint::with_exact(left),
+                Framing::Chunked(_) => SizeHint::default(),
+            },
+        }
+    }
+}

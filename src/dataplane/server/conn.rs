@@ -1,0 +1,407 @@
+//! One client connection: requests read one after the other (pipelined ones too), each run
+//! through the [`pipeline`] and answered in order, for as long as both sides keep the
+//! connection alive.
+//!
+//! Limits: a request head must arrive whole within [`HEAD_TIMEOUT`] of the connection going
+//! idle and be at most [`MAX_HEAD`](crate::dataplane::h1::MAX_HEAD) bytes
+//! ([`MAX_HEADERS`](crate::dataplane::h1::MAX_HEADERS) fields); a malformed one is answered
+//! 400 (431 when too large, 501 for a transfer coding other than chunked) and the connection
+//! closed. A small body of known length is read with its head; a larger or chunked one streams
+//! to the integration as it asks for it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, StatusCode, Version};
+use http_body::Body as _;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, Sleep};
+
+use super::DataPlane;
+use super::body::RequestBody;
+use crate::dataplane::h1::ProtocolError;
+use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
+use crate::dataplane::pipeline::{self, Answer, AnswerIds};
+
+/// How long a client has to send a whole request head once the connection is idle (also how
+/// long an idle keep-alive connection stays open), and to send a small body after its head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bodies of known length up to this are read with their head, before the pipeline runs.
+const BUFFERED_BODY: u64 = 64 << 10;
+/// Answer bodies up to this are copied behind their head and sent in one write.
+const COALESCED_BODY: usize = 16 << 10;
+/// How long a closing connection waits for the client to close its side.
+const LINGER: Duration = Duration::from_secs(2);
+/// The room a read gets.
+const READ_SIZE: usize = 8 << 10;
+
+pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
+    let mut conn = Conn {
+        stream: Arc::new(stream),
+        rbuf: BytesMut::with_capacity(READ_SIZE),
+        wbuf: Vec::with_capacity(1024),
+        timer: None,
+    };
+    if let Err(e) = conn.run(dp, remote).await {
+        tracing::debug!(error = %e, client = %remote, "connection ended with an error");
+    }
+    linger(&conn.stream).await;
+}
+
+/// Closes a connection so that its last answer is not lost: closing a socket with unread input
+/// resets it, and a reset can discard what the client has not read yet. The write side shuts
+/// down first; what the client still sends is read and dropped until it closes too, for a
+/// moment and a megabyte at most.
+async fn linger(stream: &TcpStream) {
+    if socket2::SockRef::from(stream)
+        .shutdown(std::net::Shutdown::Write)
+        .is_err()
+    {
+        return;
+    }
+    let drain = async {
+        let mut scratch = BytesMut::with_capacity(READ_SIZE);
+        let mut left = 1usize << 20;
+        while left > 0 {
+            scratch.clear();
+            match std::future::poll_fn(|cx| poll_fill(stream, &mut scratch, cx)).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+struct Conn {
+    stream: Arc<TcpStream>,
+    /// Bytes read and not yet used: the next request's head, or a pipelined request.
+    rbuf: BytesMut,
+    /// The answer being written.
+    wbuf: Vec<u8>,
+    /// Armed once, for the head timeout; moved forward lazily.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("the client was idle or sent too slowly")]
+    TimedOut,
+}
+
+impl Conn {
+    async fn run(&mut self, dp: &DataPlane, remote: SocketAddr) -> Result<(), ConnError> {
+        loop {
+            let head = match self.read_head().await {
+                Ok(Some(head)) => head,
+                Ok(None) => return Ok(()),
+                Err(ConnError::Protocol(e)) => {
+                    let status = match e {
+                        ProtocolError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        ProtocolError::Unsupported("transfer coding") => StatusCode::NOT_IMPLEMENTED,
+                        _ => StatusCode::BAD_REQUEST,
+                    };
+                    self.write_all_of(&refusal(status)).await?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            };
+            let RequestHead {
+                method,
+                uri,
+                version,
+                headers,
+                framing,
+                keep_alive,
+                expect_continue,
+            } = head;
+            let head_request = method == Method::HEAD;
+            let (body, returned) = self.body(framing, expect_continue).await?;
+            let mut req = Request::new(body);
+            *req.method_mut() = method;
+            *req.uri_mut() = uri;
+            *req.version_mut() = version;
+            *req.headers_mut() = headers;
+
+            let answer = pipeline::handle(dp, req, remote).await;
+
+            // A streamed body hands the read buffer back once read to its end; one the pipeline
+            // left unread leaves the rest of it on the connection, which must then close.
+            let mut reusable = keep_alive;
+            if let Some(mut returned) = returned {
+                match returned.try_recv() {
+                    Ok(buf) => self.rbuf = buf,
+                    Err(_) => reusable = false,
+                }
+            }
+            if !self
+                .write_response(answer, head_request, version, reusable)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The next request's head; `None` when the client closes the connection between requests.
+    async fn read_head(&mut self) -> Result<Option<RequestHead>, ConnError> {
+        let deadline = Instant::now() + HEAD_TIMEOUT;
+        loop {
+            if let Some(head) = h1::parse_request(&mut self.rbuf)? {
+                return Ok(Some(head));
+            }
+            if self.fill_before(deadline).await? == 0 {
+                return match self.rbuf.is_empty() {
+                    true => Ok(None),
+                    false => Err(ProtocolError::Unsupported("a head cut short").into()),
+                };
+            }
+        }
+    }
+
+    /// The request's body: read now when small, else a stream the pipeline reads (with the
+    /// receiver of the read buffer it hands back).
+    async fn body(
+        &mut self,
+        framing: BodyFraming,
+        expect_continue: bool,
+    ) -> Result<(RequestBody, Option<oneshot::Receiver<BytesMut>>), ConnError> {
+        let length = match framing {
+            BodyFraming::Empty => return Ok((RequestBody::empty(), None)),
+            BodyFraming::Length(n) => Some(n),
+            BodyFraming::Chunked => None,
+        };
+        let whole = length.is_some_and(|n| n <= self.rbuf.len() as u64);
+        if expect_continue && !whole {
+            self.write_all_of(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        }
+        match length {
+            Some(n) if n <= BUFFERED_BODY => {
+                let deadline = Instant::now() + HEAD_TIMEOUT;
+                while (self.rbuf.len() as u64) < n {
+                    if self.fill_before(deadline).await? == 0 {
+                        return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+                    }
+                }
+                Ok((RequestBody::full(self.rbuf.split_to(n as usize).freeze()), None))
+            }
+            _ => {
+                let buf = std::mem::take(&mut self.rbuf);
+                let (body, returned) = RequestBody::streaming(self.stream.clone(), buf, length);
+                Ok((body, Some(returned)))
+            }
+        }
+    }
+
+    /// Reads more of the request into the buffer; 0 when the client has closed its side.
+    async fn fill_before(&mut self, deadline: Instant) -> Result<usize, ConnError> {
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = poll_fill(&self.stream, &mut self.rbuf, cx) {
+                return Poll::Ready(r.map_err(ConnError::from));
+            }
+            // Armed once per connection and moved forward only when it fires early: resetting
+            // a timer on every request would cost more than the rest of reading it.
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            loop {
+                std::task::ready!(timer.as_mut().poll(cx));
+                if timer.deadline() >= deadline {
+                    return Poll::Ready(Err(ConnError::TimedOut));
+                }
+                timer.as_mut().reset(deadline);
+            }
+        })
+        .await
+    }
+
+    /// Writes the answer; whether the connection can carry another request.
+    async fn write_response(
+        &mut self,
+        answer: Answer,
+        head_request: bool,
+        version: Version,
+        keep_alive: bool,
+    ) -> Result<bool, ConnError> {
+        let (parts, mut body) = answer.response.into_parts();
+        let status = parts.status;
+        let bodiless_status = status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let framing = match body.size_hint().exact() {
+            _ if bodiless_status => ResponseFraming::Bare,
+            Some(n) => ResponseFraming::Length(n),
+            None if head_request || version == Version::HTTP_10 => ResponseFraming::Bare,
+            None => ResponseFraming::Chunked,
+        };
+        let sends_body = !head_request && !bodiless_status;
+        // A body of unknown length to an HTTP/1.0 client ends with the connection.
+        let reusable = keep_alive && !(sends_body && framing == ResponseFraming::Bare);
+        let connection = match (reusable, version) {
+            (false, _) => Connection::Close,
+            (true, Version::HTTP_10) => Connection::KeepAlive,
+            (true, _) => Connection::Default,
+        };
+        let ids = answer.ids.as_ref().map(AnswerIds::headers);
+        self.wbuf.clear();
+        h1::encode_response_head(
+            &mut self.wbuf,
+            status,
+            &parts.headers,
+            ids.as_ref().map_or(&[], |h| &h[..]),
+            framing,
+            head_request,
+            connection,
+            &super::date::now(),
+        );
+        if !sends_body {
+            self.flush().await?;
+            return Ok(reusable);
+        }
+
+        let mut sent = 0u64;
+        loop {
+            // Frames that are ready join the head in one write; before waiting for one, what
+            // is gathered goes out.
+            let ready = Pin::new(&mut body).poll_frame(&mut Context::from_waker(Waker::noop()));
+            let frame = match ready {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    self.flush().await?;
+                    std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+                }
+            };
+            let data = match frame {
+                None => break,
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(_) => continue,
+                },
+                Some(Err(e)) => {
+                    // The head is out: all that can be done is to cut the answer short.
+                    self.flush().await?;
+                    tracing::debug!(error = %e, "answer body failed; closing the connection");
+                    return Ok(false);
+                }
+            };
+            if data.is_empty() {
+                continue;
+            }
+            sent += data.len() as u64;
+            match framing {
+                ResponseFraming::Length(n) if sent > n => {
+                    tracing::debug!("answer body longer than its length; closing the connection");
+                    self.flush().await?;
+                    return Ok(false);
+                }
+                ResponseFraming::Chunked => {
+                    use std::io::Write as _;
+                    let _ = write!(self.wbuf, "{:x}\r\n", data.len());
+                    self.put(data).await?;
+                    self.wbuf.extend_from_slice(b"\r\n");
+                }
+                _ => self.put(data).await?,
+            }
+        }
+        if framing == ResponseFraming::Chunked {
+            self.wbuf.extend_from_slice(b"0\r\n\r\n");
+        }
+        self.flush().await?;
+        Ok(reusable && !matches!(framing, ResponseFraming::Length(n) if sent != n))
+    }
+
+    /// Queues `data` behind what is gathered, or sends both when it is large.
+    async fn put(&mut self, data: Bytes) -> Result<(), ConnError> {
+        if self.wbuf.len() + data.len() <= COALESCED_BODY {
+            self.wbuf.extend_from_slice(&data);
+            return Ok(());
+        }
+        self.flush().await?;
+        self.write_all_of(&data).await
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        let out = std::mem::take(&mut self.wbuf);
+        let written = self.write_all_of(&out).await;
+        self.wbuf = out;
+        self.wbuf.clear();
+        written
+    }
+
+    async fn write_all_of(&self, mut data: &[u8]) -> Result<(), ConnError> {
+        while !data.is_empty() {
+            match self.stream.try_write(data) {
+                Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.stream.writable().await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads what the client sent into `buf`; 0 at its end. Shared with streamed bodies, which
+/// read the same socket through their own handle.
+///
+/// A read that leaves room in the buffer has drained the socket, and its readiness is cleared
+/// with it, as tokio's own `poll_read` does: the next read then waits for the runtime to see
+/// more arrive, instead of trying at once and finding nothing. Reading right after each answer
+/// found nothing (EAGAIN) on most requests; those syscalls and the wakeups around them cost a
+/// fifth of the throughput of a proxied request.
+pub(super) fn poll_fill(
+    stream: &TcpStream,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    use std::io::ErrorKind::WouldBlock;
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_SIZE);
+    }
+    let room = buf.capacity() - buf.len();
+    loop {
+        std::task::ready!(stream.poll_read_ready(cx))?;
+        let mut read = 0;
+        // `try_io` clears the readiness it saw before the read when the closure says
+        // WouldBlock: a short read says so, keeping what it read in `read`.
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            read = stream.try_read_buf(buf)?;
+            match read {
+                n if n > 0 && n < room => Err(WouldBlock.into()),
+                n => Ok(n),
+            }
+        });
+        match result {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(e) if e.kind() == WouldBlock && read > 0 => return Poll::Ready(Ok(read)),
+            Err(e) if e.kind() == WouldBlock => continue,
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// The answer to a request that cannot be read: no body, and the connection closes.
+fn refusal(status: StatusCode) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    h1::encode_response_head(
+        &mut out,
+        status,
+        &http::HeaderMap::new(),
+        &[],
+        ResponseFraming::Length(0),
+        false,
+        Connection::Close,
+        &super::date::now(),
+    );
+    out
+}

@@ -1,0 +1,350 @@
+//! The data plane's HTTP/1.1 listener, on the wire: a raw TCP client sends what ordinary
+//! clients rarely do (pipelined requests, chunked bodies, `Expect: 100-continue`, HTTP/1.0,
+//! malformed heads) and reads the answers byte for byte.
+
+use std::time::Duration;
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::types::IntegrationType;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::backends::echo_backend;
+use crate::helpers::*;
+
+/// An answer as read off the wire.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// Reads one answer (framed by Content-Length, or none) from `stream`, keeping what follows it
+/// in `buf`. `head`: the request was HEAD.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>, head: bool) -> Answer {
+    let (len, status, headers) = loop {
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut res = httparse::Response::new(&mut fields);
+        if let httparse::Status::Complete(len) = res.parse(buf).unwrap() {
+            let headers = res
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8(h.value.to_vec()).unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>();
+            break (len, res.code.unwrap(), headers);
+        }
+        read_more(stream, buf).await;
+    };
+    buf.drain(..len);
+    let mut answer = Answer {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    assert!(
+        answer.header("transfer-encoding").is_none(),
+        "these answers have a known length"
+    );
+    let length: usize = match answer.header("content-length") {
+        Some(_) if head => 0,
+        Some(n) => n.parse().unwrap(),
+        None => 0,
+    };
+    while buf.len() < length {
+        read_more(stream, buf).await;
+    }
+    answer.body = buf.drain(..length).collect();
+    answer
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 16 << 10];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    assert!(n > 0, "closed early; have {:?}", String::from_utf8_lossy(buf));
+    buf.extend_from_slice(&chunk[..n]);
+}
+
+/// Whether the server closes the connection (after any answer already read).
+async fn closes(stream: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await,
+        Ok(Ok(0))
+    )
+}
+
+/// A worker serving `ANY /{proxy+}` as HTTP_PROXY to an echo backend and `GET /pets` as MOCK,
+/// on stage `s`; its address and the Host naming the API.
+async fn wire_api(app: &TestApp) -> (gatehouse::server::Worker, String) {
+    let c = app.client();
+    let backend = echo_backend().await;
+    let (api, root) = create_api(&c, "wire").await;
+    proxy_to(&c, &api, &root, &format!("http://{backend}/{{proxy}}")).await;
+    let pets = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("pets")
+        .send()
+        .await
+        .unwrap();
+    put_mock_method(&c, &api, pets.id().unwrap(), "GET").await;
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(pets.id().unwrap())
+        .http_method("GET")
+        .status_code("200")
+        .selection_pattern("")
+        .response_templates("application/json", r#"{"pets": ["rex"]}"#)
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("s")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker.runtime.load().stage(&api, "s").is_some()
+        })
+        .await
+    );
+    (worker, format!("{api}.execute-api.localhost"))
+}
+
+async fn proxy_to(c: &Client, api: &str, root: &str, uri: &str) {
+    let proxy = c
+        .create_resource()
+        .rest_api_id(api)
+        .parent_id(root)
+        .path_part("{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    c.put_method()
+        .rest_api_id(api)
+        .resource_id(proxy.id().unwrap())
+        .http_method("ANY")
+        .authorization_type("NONE")
+        .request_parameters("method.request.path.proxy", true)
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(api)
+        .resource_id(proxy.id().unwrap())
+        .http_method("ANY")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .uri(uri)
+        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn pipelined_requests_and_every_body_framing_are_served_in_order_on_one_connection() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    let mut buf = Vec::new();
+
+    // Three requests in one write: a GET, a POST with a body, a HEAD.
+    let pipelined = format!(
+        "GET /s/a?x=1 HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         POST /s/b HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello\
+         HEAD /s/h HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    );
+    s.write_all(pipelined.as_bytes()).await.unwrap();
+    let a = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!((a.status, a.json()["path"].as_str()), (200, Some("/a")));
+    assert_eq!(a.json()["query"], "x=1");
+    assert!(a.header("date").is_some() && a.header("x-amzn-requestid").is_some());
+    let b = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(b.json()["path"], "/b");
+    assert_eq!(b.json()["body"], "hello");
+    let head = read_answer(&mut s, &mut buf, true).await;
+    assert_eq!(head.status, 200);
+    // The backend's answer to HEAD declares the length its GET would have.
+    assert!(
+        head.header("content-length").is_some_and(|n| n != "0"),
+        "{head:?}"
+    );
+    assert!(head.body.is_empty());
+
+    // A chunked body, cut at odd places, then another request on the same connection: the
+    // connection's buffer came back from the streamed body.
+    s.write_all(
+        format!("PUT /s/c HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel").as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.write_all(b"lo\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+        .await
+        .unwrap();
+    s.write_all(format!("GET /s/pets HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let c = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(c.json()["method"], "PUT");
+    assert_eq!(c.json()["body"], "hello world");
+    let pets = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(pets.json(), serde_json::json!({"pets": ["rex"]}));
+
+    // A body too large to read with its head streams to the backend, and the next request
+    // still follows it.
+    let big = "y".repeat(200 << 10);
+    s.write_all(
+        format!(
+            "POST /s/big HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{big}GET /s/after HTTP/1.1\r\nHost: {host}\r\n\r\n",
+            big.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let big_answer = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(big_answer.json()["body"].as_str().map(str::len), Some(big.len()));
+    let after = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(after.json()["path"], "/after");
+    assert!(buf.is_empty());
+}
+
+#[tokio::test]
+async fn expect_continue_http_1_0_and_unread_bodies() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    let mut buf = Vec::new();
+
+    // The client waits for the go-ahead before sending its body.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(
+        format!("POST /s/e HTTP/1.1\r\nHost: {host}\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let go = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(go.status, 100);
+    s.write_all(b"ping").await.unwrap();
+    let e = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!((e.status, e.json()["body"].as_str()), (200, Some("ping")));
+
+    // HTTP/1.0: closed after the answer unless the client asks for keep-alive.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(format!("GET /s/pets HTTP/1.0\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let kept = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(kept.header("connection"), Some("keep-alive"));
+    s.write_all(format!("GET /s/pets HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let last = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(last.status, 200);
+    assert!(closes(&mut s).await);
+
+    // `Connection: close` is honoured and said.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(format!("GET /s/pets HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let closing = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(closing.header("connection"), Some("close"));
+    assert!(closes(&mut s).await);
+
+    // A streamed body the gateway never reads (the route does not exist): answered, then the
+    // connection closes, as the rest of that body is still on it.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(
+        format!("POST /nope/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let refused = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.header("connection"), Some("close"));
+    assert!(closes(&mut s).await);
+}
+
+#[tokio::test]
+async fn malformed_or_oversized_heads_are_refused_and_the_connection_closed() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    let many_fields = "X-A: 1\r\n".repeat(101);
+    let huge_field = format!("X-Big: {}\r\n", "a".repeat(70 << 10));
+    for (request, status) in [
+        ("GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n".to_owned(), 400),
+        ("GET /s/a HTTP/9.9\r\n\r\n".to_owned(), 400),
+        (
+            format!(
+                "POST /s/a HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
+            400,
+        ),
+        (
+            format!("POST /s/a HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"),
+            400,
+        ),
+        (
+            format!("POST /s/a HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            501,
+        ),
+        (
+            format!("GET /s/a HTTP/1.1\r\nHost: {host}\r\n{many_fields}\r\n"),
+            431,
+        ),
+        (
+            format!("GET /s/a HTTP/1.1\r\nHost: {host}\r\n{huge_field}\r\n"),
+            431,
+        ),
+    ] {
+        let mut s = TcpStream::connect(worker.addr).await.unwrap();
+        // The server may answer before it has read all of an oversized head.
+        let _ = s.write_all(request.as_bytes()).await;
+        let mut buf = Vec::new();
+        let answer = read_answer(&mut s, &mut buf, false).await;
+        assert_eq!(answer.status, status, "{}", &request[..request.len().min(80)]);
+        assert_eq!(answer.header("connection"), Some("close"));
+        assert!(closes(&mut s).await);
+    }
+
+    // A client that closes in the middle of a head gets nothing, and the worker carries on.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(b"GET /s/a HTTP/1.1\r\nHo").await.unwrap();
+    drop(s);
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(format!("GET /s/pets HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut s, &mut Vec::new(), false).await.status, 200);
+}
