@@ -53,6 +53,7 @@ async fn main() {
             cache_dir: None,
             aws: Default::default(),
             access_log_dir: None,
+            client_timeouts: Default::default(),
         };
         workers.push(
             Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)

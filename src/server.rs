@@ -160,6 +160,8 @@ pub struct WorkerOptions {
     pub aws: AwsSettings,
     /// Access log lines go to files here (one per log group); stdout when unset.
     pub access_log_dir: Option<PathBuf>,
+    /// How long clients get to send requests and read answers.
+    pub client_timeouts: dataplane::server::ClientTimeouts,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -223,6 +225,7 @@ impl Worker {
                 metrics.clone(),
                 access_logs.clone(),
             );
+            let timeouts = opts.client_timeouts;
             let mut closed = closed.clone();
             std::thread::Builder::new()
                 .name(format!("gatehouse-dp-{i}"))
@@ -242,7 +245,7 @@ impl Worker {
                             Ok(l) => l,
                             Err(e) => return tracing::error!(error = %e, "cannot listen"),
                         };
-                        let dp = Arc::new(DataPlane::new(runtime, aws, metrics, access_logs));
+                        let dp = Arc::new(DataPlane::new(runtime, aws, metrics, access_logs, timeouts));
                         let stop = async move {
                             let _ = closed.wait_for(|c| *c).await;
                         };
@@ -351,6 +354,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             cache_dir: None,
             aws,
             access_log_dir: config.access_log_dir.clone(),
+            client_timeouts: Default::default(),
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -405,6 +409,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             cache_dir: config.config_cache.clone(),
             aws,
             access_log_dir: config.access_log_dir.clone(),
+            client_timeouts: Default::default(),
         },
     )
     .await?;

@@ -68,7 +68,7 @@ impl RequestContext {
             protocol: "HTTP/1.1",
             source_ip: ip_string(remote.ip()),
             user_agent: user_agent.map(str::to_owned),
-            domain_name: host.map(|h| h.split(':').next().unwrap_or(h).to_owned()),
+            domain_name: host.map(|h| without_port(h).to_owned()),
             api_id: None,
             account_id: None,
             stage: None,
@@ -96,6 +96,16 @@ impl RequestContext {
 
     pub fn request_time_epoch_ms(&self) -> i64 {
         epoch_ms(self.request_time)
+    }
+}
+
+/// A Host header's name, without its port (a byte scan: hosts are too short for `str::split`'s
+/// searcher to pay off).
+fn without_port(host: &str) -> &str {
+    match host.bytes().rposition(|b| b == b':') {
+        // An IPv6 literal's colons are inside its brackets.
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
     }
 }
 

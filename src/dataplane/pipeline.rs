@@ -147,6 +147,10 @@ async fn run(
         }
     };
     ctx.api = Some(api.clone());
+    // A body declared larger than AWS accepts is refused before any of it is read.
+    if http_body::Body::size_hint(&body).lower() > super::MAX_PAYLOAD as u64 {
+        return Err(GatewayError::too_large());
+    }
     if api.gateway_responses_read_request {
         ctx.gateway_request = Some(Box::new(super::context::GatewayRequest {
             headers: parts.headers.clone(),

@@ -326,6 +326,16 @@ async fn start_worker_full(
     cache_dir: Option<std::path::PathBuf>,
     aws: gatehouse::dataplane::integration::aws::AwsSettings,
 ) -> gatehouse::server::Worker {
+    start_worker_timed(control_plane, cache_dir, aws, Default::default()).await
+}
+
+/// A worker giving its clients `timeouts`.
+pub async fn start_worker_timed(
+    control_plane: &str,
+    cache_dir: Option<std::path::PathBuf>,
+    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+    client_timeouts: gatehouse::dataplane::server::ClientTimeouts,
+) -> gatehouse::server::Worker {
     gatehouse::server::Worker::start(
         "127.0.0.1:0".parse().unwrap(),
         Some(1),
@@ -336,6 +346,7 @@ async fn start_worker_full(
             cache_dir,
             aws,
             access_log_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("access-logs")),
+            client_timeouts,
         },
     )
     .await

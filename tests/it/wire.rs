@@ -99,6 +99,13 @@ async fn closes(stream: &mut TcpStream) -> bool {
 /// A worker serving `ANY /{proxy+}` as HTTP_PROXY to an echo backend and `GET /pets` as MOCK,
 /// on stage `s`; its address and the Host naming the API.
 async fn wire_api(app: &TestApp) -> (gatehouse::server::Worker, String) {
+    wire_api_timed(app, Default::default()).await
+}
+
+async fn wire_api_timed(
+    app: &TestApp,
+    timeouts: gatehouse::dataplane::server::ClientTimeouts,
+) -> (gatehouse::server::Worker, String) {
     let c = app.client();
     let backend = echo_backend().await;
     let (api, root) = create_api(&c, "wire").await;
@@ -128,7 +135,7 @@ async fn wire_api(app: &TestApp) -> (gatehouse::server::Worker, String) {
         .send()
         .await
         .unwrap();
-    let worker = app.start_worker(None, None).await;
+    let worker = start_worker_timed(&app.control_plane_url(), None, Default::default(), timeouts).await;
     assert!(
         eventually(Duration::from_secs(5), || async {
             worker.runtime.load().stage(&api, "s").is_some()
@@ -347,4 +354,58 @@ async fn malformed_or_oversized_heads_are_refused_and_the_connection_closed() {
         .await
         .unwrap();
     assert_eq!(read_answer(&mut s, &mut Vec::new(), false).await.status, 200);
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_oversized_bodies_refused_unread() {
+    let app = spawn_app().await;
+    let timeouts = gatehouse::dataplane::server::ClientTimeouts {
+        head: Duration::from_millis(300),
+        body: Duration::from_millis(500),
+        write: Duration::from_millis(300),
+    };
+    let (worker, host) = wire_api_timed(&app, timeouts).await;
+    let within = |secs| Duration::from_secs(secs);
+
+    // Half a head, then nothing: closed without an answer once the head timeout passes.
+    let started = std::time::Instant::now();
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(b"GET /s/pets HTTP/1.1\r\nHo").await.unwrap();
+    assert!(closes(&mut s).await);
+    assert!(started.elapsed() < within(3));
+
+    // An idle keep-alive connection goes the same way.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(format!("GET /s/pets HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut s, &mut Vec::new(), false).await.status, 200);
+    assert!(closes(&mut s).await);
+
+    // A chunked body that stops coming: the request fails at the body timeout and the
+    // connection closes, instead of holding the backend and the worker.
+    let started = std::time::Instant::now();
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(
+        format!("PUT /s/slow HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let failed = read_answer(&mut s, &mut buf, false).await;
+    assert!(failed.status >= 400, "{failed:?}");
+    assert!(closes(&mut s).await);
+    assert!(started.elapsed() < within(5));
+
+    // A declared body over AWS's 10 MB is refused before a byte of it is read.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(
+        format!("POST /s/big HTTP/1.1\r\nHost: {host}\r\nContent-Length: 10485761\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let refused = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(refused.status, 413);
+    assert_eq!(refused.header("connection"), Some("close"));
 }

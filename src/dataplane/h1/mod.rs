@@ -81,6 +81,11 @@ impl Chunked {
                         Ok(httparse::Status::Complete((len, _))) if len > MAX_CHUNK_LINE => {
                             return Err(ProtocolError::Chunked);
                         }
+                        // httparse lets a bare LF through inside an extension; another
+                        // parser may end the line there (how chunked requests are smuggled).
+                        Ok(httparse::Status::Complete((len, _))) if buf[..len - 2].contains(&b'\n') => {
+                            return Err(ProtocolError::Chunked);
+                        }
                         Ok(httparse::Status::Complete((len, size))) => {
                             buf.advance(len);
                             self.state = match size {
@@ -176,6 +181,7 @@ mod tests {
             b"5\r\nhelloXX0\r\n\r\n",
             b"11111111111111111\r\n",
             b"0\r\n\r\r",
+            b"1;x\nZ\r\nA\r\n0\r\n\r\n",
         ] {
             let mut buf = BytesMut::from(bad);
             let mut decoder = Chunked::default();

@@ -29,12 +29,21 @@ pub struct RequestHead {
     pub expect_continue: bool,
 }
 
+/// Whether `buf` may hold a whole head, knowing that its first `scanned` bytes held none: only
+/// the bytes since (and the three before them) are searched for the empty line that ends one.
+pub fn may_hold_head(buf: &[u8], scanned: usize) -> bool {
+    let from = scanned.saturating_sub(3);
+    buf[from.min(buf.len())..]
+        .windows(2)
+        .any(|w| w == b"\n\n" || w == b"\n\r")
+}
+
 /// Parses a request head from the start of `buf`, taking its bytes out of `buf`; `None` while
 /// the head is incomplete. Header values are slices of the head's bytes, not copies.
 ///
 /// Refused (the connection cannot be trusted after them): malformed heads, heads over
 /// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields, a `Transfer-Encoding` whose final coding is not
-/// `chunked` or that comes with a `Content-Length` (the way requests are smuggled), and
+/// is not `chunked` alone or that comes with a `Content-Length` (the way requests are smuggled), and
 /// disagreeing `Content-Length`s.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProtocolError> {
     if buf.is_empty() {
@@ -108,9 +117,10 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
             }
             length = Some(n);
         } else if name == header::TRANSFER_ENCODING {
-            // Chunked only counts as the final coding.
-            let last = value.as_bytes().rsplit(|&b| b == b',').next().unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            // Only `chunked` alone: another coding would reach the backend still applied, with
+            // the header that says so gone.
+            chunked =
+                Some(chunked.is_none() && value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if name == header::CONNECTION {
             for token in value.as_bytes().split(|&b| b == b',') {
                 let token = token.trim_ascii();
@@ -273,7 +283,7 @@ mod tests {
             "the body and what follows stay in the buffer"
         );
 
-        let h = parse("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nExpect: 100-Continue\r\n\r\n")
+        let h = parse("PUT / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nExpect: 100-Continue\r\n\r\n")
             .unwrap()
             .unwrap();
         assert_eq!(h.framing, BodyFraming::Chunked);
@@ -288,6 +298,18 @@ mod tests {
         assert_eq!(h.framing, BodyFraming::Empty);
         let h = parse("GET http://x.example/p HTTP/1.1\r\n\r\n").unwrap().unwrap();
         assert_eq!(h.uri.path(), "/p", "absolute form");
+    }
+
+    #[test]
+    fn a_head_is_only_looked_for_once_it_can_be_whole() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        for cut in 0..head.len() {
+            let (done, seen) = (&head[..cut], cut.saturating_sub(1));
+            assert!(!may_hold_head(done, seen) || done.ends_with(b"\n\r"), "{cut}");
+        }
+        assert!(may_hold_head(head, head.len() - 1));
+        assert!(may_hold_head(b"GET / HTTP/1.0\n\n", 14));
+        assert!(!may_hold_head(b"GET / HTTP/1.1\r\nHost: a\r\n", 0));
     }
 
     #[test]
@@ -309,6 +331,8 @@ mod tests {
             "GET / HTTP/1.1\r\nContent-Length: 1, 1x\r\n\r\n",
             "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/2.0\r\n\r\n",
             "G(T / HTTP/1.1\r\n\r\n",

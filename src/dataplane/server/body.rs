@@ -1,6 +1,7 @@
 //! A request's body as the pipeline reads it: nothing, a buffer read with the head, or a stream
 //! still arriving on the client's connection.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -32,6 +33,10 @@ struct Streaming {
     buf: BytesMut,
     framing: Framing,
     give_back: Option<oneshot::Sender<BytesMut>>,
+    /// The whole body must have arrived by then.
+    deadline: tokio::time::Instant,
+    /// Armed the first time the body has to wait.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Framing {
@@ -50,12 +55,14 @@ impl RequestBody {
         }
     }
 
-    /// A body of `length` bytes (or chunked, when `None`) still to come on `stream`, of which
-    /// `buf` holds the first bytes. The receiver gets the buffer back when the body is done.
+    /// A body of `length` bytes (or chunked, when `None`) still to come on `stream` before
+    /// `deadline`, of which `buf` holds the first bytes. The receiver gets the buffer back when
+    /// the body is done.
     pub(super) fn streaming(
         stream: Arc<TcpStream>,
         buf: BytesMut,
         length: Option<u64>,
+        deadline: tokio::time::Instant,
     ) -> (Self, oneshot::Receiver<BytesMut>) {
         let (give_back, returned) = oneshot::channel();
         let framing = match length {
@@ -67,6 +74,8 @@ impl RequestBody {
             buf,
             framing,
             give_back: Some(give_back),
+            deadline,
+            timer: None,
         };
         (
             Self {
@@ -106,7 +115,21 @@ impl Streaming {
                     Err(e) => return Poll::Ready(Some(Err(Error::new(ErrorKind::InvalidData, e)))),
                 },
             }
-            match std::task::ready!(poll_fill(&self.stream, &mut self.buf, cx)) {
+            let filled = match poll_fill(&self.stream, &mut self.buf, cx) {
+                Poll::Ready(filled) => filled,
+                Poll::Pending => {
+                    let deadline = self.deadline;
+                    let timer = self
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    std::task::ready!(timer.as_mut().poll(cx));
+                    return Poll::Ready(Some(Err(Error::new(
+                        ErrorKind::TimedOut,
+                        "the client did not send the body in time",
+                    ))));
+                }
+            };
+            match filled {
                 Ok(0) => {
                     return Poll::Ready(Some(Err(Error::new(
                         ErrorKind::UnexpectedEof,

@@ -2,8 +2,8 @@
 //! through the [`pipeline`] and answered in order, for as long as both sides keep the
 //! connection alive.
 //!
-//! Limits: a request head must arrive whole within [`HEAD_TIMEOUT`] of the connection going
-//! idle and be at most [`MAX_HEAD`](crate::dataplane::h1::MAX_HEAD) bytes
+//! Limits: a request head must arrive whole within [`ClientTimeouts::head`] of the connection
+//! going idle and be at most [`MAX_HEAD`] bytes
 //! ([`MAX_HEADERS`](crate::dataplane::h1::MAX_HEADERS) fields); a malformed one is answered
 //! 400 (431 when too large, 501 for a transfer coding other than chunked) and the connection
 //! closed. A small body of known length is read with its head; a larger or chunked one streams
@@ -25,13 +25,32 @@ use tokio::time::{Instant, Sleep};
 
 use super::DataPlane;
 use super::body::RequestBody;
-use crate::dataplane::h1::ProtocolError;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
+use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
 use crate::dataplane::pipeline::{self, Answer, AnswerIds};
 
-/// How long a client has to send a whole request head once the connection is idle (also how
-/// long an idle keep-alive connection stays open), and to send a small body after its head.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long clients get: to send a whole request head once the connection is idle (also how
+/// long an idle keep-alive connection stays open) and a small body after its head; to send a
+/// streamed body (one too large to read with its head, or chunked) from its head on; and for a
+/// write to make progress while the client does not read.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientTimeouts {
+    pub head: Duration,
+    pub body: Duration,
+    pub write: Duration,
+}
+
+impl Default for ClientTimeouts {
+    /// 30 s for a head, 60 s for a body (10 MB in that time is 1.4 Mbit/s), 30 s for a write.
+    fn default() -> Self {
+        Self {
+            head: Duration::from_secs(30),
+            body: Duration::from_secs(60),
+            write: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Bodies of known length up to this are read with their head, before the pipeline runs.
 const BUFFERED_BODY: u64 = 64 << 10;
 /// Answer bodies up to this are copied behind their head and sent in one write.
@@ -47,6 +66,7 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
         rbuf: BytesMut::with_capacity(READ_SIZE),
         wbuf: Vec::with_capacity(1024),
         timer: None,
+        timeouts: dp.timeouts,
     };
     if let Err(e) = conn.run(dp, remote).await {
         tracing::debug!(error = %e, client = %remote, "connection ended with an error");
@@ -87,6 +107,7 @@ struct Conn {
     wbuf: Vec<u8>,
     /// Armed once, for the head timeout; moved forward lazily.
     timer: Option<Pin<Box<Sleep>>>,
+    timeouts: ClientTimeouts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +116,7 @@ enum ConnError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
-    #[error("the client was idle or sent too slowly")]
+    #[error("the client was idle, or sent or read too slowly")]
     TimedOut,
 }
 
@@ -155,11 +176,19 @@ impl Conn {
 
     /// The next request's head; `None` when the client closes the connection between requests.
     async fn read_head(&mut self) -> Result<Option<RequestHead>, ConnError> {
-        let deadline = Instant::now() + HEAD_TIMEOUT;
+        let deadline = Instant::now() + self.timeouts.head;
+        // How far the buffer is known to hold no end of a head: a head sent a byte at a time is
+        // parsed once it can be whole, not once per byte.
+        let mut scanned = 0;
         loop {
-            if let Some(head) = h1::parse_request(&mut self.rbuf)? {
-                return Ok(Some(head));
+            if h1::may_hold_head(&self.rbuf, scanned) {
+                if let Some(head) = h1::parse_request(&mut self.rbuf)? {
+                    return Ok(Some(head));
+                }
+            } else if self.rbuf.len() > MAX_HEAD {
+                return Err(ProtocolError::HeadTooLarge.into());
             }
+            scanned = self.rbuf.len();
             if self.fill_before(deadline).await? == 0 {
                 return match self.rbuf.is_empty() {
                     true => Ok(None),
@@ -187,7 +216,7 @@ impl Conn {
         }
         match length {
             Some(n) if n <= BUFFERED_BODY => {
-                let deadline = Instant::now() + HEAD_TIMEOUT;
+                let deadline = Instant::now() + self.timeouts.head;
                 while (self.rbuf.len() as u64) < n {
                     if self.fill_before(deadline).await? == 0 {
                         return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
@@ -197,7 +226,8 @@ impl Conn {
             }
             _ => {
                 let buf = std::mem::take(&mut self.rbuf);
-                let (body, returned) = RequestBody::streaming(self.stream.clone(), buf, length);
+                let deadline = Instant::now() + self.timeouts.body;
+                let (body, returned) = RequestBody::streaming(self.stream.clone(), buf, length, deadline);
                 Ok((body, Some(returned)))
             }
         }
@@ -233,15 +263,30 @@ impl Conn {
         version: Version,
         keep_alive: bool,
     ) -> Result<bool, ConnError> {
-        let (parts, mut body) = answer.response.into_parts();
+        let (mut parts, mut body) = answer.response.into_parts();
+        if parts.status.is_informational() {
+            // An interim status as the final answer (a Lambda function's or a mapping's) would
+            // leave the client waiting for another; hyper turned them into 500s too.
+            tracing::debug!(status = %parts.status, "interim status as a final answer; sending 500");
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            parts.headers.clear();
+            parts.headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            body =
+                crate::dataplane::full_body(Bytes::from_static(br#"{"message": "Internal server error"}"#));
+        }
         let status = parts.status;
         let bodiless_status = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
+        // The answer to a HEAD says only the length the answer itself declares (that of the
+        // GET), never the empty body it carries.
         let framing = match body.size_hint().exact() {
-            _ if bodiless_status => ResponseFraming::Bare,
+            _ if bodiless_status || head_request => ResponseFraming::Bare,
             Some(n) => ResponseFraming::Length(n),
-            None if head_request || version == Version::HTTP_10 => ResponseFraming::Bare,
+            None if version == Version::HTTP_10 => ResponseFraming::Bare,
             None => ResponseFraming::Chunked,
         };
         let sends_body = !head_request && !bodiless_status;
@@ -343,7 +388,11 @@ impl Conn {
             match self.stream.try_write(data) {
                 Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
                 Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.stream.writable().await?,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::time::timeout(self.timeouts.write, self.stream.writable())
+                        .await
+                        .map_err(|_| ConnError::TimedOut)??;
+                }
                 Err(e) => return Err(e.into()),
             }
         }

@@ -19,7 +19,7 @@ use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
 pub use body::RequestBody;
-pub use conn::HEAD_TIMEOUT;
+pub use conn::ClientTimeouts;
 
 use super::Body;
 use super::client::{self, BackendClient};
@@ -39,6 +39,7 @@ pub struct DataPlane {
     pub aws: AwsSettings,
     pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
+    pub timeouts: ClientTimeouts,
 }
 
 impl DataPlane {
@@ -49,6 +50,7 @@ impl DataPlane {
         aws: AwsSettings,
         metrics: Arc<Metrics>,
         access_logs: AccessLogSink,
+        timeouts: ClientTimeouts,
     ) -> Self {
         let (http, http_insecure) = (client::verifying(), client::insecure());
         Self {
@@ -58,6 +60,7 @@ impl DataPlane {
             aws,
             metrics,
             access_logs,
+            timeouts,
         }
     }
 
