@@ -312,6 +312,11 @@ async fn malformed_or_oversized_heads_are_refused_and_the_connection_closed() {
     for (request, status) in [
         ("GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n".to_owned(), 400),
         ("GET /s/a HTTP/9.9\r\n\r\n".to_owned(), 400),
+        ("GET /s/a HTTP/1.1\r\n\r\n".to_owned(), 400),
+        (
+            format!("GET /s/a HTTP/1.1\r\nHost: {host}\r\nHost: other.example\r\n\r\n"),
+            400,
+        ),
         (
             format!(
                 "POST /s/a HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"

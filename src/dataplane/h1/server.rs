@@ -44,7 +44,7 @@ pub fn may_hold_head(buf: &[u8], scanned: usize) -> bool {
 /// Refused (the connection cannot be trusted after them): malformed heads, heads over
 /// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields, a `Transfer-Encoding` whose final coding is not
 /// is not `chunked` alone or that comes with a `Content-Length` (the way requests are smuggled), and
-/// disagreeing `Content-Length`s.
+/// disagreeing `Content-Length`s; an HTTP/1.1 request without a `Host`, and any with two.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);
@@ -104,6 +104,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     let mut length: Option<u64> = None;
     let mut chunked = None;
     let (mut close, mut keep_alive, mut expect_continue) = (false, false, false);
+    let mut hosts = 0;
     for &(ns, ne, vs, ve) in &spans[..count] {
         let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize])
             .map_err(|_| ProtocolError::Unsupported("header name"))?;
@@ -127,12 +128,19 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else if name == header::HOST {
+            hosts += 1;
         } else if name == header::EXPECT {
             expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
         }
         headers.append(name, value);
     }
 
+    // HTTP/1.1 requests name one host (RFC 9112 §3.2): two would let the gateway and a
+    // backend disagree on which API is called.
+    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
+        return Err(ProtocolError::Unsupported("Host header"));
+    }
     let framing = match (chunked, length) {
         (Some(_), Some(_)) => {
             return Err(ProtocolError::Unsupported(
@@ -283,20 +291,23 @@ mod tests {
             "the body and what follows stay in the buffer"
         );
 
-        let h = parse("PUT / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nExpect: 100-Continue\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let h =
+            parse("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nExpect: 100-Continue\r\n\r\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(h.framing, BodyFraming::Chunked);
         assert!(h.expect_continue);
-        let h = parse("GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n")
+        let h = parse("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n")
             .unwrap()
             .unwrap();
         assert!(!h.expect_continue, "nothing to wait for without a body");
-        let h = parse("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        let h = parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
             .unwrap()
             .unwrap();
         assert_eq!(h.framing, BodyFraming::Empty);
-        let h = parse("GET http://x.example/p HTTP/1.1\r\n\r\n").unwrap().unwrap();
+        let h = parse("GET http://x.example/p HTTP/1.1\r\nHost: x.example\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(h.uri.path(), "/p", "absolute form");
     }
 
@@ -315,8 +326,10 @@ mod tests {
     #[test]
     fn keep_alive_follows_the_version_and_connection_header() {
         let keep = |raw: &str| parse(raw).unwrap().unwrap().keep_alive;
-        assert!(keep("GET / HTTP/1.1\r\n\r\n"));
-        assert!(!keep("GET / HTTP/1.1\r\nConnection: foo, Close\r\n\r\n"));
+        assert!(keep("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!keep(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, Close\r\n\r\n"
+        ));
         assert!(!keep("GET / HTTP/1.0\r\n\r\n"));
         assert!(keep("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
     }
@@ -326,13 +339,13 @@ mod tests {
         assert!(parse("GET / HTTP/1.1\r\nHost: a").unwrap().is_none());
         assert!(parse("").unwrap().is_none());
         for bad in [
-            "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-            "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-            "GET / HTTP/1.1\r\nContent-Length: 1, 1x\r\n\r\n",
-            "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1x\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET / HTTP/2.0\r\n\r\n",
             "G(T / HTTP/1.1\r\n\r\n",
@@ -340,7 +353,13 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-        assert!(parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").is_ok());
+        assert!(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").is_ok());
+        assert!(parse("GET / HTTP/1.1\r\n\r\n").is_err(), "no Host");
+        assert!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").is_err(),
+            "two"
+        );
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").is_ok(), "HTTP/1.0 needs none");
         let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: 1\r\n".repeat(MAX_HEADERS + 1));
         assert!(matches!(parse(&many), Err(ProtocolError::HeadTooLarge)));
         let huge = format!("GET / HTTP/1.1\r\nX-Big: {}", "a".repeat(MAX_HEAD + 1));
