@@ -81,6 +81,9 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAdd
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
     let res = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
+        // An interim status (a Lambda function's, a mapping's) as the final answer would leave
+        // the client waiting for another.
+        Ok(res) if res.status().is_informational() => rescue(GatewayError::internal(), &mut ctx),
         Ok(res) => res,
         Err(e) => rescue(e, &mut ctx),
     };

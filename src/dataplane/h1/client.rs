@@ -2,10 +2,10 @@
 //! body's framing (RFC 9112 §6): `Content-Length`, `chunked`, or until the connection closes.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
+use http::header;
+use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::{MAX_HEAD, MAX_HEADERS, ProtocolError, parse_length};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, spans};
 
 /// How the request body is framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +77,7 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
     if buf.is_empty() {
         return Ok(None);
     }
-    // Where each header's name and value sit in the head, to slice them out of it once frozen.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-    let (len, code, minor, count) = {
+    let (len, code, minor, count, spans) = {
         // Uninitialised: filling 100 empty headers on every answer cost more than parsing it.
         let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut res = httparse::Response::new(&mut []);
@@ -92,22 +90,12 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
             httparse::Status::Partial if buf.len() > MAX_HEAD => return Err(ProtocolError::HeadTooLarge),
             httparse::Status::Partial => return Ok(None),
         };
-        let start = buf.as_ptr() as usize;
-        let offset = |s: &[u8]| (s.as_ptr() as usize - start) as u32;
-        for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
-            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
-            *span = (
-                name,
-                name + h.name.len() as u32,
-                value,
-                value + h.value.len() as u32,
-            );
-        }
         (
             len,
             res.code.unwrap_or(0),
             res.version.unwrap_or(1),
             res.headers.len(),
+            spans(buf, res.headers),
         )
     };
     if len > MAX_HEAD {
@@ -121,35 +109,9 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
         Version::HTTP_11
     };
 
-    let mut headers = HeaderMap::with_capacity(count);
-    let mut length: Option<u64> = None;
-    let mut chunked = None;
-    let (mut close, mut keep_alive) = (false, false);
-    for &(ns, ne, vs, ve) in &spans[..count] {
-        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize])
-            .map_err(|_| ProtocolError::Unsupported("header name"))?;
-        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize))
-            .map_err(|_| ProtocolError::Unsupported("header value"))?;
-        if name == header::CONTENT_LENGTH {
-            // Repeated values must agree (RFC 9110 §8.6).
-            let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(ProtocolError::ContentLength);
-            }
-            length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            // Chunked only counts as the final coding.
-            let last = value.as_bytes().rsplit(|&b| b == b',').next().unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name == header::CONNECTION {
-            for token in value.as_bytes().split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
-        }
-        headers.append(name, value);
-    }
+    let fields = Fields::read(&raw, &spans[..count], |_, _| {})?;
+    let chunked = (fields.transfer_encodings > 0).then_some(fields.chunked_last);
+    let length = fields.length;
 
     let framing = if head_request
         || status.is_informational()
@@ -169,17 +131,11 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
     // Both framings at once is how responses get smuggled: read it, then never reuse the
     // connection (RFC 9112 §6.3).
     let ambiguous = chunked.is_some() && length.is_some();
-    let keep_alive = !ambiguous
-        && framing != Framing::UntilClose
-        && if version == Version::HTTP_11 {
-            !close
-        } else {
-            keep_alive && !close
-        };
+    let keep_alive = !ambiguous && framing != Framing::UntilClose && fields.persistent(version);
     Ok(Some(Head {
         status,
         version,
-        headers,
+        headers: fields.headers,
         framing,
         keep_alive,
     }))
@@ -187,6 +143,8 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
 
     fn head(raw: &str) -> Result<Option<Head>, ProtocolError> {

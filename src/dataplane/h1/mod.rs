@@ -7,6 +7,8 @@ pub mod client;
 pub mod server;
 
 use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Version};
 
 /// A message head larger than this is refused.
 pub const MAX_HEAD: usize = 64 << 10;
@@ -26,10 +28,104 @@ pub enum ProtocolError {
     HeadTooLarge,
     #[error("unsupported message: {0}")]
     Unsupported(&'static str),
+    #[error("unsupported transfer coding")]
+    TransferCoding,
     #[error("invalid Content-Length")]
     ContentLength,
     #[error("malformed chunked body")]
     Chunked,
+}
+
+/// Where a field's name and value sit in a head (start and end of each), to slice them out of
+/// it once it is frozen; httparse's fields borrow the buffer it is cut from.
+type Span = [u32; 4];
+
+/// Where `part` (borrowed from `head`) starts in `head`.
+fn offset(head: &[u8], part: &[u8]) -> u32 {
+    (part.as_ptr() as usize - head.as_ptr() as usize) as u32
+}
+
+/// The spans of `fields`, parsed from `head`.
+fn spans(head: &[u8], fields: &[httparse::Header<'_>]) -> [Span; MAX_HEADERS] {
+    let mut spans = [[0; 4]; MAX_HEADERS];
+    for (span, f) in spans.iter_mut().zip(fields) {
+        let (name, value) = (offset(head, f.name.as_bytes()), offset(head, f.value));
+        *span = [
+            name,
+            name + f.name.len() as u32,
+            value,
+            value + f.value.len() as u32,
+        ];
+    }
+    spans
+}
+
+/// A head's fields in a header map (values are slices of the head, not copies), with what they
+/// say about the message's framing and its connection.
+struct Fields {
+    headers: HeaderMap,
+    /// `Content-Length`, its repeated values agreeing (RFC 9110 §8.6).
+    length: Option<u64>,
+    /// How many `Transfer-Encoding` fields there are.
+    transfer_encodings: u32,
+    /// Whether the last one ends with `chunked`, and whether it is `chunked` alone.
+    chunked_last: bool,
+    chunked_alone: bool,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl Fields {
+    /// Builds the fields at `spans` of the frozen `head`; `each` sees every field as well.
+    fn read(
+        head: &Bytes,
+        spans: &[Span],
+        mut each: impl FnMut(&HeaderName, &HeaderValue),
+    ) -> Result<Self, ProtocolError> {
+        let mut fields = Fields {
+            headers: HeaderMap::with_capacity(spans.len()),
+            length: None,
+            transfer_encodings: 0,
+            chunked_last: false,
+            chunked_alone: false,
+            close: false,
+            keep_alive: false,
+        };
+        for &[ns, ne, vs, ve] in spans {
+            let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+                .map_err(|_| ProtocolError::Unsupported("header name"))?;
+            let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+                .map_err(|_| ProtocolError::Unsupported("header value"))?;
+            if name == header::CONTENT_LENGTH {
+                let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
+                if fields.length.is_some_and(|l| l != n) {
+                    return Err(ProtocolError::ContentLength);
+                }
+                fields.length = Some(n);
+            } else if name == header::TRANSFER_ENCODING {
+                let v = value.as_bytes();
+                let last = v.rsplit(|&b| b == b',').next().unwrap_or_default();
+                fields.transfer_encodings += 1;
+                fields.chunked_last = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+                fields.chunked_alone = v.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            } else if name == header::CONNECTION {
+                for token in value.as_bytes().split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    fields.close |= token.eq_ignore_ascii_case(b"close");
+                    fields.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            each(&name, &value);
+            fields.headers.append(name, value);
+        }
+        Ok(fields)
+    }
+
+    /// Whether the peer lets the connection carry another message: HTTP/1.1 unless it says
+    /// `close`, HTTP/1.0 only when it says `keep-alive`.
+    fn persistent(&self, version: Version) -> bool {
+        !self.close && (version == Version::HTTP_11 || self.keep_alive)
+    }
 }
 
 /// A decimal Content-Length, digits only.

@@ -3,9 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
+use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{MAX_HEAD, MAX_HEADERS, ProtocolError, parse_length};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, offset, spans};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +49,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     if buf.is_empty() {
         return Ok(None);
     }
-    // Where the target and each header's name and value sit in the head, to slice them out of
-    // it once frozen.
-    let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-    let (len, method, target, minor, count) = {
+    let (len, method, target, minor, count, spans) = {
         // Uninitialised: filling 100 empty headers on every request costs more than parsing it.
         let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut []);
@@ -65,19 +62,8 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
             Err(httparse::Error::TooManyHeaders) => return Err(ProtocolError::HeadTooLarge),
             Err(e) => return Err(e.into()),
         };
-        let start = buf.as_ptr() as usize;
-        let offset = |s: &[u8]| (s.as_ptr() as usize - start) as u32;
-        for (span, h) in spans.iter_mut().zip(req.headers.iter()) {
-            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
-            *span = (
-                name,
-                name + h.name.len() as u32,
-                value,
-                value + h.value.len() as u32,
-            );
-        }
         let path = req.path.unwrap_or_default();
-        let target = offset(path.as_bytes());
+        let target = offset(buf, path.as_bytes());
         let method = Method::from_bytes(req.method.unwrap_or_default().as_bytes())
             .map_err(|_| ProtocolError::Unsupported("method"))?;
         (
@@ -86,6 +72,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
             (target, target + path.len() as u32),
             req.version.unwrap_or(1),
             req.headers.len(),
+            spans(buf, req.headers),
         )
     };
     if len > MAX_HEAD {
@@ -100,54 +87,31 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         Version::HTTP_11
     };
 
-    let mut headers = HeaderMap::with_capacity(count);
-    let mut length: Option<u64> = None;
-    let mut chunked = None;
-    let (mut close, mut keep_alive, mut expect_continue) = (false, false, false);
-    let mut hosts = 0;
-    for &(ns, ne, vs, ve) in &spans[..count] {
-        let name = HeaderName::from_bytes(&raw[ns as usize..ne as usize])
-            .map_err(|_| ProtocolError::Unsupported("header name"))?;
-        let value = HeaderValue::from_maybe_shared(raw.slice(vs as usize..ve as usize))
-            .map_err(|_| ProtocolError::Unsupported("header value"))?;
-        if name == header::CONTENT_LENGTH {
-            // Repeated values must agree (RFC 9110 §8.6).
-            let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(ProtocolError::ContentLength);
-            }
-            length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            // Only `chunked` alone: another coding would reach the backend still applied, with
-            // the header that says so gone.
-            chunked =
-                Some(chunked.is_none() && value.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name == header::CONNECTION {
-            for token in value.as_bytes().split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
-        } else if name == header::HOST {
+    let (mut hosts, mut expect_continue) = (0, false);
+    let fields = Fields::read(&raw, &spans[..count], |name, value| {
+        if name == header::HOST {
             hosts += 1;
         } else if name == header::EXPECT {
             expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
         }
-        headers.append(name, value);
-    }
+    })?;
+    // Only `chunked` alone: another coding would reach the backend still applied, with the
+    // header that says so gone.
+    let chunked =
+        (fields.transfer_encodings > 0).then_some(fields.transfer_encodings == 1 && fields.chunked_alone);
 
     // HTTP/1.1 requests name one host (RFC 9112 §3.2): two would let the gateway and a
     // backend disagree on which API is called.
     if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
         return Err(ProtocolError::Unsupported("Host header"));
     }
-    let framing = match (chunked, length) {
+    let framing = match (chunked, fields.length) {
         (Some(_), Some(_)) => {
             return Err(ProtocolError::Unsupported(
                 "Transfer-Encoding with Content-Length",
             ));
         }
-        (Some(false), None) => return Err(ProtocolError::Unsupported("transfer coding")),
+        (Some(false), None) => return Err(ProtocolError::TransferCoding),
         (Some(true), None) if version == Version::HTTP_10 => {
             return Err(ProtocolError::Unsupported("Transfer-Encoding in HTTP/1.0"));
         }
@@ -155,18 +119,13 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         (None, Some(0)) | (None, None) => BodyFraming::Empty,
         (None, Some(n)) => BodyFraming::Length(n),
     };
-    let keep_alive = if version == Version::HTTP_11 {
-        !close
-    } else {
-        keep_alive && !close
-    };
     Ok(Some(RequestHead {
         method,
         uri,
         version,
-        headers,
+        keep_alive: fields.persistent(version),
+        headers: fields.headers,
         framing,
-        keep_alive,
         expect_continue: expect_continue && version == Version::HTTP_11 && framing != BodyFraming::Empty,
     }))
 }
@@ -264,6 +223,8 @@ pub enum Connection {
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
 
     fn parse(raw: &str) -> Result<Option<RequestHead>, ProtocolError> {

@@ -129,7 +129,7 @@ impl Conn {
                 Err(ConnError::Protocol(e)) => {
                     let status = match e {
                         ProtocolError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                        ProtocolError::Unsupported("transfer coding") => StatusCode::NOT_IMPLEMENTED,
+                        ProtocolError::TransferCoding => StatusCode::NOT_IMPLEMENTED,
                         _ => StatusCode::BAD_REQUEST,
                     };
                     self.write_all_of(&refusal(status)).await?;
@@ -181,7 +181,8 @@ impl Conn {
         // parsed once it can be whole, not once per byte.
         let mut scanned = 0;
         loop {
-            if h1::may_hold_head(&self.rbuf, scanned) {
+            // The first look parses at once: the usual head arrives whole in one read.
+            if scanned == 0 || h1::may_hold_head(&self.rbuf, scanned) {
                 if let Some(head) = h1::parse_request(&mut self.rbuf)? {
                     return Ok(Some(head));
                 }
@@ -263,20 +264,7 @@ impl Conn {
         version: Version,
         keep_alive: bool,
     ) -> Result<bool, ConnError> {
-        let (mut parts, mut body) = answer.response.into_parts();
-        if parts.status.is_informational() {
-            // An interim status as the final answer (a Lambda function's or a mapping's) would
-            // leave the client waiting for another; hyper turned them into 500s too.
-            tracing::debug!(status = %parts.status, "interim status as a final answer; sending 500");
-            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-            parts.headers.clear();
-            parts.headers.insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            body =
-                crate::dataplane::full_body(Bytes::from_static(br#"{"message": "Internal server error"}"#));
-        }
+        let (parts, mut body) = answer.response.into_parts();
         let status = parts.status;
         let bodiless_status = status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -376,11 +364,9 @@ impl Conn {
     }
 
     async fn flush(&mut self) -> Result<(), ConnError> {
-        let out = std::mem::take(&mut self.wbuf);
-        let written = self.write_all_of(&out).await;
-        self.wbuf = out;
+        self.write_all_of(&self.wbuf).await?;
         self.wbuf.clear();
-        written
+        Ok(())
     }
 
     async fn write_all_of(&self, mut data: &[u8]) -> Result<(), ConnError> {
