@@ -70,12 +70,11 @@ fn templates(c: &mut Criterion) {
     };
     let mut ctx = RequestContext::new(
         &http::Method::POST,
-        "/prod/orders",
-        Some("abc.execute-api.localhost"),
-        Some("bench/1.0"),
+        &http::Uri::from_static("/prod/orders"),
+        Some(&http::HeaderValue::from_static("abc.execute-api.localhost")),
+        Some(&http::HeaderValue::from_static("bench/1.0")),
         "127.0.0.1:9999".parse().unwrap(),
     );
-    ctx.stage = Some("prod".into());
     let out = template::render(&compiled, &body, &req, &mut ctx).unwrap();
     serde_json::from_str::<serde_json::Value>(&out).expect("the template renders JSON");
     c.bench_function("request template: 10 fields, #foreach over 20 items", |b| {

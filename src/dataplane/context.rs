@@ -1,39 +1,41 @@
 //! `$context` of a request: what the request is, and what the pipeline learned about it so far.
 //! Filled step by step; read by integrations, gateway responses and access logs.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use super::config::StageRuntime;
-use crate::compiler::CompiledApi;
+use http::HeaderValue;
+use http::uri::PathAndQuery;
 
+use super::config::StageRuntime;
+use crate::compiler::{CompiledApi, CompiledMethod};
+
+/// What a request carries through the pipeline. Filled without allocating: what the request
+/// said is kept as the (shared) bytes it arrived in, what the configuration says is read from
+/// the stage and method that serve it, and the ids are inline.
 #[derive(Debug)]
 pub struct RequestContext {
-    pub request_id: String,
-    pub extended_request_id: String,
+    pub request_id: InlineId<36>,
+    pub extended_request_id: InlineId<16>,
     pub started: Instant,
     pub request_time: SystemTime,
-    pub http_method: String,
-    /// The full request path as received (`/dev/pets/1` or the `/restapis/...` form).
-    pub path: String,
+    pub http_method: http::Method,
+    /// The request target as received (`/dev/pets/1` or the `/restapis/...` form).
+    target: PathAndQuery,
     pub protocol: &'static str,
-    pub source_ip: String,
-    pub user_agent: Option<String>,
-    pub domain_name: Option<String>,
-    pub api_id: Option<String>,
-    pub account_id: Option<String>,
-    pub stage: Option<String>,
-    pub deployment_id: Option<String>,
-    pub resource_id: Option<String>,
-    pub resource_path: Option<String>,
+    pub source_ip: IpAddr,
+    user_agent: Option<HeaderValue>,
+    host: Option<HeaderValue>,
+    /// The method that matched: its resource's id and path.
+    pub method: Option<Arc<CompiledMethod>>,
     pub is_canary: bool,
     /// The verb of the method that matched (`ANY` included): a bounded metrics label, unlike the
     /// request's own verb, which a client may invent.
     pub method_label: &'static str,
     /// The deployment serving this request, for its gateway responses.
     pub api: Option<Arc<CompiledApi>>,
-    /// The stage serving this request, for its access log.
+    /// The stage serving this request: its API, account, name, deployment and access log.
     pub stage_runtime: Option<Arc<StageRuntime>>,
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
@@ -49,32 +51,31 @@ pub struct RequestContext {
 impl RequestContext {
     pub fn new(
         method: &http::Method,
-        path: &str,
-        host: Option<&str>,
-        user_agent: Option<&str>,
+        uri: &http::Uri,
+        host: Option<&HeaderValue>,
+        user_agent: Option<&HeaderValue>,
         remote: SocketAddr,
     ) -> Self {
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
         let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
-        let request_id = String::from(&*uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        let mut request_id = InlineId([0; 36]);
+        uuid.hyphenated().encode_lower(&mut request_id.0);
         Self {
             extended_request_id: extended_id(bits),
             request_id,
             started: Instant::now(),
             request_time: SystemTime::now(),
-            http_method: method.as_str().to_owned(),
-            path: path.to_owned(),
+            http_method: method.clone(),
+            target: uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
             protocol: "HTTP/1.1",
-            source_ip: ip_string(remote.ip()),
-            user_agent: user_agent.map(str::to_owned),
-            domain_name: host.map(|h| without_port(h).to_owned()),
-            api_id: None,
-            account_id: None,
-            stage: None,
-            deployment_id: None,
-            resource_id: None,
-            resource_path: None,
+            source_ip: remote.ip(),
+            user_agent: user_agent.cloned(),
+            host: host.cloned(),
+            method: None,
             is_canary: false,
             method_label: "-",
             api: None,
@@ -87,6 +88,56 @@ impl RequestContext {
             error_message: None,
             error_response_type: None,
         }
+    }
+
+    /// The full request path as received (`/dev/pets/1` or the `/restapis/...` form).
+    pub fn path(&self) -> &str {
+        self.target.path()
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// The Host header's name, without its port.
+    pub fn domain_name(&self) -> Option<&str> {
+        let host = self.host.as_ref()?.to_str().ok()?;
+        Some(without_port(host))
+    }
+
+    pub fn api_id(&self) -> Option<&str> {
+        Some(&self.stage_runtime.as_deref()?.api_id)
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        Some(&self.stage_runtime.as_deref()?.account_id)
+    }
+
+    pub fn stage_name(&self) -> Option<&str> {
+        Some(&self.stage_runtime.as_deref()?.stage.stage_name)
+    }
+
+    /// The deployment that serves the request: the canary's for a canary request.
+    pub fn deployment_id(&self) -> Option<&str> {
+        let stage = &self.stage_runtime.as_deref()?.stage;
+        if self.is_canary {
+            stage.canary_settings.as_ref()?.deployment_id.as_deref()
+        } else {
+            Some(&stage.deployment_id)
+        }
+    }
+
+    pub fn resource_id(&self) -> Option<&str> {
+        Some(&self.method.as_deref()?.resource_id)
+    }
+
+    pub fn resource_path(&self) -> Option<&str> {
+        Some(&self.method.as_deref()?.resource_path)
+    }
+
+    /// The client's address as text.
+    pub fn source_ip(&self) -> String {
+        ip_string(self.source_ip)
     }
 
     /// `requestTime` in AWS's CLF format: `26/Nov/2026:02:27:00 +0000`.
@@ -122,8 +173,8 @@ pub fn epoch_ms(t: SystemTime) -> i64 {
 }
 
 /// An address as text; IPv4 (most clients) without the formatting machinery.
-fn ip_string(ip: std::net::IpAddr) -> String {
-    let std::net::IpAddr::V4(v4) = ip else {
+pub fn ip_string(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
         return ip.to_string();
     };
     let mut s = String::with_capacity(15);
@@ -146,10 +197,50 @@ pub struct GatewayRequest {
 }
 
 /// AWS's `x-amz-apigw-id` / `extendedRequestId` look like 16 base64 characters ending in `=`.
-fn extended_id(bits: u128) -> String {
+fn extended_id(bits: u128) -> InlineId<16> {
     use base64::Engine;
-    let mut id = base64::engine::general_purpose::STANDARD.encode(&bits.rotate_left(17).to_le_bytes()[..11]);
-    id.truncate(15);
-    id.push('=');
+    let mut id = InlineId([b'='; 16]);
+    let mut encoded = [0; 16];
+    let n = base64::engine::general_purpose::STANDARD
+        .encode_slice(&bits.rotate_left(17).to_le_bytes()[..11], &mut encoded)
+        .unwrap_or(0);
+    let n = n.min(15);
+    id.0[..n].copy_from_slice(&encoded[..n]);
     id
+}
+
+/// An id of `N` ASCII characters, kept inline: request ids are made for every request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct InlineId<const N: usize>([u8; N]);
+
+impl<const N: usize> InlineId<N> {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written into an id.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::ops::Deref for InlineId<N> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> std::fmt::Display for InlineId<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for InlineId<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> serde::Serialize for InlineId<N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }

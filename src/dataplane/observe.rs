@@ -34,6 +34,14 @@ impl Histogram {
     }
 }
 
+/// What is counted of a served request.
+struct Served {
+    canary: bool,
+    status: u16,
+    latency_ms: u64,
+    integration_latency_ms: Option<u64>,
+}
+
 #[derive(Default)]
 struct Series {
     count: AtomicU64,
@@ -90,19 +98,30 @@ impl Metrics {
     }
 
     pub fn record(&self, ctx: &RequestContext) {
-        let latency_ms = ctx.started.elapsed().as_millis() as u64;
+        let labels = [
+            ctx.api_id().unwrap_or("-"),
+            ctx.stage_name().unwrap_or("-"),
+            ctx.resource_path().unwrap_or("-"),
+            ctx.method_label,
+        ];
+        let served = Served {
+            canary: ctx.is_canary,
+            status: ctx.status,
+            latency_ms: ctx.started.elapsed().as_millis() as u64,
+            integration_latency_ms: ctx.integration_latency_ms.map(|ms| ms as u64),
+        };
+        self.record_served(labels, &served);
+    }
+
+    /// Counts a request into its series: API id, stage, resource path and method.
+    fn record_served(&self, labels: [&str; 4], served: &Served) {
         let series = KEY.with_borrow_mut(|key| {
             key.clear();
-            for part in [
-                ctx.api_id.as_deref().unwrap_or("-"),
-                ctx.stage.as_deref().unwrap_or("-"),
-                ctx.resource_path.as_deref().unwrap_or("-"),
-                ctx.method_label,
-            ] {
+            for part in labels {
                 key.push_str(part);
                 key.push('\0');
             }
-            key.push_str(if ctx.is_canary { "true" } else { "false" });
+            key.push_str(if served.canary { "true" } else { "false" });
             self.with_shard(|shard| {
                 if let Some(s) = shard.read().expect("metrics lock").get(key.as_str()) {
                     return s.clone();
@@ -116,14 +135,14 @@ impl Metrics {
             })
         });
         series.count.fetch_add(1, Ordering::Relaxed);
-        match ctx.status {
+        match served.status {
             400..=499 => series.errors_4xx.fetch_add(1, Ordering::Relaxed),
             500..=599 => series.errors_5xx.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
-        series.latency.observe(latency_ms);
-        if let Some(ms) = ctx.integration_latency_ms {
-            series.integration_latency.observe(ms as u64);
+        series.latency.observe(served.latency_ms);
+        if let Some(ms) = served.integration_latency_ms {
+            series.integration_latency.observe(ms);
         }
     }
 
@@ -391,7 +410,7 @@ mod tests {
         assert_eq!(f.destination, "my-group");
         let mut ctx = RequestContext::new(
             &http::Method::GET,
-            "/dev/x",
+            &http::Uri::from_static("/dev/x"),
             None,
             None,
             "10.0.0.1:5".parse().unwrap(),
@@ -412,24 +431,19 @@ mod tests {
     #[test]
     fn metrics_render_prometheus_text() {
         let m = Metrics::default();
-        let mut ctx = RequestContext::new(
-            &http::Method::GET,
-            "/dev/x",
-            None,
-            None,
-            "127.0.0.1:5".parse().unwrap(),
-        );
-        ctx.api_id = Some("abc".into());
-        ctx.stage = Some("dev".into());
-        ctx.resource_path = Some("/x".into());
-        ctx.method_label = "GET";
-        ctx.status = 502;
-        m.record(&ctx);
+        let labels = ["abc", "dev", "/x", "GET"];
+        let served = Served {
+            canary: false,
+            status: 502,
+            latency_ms: 3,
+            integration_latency_ms: None,
+        };
+        m.record_served(labels, &served);
         // Another thread counts into its own shard; the scrape adds them up.
         std::thread::scope(|s| {
-            s.spawn(|| m.record(&ctx));
+            s.spawn(|| m.record_served(labels, &served));
         });
-        m.record(&ctx);
+        m.record_served(labels, &served);
         let text = m.render(7);
         assert!(text.contains("gatehouse_config_revision 7"));
         let labels = r#"api="abc",stage="dev",resource="/x",method="GET",canary="false""#;

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use http::{HeaderName, HeaderValue, Request, Response};
 use rand::Rng;
 
-use super::context::RequestContext;
+use super::context::{InlineId, RequestContext};
 use super::error::{GatewayError, rescue};
 use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
@@ -37,8 +37,8 @@ pub struct Answer {
 
 /// `x-amzn-RequestId`, `x-amz-apigw-id` and `X-Amzn-Trace-Id`.
 pub struct AnswerIds {
-    request_id: String,
-    extended_request_id: String,
+    request_id: InlineId<36>,
+    extended_request_id: InlineId<16>,
     trace_id: HeaderValue,
 }
 
@@ -56,22 +56,18 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAdd
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
     let (parts, body) = req.into_parts();
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|h| h.to_str().ok());
+    let host = parts.headers.get(http::header::HOST);
     // Prometheus scrapes the worker itself, on any host that is not an API's.
-    if parts.uri.path() == "/metrics" && !host.is_some_and(|h| h.contains(".execute-api.")) {
+    if parts.uri.path() == "/metrics"
+        && !host.is_some_and(|h| h.to_str().is_ok_and(|h| h.contains(".execute-api.")))
+    {
         return Answer {
             response: dp.metrics_response(config.revision),
             ids: None,
         };
     }
-    let mut ctx = RequestContext::new(&parts.method, parts.uri.path(), host, user_agent, remote);
+    let user_agent = parts.headers.get(http::header::USER_AGENT);
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, remote);
     let trace_id = parts
         .headers
         .get(&X_AMZN_TRACE_ID)
@@ -93,8 +89,8 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAdd
     Answer {
         response: res,
         ids: Some(AnswerIds {
-            request_id: std::mem::take(&mut ctx.request_id),
-            extended_request_id: std::mem::take(&mut ctx.extended_request_id),
+            request_id: ctx.request_id,
+            extended_request_id: ctx.extended_request_id,
             trace_id,
         }),
     }
@@ -125,9 +121,6 @@ async fn run(
     } else {
         "/"
     };
-    ctx.api_id = Some(stage.api_id.clone());
-    ctx.account_id = Some(stage.account_id.clone());
-    ctx.stage = Some(stage.stage.stage_name.clone());
     ctx.stage_runtime = Some(stage.clone());
 
     let canary = stage
@@ -137,17 +130,9 @@ async fn run(
     let (api, variables) = match canary {
         Some(c) => {
             ctx.is_canary = true;
-            ctx.deployment_id = stage
-                .stage
-                .canary_settings
-                .as_ref()
-                .and_then(|s| s.deployment_id.clone());
             (&c.api, &c.variables)
         }
-        None => {
-            ctx.deployment_id = Some(stage.stage.deployment_id.clone());
-            (&stage.api, &stage.stage.variables)
-        }
+        None => (&stage.api, &stage.stage.variables),
     };
     ctx.api = Some(api.clone());
     // A body declared larger than AWS accepts is refused before any of it is read.
@@ -191,8 +176,7 @@ async fn run(
             .map(|(k, raw)| ((*k).to_owned(), decode_param(raw)))
             .collect();
     }
-    ctx.resource_id = Some(method.resource_id.clone());
-    ctx.resource_path = Some(method.resource_path.clone());
+    ctx.method = Some(method.clone());
     ctx.method_label = method.http_method.as_str();
     let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
 

@@ -70,7 +70,7 @@ pub(super) fn backend_url(
     base: &str,
 ) -> Result<http::Uri, GatewayError> {
     let template = integration.uri.as_ref().ok_or_else(GatewayError::internal)?;
-    let resource_path = ctx.resource_path.as_deref().unwrap_or("");
+    let resource_path = ctx.resource_path().unwrap_or("");
     let overrides = ctx.overrides.as_deref();
     let override_path = overrides.map(|o| o.request_path()).unwrap_or_default();
     let override_query = overrides.map(|o| o.request_query()).unwrap_or_default();
@@ -265,7 +265,7 @@ pub async fn invoke_proxy(
     apply_header_mappings(&mut mapped, integration, req, ctx);
     let forwarded = match req.header(&X_FORWARDED_FOR) {
         Some(prev) => HeaderValue::try_from(format!("{prev}, {}", ctx.source_ip)).ok(),
-        None => HeaderValue::try_from(ctx.source_ip.as_str()).ok(),
+        None => HeaderValue::try_from(ctx.source_ip()).ok(),
     };
     let mut headers = std::mem::take(&mut req.headers);
     remove_hop_by_hop(&mut headers);

@@ -178,11 +178,11 @@ pub fn event(
     } else {
         json!(String::from_utf8_lossy(body))
     };
-    let stage = ctx.stage.clone().unwrap_or_default();
-    let full_path = if ctx.path.starts_with("/restapis/") {
+    let stage = ctx.stage_name().unwrap_or_default();
+    let full_path = if ctx.path().starts_with("/restapis/") {
         format!("/{stage}{path}")
     } else {
-        ctx.path.clone()
+        ctx.path().to_owned()
     };
     json!({
         "resource": method.resource_path,
@@ -201,10 +201,10 @@ pub fn event(
             "extendedRequestId": ctx.extended_request_id,
             "requestTime": ctx.request_time_clf(),
             "path": full_path,
-            "accountId": ctx.account_id,
+            "accountId": ctx.account_id(),
             "protocol": ctx.protocol,
             "stage": stage,
-            "domainPrefix": ctx.domain_name.as_deref().and_then(|d| d.split('.').next()),
+            "domainPrefix": ctx.domain_name().and_then(|d| d.split('.').next()),
             "requestTimeEpoch": ctx.request_time_epoch_ms(),
             "requestId": ctx.request_id,
             "identity": {
@@ -212,18 +212,18 @@ pub fn event(
                 "accountId": null,
                 "cognitoIdentityId": null,
                 "caller": null,
-                "sourceIp": ctx.source_ip,
+                "sourceIp": ctx.source_ip(),
                 "principalOrgId": null,
                 "accessKey": null,
                 "cognitoAuthenticationType": null,
                 "cognitoAuthenticationProvider": null,
                 "userArn": null,
-                "userAgent": ctx.user_agent,
+                "userAgent": ctx.user_agent(),
                 "user": null,
             },
-            "domainName": ctx.domain_name,
-            "deploymentId": ctx.deployment_id,
-            "apiId": ctx.api_id,
+            "domainName": ctx.domain_name(),
+            "deploymentId": ctx.deployment_id(),
+            "apiId": ctx.api_id(),
         },
         "body": body_value,
         "isBase64Encoded": binary,

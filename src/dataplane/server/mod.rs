@@ -87,8 +87,8 @@ impl DataPlane {
         }
         tracing::trace!(
             request.id = %ctx.request_id,
-            api.id = ctx.api_id.as_deref().unwrap_or("-"),
-            stage.name = ctx.stage.as_deref().unwrap_or("-"),
+            api.id = ctx.api_id().unwrap_or("-"),
+            stage.name = ctx.stage_name().unwrap_or("-"),
             status = ctx.status,
             "request served"
         );
