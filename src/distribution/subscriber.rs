@@ -147,10 +147,10 @@ impl Subscriber {
             .await
             .map_err(|_| "the control plane did not answer within 10 s".to_owned())?
             .map_err(|e| e.to_string())?;
-        if !res.status().is_success() {
-            return Err(format!("stream answered {}", res.status()));
+        if !res.status.is_success() {
+            return Err(format!("stream answered {}", res.status));
         }
-        let mut body = res.into_body();
+        let mut body = res.body;
         let mut buf = BytesMut::new();
         // How far `buf` was already searched for a newline.
         let mut scanned = 0;
@@ -261,10 +261,10 @@ impl Subscriber {
             .request(req)
             .await
             .map_err(|e| format!("snapshot {hash}: {e}"))?;
-        if !res.status().is_success() {
-            return Err(format!("snapshot {hash}: {}", res.status()));
+        if !res.status.is_success() {
+            return Err(format!("snapshot {hash}: {}", res.status));
         }
-        let body = http_body_util::Limited::new(res.into_body(), MAX_SNAPSHOT)
+        let body = http_body_util::Limited::new(res.body, MAX_SNAPSHOT)
             .collect()
             .await
             .map_err(|e| format!("snapshot {hash}: {e}"))?

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderValue, Method, Request, Response, Uri};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
@@ -32,8 +32,8 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 
-use super::h1::Chunked;
 use super::h1::client::{self as h1, Framing, RequestFraming};
+use super::h1::{Chunked, RawFields};
 use super::{Body, BoxError};
 
 /// Idle connections kept per backend (scheme and authority).
@@ -262,13 +262,12 @@ impl BackendClient {
     }
 
     /// Sends `req` (with an absolute URI) on a pooled connection, or a new one. The answer's body
-    /// streams; its connection is reused once the body has been read to the end.
-    pub async fn request(&self, req: Request<Body>) -> Result<Response<ResponseBody>, BoxError> {
+    /// streams; its connection is reused once the body has been read to the end. The `Host`
+    /// header is always the URI's, whatever `req`'s headers say.
+    pub async fn request(&self, req: Request<Body>) -> Result<BackendResponse, BoxError> {
         let (key, target) = split_uri(req.uri())?;
-        let (mut parts, mut body) = req.into_parts();
-        if !parts.headers.contains_key(http::header::HOST) {
-            parts.headers.insert(http::header::HOST, self.pool.host(&key)?);
-        }
+        let (parts, mut body) = req.into_parts();
+        let host = self.pool.host(&key)?;
         let head_request = parts.method == Method::HEAD;
         let size = body.size_hint().exact();
         let framing = match size {
@@ -279,7 +278,14 @@ impl BackendClient {
             None => RequestFraming::Chunked,
         };
         let mut out = Vec::with_capacity(256);
-        h1::encode_head(&mut out, &parts.method, target.as_str(), &parts.headers, framing);
+        h1::encode_head(
+            &mut out,
+            &parts.method,
+            target.as_str(),
+            host.as_bytes(),
+            &parts.headers,
+            framing,
+        );
         // A small body goes out with the head, in one write; it can then be sent again.
         let streamed = match size {
             Some(n) if n <= BUFFERED_BODY => {
@@ -438,6 +444,23 @@ fn host_header(key: &Key) -> Result<HeaderValue, BoxError> {
     Ok(value?)
 }
 
+/// A backend's answer: its status, its header fields as they arrived, and its body.
+pub struct BackendResponse {
+    pub status: StatusCode,
+    pub fields: RawFields,
+    pub body: ResponseBody,
+}
+
+impl BackendResponse {
+    /// The answer with its fields in a header map.
+    pub fn into_response(self) -> Result<Response<ResponseBody>, BoxError> {
+        let mut res = Response::new(self.body);
+        *res.status_mut() = self.status;
+        *res.headers_mut() = self.fields.to_header_map()?;
+        Ok(res)
+    }
+}
+
 /// A backend answer's body, read from the connection as it is polled. Read to its end, it hands
 /// the connection back to the pool (if the connection can carry another request); dropped
 /// before, it closes the connection.
@@ -459,7 +482,7 @@ enum BodyState {
 }
 
 impl ResponseBody {
-    fn start(head: h1::Head, conn: Box<Conn>, pool: Arc<Pool>, key: Key) -> Response<ResponseBody> {
+    fn start(head: h1::Head, conn: Box<Conn>, pool: Arc<Pool>, key: Key) -> BackendResponse {
         let state = match head.framing {
             Framing::Empty => BodyState::Done,
             Framing::Length(n) => BodyState::Length(n),
@@ -484,11 +507,11 @@ impl ResponseBody {
             }
             _ => {}
         }
-        let mut res = Response::new(body);
-        *res.status_mut() = head.status;
-        *res.version_mut() = head.version;
-        *res.headers_mut() = head.headers;
-        res
+        BackendResponse {
+            status: head.status,
+            fields: head.fields,
+            body,
+        }
     }
 
     fn buffered(&self) -> u64 {
@@ -763,7 +786,7 @@ mod tests {
             let client = client.clone();
             async move {
                 let res = client.request(req).await?;
-                Ok::<_, BoxError>(res.into_body().collect().await?.to_bytes())
+                Ok::<_, BoxError>(res.body.collect().await?.to_bytes())
             }
         };
         assert_eq!(call(Method::GET).await.unwrap(), "0");

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use http::header;
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, spans};
 
 /// How the request body is framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,21 +16,24 @@ pub enum RequestFraming {
     Chunked,
 }
 
-/// Appends the request line and headers for a request to `target` (origin form). The message's
-/// own framing headers are replaced by `framing`'s.
+/// Appends the request line and headers for a request to `target` (origin form) on `host`.
+/// The message's own `Host` and framing headers are replaced by `host` and `framing`'s.
 pub fn encode_head(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
+    host: &[u8],
     headers: &HeaderMap,
     framing: RequestFraming,
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(host);
+    out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
-        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+        if name == header::HOST || name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -64,7 +67,7 @@ pub enum Framing {
 pub struct Head {
     pub status: StatusCode,
     pub version: Version,
-    pub headers: HeaderMap,
+    pub fields: RawFields,
     pub framing: Framing,
     /// Whether the connection may carry another request once the body has been read.
     pub keep_alive: bool,
@@ -77,7 +80,7 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
     if buf.is_empty() {
         return Ok(None);
     }
-    let (len, code, minor, count, spans) = {
+    let (len, code, minor, spans) = {
         // Uninitialised: filling 100 empty headers on every answer cost more than parsing it.
         let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut res = httparse::Response::new(&mut []);
@@ -94,7 +97,6 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
             len,
             res.code.unwrap_or(0),
             res.version.unwrap_or(1),
-            res.headers.len(),
             spans(buf, res.headers),
         )
     };
@@ -109,7 +111,7 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
         Version::HTTP_11
     };
 
-    let fields = Fields::read(&raw, &spans[..count], |_, _| {})?;
+    let fields = Fields::scan(&raw, &spans)?;
     let chunked = (fields.transfer_encodings > 0).then_some(fields.chunked_last);
     let length = fields.length;
 
@@ -135,7 +137,7 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
     Ok(Some(Head {
         status,
         version,
-        headers: fields.headers,
+        fields: RawFields { head: raw, spans },
         framing,
         keep_alive,
     }))
@@ -161,20 +163,20 @@ mod tests {
         headers.append("x-a", HeaderValue::from_static("2"));
         let encode = |method: &Method, headers: &HeaderMap, framing| {
             let mut out = Vec::new();
-            encode_head(&mut out, method, "/p?q=1", headers, framing);
+            encode_head(&mut out, method, "/p?q=1", b"backend.example", headers, framing);
             String::from_utf8(out).unwrap()
         };
         assert_eq!(
             encode(&Method::POST, &headers, RequestFraming::Length(5)),
-            "POST /p?q=1 HTTP/1.1\r\nhost: example.com\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 5\r\n\r\n"
+            "POST /p?q=1 HTTP/1.1\r\nhost: backend.example\r\nx-a: 1\r\nx-a: 2\r\ncontent-length: 5\r\n\r\n"
         );
         assert_eq!(
             encode(&Method::PUT, &HeaderMap::new(), RequestFraming::Chunked),
-            "PUT /p?q=1 HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+            "PUT /p?q=1 HTTP/1.1\r\nhost: backend.example\r\ntransfer-encoding: chunked\r\n\r\n"
         );
         assert_eq!(
             encode(&Method::GET, &HeaderMap::new(), RequestFraming::None),
-            "GET /p?q=1 HTTP/1.1\r\n\r\n"
+            "GET /p?q=1 HTTP/1.1\r\nhost: backend.example\r\n\r\n"
         );
     }
 
@@ -183,7 +185,7 @@ mod tests {
         let mut buf = BytesMut::from("HTTP/1.1 201 Created\r\nContent-Length: 3\r\nX-A: b\r\n\r\nabc");
         let h = parse_head(&mut buf, false).unwrap().unwrap();
         assert_eq!(h.status, 201);
-        assert_eq!(h.headers["x-a"], "b");
+        assert_eq!(h.fields.get("x-a"), Some(&b"b"[..]));
         assert_eq!(h.framing, Framing::Length(3));
         assert!(h.keep_alive);
         assert_eq!(&buf[..], b"abc", "the body stays in the buffer");

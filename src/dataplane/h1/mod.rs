@@ -7,8 +7,9 @@ pub mod client;
 pub mod server;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderName};
+use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue, Version};
+use smallvec::SmallVec;
 
 /// A message head larger than this is refused.
 pub const MAX_HEAD: usize = 64 << 10;
@@ -39,6 +40,8 @@ pub enum ProtocolError {
 /// Where a field's name and value sit in a head (start and end of each), to slice them out of
 /// it once it is frozen; httparse's fields borrow the buffer it is cut from.
 type Span = [u32; 4];
+/// The spans of a head's fields: inline for the usual few.
+type Spans = SmallVec<[Span; 16]>;
 
 /// Where `part` (borrowed from `head`) starts in `head`.
 fn offset(head: &[u8], part: &[u8]) -> u32 {
@@ -46,24 +49,29 @@ fn offset(head: &[u8], part: &[u8]) -> u32 {
 }
 
 /// The spans of `fields`, parsed from `head`.
-fn spans(head: &[u8], fields: &[httparse::Header<'_>]) -> [Span; MAX_HEADERS] {
-    let mut spans = [[0; 4]; MAX_HEADERS];
-    for (span, f) in spans.iter_mut().zip(fields) {
-        let (name, value) = (offset(head, f.name.as_bytes()), offset(head, f.value));
-        *span = [
-            name,
-            name + f.name.len() as u32,
-            value,
-            value + f.value.len() as u32,
-        ];
-    }
-    spans
+fn spans(head: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
+    fields
+        .iter()
+        .map(|f| {
+            let (name, value) = (offset(head, f.name.as_bytes()), offset(head, f.value));
+            [
+                name,
+                name + f.name.len() as u32,
+                value,
+                value + f.value.len() as u32,
+            ]
+        })
+        .collect()
 }
 
-/// A head's fields in a header map (values are slices of the head, not copies), with what they
-/// say about the message's framing and its connection.
+/// The name and value of the field at `span` of `head`.
+fn field<'h>(head: &'h [u8], &[ns, ne, vs, ve]: &Span) -> (&'h [u8], &'h [u8]) {
+    (&head[ns as usize..ne as usize], &head[vs as usize..ve as usize])
+}
+
+/// What a head's fields say about the message's framing and its connection, read from the
+/// fields as they arrived (names compared without regard to case).
 struct Fields {
-    headers: HeaderMap,
     /// `Content-Length`, its repeated values agreeing (RFC 9110 §8.6).
     length: Option<u64>,
     /// How many `Transfer-Encoding` fields there are.
@@ -76,14 +84,8 @@ struct Fields {
 }
 
 impl Fields {
-    /// Builds the fields at `spans` of the frozen `head`; `each` sees every field as well.
-    fn read(
-        head: &Bytes,
-        spans: &[Span],
-        mut each: impl FnMut(&HeaderName, &HeaderValue),
-    ) -> Result<Self, ProtocolError> {
+    fn scan(head: &[u8], spans: &[Span]) -> Result<Self, ProtocolError> {
         let mut fields = Fields {
-            headers: HeaderMap::with_capacity(spans.len()),
             length: None,
             transfer_encodings: 0,
             chunked_last: false,
@@ -91,32 +93,32 @@ impl Fields {
             close: false,
             keep_alive: false,
         };
-        for &[ns, ne, vs, ve] in spans {
-            let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
-                .map_err(|_| ProtocolError::Unsupported("header name"))?;
-            let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
-                .map_err(|_| ProtocolError::Unsupported("header value"))?;
-            if name == header::CONTENT_LENGTH {
-                let n = parse_length(value.as_bytes()).ok_or(ProtocolError::ContentLength)?;
-                if fields.length.is_some_and(|l| l != n) {
-                    return Err(ProtocolError::ContentLength);
+        for span in spans {
+            let (name, value) = field(head, span);
+            // By length first: most names are ruled out without a compare.
+            match name.len() {
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    let n = parse_length(value).ok_or(ProtocolError::ContentLength)?;
+                    if fields.length.is_some_and(|l| l != n) {
+                        return Err(ProtocolError::ContentLength);
+                    }
+                    fields.length = Some(n);
                 }
-                fields.length = Some(n);
-            } else if name == header::TRANSFER_ENCODING {
-                let v = value.as_bytes();
-                let last = v.rsplit(|&b| b == b',').next().unwrap_or_default();
-                fields.transfer_encodings += 1;
-                fields.chunked_last = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
-                fields.chunked_alone = v.trim_ascii().eq_ignore_ascii_case(b"chunked");
-            } else if name == header::CONNECTION {
-                for token in value.as_bytes().split(|&b| b == b',') {
-                    let token = token.trim_ascii();
-                    fields.close |= token.eq_ignore_ascii_case(b"close");
-                    fields.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
+                    fields.transfer_encodings += 1;
+                    fields.chunked_last = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+                    fields.chunked_alone = value.trim_ascii().eq_ignore_ascii_case(b"chunked");
                 }
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    for token in value.split(|&b| b == b',') {
+                        let token = token.trim_ascii();
+                        fields.close |= token.eq_ignore_ascii_case(b"close");
+                        fields.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                    }
+                }
+                _ => {}
             }
-            each(&name, &value);
-            fields.headers.append(name, value);
         }
         Ok(fields)
     }
@@ -125,6 +127,85 @@ impl Fields {
     /// `close`, HTTP/1.0 only when it says `keep-alive`.
     fn persistent(&self, version: Version) -> bool {
         !self.close && (version == Version::HTTP_11 || self.keep_alive)
+    }
+}
+
+/// The fields at `spans` of the frozen `head` in a header map (values are slices of the head,
+/// not copies); `each` sees every field as well.
+fn header_map(
+    head: &Bytes,
+    spans: &[Span],
+    mut each: impl FnMut(&HeaderName, &HeaderValue),
+) -> Result<HeaderMap, ProtocolError> {
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for &[ns, ne, vs, ve] in spans {
+        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            .map_err(|_| ProtocolError::Unsupported("header name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            .map_err(|_| ProtocolError::Unsupported("header value"))?;
+        each(&name, &value);
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// A message's header fields as they arrived (httparse checked them), in the head's own bytes.
+/// A backend's answer passed through to a client is written back from these, without the
+/// cost of a header map: parsing names, checking values again, hashing, allocating.
+#[derive(Debug, Clone, Default)]
+pub struct RawFields {
+    head: Bytes,
+    spans: Spans,
+}
+
+impl RawFields {
+    /// Names and values, in the order they arrived; names as the peer spelled them.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.spans.iter().map(|span| field(&self.head, span))
+    }
+
+    /// The first value of `name` (lowercase).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The fields in a header map.
+    pub fn to_header_map(&self) -> Result<HeaderMap, ProtocolError> {
+        header_map(&self.head, &self.spans, |_, _| {})
+    }
+
+    /// The end-to-end fields: all but the hop-by-hop ones and those `Connection` names
+    /// (RFC 9110 §7.6.1).
+    pub fn end_to_end(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        // Usually `Connection` names nothing but `keep-alive`: then nothing is collected.
+        let named: SmallVec<[&[u8]; 4]> = self
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"connection"))
+            .flat_map(|(_, v)| v.split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|t| !t.eq_ignore_ascii_case(b"keep-alive") && !t.eq_ignore_ascii_case(b"close"))
+            .collect();
+        self.iter().filter(move |(name, _)| {
+            !is_hop_by_hop(name) && !named.iter().any(|t| t.eq_ignore_ascii_case(name))
+        })
+    }
+}
+
+/// Whether a header belongs to one connection and is never forwarded (RFC 9110 §7.6.1), with
+/// the legacy `Proxy-Connection`. By length first: most names are ruled out without a compare.
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    let is = |hop: &[u8]| name.eq_ignore_ascii_case(hop);
+    match name.len() {
+        2 => is(b"te"),
+        7 => is(b"trailer") || is(b"upgrade"),
+        10 => is(b"connection") || is(b"keep-alive"),
+        16 => is(b"proxy-connection"),
+        17 => is(b"transfer-encoding"),
+        18 => is(b"proxy-authenticate"),
+        19 => is(b"proxy-authorization"),
+        _ => false,
     }
 }
 

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, offset, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, header_map, offset, spans};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     if buf.is_empty() {
         return Ok(None);
     }
-    let (len, method, target, minor, count, spans) = {
+    let (len, method, target, minor, spans) = {
         // Uninitialised: filling 100 empty headers on every request costs more than parsing it.
         let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut []);
@@ -71,7 +71,6 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
             method,
             (target, target + path.len() as u32),
             req.version.unwrap_or(1),
-            req.headers.len(),
             spans(buf, req.headers),
         )
     };
@@ -87,8 +86,9 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         Version::HTTP_11
     };
 
+    let fields = Fields::scan(&raw, &spans)?;
     let (mut hosts, mut expect_continue) = (0, false);
-    let fields = Fields::read(&raw, &spans[..count], |name, value| {
+    let headers = header_map(&raw, &spans, |name, value| {
         if name == header::HOST {
             hosts += 1;
         } else if name == header::EXPECT {
@@ -124,7 +124,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         uri,
         version,
         keep_alive: fields.persistent(version),
-        headers: fields.headers,
+        headers,
         framing,
         expect_continue: expect_continue && version == Version::HTTP_11 && framing != BodyFraming::Empty,
     }))
@@ -141,15 +141,22 @@ pub enum ResponseFraming {
     Bare,
 }
 
-/// Appends an answer's status line and headers: `headers`, then `extra` (which replace the
-/// same names in `headers`). The answer's own framing and connection headers give way to
+/// An answer's header fields: those of its header map, and those of a backend's answer passed
+/// through as they arrived (their end-to-end ones).
+pub struct AnswerFields<'a> {
+    pub headers: &'a HeaderMap,
+    pub passed: Option<&'a RawFields>,
+}
+
+/// Appends an answer's status line and headers: `fields`, then `extra` (which replace the
+/// same names in `fields`). The answer's own framing and connection headers give way to
 /// `framing` and `connection`, except that the answer to a `HEAD` may declare the length its
 /// `GET` would have. `date` is added unless the answer has one.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_response_head(
     out: &mut Vec<u8>,
     status: StatusCode,
-    headers: &HeaderMap,
+    fields: AnswerFields<'_>,
     extra: &[(&HeaderName, &[u8])],
     framing: ResponseFraming,
     head_request: bool,
@@ -163,23 +170,30 @@ pub fn encode_response_head(
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
     let mut declared_length = false;
-    for (name, value) in headers {
-        if name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-            || extra.iter().any(|(n, _)| *n == name)
+    let map = fields
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
+    let passed = fields.passed.into_iter().flat_map(RawFields::end_to_end);
+    for (name, value) in map.chain(passed) {
+        // By length first: most names are ruled out without a compare.
+        let is = |other: &[u8]| name.len() == other.len() && name.eq_ignore_ascii_case(other);
+        if is(b"transfer-encoding")
+            || is(b"connection")
+            || extra.iter().any(|(n, _)| is(n.as_str().as_bytes()))
         {
             continue;
         }
-        if name == header::CONTENT_LENGTH {
+        if is(b"content-length") {
             if !head_request {
                 continue;
             }
             declared_length = true;
         }
-        has_date |= name == header::DATE;
-        out.extend_from_slice(name.as_str().as_bytes());
+        has_date |= is(b"date");
+        out.extend_from_slice(name);
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     for (name, value) in extra {
@@ -328,6 +342,48 @@ mod tests {
     }
 
     #[test]
+    fn a_backends_answer_passes_through_with_its_end_to_end_fields() {
+        let backend = "HTTP/1.1 200 OK\r\nX-Up: a\r\nConnection: keep-alive, X-Private\r\n\
+                       X-Private: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 3\r\n\
+                       Date: E\r\nTransfer-Encoding: chunked\r\nX-Id: theirs\r\nx-up: b\r\n\r\n";
+        let head = super::super::client::parse_head(&mut BytesMut::from(backend), false)
+            .unwrap()
+            .unwrap();
+        let mut ours = HeaderMap::new();
+        ours.insert("x-ours", HeaderValue::from_static("1"));
+        let id = HeaderName::from_static("x-id");
+        let encode = |head_request| {
+            let mut out = Vec::new();
+            let fields = AnswerFields {
+                headers: &ours,
+                passed: Some(&head.fields),
+            };
+            let framing = ResponseFraming::Length(3);
+            let extra: &[(&HeaderName, &[u8])] = &[(&id, b"ours")];
+            encode_response_head(
+                &mut out,
+                StatusCode::OK,
+                fields,
+                extra,
+                framing,
+                head_request,
+                Connection::Default,
+                b"D",
+            );
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            encode(false),
+            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nDate: E\r\nx-up: b\r\nx-id: ours\r\ncontent-length: 3\r\n\r\n"
+        );
+        assert_eq!(
+            encode(true),
+            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nContent-Length: 3\r\nDate: E\r\nx-up: b\r\nx-id: ours\r\n\r\n",
+            "a HEAD answer keeps the length it declares"
+        );
+    }
+
+    #[test]
     fn answer_heads_carry_their_own_framing() {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
@@ -335,7 +391,11 @@ mod tests {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         let encode = |status, headers: &HeaderMap, framing, head, conn| {
             let mut out = Vec::new();
-            encode_response_head(&mut out, status, headers, &[], framing, head, conn, b"D");
+            let fields = AnswerFields {
+                headers,
+                passed: None,
+            };
+            encode_response_head(&mut out, status, fields, &[], framing, head, conn, b"D");
             String::from_utf8(out).unwrap()
         };
         assert_eq!(
@@ -366,7 +426,10 @@ mod tests {
         encode_response_head(
             &mut out,
             StatusCode::OK,
-            &headers,
+            AnswerFields {
+                headers: &headers,
+                passed: None,
+            },
             &[(&id, b"ours")],
             ResponseFraming::Length(0),
             false,

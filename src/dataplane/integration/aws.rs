@@ -243,8 +243,8 @@ async fn assume_role(
         Ok(Err(e)) => return Err(failed(&e.to_string())),
         Err(_) => return Err(failed("timed out")),
     };
-    let status = res.status();
-    let xml = http_body_util::Limited::new(res.into_body(), 64 << 10)
+    let status = res.status;
+    let xml = http_body_util::Limited::new(res.body, 64 << 10)
         .collect()
         .await
         .map_err(|_| failed("unreadable answer"))?
@@ -299,7 +299,10 @@ pub async fn call(
         }
         Ok(Ok(res)) => res,
     };
-    let (parts, body) = res.into_parts();
+    let (parts, body) = res
+        .into_response()
+        .map_err(|_| GatewayError::bad_gateway())?
+        .into_parts();
     let collect = http_body_util::Limited::new(body, MAX_PAYLOAD).collect();
     match tokio::time::timeout_at(deadline, collect).await {
         Err(_) => Err(GatewayError::timeout()),

@@ -4,15 +4,16 @@
 
 use bytes::Bytes;
 
-use http::header::{self, HeaderName};
+use http::header::{self, Entry, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 
 use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
-use crate::dataplane::client::ResponseBody;
+use crate::dataplane::client::BackendResponse;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
+use crate::dataplane::h1::is_hop_by_hop;
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
@@ -41,22 +42,6 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 
 /// [`PATH_SEGMENT`] without `/`: a value that must stay a single segment.
 const SEGMENT: &percent_encoding::AsciiSet = &PATH_SEGMENT.add(b'/');
-
-/// Whether a header belongs to one connection and is never forwarded (RFC 9110 §7.6.1), with
-/// the legacy `Proxy-Connection`. By length first: most names are ruled out without a compare.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    match name.len() {
-        2 => name == "te",
-        7 => name == "trailer" || name == "upgrade",
-        10 => name == "connection" || name == "keep-alive",
-        16 => name == "proxy-connection",
-        17 => name == "transfer-encoding",
-        18 => name == "proxy-authenticate",
-        19 => name == "proxy-authorization",
-        _ => false,
-    }
-}
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
@@ -225,7 +210,7 @@ async fn send(
     dp: &DataPlane,
     integration: &CompiledIntegration,
     request: Request<Body>,
-) -> Result<Response<ResponseBody>, GatewayError> {
+) -> Result<BackendResponse, GatewayError> {
     let client = if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
@@ -248,12 +233,6 @@ pub async fn invoke_proxy(
     integration: &CompiledIntegration,
     ctx: &RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
-    let declared = req
-        .header(header::CONTENT_LENGTH)
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_PAYLOAD) {
-        return Err(GatewayError::too_large());
-    }
     let uri = backend_url(integration, req, ctx, true, "")?;
     let method = integration
         .http_method
@@ -263,15 +242,25 @@ pub async fn invoke_proxy(
     // moved (not copied) into the backend request.
     let mut mapped = HeaderMap::new();
     apply_header_mappings(&mut mapped, integration, req, ctx);
-    let forwarded = match req.header(&X_FORWARDED_FOR) {
-        Some(prev) => HeaderValue::try_from(format!("{prev}, {}", ctx.source_ip)).ok(),
-        None => HeaderValue::try_from(ctx.source_ip()).ok(),
-    };
     let mut headers = std::mem::take(&mut req.headers);
     remove_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
-    if let Some(v) = forwarded {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
+    // The client's `Host` stays behind: the backend gets its own (the backend client's).
+    match headers.entry(&X_FORWARDED_FOR) {
+        Entry::Occupied(mut e) => {
+            let forwarded = format!(
+                "{}, {}",
+                String::from_utf8_lossy(e.get().as_bytes()),
+                ctx.source_ip
+            );
+            if let Ok(v) = HeaderValue::try_from(forwarded) {
+                e.insert(v);
+            }
+        }
+        Entry::Vacant(e) => {
+            if let Ok(v) = HeaderValue::try_from(ctx.source_ip()) {
+                e.insert(v);
+            }
+        }
     }
     for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {
         headers.insert(name, value);
@@ -282,17 +271,21 @@ pub async fn invoke_proxy(
     *request.headers_mut() = headers;
     let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
-    let (mut parts, body) = res.into_parts();
-    remove_hop_by_hop(&mut parts.headers);
-    // The answer streams through, but not past the integration's timeout.
-    let body = crate::dataplane::Deadline::new(body, started + integration.timeout);
-    Ok(Response::from_parts(parts, body.boxed()))
+    // The answer streams through, but not past the integration's timeout. Its fields go back
+    // as they came (the server writes the end-to-end ones), not through a header map.
+    let body = crate::dataplane::Deadline::new(res.body, started + integration.timeout);
+    let mut response = Response::new(body.boxed());
+    *response.status_mut() = res.status;
+    response.extensions_mut().insert(res.fields);
+    Ok(response)
 }
 
 /// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header
 /// names (RFC 9110 §7.6.1). One pass over the names finds them; most requests carry none.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let mut fixed = headers.keys().filter(|name| is_hop_by_hop(name));
+    let mut fixed = headers
+        .keys()
+        .filter(|name| is_hop_by_hop(name.as_str().as_bytes()));
     let Some(first) = fixed.next().cloned() else {
         return;
     };
@@ -331,7 +324,10 @@ pub async fn invoke(
     let request = request.map(full_body);
     let started = tokio::time::Instant::now();
     let res = send(dp, integration, request).await?;
-    let (parts, body) = res.into_parts();
+    let (parts, body) = res
+        .into_response()
+        .map_err(|_| GatewayError::bad_gateway())?
+        .into_parts();
     // The integration's timeout covers the whole answer, body included.
     let collect = http_body_util::Limited::new(body, MAX_PAYLOAD).collect();
     let body = match tokio::time::timeout_at(started + integration.timeout, collect).await {
@@ -366,10 +362,11 @@ mod tests {
             "proxy-connection",
         ];
         for name in fixed {
-            assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+            assert!(is_hop_by_hop(name.as_bytes()), "{name}");
+            assert!(is_hop_by_hop(name.to_uppercase().as_bytes()), "{name}");
         }
         for name in ["content-type", "host", "x-connection", "tee", "upgrades", "date"] {
-            assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+            assert!(!is_hop_by_hop(name.as_bytes()), "{name}");
         }
 
         let mut headers = HeaderMap::new();

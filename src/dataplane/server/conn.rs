@@ -26,7 +26,7 @@ use tokio::time::{Instant, Sleep};
 use super::DataPlane;
 use super::body::RequestBody;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
-use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
+use crate::dataplane::h1::{MAX_HEAD, ProtocolError, RawFields};
 use crate::dataplane::pipeline::{self, Answer, AnswerIds};
 
 /// How long clients get: to send a whole request head once the connection is idle (also how
@@ -287,10 +287,14 @@ impl Conn {
         };
         let ids = answer.ids.as_ref().map(AnswerIds::headers);
         self.wbuf.clear();
+        let fields = h1::AnswerFields {
+            headers: &parts.headers,
+            passed: parts.extensions.get::<RawFields>(),
+        };
         h1::encode_response_head(
             &mut self.wbuf,
             status,
-            &parts.headers,
+            fields,
             ids.as_ref().map_or(&[], |h| &h[..]),
             framing,
             head_request,
@@ -431,7 +435,10 @@ fn refusal(status: StatusCode) -> Vec<u8> {
     h1::encode_response_head(
         &mut out,
         status,
-        &http::HeaderMap::new(),
+        h1::AnswerFields {
+            headers: &http::HeaderMap::new(),
+            passed: None,
+        },
         &[],
         ResponseFraming::Length(0),
         false,
