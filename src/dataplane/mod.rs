@@ -16,6 +16,7 @@ pub mod request;
 pub mod resolve;
 pub mod router;
 pub mod server;
+pub mod timer;
 pub mod validate;
 
 use bytes::Bytes;

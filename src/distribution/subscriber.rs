@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::protocol::{self, Ack, Event, StageKey};
 use crate::compiler::{self, CompiledApi};
-use crate::dataplane::client::BackendClient;
+use crate::dataplane::client::{BackendClient, RequestError};
 use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::full_body;
 use crate::domain::snapshot::Snapshot;
@@ -143,10 +143,11 @@ impl Subscriber {
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
             .body(full_body(Bytes::new()))
             .map_err(|e| e.to_string())?;
-        let res = tokio::time::timeout(Duration::from_secs(10), self.client.request(req))
-            .await
-            .map_err(|_| "the control plane did not answer within 10 s".to_owned())?
-            .map_err(|e| e.to_string())?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let res = self.client.request(req, deadline).await.map_err(|e| match e {
+            RequestError::TimedOut => "the control plane did not answer within 10 s".to_owned(),
+            RequestError::Failed(e) => e.to_string(),
+        })?;
         if !res.status.is_success() {
             return Err(format!("stream answered {}", res.status));
         }
@@ -258,7 +259,7 @@ impl Subscriber {
             .map_err(|e| e.to_string())?;
         let res = self
             .client
-            .request(req)
+            .request(req, tokio::time::Instant::now() + Duration::from_secs(30))
             .await
             .map_err(|e| format!("snapshot {hash}: {e}"))?;
         if !res.status.is_success() {
@@ -311,10 +312,9 @@ impl Subscriber {
                 serde_json::to_vec(&ack).expect("acks serialise"),
             )));
         let Ok(req) = req else { return };
-        match tokio::time::timeout(Duration::from_secs(5), self.client.request(req)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "ack not delivered"),
-            Err(_) => tracing::debug!("ack timed out"),
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        if let Err(e) = self.client.request(req, deadline).await {
+            tracing::debug!(error = %e, "ack not delivered");
         }
     }
 }

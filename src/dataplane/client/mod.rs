@@ -34,7 +34,9 @@ use tower::ServiceExt;
 
 use super::h1::client::{self as h1, Framing, RequestFraming};
 use super::h1::{Chunked, RawFields};
+use super::timer::LazyTimer;
 use super::{Body, BoxError};
+use tokio::time::Instant as TokioInstant;
 
 /// Idle connections kept per backend (scheme and authority).
 const MAX_IDLE_PER_BACKEND: usize = 1024;
@@ -86,6 +88,8 @@ struct Conn {
     /// How much room the next read gets.
     read_size: usize,
     idle_since: Instant,
+    /// For the request's deadline while its answer's head is awaited.
+    timer: LazyTimer,
 }
 
 impl Conn {
@@ -160,12 +164,12 @@ impl Pool {
         Ok(host)
     }
 
-    /// The most recently used open connection to `key`, if any.
-    fn checkout(&self, key: &Key) -> Option<Box<Conn>> {
+    /// The most recently used open connection to `key`, if any, as of `now`.
+    fn checkout(&self, key: &Key, now: Instant) -> Option<Box<Conn>> {
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         let backend = backends.get_mut(key)?;
         while let Some(conn) = backend.idle.pop() {
-            if conn.idle_since.elapsed() < IDLE_TIMEOUT && conn.is_open() {
+            if now.saturating_duration_since(conn.idle_since) < IDLE_TIMEOUT && conn.is_open() {
                 return Some(conn);
             }
         }
@@ -176,7 +180,8 @@ impl Pool {
         if !self.sweeping.load(Ordering::Relaxed) && !self.sweeping.swap(true, Ordering::Relaxed) {
             self.start_sweeper();
         }
-        conn.idle_since = Instant::now();
+        let now = Instant::now();
+        conn.idle_since = now;
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         // A backend may have been swept away while all its connections were busy.
         let list = match backends.entry(key) {
@@ -197,7 +202,7 @@ impl Pool {
         if list.len() >= MAX_IDLE_PER_BACKEND
             || list
                 .first()
-                .is_some_and(|c| c.idle_since.elapsed() >= IDLE_TIMEOUT)
+                .is_some_and(|c| now.saturating_duration_since(c.idle_since) >= IDLE_TIMEOUT)
         {
             list.remove(0);
         }
@@ -261,13 +266,19 @@ impl BackendClient {
         }
     }
 
-    /// Sends `req` (with an absolute URI) on a pooled connection, or a new one. The answer's body
-    /// streams; its connection is reused once the body has been read to the end. The `Host`
-    /// header is always the URI's, whatever `req`'s headers say.
-    pub async fn request(&self, req: Request<Body>) -> Result<BackendResponse, BoxError> {
+    /// Sends `req` (with an absolute URI) on a pooled connection, or a new one, and reads the
+    /// answer's head by `deadline`. The answer's body streams; its connection is reused once
+    /// the body has been read to the end. The `Host` header is always the URI's, whatever
+    /// `req`'s headers say.
+    pub async fn request(
+        &self,
+        req: Request<Body>,
+        deadline: TokioInstant,
+    ) -> Result<BackendResponse, RequestError> {
         let (key, target) = split_uri(req.uri())?;
         let (parts, mut body) = req.into_parts();
         let host = self.pool.host(&key)?;
+        let now = Instant::now();
         let head_request = parts.method == Method::HEAD;
         let size = body.size_hint().exact();
         let framing = match size {
@@ -286,12 +297,14 @@ impl BackendClient {
             &parts.headers,
             framing,
         );
-        // A small body goes out with the head, in one write; it can then be sent again.
+        // A small body goes out with the head, in one write; it can then be sent again. It is
+        // at hand already (the server reads such bodies with their heads).
         let streamed = match size {
             Some(n) if n <= BUFFERED_BODY => {
                 // The body must be what its framing said, or the backend would read the rest as
                 // another request.
-                let mismatch = || BoxError::from("the request body does not match its length");
+                let mismatch =
+                    || RequestError::from(BoxError::from("the request body does not match its length"));
                 let head_len = out.len();
                 while let Some(frame) = body.frame().await {
                     if let Ok(data) = frame?.into_data() {
@@ -314,17 +327,31 @@ impl BackendClient {
         loop {
             // Only now, with the body in hand: a connection taken while a slow client sends its
             // body would sit idle, unusable by others, and may time out meanwhile.
-            let (mut conn, reused) = match self.pool.checkout(&key) {
+            let (mut conn, reused) = match self.pool.checkout(&key, now) {
                 Some(conn) => (conn, true),
                 // Boxed: connecting is rare, and its future would make every request's larger.
-                None => (Box::pin(self.connect(&parts.uri)).await?, false),
+                None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(&parts.uri))).await {
+                    Ok(conn) => (conn?, false),
+                    Err(_) => return Err(RequestError::TimedOut),
+                },
             };
-            match exchange(&mut conn, &out, streamed.take(), framing, head_request).await {
-                Ok(head) => return Ok(ResponseBody::start(head, conn, self.pool.clone(), key)),
-                Err(e) if e.before_answer && reused && replayable => {
+            // The connection's own timer, moved forward lazily (a connection that times out
+            // is dropped with it: what it would read next is unknown).
+            let mut timer = std::mem::take(&mut conn.timer);
+            let exchanged = timer
+                .run_until(
+                    deadline,
+                    exchange(&mut conn, &out, streamed.take(), framing, head_request),
+                )
+                .await;
+            conn.timer = timer;
+            match exchanged {
+                None => return Err(RequestError::TimedOut),
+                Some(Ok(head)) => return Ok(ResponseBody::start(head, conn, self.pool.clone(), key)),
+                Some(Err(e)) if e.before_answer && reused && replayable => {
                     tracing::debug!(error = %e.error, "pooled backend connection was closed; sending again");
                 }
-                Err(e) => return Err(e.error),
+                Some(Err(e)) => return Err(e.error.into()),
             }
         }
     }
@@ -336,6 +363,7 @@ impl BackendClient {
             buf: BytesMut::new(),
             read_size: 8 << 10,
             idle_since: Instant::now(),
+            timer: LazyTimer::default(),
         }))
     }
 }
@@ -442,6 +470,15 @@ fn host_header(key: &Key) -> Result<HeaderValue, BoxError> {
         None => HeaderValue::from_str(host),
     };
     Ok(value?)
+}
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("the backend did not answer in time")]
+    TimedOut,
+    #[error(transparent)]
+    Failed(#[from] BoxError),
 }
 
 /// A backend's answer: its status, its header fields as they arrived, and its body.
@@ -742,11 +779,16 @@ mod tests {
         let client = verifying();
         let post = |body| Request::post(format!("http://{addr}/")).body(body).unwrap();
         // Buffered: refused before any connection is made.
-        assert!(client.request(post(lying(5, 3))).await.is_err());
-        assert!(client.request(post(lying(5, 7))).await.is_err());
+        assert!(client.request(post(lying(5, 3)), soon()).await.is_err());
+        assert!(client.request(post(lying(5, 7)), soon()).await.is_err());
         // Streamed: cut off before the surplus reaches the backend.
         let big = BUFFERED_BODY + 10;
-        assert!(client.request(post(lying(big, big as usize + 1))).await.is_err());
+        assert!(
+            client
+                .request(post(lying(big, big as usize + 1)), soon())
+                .await
+                .is_err()
+        );
         let sent = received.await.unwrap();
         let end = sent.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
         assert!(
@@ -785,7 +827,7 @@ mod tests {
                 .unwrap();
             let client = client.clone();
             async move {
-                let res = client.request(req).await?;
+                let res = client.request(req, soon()).await?;
                 Ok::<_, BoxError>(res.body.collect().await?.to_bytes())
             }
         };
@@ -823,6 +865,10 @@ mod tests {
             client.pool.backends.lock().unwrap().is_empty(),
             "the backend is forgotten"
         );
+    }
+
+    fn soon() -> TokioInstant {
+        TokioInstant::now() + Duration::from_secs(5)
     }
 
     fn full(s: &'static str) -> Body {

@@ -11,6 +11,7 @@ use http::Request;
 use http_body_util::BodyExt;
 
 use crate::compiler::CompiledIntegration;
+use crate::dataplane::client::RequestError;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{MAX_PAYLOAD, full_body};
@@ -237,11 +238,10 @@ async fn assume_role(
         .body(Bytes::from(body))
         .map_err(|_| failed("bad request"))?;
     sign(&mut request, base, region, "sts")?;
-    let send = dp.http.request(request.map(full_body));
-    let res = match tokio::time::timeout(Duration::from_secs(10), send).await {
-        Ok(Ok(res)) => res,
-        Ok(Err(e)) => return Err(failed(&e.to_string())),
-        Err(_) => return Err(failed("timed out")),
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let res = match dp.http.request(request.map(full_body), deadline).await {
+        Ok(res) => res,
+        Err(e) => return Err(failed(&e.to_string())),
     };
     let status = res.status;
     let xml = http_body_util::Limited::new(res.body, 64 << 10)
@@ -291,13 +291,13 @@ pub async fn call(
     }
     let request = request.map(full_body);
     let deadline = tokio::time::Instant::now() + integration.timeout;
-    let res = match tokio::time::timeout_at(deadline, dp.http.request(request)).await {
-        Err(_) => return Err(GatewayError::timeout()),
-        Ok(Err(e)) => {
+    let res = match dp.http.request(request, deadline).await {
+        Err(RequestError::TimedOut) => return Err(GatewayError::timeout()),
+        Err(RequestError::Failed(e)) => {
             tracing::warn!(error = %e, aws.service = service, "aws endpoint unreachable");
             return Err(GatewayError::bad_gateway());
         }
-        Ok(Ok(res)) => res,
+        Ok(res) => res,
     };
     let (parts, body) = res
         .into_response()

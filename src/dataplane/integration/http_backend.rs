@@ -10,7 +10,9 @@ use http_body_util::BodyExt;
 
 use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
-use crate::dataplane::client::BackendResponse;
+use tokio::time::Instant;
+
+use crate::dataplane::client::{BackendResponse, RequestError};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::is_hop_by_hop;
@@ -206,23 +208,25 @@ pub(super) fn apply_header_mappings(
     }
 }
 
+/// Sends the integration request; its answer's head must come by `deadline`.
 async fn send(
     dp: &DataPlane,
     integration: &CompiledIntegration,
     request: Request<Body>,
+    deadline: Instant,
 ) -> Result<BackendResponse, GatewayError> {
     let client = if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
         &dp.http
     };
-    match tokio::time::timeout(integration.timeout, client.request(request)).await {
-        Err(_) => Err(GatewayError::timeout()),
-        Ok(Err(e)) => {
+    match client.request(request, deadline).await {
+        Err(RequestError::TimedOut) => Err(GatewayError::timeout()),
+        Err(RequestError::Failed(e)) => {
             tracing::debug!(error = %e, "backend request failed");
             Err(GatewayError::bad_gateway())
         }
-        Ok(Ok(res)) => Ok(res),
+        Ok(res) => Ok(res),
     }
 }
 
@@ -269,11 +273,11 @@ pub async fn invoke_proxy(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    let started = tokio::time::Instant::now();
-    let res = send(dp, integration, request).await?;
+    let deadline = Instant::now() + integration.timeout;
+    let res = send(dp, integration, request, deadline).await?;
     // The answer streams through, but not past the integration's timeout. Its fields go back
     // as they came (the server writes the end-to-end ones), not through a header map.
-    let body = crate::dataplane::Deadline::new(res.body, started + integration.timeout);
+    let body = crate::dataplane::Deadline::new(res.body, deadline);
     let mut response = Response::new(body.boxed());
     *response.status_mut() = res.status;
     response.extensions_mut().insert(res.fields);
@@ -322,15 +326,15 @@ pub async fn invoke(
     let request = integration_request(req, body, integration, ctx, "").await?;
     let req = &*req;
     let request = request.map(full_body);
-    let started = tokio::time::Instant::now();
-    let res = send(dp, integration, request).await?;
+    let deadline = Instant::now() + integration.timeout;
+    let res = send(dp, integration, request, deadline).await?;
     let (parts, body) = res
         .into_response()
         .map_err(|_| GatewayError::bad_gateway())?
         .into_parts();
     // The integration's timeout covers the whole answer, body included.
     let collect = http_body_util::Limited::new(body, MAX_PAYLOAD).collect();
-    let body = match tokio::time::timeout_at(started + integration.timeout, collect).await {
+    let body = match tokio::time::timeout_at(deadline, collect).await {
         Err(_) => return Err(GatewayError::timeout()),
         Ok(collected) => collected.map_err(|_| GatewayError::bad_gateway())?.to_bytes(),
     };

@@ -9,7 +9,6 @@
 //! closed. A small body of known length is read with its head; a larger or chunked one streams
 //! to the integration as it asks for it.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,13 +20,14 @@ use http::{Method, Request, StatusCode, Version};
 use http_body::Body as _;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::DataPlane;
 use super::body::RequestBody;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError, RawFields};
 use crate::dataplane::pipeline::{self, Answer, AnswerIds};
+use crate::dataplane::timer::LazyTimer;
 
 /// How long clients get: to send a whole request head once the connection is idle (also how
 /// long an idle keep-alive connection stays open) and a small body after its head; to send a
@@ -65,7 +65,7 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
         stream: Arc::new(stream),
         rbuf: BytesMut::with_capacity(READ_SIZE),
         wbuf: Vec::with_capacity(1024),
-        timer: None,
+        timer: LazyTimer::default(),
         timeouts: dp.timeouts,
     };
     if let Err(e) = conn.run(dp, remote).await {
@@ -105,8 +105,8 @@ struct Conn {
     rbuf: BytesMut,
     /// The answer being written.
     wbuf: Vec<u8>,
-    /// Armed once, for the head timeout; moved forward lazily.
-    timer: Option<Pin<Box<Sleep>>>,
+    /// For the head and body timeouts.
+    timer: LazyTimer,
     timeouts: ClientTimeouts,
 }
 
@@ -242,16 +242,9 @@ impl Conn {
             }
             // Armed once per connection and moved forward only when it fires early: resetting
             // a timer on every request would cost more than the rest of reading it.
-            let timer = self
-                .timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            loop {
-                std::task::ready!(timer.as_mut().poll(cx));
-                if timer.deadline() >= deadline {
-                    return Poll::Ready(Err(ConnError::TimedOut));
-                }
-                timer.as_mut().reset(deadline);
-            }
+            self.timer
+                .poll_passed(deadline, cx)
+                .map(|()| Err(ConnError::TimedOut))
         })
         .await
     }

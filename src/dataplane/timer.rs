@@ -1,0 +1,89 @@
+//! A timer for the deadlines of one connection, which come one after another.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::time::{Instant, Sleep};
+
+/// A timer for deadlines that come one after another (a connection's requests), mostly later
+/// each time: armed once, and moved to the deadline it serves only when it fires before it,
+/// or when a deadline comes earlier than the one it is set for. `tokio::time::timeout` on every
+/// request would insert an entry into the runtime's timer wheel and take it out again each
+/// time; this touches the wheel about once per timeout period.
+#[derive(Default)]
+pub struct LazyTimer {
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl LazyTimer {
+    /// Ready once `deadline` has passed; until then the task is woken when it may have.
+    pub fn poll_passed(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.deadline() > deadline {
+            sleep.as_mut().reset(deadline);
+        }
+        loop {
+            std::task::ready!(sleep.as_mut().poll(cx));
+            if sleep.deadline() >= deadline {
+                return Poll::Ready(());
+            }
+            // Fired for an earlier deadline: on to this one.
+            sleep.as_mut().reset(deadline);
+        }
+    }
+
+    /// `fut`'s output, or `None` when `deadline` passes first.
+    pub async fn run_until<F: Future>(&mut self, deadline: Instant, fut: F) -> Option<F::Output> {
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            self.poll_passed(deadline, cx).map(|()| None)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn each_deadline_is_kept_however_the_timer_was_set() {
+        let mut timer = LazyTimer::default();
+        let start = Instant::now();
+        let slow = || tokio::time::sleep(Duration::from_secs(10));
+        // Armed for the first deadline; the second, later one is served by moving it forward.
+        assert_eq!(
+            timer.run_until(start + Duration::from_secs(1), slow()).await,
+            None
+        );
+        assert_eq!(Instant::now(), start + Duration::from_secs(1));
+        let quick = async { 7 };
+        assert_eq!(
+            timer.run_until(start + Duration::from_secs(5), quick).await,
+            Some(7)
+        );
+        assert_eq!(
+            timer.run_until(start + Duration::from_secs(3), slow()).await,
+            None
+        );
+        assert_eq!(Instant::now(), start + Duration::from_secs(3));
+        // A deadline earlier than the one the timer is set for.
+        let now = Instant::now();
+        timer
+            .sleep
+            .as_mut()
+            .unwrap()
+            .as_mut()
+            .reset(now + Duration::from_secs(60));
+        assert_eq!(timer.run_until(now + Duration::from_secs(2), slow()).await, None);
+        assert_eq!(Instant::now(), now + Duration::from_secs(2));
+    }
+}
