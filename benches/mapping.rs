@@ -73,7 +73,7 @@ fn templates(c: &mut Criterion) {
         &http::Uri::from_static("/prod/orders"),
         Some(&http::HeaderValue::from_static("abc.execute-api.localhost")),
         Some(&http::HeaderValue::from_static("bench/1.0")),
-        "127.0.0.1:9999".parse().unwrap(),
+        &gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap()),
     );
     let out = template::render(&compiled, &body, &req, &mut ctx).unwrap();
     serde_json::from_str::<serde_json::Value>(&out).expect("the template renders JSON");

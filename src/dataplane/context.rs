@@ -24,7 +24,8 @@ pub struct RequestContext {
     /// The request target as received (`/dev/pets/1` or the `/restapis/...` form).
     target: PathAndQuery,
     pub protocol: &'static str,
-    pub source_ip: IpAddr,
+    /// The client.
+    pub source: Peer,
     user_agent: Option<HeaderValue>,
     host: Option<HeaderValue>,
     /// The method that matched: its resource's id and path.
@@ -54,7 +55,7 @@ impl RequestContext {
         uri: &http::Uri,
         host: Option<&HeaderValue>,
         user_agent: Option<&HeaderValue>,
-        remote: SocketAddr,
+        source: &Peer,
     ) -> Self {
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
@@ -72,7 +73,7 @@ impl RequestContext {
                 .cloned()
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
             protocol: "HTTP/1.1",
-            source_ip: remote.ip(),
+            source: source.clone(),
             user_agent: user_agent.cloned(),
             host: host.cloned(),
             method: None,
@@ -136,8 +137,8 @@ impl RequestContext {
     }
 
     /// The client's address as text.
-    pub fn source_ip(&self) -> String {
-        ip_string(self.source_ip)
+    pub fn source_ip(&self) -> &str {
+        self.source.as_str()
     }
 
     /// `requestTime` in AWS's CLF format: `26/Nov/2026:02:27:00 +0000`.
@@ -147,6 +148,32 @@ impl RequestContext {
 
     pub fn request_time_epoch_ms(&self) -> i64 {
         epoch_ms(self.request_time)
+    }
+}
+
+/// The client at the other end of a connection, with its address written out once for all
+/// the requests the connection carries (`X-Forwarded-For`, `$context.identity.sourceIp`).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub ip: IpAddr,
+    text: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        let ip = addr.ip();
+        let text = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip_string(ip)))
+            .unwrap_or_else(|_| HeaderValue::from_static("-"));
+        Self { ip, text }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.text.to_str().unwrap_or("-")
+    }
+
+    /// The address as a header value (a shared copy).
+    pub fn header_value(&self) -> HeaderValue {
+        self.text.clone()
     }
 }
 

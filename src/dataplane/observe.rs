@@ -400,6 +400,7 @@ impl AccessLogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataplane::context::Peer;
 
     #[test]
     fn formats_substitute_context_variables() {
@@ -413,7 +414,7 @@ mod tests {
             &http::Uri::from_static("/dev/x"),
             None,
             None,
-            "10.0.0.1:5".parse().unwrap(),
+            &Peer::new("10.0.0.1:5".parse().unwrap()),
         );
         ctx.status = 204;
         let line = f.render(&ctx);

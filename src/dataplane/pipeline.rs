@@ -11,12 +11,10 @@
 //! Authorizers, API keys and usage plans, throttling and caching take their places between 3
 //! and 4 as they arrive.
 
-use std::net::SocketAddr;
-
 use http::{HeaderName, HeaderValue, Request, Response};
 use rand::Rng;
 
-use super::context::{InlineId, RequestContext};
+use super::context::{InlineId, Peer, RequestContext};
 use super::error::{GatewayError, rescue};
 use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
@@ -52,7 +50,7 @@ impl AnswerIds {
     }
 }
 
-pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAddr) -> Answer {
+pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, peer: &Peer) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
     let (parts, body) = req.into_parts();
@@ -67,7 +65,7 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, remote: SocketAdd
         };
     }
     let user_agent = parts.headers.get(http::header::USER_AGENT);
-    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, remote);
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer);
     let trace_id = parts
         .headers
         .get(&X_AMZN_TRACE_ID)

@@ -112,7 +112,7 @@ pub fn context_value(ctx: &RequestContext, name: &str) -> Option<String> {
         "domainPrefix" => ctx.domain_name()?.split('.').next()?.to_owned(),
         "requestTime" => ctx.request_time_clf(),
         "requestTimeEpoch" => ctx.request_time_epoch_ms().to_string(),
-        "identity.sourceIp" => ctx.source_ip(),
+        "identity.sourceIp" => ctx.source_ip().to_owned(),
         "identity.userAgent" => ctx.user_agent()?.to_owned(),
         _ => return None,
     })

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -270,16 +271,91 @@ impl BackendClient {
     /// answer's head by `deadline`. The answer's body streams; its connection is reused once
     /// the body has been read to the end. The `Host` header is always the URI's, whatever
     /// `req`'s headers say.
-    pub async fn request(
+    ///
+    /// The head is encoded when this is called, not when the future first runs: the future
+    /// then holds the encoded head and what it needs to send it, not the request it came from
+    /// (an async fn keeps its argument, a copy of it, and its parts: 1.7 KB that were copied
+    /// on each await up the stack of every proxied request).
+    pub fn request(
         &self,
         req: Request<Body>,
         deadline: TokioInstant,
-    ) -> Result<BackendResponse, RequestError> {
+    ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + '_ {
+        let prepared = self.prepare(req);
+        async move {
+            let Prepared {
+                key,
+                mut out,
+                mut body,
+                size,
+                framing,
+                head_request,
+                idempotent,
+            } = prepared?;
+            let now = Instant::now();
+            // A small body goes out with the head, in one write; it can then be sent again. It
+            // is at hand already (the server reads such bodies with their heads).
+            let mut streamed = match size {
+                Some(n) if n <= BUFFERED_BODY => {
+                    // The body must be what its framing said, or the backend would read the
+                    // rest as another request.
+                    let mismatch =
+                        || RequestError::from(BoxError::from("the request body does not match its length"));
+                    let head_len = out.len();
+                    while let Some(frame) = body.frame().await {
+                        if let Ok(data) = frame?.into_data() {
+                            if (out.len() - head_len + data.len()) as u64 > n {
+                                return Err(mismatch());
+                            }
+                            out.extend_from_slice(&data);
+                        }
+                    }
+                    if (out.len() - head_len) as u64 != n {
+                        return Err(mismatch());
+                    }
+                    None
+                }
+                _ => Some(body),
+            };
+            let replayable = streamed.is_none() && idempotent;
+            loop {
+                // Only now, with the body in hand: a connection taken while a slow client sends
+                // its body would sit idle, unusable by others, and may time out meanwhile.
+                let (mut conn, reused) = match self.pool.checkout(&key, now) {
+                    Some(conn) => (conn, true),
+                    // Boxed: connecting is rare, and its future would make every request's larger.
+                    None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(&key))).await {
+                        Ok(conn) => (conn?, false),
+                        Err(_) => return Err(RequestError::TimedOut),
+                    },
+                };
+                // The connection's own timer, moved forward lazily (a connection that times out
+                // is dropped with it: what it would read next is unknown).
+                let mut timer = std::mem::take(&mut conn.timer);
+                let exchanged = timer
+                    .run_until(
+                        deadline,
+                        exchange(&mut conn, &out, streamed.take(), framing, head_request),
+                    )
+                    .await;
+                conn.timer = timer;
+                match exchanged {
+                    None => return Err(RequestError::TimedOut),
+                    Some(Ok(head)) => return Ok(ResponseBody::start(head, conn, self.pool.clone(), key)),
+                    Some(Err(e)) if e.before_answer && reused && replayable => {
+                        tracing::debug!(error = %e.error, "pooled backend connection was closed; sending again");
+                    }
+                    Some(Err(e)) => return Err(e.error.into()),
+                }
+            }
+        }
+    }
+
+    /// The request's head, encoded, with what sending it needs.
+    fn prepare(&self, req: Request<Body>) -> Result<Prepared, RequestError> {
         let (key, target) = split_uri(req.uri())?;
-        let (parts, mut body) = req.into_parts();
+        let (parts, body) = req.into_parts();
         let host = self.pool.host(&key)?;
-        let now = Instant::now();
-        let head_request = parts.method == Method::HEAD;
         let size = body.size_hint().exact();
         let framing = match size {
             Some(0) if !matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) => {
@@ -297,67 +373,24 @@ impl BackendClient {
             &parts.headers,
             framing,
         );
-        // A small body goes out with the head, in one write; it can then be sent again. It is
-        // at hand already (the server reads such bodies with their heads).
-        let streamed = match size {
-            Some(n) if n <= BUFFERED_BODY => {
-                // The body must be what its framing said, or the backend would read the rest as
-                // another request.
-                let mismatch =
-                    || RequestError::from(BoxError::from("the request body does not match its length"));
-                let head_len = out.len();
-                while let Some(frame) = body.frame().await {
-                    if let Ok(data) = frame?.into_data() {
-                        if (out.len() - head_len + data.len()) as u64 > n {
-                            return Err(mismatch());
-                        }
-                        out.extend_from_slice(&data);
-                    }
-                }
-                if (out.len() - head_len) as u64 != n {
-                    return Err(mismatch());
-                }
-                None
-            }
-            _ => Some(body),
-        };
-        let replayable = streamed.is_none() && parts.method.is_idempotent();
-
-        let mut streamed = streamed;
-        loop {
-            // Only now, with the body in hand: a connection taken while a slow client sends its
-            // body would sit idle, unusable by others, and may time out meanwhile.
-            let (mut conn, reused) = match self.pool.checkout(&key, now) {
-                Some(conn) => (conn, true),
-                // Boxed: connecting is rare, and its future would make every request's larger.
-                None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(&parts.uri))).await {
-                    Ok(conn) => (conn?, false),
-                    Err(_) => return Err(RequestError::TimedOut),
-                },
-            };
-            // The connection's own timer, moved forward lazily (a connection that times out
-            // is dropped with it: what it would read next is unknown).
-            let mut timer = std::mem::take(&mut conn.timer);
-            let exchanged = timer
-                .run_until(
-                    deadline,
-                    exchange(&mut conn, &out, streamed.take(), framing, head_request),
-                )
-                .await;
-            conn.timer = timer;
-            match exchanged {
-                None => return Err(RequestError::TimedOut),
-                Some(Ok(head)) => return Ok(ResponseBody::start(head, conn, self.pool.clone(), key)),
-                Some(Err(e)) if e.before_answer && reused && replayable => {
-                    tracing::debug!(error = %e.error, "pooled backend connection was closed; sending again");
-                }
-                Some(Err(e)) => return Err(e.error.into()),
-            }
-        }
+        Ok(Prepared {
+            key,
+            out,
+            body,
+            size,
+            framing,
+            head_request: parts.method == Method::HEAD,
+            idempotent: parts.method.is_idempotent(),
+        })
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<Box<Conn>, BoxError> {
-        let io = self.connector.clone().oneshot(uri.clone()).await?;
+    async fn connect(&self, key: &Key) -> Result<Box<Conn>, BoxError> {
+        let uri = Uri::builder()
+            .scheme(if key.https { Scheme::HTTPS } else { Scheme::HTTP })
+            .authority(key.authority.clone())
+            .path_and_query("/")
+            .build()?;
+        let io = self.connector.clone().oneshot(uri).await?;
         Ok(Box::new(Conn {
             io: TokioIo::new(io),
             buf: BytesMut::new(),
@@ -470,6 +503,18 @@ fn host_header(key: &Key) -> Result<HeaderValue, BoxError> {
         None => HeaderValue::from_str(host),
     };
     Ok(value?)
+}
+
+/// A request ready to send: its head encoded, its body still to come.
+struct Prepared {
+    key: Key,
+    /// The head, and a small body once read.
+    out: Vec<u8>,
+    body: Body,
+    size: Option<u64>,
+    framing: RequestFraming,
+    head_request: bool,
+    idempotent: bool,
 }
 
 /// Why a request got no answer.
@@ -847,8 +892,8 @@ mod tests {
         let uri: Uri = format!("http://{addr}/").parse().unwrap();
         let (key, _) = split_uri(&uri).unwrap();
         let (open, closed) = (
-            client.connect(&uri).await.unwrap(),
-            client.connect(&uri).await.unwrap(),
+            client.connect(&key).await.unwrap(),
+            client.connect(&key).await.unwrap(),
         );
         let (kept, _) = listener.accept().await.unwrap();
         let (hung_up, _) = listener.accept().await.unwrap();

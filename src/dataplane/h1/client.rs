@@ -137,7 +137,11 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
     Ok(Some(Head {
         status,
         version,
-        fields: RawFields { head: raw, spans },
+        fields: RawFields {
+            head: raw,
+            spans,
+            connection_names_fields: fields.names_fields,
+        },
         framing,
         keep_alive,
     }))

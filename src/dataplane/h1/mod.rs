@@ -40,8 +40,8 @@ pub enum ProtocolError {
 /// Where a field's name and value sit in a head (start and end of each), to slice them out of
 /// it once it is frozen; httparse's fields borrow the buffer it is cut from.
 type Span = [u32; 4];
-/// The spans of a head's fields: inline for the usual few.
-type Spans = SmallVec<[Span; 16]>;
+/// The spans of a head's fields: inline for the usual few (moved with the head, so kept small).
+type Spans = SmallVec<[Span; 8]>;
 
 /// Where `part` (borrowed from `head`) starts in `head`.
 fn offset(head: &[u8], part: &[u8]) -> u32 {
@@ -81,6 +81,9 @@ struct Fields {
     chunked_alone: bool,
     close: bool,
     keep_alive: bool,
+    /// Whether `Connection` names anything but `close` and `keep-alive`: fields of that name
+    /// are hop-by-hop too.
+    names_fields: bool,
 }
 
 impl Fields {
@@ -92,6 +95,7 @@ impl Fields {
             chunked_alone: false,
             close: false,
             keep_alive: false,
+            names_fields: false,
         };
         for span in spans {
             let (name, value) = field(head, span);
@@ -113,8 +117,11 @@ impl Fields {
                 10 if name.eq_ignore_ascii_case(b"connection") => {
                     for token in value.split(|&b| b == b',') {
                         let token = token.trim_ascii();
-                        fields.close |= token.eq_ignore_ascii_case(b"close");
-                        fields.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                        let close = token.eq_ignore_ascii_case(b"close");
+                        let keep_alive = !close && token.eq_ignore_ascii_case(b"keep-alive");
+                        fields.close |= close;
+                        fields.keep_alive |= keep_alive;
+                        fields.names_fields |= !close && !keep_alive && !token.is_empty();
                     }
                 }
                 _ => {}
@@ -156,6 +163,8 @@ fn header_map(
 pub struct RawFields {
     head: Bytes,
     spans: Spans,
+    /// Whether `Connection` names fields (other than the fixed hop-by-hop ones).
+    connection_names_fields: bool,
 }
 
 impl RawFields {
@@ -176,20 +185,21 @@ impl RawFields {
         header_map(&self.head, &self.spans, |_, _| {})
     }
 
-    /// The end-to-end fields: all but the hop-by-hop ones and those `Connection` names
-    /// (RFC 9110 §7.6.1).
-    pub fn end_to_end(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+    /// Calls `each` with the end-to-end fields: all but the hop-by-hop ones and those
+    /// `Connection` names (RFC 9110 §7.6.1).
+    pub fn each_end_to_end(&self, mut each: impl FnMut(&[u8], &[u8])) {
         // Usually `Connection` names nothing but `keep-alive`: then nothing is collected.
-        let named: SmallVec<[&[u8]; 4]> = self
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(b"connection"))
-            .flat_map(|(_, v)| v.split(|&b| b == b','))
-            .map(<[u8]>::trim_ascii)
-            .filter(|t| !t.eq_ignore_ascii_case(b"keep-alive") && !t.eq_ignore_ascii_case(b"close"))
-            .collect();
-        self.iter().filter(move |(name, _)| {
-            !is_hop_by_hop(name) && !named.iter().any(|t| t.eq_ignore_ascii_case(name))
-        })
+        let mut named: SmallVec<[&[u8]; 4]> = SmallVec::new();
+        if self.connection_names_fields {
+            for (_, value) in self.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"connection")) {
+                named.extend(value.split(|&b| b == b',').map(<[u8]>::trim_ascii));
+            }
+        }
+        for (name, value) in self.iter() {
+            if !is_hop_by_hop(name) && !named.iter().any(|t| t.eq_ignore_ascii_case(name)) {
+                each(name, value);
+            }
+        }
     }
 }
 

@@ -170,23 +170,18 @@ pub fn encode_response_head(
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
     let mut declared_length = false;
-    let map = fields
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes()));
-    let passed = fields.passed.into_iter().flat_map(RawFields::end_to_end);
-    for (name, value) in map.chain(passed) {
+    let mut write = |name: &[u8], value: &[u8]| {
         // By length first: most names are ruled out without a compare.
         let is = |other: &[u8]| name.len() == other.len() && name.eq_ignore_ascii_case(other);
         if is(b"transfer-encoding")
             || is(b"connection")
             || extra.iter().any(|(n, _)| is(n.as_str().as_bytes()))
         {
-            continue;
+            return;
         }
         if is(b"content-length") {
             if !head_request {
-                continue;
+                return;
             }
             declared_length = true;
         }
@@ -195,6 +190,12 @@ pub fn encode_response_head(
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in fields.headers {
+        write(name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some(passed) = fields.passed {
+        passed.each_end_to_end(write);
     }
     for (name, value) in extra {
         out.extend_from_slice(name.as_str().as_bytes());

@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 
 use super::{Payload, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
+use futures_util::FutureExt;
+use std::future::Future;
 use tokio::time::Instant;
 
 use crate::dataplane::client::{BackendResponse, RequestError};
@@ -86,7 +88,7 @@ pub(super) fn backend_url(
         |name, out| out.push_str(req.variables.get(name).map_or("", String::as_str)),
     );
     // Query parameters: the request's own (HTTP_PROXY), then mapped ones, then overrides.
-    let mut has_query = url.contains('?');
+    let mut has_query = url.as_bytes().contains(&b'?');
     let mut separate = |url: &mut String| {
         url.push(if has_query { '&' } else { '?' });
         has_query = true;
@@ -208,26 +210,27 @@ pub(super) fn apply_header_mappings(
     }
 }
 
-/// Sends the integration request; its answer's head must come by `deadline`.
-async fn send(
-    dp: &DataPlane,
+/// Sends the integration request; its answer's head must come by `deadline`. (A mapped
+/// future, not an async fn: that would hold the request twice over while it waits.)
+fn send<'a>(
+    dp: &'a DataPlane,
     integration: &CompiledIntegration,
     request: Request<Body>,
     deadline: Instant,
-) -> Result<BackendResponse, GatewayError> {
+) -> impl Future<Output = Result<BackendResponse, GatewayError>> + Send + 'a {
     let client = if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
         &dp.http
     };
-    match client.request(request, deadline).await {
+    client.request(request, deadline).map(|answer| match answer {
         Err(RequestError::TimedOut) => Err(GatewayError::timeout()),
         Err(RequestError::Failed(e)) => {
             tracing::debug!(error = %e, "backend request failed");
             Err(GatewayError::bad_gateway())
         }
         Ok(res) => Ok(res),
-    }
+    })
 }
 
 pub async fn invoke_proxy(
@@ -254,16 +257,14 @@ pub async fn invoke_proxy(
             let forwarded = format!(
                 "{}, {}",
                 String::from_utf8_lossy(e.get().as_bytes()),
-                ctx.source_ip
+                ctx.source_ip()
             );
             if let Ok(v) = HeaderValue::try_from(forwarded) {
                 e.insert(v);
             }
         }
         Entry::Vacant(e) => {
-            if let Ok(v) = HeaderValue::try_from(ctx.source_ip()) {
-                e.insert(v);
-            }
+            e.insert(ctx.source.header_value());
         }
     }
     for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {

@@ -218,7 +218,7 @@ impl ContextVar {
             resource_id: ctx.resource_id().map(str::to_owned),
             resource_path: ctx.resource_path().map(str::to_owned),
             domain_name: ctx.domain_name().map(str::to_owned),
-            source_ip: ctx.source_ip(),
+            source_ip: ctx.source_ip().to_owned(),
             user_agent: ctx.user_agent().map(str::to_owned),
             request_time: ctx.request_time,
             kept: ctx.overrides.as_deref().cloned(),

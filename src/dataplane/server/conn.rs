@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use super::DataPlane;
 use super::body::RequestBody;
+use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError, RawFields};
 use crate::dataplane::pipeline::{self, Answer, AnswerIds};
@@ -122,6 +123,7 @@ enum ConnError {
 
 impl Conn {
     async fn run(&mut self, dp: &DataPlane, remote: SocketAddr) -> Result<(), ConnError> {
+        let peer = Peer::new(remote);
         loop {
             let head = match self.read_head().await {
                 Ok(Some(head)) => head,
@@ -154,7 +156,7 @@ impl Conn {
             *req.version_mut() = version;
             *req.headers_mut() = headers;
 
-            let answer = pipeline::handle(dp, req, remote).await;
+            let answer = pipeline::handle(dp, req, &peer).await;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline
             // left unread leaves the rest of it on the connection, which must then close.
