@@ -112,6 +112,17 @@ impl ParamTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
     parts: Vec<UriPart>,
+    /// The scheme and authority, parsed once, when the URI spells them out (no parameter or
+    /// stage variable in them): a request then renders and checks only the path and query.
+    origin: Option<Origin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    pub authority: http::uri::Authority,
+    /// How many bytes of the first literal part the scheme and authority take.
+    len: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +162,16 @@ impl UriTemplate {
                 rest = &rest[1..];
             }
         }
-        Ok(Self { parts })
+        let origin = match parts.first() {
+            Some(UriPart::Literal(first)) => literal_origin(first),
+            _ => None,
+        };
+        Ok(Self { parts, origin })
+    }
+
+    /// The URI's scheme and authority, when it spells them out.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
     }
 
     /// Renders the URI, asking `param` and `stage_var` for the values it references.
@@ -163,21 +183,29 @@ impl UriTemplate {
         let mut out = String::with_capacity(64);
         self.render_into(
             &mut out,
+            false,
             |n, out| out.push_str(param(n).unwrap_or("")),
             |n, out| out.push_str(stage_var(n).unwrap_or("")),
         );
         out
     }
 
-    /// Renders the URI onto `out`; `param` and `stage_var` write the values it references.
+    /// Renders the URI onto `out` (without its [`origin`](Self::origin) when `path_only`);
+    /// `param` and `stage_var` write the values it references.
     pub fn render_into(
         &self,
         out: &mut String,
+        path_only: bool,
         mut param: impl FnMut(&str, &mut String),
         mut stage_var: impl FnMut(&str, &mut String),
     ) {
-        for p in &self.parts {
+        let skip = match &self.origin {
+            Some(o) if path_only => o.len,
+            _ => 0,
+        };
+        for (i, p) in self.parts.iter().enumerate() {
             match p {
+                UriPart::Literal(s) if i == 0 => out.push_str(&s[skip..]),
                 UriPart::Literal(s) => out.push_str(s),
                 UriPart::Param(n) => param(n, out),
                 UriPart::StageVariable(n) => stage_var(n, out),
@@ -186,9 +214,51 @@ impl UriTemplate {
     }
 }
 
+/// The scheme and authority `literal` starts with, when a path follows them in it.
+fn literal_origin(literal: &str) -> Option<Origin> {
+    let (https, rest) = if let Some(rest) = literal.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        (false, literal.strip_prefix("http://")?)
+    };
+    let end = rest.find(['/', '?', '#'])?;
+    if rest.as_bytes()[end] != b'/' {
+        return None;
+    }
+    let authority = http::uri::Authority::try_from(&rest[..end]).ok()?;
+    Some(Origin {
+        https,
+        authority,
+        len: literal.len() - rest.len() + end,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spelled_out_origin_is_parsed_once() {
+        let t = UriTemplate::parse("https://api.example:8443/v1/{id}?x=1").unwrap();
+        let o = t.origin().unwrap();
+        assert!(o.https);
+        assert_eq!(o.authority.as_str(), "api.example:8443");
+        let mut path = String::new();
+        t.render_into(&mut path, true, |_, out| out.push('7'), |_, _| {});
+        assert_eq!(path, "/v1/7?x=1");
+        for no_origin in [
+            "http://${stageVariables.host}/a",
+            "http://example.com",
+            "http://example.com?x=1",
+            "{proxy}",
+            "ftp://example.com/",
+        ] {
+            assert!(
+                UriTemplate::parse(no_origin).unwrap().origin().is_none(),
+                "{no_origin}"
+            );
+        }
+    }
 
     #[test]
     fn sources_and_targets_parse() {

@@ -69,6 +69,17 @@ fn field<'h>(head: &'h [u8], &[ns, ne, vs, ve]: &Span) -> (&'h [u8], &'h [u8]) {
     (&head[ns as usize..ne as usize], &head[vs as usize..ve as usize])
 }
 
+/// Whether `name` (a field name or a token of a field's value, as httparse let it through)
+/// is `lower` (lowercase letters and `-`) in any case. Setting bit 5 lowercases an ASCII letter
+/// and leaves `-` as it is, and no other byte httparse lets into a field becomes a letter or
+/// `-` by it (only CR would become `-`): one operation a byte, where `eq_ignore_ascii_case`
+/// lowercases both sides.
+#[inline]
+pub fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
+}
+
 /// What a head's fields say about the message's framing and its connection, read from the
 /// fields as they arrived (names compared without regard to case).
 struct Fields {
@@ -101,24 +112,24 @@ impl Fields {
             let (name, value) = field(head, span);
             // By length first: most names are ruled out without a compare.
             match name.len() {
-                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                14 if is_name(name, b"content-length") => {
                     let n = parse_length(value).ok_or(ProtocolError::ContentLength)?;
                     if fields.length.is_some_and(|l| l != n) {
                         return Err(ProtocolError::ContentLength);
                     }
                     fields.length = Some(n);
                 }
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                17 if is_name(name, b"transfer-encoding") => {
                     let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
                     fields.transfer_encodings += 1;
                     fields.chunked_last = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
                     fields.chunked_alone = value.trim_ascii().eq_ignore_ascii_case(b"chunked");
                 }
-                10 if name.eq_ignore_ascii_case(b"connection") => {
+                10 if is_name(name, b"connection") => {
                     for token in value.split(|&b| b == b',') {
                         let token = token.trim_ascii();
-                        let close = token.eq_ignore_ascii_case(b"close");
-                        let keep_alive = !close && token.eq_ignore_ascii_case(b"keep-alive");
+                        let close = is_name(token, b"close");
+                        let keep_alive = !close && is_name(token, b"keep-alive");
                         fields.close |= close;
                         fields.keep_alive |= keep_alive;
                         fields.names_fields |= !close && !keep_alive && !token.is_empty();
@@ -191,7 +202,7 @@ impl RawFields {
         // Usually `Connection` names nothing but `keep-alive`: then nothing is collected.
         let mut named: SmallVec<[&[u8]; 4]> = SmallVec::new();
         if self.connection_names_fields {
-            for (_, value) in self.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"connection")) {
+            for (_, value) in self.iter().filter(|(n, _)| is_name(n, b"connection")) {
                 named.extend(value.split(|&b| b == b',').map(<[u8]>::trim_ascii));
             }
         }
@@ -206,7 +217,7 @@ impl RawFields {
 /// Whether a header belongs to one connection and is never forwarded (RFC 9110 §7.6.1), with
 /// the legacy `Proxy-Connection`. By length first: most names are ruled out without a compare.
 pub fn is_hop_by_hop(name: &[u8]) -> bool {
-    let is = |hop: &[u8]| name.eq_ignore_ascii_case(hop);
+    let is = |hop: &[u8]| is_name(name, hop);
     match name.len() {
         2 => is(b"te"),
         7 => is(b"trailer") || is(b"upgrade"),

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, header_map, offset, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, header_map, is_name, offset, spans};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,20 +172,21 @@ pub fn encode_response_head(
     let mut declared_length = false;
     let mut write = |name: &[u8], value: &[u8]| {
         // By length first: most names are ruled out without a compare.
-        let is = |other: &[u8]| name.len() == other.len() && name.eq_ignore_ascii_case(other);
-        if is(b"transfer-encoding")
-            || is(b"connection")
-            || extra.iter().any(|(n, _)| is(n.as_str().as_bytes()))
-        {
+        match name.len() {
+            4 if is_name(name, b"date") => has_date = true,
+            10 if is_name(name, b"connection") => return,
+            14 if is_name(name, b"content-length") => {
+                if !head_request {
+                    return;
+                }
+                declared_length = true;
+            }
+            17 if is_name(name, b"transfer-encoding") => return,
+            _ => {}
+        }
+        if extra.iter().any(|(n, _)| is_name(name, n.as_str().as_bytes())) {
             return;
         }
-        if is(b"content-length") {
-            if !head_request {
-                return;
-            }
-            declared_length = true;
-        }
-        has_date |= is(b"date");
         out.extend_from_slice(name);
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);

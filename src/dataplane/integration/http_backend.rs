@@ -63,10 +63,14 @@ pub(super) fn backend_url(
     let overrides = ctx.overrides.as_deref();
     let override_path = overrides.map(|o| o.request_path()).unwrap_or_default();
     let override_query = overrides.map(|o| o.request_query()).unwrap_or_default();
+    // A spelled-out scheme and authority were parsed when the API was compiled: only the path
+    // and query are rendered and checked now.
+    let origin = if base.is_empty() { template.origin() } else { None };
     let mut url = String::with_capacity(base.len() + 128);
     url.push_str(base);
     template.render_into(
         &mut url,
+        origin.is_some(),
         // `$context.requestOverride.path.x` from a request template wins over any mapping;
         // then a mapping; then the method's own (still encoded) path parameter.
         |name, out| {
@@ -123,7 +127,20 @@ pub(super) fn backend_url(
     for (name, v) in &override_query {
         push_pair(&mut url, name, v);
     }
-    http::Uri::try_from(url).map_err(|_| GatewayError::internal())
+    let Some(origin) = origin else {
+        return http::Uri::try_from(url).map_err(|_| GatewayError::internal());
+    };
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(if origin.https {
+        http::uri::Scheme::HTTPS
+    } else {
+        http::uri::Scheme::HTTP
+    });
+    parts.authority = Some(origin.authority.clone());
+    parts.path_and_query = Some(
+        http::uri::PathAndQuery::from_maybe_shared(Bytes::from(url)).map_err(|_| GatewayError::internal())?,
+    );
+    http::Uri::from_parts(parts).map_err(|_| GatewayError::internal())
 }
 
 /// A decoded value back into a URI path, encoded with `set`. A lone `.` or `..` is encoded too,
