@@ -37,7 +37,22 @@ pub struct Answer {
 pub struct AnswerIds {
     request_id: InlineId<36>,
     extended_request_id: InlineId<16>,
-    trace_id: HeaderValue,
+    trace_id: TraceId,
+}
+
+/// The request's `X-Amzn-Trace-Id`: the client's, or one made for it (inline).
+enum TraceId {
+    Theirs(HeaderValue),
+    Ours([u8; 40]),
+}
+
+impl TraceId {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            TraceId::Theirs(v) => v.as_bytes(),
+            TraceId::Ours(id) => id,
+        }
+    }
 }
 
 impl AnswerIds {
@@ -70,7 +85,7 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, peer: &Peer) -> A
         .headers
         .get(&X_AMZN_TRACE_ID)
         .cloned()
-        .unwrap_or_else(|| new_trace_id(ctx.request_time));
+        .map_or_else(|| TraceId::Ours(new_trace_id(ctx.request_time)), TraceId::Theirs);
 
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
@@ -205,21 +220,14 @@ fn is_dot_segment(raw: &str) -> bool {
 }
 
 /// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
-fn new_trace_id(now: std::time::SystemTime) -> HeaderValue {
+fn new_trace_id(now: std::time::SystemTime) -> [u8; 40] {
     let epoch = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as u32;
-    let random = rand::rng().random::<u128>() >> 32;
+    let random: [u8; 12] = rand::rng().random();
     let mut id = *b"Root=1-00000000-000000000000000000000000";
-    hex_into(&mut id[7..15], u128::from(epoch));
-    hex_into(&mut id[16..], random);
-    HeaderValue::from_bytes(&id).expect("trace ids are ASCII")
-}
-
-/// Writes the low `out.len()` hex digits of `n` into `out`, most significant first.
-fn hex_into(out: &mut [u8], mut n: u128) {
-    for b in out.iter_mut().rev() {
-        *b = b"0123456789abcdef"[(n & 0xf) as usize];
-        n >>= 4;
-    }
+    // Both fit exactly: 4 bytes in 8 digits, 12 in 24.
+    let _ = hex::encode_to_slice(epoch.to_be_bytes(), &mut id[7..15]);
+    let _ = hex::encode_to_slice(random, &mut id[16..]);
+    id
 }

@@ -35,9 +35,13 @@ impl LazyTimer {
         }
     }
 
-    /// `fut`'s output, or `None` when `deadline` passes first.
-    pub async fn run_until<F: Future>(&mut self, deadline: Instant, fut: F) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
+    /// `fut`'s output, or `None` when `deadline` passes first. (`fut` is pinned where the
+    /// caller keeps it: a future taken by value would be held twice, moved and pinned.)
+    pub async fn run_until<F: Future>(
+        &mut self,
+        deadline: Instant,
+        mut fut: Pin<&mut F>,
+    ) -> Option<F::Output> {
         std::future::poll_fn(|cx| {
             if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Some(out));
@@ -59,31 +63,17 @@ mod tests {
         let mut timer = LazyTimer::default();
         let start = Instant::now();
         let slow = || tokio::time::sleep(Duration::from_secs(10));
+        let at = |seconds| start + Duration::from_secs(seconds);
         // Armed for the first deadline; the second, later one is served by moving it forward.
-        assert_eq!(
-            timer.run_until(start + Duration::from_secs(1), slow()).await,
-            None
-        );
-        assert_eq!(Instant::now(), start + Duration::from_secs(1));
-        let quick = async { 7 };
-        assert_eq!(
-            timer.run_until(start + Duration::from_secs(5), quick).await,
-            Some(7)
-        );
-        assert_eq!(
-            timer.run_until(start + Duration::from_secs(3), slow()).await,
-            None
-        );
-        assert_eq!(Instant::now(), start + Duration::from_secs(3));
+        assert_eq!(timer.run_until(at(1), std::pin::pin!(slow())).await, None);
+        assert_eq!(Instant::now(), at(1));
+        let quick = std::pin::pin!(async { 7 });
+        assert_eq!(timer.run_until(at(5), quick).await, Some(7));
+        assert_eq!(timer.run_until(at(3), std::pin::pin!(slow())).await, None);
+        assert_eq!(Instant::now(), at(3));
         // A deadline earlier than the one the timer is set for.
-        let now = Instant::now();
-        timer
-            .sleep
-            .as_mut()
-            .unwrap()
-            .as_mut()
-            .reset(now + Duration::from_secs(60));
-        assert_eq!(timer.run_until(now + Duration::from_secs(2), slow()).await, None);
-        assert_eq!(Instant::now(), now + Duration::from_secs(2));
+        timer.sleep.as_mut().unwrap().as_mut().reset(at(60));
+        assert_eq!(timer.run_until(at(5), std::pin::pin!(slow())).await, None);
+        assert_eq!(Instant::now(), at(5));
     }
 }

@@ -281,17 +281,22 @@ impl BackendClient {
         req: Request<Body>,
         deadline: TokioInstant,
     ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + '_ {
-        let prepared = self.prepare(req);
+        let mut prepared = self.prepare(req);
         async move {
+            // By reference: moved out of the future's capture, it would be held twice.
             let Prepared {
                 key,
-                mut out,
-                mut body,
+                out,
+                body,
                 size,
                 framing,
                 head_request,
                 idempotent,
-            } = prepared?;
+            } = match &mut prepared {
+                Ok(p) => p,
+                Err(e) => return Err(std::mem::replace(e, RequestError::TimedOut)),
+            };
+            let (size, framing, head_request, idempotent) = (*size, *framing, *head_request, *idempotent);
             let now = Instant::now();
             // A small body goes out with the head, in one write; it can then be sent again. It
             // is at hand already (the server reads such bodies with their heads).
@@ -315,7 +320,7 @@ impl BackendClient {
                     }
                     None
                 }
-                _ => Some(body),
+                _ => Some(std::mem::replace(body, Body::default())),
             };
             let replayable = streamed.is_none() && idempotent;
             loop {
@@ -332,16 +337,17 @@ impl BackendClient {
                 // The connection's own timer, moved forward lazily (a connection that times out
                 // is dropped with it: what it would read next is unknown).
                 let mut timer = std::mem::take(&mut conn.timer);
-                let exchanged = timer
-                    .run_until(
-                        deadline,
-                        exchange(&mut conn, &out, streamed.take(), framing, head_request),
-                    )
-                    .await;
+                let exchanged = {
+                    let exchange =
+                        std::pin::pin!(exchange(&mut conn, out, streamed.take(), framing, head_request));
+                    timer.run_until(deadline, exchange).await
+                };
                 conn.timer = timer;
                 match exchanged {
                     None => return Err(RequestError::TimedOut),
-                    Some(Ok(head)) => return Ok(ResponseBody::start(head, conn, self.pool.clone(), key)),
+                    Some(Ok(head)) => {
+                        return Ok(ResponseBody::start(head, conn, self.pool.clone(), key.clone()));
+                    }
                     Some(Err(e)) if e.before_answer && reused && replayable => {
                         tracing::debug!(error = %e.error, "pooled backend connection was closed; sending again");
                     }
