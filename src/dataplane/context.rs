@@ -96,14 +96,18 @@ impl RequestContext {
         self.target.path()
     }
 
+    /// The Host header, port and all.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_ref()?.to_str().ok()
+    }
+
     pub fn user_agent(&self) -> Option<&str> {
         self.user_agent.as_ref().and_then(|v| v.to_str().ok())
     }
 
     /// The Host header's name, without its port.
     pub fn domain_name(&self) -> Option<&str> {
-        let host = self.host.as_ref()?.to_str().ok()?;
-        Some(without_port(host))
+        self.host().map(without_port)
     }
 
     pub fn api_id(&self) -> Option<&str> {

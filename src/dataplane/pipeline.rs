@@ -117,11 +117,8 @@ async fn run(
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
     let (stage, path_len) = {
-        let host = parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok());
-        let target = resolve::resolve(host, parts.uri.path()).ok_or_else(GatewayError::missing_token)?;
+        let target =
+            resolve::resolve(ctx.host(), parts.uri.path()).ok_or_else(GatewayError::missing_token)?;
         let stage = config
             .stage(target.api_id, target.stage)
             .ok_or_else(GatewayError::missing_token)?;

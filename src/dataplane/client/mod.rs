@@ -320,16 +320,16 @@ impl BackendClient {
                     }
                     None
                 }
-                _ => Some(std::mem::replace(body, Body::default())),
+                _ => Some(std::mem::take(body)),
             };
             let replayable = streamed.is_none() && idempotent;
             loop {
                 // Only now, with the body in hand: a connection taken while a slow client sends
                 // its body would sit idle, unusable by others, and may time out meanwhile.
-                let (mut conn, reused) = match self.pool.checkout(&key, now) {
+                let (mut conn, reused) = match self.pool.checkout(key, now) {
                     Some(conn) => (conn, true),
                     // Boxed: connecting is rare, and its future would make every request's larger.
-                    None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(&key))).await {
+                    None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(key))).await {
                         Ok(conn) => (conn?, false),
                         Err(_) => return Err(RequestError::TimedOut),
                     },

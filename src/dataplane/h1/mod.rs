@@ -233,10 +233,13 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
 /// A decimal Content-Length, digits only.
 pub fn parse_length(v: &[u8]) -> Option<u64> {
     let v = v.trim_ascii();
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || v.len() > 19 {
         return None;
     }
-    std::str::from_utf8(v).ok()?.parse().ok()
+    // 19 digits cannot overflow a u64.
+    v.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// The decoder of a chunked body (RFC 9112 §7.1), fed from a buffer that may end anywhere.
