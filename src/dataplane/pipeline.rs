@@ -183,7 +183,7 @@ async fn run(
         g.path_params = matched
             .params
             .iter()
-            .map(|(k, raw)| ((*k).to_owned(), decode_param(raw)))
+            .map(|(k, raw)| ((*k).to_owned(), decode_param(raw).into_owned()))
             .collect();
     }
     ctx.method = Some(method.clone());

@@ -16,8 +16,8 @@ pub struct MethodRequest<'a> {
     pub raw_query: Option<String>,
     /// Decoded `key=value` pairs of the query string, in order.
     pub query: Vec<(String, String)>,
-    /// Path parameters: name, decoded value, raw value.
-    pub path_params: Vec<(&'a str, String, &'a str)>,
+    /// Path parameters: name, decoded value (borrowed when nothing needed decoding), raw value.
+    pub path_params: Vec<(&'a str, Cow<'a, str>, &'a str)>,
     pub variables: &'a BTreeMap<String, String>,
     /// The body, once an integration has read it (for `method.request.body` mappings).
     pub body: Option<bytes::Bytes>,
@@ -40,7 +40,7 @@ impl MethodRequest<'_> {
         self.path_params
             .iter()
             .find(|(k, _, _)| *k == name)
-            .map(|(_, v, _)| v.as_str())
+            .map(|(_, v, _)| v.as_ref())
     }
 
     pub fn raw_path_param(&self, name: &str) -> Option<&str> {
@@ -135,10 +135,8 @@ pub fn body_path(body: &[u8], path: &str) -> Option<String> {
 }
 
 /// Percent-decodes a path parameter.
-pub fn decode_param(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
+pub fn decode_param(raw: &str) -> Cow<'_, str> {
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 
 pub use crate::domain::query::parse as parse_query;

@@ -109,7 +109,7 @@ pub fn render(
             path: req
                 .path_params
                 .iter()
-                .map(|(k, v, _)| ((*k).to_owned(), v.clone()))
+                .map(|(k, v, _)| ((*k).to_owned(), v.to_string()))
                 .collect(),
             querystring: req.query.clone(),
             header: req
