@@ -274,6 +274,8 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-backend"], "echo");
+    // The backend's own `Connection: keep-alive` is its hop, not the client's.
+    assert!(res.headers().get("connection").is_none());
     let request_id = res.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
     let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
     let parts: Vec<&str> = trace.split('-').collect();
@@ -301,6 +303,8 @@ async fn http_proxy_passes_requests_and_answers_through() {
         assert!(echo["headers"].get(hop).is_none(), "{hop} was forwarded: {echo}");
     }
     assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+    // The backend is called by its own name, not the API's.
+    assert_eq!(echo["headers"]["host"], backend.to_string());
 
     // A body too large to go out with its head streams to the backend.
     let big = "x".repeat(300 << 10);
