@@ -11,7 +11,7 @@
 //! Authorizers, API keys and usage plans, throttling and caching take their places between 3
 //! and 4 as they arrive.
 
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{HeaderName, HeaderValue, Response};
 use rand::Rng;
 
 use super::context::{InlineId, Peer, RequestContext};
@@ -65,10 +65,17 @@ impl AnswerIds {
     }
 }
 
-pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, peer: &Peer) -> Answer {
+/// Answers the request `parts` and `body`. The parts are lent, not moved: an async fn holds
+/// what it is given and what it moves it to, and every byte of its state is copied when its
+/// future is moved into place.
+pub async fn handle(
+    dp: &DataPlane,
+    parts: &mut http::request::Parts,
+    body: RequestBody,
+    peer: &Peer,
+) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
-    let (parts, body) = req.into_parts();
     let host = parts.headers.get(http::header::HOST);
     // Prometheus scrapes the worker itself, on any host that is not an API's.
     if parts.uri.path() == "/metrics"
@@ -112,7 +119,7 @@ pub async fn handle(dp: &DataPlane, req: Request<RequestBody>, peer: &Peer) -> A
 async fn run(
     dp: &DataPlane,
     config: &RuntimeConfig,
-    parts: http::request::Parts,
+    parts: &mut http::request::Parts,
     body: RequestBody,
     ctx: &mut RequestContext,
 ) -> Result<Response<Body>, GatewayError> {
@@ -191,7 +198,7 @@ async fn run(
     let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
 
     let mut request = MethodRequest {
-        method: parts.method,
+        method: parts.method.clone(),
         raw_query: parts.uri.query().map(str::to_owned),
         query: parts.uri.query().map(parse_query).unwrap_or_default(),
         path_params: matched
@@ -199,7 +206,7 @@ async fn run(
             .iter()
             .map(|(k, raw)| (*k, decode_param(raw), *raw))
             .collect(),
-        headers: parts.headers,
+        headers: std::mem::take(&mut parts.headers),
         variables,
         body: None,
     };

@@ -150,13 +150,13 @@ impl Conn {
             } = head;
             let head_request = method == Method::HEAD;
             let (body, returned) = self.body(framing, expect_continue).await?;
-            let mut req = Request::new(body);
-            *req.method_mut() = method;
-            *req.uri_mut() = uri;
-            *req.version_mut() = version;
-            *req.headers_mut() = headers;
+            let (mut parts, ()) = Request::new(()).into_parts();
+            parts.method = method;
+            parts.uri = uri;
+            parts.version = version;
+            parts.headers = headers;
 
-            let answer = pipeline::handle(dp, req, &peer).await;
+            let answer = pipeline::handle(dp, &mut parts, body, &peer).await;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline
             // left unread leaves the rest of it on the connection, which must then close.
