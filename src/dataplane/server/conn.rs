@@ -27,7 +27,7 @@ use super::body::RequestBody;
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError, RawFields};
-use crate::dataplane::pipeline::{self, Answer, AnswerIds};
+use crate::dataplane::pipeline::{self, AnswerIds};
 use crate::dataplane::timer::LazyTimer;
 
 /// How long clients get: to send a whole request head once the connection is idle (also how
@@ -167,10 +167,16 @@ impl Conn {
                     Err(_) => reusable = false,
                 }
             }
-            if !self
-                .write_response(answer, head_request, version, reusable)
-                .await?
-            {
+            let (parts, body) = answer.response.into_parts();
+            let head = self.write_head(
+                &parts,
+                answer.ids.as_ref(),
+                &body,
+                head_request,
+                version,
+                reusable,
+            );
+            if !self.write_body(head, body).await? {
                 return Ok(());
             }
         }
@@ -251,15 +257,17 @@ impl Conn {
         .await
     }
 
-    /// Writes the answer; whether the connection can carry another request.
-    async fn write_response(
+    /// Encodes the answer's head into the write buffer; how its body goes out. (Apart from
+    /// [`Conn::write_body`] so that the future that waits holds the body, not the whole answer.)
+    fn write_head(
         &mut self,
-        answer: Answer,
+        parts: &http::response::Parts,
+        ids: Option<&AnswerIds>,
+        body: &crate::dataplane::Body,
         head_request: bool,
         version: Version,
         keep_alive: bool,
-    ) -> Result<bool, ConnError> {
-        let (parts, mut body) = answer.response.into_parts();
+    ) -> AnswerHead {
         let status = parts.status;
         let bodiless_status = status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -280,7 +288,7 @@ impl Conn {
             (true, Version::HTTP_10) => Connection::KeepAlive,
             (true, _) => Connection::Default,
         };
-        let ids = answer.ids.as_ref().map(AnswerIds::headers);
+        let ids = ids.map(AnswerIds::headers);
         self.wbuf.clear();
         let fields = h1::AnswerFields {
             headers: &parts.headers,
@@ -296,6 +304,25 @@ impl Conn {
             connection,
             &super::date::now(),
         );
+        AnswerHead {
+            framing,
+            sends_body,
+            reusable,
+        }
+    }
+
+    /// Sends the head in the write buffer and the body after it; whether the connection can
+    /// carry another request.
+    async fn write_body(
+        &mut self,
+        head: AnswerHead,
+        mut body: crate::dataplane::Body,
+    ) -> Result<bool, ConnError> {
+        let AnswerHead {
+            framing,
+            sends_body,
+            reusable,
+        } = head;
         if !sends_body {
             self.flush().await?;
             return Ok(reusable);
@@ -422,6 +449,15 @@ pub(super) fn poll_fill(
             Err(e) => return Poll::Ready(Err(e)),
         }
     }
+}
+
+/// How an answer whose head is encoded goes on.
+struct AnswerHead {
+    framing: ResponseFraming,
+    /// Whether a body follows the head (none for HEAD, 1xx, 204 and 304 answers).
+    sends_body: bool,
+    /// Whether the connection can carry another request after this answer.
+    reusable: bool,
 }
 
 /// The answer to a request that cannot be read: no body, and the connection closes.
