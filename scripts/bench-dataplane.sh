@@ -88,14 +88,16 @@ done
 
 # CPU time (user + system, in clock ticks) the processes `$@` have used so far.
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# The user-time part of it: where the proxies differ (their system time is about the same).
+user_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14}' "/proc/$p/stat"))); done; echo "$t"; }
 
 run() { # name url host pids...: throughput, latency, and the CPU the proxy spent per request
     local name=$1 url=$2 host=$3; shift 3
     local extra=()
     [ -n "$host" ] && extra=(-H "Host: $host")
-    local before; before=$(cpu_ticks "$@")
+    local before user_before; before=$(cpu_ticks "$@"); user_before=$(user_ticks "$@")
     wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$url" > "$WORK/$name.txt"
-    local used=$(( $(cpu_ticks "$@") - before ))
+    local used=$(( $(cpu_ticks "$@") - before )) user=$(( $(user_ticks "$@") - user_before ))
     local rps p50 p99 requests
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
     p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
@@ -103,7 +105,8 @@ run() { # name url host pids...: throughput, latency, and the CPU the proxy spen
     requests=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
     # On a machine shared with wrk and the backend, CPU per request is steadier than req/s.
     awk -v t="$used" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }' > "$WORK/$name.cpu"
-    printf '%-22s %12s req/s   p50 %8s   p99 %8s   %6s us CPU/req\n' "$name" "$rps" "$p50" "$p99" "$(cat "$WORK/$name.cpu")"
+    local user_us; user_us=$(awk -v t="$user" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    printf '%-22s %12s req/s   p50 %8s   p99 %8s   %6s us CPU/req (%s user)\n' "$name" "$rps" "$p50" "$p99" "$(cat "$WORK/$name.cpu")" "$user_us"
     echo "$rps" > "$WORK/$name.rps"
 }
 
