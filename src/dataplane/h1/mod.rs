@@ -149,13 +149,14 @@ impl Fields {
 }
 
 /// The fields at `spans` of the frozen `head` in a header map (values are slices of the head,
-/// not copies); `each` sees every field as well.
+/// not copies), with room for `more`; `each` sees every field as well.
 fn header_map(
     head: &Bytes,
     spans: &[Span],
+    more: usize,
     mut each: impl FnMut(&HeaderName, &HeaderValue),
 ) -> Result<HeaderMap, ProtocolError> {
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    let mut headers = HeaderMap::with_capacity(spans.len() + more);
     for &[ns, ne, vs, ve] in spans {
         let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
             .map_err(|_| ProtocolError::Unsupported("header name"))?;
@@ -193,7 +194,7 @@ impl RawFields {
 
     /// The fields in a header map.
     pub fn to_header_map(&self) -> Result<HeaderMap, ProtocolError> {
-        header_map(&self.head, &self.spans, |_, _| {})
+        header_map(&self.head, &self.spans, 0, |_, _| {})
     }
 
     /// Calls `each` with the end-to-end fields: all but the hop-by-hop ones and those

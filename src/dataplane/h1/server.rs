@@ -88,7 +88,9 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
 
     let fields = Fields::scan(&raw, &spans)?;
     let (mut hosts, mut expect_continue) = (0, false);
-    let headers = header_map(&raw, &spans, |name, value| {
+    // Room for what the gateway adds before passing a request on (X-Forwarded-For, a mapped
+    // header): growing the map then would reallocate it.
+    let headers = header_map(&raw, &spans, 2, |name, value| {
         if name == header::HOST {
             hosts += 1;
         } else if name == header::EXPECT {
