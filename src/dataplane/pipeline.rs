@@ -16,6 +16,8 @@ use rand::Rng;
 
 use super::context::{InlineId, Peer, RequestContext};
 use super::error::{GatewayError, rescue};
+use super::h1::RawFields;
+use super::integration::Reply;
 use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
 use super::{Body, integration, resolve};
@@ -30,6 +32,8 @@ static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 /// header map cost more than writing them (hashing, growing the map, dropping it).
 pub struct Answer {
     pub response: Response<Body>,
+    /// A backend's header fields passed through as they arrived (HTTP_PROXY).
+    pub passed: Option<RawFields>,
     pub ids: Option<AnswerIds>,
 }
 
@@ -83,6 +87,7 @@ pub async fn handle(
     {
         return Answer {
             response: dp.metrics_response(config.revision),
+            passed: None,
             ids: None,
         };
     }
@@ -96,18 +101,22 @@ pub async fn handle(
 
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
-    let res = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
+    let reply = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
         // An interim status (a Lambda function's, a mapping's) as the final answer would leave
         // the client waiting for another.
-        Ok(res) if res.status().is_informational() => rescue(GatewayError::internal(), &mut ctx),
-        Ok(res) => res,
-        Err(e) => rescue(e, &mut ctx),
+        Ok(reply) if reply.response.status().is_informational() => {
+            Reply::from(rescue(GatewayError::internal(), &mut ctx))
+        }
+        Ok(reply) => reply,
+        Err(e) => Reply::from(rescue(e, &mut ctx)),
     };
+    let res = reply.response;
     ctx.status = res.status().as_u16();
     ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
     dp.observe(&ctx);
     Answer {
         response: res,
+        passed: reply.passed,
         ids: Some(AnswerIds {
             request_id: ctx.request_id,
             extended_request_id: ctx.extended_request_id,
@@ -122,7 +131,7 @@ async fn run(
     parts: &mut http::request::Parts,
     body: RequestBody,
     ctx: &mut RequestContext,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<Reply, GatewayError> {
     let (stage, path_len) = {
         let target =
             resolve::resolve(ctx.host(), parts.uri.path()).ok_or_else(GatewayError::missing_token)?;

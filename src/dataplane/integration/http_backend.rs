@@ -8,7 +8,7 @@ use http::header::{self, Entry, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 
-use super::{Payload, Selection, integration_response, request_payload};
+use super::{Payload, Reply, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use futures_util::FutureExt;
 use std::future::Future;
@@ -256,7 +256,7 @@ pub async fn invoke_proxy(
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<Reply, GatewayError> {
     let uri = backend_url(integration, req, ctx, true, "")?;
     let method = integration
         .http_method
@@ -298,8 +298,10 @@ pub async fn invoke_proxy(
     let body = crate::dataplane::Deadline::new(res.body, deadline);
     let mut response = Response::new(body.boxed());
     *response.status_mut() = res.status;
-    response.extensions_mut().insert(res.fields);
-    Ok(response)
+    Ok(Reply {
+        response,
+        passed: Some(res.fields),
+    })
 }
 
 /// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header

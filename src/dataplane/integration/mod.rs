@@ -28,14 +28,18 @@ pub async fn invoke(
     integration: &CompiledIntegration,
     ctx: &mut RequestContext,
     path: &str,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<Reply, GatewayError> {
     let started = std::time::Instant::now();
     // The request's future is as large as its largest integration's, and it is moved a few
     // times per request: the integrations with big futures (templates, SigV4, retries) are
     // boxed so that an HTTP_PROXY or MOCK request does not pay for copying their space.
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
-        IntegrationType::HttpProxy => http_backend::invoke_proxy(dp, req, body, integration, ctx).await,
+        IntegrationType::HttpProxy => {
+            let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx).await;
+            ctx.integration_latency_ms = Some(started.elapsed().as_millis());
+            return reply;
+        }
         IntegrationType::Http => Box::pin(http_backend::invoke(dp, req, body, integration, ctx)).await,
         IntegrationType::AwsProxy => {
             Box::pin(lambda::invoke_proxy(
@@ -55,7 +59,23 @@ pub async fn invoke(
         IntegrationType::Aws => Box::pin(service::invoke(dp, req, body, integration, ctx)).await,
     };
     ctx.integration_latency_ms = Some(started.elapsed().as_millis());
-    res
+    res.map(Reply::from)
+}
+
+/// An integration's answer: the response, and for HTTP_PROXY the backend's header fields as
+/// they arrived, for the server to write (the end-to-end ones) after the response's own.
+pub struct Reply {
+    pub response: Response<Body>,
+    pub passed: Option<crate::dataplane::h1::RawFields>,
+}
+
+impl From<Response<Body>> for Reply {
+    fn from(response: Response<Body>) -> Self {
+        Self {
+            response,
+            passed: None,
+        }
+    }
 }
 
 /// The method request's body: still streaming, or already read (by request validation).

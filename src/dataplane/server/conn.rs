@@ -26,8 +26,8 @@ use super::DataPlane;
 use super::body::RequestBody;
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
-use crate::dataplane::h1::{MAX_HEAD, ProtocolError, RawFields};
-use crate::dataplane::pipeline::{self, AnswerIds};
+use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
+use crate::dataplane::pipeline::{self, Answer, AnswerIds};
 use crate::dataplane::timer::LazyTimer;
 
 /// How long clients get: to send a whole request head once the connection is idle (also how
@@ -167,16 +167,8 @@ impl Conn {
                     Err(_) => reusable = false,
                 }
             }
-            let (parts, body) = answer.response.into_parts();
-            let head = self.write_head(
-                &parts,
-                answer.ids.as_ref(),
-                &body,
-                head_request,
-                version,
-                reusable,
-            );
-            if !self.write_body(head, body).await? {
+            let head = self.write_head(&answer, head_request, version, reusable);
+            if !self.write_body(head, answer.response.into_body()).await? {
                 return Ok(());
             }
         }
@@ -261,14 +253,13 @@ impl Conn {
     /// [`Conn::write_body`] so that the future that waits holds the body, not the whole answer.)
     fn write_head(
         &mut self,
-        parts: &http::response::Parts,
-        ids: Option<&AnswerIds>,
-        body: &crate::dataplane::Body,
+        answer: &Answer,
         head_request: bool,
         version: Version,
         keep_alive: bool,
     ) -> AnswerHead {
-        let status = parts.status;
+        let status = answer.response.status();
+        let body = answer.response.body();
         let bodiless_status = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
@@ -288,11 +279,11 @@ impl Conn {
             (true, Version::HTTP_10) => Connection::KeepAlive,
             (true, _) => Connection::Default,
         };
-        let ids = ids.map(AnswerIds::headers);
+        let ids = answer.ids.as_ref().map(AnswerIds::headers);
         self.wbuf.clear();
         let fields = h1::AnswerFields {
-            headers: &parts.headers,
-            passed: parts.extensions.get::<RawFields>(),
+            headers: answer.response.headers(),
+            passed: answer.passed.as_ref(),
         };
         h1::encode_response_head(
             &mut self.wbuf,
