@@ -74,13 +74,6 @@ async fn mock_api(c: &Client, stage: &str) -> String {
     api
 }
 
-async fn serving(worker: &gatehouse::server::Worker, api: &str, stage: &str) -> bool {
-    eventually(Duration::from_secs(5), || async {
-        worker.runtime.load().stage(api, stage).is_some()
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_mock_api_answers_on_both_url_forms_and_unknown_routes_are_403() {
     let app = spawn_app().await;

@@ -387,3 +387,11 @@ pub fn invoke_url(api_id: &str, worker: &gatehouse::server::Worker, stage: &str,
         worker.addr.port()
     )
 }
+
+/// Whether `worker` serves `stage` of `api` within 5 s.
+pub async fn serving(worker: &gatehouse::server::Worker, api: &str, stage: &str) -> bool {
+    eventually(std::time::Duration::from_secs(5), || async {
+        worker.runtime.load().stage(api, stage).is_some()
+    })
+    .await
+}

@@ -1,8 +1,6 @@
 //! Mapping templates through deployed APIs, with the answers AWS recorded (the
 //! `../shared/aws-recorded` cases named in each test) as expectations.
 
-use std::time::Duration;
-
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::IntegrationType;
 use serde_json::{Value, json};
@@ -115,12 +113,7 @@ pub async fn deploy_with(
         .await
         .unwrap();
     let worker = start_worker_with(&app.url(), aws).await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker.runtime.load().stage(api, stage).is_some()
-        })
-        .await
-    );
+    assert!(serving(&worker, api, stage).await);
     let http = invoker(api, &worker);
     (worker, http)
 }

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 
 use crate::backends::echo_backend;
 use crate::helpers::*;
+use crate::templates::add_resource;
 
 /// An answer as read off the wire.
 #[derive(Debug)]
@@ -110,18 +111,11 @@ async fn wire_api_timed(
     let backend = echo_backend().await;
     let (api, root) = create_api(&c, "wire").await;
     proxy_to(&c, &api, &root, &format!("http://{backend}/{{proxy}}")).await;
-    let pets = c
-        .create_resource()
-        .rest_api_id(&api)
-        .parent_id(&root)
-        .path_part("pets")
-        .send()
-        .await
-        .unwrap();
-    put_mock_method(&c, &api, pets.id().unwrap(), "GET").await;
+    let pets = add_resource(&c, &api, &root, "pets").await;
+    put_mock_method(&c, &api, &pets, "GET").await;
     c.put_integration_response()
         .rest_api_id(&api)
-        .resource_id(pets.id().unwrap())
+        .resource_id(&pets)
         .http_method("GET")
         .status_code("200")
         .selection_pattern("")
@@ -136,27 +130,15 @@ async fn wire_api_timed(
         .await
         .unwrap();
     let worker = start_worker_timed(&app.control_plane_url(), None, Default::default(), timeouts).await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker.runtime.load().stage(&api, "s").is_some()
-        })
-        .await
-    );
+    assert!(serving(&worker, &api, "s").await);
     (worker, format!("{api}.execute-api.localhost"))
 }
 
 async fn proxy_to(c: &Client, api: &str, root: &str, uri: &str) {
-    let proxy = c
-        .create_resource()
-        .rest_api_id(api)
-        .parent_id(root)
-        .path_part("{proxy+}")
-        .send()
-        .await
-        .unwrap();
+    let proxy = add_resource(c, api, root, "{proxy+}").await;
     c.put_method()
         .rest_api_id(api)
-        .resource_id(proxy.id().unwrap())
+        .resource_id(&proxy)
         .http_method("ANY")
         .authorization_type("NONE")
         .request_parameters("method.request.path.proxy", true)
@@ -165,7 +147,7 @@ async fn proxy_to(c: &Client, api: &str, root: &str, uri: &str) {
         .unwrap();
     c.put_integration()
         .rest_api_id(api)
-        .resource_id(proxy.id().unwrap())
+        .resource_id(&proxy)
         .http_method("ANY")
         .r#type(IntegrationType::HttpProxy)
         .integration_http_method("ANY")

@@ -186,6 +186,7 @@ impl RawFields {
     }
 
     /// The first value of `name` (lowercase).
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
