@@ -74,6 +74,7 @@ fn templates(c: &mut Criterion) {
         Some(&http::HeaderValue::from_static("abc.execute-api.localhost")),
         Some(&http::HeaderValue::from_static("bench/1.0")),
         &gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap()),
+        std::time::Instant::now(),
     );
     let out = template::render(&compiled, &body, &req, &mut ctx).unwrap();
     serde_json::from_str::<serde_json::Value>(&out).expect("the template renders JSON");

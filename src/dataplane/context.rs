@@ -18,8 +18,11 @@ use crate::compiler::{CompiledApi, CompiledMethod};
 pub struct RequestContext {
     pub request_id: InlineId<36>,
     pub extended_request_id: InlineId<16>,
+    /// When the request's head had arrived, and its wall-clock time.
     pub started: Instant,
     pub request_time: SystemTime,
+    /// When the integration was called (when the request arrived, until then).
+    pub integration_started: Instant,
     pub http_method: http::Method,
     /// The request target as received (`/dev/pets/1` or the `/restapis/...` form).
     target: PathAndQuery,
@@ -41,6 +44,8 @@ pub struct RequestContext {
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
+    /// From the request's arrival to its answer being ready.
+    pub latency_ms: u64,
     /// What mapping templates set in `$context.requestOverride` / `responseOverride`.
     pub overrides: Option<Box<super::integration::template::Overrides>>,
     pub status: u16,
@@ -56,6 +61,7 @@ impl RequestContext {
         host: Option<&HeaderValue>,
         user_agent: Option<&HeaderValue>,
         source: &Peer,
+        arrived: Instant,
     ) -> Self {
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
@@ -65,8 +71,9 @@ impl RequestContext {
         Self {
             extended_request_id: extended_id(bits),
             request_id,
-            started: Instant::now(),
-            request_time: SystemTime::now(),
+            started: arrived,
+            request_time: super::clock::wall(arrived),
+            integration_started: arrived,
             http_method: method.clone(),
             target: uri
                 .path_and_query()
@@ -83,12 +90,23 @@ impl RequestContext {
             stage_runtime: None,
             gateway_request: None,
             integration_latency_ms: None,
+            latency_ms: 0,
             overrides: None,
             status: 0,
             response_length: 0,
             error_message: None,
             error_response_type: None,
         }
+    }
+
+    /// The integration's deadline: `timeout` after it was called.
+    pub fn integration_deadline(&self, timeout: std::time::Duration) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.integration_started + timeout)
+    }
+
+    /// The answer is ready at `at`.
+    pub fn finish(&mut self, at: Instant) {
+        self.latency_ms = at.saturating_duration_since(self.started).as_millis() as u64;
     }
 
     /// The full request path as received (`/dev/pets/1` or the `/restapis/...` form).

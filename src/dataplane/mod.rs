@@ -5,6 +5,7 @@
 //! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -68,11 +69,14 @@ pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
 
 /// A body that fails once its deadline passes: a backend that sends its head in time and then
 /// trickles the rest cannot hold a connection past the integration's timeout. The timer is only
-/// armed when the body has to wait: most bodies arrive with their head and never need one.
+/// armed when the body has to wait, and the clock is read only for a body that goes on after
+/// its first frame: most bodies arrive whole with their head and never need either.
 pub struct Deadline<B> {
     inner: B,
     deadline: tokio::time::Instant,
     sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    /// Whether a frame has been passed on.
+    started: bool,
 }
 
 impl<B> Deadline<B> {
@@ -81,6 +85,7 @@ impl<B> Deadline<B> {
             inner,
             deadline,
             sleep: None,
+            started: false,
         }
     }
 }
@@ -105,9 +110,18 @@ where
             )))
         };
         match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
-            // A body that never waits is still cut at its deadline.
-            Poll::Ready(Some(Ok(_))) if tokio::time::Instant::now() >= self.deadline => timed_out(),
-            Poll::Ready(frame) => Poll::Ready(frame.map(|r| r.map_err(Into::into))),
+            // A body that never waits is still cut at its deadline; one that is whole at its
+            // first frame came with its head, or while it was being read.
+            Poll::Ready(Some(Ok(_)))
+                if (self.started || !self.inner.is_end_stream())
+                    && tokio::time::Instant::now() >= self.deadline =>
+            {
+                timed_out()
+            }
+            Poll::Ready(frame) => {
+                self.started = true;
+                Poll::Ready(frame.map(|r| r.map_err(Into::into)))
+            }
             Poll::Pending => {
                 let deadline = self.deadline;
                 let sleep = self
@@ -144,8 +158,18 @@ mod tests {
             now + std::time::Duration::from_secs(5),
         );
         assert_eq!(in_time.collect().await.unwrap().to_bytes(), "hi");
-        // Ready at once but past its deadline: cut all the same.
-        let late = Deadline::new(Full::new(Bytes::from("hi")), now);
+        // Ready at once but going on past its deadline: cut all the same.
+        let frames = [
+            Ok::<_, std::convert::Infallible>(http_body::Frame::data(Bytes::from("h"))),
+            Ok(http_body::Frame::data(Bytes::from("i"))),
+        ];
+        let late = Deadline::new(
+            http_body_util::StreamBody::new(futures_util::stream::iter(frames)),
+            now,
+        );
         assert!(late.collect().await.is_err());
+        // Whole at its first frame: it came in time.
+        let whole = Deadline::new(Full::new(Bytes::from("hi")), now);
+        assert_eq!(whole.collect().await.unwrap().to_bytes(), "hi");
     }
 }

@@ -107,7 +107,7 @@ impl Metrics {
         let served = Served {
             canary: ctx.is_canary,
             status: ctx.status,
-            latency_ms: ctx.started.elapsed().as_millis() as u64,
+            latency_ms: ctx.latency_ms,
             integration_latency_ms: ctx.integration_latency_ms.map(|ms| ms as u64),
         };
         self.record_served(labels, &served);
@@ -322,7 +322,7 @@ fn log_value(ctx: &RequestContext, name: &str) -> Option<String> {
     Some(match name {
         "status" => ctx.status.to_string(),
         "responseLength" => ctx.response_length.to_string(),
-        "responseLatency" => ctx.started.elapsed().as_millis().to_string(),
+        "responseLatency" => ctx.latency_ms.to_string(),
         "integrationLatency" | "integration.latency" => ctx.integration_latency_ms?.to_string(),
         "error.message" => ctx.error_message.clone()?,
         "error.messageString" => serde_json::to_string(ctx.error_message.as_deref()?).ok()?,
@@ -415,6 +415,7 @@ mod tests {
             None,
             None,
             &Peer::new("10.0.0.1:5".parse().unwrap()),
+            std::time::Instant::now(),
         );
         ctx.status = 204;
         let line = f.render(&ctx);

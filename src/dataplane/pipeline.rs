@@ -11,6 +11,8 @@
 //! Authorizers, API keys and usage plans, throttling and caching take their places between 3
 //! and 4 as they arrive.
 
+use std::time::Instant;
+
 use http::{HeaderName, HeaderValue, Response};
 use rand::Rng;
 
@@ -32,6 +34,8 @@ static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 /// header map cost more than writing them (hashing, growing the map, dropping it).
 pub struct Answer {
     pub response: Response<Body>,
+    /// When the answer was ready (its `Date`).
+    pub ready: Instant,
     /// A backend's header fields passed through as they arrived (HTTP_PROXY).
     pub passed: Option<RawFields>,
     pub ids: Option<AnswerIds>,
@@ -69,14 +73,15 @@ impl AnswerIds {
     }
 }
 
-/// Answers the request `parts` and `body`. The parts are lent, not moved: an async fn holds
-/// what it is given and what it moves it to, and every byte of its state is copied when its
-/// future is moved into place.
+/// Answers the request `parts` and `body`, which `arrived` when it did. The parts are lent,
+/// not moved: an async fn holds what it is given and what it moves it to, and every byte of
+/// its state is copied when its future is moved into place.
 pub async fn handle(
     dp: &DataPlane,
     parts: &mut http::request::Parts,
     body: RequestBody,
     peer: &Peer,
+    arrived: Instant,
 ) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
@@ -87,12 +92,13 @@ pub async fn handle(
     {
         return Answer {
             response: dp.metrics_response(config.revision),
+            ready: arrived,
             passed: None,
             ids: None,
         };
     }
     let user_agent = parts.headers.get(http::header::USER_AGENT);
-    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer);
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer, arrived);
     let trace_id = parts
         .headers
         .get(&X_AMZN_TRACE_ID)
@@ -113,9 +119,12 @@ pub async fn handle(
     let res = reply.response;
     ctx.status = res.status().as_u16();
     ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
+    let ready = Instant::now();
+    ctx.finish(ready);
     dp.observe(&ctx);
     Answer {
         response: res,
+        ready,
         passed: reply.passed,
         ids: Some(AnswerIds {
             request_id: ctx.request_id,

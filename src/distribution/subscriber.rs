@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::protocol::{self, Ack, Event, StageKey};
 use crate::compiler::{self, CompiledApi};
-use crate::dataplane::client::{BackendClient, RequestError};
+use crate::dataplane::client::{BackendClient, Budget, RequestError};
 use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::full_body;
 use crate::domain::snapshot::Snapshot;
@@ -143,8 +143,8 @@ impl Subscriber {
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
             .body(full_body(Bytes::new()))
             .map_err(|e| e.to_string())?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let res = self.client.request(req, deadline).await.map_err(|e| match e {
+        let budget = Budget::starting_now(Duration::from_secs(10));
+        let res = self.client.request(req, budget).await.map_err(|e| match e {
             RequestError::TimedOut => "the control plane did not answer within 10 s".to_owned(),
             RequestError::Failed(e) => e.to_string(),
         })?;
@@ -259,7 +259,7 @@ impl Subscriber {
             .map_err(|e| e.to_string())?;
         let res = self
             .client
-            .request(req, tokio::time::Instant::now() + Duration::from_secs(30))
+            .request(req, Budget::starting_now(Duration::from_secs(30)))
             .await
             .map_err(|e| format!("snapshot {hash}: {e}"))?;
         if !res.status.is_success() {
@@ -312,8 +312,11 @@ impl Subscriber {
                 serde_json::to_vec(&ack).expect("acks serialise"),
             )));
         let Ok(req) = req else { return };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        if let Err(e) = self.client.request(req, deadline).await {
+        if let Err(e) = self
+            .client
+            .request(req, Budget::starting_now(Duration::from_secs(5)))
+            .await
+        {
             tracing::debug!(error = %e, "ack not delivered");
         }
     }

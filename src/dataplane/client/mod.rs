@@ -49,6 +49,29 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// again); larger or unsized ones stream.
 const BUFFERED_BODY: u64 = 64 << 10;
 
+/// When a request to a backend began (a reading of the clock its caller took) and by when its
+/// answer's head must come.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub began: Instant,
+    pub deadline: TokioInstant,
+}
+
+impl Budget {
+    /// `timeout` from `began`.
+    pub fn from(began: Instant, timeout: Duration) -> Self {
+        Self {
+            began,
+            deadline: TokioInstant::from_std(began + timeout),
+        }
+    }
+
+    /// `timeout` from now.
+    pub fn starting_now(timeout: Duration) -> Self {
+        Self::from(Instant::now(), timeout)
+    }
+}
+
 /// A pooled HTTP/1.1 client for backends. Cloning shares the pool.
 #[derive(Clone)]
 pub struct BackendClient {
@@ -88,7 +111,9 @@ struct Conn {
     buf: BytesMut,
     /// How much room the next read gets.
     read_size: usize,
-    idle_since: Instant,
+    /// When the last request it carried began: the pool's idle timeout counts from there (a
+    /// little early, which errs towards closing), and that reading was taken anyway.
+    last_used: Instant,
     /// For the request's deadline while its answer's head is awaited.
     timer: LazyTimer,
 }
@@ -170,19 +195,18 @@ impl Pool {
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         let backend = backends.get_mut(key)?;
         while let Some(conn) = backend.idle.pop() {
-            if now.saturating_duration_since(conn.idle_since) < IDLE_TIMEOUT && conn.is_open() {
+            if now.saturating_duration_since(conn.last_used) < IDLE_TIMEOUT && conn.is_open() {
                 return Some(conn);
             }
         }
         None
     }
 
-    fn checkin(self: &Arc<Self>, key: Key, mut conn: Box<Conn>) {
+    fn checkin(self: &Arc<Self>, key: Key, conn: Box<Conn>) {
         if !self.sweeping.load(Ordering::Relaxed) && !self.sweeping.swap(true, Ordering::Relaxed) {
             self.start_sweeper();
         }
-        let now = Instant::now();
-        conn.idle_since = now;
+        let now = conn.last_used;
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         // A backend may have been swept away while all its connections were busy.
         let list = match backends.entry(key) {
@@ -203,7 +227,7 @@ impl Pool {
         if list.len() >= MAX_IDLE_PER_BACKEND
             || list
                 .first()
-                .is_some_and(|c| now.saturating_duration_since(c.idle_since) >= IDLE_TIMEOUT)
+                .is_some_and(|c| now.saturating_duration_since(c.last_used) >= IDLE_TIMEOUT)
         {
             list.remove(0);
         }
@@ -216,7 +240,7 @@ impl Pool {
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         backends.retain(|_, b| {
             b.idle
-                .retain(|c| c.idle_since.elapsed() < IDLE_TIMEOUT && c.is_open());
+                .retain(|c| c.last_used.elapsed() < IDLE_TIMEOUT && c.is_open());
             !b.idle.is_empty()
         });
     }
@@ -268,7 +292,7 @@ impl BackendClient {
     }
 
     /// Sends `req` (with an absolute URI) on a pooled connection, or a new one, and reads the
-    /// answer's head by `deadline`. The answer's body streams; its connection is reused once
+    /// answer's head by the budget's deadline. The answer's body streams; its connection is reused once
     /// the body has been read to the end. The `Host` header is always the URI's, whatever
     /// `req`'s headers say.
     ///
@@ -279,7 +303,7 @@ impl BackendClient {
     pub fn request(
         &self,
         req: Request<Body>,
-        deadline: TokioInstant,
+        budget: Budget,
     ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + '_ {
         let mut prepared = self.prepare(req);
         async move {
@@ -297,7 +321,7 @@ impl BackendClient {
                 Err(e) => return Err(std::mem::replace(e, RequestError::TimedOut)),
             };
             let (size, framing, head_request, idempotent) = (*size, *framing, *head_request, *idempotent);
-            let now = Instant::now();
+            let Budget { began, deadline } = budget;
             // A small body goes out with the head, in one write; it can then be sent again. It
             // is at hand already (the server reads such bodies with their heads).
             let mut streamed = match size {
@@ -326,7 +350,7 @@ impl BackendClient {
             loop {
                 // Only now, with the body in hand: a connection taken while a slow client sends
                 // its body would sit idle, unusable by others, and may time out meanwhile.
-                let (mut conn, reused) = match self.pool.checkout(key, now) {
+                let (mut conn, reused) = match self.pool.checkout(key, began) {
                     Some(conn) => (conn, true),
                     // Boxed: connecting is rare, and its future would make every request's larger.
                     None => match tokio::time::timeout_at(deadline, Box::pin(self.connect(key))).await {
@@ -334,6 +358,7 @@ impl BackendClient {
                         Err(_) => return Err(RequestError::TimedOut),
                     },
                 };
+                conn.last_used = began;
                 // The connection's own timer, moved forward lazily (a connection that times out
                 // is dropped with it: what it would read next is unknown).
                 let mut timer = std::mem::take(&mut conn.timer);
@@ -401,7 +426,7 @@ impl BackendClient {
             io: TokioIo::new(io),
             buf: BytesMut::new(),
             read_size: 8 << 10,
-            idle_since: Instant::now(),
+            last_used: Instant::now(),
             timer: LazyTimer::default(),
         }))
     }
@@ -918,8 +943,8 @@ mod tests {
         );
     }
 
-    fn soon() -> TokioInstant {
-        TokioInstant::now() + Duration::from_secs(5)
+    fn soon() -> Budget {
+        Budget::starting_now(Duration::from_secs(5))
     }
 
     fn full(s: &'static str) -> Body {

@@ -11,7 +11,7 @@ use http::Request;
 use http_body_util::BodyExt;
 
 use crate::compiler::CompiledIntegration;
-use crate::dataplane::client::RequestError;
+use crate::dataplane::client::{Budget, RequestError};
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{MAX_PAYLOAD, full_body};
@@ -238,8 +238,8 @@ async fn assume_role(
         .body(Bytes::from(body))
         .map_err(|_| failed("bad request"))?;
     sign(&mut request, base, region, "sts")?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let res = match dp.http.request(request.map(full_body), deadline).await {
+    let budget = Budget::starting_now(Duration::from_secs(10));
+    let res = match dp.http.request(request.map(full_body), budget).await {
         Ok(res) => res,
         Err(e) => return Err(failed(&e.to_string())),
     };
@@ -290,8 +290,9 @@ pub async fn call(
         sign(&mut request, &creds, region, service)?;
     }
     let request = request.map(full_body);
-    let deadline = tokio::time::Instant::now() + integration.timeout;
-    let res = match dp.http.request(request, deadline).await {
+    let budget = Budget::starting_now(integration.timeout);
+    let deadline = budget.deadline;
+    let res = match dp.http.request(request, budget).await {
         Err(RequestError::TimedOut) => return Err(GatewayError::timeout()),
         Err(RequestError::Failed(e)) => {
             tracing::warn!(error = %e, aws.service = service, "aws endpoint unreachable");

@@ -12,9 +12,8 @@ use super::{Payload, Reply, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use futures_util::FutureExt;
 use std::future::Future;
-use tokio::time::Instant;
 
-use crate::dataplane::client::{BackendResponse, RequestError};
+use crate::dataplane::client::{BackendResponse, Budget, RequestError};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::is_hop_by_hop;
@@ -227,20 +226,20 @@ pub(super) fn apply_header_mappings(
     }
 }
 
-/// Sends the integration request; its answer's head must come by `deadline`. (A mapped
+/// Sends the integration request; its answer's head must come within the budget. (A mapped
 /// future, not an async fn: that would hold the request twice over while it waits.)
 fn send<'a>(
     dp: &'a DataPlane,
     integration: &CompiledIntegration,
     request: Request<Body>,
-    deadline: Instant,
+    budget: Budget,
 ) -> impl Future<Output = Result<BackendResponse, GatewayError>> + Send + 'a {
     let client = if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
         &dp.http
     };
-    client.request(request, deadline).map(|answer| match answer {
+    client.request(request, budget).map(|answer| match answer {
         Err(RequestError::TimedOut) => Err(GatewayError::timeout()),
         Err(RequestError::Failed(e)) => {
             tracing::debug!(error = %e, "backend request failed");
@@ -291,11 +290,11 @@ pub async fn invoke_proxy(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    let deadline = Instant::now() + integration.timeout;
-    let res = send(dp, integration, request, deadline).await?;
+    let budget = Budget::from(ctx.integration_started, integration.timeout);
+    let res = send(dp, integration, request, budget).await?;
     // The answer streams through, but not past the integration's timeout. Its fields go back
     // as they came (the server writes the end-to-end ones), not through a header map.
-    let body = crate::dataplane::Deadline::new(res.body, deadline);
+    let body = crate::dataplane::Deadline::new(res.body, budget.deadline);
     let mut response = Response::new(body.boxed());
     *response.status_mut() = res.status;
     Ok(Reply {
@@ -346,8 +345,9 @@ pub async fn invoke(
     let request = integration_request(req, body, integration, ctx, "").await?;
     let req = &*req;
     let request = request.map(full_body);
-    let deadline = Instant::now() + integration.timeout;
-    let res = send(dp, integration, request, deadline).await?;
+    let budget = Budget::from(ctx.integration_started, integration.timeout);
+    let deadline = budget.deadline;
+    let res = send(dp, integration, request, budget).await?;
     let (parts, body) = res
         .into_response()
         .map_err(|_| GatewayError::bad_gateway())?

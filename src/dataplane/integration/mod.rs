@@ -29,7 +29,7 @@ pub async fn invoke(
     ctx: &mut RequestContext,
     path: &str,
 ) -> Result<Reply, GatewayError> {
-    let started = std::time::Instant::now();
+    ctx.integration_started = std::time::Instant::now();
     // The request's future is as large as its largest integration's, and it is moved a few
     // times per request: the integrations with big futures (templates, SigV4, retries) are
     // boxed so that an HTTP_PROXY or MOCK request does not pay for copying their space.
@@ -37,7 +37,7 @@ pub async fn invoke(
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
         IntegrationType::HttpProxy => {
             let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx).await;
-            ctx.integration_latency_ms = Some(started.elapsed().as_millis());
+            ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
             return reply;
         }
         IntegrationType::Http => Box::pin(http_backend::invoke(dp, req, body, integration, ctx)).await,
@@ -58,7 +58,7 @@ pub async fn invoke(
         }
         IntegrationType::Aws => Box::pin(service::invoke(dp, req, body, integration, ctx)).await,
     };
-    ctx.integration_latency_ms = Some(started.elapsed().as_millis());
+    ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
     res.map(Reply::from)
 }
 

@@ -12,6 +12,7 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -68,6 +69,8 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
         wbuf: Vec::with_capacity(1024),
         timer: LazyTimer::default(),
         timeouts: dp.timeouts,
+        now: std::time::Instant::now(),
+        waited: AtomicBool::new(false),
     };
     if let Err(e) = conn.run(dp, remote).await {
         tracing::debug!(error = %e, client = %remote, "connection ended with an error");
@@ -109,6 +112,13 @@ struct Conn {
     /// For the head and body timeouts.
     timer: LazyTimer,
     timeouts: ClientTimeouts,
+    /// A recent reading of the clock, which the next head's deadline counts from: when the
+    /// connection opened, then when the last answer was ready, or when its sending last
+    /// waited.
+    now: std::time::Instant,
+    /// Whether sending the answer had to wait (for the client to read, or for its body). (An
+    /// atomic for `&self` writers; only this connection's task touches it.)
+    waited: AtomicBool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,15 +158,17 @@ impl Conn {
                 keep_alive,
                 expect_continue,
             } = head;
+            let arrived = std::time::Instant::now();
             let head_request = method == Method::HEAD;
-            let (body, returned) = self.body(framing, expect_continue).await?;
+            let (body, returned) = self.body(framing, expect_continue, arrived).await?;
             let (mut parts, ()) = Request::new(()).into_parts();
             parts.method = method;
             parts.uri = uri;
             parts.version = version;
             parts.headers = headers;
 
-            let answer = pipeline::handle(dp, &mut parts, body, &peer).await;
+            let answer = pipeline::handle(dp, &mut parts, body, &peer, arrived).await;
+            self.now = answer.ready;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline
             // left unread leaves the rest of it on the connection, which must then close.
@@ -171,12 +183,16 @@ impl Conn {
             if !self.write_body(head, answer.response.into_body()).await? {
                 return Ok(());
             }
+            if self.waited.load(Ordering::Relaxed) {
+                self.waited.store(false, Ordering::Relaxed);
+                self.now = std::time::Instant::now();
+            }
         }
     }
 
     /// The next request's head; `None` when the client closes the connection between requests.
     async fn read_head(&mut self) -> Result<Option<RequestHead>, ConnError> {
-        let deadline = Instant::now() + self.timeouts.head;
+        let deadline = Instant::from_std(self.now + self.timeouts.head);
         // How far the buffer is known to hold no end of a head: a head sent a byte at a time is
         // parsed once it can be whole, not once per byte.
         let mut scanned = 0;
@@ -200,11 +216,13 @@ impl Conn {
     }
 
     /// The request's body: read now when small, else a stream the pipeline reads (with the
-    /// receiver of the read buffer it hands back).
+    /// receiver of the read buffer it hands back). Its deadlines count from when its head
+    /// `arrived`.
     async fn body(
         &mut self,
         framing: BodyFraming,
         expect_continue: bool,
+        arrived: std::time::Instant,
     ) -> Result<(RequestBody, Option<oneshot::Receiver<BytesMut>>), ConnError> {
         let length = match framing {
             BodyFraming::Empty => return Ok((RequestBody::empty(), None)),
@@ -217,7 +235,7 @@ impl Conn {
         }
         match length {
             Some(n) if n <= BUFFERED_BODY => {
-                let deadline = Instant::now() + self.timeouts.head;
+                let deadline = Instant::from_std(arrived + self.timeouts.head);
                 while (self.rbuf.len() as u64) < n {
                     if self.fill_before(deadline).await? == 0 {
                         return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
@@ -227,7 +245,7 @@ impl Conn {
             }
             _ => {
                 let buf = std::mem::take(&mut self.rbuf);
-                let deadline = Instant::now() + self.timeouts.body;
+                let deadline = Instant::from_std(arrived + self.timeouts.body);
                 let (body, returned) = RequestBody::streaming(self.stream.clone(), buf, length, deadline);
                 Ok((body, Some(returned)))
             }
@@ -293,7 +311,7 @@ impl Conn {
             framing,
             head_request,
             connection,
-            &super::date::now(),
+            &super::date::of(crate::dataplane::clock::wall(answer.ready)),
         );
         AnswerHead {
             framing,
@@ -328,6 +346,7 @@ impl Conn {
                 Poll::Ready(frame) => frame,
                 Poll::Pending => {
                     self.flush().await?;
+                    self.waited.store(true, Ordering::Relaxed);
                     std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
                 }
             };
@@ -392,6 +411,7 @@ impl Conn {
                 Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.waited.store(true, Ordering::Relaxed);
                     tokio::time::timeout(self.timeouts.write, self.stream.writable())
                         .await
                         .map_err(|_| ConnError::TimedOut)??;
@@ -465,7 +485,7 @@ fn refusal(status: StatusCode) -> Vec<u8> {
         ResponseFraming::Length(0),
         false,
         Connection::Close,
-        &super::date::now(),
+        &super::date::of(std::time::SystemTime::now()),
     );
     out
 }

@@ -10,9 +10,8 @@ thread_local! {
     static CACHED: RefCell<(u64, HttpDate)> = const { RefCell::new((u64::MAX, [0; 29])) };
 }
 
-/// Now, as an HTTP date.
-pub fn now() -> HttpDate {
-    let now = SystemTime::now();
+/// `now` as an HTTP date.
+pub fn of(now: SystemTime) -> HttpDate {
     let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     CACHED.with_borrow_mut(|(at, date)| {
         if *at != second {
@@ -29,7 +28,7 @@ pub fn now() -> HttpDate {
 mod tests {
     #[test]
     fn the_date_is_an_http_date_of_now() {
-        let date = super::now();
+        let date = super::of(std::time::SystemTime::now());
         let parsed = httpdate::parse_http_date(std::str::from_utf8(&date).unwrap()).unwrap();
         let age = std::time::SystemTime::now().duration_since(parsed).unwrap();
         assert!(age.as_secs() < 2);

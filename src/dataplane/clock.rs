@@ -1,0 +1,66 @@
+//! Clock readings on the request path.
+//!
+//! A request reads the monotonic clock four times: when its head has arrived, when its
+//! integration starts and ends, and when its answer is ready. Everything else that needs a
+//! time takes one of those readings: the wall-clock time of the request (`$context.requestTime`,
+//! the trace id), the answer's `Date`, the deadlines of the body, of the backend and of the
+//! next request on the connection, and the pool's idle bookkeeping. On a virtual machine a
+//! reading costs tens of nanoseconds, and a proxied request used to take twelve.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a thread's pairing of the two clocks serves before it is taken again: a step of
+/// the system clock shows within this.
+const REANCHOR: Duration = Duration::from_secs(1);
+
+thread_local! {
+    /// A monotonic reading and the wall-clock time taken with it.
+    static ANCHOR: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+}
+
+/// The wall-clock time of the monotonic reading `at`, without reading the system clock more
+/// than once a second per thread.
+pub fn wall(at: Instant) -> SystemTime {
+    ANCHOR.with(|anchor| {
+        let (base, base_wall) = match anchor.get() {
+            Some((base, base_wall)) if distance(at, base) < REANCHOR => (base, base_wall),
+            _ => {
+                let fresh = (Instant::now(), SystemTime::now());
+                anchor.set(Some(fresh));
+                fresh
+            }
+        };
+        match at.checked_duration_since(base) {
+            Some(later) => base_wall + later,
+            None => base_wall - base.duration_since(at),
+        }
+    })
+}
+
+/// How far apart two readings are, either way round.
+fn distance(a: Instant, b: Instant) -> Duration {
+    a.checked_duration_since(b).unwrap_or_else(|| b.duration_since(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apart(a: SystemTime, b: SystemTime) -> Duration {
+        a.duration_since(b).unwrap_or_else(|e| e.duration())
+    }
+
+    #[test]
+    fn the_wall_time_of_a_reading_is_that_of_the_system_clock() {
+        let (at, now) = (Instant::now(), SystemTime::now());
+        assert!(apart(wall(at), now) < Duration::from_millis(50));
+        // Readings before and after the anchor, and far from it (which re-anchors).
+        let later = at + Duration::from_millis(300);
+        assert!(apart(wall(later), now + Duration::from_millis(300)) < Duration::from_millis(50));
+        let earlier = at - Duration::from_millis(200);
+        assert!(apart(wall(earlier), now - Duration::from_millis(200)) < Duration::from_millis(50));
+        let far = at + Duration::from_secs(5);
+        assert!(apart(wall(far), now + Duration::from_secs(5)) < Duration::from_millis(50));
+    }
+}
