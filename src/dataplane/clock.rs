@@ -23,24 +23,28 @@ thread_local! {
 /// than once a second per thread.
 pub fn wall(at: Instant) -> SystemTime {
     ANCHOR.with(|anchor| {
-        let (base, base_wall) = match anchor.get() {
-            Some((base, base_wall)) if distance(at, base) < REANCHOR => (base, base_wall),
-            _ => {
-                let fresh = (Instant::now(), SystemTime::now());
-                anchor.set(Some(fresh));
-                fresh
-            }
-        };
+        let (base, base_wall) = anchor.get().unwrap_or_else(|| anchored(anchor));
+        // Readings mostly come after the anchor, and in order.
         match at.checked_duration_since(base) {
-            Some(later) => base_wall + later,
+            Some(later) if later < REANCHOR => base_wall + later,
+            Some(_) => {
+                let (base, base_wall) = anchored(anchor);
+                match at.checked_duration_since(base) {
+                    Some(later) => base_wall + later,
+                    None => base_wall - base.duration_since(at),
+                }
+            }
+            // One taken before the thread paired the clocks again.
             None => base_wall - base.duration_since(at),
         }
     })
 }
 
-/// How far apart two readings are, either way round.
-fn distance(a: Instant, b: Instant) -> Duration {
-    a.checked_duration_since(b).unwrap_or_else(|| b.duration_since(a))
+/// Pairs the two clocks anew.
+fn anchored(anchor: &Cell<Option<(Instant, SystemTime)>>) -> (Instant, SystemTime) {
+    let fresh = (Instant::now(), SystemTime::now());
+    anchor.set(Some(fresh));
+    fresh
 }
 
 #[cfg(test)]

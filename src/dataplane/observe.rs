@@ -1,8 +1,9 @@
 //! What a worker tells about the requests it served: Prometheus metrics (per API, stage,
 //! resource, method and canary) and per-stage access logs in the stage's `$context` format.
-//! Both stay off the request's critical path: counters are per-thread atomics found by a key
-//! built in a reused buffer, and log lines go to a background writer through a bounded channel (dropped,
-//! and counted, when it is full).
+//! Both stay off the request's critical path: counters are per-thread atomics, found by the
+//! stage and method that served the request (or, the first time, by a key built in a reused
+//! buffer), and log lines go to a background writer through a bounded channel (dropped, and
+//! counted, when it is full).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -10,9 +11,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
+use super::config::StageRuntime;
 use super::context::RequestContext;
+use crate::compiler::CompiledMethod;
 
 /// Latency buckets in milliseconds (API Gateway's own metrics are in ms).
 const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000];
@@ -27,10 +30,24 @@ struct Histogram {
 impl Histogram {
     fn observe(&self, ms: u64) {
         if let Some(i) = BUCKETS_MS.iter().position(|b| ms <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            add(&self.buckets[i], 1);
         }
-        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
+        add(&self.sum_ms, ms);
+        add(&self.count, 1);
+    }
+}
+
+/// Counts a request into this thread's `series`.
+fn count(series: &Series, served: &Served) {
+    add(&series.count, 1);
+    match served.status {
+        400..=499 => add(&series.errors_4xx, 1),
+        500..=599 => add(&series.errors_5xx, 1),
+        _ => {}
+    }
+    series.latency.observe(served.latency_ms);
+    if let Some(ms) = served.integration_latency_ms {
+        series.integration_latency.observe(ms);
     }
 }
 
@@ -77,8 +94,48 @@ impl Default for Metrics {
     }
 }
 
+/// Adds to a counter of this thread's shard. Only the thread that owns a shard writes to it, so
+/// a load and a store do, without a locked instruction; a scrape on another thread still reads
+/// whole values.
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// A series this thread counted into lately, by the stage and method that served the request:
+/// found again without building or hashing its key. The weak references keep those stages'
+/// and methods' addresses from being taken by others while they are here, without keeping a
+/// replaced configuration alive.
+struct Recent {
+    metrics: usize,
+    stage: Option<Weak<StageRuntime>>,
+    method: Option<Weak<CompiledMethod>>,
+    canary: bool,
+    series: Arc<Series>,
+}
+
+impl Recent {
+    fn serves(&self, metrics: usize, ctx: &RequestContext) -> bool {
+        fn same<T>(weak: &Option<Weak<T>>, arc: &Option<Arc<T>>) -> bool {
+            match (weak, arc) {
+                (None, None) => true,
+                (Some(w), Some(a)) => std::ptr::eq(w.as_ptr(), Arc::as_ptr(a)),
+                _ => false,
+            }
+        }
+        self.metrics == metrics
+            && self.canary == ctx.is_canary
+            && same(&self.stage, &ctx.stage_runtime)
+            && same(&self.method, &ctx.method)
+    }
+}
+
+/// How many series a thread keeps at hand.
+const RECENT_SERIES: usize = 32;
+
 thread_local! {
     static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Most recently used first.
+    static RECENT: RefCell<Vec<Recent>> = const { RefCell::new(Vec::new()) };
     /// This thread's shard of each [`Metrics`] it has recorded into.
     static SHARDS: RefCell<Vec<(usize, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
 }
@@ -98,30 +155,54 @@ impl Metrics {
     }
 
     pub fn record(&self, ctx: &RequestContext) {
-        let labels = [
-            ctx.api_id().unwrap_or("-"),
-            ctx.stage_name().unwrap_or("-"),
-            ctx.resource_path().unwrap_or("-"),
-            ctx.method_label,
-        ];
         let served = Served {
             canary: ctx.is_canary,
             status: ctx.status,
             latency_ms: ctx.latency_ms,
             integration_latency_ms: ctx.integration_latency_ms.map(|ms| ms as u64),
         };
-        self.record_served(labels, &served);
+        RECENT.with_borrow_mut(|recent| {
+            if let Some(i) = recent.iter().position(|r| r.serves(self.id, ctx)) {
+                recent.swap(0, i);
+                return count(&recent[0].series, &served);
+            }
+            let labels = [
+                ctx.api_id().unwrap_or("-"),
+                ctx.stage_name().unwrap_or("-"),
+                ctx.resource_path().unwrap_or("-"),
+                ctx.method_label,
+            ];
+            let series = self.series(labels, served.canary);
+            count(&series, &served);
+            recent.truncate(RECENT_SERIES - 1);
+            recent.insert(
+                0,
+                Recent {
+                    metrics: self.id,
+                    stage: ctx.stage_runtime.as_ref().map(Arc::downgrade),
+                    method: ctx.method.as_ref().map(Arc::downgrade),
+                    canary: ctx.is_canary,
+                    series,
+                },
+            );
+        });
     }
 
     /// Counts a request into its series: API id, stage, resource path and method.
+    #[cfg(test)]
     fn record_served(&self, labels: [&str; 4], served: &Served) {
-        let series = KEY.with_borrow_mut(|key| {
+        count(&self.series(labels, served.canary), served);
+    }
+
+    /// This thread's series for `labels` and `canary`, made on first use.
+    fn series(&self, labels: [&str; 4], canary: bool) -> Arc<Series> {
+        KEY.with_borrow_mut(|key| {
             key.clear();
             for part in labels {
                 key.push_str(part);
                 key.push('\0');
             }
-            key.push_str(if served.canary { "true" } else { "false" });
+            key.push_str(if canary { "true" } else { "false" });
             self.with_shard(|shard| {
                 if let Some(s) = shard.read().expect("metrics lock").get(key.as_str()) {
                     return s.clone();
@@ -133,17 +214,7 @@ impl Metrics {
                     .or_default()
                     .clone()
             })
-        });
-        series.count.fetch_add(1, Ordering::Relaxed);
-        match served.status {
-            400..=499 => series.errors_4xx.fetch_add(1, Ordering::Relaxed),
-            500..=599 => series.errors_5xx.fetch_add(1, Ordering::Relaxed),
-            _ => 0,
-        };
-        series.latency.observe(served.latency_ms);
-        if let Some(ms) = served.integration_latency_ms {
-            series.integration_latency.observe(ms);
-        }
+        })
     }
 
     /// Every series, the shards added up, in key order.
@@ -428,6 +499,42 @@ mod tests {
             "g",
         );
         assert!(clf.render(&ctx).starts_with("10.0.0.1 - ["));
+    }
+
+    #[test]
+    fn requests_count_into_the_series_of_their_stage_method_and_canary() {
+        let m = Metrics::default();
+        let mut ctx = RequestContext::new(
+            &http::Method::GET,
+            &http::Uri::from_static("/nowhere"),
+            None,
+            None,
+            &Peer::new("10.0.0.1:5".parse().unwrap()),
+            std::time::Instant::now(),
+        );
+        ctx.status = 403;
+        for canary in [false, true, false, false, true] {
+            ctx.is_canary = canary;
+            m.record(&ctx);
+        }
+        // Another Metrics on the same thread keeps its own series.
+        let other = Metrics::default();
+        other.record(&ctx);
+        let text = m.render(1);
+        let labels = |canary| format!(r#"api="-",stage="-",resource="-",method="-",canary="{canary}""#);
+        assert!(
+            text.contains(&format!("gatehouse_4xx_errors_total{{{}}} 3", labels(false))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("gatehouse_4xx_errors_total{{{}}} 2", labels(true))),
+            "{text}"
+        );
+        let text = other.render(1);
+        assert!(
+            text.contains(&format!("gatehouse_4xx_errors_total{{{}}} 1", labels(true))),
+            "{text}"
+        );
     }
 
     #[test]
