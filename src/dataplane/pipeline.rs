@@ -25,8 +25,6 @@ use super::server::{DataPlane, RequestBody};
 use super::{Body, integration, resolve};
 use crate::dataplane::config::RuntimeConfig;
 
-static X_AMZN_REQUESTID: HeaderName = HeaderName::from_static("x-amzn-requestid");
-static X_AMZ_APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
 static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 /// A request's answer. The headers AWS adds to every answer are kept apart, for the server to
@@ -64,11 +62,12 @@ impl TraceId {
 }
 
 impl AnswerIds {
-    pub fn headers(&self) -> [(&'static HeaderName, &[u8]); 3] {
+    /// The headers, spelled as AWS spells them.
+    pub fn headers(&self) -> [(&'static str, &[u8]); 3] {
         [
-            (&X_AMZN_REQUESTID, self.request_id.as_bytes()),
-            (&X_AMZ_APIGW_ID, self.extended_request_id.as_bytes()),
-            (&X_AMZN_TRACE_ID, self.trace_id.as_bytes()),
+            ("x-amzn-RequestId", self.request_id.as_bytes()),
+            ("x-amz-apigw-id", self.extended_request_id.as_bytes()),
+            ("X-Amzn-Trace-Id", self.trace_id.as_bytes()),
         ]
     }
 }

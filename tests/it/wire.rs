@@ -47,7 +47,7 @@ async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>, head: bool) -> A
                 .iter()
                 .map(|h| {
                     (
-                        h.name.to_ascii_lowercase(),
+                        h.name.to_owned(),
                         String::from_utf8(h.value.to_vec()).unwrap(),
                     )
                 })
@@ -176,6 +176,14 @@ async fn pipelined_requests_and_every_body_framing_are_served_in_order_on_one_co
     assert_eq!((a.status, a.json()["path"].as_str()), (200, Some("/a")));
     assert_eq!(a.json()["query"], "x=1");
     assert!(a.header("date").is_some() && a.header("x-amzn-requestid").is_some());
+    // AWS's spelling of its headers, as the recordings show it.
+    for name in ["x-amzn-RequestId", "x-amz-apigw-id", "X-Amzn-Trace-Id"] {
+        assert!(
+            a.headers.iter().any(|(k, _)| k == name),
+            "{name} in {:?}",
+            a.headers
+        );
+    }
     let b = read_answer(&mut s, &mut buf, false).await;
     assert_eq!(b.json()["path"], "/b");
     assert_eq!(b.json()["body"], "hello");
@@ -384,6 +392,29 @@ async fn slow_clients_are_cut_off_and_oversized_bodies_refused_unread() {
     assert!(failed.status >= 400, "{failed:?}");
     assert!(closes(&mut s).await);
     assert!(started.elapsed() < within(5));
+
+    // A client that stops reading: once a write has waited past the write timeout, its answer
+    // is cut off and the connection closes.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(worker.addr).await.unwrap();
+    let body = vec![b'x'; 8 << 20];
+    let head = format!(
+        "POST /s/x/raw HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within(10), s.read_to_end(&mut got))
+        .await
+        .expect("the connection closes");
+    assert!(
+        read.is_err() || got.len() < body.len(),
+        "the answer was cut off: {} bytes",
+        got.len()
+    );
 
     // A declared body over AWS's 10 MB is refused before a byte of it is read.
     let mut s = TcpStream::connect(worker.addr).await.unwrap();

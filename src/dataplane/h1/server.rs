@@ -2,7 +2,7 @@
 //! (RFC 9112 §6.3), and the answer's head written.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderName};
+use http::header;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
 use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, header_map, is_name, offset, spans};
@@ -159,7 +159,7 @@ pub fn encode_response_head(
     out: &mut Vec<u8>,
     status: StatusCode,
     fields: AnswerFields<'_>,
-    extra: &[(&HeaderName, &[u8])],
+    extra: &[(&str, &[u8])],
     framing: ResponseFraming,
     head_request: bool,
     connection: Connection,
@@ -186,7 +186,7 @@ pub fn encode_response_head(
             17 if is_name(name, b"transfer-encoding") => return,
             _ => {}
         }
-        if extra.iter().any(|(n, _)| is_name(name, n.as_str().as_bytes())) {
+        if extra.iter().any(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes())) {
             return;
         }
         out.extend_from_slice(name);
@@ -201,7 +201,7 @@ pub fn encode_response_head(
         passed.each_end_to_end(write);
     }
     for (name, value) in extra {
-        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
@@ -355,7 +355,6 @@ mod tests {
             .unwrap();
         let mut ours = HeaderMap::new();
         ours.insert("x-ours", HeaderValue::from_static("1"));
-        let id = HeaderName::from_static("x-id");
         let encode = |head_request| {
             let mut out = Vec::new();
             let fields = AnswerFields {
@@ -363,7 +362,7 @@ mod tests {
                 passed: Some(&head.fields),
             };
             let framing = ResponseFraming::Length(3);
-            let extra: &[(&HeaderName, &[u8])] = &[(&id, b"ours")];
+            let extra: &[(&str, &[u8])] = &[("x-id", b"ours")];
             encode_response_head(
                 &mut out,
                 StatusCode::OK,
@@ -426,7 +425,6 @@ mod tests {
         headers.insert(header::DATE, HeaderValue::from_static("E"));
         headers.insert("x-id", HeaderValue::from_static("theirs"));
         let mut out = Vec::new();
-        let id = HeaderName::from_static("x-id");
         encode_response_head(
             &mut out,
             StatusCode::OK,
@@ -434,7 +432,7 @@ mod tests {
                 headers: &headers,
                 passed: None,
             },
-            &[(&id, b"ours")],
+            &[("X-Id", b"ours")],
             ResponseFraming::Length(0),
             false,
             Connection::Default,
@@ -442,7 +440,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: E\r\nx-id: ours\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: E\r\nX-Id: ours\r\ncontent-length: 0\r\n\r\n",
             "extra headers replace the answer's own"
         );
         headers.remove("x-id");

@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use super::{Payload, Reply, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use std::future::Future;
 
 use crate::dataplane::client::{BackendResponse, Budget, RequestError};
@@ -249,13 +250,44 @@ fn send<'a>(
     })
 }
 
-pub async fn invoke_proxy(
-    dp: &DataPlane,
+/// Passes the request through to the backend and its answer back. The backend request is
+/// built and encoded when this is called; the future only waits for the answer. (An async fn
+/// would hold the request, its parts and the client's future side by side, and each caller up
+/// the stack copies all of that when it takes the future in.)
+pub fn invoke_proxy<'a>(
+    dp: &'a DataPlane,
     req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
-) -> Result<Reply, GatewayError> {
+) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
+    let budget = Budget::from(ctx.integration_started, integration.timeout);
+    let request = match proxy_request(req, body, integration, ctx) {
+        Ok(request) => request,
+        Err(e) => return Either::Right(std::future::ready(Err(e))),
+    };
+    // The answer streams through, but not past the integration's timeout. Its fields go back
+    // as they came (the server writes the end-to-end ones), not through a header map.
+    let pass = move |res: BackendResponse| {
+        let body = crate::dataplane::Deadline::new(res.body, budget.deadline);
+        let mut response = Response::new(body.boxed());
+        *response.status_mut() = res.status;
+        Reply {
+            response,
+            passed: Some(res.fields),
+        }
+    };
+    Either::Left(send(dp, integration, request, budget).map(move |res| res.map(pass)))
+}
+
+/// The backend request of a proxy integration: the method request's, with the integration's
+/// method, URI and mapped headers, less its hop-by-hop headers, plus `X-Forwarded-For`.
+fn proxy_request(
+    req: &mut MethodRequest<'_>,
+    body: Payload,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext,
+) -> Result<Request<Body>, GatewayError> {
     let uri = backend_url(integration, req, ctx, true, "")?;
     let method = integration
         .http_method
@@ -290,17 +322,7 @@ pub async fn invoke_proxy(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    let budget = Budget::from(ctx.integration_started, integration.timeout);
-    let res = send(dp, integration, request, budget).await?;
-    // The answer streams through, but not past the integration's timeout. Its fields go back
-    // as they came (the server writes the end-to-end ones), not through a header map.
-    let body = crate::dataplane::Deadline::new(res.body, budget.deadline);
-    let mut response = Response::new(body.boxed());
-    *response.status_mut() = res.status;
-    Ok(Reply {
-        response,
-        passed: Some(res.fields),
-    })
+    Ok(request)
 }
 
 /// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header

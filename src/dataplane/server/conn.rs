@@ -12,7 +12,6 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -70,7 +69,7 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
         timer: LazyTimer::default(),
         timeouts: dp.timeouts,
         now: std::time::Instant::now(),
-        waited: AtomicBool::new(false),
+        waited: false,
     };
     if let Err(e) = conn.run(dp, remote).await {
         tracing::debug!(error = %e, client = %remote, "connection ended with an error");
@@ -116,9 +115,8 @@ struct Conn {
     /// connection opened, then when the last answer was ready, or when its sending last
     /// waited.
     now: std::time::Instant,
-    /// Whether sending the answer had to wait (for the client to read, or for its body). (An
-    /// atomic for `&self` writers; only this connection's task touches it.)
-    waited: AtomicBool,
+    /// Whether sending the answer had to wait (for the client to read, or for its body).
+    waited: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,8 +181,7 @@ impl Conn {
             if !self.write_body(head, answer.response.into_body()).await? {
                 return Ok(());
             }
-            if self.waited.load(Ordering::Relaxed) {
-                self.waited.store(false, Ordering::Relaxed);
+            if std::mem::take(&mut self.waited) {
                 self.now = std::time::Instant::now();
             }
         }
@@ -346,7 +343,7 @@ impl Conn {
                 Poll::Ready(frame) => frame,
                 Poll::Pending => {
                     self.flush().await?;
-                    self.waited.store(true, Ordering::Relaxed);
+                    self.waited = true;
                     std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
                 }
             };
@@ -400,21 +397,30 @@ impl Conn {
     }
 
     async fn flush(&mut self) -> Result<(), ConnError> {
-        self.write_all_of(&self.wbuf).await?;
-        self.wbuf.clear();
-        Ok(())
+        let mut out = std::mem::take(&mut self.wbuf);
+        let sent = self.write_all_of(&out).await;
+        out.clear();
+        self.wbuf = out;
+        sent
     }
 
-    async fn write_all_of(&self, mut data: &[u8]) -> Result<(), ConnError> {
+    /// Sends `data`, waiting while the client does not read, for up to the write timeout each
+    /// time (on the connection's timer: `tokio::time::timeout` would make every answer's
+    /// future carry a timer entry of its own).
+    async fn write_all_of(&mut self, mut data: &[u8]) -> Result<(), ConnError> {
         while !data.is_empty() {
             match self.stream.try_write(data) {
                 Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    self.waited.store(true, Ordering::Relaxed);
-                    tokio::time::timeout(self.timeouts.write, self.stream.writable())
-                        .await
-                        .map_err(|_| ConnError::TimedOut)??;
+                    self.waited = true;
+                    let deadline = Instant::now() + self.timeouts.write;
+                    let (stream, timer) = (&self.stream, &mut self.timer);
+                    std::future::poll_fn(|cx| match stream.poll_write_ready(cx) {
+                        Poll::Ready(ready) => Poll::Ready(ready.map_err(ConnError::from)),
+                        Poll::Pending => timer.poll_passed(deadline, cx).map(|()| Err(ConnError::TimedOut)),
+                    })
+                    .await?;
                 }
                 Err(e) => return Err(e.into()),
             }
