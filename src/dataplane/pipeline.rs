@@ -19,7 +19,7 @@ use rand::Rng;
 use super::context::{InlineId, Peer, RequestContext};
 use super::error::{GatewayError, rescue};
 use super::h1::RawFields;
-use super::integration::Reply;
+use super::integration::{Payload, Reply};
 use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
 use super::{Body, integration, resolve};
@@ -227,7 +227,11 @@ async fn run(
         variables,
         body: None,
     };
-    let body = super::validate::check(method.validation.as_ref(), &request, body).await?;
+    // Only a method with a validator waits for its body before its integration.
+    let body = match method.validation.as_ref() {
+        Some(v) => super::validate::check(v, &request, body).await?,
+        None => Payload::Streaming(body),
+    };
     integration::invoke(dp, &mut request, body, method, integration, ctx, path).await
 }
 

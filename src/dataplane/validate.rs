@@ -9,15 +9,14 @@ use super::server::RequestBody;
 use crate::compiler::validation::{CompiledValidation, ParamLocation, RequiredParam};
 use crate::domain::enums::GatewayResponseType;
 
+/// Checks the method request against the method's validator `v`: its required parameters,
+/// then its body (read whole for that) against the model for its Content-Type.
 pub async fn check(
-    validation: Option<&CompiledValidation>,
+    v: &CompiledValidation,
     req: &MethodRequest<'_>,
     body: RequestBody,
 ) -> Result<Payload, GatewayError> {
     let body = Payload::Streaming(body);
-    let Some(v) = validation else {
-        return Ok(body);
-    };
     let missing: Vec<&str> = v
         .required_parameters
         .iter()

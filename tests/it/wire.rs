@@ -45,12 +45,7 @@ async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>, head: bool) -> A
             let headers = res
                 .headers
                 .iter()
-                .map(|h| {
-                    (
-                        h.name.to_owned(),
-                        String::from_utf8(h.value.to_vec()).unwrap(),
-                    )
-                })
+                .map(|h| (h.name.to_owned(), String::from_utf8(h.value.to_vec()).unwrap()))
                 .collect::<Vec<_>>();
             break (len, res.code.unwrap(), headers);
         }
