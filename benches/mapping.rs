@@ -59,9 +59,11 @@ fn templates(c: &mut Criterion) {
     let mut headers = http::HeaderMap::new();
     headers.insert("user-agent", "bench/1.0".parse().unwrap());
     headers.insert("content-type", "application/json".parse().unwrap());
+    let fields = gatehouse::dataplane::h1::RawFields::default();
     let req = MethodRequest {
         method: http::Method::POST,
-        headers,
+        fields: &fields,
+        header_map: headers.into(),
         raw_query: Some("tenant=acme".into()),
         query: vec![("tenant".into(), "acme".into())],
         path_params: vec![],
@@ -71,8 +73,8 @@ fn templates(c: &mut Criterion) {
     let mut ctx = RequestContext::new(
         &http::Method::POST,
         &http::Uri::from_static("/prod/orders"),
-        Some(&http::HeaderValue::from_static("abc.execute-api.localhost")),
-        Some(&http::HeaderValue::from_static("bench/1.0")),
+        Some(http::HeaderValue::from_static("abc.execute-api.localhost")),
+        Some(http::HeaderValue::from_static("bench/1.0")),
         &gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap()),
         std::time::Instant::now(),
     );

@@ -58,8 +58,8 @@ impl RequestContext {
     pub fn new(
         method: &http::Method,
         uri: &http::Uri,
-        host: Option<&HeaderValue>,
-        user_agent: Option<&HeaderValue>,
+        host: Option<HeaderValue>,
+        user_agent: Option<HeaderValue>,
         source: &Peer,
         arrived: Instant,
     ) -> Self {
@@ -81,8 +81,8 @@ impl RequestContext {
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
             protocol: "HTTP/1.1",
             source: source.clone(),
-            user_agent: user_agent.cloned(),
-            host: host.cloned(),
+            user_agent,
+            host,
             method: None,
             is_canary: false,
             method_label: "-",

@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use http::{HeaderName, HeaderValue, Response};
+use http::{HeaderValue, Response};
 use rand::Rng;
 
 use super::context::{InlineId, Peer, RequestContext};
@@ -24,8 +24,6 @@ use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
 use super::{Body, integration, resolve};
 use crate::dataplane::config::RuntimeConfig;
-
-static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 /// A request's answer. The headers AWS adds to every answer are kept apart, for the server to
 /// write after the response's own (which they replace): inserting them into the response's
@@ -72,22 +70,26 @@ impl AnswerIds {
     }
 }
 
-/// Answers the request `parts` and `body`, which `arrived` when it did. The parts are lent,
-/// not moved: an async fn holds what it is given and what it moves it to, and every byte of
-/// its state is copied when its future is moved into place.
+/// Answers the request `parts` (whose header fields are `fields`, as they arrived) and `body`,
+/// which `arrived` when it did. The parts are lent, not moved: an async fn holds what it is
+/// given and what it moves it to, and every byte of its state is copied when its future is
+/// moved into place.
 pub async fn handle(
     dp: &DataPlane,
     parts: &mut http::request::Parts,
+    fields: &RawFields,
     body: RequestBody,
     peer: &Peer,
     arrived: Instant,
 ) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
-    let host = parts.headers.get(http::header::HOST);
+    let host = fields.value(b"host");
     // Prometheus scrapes the worker itself, on any host that is not an API's.
     if parts.uri.path() == "/metrics"
-        && !host.is_some_and(|h| h.to_str().is_ok_and(|h| h.contains(".execute-api.")))
+        && !host
+            .as_ref()
+            .is_some_and(|h| h.to_str().is_ok_and(|h| h.contains(".execute-api.")))
     {
         return Answer {
             response: dp.metrics_response(config.revision),
@@ -96,17 +98,15 @@ pub async fn handle(
             ids: None,
         };
     }
-    let user_agent = parts.headers.get(http::header::USER_AGENT);
+    let user_agent = fields.value(b"user-agent");
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer, arrived);
-    let trace_id = parts
-        .headers
-        .get(&X_AMZN_TRACE_ID)
-        .cloned()
+    let trace_id = fields
+        .value(b"x-amzn-trace-id")
         .map_or_else(|| TraceId::Ours(new_trace_id(ctx.request_time)), TraceId::Theirs);
 
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
-    let reply = match Box::pin(run(dp, &config, parts, body, &mut ctx)).await {
+    let reply = match Box::pin(run(dp, &config, parts, fields, body, &mut ctx)).await {
         // An interim status (a Lambda function's, a mapping's) as the final answer would leave
         // the client waiting for another.
         Ok(reply) if reply.response.status().is_informational() => {
@@ -137,6 +137,7 @@ async fn run(
     dp: &DataPlane,
     config: &RuntimeConfig,
     parts: &mut http::request::Parts,
+    fields: &RawFields,
     body: RequestBody,
     ctx: &mut RequestContext,
 ) -> Result<Reply, GatewayError> {
@@ -175,7 +176,7 @@ async fn run(
     }
     if api.gateway_responses_read_request {
         ctx.gateway_request = Some(Box::new(super::context::GatewayRequest {
-            headers: parts.headers.clone(),
+            headers: fields.to_header_map_lossy(0),
             query: parts.uri.query().map(parse_query).unwrap_or_default(),
             path_params: Vec::new(),
             variables: variables.clone(),
@@ -223,7 +224,8 @@ async fn run(
             .iter()
             .map(|(k, raw)| (*k, decode_param(raw), *raw))
             .collect(),
-        headers: std::mem::take(&mut parts.headers),
+        fields,
+        header_map: std::sync::OnceLock::new(),
         variables,
         body: None,
     };

@@ -3,15 +3,21 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use http::HeaderMap;
 
 use super::context::RequestContext;
+use super::h1::RawFields;
 use crate::compiler::ParamSource;
 
 pub struct MethodRequest<'a> {
     pub method: http::Method,
-    pub headers: HeaderMap,
+    /// The request's header fields, as they arrived.
+    pub fields: &'a RawFields,
+    /// The same in a header map, made when first asked for ([`MethodRequest::headers`]): a
+    /// proxied request passes its fields on without one.
+    pub header_map: OnceLock<HeaderMap>,
     /// The raw query string (without `?`), as received.
     pub raw_query: Option<String>,
     /// Decoded `key=value` pairs of the query string, in order.
@@ -24,8 +30,20 @@ pub struct MethodRequest<'a> {
 }
 
 impl MethodRequest<'_> {
+    /// The request's headers (with room for two more, which a backend request may add).
+    pub fn headers(&self) -> &HeaderMap {
+        self.header_map.get_or_init(|| self.fields.to_header_map_lossy(2))
+    }
+
+    /// The request's headers, taken out of it.
+    pub fn take_headers(&mut self) -> HeaderMap {
+        self.header_map
+            .take()
+            .unwrap_or_else(|| self.fields.to_header_map_lossy(2))
+    }
+
     pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn query_value(&self, name: &str) -> Option<&str> {
@@ -71,7 +89,7 @@ impl MethodRequest<'_> {
             }
             ParamSource::MultiValueHeader(n) => {
                 let all: Vec<&str> = self
-                    .headers
+                    .headers()
                     .get_all(n.as_str())
                     .iter()
                     .filter_map(|v| v.to_str().ok())

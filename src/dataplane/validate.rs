@@ -62,7 +62,7 @@ pub async fn check(
 
 fn present(p: &RequiredParam, req: &MethodRequest<'_>) -> bool {
     match p.location {
-        ParamLocation::Header => req.headers.contains_key(p.name.as_str()),
+        ParamLocation::Header => req.headers().contains_key(p.name.as_str()),
         ParamLocation::Path => req.path_param(&p.name).is_some(),
         ParamLocation::QueryString => req.query_value(&p.name).is_some(),
     }

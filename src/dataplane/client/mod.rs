@@ -305,7 +305,22 @@ impl BackendClient {
         req: Request<Body>,
         budget: Budget,
     ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + '_ {
-        let mut prepared = self.prepare(req);
+        let (parts, body) = req.into_parts();
+        let fields = |out: &mut Vec<u8>| h1::write_header_map(out, &parts.headers);
+        self.request_with_fields(&parts.method, &parts.uri, &fields, body, budget)
+    }
+
+    /// [`BackendClient::request`] of a request whose header fields `write_fields` writes (as
+    /// [`h1::encode_head`] says), with no header map between them and the wire.
+    pub fn request_with_fields<'s>(
+        &'s self,
+        method: &Method,
+        uri: &Uri,
+        write_fields: &dyn Fn(&mut Vec<u8>),
+        body: Body,
+        budget: Budget,
+    ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + use<'s> {
+        let mut prepared = self.prepare(method, uri, write_fields, body);
         async move {
             // By reference: moved out of the future's capture, it would be held twice.
             let Prepared {
@@ -383,25 +398,28 @@ impl BackendClient {
     }
 
     /// The request's head, encoded, with what sending it needs.
-    fn prepare(&self, req: Request<Body>) -> Result<Prepared, RequestError> {
-        let (key, target) = split_uri(req.uri())?;
-        let (parts, body) = req.into_parts();
+    fn prepare(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        write_fields: &dyn Fn(&mut Vec<u8>),
+        body: Body,
+    ) -> Result<Prepared, RequestError> {
+        let (key, target) = split_uri(uri)?;
         let host = self.pool.host(&key)?;
         let size = body.size_hint().exact();
         let framing = match size {
-            Some(0) if !matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) => {
-                RequestFraming::None
-            }
+            Some(0) if !matches!(*method, Method::POST | Method::PUT | Method::PATCH) => RequestFraming::None,
             Some(n) => RequestFraming::Length(n),
             None => RequestFraming::Chunked,
         };
         let mut out = Vec::with_capacity(256);
         h1::encode_head(
             &mut out,
-            &parts.method,
+            method,
             target.as_str(),
             host.as_bytes(),
-            &parts.headers,
+            write_fields,
             framing,
         );
         Ok(Prepared {
@@ -410,8 +428,8 @@ impl BackendClient {
             body,
             size,
             framing,
-            head_request: parts.method == Method::HEAD,
-            idempotent: parts.method.is_idempotent(),
+            head_request: *method == Method::HEAD,
+            idempotent: method.is_idempotent(),
         })
     }
 

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use http::header;
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, spans};
 
 /// How the request body is framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,14 +16,15 @@ pub enum RequestFraming {
     Chunked,
 }
 
-/// Appends the request line and headers for a request to `target` (origin form) on `host`.
-/// The message's own `Host` and framing headers are replaced by `host` and `framing`'s.
+/// Appends the request line and headers for a request to `target` (origin form) on `host`:
+/// `Host`, the fields `write_fields` appends (without their own `Host` and framing headers:
+/// see [`is_head_field`]), then `framing`'s.
 pub fn encode_head(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
     host: &[u8],
-    headers: &HeaderMap,
+    write_fields: &dyn Fn(&mut Vec<u8>),
     framing: RequestFraming,
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
@@ -32,15 +33,7 @@ pub fn encode_head(
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(host);
     out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        if name == header::HOST || name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    write_fields(out);
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(n) => {
@@ -51,6 +44,34 @@ pub fn encode_head(
         RequestFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Whether a field is one the request head writes itself: `Host` and the framing headers.
+/// By length first: most names are ruled out without a compare.
+pub fn is_head_field(name: &[u8]) -> bool {
+    match name.len() {
+        4 => is_name(name, b"host"),
+        14 => is_name(name, b"content-length"),
+        17 => is_name(name, b"transfer-encoding"),
+        _ => false,
+    }
+}
+
+/// Appends a field.
+pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a header map's fields, but those the head writes itself ([`is_head_field`]).
+pub fn write_header_map(out: &mut Vec<u8>, headers: &HeaderMap) {
+    for (name, value) in headers {
+        if name != header::HOST && name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+            write_field(out, name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
 }
 
 /// How the answer's body is delimited.
@@ -167,7 +188,14 @@ mod tests {
         headers.append("x-a", HeaderValue::from_static("2"));
         let encode = |method: &Method, headers: &HeaderMap, framing| {
             let mut out = Vec::new();
-            encode_head(&mut out, method, "/p?q=1", b"backend.example", headers, framing);
+            encode_head(
+                &mut out,
+                method,
+                "/p?q=1",
+                b"backend.example",
+                &|out| write_header_map(out, headers),
+                framing,
+            );
             String::from_utf8(out).unwrap()
         };
         assert_eq!(
@@ -189,7 +217,7 @@ mod tests {
         let mut buf = BytesMut::from("HTTP/1.1 201 Created\r\nContent-Length: 3\r\nX-A: b\r\n\r\nabc");
         let h = parse_head(&mut buf, false).unwrap().unwrap();
         assert_eq!(h.status, 201);
-        assert_eq!(h.fields.get("x-a"), Some(&b"b"[..]));
+        assert_eq!(h.fields.get(b"x-a"), Some(&b"b"[..]));
         assert_eq!(h.framing, Framing::Length(3));
         assert!(h.keep_alive);
         assert_eq!(&buf[..], b"abc", "the body stays in the buffer");

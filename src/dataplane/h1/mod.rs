@@ -95,6 +95,10 @@ struct Fields {
     /// Whether `Connection` names anything but `close` and `keep-alive`: fields of that name
     /// are hop-by-hop too.
     names_fields: bool,
+    /// How many `Host` fields there are (a request's).
+    hosts: u32,
+    /// `Expect: 100-continue` (a request's).
+    expect_continue: bool,
 }
 
 impl Fields {
@@ -107,6 +111,8 @@ impl Fields {
             close: false,
             keep_alive: false,
             names_fields: false,
+            hosts: 0,
+            expect_continue: false,
         };
         for span in spans {
             let (name, value) = field(head, span);
@@ -135,6 +141,10 @@ impl Fields {
                         fields.names_fields |= !close && !keep_alive && !token.is_empty();
                     }
                 }
+                4 if is_name(name, b"host") => fields.hosts += 1,
+                6 if is_name(name, b"expect") => {
+                    fields.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
+                }
                 _ => {}
             }
         }
@@ -146,26 +156,6 @@ impl Fields {
     fn persistent(&self, version: Version) -> bool {
         !self.close && (version == Version::HTTP_11 || self.keep_alive)
     }
-}
-
-/// The fields at `spans` of the frozen `head` in a header map (values are slices of the head,
-/// not copies), with room for `more`; `each` sees every field as well.
-fn header_map(
-    head: &Bytes,
-    spans: &[Span],
-    more: usize,
-    mut each: impl FnMut(&HeaderName, &HeaderValue),
-) -> Result<HeaderMap, ProtocolError> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + more);
-    for &[ns, ne, vs, ve] in spans {
-        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
-            .map_err(|_| ProtocolError::Unsupported("header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
-            .map_err(|_| ProtocolError::Unsupported("header value"))?;
-        each(&name, &value);
-        headers.append(name, value);
-    }
-    Ok(headers)
 }
 
 /// A message's header fields as they arrived (httparse checked them), in the head's own bytes.
@@ -185,22 +175,51 @@ impl RawFields {
         self.spans.iter().map(|span| field(&self.head, span))
     }
 
-    /// The first value of `name` (lowercase).
-    #[cfg(test)]
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+    /// The first value of `name` (lowercase letters and `-`).
+    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
+        self.iter().find(|(n, _)| is_name(n, name)).map(|(_, v)| v)
     }
 
-    /// The fields in a header map.
+    /// The first value of `name` (lowercase letters and `-`) as a header value: a slice of
+    /// the head, not a copy.
+    pub fn value(&self, name: &[u8]) -> Option<HeaderValue> {
+        let &[_, _, vs, ve] = self
+            .spans
+            .iter()
+            .find(|span| is_name(field(&self.head, span).0, name))?;
+        HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize)).ok()
+    }
+
+    /// The fields in a header map (values are slices of the head, not copies).
     pub fn to_header_map(&self) -> Result<HeaderMap, ProtocolError> {
-        header_map(&self.head, &self.spans, 0, |_, _| {})
+        let mut headers = HeaderMap::with_capacity(self.spans.len());
+        for &[ns, ne, vs, ve] in &self.spans {
+            let name = HeaderName::from_bytes(&self.head[ns as usize..ne as usize])
+                .map_err(|_| ProtocolError::Unsupported("header name"))?;
+            let value = HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize))
+                .map_err(|_| ProtocolError::Unsupported("header value"))?;
+            headers.append(name, value);
+        }
+        Ok(headers)
+    }
+
+    /// The fields in a header map with room for `more`, leaving out any a header map cannot
+    /// hold (none that httparse lets through, which checks names and values as strictly).
+    pub fn to_header_map_lossy(&self, more: usize) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.spans.len() + more);
+        for &[ns, ne, vs, ve] in &self.spans {
+            let name = HeaderName::from_bytes(&self.head[ns as usize..ne as usize]);
+            let value = HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize));
+            if let (Ok(name), Ok(value)) = (name, value) {
+                headers.append(name, value);
+            }
+        }
+        headers
     }
 
     /// Calls `each` with the end-to-end fields: all but the hop-by-hop ones and those
     /// `Connection` names (RFC 9110 §7.6.1).
-    pub fn each_end_to_end(&self, mut each: impl FnMut(&[u8], &[u8])) {
+    pub fn each_end_to_end<'a>(&'a self, mut each: impl FnMut(&'a [u8], &'a [u8])) {
         // Usually `Connection` names nothing but `keep-alive`: then nothing is collected.
         let mut named: SmallVec<[&[u8]; 4]> = SmallVec::new();
         if self.connection_names_fields {

@@ -2,10 +2,9 @@
 //! (RFC 9112 §6.3), and the answer's head written.
 
 use bytes::{Bytes, BytesMut};
-use http::header;
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, header_map, is_name, offset, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, offset, spans};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +20,8 @@ pub struct RequestHead {
     pub method: Method,
     pub uri: Uri,
     pub version: Version,
-    pub headers: HeaderMap,
+    /// The header fields as they arrived (a header map is made only for what needs one).
+    pub fields: RawFields,
     pub framing: BodyFraming,
     /// Whether the client lets the connection carry another request after this one.
     pub keep_alive: bool,
@@ -39,7 +39,7 @@ pub fn may_hold_head(buf: &[u8], scanned: usize) -> bool {
 }
 
 /// Parses a request head from the start of `buf`, taking its bytes out of `buf`; `None` while
-/// the head is incomplete. Header values are slices of the head's bytes, not copies.
+/// the head is incomplete. The fields stay in the head's bytes, as httparse checked them.
 ///
 /// Refused (the connection cannot be trusted after them): malformed heads, heads over
 /// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields, a `Transfer-Encoding` whose final coding is not
@@ -87,16 +87,6 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     };
 
     let fields = Fields::scan(&raw, &spans)?;
-    let (mut hosts, mut expect_continue) = (0, false);
-    // Room for what the gateway adds before passing a request on (X-Forwarded-For, a mapped
-    // header): growing the map then would reallocate it.
-    let headers = header_map(&raw, &spans, 2, |name, value| {
-        if name == header::HOST {
-            hosts += 1;
-        } else if name == header::EXPECT {
-            expect_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
-        }
-    })?;
     // Only `chunked` alone: another coding would reach the backend still applied, with the
     // header that says so gone.
     let chunked =
@@ -104,7 +94,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
 
     // HTTP/1.1 requests name one host (RFC 9112 §3.2): two would let the gateway and a
     // backend disagree on which API is called.
-    if hosts > 1 || (hosts == 0 && version == Version::HTTP_11) {
+    if fields.hosts > 1 || (fields.hosts == 0 && version == Version::HTTP_11) {
         return Err(ProtocolError::Unsupported("Host header"));
     }
     let framing = match (chunked, fields.length) {
@@ -126,9 +116,15 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         uri,
         version,
         keep_alive: fields.persistent(version),
-        headers,
+        expect_continue: fields.expect_continue
+            && version == Version::HTTP_11
+            && framing != BodyFraming::Empty,
+        fields: RawFields {
+            head: raw,
+            spans,
+            connection_names_fields: fields.names_fields,
+        },
         framing,
-        expect_continue: expect_continue && version == Version::HTTP_11 && framing != BodyFraming::Empty,
     }))
 }
 
@@ -241,7 +237,7 @@ pub enum Connection {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
+    use http::{HeaderValue, header};
 
     use super::*;
 
@@ -259,9 +255,20 @@ mod tests {
         assert_eq!(h.uri.path(), "/prod/a%20b");
         assert_eq!(h.uri.query(), Some("x=1&x=2"));
         assert_eq!(h.version, Version::HTTP_11);
-        assert_eq!(h.headers["host"], "api.example");
-        let xa: Vec<_> = h.headers.get_all("x-a").iter().collect();
-        assert_eq!(xa, ["1", "2"]);
+        assert_eq!(h.fields.get(b"host"), Some(&b"api.example"[..]));
+        assert_eq!(h.fields.value(b"host").unwrap(), "api.example");
+        let xa: Vec<_> = h
+            .fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"x-a"))
+            .collect();
+        assert_eq!(
+            xa,
+            [(&b"X-A"[..], &b"1"[..]), (&b"x-a"[..], &b"2"[..])],
+            "names as they came"
+        );
+        let map = h.fields.to_header_map_lossy(0);
+        assert_eq!(map.get_all("x-a").iter().collect::<Vec<_>>(), ["1", "2"]);
         assert_eq!(h.framing, BodyFraming::Length(3));
         assert!(h.keep_alive && !h.expect_continue);
         assert_eq!(

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use http::header::{self, Entry, HeaderName};
+use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::BodyExt;
 
@@ -14,10 +14,13 @@ use futures_util::FutureExt;
 use futures_util::future::Either;
 use std::future::Future;
 
+use crate::dataplane::client::BackendClient;
 use crate::dataplane::client::{BackendResponse, Budget, RequestError};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
-use crate::dataplane::h1::is_hop_by_hop;
+use crate::dataplane::h1::RawFields;
+use crate::dataplane::h1::client::{is_head_field, write_field};
+use crate::dataplane::h1::is_name;
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
@@ -235,12 +238,23 @@ fn send<'a>(
     request: Request<Body>,
     budget: Budget,
 ) -> impl Future<Output = Result<BackendResponse, GatewayError>> + Send + 'a {
-    let client = if integration.insecure_skip_verification {
+    answered(client_for(dp, integration).request(request, budget))
+}
+
+/// The client for an integration's backend.
+fn client_for<'a>(dp: &'a DataPlane, integration: &CompiledIntegration) -> &'a BackendClient {
+    if integration.insecure_skip_verification {
         &dp.http_insecure
     } else {
         &dp.http
-    };
-    client.request(request, budget).map(|answer| match answer {
+    }
+}
+
+/// A backend's answer, or the gateway's error for its failure: 504 past the timeout, 502 else.
+fn answered(
+    sent: impl Future<Output = Result<BackendResponse, RequestError>>,
+) -> impl Future<Output = Result<BackendResponse, GatewayError>> {
+    sent.map(|answer| match answer {
         Err(RequestError::TimedOut) => Err(GatewayError::timeout()),
         Err(RequestError::Failed(e)) => {
             tracing::debug!(error = %e, "backend request failed");
@@ -251,21 +265,29 @@ fn send<'a>(
 }
 
 /// Passes the request through to the backend and its answer back. The backend request is
-/// built and encoded when this is called; the future only waits for the answer. (An async fn
-/// would hold the request, its parts and the client's future side by side, and each caller up
-/// the stack copies all of that when it takes the future in.)
+/// encoded when this is called, its header fields straight from the client's; the future only
+/// waits for the answer. (An async fn would hold the request, its parts and the client's
+/// future side by side, and each caller up the stack copies all of that when it takes the
+/// future in.)
 pub fn invoke_proxy<'a>(
     dp: &'a DataPlane,
-    req: &mut MethodRequest<'_>,
+    req: &MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &RequestContext,
 ) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
     let budget = Budget::from(ctx.integration_started, integration.timeout);
-    let request = match proxy_request(req, body, integration, ctx) {
-        Ok(request) => request,
+    let uri = match backend_url(integration, req, ctx, true, "") {
+        Ok(uri) => uri,
         Err(e) => return Either::Right(std::future::ready(Err(e))),
     };
+    let method = integration.http_method.as_ref().unwrap_or(&req.method);
+    let mut mapped = HeaderMap::new();
+    apply_header_mappings(&mut mapped, integration, req, ctx);
+    let source = ctx.source_ip().as_bytes();
+    let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, source);
+    let sent =
+        client_for(dp, integration).request_with_fields(method, &uri, &fields, body.into_body(), budget);
     // The answer streams through, but not past the integration's timeout. Its fields go back
     // as they came (the server writes the end-to-end ones), not through a header map.
     let pass = move |res: BackendResponse| {
@@ -277,84 +299,48 @@ pub fn invoke_proxy<'a>(
             passed: Some(res.fields),
         }
     };
-    Either::Left(send(dp, integration, request, budget).map(move |res| res.map(pass)))
+    Either::Left(answered(sent).map(move |res| res.map(pass)))
 }
 
-/// The backend request of a proxy integration: the method request's, with the integration's
-/// method, URI and mapped headers, less its hop-by-hop headers, plus `X-Forwarded-For`.
-fn proxy_request(
-    req: &mut MethodRequest<'_>,
-    body: Payload,
-    integration: &CompiledIntegration,
-    ctx: &RequestContext,
-) -> Result<Request<Body>, GatewayError> {
-    let uri = backend_url(integration, req, ctx, true, "")?;
-    let method = integration
-        .http_method
-        .clone()
-        .unwrap_or_else(|| req.method.clone());
-    // Mappings read the method request's headers, so they are evaluated before the headers are
-    // moved (not copied) into the backend request.
-    let mut mapped = HeaderMap::new();
-    apply_header_mappings(&mut mapped, integration, req, ctx);
-    let mut headers = std::mem::take(&mut req.headers);
-    remove_hop_by_hop(&mut headers);
-    // The client's `Host` stays behind: the backend gets its own (the backend client's).
-    match headers.entry(&X_FORWARDED_FOR) {
-        Entry::Occupied(mut e) => {
-            let forwarded = format!(
-                "{}, {}",
-                String::from_utf8_lossy(e.get().as_bytes()),
-                ctx.source_ip()
-            );
-            if let Ok(v) = HeaderValue::try_from(forwarded) {
-                e.insert(v);
-            }
+/// The header fields a proxy integration sends on, written straight from the client's: all but
+/// the hop-by-hop ones (and those its `Connection` names), its `Host` and framing headers (the
+/// backend gets its own) and those a mapping sets; then `X-Forwarded-For` with the client's
+/// address `source` added, and the mapped headers.
+fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, source: &[u8]) {
+    let mut forwarded: Option<&[u8]> = None;
+    fields.each_end_to_end(|name, value| {
+        if is_head_field(name) {
+            return;
         }
-        Entry::Vacant(e) => {
-            e.insert(ctx.source.header_value());
+        if is_name(name, b"x-forwarded-for") {
+            forwarded.get_or_insert(value);
+            return;
+        }
+        if !mapped.is_empty()
+            && mapped
+                .keys()
+                .any(|k| name.eq_ignore_ascii_case(k.as_str().as_bytes()))
+        {
+            return;
+        }
+        write_field(out, name, value);
+    });
+    if !mapped.contains_key(&X_FORWARDED_FOR) {
+        out.extend_from_slice(b"x-forwarded-for: ");
+        if let Some(forwarded) = forwarded {
+            out.extend_from_slice(forwarded);
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(source);
+        out.extend_from_slice(b"\r\n");
+    }
+    for name in mapped.keys() {
+        if let Some(value) = mapped.get(name)
+            && !is_head_field(name.as_str().as_bytes())
+        {
+            write_field(out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
-    for (name, value) in mapped.drain().filter_map(|(n, v)| Some((n?, v))) {
-        headers.insert(name, value);
-    }
-    let mut request = Request::new(body.into_body());
-    *request.method_mut() = method;
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    Ok(request)
-}
-
-/// Removes the hop-by-hop headers: the fixed ones and every header the `Connection` header
-/// names (RFC 9110 §7.6.1). One pass over the names finds them; most requests carry none.
-fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let mut fixed = headers
-        .keys()
-        .filter(|name| is_hop_by_hop(name.as_str().as_bytes()));
-    let Some(first) = fixed.next().cloned() else {
-        return;
-    };
-    // Usually `Connection` alone, naming nothing but `keep-alive`: then nothing is allocated.
-    let more: Vec<HeaderName> = fixed.cloned().collect();
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter(|v| !is_usual_connection_token(v))
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !is_usual_connection_token(t))
-        .filter_map(|t| HeaderName::try_from(t).ok())
-        .collect();
-    headers.remove(first);
-    for name in more.into_iter().chain(named) {
-        headers.remove(name);
-    }
-}
-
-/// `keep-alive` or `close`: `Connection` tokens that name no header beyond the fixed ones.
-fn is_usual_connection_token(token: &str) -> bool {
-    token.eq_ignore_ascii_case("keep-alive") || token.eq_ignore_ascii_case("close")
 }
 
 pub async fn invoke(
@@ -393,9 +379,10 @@ pub async fn invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataplane::h1::is_hop_by_hop;
 
     #[test]
-    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+    fn hop_by_hop_headers_are_known_in_any_case() {
         let fixed = [
             "connection",
             "keep-alive",
@@ -414,17 +401,50 @@ mod tests {
         for name in ["content-type", "host", "x-connection", "tee", "upgrades", "date"] {
             assert!(!is_hop_by_hop(name.as_bytes()), "{name}");
         }
+    }
 
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        remove_hop_by_hop(&mut headers);
-        assert_eq!(headers.keys().collect::<Vec<_>>(), [header::CONTENT_TYPE]);
-
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close, X-Private"));
-        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert("x-private", HeaderValue::from_static("1"));
-        remove_hop_by_hop(&mut headers);
-        assert_eq!(headers.keys().collect::<Vec<_>>(), [header::CONTENT_TYPE]);
+    #[test]
+    fn a_proxied_request_keeps_the_clients_end_to_end_fields_as_they_came() {
+        let write = |raw: &str, mapped: &HeaderMap| {
+            let mut buf = bytes::BytesMut::from(raw);
+            let head = crate::dataplane::h1::server::parse_request(&mut buf)
+                .unwrap()
+                .unwrap();
+            let mut out = Vec::new();
+            write_proxy_fields(&mut out, &head.fields, mapped, b"10.0.0.9");
+            String::from_utf8(out).unwrap()
+        };
+        let none = HeaderMap::new();
+        // Host, framing and hop-by-hop fields stay behind (and what Connection names).
+        assert_eq!(
+            write(
+                "POST / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, X-Private\r\nX-Private: 1\r\n\
+                 Content-Length: 0\r\nUpgrade: h2c\r\nContent-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\n\r\n",
+                &none
+            ),
+            "Content-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\nx-forwarded-for: 10.0.0.9\r\n"
+        );
+        // The client's X-Forwarded-For goes on with its address added; mapped headers replace
+        // the client's of the same name, but never the head's own.
+        let mut mapped = HeaderMap::new();
+        mapped.insert("x-tenant", HeaderValue::from_static("acme"));
+        mapped.insert(header::HOST, HeaderValue::from_static("evil"));
+        assert_eq!(
+            write(
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Tenant: other\r\nAccept: */*\r\n\r\n",
+                &mapped
+            ),
+            "Accept: */*\r\nx-forwarded-for: 1.2.3.4, 10.0.0.9\r\nx-tenant: acme\r\n"
+        );
+        // A mapped X-Forwarded-For is the one sent.
+        let mut mapped = HeaderMap::new();
+        mapped.insert("x-forwarded-for", HeaderValue::from_static("mapped"));
+        assert_eq!(
+            write(
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+                &mapped
+            ),
+            "x-forwarded-for: mapped\r\n"
+        );
     }
 }

@@ -135,7 +135,7 @@ pub fn event(
 ) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (name, value) in &req.headers {
+    for (name, value) in req.headers() {
         let Ok(value) = value.to_str() else { continue };
         let name = title_case(name.as_str());
         headers.insert(name.clone(), json!(value));

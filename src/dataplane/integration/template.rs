@@ -113,7 +113,7 @@ pub fn render(
                 .collect(),
             querystring: req.query.clone(),
             header: req
-                .headers
+                .headers()
                 .iter()
                 .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect(),

@@ -151,7 +151,7 @@ impl Conn {
                 method,
                 uri,
                 version,
-                headers,
+                fields,
                 framing,
                 keep_alive,
                 expect_continue,
@@ -163,9 +163,8 @@ impl Conn {
             parts.method = method;
             parts.uri = uri;
             parts.version = version;
-            parts.headers = headers;
 
-            let answer = pipeline::handle(dp, &mut parts, body, &peer, arrived).await;
+            let answer = pipeline::handle(dp, &mut parts, &fields, body, &peer, arrived).await;
             self.now = answer.ready;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline
