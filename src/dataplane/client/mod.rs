@@ -321,7 +321,9 @@ impl BackendClient {
         budget: Budget,
     ) -> impl Future<Output = Result<BackendResponse, RequestError>> + Send + use<'s> {
         let mut prepared = self.prepare(method, uri, write_fields, body);
-        async move {
+        // Boxed: the state of sending and waiting is most of a proxied request's future, which
+        // every caller up the stack would otherwise copy as it takes it in (three times over).
+        Box::pin(async move {
             // By reference: moved out of the future's capture, it would be held twice.
             let Prepared {
                 key,
@@ -394,7 +396,7 @@ impl BackendClient {
                     Some(Err(e)) => return Err(e.error.into()),
                 }
             }
-        }
+        })
     }
 
     /// The request's head, encoded, with what sending it needs.

@@ -38,8 +38,11 @@ pub enum ProtocolError {
 }
 
 /// Where a field's name and value sit in a head (start and end of each), to slice them out of
-/// it once it is frozen; httparse's fields borrow the buffer it is cut from.
-type Span = [u32; 4];
+/// it once it is frozen; httparse's fields borrow the buffer it is cut from. Offsets within a
+/// head that is not refused (at most [`MAX_HEAD`] bytes, ending with an empty line) fit in 16
+/// bits, and a head's fields are moved with it a few times per request.
+type Span = [u16; 4];
+const _: () = assert!(MAX_HEAD <= u16::MAX as usize + 1);
 /// The spans of a head's fields: inline for the usual few (moved with the head, so kept small).
 type Spans = SmallVec<[Span; 8]>;
 
@@ -48,17 +51,18 @@ fn offset(head: &[u8], part: &[u8]) -> u32 {
     (part.as_ptr() as usize - head.as_ptr() as usize) as u32
 }
 
-/// The spans of `fields`, parsed from `head`.
+/// The spans of `fields`, parsed from `head`. (Offsets past 16 bits wrap: only in a head over
+/// [`MAX_HEAD`], which is refused before its spans are used.)
 fn spans(head: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
     fields
         .iter()
         .map(|f| {
             let (name, value) = (offset(head, f.name.as_bytes()), offset(head, f.value));
             [
-                name,
-                name + f.name.len() as u32,
-                value,
-                value + f.value.len() as u32,
+                name as u16,
+                (name as usize + f.name.len()) as u16,
+                value as u16,
+                (value as usize + f.value.len()) as u16,
             ]
         })
         .collect()
