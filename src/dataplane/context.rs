@@ -178,24 +178,20 @@ impl RequestContext {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub ip: IpAddr,
-    text: HeaderValue,
+    text: std::sync::Arc<str>,
 }
 
 impl Peer {
     pub fn new(addr: SocketAddr) -> Self {
         let ip = addr.ip();
-        let text = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip_string(ip)))
-            .unwrap_or_else(|_| HeaderValue::from_static("-"));
-        Self { ip, text }
+        Self {
+            ip,
+            text: ip_string(ip).into(),
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        self.text.to_str().unwrap_or("-")
-    }
-
-    /// The address as a header value (a shared copy).
-    pub fn header_value(&self) -> HeaderValue {
-        self.text.clone()
+        &self.text
     }
 }
 
