@@ -9,7 +9,7 @@
 # bare proxy threads), so they are compared like for like; default 1, as wrk and the backend
 # share the machine.
 #
-#   [WORKERS=1] [RATE=5000] scripts/bench-dataplane.sh [duration=10s] [connections=64]
+#   [WORKERS=1] [RATE=5000] [ROUNDS=3] scripts/bench-dataplane.sh [duration=10s] [connections=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
@@ -133,6 +133,23 @@ awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps
     'BEGIN { printf "gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx   nginx / direct = %.2fx   gatehouse / direct = %.2fx   mock+vtl / http_proxy = %.2fx\n", g / n, b / n, n / d, g / d, m / g }'
 awk -v g="$(cat "$WORK/gatehouse-proxy.cpu")" -v n="$(cat "$WORK/nginx-proxy.cpu")" -v b="$(cat "$WORK/bare-hyper-proxy.cpu")" \
     'BEGIN { printf "proxy CPU per request: gatehouse / nginx = %.2fx   bare hyper / nginx = %.2fx\n", g / n, b / n }'
+
+# The machine's speed drifts within a run: nginx and Gatehouse again, ROUNDS times in turn, and
+# the median of the ratios taken pair by pair.
+ROUNDS=${ROUNDS:-3}
+if [ "$ROUNDS" -gt 0 ]; then
+    echo "alternating nginx and gatehouse, $ROUNDS round(s):"
+    for r in $(seq 1 "$ROUNDS"); do
+        run "nginx-proxy-r$r" "http://127.0.0.1:$NGINX_PORT/hello" "" $(workers_of nginx)
+        run "gatehouse-proxy-r$r" "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST" "$GATEHOUSE_PID"
+        awk -v g="$(cat "$WORK/gatehouse-proxy-r$r.rps")" -v n="$(cat "$WORK/nginx-proxy-r$r.rps")" \
+            'BEGIN { printf "%.3f\n", g / n }' >> "$WORK/throughput-ratios"
+        awk -v g="$(cat "$WORK/gatehouse-proxy-r$r.cpu")" -v n="$(cat "$WORK/nginx-proxy-r$r.cpu")" \
+            'BEGIN { printf "%.3f\n", g / n }' >> "$WORK/cpu-ratios"
+    done
+    median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+    echo "  gatehouse / nginx, median of the rounds: throughput $(median "$WORK/throughput-ratios")x ($(paste -sd' ' "$WORK/throughput-ratios")), CPU per request $(median "$WORK/cpu-ratios")x ($(paste -sd' ' "$WORK/cpu-ratios"))"
+fi
 
 # Added latency at a fixed rate (open loop, latency measured from when each request was due).
 RATE=${RATE:-5000}
