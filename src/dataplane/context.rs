@@ -99,11 +99,6 @@ impl RequestContext {
         }
     }
 
-    /// The integration's deadline: `timeout` after it was called.
-    pub fn integration_deadline(&self, timeout: std::time::Duration) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.integration_started + timeout)
-    }
-
     /// The answer is ready at `at`.
     pub fn finish(&mut self, at: Instant) {
         self.latency_ms = at.saturating_duration_since(self.started).as_millis() as u64;
@@ -177,16 +172,13 @@ impl RequestContext {
 /// the requests the connection carries (`X-Forwarded-For`, `$context.identity.sourceIp`).
 #[derive(Debug, Clone)]
 pub struct Peer {
-    pub ip: IpAddr,
     text: std::sync::Arc<str>,
 }
 
 impl Peer {
     pub fn new(addr: SocketAddr) -> Self {
-        let ip = addr.ip();
         Self {
-            ip,
-            text: ip_string(ip).into(),
+            text: ip_string(addr.ip()).into(),
         }
     }
 

@@ -473,6 +473,18 @@ mod tests {
     use super::*;
     use crate::dataplane::context::Peer;
 
+    /// A GET of `path` from 10.0.0.1, arrived now.
+    fn context(path: &'static str) -> RequestContext {
+        RequestContext::new(
+            &http::Method::GET,
+            &http::Uri::from_static(path),
+            None,
+            None,
+            &Peer::new("10.0.0.1:5".parse().unwrap()),
+            std::time::Instant::now(),
+        )
+    }
+
     #[test]
     fn formats_substitute_context_variables() {
         let f = AccessLogFormat::parse(
@@ -480,14 +492,7 @@ mod tests {
             "arn:aws:logs:us-east-1:000000000000:log-group:my-group",
         );
         assert_eq!(f.destination, "my-group");
-        let mut ctx = RequestContext::new(
-            &http::Method::GET,
-            &http::Uri::from_static("/dev/x"),
-            None,
-            None,
-            &Peer::new("10.0.0.1:5".parse().unwrap()),
-            std::time::Instant::now(),
-        );
+        let mut ctx = context("/dev/x");
         ctx.status = 204;
         let line = f.render(&ctx);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -504,14 +509,7 @@ mod tests {
     #[test]
     fn requests_count_into_the_series_of_their_stage_method_and_canary() {
         let m = Metrics::default();
-        let mut ctx = RequestContext::new(
-            &http::Method::GET,
-            &http::Uri::from_static("/nowhere"),
-            None,
-            None,
-            &Peer::new("10.0.0.1:5".parse().unwrap()),
-            std::time::Instant::now(),
-        );
+        let mut ctx = context("/nowhere");
         ctx.status = 403;
         for canary in [false, true, false, false, true] {
             ctx.is_canary = canary;

@@ -35,13 +35,6 @@ impl MethodRequest<'_> {
         self.header_map.get_or_init(|| self.fields.to_header_map_lossy(2))
     }
 
-    /// The request's headers, taken out of it.
-    pub fn take_headers(&mut self) -> HeaderMap {
-        self.header_map
-            .take()
-            .unwrap_or_else(|| self.fields.to_header_map_lossy(2))
-    }
-
     pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
         self.headers().get(name).and_then(|v| v.to_str().ok())
     }

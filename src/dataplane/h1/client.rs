@@ -2,7 +2,6 @@
 //! body's framing (RFC 9112 §6): `Content-Length`, `chunked`, or until the connection closes.
 
 use bytes::{Bytes, BytesMut};
-use http::header;
 use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, spans};
@@ -68,8 +67,9 @@ pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// Appends a header map's fields, but those the head writes itself ([`is_head_field`]).
 pub fn write_header_map(out: &mut Vec<u8>, headers: &HeaderMap) {
     for (name, value) in headers {
-        if name != header::HOST && name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
-            write_field(out, name.as_str().as_bytes(), value.as_bytes());
+        let name = name.as_str().as_bytes();
+        if !is_head_field(name) {
+            write_field(out, name, value.as_bytes());
         }
     }
 }
@@ -170,7 +170,7 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
+    use http::{HeaderValue, header};
 
     use super::*;
 

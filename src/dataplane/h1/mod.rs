@@ -194,14 +194,21 @@ impl RawFields {
         HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize)).ok()
     }
 
-    /// The fields in a header map (values are slices of the head, not copies).
+    /// Each field as a header name and value (values are slices of the head, not copies);
+    /// `None` for one a header map cannot hold.
+    fn typed(&self) -> impl Iterator<Item = Option<(HeaderName, HeaderValue)>> + '_ {
+        self.spans.iter().map(|&[ns, ne, vs, ve]| {
+            let name = HeaderName::from_bytes(&self.head[ns as usize..ne as usize]).ok()?;
+            let value = HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize)).ok()?;
+            Some((name, value))
+        })
+    }
+
+    /// The fields in a header map; an error for one it cannot hold.
     pub fn to_header_map(&self) -> Result<HeaderMap, ProtocolError> {
         let mut headers = HeaderMap::with_capacity(self.spans.len());
-        for &[ns, ne, vs, ve] in &self.spans {
-            let name = HeaderName::from_bytes(&self.head[ns as usize..ne as usize])
-                .map_err(|_| ProtocolError::Unsupported("header name"))?;
-            let value = HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize))
-                .map_err(|_| ProtocolError::Unsupported("header value"))?;
+        for field in self.typed() {
+            let (name, value) = field.ok_or(ProtocolError::Unsupported("header field"))?;
             headers.append(name, value);
         }
         Ok(headers)
@@ -211,12 +218,8 @@ impl RawFields {
     /// hold (none that httparse lets through, which checks names and values as strictly).
     pub fn to_header_map_lossy(&self, more: usize) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(self.spans.len() + more);
-        for &[ns, ne, vs, ve] in &self.spans {
-            let name = HeaderName::from_bytes(&self.head[ns as usize..ne as usize]);
-            let value = HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize));
-            if let (Ok(name), Ok(value)) = (name, value) {
-                headers.append(name, value);
-            }
+        for (name, value) in self.typed().flatten() {
+            headers.append(name, value);
         }
         headers
     }
