@@ -70,12 +70,14 @@ fn templates(c: &mut Criterion) {
         variables: &variables,
         body: None,
     };
+    let uri = http::Uri::from_static("/prod/orders");
+    let peer = gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap());
     let mut ctx = RequestContext::new(
         &http::Method::POST,
-        &http::Uri::from_static("/prod/orders"),
-        Some(http::HeaderValue::from_static("abc.execute-api.localhost")),
-        Some(http::HeaderValue::from_static("bench/1.0")),
-        &gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap()),
+        &uri,
+        Some(b"abc.execute-api.localhost"),
+        Some(b"bench/1.0"),
+        &peer,
         std::time::Instant::now(),
     );
     let out = template::render(&compiled, &body, &req, &mut ctx).unwrap();

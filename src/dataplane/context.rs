@@ -5,17 +5,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use http::HeaderValue;
-use http::uri::PathAndQuery;
-
 use super::config::StageRuntime;
 use crate::compiler::{CompiledApi, CompiledMethod};
 
-/// What a request carries through the pipeline. Filled without allocating: what the request
-/// said is kept as the (shared) bytes it arrived in, what the configuration says is read from
-/// the stage and method that serve it, and the ids are inline.
+/// What a request carries through the pipeline. Filled without allocating, nor touching a
+/// shared count: what the request said and what the configuration says are lent by the request
+/// and the configuration the request is served by (`'r`), and the ids are inline.
 #[derive(Debug)]
-pub struct RequestContext {
+pub struct RequestContext<'r> {
     pub request_id: InlineId<36>,
     pub extended_request_id: InlineId<16>,
     /// When the request's head had arrived, and its wall-clock time.
@@ -24,23 +21,23 @@ pub struct RequestContext {
     /// When the integration was called (when the request arrived, until then).
     pub integration_started: Instant,
     pub http_method: http::Method,
-    /// The request target as received (`/dev/pets/1` or the `/restapis/...` form).
-    target: PathAndQuery,
+    /// The request path as received (`/dev/pets/1` or the `/restapis/...` form).
+    path: &'r str,
     pub protocol: &'static str,
     /// The client.
-    pub source: Peer,
-    user_agent: Option<HeaderValue>,
-    host: Option<HeaderValue>,
+    pub source: &'r Peer,
+    user_agent: Option<&'r str>,
+    host: Option<&'r str>,
     /// The method that matched: its resource's id and path.
-    pub method: Option<Arc<CompiledMethod>>,
+    pub method: Option<&'r Arc<CompiledMethod>>,
     pub is_canary: bool,
     /// The verb of the method that matched (`ANY` included): a bounded metrics label, unlike the
     /// request's own verb, which a client may invent.
     pub method_label: &'static str,
     /// The deployment serving this request, for its gateway responses.
-    pub api: Option<Arc<CompiledApi>>,
+    pub api: Option<&'r Arc<CompiledApi>>,
     /// The stage serving this request: its API, account, name, deployment and access log.
-    pub stage_runtime: Option<Arc<StageRuntime>>,
+    pub stage_runtime: Option<&'r Arc<StageRuntime>>,
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
@@ -54,15 +51,22 @@ pub struct RequestContext {
     pub error_response_type: Option<&'static str>,
 }
 
-impl RequestContext {
+impl<'r> RequestContext<'r> {
+    /// A request for `uri` (whose `Host` and `User-Agent` are given, as they arrived) from
+    /// `source`, which arrived when it did.
     pub fn new(
         method: &http::Method,
-        uri: &http::Uri,
-        host: Option<HeaderValue>,
-        user_agent: Option<HeaderValue>,
-        source: &Peer,
+        uri: &'r http::Uri,
+        host: Option<&'r [u8]>,
+        user_agent: Option<&'r [u8]>,
+        source: &'r Peer,
         arrived: Instant,
     ) -> Self {
+        // Read as a header map would: visible ASCII only.
+        let text = |v: &'r [u8]| {
+            let visible = v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
+            visible.then(|| std::str::from_utf8(v).ok()).flatten()
+        };
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
         let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
@@ -75,14 +79,11 @@ impl RequestContext {
             request_time: super::clock::wall(arrived),
             integration_started: arrived,
             http_method: method.clone(),
-            target: uri
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+            path: uri.path(),
             protocol: "HTTP/1.1",
-            source: source.clone(),
-            user_agent,
-            host,
+            source,
+            user_agent: user_agent.and_then(text),
+            host: host.and_then(text),
             method: None,
             is_canary: false,
             method_label: "-",
@@ -105,17 +106,17 @@ impl RequestContext {
     }
 
     /// The full request path as received (`/dev/pets/1` or the `/restapis/...` form).
-    pub fn path(&self) -> &str {
-        self.target.path()
+    pub fn path(&self) -> &'r str {
+        self.path
     }
 
     /// The Host header, port and all.
-    pub fn host(&self) -> Option<&str> {
-        self.host.as_ref()?.to_str().ok()
+    pub fn host(&self) -> Option<&'r str> {
+        self.host
     }
 
-    pub fn user_agent(&self) -> Option<&str> {
-        self.user_agent.as_ref().and_then(|v| v.to_str().ok())
+    pub fn user_agent(&self) -> Option<&'r str> {
+        self.user_agent
     }
 
     /// The Host header's name, without its port.
@@ -124,20 +125,20 @@ impl RequestContext {
     }
 
     pub fn api_id(&self) -> Option<&str> {
-        Some(&self.stage_runtime.as_deref()?.api_id)
+        Some(&self.stage_runtime?.api_id)
     }
 
     pub fn account_id(&self) -> Option<&str> {
-        Some(&self.stage_runtime.as_deref()?.account_id)
+        Some(&self.stage_runtime?.account_id)
     }
 
     pub fn stage_name(&self) -> Option<&str> {
-        Some(&self.stage_runtime.as_deref()?.stage.stage_name)
+        Some(&self.stage_runtime?.stage.stage_name)
     }
 
     /// The deployment that serves the request: the canary's for a canary request.
     pub fn deployment_id(&self) -> Option<&str> {
-        let stage = &self.stage_runtime.as_deref()?.stage;
+        let stage = &self.stage_runtime?.stage;
         if self.is_canary {
             stage.canary_settings.as_ref()?.deployment_id.as_deref()
         } else {
@@ -146,11 +147,11 @@ impl RequestContext {
     }
 
     pub fn resource_id(&self) -> Option<&str> {
-        Some(&self.method.as_deref()?.resource_id)
+        Some(&self.method?.resource_id)
     }
 
     pub fn resource_path(&self) -> Option<&str> {
-        Some(&self.method.as_deref()?.resource_path)
+        Some(&self.method?.resource_path)
     }
 
     /// The client's address as text.

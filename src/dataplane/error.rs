@@ -88,7 +88,7 @@ impl GatewayError {
 }
 
 /// The one rescue: turns a failure into the gateway response the API answers for it.
-pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
+pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body> {
     let default;
     let gw: &GatewayResponse = match &ctx.api {
         Some(api) => api.gateway_response(err.kind),
@@ -134,7 +134,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext) -> Response<Body> {
 }
 
 /// The value of a gateway-response mapping: `'static'`, or a request value the pipeline kept.
-fn gateway_value(source: &str, ctx: &RequestContext) -> Option<String> {
+fn gateway_value(source: &str, ctx: &RequestContext<'_>) -> Option<String> {
     use crate::compiler::ParamSource;
     if let Some(v) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
         return Some(v.to_owned());

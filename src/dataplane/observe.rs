@@ -114,8 +114,8 @@ struct Recent {
 }
 
 impl Recent {
-    fn serves(&self, metrics: usize, ctx: &RequestContext) -> bool {
-        fn same<T>(weak: &Option<Weak<T>>, arc: &Option<Arc<T>>) -> bool {
+    fn serves(&self, metrics: usize, ctx: &RequestContext<'_>) -> bool {
+        fn same<T>(weak: &Option<Weak<T>>, arc: Option<&Arc<T>>) -> bool {
             match (weak, arc) {
                 (None, None) => true,
                 (Some(w), Some(a)) => std::ptr::eq(w.as_ptr(), Arc::as_ptr(a)),
@@ -124,8 +124,8 @@ impl Recent {
         }
         self.metrics == metrics
             && self.canary == ctx.is_canary
-            && same(&self.stage, &ctx.stage_runtime)
-            && same(&self.method, &ctx.method)
+            && same(&self.stage, ctx.stage_runtime)
+            && same(&self.method, ctx.method)
     }
 }
 
@@ -154,7 +154,7 @@ impl Metrics {
         })
     }
 
-    pub fn record(&self, ctx: &RequestContext) {
+    pub fn record(&self, ctx: &RequestContext<'_>) {
         let served = Served {
             canary: ctx.is_canary,
             status: ctx.status,
@@ -179,8 +179,8 @@ impl Metrics {
                 0,
                 Recent {
                     metrics: self.id,
-                    stage: ctx.stage_runtime.as_ref().map(Arc::downgrade),
-                    method: ctx.method.as_ref().map(Arc::downgrade),
+                    stage: ctx.stage_runtime.map(Arc::downgrade),
+                    method: ctx.method.map(Arc::downgrade),
                     canary: ctx.is_canary,
                     series,
                 },
@@ -374,7 +374,7 @@ impl AccessLogFormat {
         Self { parts, destination }
     }
 
-    pub fn render(&self, ctx: &RequestContext) -> String {
+    pub fn render(&self, ctx: &RequestContext<'_>) -> String {
         let mut out = String::with_capacity(256);
         for p in &self.parts {
             match p {
@@ -389,7 +389,7 @@ impl AccessLogFormat {
 }
 
 /// `$context` values available to access logs.
-fn log_value(ctx: &RequestContext, name: &str) -> Option<String> {
+fn log_value(ctx: &RequestContext<'_>, name: &str) -> Option<String> {
     Some(match name {
         "status" => ctx.status.to_string(),
         "responseLength" => ctx.response_length.to_string(),
@@ -473,14 +473,18 @@ mod tests {
     use super::*;
     use crate::dataplane::context::Peer;
 
-    /// A GET of `path` from 10.0.0.1, arrived now.
-    fn context(path: &'static str) -> RequestContext {
+    /// A GET of `path` from 10.0.0.1, arrived now. (What a context borrows lives as long as
+    /// the test: a few bytes leaked.)
+    fn context(path: &'static str) -> RequestContext<'static> {
+        static PEER: std::sync::LazyLock<Peer> =
+            std::sync::LazyLock::new(|| Peer::new("10.0.0.1:5".parse().unwrap()));
+        let uri = Box::leak(Box::new(http::Uri::from_static(path)));
         RequestContext::new(
             &http::Method::GET,
-            &http::Uri::from_static(path),
+            uri,
             None,
             None,
-            &Peer::new("10.0.0.1:5".parse().unwrap()),
+            &PEER,
             std::time::Instant::now(),
         )
     }

@@ -76,7 +76,7 @@ impl AnswerIds {
 /// moved into place.
 pub async fn handle(
     dp: &DataPlane,
-    parts: &mut http::request::Parts,
+    parts: &http::request::Parts,
     fields: &RawFields,
     body: RequestBody,
     peer: &Peer,
@@ -84,13 +84,9 @@ pub async fn handle(
 ) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
-    let host = fields.value(b"host");
+    let host = fields.get(b"host");
     // Prometheus scrapes the worker itself, on any host that is not an API's.
-    if parts.uri.path() == "/metrics"
-        && !host
-            .as_ref()
-            .is_some_and(|h| h.to_str().is_ok_and(|h| h.contains(".execute-api.")))
-    {
+    if parts.uri.path() == "/metrics" && !host.is_some_and(|h| h.windows(13).any(|w| w == b".execute-api.")) {
         return Answer {
             response: dp.metrics_response(config.revision),
             ready: arrived,
@@ -98,7 +94,7 @@ pub async fn handle(
             ids: None,
         };
     }
-    let user_agent = fields.value(b"user-agent");
+    let user_agent = fields.get(b"user-agent");
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer, arrived);
     let trace_id = fields
         .value(b"x-amzn-trace-id")
@@ -133,13 +129,13 @@ pub async fn handle(
     }
 }
 
-async fn run(
+async fn run<'r>(
     dp: &DataPlane,
-    config: &RuntimeConfig,
-    parts: &mut http::request::Parts,
+    config: &'r RuntimeConfig,
+    parts: &http::request::Parts,
     fields: &RawFields,
     body: RequestBody,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'r>,
 ) -> Result<Reply, GatewayError> {
     let (stage, path_len) = {
         let target =
@@ -156,7 +152,7 @@ async fn run(
     } else {
         "/"
     };
-    ctx.stage_runtime = Some(stage.clone());
+    ctx.stage_runtime = Some(stage);
 
     let canary = stage
         .canary
@@ -169,7 +165,7 @@ async fn run(
         }
         None => (&stage.api, &stage.stage.variables),
     };
-    ctx.api = Some(api.clone());
+    ctx.api = Some(api);
     // A body declared larger than AWS accepts is refused before any of it is read.
     if http_body::Body::size_hint(&body).lower() > super::MAX_PAYLOAD as u64 {
         return Err(GatewayError::too_large());
@@ -211,7 +207,7 @@ async fn run(
             .map(|(k, raw)| ((*k).to_owned(), decode_param(raw).into_owned()))
             .collect();
     }
-    ctx.method = Some(method.clone());
+    ctx.method = Some(method);
     ctx.method_label = method.http_method.as_str();
     let integration = method.integration.as_ref().ok_or_else(GatewayError::internal)?;
 

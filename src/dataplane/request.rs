@@ -106,7 +106,7 @@ impl MethodRequest<'_> {
 }
 
 /// `$context.{name}` for the names mapping expressions use.
-pub fn context_value(ctx: &RequestContext, name: &str) -> Option<String> {
+pub fn context_value(ctx: &RequestContext<'_>, name: &str) -> Option<String> {
     Some(match name {
         "requestId" => ctx.request_id.to_string(),
         "extendedRequestId" => ctx.extended_request_id.to_string(),

@@ -88,6 +88,16 @@ struct Key {
 
 // By the authority's bytes as written: `Authority`'s own `Hash` lowercases byte by byte, and
 // two spellings of one host merely get two pools.
+impl Key {
+    /// A key that names no backend, left behind where one is moved out.
+    fn placeholder() -> Self {
+        Key {
+            https: false,
+            authority: Authority::from_static("-"),
+        }
+    }
+}
+
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         self.https == other.https && self.authority.as_str() == other.authority.as_str()
@@ -173,21 +183,23 @@ struct Backend {
 }
 
 impl Pool {
-    /// The `Host` header for `key`, made once per backend.
-    fn host(&self, key: &Key) -> Result<HeaderValue, BoxError> {
+    /// `write` given the `Host` header for `key`, which is made once per backend (and lent,
+    /// not cloned: a clone is a shared count to raise and lower).
+    fn with_host<R>(&self, key: &Key, write: impl FnOnce(&[u8]) -> R) -> Result<R, BoxError> {
         let mut backends = self.backends.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = backends.get(key) {
-            return Ok(b.host.clone());
+            return Ok(write(b.host.as_bytes()));
         }
         let host = host_header(key)?;
+        let written = write(host.as_bytes());
         backends.insert(
             key.clone(),
             Backend {
-                host: host.clone(),
+                host,
                 idle: Vec::new(),
             },
         );
-        Ok(host)
+        Ok(written)
     }
 
     /// The most recently used open connection to `key`, if any, as of `now`.
@@ -388,7 +400,9 @@ impl BackendClient {
                 match exchanged {
                     None => return Err(RequestError::TimedOut),
                     Some(Ok(head)) => {
-                        return Ok(ResponseBody::start(head, conn, self.pool.clone(), key.clone()));
+                        // Moved out: the future ends here.
+                        let key = std::mem::replace(key, Key::placeholder());
+                        return Ok(ResponseBody::start(head, conn, self.pool.clone(), key));
                     }
                     Some(Err(e)) if e.before_answer && reused && replayable => {
                         tracing::debug!(error = %e.error, "pooled backend connection was closed; sending again");
@@ -408,7 +422,6 @@ impl BackendClient {
         body: Body,
     ) -> Result<Prepared, RequestError> {
         let (key, target) = split_uri(uri)?;
-        let host = self.pool.host(&key)?;
         let size = body.size_hint().exact();
         let framing = match size {
             Some(0) if !matches!(*method, Method::POST | Method::PUT | Method::PATCH) => RequestFraming::None,
@@ -416,14 +429,9 @@ impl BackendClient {
             None => RequestFraming::Chunked,
         };
         let mut out = Vec::with_capacity(256);
-        h1::encode_head(
-            &mut out,
-            method,
-            target.as_str(),
-            host.as_bytes(),
-            write_fields,
-            framing,
-        );
+        self.pool.with_host(&key, |host| {
+            h1::encode_head(&mut out, method, target, host, write_fields, framing)
+        })?;
         Ok(Prepared {
             key,
             out,
@@ -527,17 +535,14 @@ async fn exchange(
 }
 
 /// The pool key, and the request target in origin form (path and query).
-fn split_uri(uri: &Uri) -> Result<(Key, PathAndQuery), BoxError> {
+fn split_uri(uri: &Uri) -> Result<(Key, &str), BoxError> {
     let https = match uri.scheme() {
         Some(s) if *s == Scheme::HTTP => false,
         Some(s) if *s == Scheme::HTTPS => true,
         _ => return Err(format!("not an http(s) URI: {uri}").into()),
     };
     let authority = uri.authority().ok_or("a URI without a host")?.clone();
-    let path = uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let path = uri.path_and_query().map_or("/", PathAndQuery::as_str);
     Ok((Key { https, authority }, path))
 }
 
@@ -604,7 +609,8 @@ pub struct ResponseBody {
     conn: Option<Box<Conn>>,
     keep_alive: bool,
     pool: Arc<Pool>,
-    key: Key,
+    /// Where the connection goes back to (taken when it does).
+    key: Option<Key>,
 }
 
 enum BodyState {
@@ -628,7 +634,7 @@ impl ResponseBody {
             conn: Some(conn),
             keep_alive: head.keep_alive,
             pool,
-            key,
+            key: Some(key),
         };
         match body.state {
             BodyState::Done => body.finish(),
@@ -657,8 +663,9 @@ impl ResponseBody {
         if let Some(conn) = self.conn.take()
             && self.keep_alive
             && conn.buf.is_empty()
+            && let Some(key) = self.key.take()
         {
-            self.pool.checkin(self.key.clone(), conn);
+            self.pool.checkin(key, conn);
         }
     }
 
@@ -974,8 +981,9 @@ mod tests {
     #[test]
     fn host_header_drops_the_default_port_and_user_info() {
         let host = |uri: &str| {
-            let (key, origin) = split_uri(&uri.parse().unwrap()).unwrap();
-            (host_header(&key).unwrap(), origin.as_str().to_owned())
+            let uri: Uri = uri.parse().unwrap();
+            let (key, origin) = split_uri(&uri).unwrap();
+            (host_header(&key).unwrap(), origin.to_owned())
         };
         assert_eq!(
             host("http://example.com:80/a?b=1"),

@@ -57,7 +57,7 @@ static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 pub(super) fn backend_url(
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
-    ctx: &RequestContext,
+    ctx: &RequestContext<'_>,
     pass_query: bool,
     base: &str,
 ) -> Result<http::Uri, GatewayError> {
@@ -164,7 +164,7 @@ pub(super) async fn integration_request(
     req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
     base: &str,
 ) -> Result<Request<Bytes>, GatewayError> {
     let body = body.collect().await?;
@@ -190,7 +190,7 @@ pub(super) async fn integration_request(
 }
 
 /// Sets the headers a request template put in `$context.requestOverride.header`.
-pub(super) fn apply_header_overrides(headers: &mut HeaderMap, ctx: &RequestContext) {
+pub(super) fn apply_header_overrides(headers: &mut HeaderMap, ctx: &RequestContext<'_>) {
     let overrides = ctx.overrides.as_deref().map(|o| o.request_headers());
     for (name, value) in overrides.unwrap_or_default() {
         if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
@@ -213,7 +213,7 @@ pub(super) fn apply_header_mappings(
     headers: &mut HeaderMap,
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
-    ctx: &RequestContext,
+    ctx: &RequestContext<'_>,
 ) {
     for (target, source) in &integration.request_parameters {
         let (ParamTarget::Header(name) | ParamTarget::MultiValueHeader(name)) = target else {
@@ -274,7 +274,7 @@ pub fn invoke_proxy<'a>(
     req: &MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &RequestContext,
+    ctx: &RequestContext<'_>,
 ) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
     let budget = Budget::from(ctx.integration_started, integration.timeout);
     let uri = match backend_url(integration, req, ctx, true, "") {
@@ -348,7 +348,7 @@ pub async fn invoke(
     req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let request = integration_request(req, body, integration, ctx, "").await?;
     let req = &*req;

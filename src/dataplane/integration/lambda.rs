@@ -51,7 +51,7 @@ pub async fn invoke(
     req: &MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
@@ -87,7 +87,7 @@ pub async fn invoke_proxy(
     body: Payload,
     method: &CompiledMethod,
     integration: &CompiledIntegration,
-    ctx: &RequestContext,
+    ctx: &RequestContext<'_>,
     path: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
@@ -129,7 +129,7 @@ pub fn event(
     req: &MethodRequest<'_>,
     body: &[u8],
     method: &CompiledMethod,
-    ctx: &RequestContext,
+    ctx: &RequestContext<'_>,
     path: &str,
     binary_types: &[String],
 ) -> Value {

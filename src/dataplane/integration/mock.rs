@@ -14,7 +14,7 @@ pub async fn invoke(
     req: &MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let body = body.collect().await?;
     // Passed through, the body is what the template would have produced.

@@ -26,7 +26,7 @@ pub async fn invoke(
     body: Payload,
     method: &CompiledMethod,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
     path: &str,
 ) -> Result<Reply, GatewayError> {
     ctx.integration_started = std::time::Instant::now();
@@ -164,9 +164,9 @@ pub fn request_payload(
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
     body: Bytes,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<(Bytes, Option<String>), GatewayError> {
-    let api = ctx.api.clone();
+    let api = ctx.api;
     let binary_types = api
         .as_ref()
         .map(|a| a.binary_media_types.as_slice())
@@ -204,7 +204,7 @@ pub fn integration_response(
     backend_headers: Option<&HeaderMap>,
     backend_body: Bytes,
     req: &MethodRequest<'_>,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let ir = match selection {
         Selection::Status(input) => integration.select_response(input),
@@ -224,7 +224,7 @@ pub fn integration_response(
     let converted = if backend_body.is_empty() {
         content::Content::Text(Bytes::new())
     } else {
-        let api = ctx.api.clone();
+        let api = ctx.api;
         let binary_types = api
             .as_ref()
             .map(|a| a.binary_media_types.as_slice())

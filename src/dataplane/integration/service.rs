@@ -18,7 +18,7 @@ pub async fn invoke(
     req: &mut MethodRequest<'_>,
     body: Payload,
     integration: &CompiledIntegration,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration
         .aws_service

@@ -97,7 +97,7 @@ pub fn render(
     template: &MappingTemplate,
     payload: &[u8],
     req: &MethodRequest<'_>,
-    ctx: &mut RequestContext,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<String, GatewayError> {
     let parsed = template.parsed.as_ref().map_err(|e| {
         tracing::debug!(error = %e, "mapping template does not parse");
@@ -155,7 +155,7 @@ pub fn render(
 /// A gateway response's body template, with `$context.error.*` (message, messageString,
 /// responseType, validationErrorString), the request's `$context` and `$util`. A template that fails
 /// answers AWS's default body instead: a failure must not fail again.
-pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext) -> String {
+pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext<'_>) -> String {
     let fallback = || crate::dataplane::error::default_body(err);
     let Ok(parsed) = template.parsed.as_ref() else {
         return fallback();
@@ -204,7 +204,7 @@ struct ContextVar {
 }
 
 impl ContextVar {
-    fn new(ctx: &RequestContext) -> Self {
+    fn new(ctx: &RequestContext<'_>) -> Self {
         Self {
             request_id: ctx.request_id.to_string(),
             extended_request_id: ctx.extended_request_id.to_string(),
@@ -251,7 +251,7 @@ impl ContextVar {
 
     /// Puts what this template left in the override maps where the next template (and the
     /// response) will find it.
-    fn keep_overrides(&self, ctx: &mut RequestContext) {
+    fn keep_overrides(&self, ctx: &mut RequestContext<'_>) {
         let request = self.request_override.borrow().as_ref().map(to_json);
         let response = self.response_override.borrow().as_ref().map(to_json);
         if request.is_none() && response.is_none() {

@@ -164,7 +164,7 @@ impl Conn {
             parts.uri = uri;
             parts.version = version;
 
-            let answer = pipeline::handle(dp, &mut parts, &fields, body, &peer, arrived).await;
+            let answer = pipeline::handle(dp, &parts, &fields, body, &peer, arrived).await;
             self.now = answer.ready;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline

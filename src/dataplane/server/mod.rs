@@ -76,7 +76,7 @@ impl DataPlane {
     }
 
     /// Called once per request when its answer is ready: metrics, then the stage's access log.
-    pub fn observe(&self, ctx: &RequestContext) {
+    pub fn observe(&self, ctx: &RequestContext<'_>) {
         self.metrics.record(ctx);
         if let Some(log) = ctx.stage_runtime.as_ref().and_then(|s| s.access_log.as_ref())
             && !self.access_logs.write(&log.destination, log.render(ctx))
