@@ -23,17 +23,16 @@ thread_local! {
 /// than once a second per thread.
 pub fn wall(at: Instant) -> SystemTime {
     ANCHOR.with(|anchor| {
-        let (base, base_wall) = anchor.get().unwrap_or_else(|| anchored(anchor));
-        // Readings mostly come after the anchor, and in order.
+        let (mut base, mut base_wall) = anchor.get().unwrap_or_else(|| anchored(anchor));
+        // Readings mostly come after the anchor, and in order; one far after it pairs anew.
+        if at
+            .checked_duration_since(base)
+            .is_some_and(|later| later >= REANCHOR)
+        {
+            (base, base_wall) = anchored(anchor);
+        }
         match at.checked_duration_since(base) {
-            Some(later) if later < REANCHOR => base_wall + later,
-            Some(_) => {
-                let (base, base_wall) = anchored(anchor);
-                match at.checked_duration_since(base) {
-                    Some(later) => base_wall + later,
-                    None => base_wall - base.duration_since(at),
-                }
-            }
+            Some(later) => base_wall + later,
             // One taken before the thread paired the clocks again.
             None => base_wall - base.duration_since(at),
         }

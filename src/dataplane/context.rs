@@ -146,6 +146,11 @@ impl<'r> RequestContext<'r> {
         }
     }
 
+    /// The serving API's binaryMediaTypes (none before an API is known).
+    pub fn binary_media_types(&self) -> &'r [String] {
+        self.api.map_or(&[], |api| api.binary_media_types.as_slice())
+    }
+
     pub fn resource_id(&self) -> Option<&str> {
         Some(&self.method?.resource_id)
     }

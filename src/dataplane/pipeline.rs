@@ -86,7 +86,10 @@ pub async fn handle(
     let config = dp.runtime.load_full();
     let host = fields.get(b"host");
     // Prometheus scrapes the worker itself, on any host that is not an API's.
-    if parts.uri.path() == "/metrics" && !host.is_some_and(|h| h.windows(13).any(|w| w == b".execute-api.")) {
+    const API_HOST: &[u8] = b".execute-api.";
+    if parts.uri.path() == "/metrics"
+        && !host.is_some_and(|h| h.windows(API_HOST.len()).any(|w| w == API_HOST))
+    {
         return Answer {
             response: dp.metrics_response(config.revision),
             ready: arrived,

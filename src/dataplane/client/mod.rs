@@ -86,8 +86,6 @@ struct Key {
     authority: Authority,
 }
 
-// By the authority's bytes as written: `Authority`'s own `Hash` lowercases byte by byte, and
-// two spellings of one host merely get two pools.
 impl Key {
     /// A key that names no backend, left behind where one is moved out.
     fn placeholder() -> Self {
@@ -98,6 +96,8 @@ impl Key {
     }
 }
 
+// By the authority's bytes as written: `Authority`'s own `Hash` lowercases byte by byte, and
+// two spellings of one host merely get two pools.
 impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         self.https == other.https && self.authority.as_str() == other.authority.as_str()

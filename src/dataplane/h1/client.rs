@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, spans, write_field};
 
 /// How the request body is framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +54,6 @@ pub fn is_head_field(name: &[u8]) -> bool {
         17 => is_name(name, b"transfer-encoding"),
         _ => false,
     }
-}
-
-/// Appends a field.
-pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends a header map's fields, but those the head writes itself ([`is_head_field`]).

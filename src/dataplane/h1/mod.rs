@@ -73,6 +73,14 @@ fn field<'h>(head: &'h [u8], &[ns, ne, vs, ve]: &Span) -> (&'h [u8], &'h [u8]) {
     (&head[ns as usize..ne as usize], &head[vs as usize..ve as usize])
 }
 
+/// Appends a field to a head being written.
+pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Whether `name` (a field name or a token of a field's value, as httparse let it through)
 /// is `lower` (lowercase letters and `-`) in any case. Setting bit 5 lowercases an ASCII letter
 /// and leaves `-` as it is, and no other byte httparse lets into a field becomes a letter or
@@ -181,17 +189,21 @@ impl RawFields {
 
     /// The first value of `name` (lowercase letters and `-`).
     pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
-        self.iter().find(|(n, _)| is_name(n, name)).map(|(_, v)| v)
+        Some(field(&self.head, self.span_of(name)?).1)
     }
 
     /// The first value of `name` (lowercase letters and `-`) as a header value: a slice of
     /// the head, not a copy.
     pub fn value(&self, name: &[u8]) -> Option<HeaderValue> {
-        let &[_, _, vs, ve] = self
-            .spans
-            .iter()
-            .find(|span| is_name(field(&self.head, span).0, name))?;
+        let &[_, _, vs, ve] = self.span_of(name)?;
         HeaderValue::from_maybe_shared(self.head.slice(vs as usize..ve as usize)).ok()
+    }
+
+    /// Where the first field named `name` (lowercase letters and `-`) is.
+    fn span_of(&self, name: &[u8]) -> Option<&Span> {
+        self.spans
+            .iter()
+            .find(|span| is_name(field(&self.head, span).0, name))
     }
 
     /// Each field as a header name and value (values are slices of the head, not copies);

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, offset, spans};
+use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, offset, spans, write_field};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,13 +182,9 @@ pub fn encode_response_head(
             17 if is_name(name, b"transfer-encoding") => return,
             _ => {}
         }
-        if extra.iter().any(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes())) {
-            return;
+        if !extra.iter().any(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes())) {
+            write_field(out, name, value);
         }
-        out.extend_from_slice(name);
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
     };
     for (name, value) in fields.headers {
         write(name.as_str().as_bytes(), value.as_bytes());
@@ -197,15 +193,10 @@ pub fn encode_response_head(
         passed.each_end_to_end(write);
     }
     for (name, value) in extra {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
+        write_field(out, name.as_bytes(), value);
     }
     if !has_date {
-        out.extend_from_slice(b"date: ");
-        out.extend_from_slice(date);
-        out.extend_from_slice(b"\r\n");
+        write_field(out, b"date", date);
     }
     match framing {
         ResponseFraming::Length(_) if declared_length => {}

@@ -19,8 +19,8 @@ use crate::dataplane::client::{BackendResponse, Budget, RequestError};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::RawFields;
-use crate::dataplane::h1::client::{is_head_field, write_field};
-use crate::dataplane::h1::is_name;
+use crate::dataplane::h1::client::is_head_field;
+use crate::dataplane::h1::{is_name, write_field};
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
@@ -334,10 +334,9 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
         out.extend_from_slice(source);
         out.extend_from_slice(b"\r\n");
     }
-    for name in mapped.keys() {
-        if let Some(value) = mapped.get(name)
-            && !is_head_field(name.as_str().as_bytes())
-        {
+    // One value each: mappings insert, never append.
+    for (name, value) in mapped {
+        if !is_head_field(name.as_str().as_bytes()) {
             write_field(out, name.as_str().as_bytes(), value.as_bytes());
         }
     }

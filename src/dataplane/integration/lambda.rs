@@ -92,11 +92,7 @@ pub async fn invoke_proxy(
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
-    let binary_types = ctx
-        .api
-        .as_ref()
-        .map(|a| a.binary_media_types.as_slice())
-        .unwrap_or_default();
+    let binary_types = ctx.binary_media_types();
     let event = event(req, &body, method, ctx, path, binary_types);
     let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
 

@@ -166,11 +166,7 @@ pub fn request_payload(
     body: Bytes,
     ctx: &mut RequestContext<'_>,
 ) -> Result<(Bytes, Option<String>), GatewayError> {
-    let api = ctx.api;
-    let binary_types = api
-        .as_ref()
-        .map(|a| a.binary_media_types.as_slice())
-        .unwrap_or_default();
+    let binary_types = ctx.binary_media_types();
     let binary = req
         .header("content-type")
         .is_some_and(|ct| content::is_binary(&media_type(ct), binary_types));
@@ -224,11 +220,7 @@ pub fn integration_response(
     let converted = if backend_body.is_empty() {
         content::Content::Text(Bytes::new())
     } else {
-        let api = ctx.api;
-        let binary_types = api
-            .as_ref()
-            .map(|a| a.binary_media_types.as_slice())
-            .unwrap_or_default();
+        let binary_types = ctx.binary_media_types();
         content::response(
             backend_body.clone(),
             backend_type.is_some_and(|ct| content::is_binary(&media_type(ct), binary_types)),
