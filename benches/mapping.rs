@@ -71,12 +71,15 @@ fn templates(c: &mut Criterion) {
         body: None,
     };
     let uri = http::Uri::from_static("/prod/orders");
-    let peer = gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap());
+    let peer = gatehouse::dataplane::context::Peer::new("127.0.0.1:9999".parse().unwrap(), 8080);
     let mut ctx = RequestContext::new(
         &http::Method::POST,
         &uri,
-        Some(b"abc.execute-api.localhost"),
-        Some(b"bench/1.0"),
+        gatehouse::dataplane::context::RequestFields {
+            host: Some(b"abc.execute-api.localhost"),
+            user_agent: Some(b"bench/1.0"),
+            trace_id: None,
+        },
         &peer,
         std::time::Instant::now(),
     );

@@ -15,6 +15,8 @@ use crate::compiler::{CompiledApi, CompiledMethod};
 pub struct RequestContext<'r> {
     pub request_id: InlineId<36>,
     pub extended_request_id: InlineId<16>,
+    /// `X-Amzn-Trace-Id`: the client's, or one made for the request.
+    pub trace_id: TraceId,
     /// When the request's head had arrived, and its wall-clock time.
     pub started: Instant,
     pub request_time: SystemTime,
@@ -52,13 +54,12 @@ pub struct RequestContext<'r> {
 }
 
 impl<'r> RequestContext<'r> {
-    /// A request for `uri` (whose `Host` and `User-Agent` are given, as they arrived) from
-    /// `source`, which arrived when it did.
+    /// A request for `uri` (whose `Host`, `User-Agent` and `X-Amzn-Trace-Id` are given, as
+    /// they arrived) from `source`, which arrived when it did.
     pub fn new(
         method: &http::Method,
         uri: &'r http::Uri,
-        host: Option<&'r [u8]>,
-        user_agent: Option<&'r [u8]>,
+        fields: RequestFields<'r>,
         source: &'r Peer,
         arrived: Instant,
     ) -> Self {
@@ -72,18 +73,27 @@ impl<'r> RequestContext<'r> {
         let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
         let mut request_id = InlineId([0; 36]);
         uuid.hyphenated().encode_lower(&mut request_id.0);
+        let request_time = super::clock::wall(arrived);
+        let trace_id = match fields
+            .trace_id
+            .and_then(|v| http::HeaderValue::from_bytes(v).ok())
+        {
+            Some(theirs) => TraceId::Theirs(theirs),
+            None => TraceId::Ours(new_trace_id(request_time)),
+        };
         Self {
             extended_request_id: extended_id(bits),
             request_id,
+            trace_id,
             started: arrived,
-            request_time: super::clock::wall(arrived),
+            request_time,
             integration_started: arrived,
             http_method: method.clone(),
             path: uri.path(),
             protocol: "HTTP/1.1",
             source,
-            user_agent: user_agent.and_then(text),
-            host: host.and_then(text),
+            user_agent: fields.user_agent.and_then(text),
+            host: fields.host.and_then(text),
             method: None,
             is_canary: false,
             method_label: "-",
@@ -174,22 +184,69 @@ impl<'r> RequestContext<'r> {
     }
 }
 
+/// The header fields of a request the context keeps, as they arrived.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestFields<'r> {
+    pub host: Option<&'r [u8]>,
+    pub user_agent: Option<&'r [u8]>,
+    pub trace_id: Option<&'r [u8]>,
+}
+
+/// A request's `X-Amzn-Trace-Id`: the client's, or one made for it (inline).
+#[derive(Debug, Clone)]
+pub enum TraceId {
+    Theirs(http::HeaderValue),
+    Ours([u8; 40]),
+}
+
+impl TraceId {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            TraceId::Theirs(v) => v.as_bytes(),
+            TraceId::Ours(id) => id,
+        }
+    }
+}
+
+/// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
+fn new_trace_id(now: SystemTime) -> [u8; 40] {
+    use rand::Rng;
+    let epoch = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as u32;
+    let random: [u8; 12] = rand::rng().random();
+    let mut id = *b"Root=1-00000000-000000000000000000000000";
+    // Both fit exactly: 4 bytes in 8 digits, 12 in 24.
+    let _ = hex::encode_to_slice(epoch.to_be_bytes(), &mut id[7..15]);
+    let _ = hex::encode_to_slice(random, &mut id[16..]);
+    id
+}
+
 /// The client at the other end of a connection, with its address written out once for all
-/// the requests the connection carries (`X-Forwarded-For`, `$context.identity.sourceIp`).
+/// the requests the connection carries (`X-Forwarded-For`, `$context.identity.sourceIp`), and
+/// the port it connected to (`X-Forwarded-Port`).
 #[derive(Debug, Clone)]
 pub struct Peer {
     text: std::sync::Arc<str>,
+    port: u16,
 }
 
 impl Peer {
-    pub fn new(addr: SocketAddr) -> Self {
+    /// The client at `addr`, connected to our `port`.
+    pub fn new(addr: SocketAddr, port: u16) -> Self {
         Self {
             text: ip_string(addr.ip()).into(),
+            port,
         }
     }
 
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The port the client connected to.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 

@@ -52,7 +52,39 @@ pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
         "upgrade",
         "proxy-connection",
     ];
-    for name in FRAMING {
+    remap(headers, &FRAMING);
+}
+
+/// The answer fields AWS keeps for itself: what a backend or a mapping sets under these names
+/// reaches the client as `x-amzn-Remapped-{name}` (AWS's recordings of HTTP, HTTP_PROXY and
+/// AWS integrations).
+pub const RESERVED_ANSWER_FIELDS: [&str; 14] = [
+    "authorization",
+    "connection",
+    "content-length",
+    "content-md5",
+    "date",
+    "expect",
+    "host",
+    "max-forwards",
+    "proxy-authenticate",
+    "server",
+    "trailer",
+    "upgrade",
+    "user-agent",
+    "www-authenticate",
+];
+
+/// The headers an integration response mapped: AWS's reserved ones renamed, as AWS renames
+/// them, `Transfer-Encoding` dropped (as AWS drops it) and the other framing ones renamed too.
+pub fn remap_mapped_headers(headers: &mut http::HeaderMap) {
+    headers.remove(http::header::TRANSFER_ENCODING);
+    remap(headers, &RESERVED_ANSWER_FIELDS);
+    remap(headers, &["keep-alive", "te", "proxy-connection"]);
+}
+
+fn remap(headers: &mut http::HeaderMap, names: &[&str]) {
+    for &name in names {
         let values: Vec<http::HeaderValue> = match headers.remove(name) {
             Some(first) => std::iter::once(first)
                 .chain(headers.get_all(name).iter().cloned())

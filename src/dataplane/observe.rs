@@ -477,13 +477,12 @@ mod tests {
     /// the test: a few bytes leaked.)
     fn context(path: &'static str) -> RequestContext<'static> {
         static PEER: std::sync::LazyLock<Peer> =
-            std::sync::LazyLock::new(|| Peer::new("10.0.0.1:5".parse().unwrap()));
+            std::sync::LazyLock::new(|| Peer::new("10.0.0.1:5".parse().unwrap(), 8080));
         let uri = Box::leak(Box::new(http::Uri::from_static(path)));
         RequestContext::new(
             &http::Method::GET,
             uri,
-            None,
-            None,
+            Default::default(),
             &PEER,
             std::time::Instant::now(),
         )

@@ -13,10 +13,10 @@
 
 use std::time::Instant;
 
-use http::{HeaderValue, Response};
+use http::Response;
 use rand::Rng;
 
-use super::context::{InlineId, Peer, RequestContext};
+use super::context::{InlineId, Peer, RequestContext, RequestFields, TraceId};
 use super::error::{GatewayError, rescue};
 use super::h1::RawFields;
 use super::integration::{Payload, Reply};
@@ -37,36 +37,24 @@ pub struct Answer {
     pub ids: Option<AnswerIds>,
 }
 
-/// `x-amzn-RequestId`, `x-amz-apigw-id` and `X-Amzn-Trace-Id`.
+/// `x-amzn-RequestId`, `x-amz-apigw-id` and, for the answers of integrations AWS traces,
+/// `X-Amzn-Trace-Id`.
 pub struct AnswerIds {
     request_id: InlineId<36>,
     extended_request_id: InlineId<16>,
-    trace_id: TraceId,
-}
-
-/// The request's `X-Amzn-Trace-Id`: the client's, or one made for it (inline).
-enum TraceId {
-    Theirs(HeaderValue),
-    Ours([u8; 40]),
-}
-
-impl TraceId {
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            TraceId::Theirs(v) => v.as_bytes(),
-            TraceId::Ours(id) => id,
-        }
-    }
+    trace_id: Option<TraceId>,
 }
 
 impl AnswerIds {
     /// The headers, spelled as AWS spells them.
-    pub fn headers(&self) -> [(&'static str, &[u8]); 3] {
-        [
-            ("x-amzn-RequestId", self.request_id.as_bytes()),
-            ("x-amz-apigw-id", self.extended_request_id.as_bytes()),
-            ("X-Amzn-Trace-Id", self.trace_id.as_bytes()),
-        ]
+    pub fn headers(&self) -> smallvec::SmallVec<[(&'static str, &[u8]); 3]> {
+        let mut headers = smallvec::SmallVec::new();
+        headers.push(("x-amzn-RequestId", self.request_id.as_bytes()));
+        headers.push(("x-amz-apigw-id", self.extended_request_id.as_bytes()));
+        if let Some(trace) = &self.trace_id {
+            headers.push(("X-Amzn-Trace-Id", trace.as_bytes()));
+        }
+        headers
     }
 }
 
@@ -97,11 +85,12 @@ pub async fn handle(
             ids: None,
         };
     }
-    let user_agent = fields.get(b"user-agent");
-    let mut ctx = RequestContext::new(&parts.method, &parts.uri, host, user_agent, peer, arrived);
-    let trace_id = fields
-        .value(b"x-amzn-trace-id")
-        .map_or_else(|| TraceId::Ours(new_trace_id(ctx.request_time)), TraceId::Theirs);
+    let kept = RequestFields {
+        host,
+        user_agent: fields.get(b"user-agent"),
+        trace_id: fields.get(b"x-amzn-trace-id"),
+    };
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, arrived);
 
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
@@ -127,7 +116,7 @@ pub async fn handle(
         ids: Some(AnswerIds {
             request_id: ctx.request_id,
             extended_request_id: ctx.extended_request_id,
-            trace_id,
+            trace_id: reply.traced.then_some(ctx.trace_id),
         }),
     }
 }
@@ -243,17 +232,4 @@ fn is_dot_segment(raw: &str) -> bool {
     }
     let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
     decoded == "." || decoded == ".."
-}
-
-/// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
-fn new_trace_id(now: std::time::SystemTime) -> [u8; 40] {
-    let epoch = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as u32;
-    let random: [u8; 12] = rand::rng().random();
-    let mut id = *b"Root=1-00000000-000000000000000000000000";
-    // Both fit exactly: 4 bytes in 8 digits, 12 in 24.
-    let _ = hex::encode_to_slice(epoch.to_be_bytes(), &mut id[7..15]);
-    let _ = hex::encode_to_slice(random, &mut id[16..]);
-    id
 }

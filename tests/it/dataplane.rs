@@ -95,6 +95,8 @@ async fn a_mock_api_answers_on_both_url_forms_and_unknown_routes_are_403() {
     assert_eq!(res.headers()["x-mock"], "yes");
     assert!(res.headers().contains_key("x-amzn-requestid"));
     assert!(res.headers().contains_key("x-amz-apigw-id"));
+    // AWS traces what integrations answer, not what a MOCK does (its recordings).
+    assert!(res.headers().get("x-amzn-trace-id").is_none());
     assert_eq!(res.text().await.unwrap(), r#"{"pets": ["rex"]}"#);
 
     let path_form = format!("{}/restapis/{api}/dev/_user_request_/pets", worker.url());
@@ -270,7 +272,16 @@ async fn http_proxy_passes_requests_and_answers_through() {
     // The backend's own `Connection: keep-alive` is its hop, not the client's.
     assert!(res.headers().get("connection").is_none());
     let request_id = res.headers()["x-amzn-requestid"].to_str().unwrap().to_owned();
-    let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
+    // As AWS answers for an HTTP_PROXY integration (its recordings): the backend's own Date
+    // and framing renamed, the gateway's in their place, and no trace id of the gateway's.
+    assert!(res.headers().get("x-amzn-trace-id").is_none());
+    assert!(res.headers().contains_key("x-amzn-remapped-date"));
+    assert!(res.headers().contains_key("x-amzn-remapped-content-length"));
+    assert!(res.headers().contains_key("date"));
+    let echo: Value = res.json().await.unwrap();
+    // The backend gets the API's id and the request's trace id.
+    assert_eq!(echo["headers"]["x-amzn-apigateway-api-id"], api.as_str());
+    let trace = echo["headers"]["x-amzn-trace-id"].as_str().unwrap().to_owned();
     let parts: Vec<&str> = trace.split('-').collect();
     assert!(
         parts.len() == 3
@@ -282,7 +293,6 @@ async fn http_proxy_passes_requests_and_answers_through() {
                 .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit())),
         "an X-Ray trace id: {trace}"
     );
-    let echo: Value = res.json().await.unwrap();
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["path"], "/items/a/b%20c");
     assert_eq!(echo["query"], "x=1&y=2");
@@ -298,6 +308,21 @@ async fn http_proxy_passes_requests_and_answers_through() {
     assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
     // The backend is called by its own name, not the API's.
     assert_eq!(echo["headers"]["host"], backend.to_string());
+
+    // A client's trace id is the request's; an API id it sends is not the gateway's.
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/traced"))
+        .header("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793")
+        .header("x-amzn-apigateway-api-id", "forged")
+        .send()
+        .await
+        .unwrap();
+    let echo: Value = res.json().await.unwrap();
+    assert_eq!(
+        echo["headers"]["x-amzn-trace-id"],
+        "Root=1-5759e988-bd862e3fe1be46a994272793"
+    );
+    assert_eq!(echo["headers"]["x-amzn-apigateway-api-id"], api.as_str());
 
     // A body too large to go out with its head streams to the backend.
     let big = "x".repeat(300 << 10);
@@ -547,11 +572,34 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
         .get(invoke_url(&api, &worker, "dev", "/proxy-value?a=1&a=2&b=x"))
         .header("authorization", "random-value")
         .header("user-agent", "python-requests/testing")
+        .header("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793")
+        .header("x-forwarded-for", "203.0.113.7")
+        .header("x-forwarded-port", "1")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{:?}", res.headers());
+    // A Lambda integration's answer carries the request's trace id (AWS's recordings).
+    assert_eq!(
+        res.headers()["x-amzn-trace-id"],
+        "Root=1-5759e988-bd862e3fe1be46a994272793"
+    );
     let event: Value = res.json().await.unwrap();
+    // What the gateway adds to the event's headers, whatever the client sent under the names.
+    let port = worker.addr.port().to_string();
+    for (name, value) in [
+        ("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
+        ("X-Forwarded-For", "203.0.113.7, 127.0.0.1"),
+        ("X-Forwarded-Port", port.as_str()),
+        ("X-Forwarded-Proto", "http"),
+    ] {
+        assert_eq!(event["headers"][name], value, "{name}");
+        assert_eq!(
+            event["multiValueHeaders"][name],
+            serde_json::json!([value]),
+            "{name}"
+        );
+    }
     assert_eq!(event["resource"], "/{proxy+}");
     assert_eq!(event["path"], "/proxy-value");
     assert_eq!(event["httpMethod"], "GET");
@@ -601,6 +649,14 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
         .clone();
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&event), keys(&recorded));
+    for name in [
+        "X-Amzn-Trace-Id",
+        "X-Forwarded-For",
+        "X-Forwarded-Port",
+        "X-Forwarded-Proto",
+    ] {
+        assert!(recorded["headers"].get(name).is_some(), "AWS sends {name}");
+    }
     assert_eq!(keys(&event["requestContext"]), keys(&recorded["requestContext"]));
     assert_eq!(
         keys(&event["requestContext"]["identity"]),
@@ -912,7 +968,10 @@ async fn http_integrations_map_status_codes_through_selection_patterns() {
             .response_parameters(
                 "method.response.header.X-Backend",
                 "integration.response.header.x-backend",
-            );
+            )
+            // Fields AWS keeps for itself are renamed, as it renames them.
+            .response_parameters("method.response.header.Server", "'mapped-server'")
+            .response_parameters("method.response.header.Transfer-Encoding", "'gzip'");
         if let Some(t) = template {
             put = put.response_templates("application/json", t);
         }
@@ -935,9 +994,18 @@ async fn http_integrations_map_status_codes_through_selection_patterns() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-backend"], "echo");
+    assert_eq!(res.headers()["x-amzn-remapped-server"], "mapped-server");
+    assert!(res.headers().get("server").is_none());
+    assert!(res.headers().get("transfer-encoding").is_none());
+    let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
     let echo: Value = res.json().await.unwrap();
     assert_eq!(echo["path"], "/status/200");
     assert_eq!(echo["query"], "q=static");
+    // What AWS sends an HTTP backend besides the mapped headers (its recordings).
+    assert_eq!(echo["headers"]["accept"], "application/json");
+    assert_eq!(echo["headers"]["user-agent"], format!("AmazonAPIGateway_{api}"));
+    assert_eq!(echo["headers"]["x-amzn-apigateway-api-id"], api.as_str());
+    assert_eq!(echo["headers"]["x-amzn-trace-id"], trace.as_str());
     let res = http
         .get(invoke_url(&api, &worker, "dev", "/404"))
         .send()

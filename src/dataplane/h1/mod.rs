@@ -82,13 +82,17 @@ pub fn write_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 }
 
 /// Whether `name` (a field name or a token of a field's value, as httparse let it through)
-/// is `lower` (lowercase letters and `-`) in any case. Setting bit 5 lowercases an ASCII letter
-/// and leaves `-` as it is, and no other byte httparse lets into a field becomes a letter or
-/// `-` by it (only CR would become `-`): one operation a byte, where `eq_ignore_ascii_case`
-/// lowercases both sides.
+/// is `lower` (lowercase letters, digits and `-`) in any case. Setting bit 5 lowercases an ASCII
+/// letter and leaves digits and `-` as they are, and no other byte httparse lets into a field
+/// becomes one of those by it (only CR would become `-`, and control bytes digits): one
+/// operation a byte, where `eq_ignore_ascii_case` lowercases both sides.
 #[inline]
 pub fn is_name(name: &[u8], lower: &[u8]) -> bool {
-    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    debug_assert!(
+        lower
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    );
     name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
 }
 
@@ -239,6 +243,16 @@ impl RawFields {
     /// Calls `each` with the end-to-end fields: all but the hop-by-hop ones and those
     /// `Connection` names (RFC 9110 §7.6.1).
     pub fn each_end_to_end<'a>(&'a self, mut each: impl FnMut(&'a [u8], &'a [u8])) {
+        self.each_field(|name, value, hop| {
+            if !hop {
+                each(name, value)
+            }
+        });
+    }
+
+    /// Calls `each` with every field, and whether it is hop-by-hop (or one `Connection`
+    /// names).
+    pub fn each_field<'a>(&'a self, mut each: impl FnMut(&'a [u8], &'a [u8], bool)) {
         // Usually `Connection` names nothing but `keep-alive`: then nothing is collected.
         let mut named: SmallVec<[&[u8]; 4]> = SmallVec::new();
         if self.connection_names_fields {
@@ -247,9 +261,8 @@ impl RawFields {
             }
         }
         for (name, value) in self.iter() {
-            if !is_hop_by_hop(name) && !named.iter().any(|t| t.eq_ignore_ascii_case(name)) {
-                each(name, value);
-            }
+            let hop = is_hop_by_hop(name) || named.iter().any(|t| t.eq_ignore_ascii_case(name));
+            each(name, value, hop);
         }
     }
 }

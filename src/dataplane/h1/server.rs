@@ -147,9 +147,10 @@ pub struct AnswerFields<'a> {
 }
 
 /// Appends an answer's status line and headers: `fields`, then `extra` (which replace the
-/// same names in `fields`). The answer's own framing and connection headers give way to
-/// `framing` and `connection`, except that the answer to a `HEAD` may declare the length its
-/// `GET` would have. `date` is added unless the answer has one.
+/// same names in the header map, and rename them in the passed fields). The answer's own
+/// framing and connection headers give way to `framing` and `connection`, except that the
+/// answer to a `HEAD` may declare the length its `GET` would have. `date` is added unless the
+/// header map has one.
 #[allow(clippy::too_many_arguments)]
 pub fn encode_response_head(
     out: &mut Vec<u8>,
@@ -168,7 +169,11 @@ pub fn encode_response_head(
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
     let mut declared_length = false;
-    let mut write = |name: &[u8], value: &[u8]| {
+    let mut write = |name: &[u8], value: &[u8], renamed: bool| {
+        if renamed {
+            out.extend_from_slice(b"x-amzn-Remapped-");
+            return write_field(out, name, value);
+        }
         // By length first: most names are ruled out without a compare.
         match name.len() {
             4 if is_name(name, b"date") => has_date = true,
@@ -187,10 +192,22 @@ pub fn encode_response_head(
         }
     };
     for (name, value) in fields.headers {
-        write(name.as_str().as_bytes(), value.as_bytes());
+        write(name.as_str().as_bytes(), value.as_bytes(), false);
     }
+    // A backend's fields that AWS keeps for itself go to the client renamed, as AWS renames
+    // them (its recordings show the backend's `Date`, `Server`, `Connection`, `Content-Length`
+    // and `x-amzn-RequestId` as `x-amzn-Remapped-*`); the other hop-by-hop ones stay behind.
     if let Some(passed) = fields.passed {
-        passed.each_end_to_end(write);
+        passed.each_field(|name, value, hop| {
+            if head_request && is_name(name, b"content-length") {
+                write(name, value, false);
+            } else if is_remapped(name) || extra.iter().any(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes()))
+            {
+                write(name, value, true);
+            } else if !hop {
+                write(name, value, false);
+            }
+        });
     }
     for (name, value) in extra {
         write_field(out, name.as_bytes(), value);
@@ -216,6 +233,26 @@ pub fn encode_response_head(
     out.extend_from_slice(b"\r\n");
 }
 
+/// Whether AWS renames a backend's answer field `x-amzn-Remapped-{name}` rather than pass it
+/// on: the fields it sets itself, and those that describe the backend's connection or its
+/// client's request (the set its recordings of HTTP and HTTP_PROXY integrations show).
+fn is_remapped(name: &[u8]) -> bool {
+    let is = |remapped: &[u8]| is_name(name, remapped);
+    match name.len() {
+        4 => is(b"date") || is(b"host"),
+        6 => is(b"expect") || is(b"server"),
+        7 => is(b"trailer") || is(b"upgrade"),
+        10 => is(b"connection") || is(b"user-agent"),
+        11 => is(b"content-md5"),
+        12 => is(b"max-forwards"),
+        13 => is(b"authorization"),
+        14 => is(b"content-length"),
+        16 => is(b"www-authenticate"),
+        18 => is(b"proxy-authenticate"),
+        _ => false,
+    }
+}
+
 /// The `Connection` header an answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
@@ -234,6 +271,17 @@ mod tests {
 
     fn parse(raw: &str) -> Result<Option<RequestHead>, ProtocolError> {
         parse_request(&mut BytesMut::from(raw))
+    }
+
+    #[test]
+    fn the_fields_aws_keeps_for_itself_are_known_in_any_case() {
+        for name in crate::dataplane::RESERVED_ANSWER_FIELDS {
+            assert!(is_remapped(name.as_bytes()), "{name}");
+            assert!(is_remapped(name.to_uppercase().as_bytes()), "{name}");
+        }
+        for name in ["content-type", "x-amzn-trace-id", "via", "age", "servers", "te"] {
+            assert!(!is_remapped(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]
@@ -344,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn a_backends_answer_passes_through_with_its_end_to_end_fields() {
+    fn a_backends_answer_passes_through_with_the_fields_aws_keeps_renamed() {
         let backend = "HTTP/1.1 200 OK\r\nX-Up: a\r\nConnection: keep-alive, X-Private\r\n\
                        X-Private: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 3\r\n\
                        Date: E\r\nTransfer-Encoding: chunked\r\nX-Id: theirs\r\nx-up: b\r\n\r\n";
@@ -375,11 +423,16 @@ mod tests {
         };
         assert_eq!(
             encode(false),
-            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nDate: E\r\nx-up: b\r\nx-id: ours\r\ncontent-length: 3\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nx-amzn-Remapped-Connection: keep-alive, X-Private\r\n\
+             x-amzn-Remapped-Content-Length: 3\r\nx-amzn-Remapped-Date: E\r\nx-amzn-Remapped-X-Id: theirs\r\n\
+             x-up: b\r\nx-id: ours\r\ndate: D\r\ncontent-length: 3\r\n\r\n",
+            "the fields AWS keeps for itself renamed, the other hop-by-hop ones left behind"
         );
         assert_eq!(
             encode(true),
-            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nContent-Length: 3\r\nDate: E\r\nx-up: b\r\nx-id: ours\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nx-amzn-Remapped-Connection: keep-alive, X-Private\r\n\
+             Content-Length: 3\r\nx-amzn-Remapped-Date: E\r\nx-amzn-Remapped-X-Id: theirs\r\nx-up: b\r\n\
+             x-id: ours\r\ndate: D\r\n\r\n",
             "a HEAD answer keeps the length it declares"
         );
     }

@@ -51,6 +51,8 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 const SEGMENT: &percent_encoding::AsciiSet = &PATH_SEGMENT.add(b'/');
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_AMZN_APIGATEWAY_API_ID: HeaderName = HeaderName::from_static("x-amzn-apigateway-api-id");
+static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 /// The backend URL: the URI template with path parameters (mapped, else the method's own) and
 /// stage variables, plus query parameters, written into one buffer.
@@ -189,6 +191,27 @@ pub(super) async fn integration_request(
     Ok(request)
 }
 
+/// What AWS sends an HTTP (non-proxy) backend besides the mapped headers, as its recordings
+/// show: `Accept: application/json` and `User-Agent: AmazonAPIGateway_{api id}` unless mapped,
+/// the API's id and the request's trace id.
+fn add_gateway_headers(headers: &mut HeaderMap, ctx: &RequestContext<'_>) {
+    let api_id = ctx.api_id().unwrap_or_default();
+    headers
+        .entry(header::ACCEPT)
+        .or_insert(HeaderValue::from_static("application/json"));
+    if !headers.contains_key(header::USER_AGENT)
+        && let Ok(ua) = HeaderValue::try_from(format!("AmazonAPIGateway_{api_id}"))
+    {
+        headers.insert(header::USER_AGENT, ua);
+    }
+    if let Ok(id) = HeaderValue::try_from(api_id) {
+        headers.insert(X_AMZN_APIGATEWAY_API_ID.clone(), id);
+    }
+    if let Ok(trace) = HeaderValue::from_bytes(ctx.trace_id.as_bytes()) {
+        headers.insert(X_AMZN_TRACE_ID.clone(), trace);
+    }
+}
+
 /// Sets the headers a request template put in `$context.requestOverride.header`.
 pub(super) fn apply_header_overrides(headers: &mut HeaderMap, ctx: &RequestContext<'_>) {
     let overrides = ctx.overrides.as_deref().map(|o| o.request_headers());
@@ -284,8 +307,12 @@ pub fn invoke_proxy<'a>(
     let method = integration.http_method.as_ref().unwrap_or(&req.method);
     let mut mapped = HeaderMap::new();
     apply_header_mappings(&mut mapped, integration, req, ctx);
-    let source = ctx.source_ip().as_bytes();
-    let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, source);
+    let added = Added {
+        source: ctx.source_ip().as_bytes(),
+        api_id: ctx.api_id().unwrap_or_default().as_bytes(),
+        trace_id: ctx.trace_id.as_bytes(),
+    };
+    let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, &added);
     let sent =
         client_for(dp, integration).request_with_fields(method, &uri, &fields, body.into_body(), budget);
     // The answer streams through, but not past the integration's timeout. Its fields go back
@@ -297,19 +324,32 @@ pub fn invoke_proxy<'a>(
         Reply {
             response,
             passed: Some(res.fields),
+            traced: false,
         }
     };
     Either::Left(answered(sent).map(move |res| res.map(pass)))
 }
 
+/// What the gateway adds to a request it passes on: the client's address to
+/// `X-Forwarded-For`, and AWS's `X-Amzn-Apigateway-Api-Id` and `X-Amzn-Trace-Id`.
+struct Added<'a> {
+    source: &'a [u8],
+    api_id: &'a [u8],
+    trace_id: &'a [u8],
+}
+
 /// The header fields a proxy integration sends on, written straight from the client's: all but
 /// the hop-by-hop ones (and those its `Connection` names), its `Host` and framing headers (the
-/// backend gets its own) and those a mapping sets; then `X-Forwarded-For` with the client's
-/// address `source` added, and the mapped headers.
-fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, source: &[u8]) {
+/// backend gets its own), the ones the gateway sets and those a mapping sets; then
+/// `X-Forwarded-For` with the client's address added, the API's id and the request's trace id
+/// (the client's, when it sent one), and the mapped headers.
+fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, added: &Added<'_>) {
     let mut forwarded: Option<&[u8]> = None;
     fields.each_end_to_end(|name, value| {
-        if is_head_field(name) {
+        if is_head_field(name)
+            || is_name(name, b"x-amzn-trace-id")
+            || is_name(name, b"x-amzn-apigateway-api-id")
+        {
             return;
         }
         if is_name(name, b"x-forwarded-for") {
@@ -331,8 +371,22 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
             out.extend_from_slice(forwarded);
             out.extend_from_slice(b", ");
         }
-        out.extend_from_slice(source);
+        out.extend_from_slice(added.source);
         out.extend_from_slice(b"\r\n");
+    }
+    // Spelled as AWS's recordings show them.
+    let ours: [(&HeaderName, &[u8], &[u8]); 2] = [
+        (
+            &X_AMZN_APIGATEWAY_API_ID,
+            b"X-Amzn-Apigateway-Api-Id",
+            added.api_id,
+        ),
+        (&X_AMZN_TRACE_ID, b"X-Amzn-Trace-Id", added.trace_id),
+    ];
+    for (name, spelled, value) in ours {
+        if !mapped.contains_key(name) {
+            write_field(out, spelled, value);
+        }
     }
     // One value each: mappings insert, never append.
     for (name, value) in mapped {
@@ -349,7 +403,8 @@ pub async fn invoke(
     integration: &CompiledIntegration,
     ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    let request = integration_request(req, body, integration, ctx, "").await?;
+    let mut request = integration_request(req, body, integration, ctx, "").await?;
+    add_gateway_headers(request.headers_mut(), ctx);
     let req = &*req;
     let request = request.map(full_body);
     let budget = Budget::from(ctx.integration_started, integration.timeout);
@@ -410,7 +465,12 @@ mod tests {
                 .unwrap()
                 .unwrap();
             let mut out = Vec::new();
-            write_proxy_fields(&mut out, &head.fields, mapped, b"10.0.0.9");
+            let added = Added {
+                source: b"10.0.0.9",
+                api_id: b"a1b2c3",
+                trace_id: b"Root=1-x",
+            };
+            write_proxy_fields(&mut out, &head.fields, mapped, &added);
             String::from_utf8(out).unwrap()
         };
         let none = HeaderMap::new();
@@ -421,7 +481,8 @@ mod tests {
                  Content-Length: 0\r\nUpgrade: h2c\r\nContent-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\n\r\n",
                 &none
             ),
-            "Content-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\nx-forwarded-for: 10.0.0.9\r\n"
+            "Content-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\nx-forwarded-for: 10.0.0.9\r\n\
+             X-Amzn-Apigateway-Api-Id: a1b2c3\r\nX-Amzn-Trace-Id: Root=1-x\r\n"
         );
         // The client's X-Forwarded-For goes on with its address added; mapped headers replace
         // the client's of the same name, but never the head's own.
@@ -433,17 +494,19 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Tenant: other\r\nAccept: */*\r\n\r\n",
                 &mapped
             ),
-            "Accept: */*\r\nx-forwarded-for: 1.2.3.4, 10.0.0.9\r\nx-tenant: acme\r\n"
+            "Accept: */*\r\nx-forwarded-for: 1.2.3.4, 10.0.0.9\r\nX-Amzn-Apigateway-Api-Id: a1b2c3\r\nX-Amzn-Trace-Id: Root=1-x\r\nx-tenant: acme\r\n"
         );
-        // A mapped X-Forwarded-For is the one sent.
+        // A mapped X-Forwarded-For is the one sent; the client's trace id is the request's
+        // (the caller passes it on), and its API id is the gateway's to set.
         let mut mapped = HeaderMap::new();
         mapped.insert("x-forwarded-for", HeaderValue::from_static("mapped"));
         assert_eq!(
             write(
-                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Amzn-Trace-Id: Root=1-x\r\n\
+                 X-Amzn-Apigateway-Api-Id: forged\r\n\r\n",
                 &mapped
             ),
-            "x-forwarded-for: mapped\r\n"
+            "X-Amzn-Apigateway-Api-Id: a1b2c3\r\nX-Amzn-Trace-Id: Root=1-x\r\nx-forwarded-for: mapped\r\n"
         );
     }
 }

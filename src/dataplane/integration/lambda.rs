@@ -120,6 +120,14 @@ pub fn title_case(name: &str) -> String {
     out
 }
 
+/// The headers the gateway sets in an event, whatever the client sent under those names.
+const GATEWAY_SET: [&str; 4] = [
+    "X-Amzn-Trace-Id",
+    "X-Forwarded-For",
+    "X-Forwarded-Port",
+    "X-Forwarded-Proto",
+];
+
 /// The payload format 1.0 event, field for field.
 pub fn event(
     req: &MethodRequest<'_>,
@@ -131,11 +139,37 @@ pub fn event(
 ) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut forwarded_for = None;
     for (name, value) in req.headers() {
         let Ok(value) = value.to_str() else { continue };
         let name = title_case(name.as_str());
+        if GATEWAY_SET.contains(&name.as_str()) {
+            if name == "X-Forwarded-For" {
+                forwarded_for.get_or_insert(value);
+            }
+            continue;
+        }
         headers.insert(name.clone(), json!(value));
         multi_headers.entry(name).or_default().push(json!(value));
+    }
+    // What the gateway adds, as AWS's recorded events show: the client's address appended to
+    // X-Forwarded-For, the port and protocol it came in on, the request's trace id.
+    let source = ctx.source_ip();
+    let forwarded_for = match forwarded_for {
+        Some(theirs) => format!("{theirs}, {source}"),
+        None => source.to_owned(),
+    };
+    let trace_id = String::from_utf8_lossy(ctx.trace_id.as_bytes());
+    let mut port = itoa::Buffer::new();
+    let added = [
+        (GATEWAY_SET[0], trace_id.as_ref()),
+        (GATEWAY_SET[1], forwarded_for.as_str()),
+        (GATEWAY_SET[2], port.format(ctx.source.port())),
+        (GATEWAY_SET[3], "http"),
+    ];
+    for (name, value) in added {
+        headers.insert(name.to_owned(), json!(value));
+        multi_headers.insert(name.to_owned(), vec![json!(value)]);
     }
     let (query, multi_query) = if req.query.is_empty() {
         (Value::Null, Value::Null)

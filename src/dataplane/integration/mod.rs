@@ -59,14 +59,24 @@ pub async fn invoke(
         IntegrationType::Aws => Box::pin(service::invoke(dp, req, body, integration, ctx)).await,
     };
     ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
-    res.map(Reply::from)
+    // AWS answers with the request's trace id what an HTTP, AWS or Lambda integration answered
+    // (as its recordings show), not a MOCK's answer, nor an HTTP_PROXY's (whose backend's
+    // headers pass through), nor a gateway response.
+    let traced = integration.kind != IntegrationType::Mock;
+    res.map(|response| Reply {
+        response,
+        passed: None,
+        traced,
+    })
 }
 
 /// An integration's answer: the response, and for HTTP_PROXY the backend's header fields as
-/// they arrived, for the server to write (the end-to-end ones) after the response's own.
+/// they arrived, for the server to write after the response's own.
 pub struct Reply {
     pub response: Response<Body>,
     pub passed: Option<crate::dataplane::h1::RawFields>,
+    /// Whether the answer carries the request's `X-Amzn-Trace-Id`.
+    pub traced: bool,
 }
 
 impl From<Response<Body>> for Reply {
@@ -74,6 +84,7 @@ impl From<Response<Body>> for Reply {
         Self {
             response,
             passed: None,
+            traced: false,
         }
     }
 }
@@ -269,6 +280,6 @@ pub fn integration_response(
     if let Some(o) = &ctx.overrides {
         o.apply_to_response(&mut res);
     }
-    super::remap_framing_headers(res.headers_mut());
+    super::remap_mapped_headers(res.headers_mut());
     Ok(res)
 }

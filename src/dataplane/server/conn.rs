@@ -61,7 +61,8 @@ const LINGER: Duration = Duration::from_secs(2);
 /// The room a read gets.
 const READ_SIZE: usize = 8 << 10;
 
-pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
+/// Serves the connection `stream` from `remote`, made to our `port`.
+pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPlane) {
     let mut conn = Conn {
         stream: Arc::new(stream),
         rbuf: BytesMut::with_capacity(READ_SIZE),
@@ -71,7 +72,7 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, dp: &DataPlane) {
         now: std::time::Instant::now(),
         waited: false,
     };
-    if let Err(e) = conn.run(dp, remote).await {
+    if let Err(e) = conn.run(dp, Peer::new(remote, port)).await {
         tracing::debug!(error = %e, client = %remote, "connection ended with an error");
     }
     linger(&conn.stream).await;
@@ -130,8 +131,7 @@ enum ConnError {
 }
 
 impl Conn {
-    async fn run(&mut self, dp: &DataPlane, remote: SocketAddr) -> Result<(), ConnError> {
-        let peer = Peer::new(remote);
+    async fn run(&mut self, dp: &DataPlane, peer: Peer) -> Result<(), ConnError> {
         loop {
             let head = match self.read_head().await {
                 Ok(Some(head)) => head,

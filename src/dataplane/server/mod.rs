@@ -105,6 +105,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
+    // The port clients connect to (`X-Forwarded-Port`).
+    let port = listener.local_addr()?.port();
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_THREAD));
     loop {
         // A bounded number of connections per thread: at the bound, accepting waits for one to end.
@@ -131,7 +133,7 @@ pub async fn serve(
         let dp = dp.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            conn::serve(stream, remote, &dp).await;
+            conn::serve(stream, remote, port, &dp).await;
         });
     }
 }
