@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::config::StageRuntime;
+use super::trace::TraceId;
 use crate::compiler::{CompiledApi, CompiledMethod};
 
 /// What a request carries through the pipeline. Filled without allocating, nor touching a
@@ -74,13 +75,7 @@ impl<'r> RequestContext<'r> {
         let mut request_id = InlineId([0; 36]);
         uuid.hyphenated().encode_lower(&mut request_id.0);
         let request_time = super::clock::wall(arrived);
-        let trace_id = match fields
-            .trace_id
-            .and_then(|v| http::HeaderValue::from_bytes(v).ok())
-        {
-            Some(theirs) => TraceId::Theirs(theirs),
-            None => TraceId::Ours(new_trace_id(request_time)),
-        };
+        let trace_id = TraceId::of_request(fields.trace_id, request_time);
         Self {
             extended_request_id: extended_id(bits),
             request_id,
@@ -192,36 +187,6 @@ pub struct RequestFields<'r> {
     pub trace_id: Option<&'r [u8]>,
 }
 
-/// A request's `X-Amzn-Trace-Id`: the client's, or one made for it (inline).
-#[derive(Debug, Clone)]
-pub enum TraceId {
-    Theirs(http::HeaderValue),
-    Ours([u8; 40]),
-}
-
-impl TraceId {
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            TraceId::Theirs(v) => v.as_bytes(),
-            TraceId::Ours(id) => id,
-        }
-    }
-}
-
-/// `Root=1-{epoch hex}-{96 random bits hex}`, AWS X-Ray's format.
-fn new_trace_id(now: SystemTime) -> [u8; 40] {
-    use rand::Rng;
-    let epoch = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as u32;
-    let random: [u8; 12] = rand::rng().random();
-    let mut id = *b"Root=1-00000000-000000000000000000000000";
-    // Both fit exactly: 4 bytes in 8 digits, 12 in 24.
-    let _ = hex::encode_to_slice(epoch.to_be_bytes(), &mut id[7..15]);
-    let _ = hex::encode_to_slice(random, &mut id[16..]);
-    id
-}
-
 /// The client at the other end of a connection, with its address written out once for all
 /// the requests the connection carries (`X-Forwarded-For`, `$context.identity.sourceIp`), and
 /// the port it connected to (`X-Forwarded-Port`).
@@ -244,8 +209,8 @@ impl Peer {
         &self.text
     }
 
-    /// The port the client connected to.
-    pub fn port(&self) -> u16 {
+    /// The port the client connected to (ours).
+    pub fn listen_port(&self) -> u16 {
         self.port
     }
 }

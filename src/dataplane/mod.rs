@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod router;
 pub mod server;
 pub mod timer;
+pub mod trace;
 pub mod validate;
 
 use bytes::Bytes;
@@ -38,9 +39,9 @@ pub fn full_body(bytes: Bytes) -> Body {
         .boxed()
 }
 
-/// Headers that describe the connection or the message framing: never taken from a backend's
-/// declared headers, a mapping or a gateway response (the server frames the body itself).
-/// AWS renames them `X-Amzn-Remapped-{name}`; so does Gatehouse.
+/// Headers that describe the connection or the message framing: never taken from a gateway
+/// response's mapping (the server frames the body itself). Renamed `x-amzn-Remapped-{name}`, as
+/// AWS renames what it keeps for itself.
 pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
     const FRAMING: [&str; 8] = [
         "content-length",
@@ -55,10 +56,39 @@ pub fn remap_framing_headers(headers: &mut http::HeaderMap) {
     remap(headers, &FRAMING);
 }
 
-/// The answer fields AWS keeps for itself: what a backend or a mapping sets under these names
-/// reaches the client as `x-amzn-Remapped-{name}` (AWS's recordings of HTTP, HTTP_PROXY and
-/// AWS integrations).
-pub const RESERVED_ANSWER_FIELDS: [&str; 14] = [
+/// What AWS renames `x-amzn-Remapped-{name}` in a proxy integration's answer, a backend's
+/// (HTTP_PROXY) or a function's (AWS_PROXY): its recordings show these four, and the backend's
+/// other fields passing through (`WWW-Authenticate` and `Authorization` among them).
+pub const PROXY_REMAPPED: [&str; 4] = ["connection", "content-length", "date", "server"];
+
+/// Whether `name` (any case) is one of [`PROXY_REMAPPED`]; by length first, as the server
+/// asks for each field a backend answers with.
+pub fn is_proxy_remapped(name: &[u8]) -> bool {
+    use h1::is_name;
+    match name.len() {
+        4 => is_name(name, b"date"),
+        6 => is_name(name, b"server"),
+        10 => is_name(name, b"connection"),
+        14 => is_name(name, b"content-length"),
+        _ => false,
+    }
+}
+
+/// A Lambda function's answer headers: [`PROXY_REMAPPED`] renamed, `Transfer-Encoding` dropped,
+/// and the other hop-by-hop ones renamed (the function does not speak for the client's
+/// connection).
+pub fn remap_proxy_headers(headers: &mut http::HeaderMap) {
+    headers.remove(http::header::TRANSFER_ENCODING);
+    remap(headers, &PROXY_REMAPPED);
+    remap(
+        headers,
+        &["keep-alive", "te", "trailer", "upgrade", "proxy-connection"],
+    );
+}
+
+/// What AWS renames `x-amzn-Remapped-{name}` when an integration response's mapping sets it
+/// (its recordings of HTTP and AWS integrations mapping every such header).
+pub const MAPPING_REMAPPED: [&str; 14] = [
     "authorization",
     "connection",
     "content-length",
@@ -75,22 +105,23 @@ pub const RESERVED_ANSWER_FIELDS: [&str; 14] = [
     "www-authenticate",
 ];
 
-/// The headers an integration response mapped: AWS's reserved ones renamed, as AWS renames
-/// them, `Transfer-Encoding` dropped (as AWS drops it) and the other framing ones renamed too.
+/// The headers an integration response mapped: [`MAPPING_REMAPPED`] renamed and
+/// `Transfer-Encoding` dropped, as AWS does (`TE` passes, as it does on AWS); `Keep-Alive` and
+/// `Proxy-Connection`, which the recordings do not cover, renamed.
 pub fn remap_mapped_headers(headers: &mut http::HeaderMap) {
     headers.remove(http::header::TRANSFER_ENCODING);
-    remap(headers, &RESERVED_ANSWER_FIELDS);
-    remap(headers, &["keep-alive", "te", "proxy-connection"]);
+    remap(headers, &MAPPING_REMAPPED);
+    remap(headers, &["keep-alive", "proxy-connection"]);
 }
 
+/// Renames every value of the headers `names` to `x-amzn-remapped-{name}`.
 fn remap(headers: &mut http::HeaderMap, names: &[&str]) {
     for &name in names {
-        let values: Vec<http::HeaderValue> = match headers.remove(name) {
-            Some(first) => std::iter::once(first)
-                .chain(headers.get_all(name).iter().cloned())
-                .collect(),
-            None => continue,
-        };
+        let values: Vec<http::HeaderValue> = headers.get_all(name).iter().cloned().collect();
+        if values.is_empty() {
+            continue;
+        }
+        headers.remove(name);
         if let Ok(remapped) = http::HeaderName::try_from(format!("x-amzn-remapped-{name}")) {
             for v in values {
                 headers.append(remapped.clone(), v);
@@ -181,6 +212,67 @@ mod tests {
     use http_body_util::{BodyExt, Full};
 
     use super::*;
+
+    #[test]
+    fn the_fields_aws_renames_in_proxy_answers_are_known_in_any_case() {
+        for name in PROXY_REMAPPED {
+            assert!(is_proxy_remapped(name.as_bytes()), "{name}");
+            assert!(is_proxy_remapped(name.to_uppercase().as_bytes()), "{name}");
+        }
+        for name in [
+            "www-authenticate",
+            "authorization",
+            "x-amzn-trace-id",
+            "servers",
+            "te",
+        ] {
+            assert!(!is_proxy_remapped(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn remapping_renames_every_value_and_keeps_the_rest() {
+        let mut h = http::HeaderMap::new();
+        for (n, v) in [
+            ("server", "a"),
+            ("server", "b"),
+            ("te", "trailers"),
+            ("transfer-encoding", "gzip"),
+            ("www-authenticate", "Basic"),
+            ("x-mine", "1"),
+        ] {
+            h.append(n, http::HeaderValue::from_static(v));
+        }
+        let mut mapped = h.clone();
+        remap_mapped_headers(&mut mapped);
+        let all = |h: &http::HeaderMap, n: &str| {
+            h.get_all(n)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(all(&mapped, "x-amzn-remapped-server"), ["a", "b"]);
+        assert_eq!(all(&mapped, "x-amzn-remapped-www-authenticate"), ["Basic"]);
+        assert_eq!(all(&mapped, "te"), ["trailers"], "AWS passes a mapped TE");
+        assert!(
+            mapped.get("transfer-encoding").is_none()
+                && mapped.get("x-amzn-remapped-transfer-encoding").is_none()
+        );
+        assert_eq!(all(&mapped, "x-mine"), ["1"]);
+        let mut proxied = h;
+        remap_proxy_headers(&mut proxied);
+        assert_eq!(all(&proxied, "x-amzn-remapped-server"), ["a", "b"]);
+        assert_eq!(
+            all(&proxied, "www-authenticate"),
+            ["Basic"],
+            "a function's challenge reaches the client"
+        );
+        assert_eq!(all(&proxied, "x-amzn-remapped-te"), ["trailers"]);
+        assert!(
+            proxied.get("transfer-encoding").is_none()
+                && proxied.get("x-amzn-remapped-transfer-encoding").is_none()
+        );
+    }
 
     #[tokio::test]
     async fn a_deadline_passes_bodies_in_time_and_cuts_late_ones() {

@@ -16,12 +16,13 @@ use std::time::Instant;
 use http::Response;
 use rand::Rng;
 
-use super::context::{InlineId, Peer, RequestContext, RequestFields, TraceId};
+use super::context::{InlineId, Peer, RequestContext, RequestFields};
 use super::error::{GatewayError, rescue};
 use super::h1::RawFields;
 use super::integration::{Payload, Reply};
 use super::request::{MethodRequest, decode_param, parse_query};
 use super::server::{DataPlane, RequestBody};
+use super::trace::TraceId;
 use super::{Body, integration, resolve};
 use crate::dataplane::config::RuntimeConfig;
 

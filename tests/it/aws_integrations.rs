@@ -283,6 +283,13 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // An AWS integration's answer carries the request's trace header (AWS's recordings).
+    assert!(
+        res.headers()["x-amzn-trace-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("Root=1-")
+    );
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"queued": true}));
     {
         let got = received.lock().unwrap();

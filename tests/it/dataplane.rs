@@ -114,6 +114,10 @@ async fn a_mock_api_answers_on_both_url_forms_and_unknown_routes_are_403() {
             res.headers()["x-amzn-errortype"],
             "MissingAuthenticationTokenException"
         );
+        assert!(
+            res.headers().get("x-amzn-trace-id").is_none(),
+            "a gateway response"
+        );
         assert_eq!(
             res.text().await.unwrap(),
             r#"{"message":"Missing Authentication Token"}"#
@@ -282,16 +286,18 @@ async fn http_proxy_passes_requests_and_answers_through() {
     // The backend gets the API's id and the request's trace id.
     assert_eq!(echo["headers"]["x-amzn-apigateway-api-id"], api.as_str());
     let trace = echo["headers"]["x-amzn-trace-id"].as_str().unwrap().to_owned();
-    let parts: Vec<&str> = trace.split('-').collect();
+    let fields: Vec<&str> = trace.split(';').collect();
+    let root: Vec<&str> = fields[0].split('-').collect();
     assert!(
-        parts.len() == 3
-            && parts[0] == "Root=1"
-            && parts[1].len() == 8
-            && parts[2].len() == 24
-            && parts[1..]
-                .iter()
-                .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit())),
-        "an X-Ray trace id: {trace}"
+        fields.len() == 3
+            && root.len() == 3
+            && root[0] == "Root=1"
+            && root[1].len() == 8
+            && root[2].len() == 24
+            && root[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+            && fields[1].starts_with("Parent=")
+            && fields[2] == "Sampled=0",
+        "an X-Ray trace header: {trace}"
     );
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["path"], "/items/a/b%20c");
@@ -309,19 +315,17 @@ async fn http_proxy_passes_requests_and_answers_through() {
     // The backend is called by its own name, not the API's.
     assert_eq!(echo["headers"]["host"], backend.to_string());
 
-    // A client's trace id is the request's; an API id it sends is not the gateway's.
+    // A client's trace header is the request's; an API id it sends is not the gateway's.
+    let full = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=7fa8c0f79203be72;Sampled=1";
     let res = http
         .get(invoke_url(&api, &worker, "dev", "/traced"))
-        .header("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793")
+        .header("x-amzn-trace-id", full)
         .header("x-amzn-apigateway-api-id", "forged")
         .send()
         .await
         .unwrap();
     let echo: Value = res.json().await.unwrap();
-    assert_eq!(
-        echo["headers"]["x-amzn-trace-id"],
-        "Root=1-5759e988-bd862e3fe1be46a994272793"
-    );
+    assert_eq!(echo["headers"]["x-amzn-trace-id"], full);
     assert_eq!(echo["headers"]["x-amzn-apigateway-api-id"], api.as_str());
 
     // A body too large to go out with its head streams to the backend.
@@ -579,16 +583,19 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{:?}", res.headers());
-    // A Lambda integration's answer carries the request's trace id (AWS's recordings).
-    assert_eq!(
-        res.headers()["x-amzn-trace-id"],
-        "Root=1-5759e988-bd862e3fe1be46a994272793"
+    // A Lambda integration's answer carries the request's trace header: a root alone, as
+    // the client sent it, gets a parent of the gateway's (AWS's recordings).
+    let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
+    assert!(
+        trace.starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=")
+            && trace.ends_with(";Sampled=0"),
+        "{trace}"
     );
     let event: Value = res.json().await.unwrap();
     // What the gateway adds to the event's headers, whatever the client sent under the names.
     let port = worker.addr.port().to_string();
     for (name, value) in [
-        ("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793"),
+        ("X-Amzn-Trace-Id", trace.as_str()),
         ("X-Forwarded-For", "203.0.113.7, 127.0.0.1"),
         ("X-Forwarded-Port", port.as_str()),
         ("X-Forwarded-Proto", "http"),
@@ -997,6 +1004,7 @@ async fn http_integrations_map_status_codes_through_selection_patterns() {
     assert_eq!(res.headers()["x-amzn-remapped-server"], "mapped-server");
     assert!(res.headers().get("server").is_none());
     assert!(res.headers().get("transfer-encoding").is_none());
+    assert!(res.headers().get("x-amzn-remapped-transfer-encoding").is_none());
     let trace = res.headers()["x-amzn-trace-id"].to_str().unwrap().to_owned();
     let echo: Value = res.json().await.unwrap();
     assert_eq!(echo["path"], "/status/200");

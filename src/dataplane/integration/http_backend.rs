@@ -307,7 +307,7 @@ pub fn invoke_proxy<'a>(
     let method = integration.http_method.as_ref().unwrap_or(&req.method);
     let mut mapped = HeaderMap::new();
     apply_header_mappings(&mut mapped, integration, req, ctx);
-    let added = Added {
+    let added = GatewayFields {
         source: ctx.source_ip().as_bytes(),
         api_id: ctx.api_id().unwrap_or_default().as_bytes(),
         trace_id: ctx.trace_id.as_bytes(),
@@ -332,7 +332,7 @@ pub fn invoke_proxy<'a>(
 
 /// What the gateway adds to a request it passes on: the client's address to
 /// `X-Forwarded-For`, and AWS's `X-Amzn-Apigateway-Api-Id` and `X-Amzn-Trace-Id`.
-struct Added<'a> {
+struct GatewayFields<'a> {
     source: &'a [u8],
     api_id: &'a [u8],
     trace_id: &'a [u8],
@@ -342,9 +342,10 @@ struct Added<'a> {
 /// the hop-by-hop ones (and those its `Connection` names), its `Host` and framing headers (the
 /// backend gets its own), the ones the gateway sets and those a mapping sets; then
 /// `X-Forwarded-For` with the client's address added, the API's id and the request's trace id
-/// (the client's, when it sent one), and the mapped headers.
-fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, added: &Added<'_>) {
-    let mut forwarded: Option<&[u8]> = None;
+/// (the client's, when it sent one: the gateway's own win over a mapping's, as they do for HTTP
+/// integrations), and the mapped headers.
+fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, added: &GatewayFields<'_>) {
+    let mut forwarded: smallvec::SmallVec<[&[u8]; 2]> = smallvec::SmallVec::new();
     fields.each_end_to_end(|name, value| {
         if is_head_field(name)
             || is_name(name, b"x-amzn-trace-id")
@@ -353,7 +354,7 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
             return;
         }
         if is_name(name, b"x-forwarded-for") {
-            forwarded.get_or_insert(value);
+            forwarded.push(value);
             return;
         }
         if !mapped.is_empty()
@@ -367,8 +368,8 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
     });
     if !mapped.contains_key(&X_FORWARDED_FOR) {
         out.extend_from_slice(b"x-forwarded-for: ");
-        if let Some(forwarded) = forwarded {
-            out.extend_from_slice(forwarded);
+        for hops in forwarded {
+            out.extend_from_slice(hops);
             out.extend_from_slice(b", ");
         }
         out.extend_from_slice(added.source);
@@ -383,14 +384,12 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
         ),
         (&X_AMZN_TRACE_ID, b"X-Amzn-Trace-Id", added.trace_id),
     ];
-    for (name, spelled, value) in ours {
-        if !mapped.contains_key(name) {
-            write_field(out, spelled, value);
-        }
+    for (_, spelled, value) in ours {
+        write_field(out, spelled, value);
     }
     // One value each: mappings insert, never append.
     for (name, value) in mapped {
-        if !is_head_field(name.as_str().as_bytes()) {
+        if !is_head_field(name.as_str().as_bytes()) && !ours.iter().any(|(n, _, _)| *n == name) {
             write_field(out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
@@ -465,7 +464,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
             let mut out = Vec::new();
-            let added = Added {
+            let added = GatewayFields {
                 source: b"10.0.0.9",
                 api_id: b"a1b2c3",
                 trace_id: b"Root=1-x",
@@ -491,15 +490,17 @@ mod tests {
         mapped.insert(header::HOST, HeaderValue::from_static("evil"));
         assert_eq!(
             write(
-                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Tenant: other\r\nAccept: */*\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Tenant: other\r\nAccept: */*\r\n\
+                 X-Forwarded-For: 5.6.7.8\r\n\r\n",
                 &mapped
             ),
-            "Accept: */*\r\nx-forwarded-for: 1.2.3.4, 10.0.0.9\r\nX-Amzn-Apigateway-Api-Id: a1b2c3\r\nX-Amzn-Trace-Id: Root=1-x\r\nx-tenant: acme\r\n"
+            "Accept: */*\r\nx-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\nX-Amzn-Apigateway-Api-Id: a1b2c3\r\nX-Amzn-Trace-Id: Root=1-x\r\nx-tenant: acme\r\n"
         );
-        // A mapped X-Forwarded-For is the one sent; the client's trace id is the request's
-        // (the caller passes it on), and its API id is the gateway's to set.
+        // A mapped X-Forwarded-For is the one sent; the trace id is the request's (the caller
+        // passes the client's on), whatever a mapping says, and the API id the gateway's.
         let mut mapped = HeaderMap::new();
         mapped.insert("x-forwarded-for", HeaderValue::from_static("mapped"));
+        mapped.insert("x-amzn-trace-id", HeaderValue::from_static("mapped"));
         assert_eq!(
             write(
                 "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Amzn-Trace-Id: Root=1-x\r\n\

@@ -139,13 +139,13 @@ pub fn event(
 ) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut forwarded_for = None;
+    let mut forwarded_for: Vec<&str> = Vec::new();
     for (name, value) in req.headers() {
         let Ok(value) = value.to_str() else { continue };
         let name = title_case(name.as_str());
         if GATEWAY_SET.contains(&name.as_str()) {
             if name == "X-Forwarded-For" {
-                forwarded_for.get_or_insert(value);
+                forwarded_for.push(value);
             }
             continue;
         }
@@ -154,17 +154,13 @@ pub fn event(
     }
     // What the gateway adds, as AWS's recorded events show: the client's address appended to
     // X-Forwarded-For, the port and protocol it came in on, the request's trace id.
-    let source = ctx.source_ip();
-    let forwarded_for = match forwarded_for {
-        Some(theirs) => format!("{theirs}, {source}"),
-        None => source.to_owned(),
-    };
-    let trace_id = String::from_utf8_lossy(ctx.trace_id.as_bytes());
+    forwarded_for.push(ctx.source_ip());
+    let forwarded_for = forwarded_for.join(", ");
     let mut port = itoa::Buffer::new();
     let added = [
-        (GATEWAY_SET[0], trace_id.as_ref()),
+        (GATEWAY_SET[0], ctx.trace_id.as_str()),
         (GATEWAY_SET[1], forwarded_for.as_str()),
-        (GATEWAY_SET[2], port.format(ctx.source.port())),
+        (GATEWAY_SET[2], port.format(ctx.source.listen_port())),
         (GATEWAY_SET[3], "http"),
     ];
     for (name, value) in added {
@@ -332,7 +328,7 @@ pub fn proxy_response(raw: &[u8], accept_binary: bool) -> Option<Response<Body>>
     if !headers.contains_key(header::CONTENT_TYPE) {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    crate::dataplane::remap_framing_headers(&mut headers);
+    crate::dataplane::remap_proxy_headers(&mut headers);
     let mut res = Response::new(full_body(body));
     *res.status_mut() = status;
     *res.headers_mut() = headers;
