@@ -82,6 +82,7 @@ impl GatewayError {
             GatewayResponseType::Throttled | GatewayResponseType::QuotaExceeded => {
                 Some("TooManyRequestsException")
             }
+            GatewayResponseType::ApiConfigurationError => Some("InternalServerErrorException"),
             _ => None,
         }
     }

@@ -247,6 +247,35 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .send()
         .await
         .unwrap();
+    // A mapping of the request's framing is AWS's 500 (its recordings).
+    let framed = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("framed")
+        .send()
+        .await
+        .unwrap();
+    let framed = framed.id().unwrap();
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(framed)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(framed)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri("http://${stageVariables.backend}/framed")
+        .request_parameters("integration.request.header.Content-Length", "'5'")
+        .send()
+        .await
+        .unwrap();
     c.create_deployment()
         .rest_api_id(&api)
         .stage_name("dev")
@@ -314,6 +343,19 @@ async fn http_proxy_passes_requests_and_answers_through() {
     assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
     // The backend is called by its own name, not the API's.
     assert_eq!(echo["headers"]["host"], backend.to_string());
+
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/framed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["x-amzn-errortype"], "InternalServerErrorException");
+    assert!(res.headers().get("x-amzn-trace-id").is_none());
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"message":"Internal server error"}"#
+    );
 
     // A client's trace header is the request's; an API id it sends is not the gateway's.
     let full = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=7fa8c0f79203be72;Sampled=1";

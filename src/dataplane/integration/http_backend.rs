@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 
 use super::{Payload, Reply, Selection, integration_response, request_payload};
 use crate::compiler::{CompiledIntegration, ParamSource, ParamTarget};
+use crate::domain::enums::IntegrationType;
 use futures_util::FutureExt;
 use futures_util::future::Either;
 use std::future::Future;
@@ -182,7 +183,7 @@ pub(super) async fn integration_request(
     if let Some(ct) = content_type.and_then(|c| HeaderValue::try_from(c).ok()) {
         headers.insert(header::CONTENT_TYPE, ct);
     }
-    apply_header_mappings(&mut headers, integration, req, ctx);
+    apply_header_mappings(&mut headers, integration, req, ctx)?;
     apply_header_overrides(&mut headers, ctx);
     let mut request = Request::new(payload);
     *request.method_mut() = method;
@@ -231,26 +232,45 @@ fn is_greedy(resource_path: &str, name: &str) -> bool {
     })
 }
 
-/// Sets the headers mapped by `requestParameters`.
+/// Sets the headers mapped by `requestParameters`. A value mapped to a header AWS will not
+/// send for the integration's kind is AWS's 500 (its recordings: `Content-Length` and
+/// `Transfer-Encoding` for HTTP integrations, also `Authorization`, `Connection`, `Expect`,
+/// `Proxy-Authenticate` and `TE` for AWS ones).
 pub(super) fn apply_header_mappings(
     headers: &mut HeaderMap,
     integration: &CompiledIntegration,
     req: &MethodRequest<'_>,
     ctx: &RequestContext<'_>,
-) {
+) -> Result<(), GatewayError> {
+    const FRAMING: [&str; 2] = ["content-length", "transfer-encoding"];
+    const AWS: [&str; 5] = [
+        "authorization",
+        "connection",
+        "expect",
+        "proxy-authenticate",
+        "te",
+    ];
+    let aws = matches!(integration.kind, IntegrationType::Aws | IntegrationType::AwsProxy);
     for (target, source) in &integration.request_parameters {
         let (ParamTarget::Header(name) | ParamTarget::MultiValueHeader(name)) = target else {
             continue;
         };
-        if let Some(v) = req.source(source, ctx)
-            && let (Ok(n), Ok(v)) = (
-                HeaderName::try_from(name.as_str()),
-                HeaderValue::try_from(v.as_ref()),
-            )
-        {
+        let Some(v) = req.source(source, ctx) else {
+            continue;
+        };
+        let refused = |set: &[&str]| set.iter().any(|r| name.eq_ignore_ascii_case(r));
+        if refused(&FRAMING) || (aws && refused(&AWS)) {
+            tracing::debug!(header = %name, "a mapping sets a header the gateway keeps for itself");
+            return Err(GatewayError::internal());
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(v.as_ref()),
+        ) {
             headers.insert(n, v);
         }
     }
+    Ok(())
 }
 
 /// Sends the integration request; its answer's head must come within the budget. (A mapped
@@ -306,7 +326,9 @@ pub fn invoke_proxy<'a>(
     };
     let method = integration.http_method.as_ref().unwrap_or(&req.method);
     let mut mapped = HeaderMap::new();
-    apply_header_mappings(&mut mapped, integration, req, ctx);
+    if let Err(e) = apply_header_mappings(&mut mapped, integration, req, ctx) {
+        return Either::Right(std::future::ready(Err(e)));
+    }
     let added = GatewayFields {
         source: ctx.source_ip().as_bytes(),
         api_id: ctx.api_id().unwrap_or_default().as_bytes(),
