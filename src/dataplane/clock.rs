@@ -25,13 +25,12 @@ pub fn wall(at: Instant) -> SystemTime {
     ANCHOR.with(|anchor| {
         let (mut base, mut base_wall) = anchor.get().unwrap_or_else(|| anchored(anchor));
         // Readings mostly come after the anchor, and in order; one far after it pairs anew.
-        if at
-            .checked_duration_since(base)
-            .is_some_and(|later| later >= REANCHOR)
-        {
+        let mut later = at.checked_duration_since(base);
+        if later.is_some_and(|later| later >= REANCHOR) {
             (base, base_wall) = anchored(anchor);
+            later = at.checked_duration_since(base);
         }
-        match at.checked_duration_since(base) {
+        match later {
             Some(later) => base_wall + later,
             // One taken before the thread paired the clocks again.
             None => base_wall - base.duration_since(at),

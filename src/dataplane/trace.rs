@@ -39,7 +39,10 @@ impl TraceId {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        self.as_str().as_bytes()
+        match self {
+            Self::Theirs(t) => t.as_bytes(),
+            Self::Ours(t) => t,
+        }
     }
 }
 
