@@ -652,9 +652,10 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
     assert_eq!(event["resource"], "/{proxy+}");
     assert_eq!(event["path"], "/proxy-value");
     assert_eq!(event["httpMethod"], "GET");
-    assert_eq!(event["headers"]["Authorization"], "random-value");
+    // Names as the client spelled them (this client sends them in lowercase).
+    assert_eq!(event["headers"]["authorization"], "random-value");
     assert_eq!(
-        event["multiValueHeaders"]["User-Agent"][0],
+        event["multiValueHeaders"]["user-agent"][0],
         "python-requests/testing"
     );
     assert_eq!(event["queryStringParameters"]["a"], "2");
@@ -707,6 +708,34 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
         assert!(recorded["headers"].get(name).is_some(), "AWS sends {name}");
     }
     assert_eq!(keys(&event["requestContext"]), keys(&recorded["requestContext"]));
+    // AWS passes the client's own spelling of a name (the recorded `tEsT-HEADeR`), and the
+    // values of one name together; hop-by-hop fields are the connection's, not the event's.
+    assert_eq!(recorded["headers"]["tEsT-HEADeR"], "aValUE");
+    let raw = format!(
+        "GET /dev/cased HTTP/1.1\r\nHost: {api}.execute-api.localhost\r\ntEsT-HEADeR: aValUE\r\n\
+         X-Many: 1\r\nx-many: 2\r\nKeep-Alive: timeout=5\r\nConnection: close\r\n\r\n"
+    );
+    let event = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(worker.addr).await.unwrap();
+        s.write_all(raw.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        serde_json::from_str::<Value>(body).unwrap()
+    };
+    assert_eq!(event["headers"]["tEsT-HEADeR"], "aValUE");
+    assert_eq!(event["headers"]["X-Many"], "2");
+    assert_eq!(
+        event["multiValueHeaders"]["X-Many"],
+        serde_json::json!(["1", "2"])
+    );
+    assert!(event["headers"].get("x-many").is_none());
+    for hop in ["Keep-Alive", "Connection"] {
+        assert!(event["headers"].get(hop).is_none(), "{hop}");
+    }
     assert_eq!(
         keys(&event["requestContext"]["identity"]),
         keys(&recorded["requestContext"]["identity"])

@@ -108,16 +108,13 @@ pub async fn invoke_proxy(
     })
 }
 
-/// `Content-Type` → `Content-Type`: hyper keeps names lowercase; AWS passes the client's casing,
-/// which is nearly always this (see README: differences).
-pub fn title_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper { c.to_ascii_uppercase() } else { c });
-        upper = c == '-';
-    }
-    out
+/// A field's value as text a header map would take (visible ASCII and tabs).
+fn visible(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
 }
 
 /// The headers the gateway sets in an event, whatever the client sent under those names.
@@ -137,20 +134,32 @@ pub fn event(
     path: &str,
     binary_types: &[String],
 ) -> Value {
-    let mut headers = Map::new();
-    let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    // The client's end-to-end fields under the names as it spelled them (AWS's recordings keep
+    // `tEsT-HEADeR`), those of one name together under its first spelling.
+    let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
     let mut forwarded_for: Vec<&str> = Vec::new();
-    for (name, value) in req.headers() {
-        let Ok(value) = value.to_str() else { continue };
-        let name = title_case(name.as_str());
-        if GATEWAY_SET.contains(&name.as_str()) {
-            if name == "X-Forwarded-For" {
+    req.fields.each_end_to_end(|name, value| {
+        let (Ok(name), Some(value)) = (std::str::from_utf8(name), visible(value)) else {
+            return;
+        };
+        if let Some(gateway) = GATEWAY_SET.iter().find(|g| g.eq_ignore_ascii_case(name)) {
+            if *gateway == "X-Forwarded-For" {
                 forwarded_for.push(value);
             }
-            continue;
+            return;
         }
-        headers.insert(name.clone(), json!(value));
-        multi_headers.entry(name).or_default().push(json!(value));
+        match fields.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, values)) => values.push(value),
+            None => fields.push((name, vec![value])),
+        }
+    });
+    let mut headers = Map::new();
+    let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (name, values) in fields {
+        if let Some(last) = values.last() {
+            headers.insert(name.to_owned(), json!(last));
+        }
+        multi_headers.insert(name.to_owned(), values.iter().map(|v| json!(v)).collect());
     }
     // What the gateway adds, as AWS's recorded events show: the client's address appended to
     // X-Forwarded-For, the port and protocol it came in on, the request's trace id.
@@ -366,10 +375,5 @@ mod tests {
         .unwrap();
         let values: Vec<_> = r.headers().get_all("x").iter().collect();
         assert_eq!(values, ["multi", "solo"]);
-    }
-
-    #[test]
-    fn header_names_are_title_cased() {
-        assert_eq!(title_case("x-amzn-trace-id"), "X-Amzn-Trace-Id");
     }
 }
