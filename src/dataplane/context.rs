@@ -64,11 +64,7 @@ impl<'r> RequestContext<'r> {
         source: &'r Peer,
         arrived: Instant,
     ) -> Self {
-        // Read as a header map would: visible ASCII only.
-        let text = |v: &'r [u8]| {
-            let visible = v.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b));
-            visible.then(|| std::str::from_utf8(v).ok()).flatten()
-        };
+        let text = super::h1::text;
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
         let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();

@@ -96,6 +96,15 @@ pub fn is_name(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
 }
 
+/// A field's value as text, as a header map would take it: visible ASCII and tabs only.
+pub fn text(value: &[u8]) -> Option<&str> {
+    value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+        .then(|| std::str::from_utf8(value).ok())
+        .flatten()
+}
+
 /// What a head's fields say about the message's framing and its connection, read from the
 /// fields as they arrived (names compared without regard to case).
 struct Fields {

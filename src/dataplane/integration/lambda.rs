@@ -108,15 +108,6 @@ pub async fn invoke_proxy(
     })
 }
 
-/// A field's value as text a header map would take (visible ASCII and tabs).
-fn visible(value: &[u8]) -> Option<&str> {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-        .then(|| std::str::from_utf8(value).ok())
-        .flatten()
-}
-
 /// The headers the gateway sets in an event, whatever the client sent under those names.
 const GATEWAY_SET: [&str; 4] = [
     "X-Amzn-Trace-Id",
@@ -139,7 +130,7 @@ pub fn event(
     let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
     let mut forwarded_for: Vec<&str> = Vec::new();
     req.fields.each_end_to_end(|name, value| {
-        let (Ok(name), Some(value)) = (std::str::from_utf8(name), visible(value)) else {
+        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::dataplane::h1::text(value)) else {
             return;
         };
         if let Some(gateway) = GATEWAY_SET.iter().find(|g| g.eq_ignore_ascii_case(name)) {

@@ -112,11 +112,7 @@ pub fn render(
                 .map(|(k, v, _)| ((*k).to_owned(), v.to_string()))
                 .collect(),
             querystring: req.query.clone(),
-            header: req
-                .headers()
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-                .collect(),
+            header: header_params(req.fields),
         };
         vars.insert(
             "input".into(),
@@ -364,5 +360,39 @@ fn to_json(v: &Value) -> serde_json::Value {
                 .collect(),
         ),
         Value::Object(_) => serde_json::Value::String(v.to_java_string()),
+    }
+}
+
+/// `$input.params().header`: each header under the name as the client spelled it (its first
+/// spelling, as AWS keeps it), with its last value.
+fn header_params(fields: &crate::dataplane::h1::RawFields) -> Vec<(String, String)> {
+    let mut header: Vec<(String, String)> = Vec::new();
+    for (name, value) in fields.iter() {
+        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::dataplane::h1::text(value)) else {
+            continue;
+        };
+        match header.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, last)) => value.clone_into(last),
+            None => header.push((name.to_owned(), value.to_owned())),
+        }
+    }
+    header
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_params_keep_the_clients_spelling_and_the_last_value() {
+        let mut head = bytes::BytesMut::from(
+            "GET / HTTP/1.1\r\nHost: a\r\ntEsT-HEADeR: aValUE\r\nX-Many: 1\r\nx-many: 2\r\n\r\n",
+        );
+        let head = crate::dataplane::h1::server::parse_request(&mut head)
+            .unwrap()
+            .unwrap();
+        let header = header_params(&head.fields);
+        let pairs: Vec<(&str, &str)> = header.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("Host", "a"), ("tEsT-HEADeR", "aValUE"), ("X-Many", "2")]);
     }
 }
