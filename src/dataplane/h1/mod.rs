@@ -96,13 +96,20 @@ pub fn is_name(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
 }
 
-/// A field's value as text, as a header map would take it: visible ASCII and tabs only.
+/// The value of a field httparse let through, as text when a header map would take it as
+/// such: httparse allows tabs, visible ASCII and bytes from 0x80 in a value, so it is text when
+/// it is ASCII (checked a word at a time, not byte by byte).
 pub fn text(value: &[u8]) -> Option<&str> {
-    value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-        .then(|| std::str::from_utf8(value).ok())
-        .flatten()
+    debug_assert!(
+        value
+            .iter()
+            .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+    );
+    if value.is_ascii() {
+        std::str::from_utf8(value).ok()
+    } else {
+        None
+    }
 }
 
 /// What a head's fields say about the message's framing and its connection, read from the
