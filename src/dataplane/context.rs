@@ -189,15 +189,15 @@ pub struct RequestFields<'r> {
 #[derive(Debug, Clone)]
 pub struct Peer {
     text: std::sync::Arc<str>,
-    port: u16,
+    listen_port: u16,
 }
 
 impl Peer {
-    /// The client at `addr`, connected to our `port`.
-    pub fn new(addr: SocketAddr, port: u16) -> Self {
+    /// The client at `addr`, connected to our `listen_port`.
+    pub fn new(addr: SocketAddr, listen_port: u16) -> Self {
         Self {
             text: ip_string(addr.ip()).into(),
-            port,
+            listen_port,
         }
     }
 
@@ -207,7 +207,7 @@ impl Peer {
 
     /// The port the client connected to (ours).
     pub fn listen_port(&self) -> u16 {
-        self.port
+        self.listen_port
     }
 }
 

@@ -248,18 +248,10 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .await
         .unwrap();
     // A mapping of the request's framing is AWS's 500 (its recordings).
-    let framed = c
-        .create_resource()
-        .rest_api_id(&api)
-        .parent_id(&root)
-        .path_part("framed")
-        .send()
-        .await
-        .unwrap();
-    let framed = framed.id().unwrap();
+    let framed = crate::templates::add_resource(&c, &api, &root, "framed").await;
     c.put_method()
         .rest_api_id(&api)
-        .resource_id(framed)
+        .resource_id(&framed)
         .http_method("GET")
         .authorization_type("NONE")
         .send()
@@ -267,7 +259,7 @@ async fn http_proxy_passes_requests_and_answers_through() {
         .unwrap();
     c.put_integration()
         .rest_api_id(&api)
-        .resource_id(framed)
+        .resource_id(&framed)
         .http_method("GET")
         .r#type(IntegrationType::HttpProxy)
         .integration_http_method("GET")

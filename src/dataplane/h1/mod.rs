@@ -112,6 +112,29 @@ pub fn text(value: &[u8]) -> Option<&str> {
     }
 }
 
+/// Header fields as text, grouped by name without regard to case under the name's first
+/// spelling, as AWS hands a client's headers to Lambda events and templates (its recordings
+/// keep `tEsT-HEADeR`); a field that is not text is left out.
+#[derive(Debug, Default)]
+pub struct TextFields<'a>(Vec<(&'a str, Vec<&'a str>)>);
+
+impl<'a> TextFields<'a> {
+    pub fn add(&mut self, name: &'a [u8], value: &'a [u8]) {
+        let (Ok(name), Some(value)) = (std::str::from_utf8(name), text(value)) else {
+            return;
+        };
+        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, values)) => values.push(value),
+            None => self.0.push((name, vec![value])),
+        }
+    }
+
+    /// Each name with its values, in the order they came.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &[&'a str])> + '_ {
+        self.0.iter().map(|(name, values)| (*name, values.as_slice()))
+    }
+}
+
 /// What a head's fields say about the message's framing and its connection, read from the
 /// fields as they arrived (names compared without regard to case).
 struct Fields {

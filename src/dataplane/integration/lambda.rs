@@ -17,6 +17,7 @@ use super::{Payload, Selection, aws, content, integration_response, media_type, 
 use crate::compiler::{CompiledIntegration, CompiledMethod};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
+use crate::dataplane::h1::{TextFields, is_name};
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{Body, full_body};
@@ -125,28 +126,21 @@ pub fn event(
     path: &str,
     binary_types: &[String],
 ) -> Value {
-    // The client's end-to-end fields under the names as it spelled them (AWS's recordings keep
-    // `tEsT-HEADeR`), those of one name together under its first spelling.
-    let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
-    let mut forwarded_for: Vec<&str> = Vec::new();
+    // The client's end-to-end fields, but those the gateway sets.
+    let (mut fields, mut forwarded) = (TextFields::default(), TextFields::default());
     req.fields.each_end_to_end(|name, value| {
-        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::dataplane::h1::text(value)) else {
-            return;
-        };
-        if let Some(gateway) = GATEWAY_SET.iter().find(|g| g.eq_ignore_ascii_case(name)) {
-            if *gateway == "X-Forwarded-For" {
-                forwarded_for.push(value);
-            }
-            return;
-        }
-        match fields.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some((_, values)) => values.push(value),
-            None => fields.push((name, vec![value])),
+        if is_name(name, b"x-forwarded-for") {
+            forwarded.add(name, value);
+        } else if !GATEWAY_SET
+            .iter()
+            .any(|g| name.eq_ignore_ascii_case(g.as_bytes()))
+        {
+            fields.add(name, value);
         }
     });
     let mut headers = Map::new();
     let mut multi_headers: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for (name, values) in fields {
+    for (name, values) in fields.iter() {
         if let Some(last) = values.last() {
             headers.insert(name.to_owned(), json!(last));
         }
@@ -154,6 +148,7 @@ pub fn event(
     }
     // What the gateway adds, as AWS's recorded events show: the client's address appended to
     // X-Forwarded-For, the port and protocol it came in on, the request's trace id.
+    let mut forwarded_for: Vec<&str> = forwarded.iter().flat_map(|(_, values)| values).copied().collect();
     forwarded_for.push(ctx.source_ip());
     let forwarded_for = forwarded_for.join(", ");
     let mut port = itoa::Buffer::new();

@@ -366,17 +366,14 @@ fn to_json(v: &Value) -> serde_json::Value {
 /// `$input.params().header`: each header under the name as the client spelled it (its first
 /// spelling, as AWS keeps it), with its last value.
 fn header_params(fields: &crate::dataplane::h1::RawFields) -> Vec<(String, String)> {
-    let mut header: Vec<(String, String)> = Vec::new();
+    let mut grouped = crate::dataplane::h1::TextFields::default();
     for (name, value) in fields.iter() {
-        let (Ok(name), Some(value)) = (std::str::from_utf8(name), crate::dataplane::h1::text(value)) else {
-            continue;
-        };
-        match header.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some((_, last)) => value.clone_into(last),
-            None => header.push((name.to_owned(), value.to_owned())),
-        }
+        grouped.add(name, value);
     }
-    header
+    grouped
+        .iter()
+        .filter_map(|(name, values)| Some((name.to_owned(), (*values.last()?).to_owned())))
+        .collect()
 }
 
 #[cfg(test)]
