@@ -54,6 +54,7 @@ async fn main() {
             aws: Default::default(),
             access_log_dir: None,
             client_timeouts: Default::default(),
+            metrics_addr: None,
         };
         workers.push(
             Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)

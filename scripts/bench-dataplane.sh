@@ -76,7 +76,8 @@ $gw put-method --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --a
 $gw put-integration --rest-api-id "$API" --resource-id "$PROXY" --http-method ANY --type HTTP_PROXY \
     --integration-http-method ANY --uri "http://127.0.0.1:$BACKEND_PORT/{proxy}" \
     --request-parameters '{"integration.request.path.proxy":"method.request.path.proxy"}' > /dev/null
-# A MOCK route with request and response templates ([3/6]: >= 1.5x the HTTP_PROXY route).
+# A MOCK route with request and response templates (served faster than the HTTP_PROXY route: no
+# backend behind it).
 MOCK=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part mock --query id --output text)
 $gw put-method --rest-api-id "$API" --resource-id "$MOCK" --http-method GET --authorization-type NONE > /dev/null
 $gw put-integration --rest-api-id "$API" --resource-id "$MOCK" --http-method GET --type MOCK \

@@ -162,6 +162,9 @@ pub struct WorkerOptions {
     pub access_log_dir: Option<PathBuf>,
     /// How long clients get to send requests and read answers.
     pub client_timeouts: dataplane::server::ClientTimeouts,
+    /// Where the worker's Prometheus metrics are served: apart from the data plane, which
+    /// anyone who calls an API can reach (the metrics name every API, stage and resource).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -169,6 +172,8 @@ pub struct WorkerOptions {
 /// subscriber on the caller's runtime.
 pub struct Worker {
     pub addr: SocketAddr,
+    /// Where its metrics are served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     pub worker_id: String,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
     closing: watch::Sender<bool>,
@@ -218,6 +223,22 @@ impl Worker {
         let metrics = Arc::new(Metrics::default());
         let access_logs = AccessLogSink::start(opts.access_log_dir);
         let (closing, closed) = watch::channel(false);
+        let metrics_addr = match opts.metrics_addr {
+            Some(at) => {
+                let listener = TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("binding the worker's metrics to {at}"))?;
+                let bound = listener.local_addr()?;
+                tokio::spawn(serve_metrics(
+                    listener,
+                    metrics.clone(),
+                    runtime.clone(),
+                    closed.clone(),
+                ));
+                Some(bound)
+            }
+            None => None,
+        };
         for (i, listener) in listeners.into_iter().enumerate() {
             let (runtime, aws, metrics, access_logs) = (
                 runtime.clone(),
@@ -257,6 +278,7 @@ impl Worker {
         }
         Ok(Self {
             addr,
+            metrics_addr,
             worker_id,
             runtime,
             closing,
@@ -278,6 +300,48 @@ impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.closing.send(true);
         self.follow.abort();
+    }
+}
+
+/// Serves a worker's Prometheus metrics on `listener` (any path but `/metrics` is a 404) until
+/// the worker closes.
+async fn serve_metrics(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    runtime: Arc<ArcSwap<RuntimeConfig>>,
+    mut closed: watch::Receiver<bool>,
+) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let body = metrics.render(runtime.load().revision);
+            async move { ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body) }
+        }),
+    );
+    let until_closed = async move {
+        let _ = closed.wait_for(|c| *c).await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(until_closed)
+        .await
+    {
+        tracing::warn!(error = %e, "the metrics listener stopped");
+    }
+}
+
+/// The metrics address a worker started from `config` uses: a default one already taken (a
+/// second worker on the machine) is skipped with a warning; a given one must be free.
+fn metrics_addr(config: &Config) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(addr) = config.metrics_addr else {
+        return Ok(None);
+    };
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => Ok(Some(addr)),
+        Err(e) if !config.metrics_addr_given && e.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!(metrics.addr = %addr, "the default metrics address is taken: this worker serves no metrics (set --metrics-listen)");
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("binding the worker's metrics to {addr}")),
     }
 }
 
@@ -355,6 +419,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             aws,
             access_log_dir: config.access_log_dir.clone(),
             client_timeouts: Default::default(),
+            metrics_addr: metrics_addr(&config)?,
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -383,6 +448,9 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             w.addr,
             w.addr.port()
         );
+        if let Some(m) = w.metrics_addr {
+            println!("  worker metrics on http://{m}/metrics");
+        }
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -410,6 +478,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             aws,
             access_log_dir: config.access_log_dir.clone(),
             client_timeouts: Default::default(),
+            metrics_addr: metrics_addr(&config)?,
         },
     )
     .await?;

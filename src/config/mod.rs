@@ -11,6 +11,10 @@ pub const DEFAULT_MANAGEMENT_ADDR: &str = "127.0.0.1:9000";
 /// Default data-plane address.
 pub const DEFAULT_DATA_PLANE_ADDR: &str = "127.0.0.1:8080";
 
+/// Default address of a worker's Prometheus metrics: loopback, and apart from API traffic (the
+/// metrics name every API, stage and resource the worker serves).
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9102";
+
 /// The access key `serve` bootstraps on loopback, as LocalStack users expect.
 pub const LOOPBACK_ACCESS_KEY_ID: &str = "test";
 pub const LOOPBACK_SECRET_ACCESS_KEY: &str = "test";
@@ -56,6 +60,11 @@ pub struct Config {
     pub max_db_connections: u32,
     /// Where the data plane (a worker, or `serve`'s embedded one) listens.
     pub data_plane_addr: SocketAddr,
+    /// Where a worker serves its Prometheus metrics (`None`: nowhere), and whether that address
+    /// was given (a default one already taken is skipped with a warning, as when two workers
+    /// run on one machine).
+    pub metrics_addr: Option<SocketAddr>,
+    pub metrics_addr_given: bool,
     /// Data-plane threads, each with its own listener and backend connections (default: one
     /// per core).
     pub data_plane_threads: Option<usize>,
@@ -82,6 +91,7 @@ impl std::fmt::Debug for Config {
             .field("management_addr", &self.management_addr)
             .field("data_plane_addr", &self.data_plane_addr)
             .field("data_plane_threads", &self.data_plane_threads)
+            .field("metrics_addr", &self.metrics_addr)
             .field("data_dir", &self.data_dir)
             .field("bootstrap_credentials", &self.bootstrap_credentials)
             .field("cluster_token", &self.cluster_token.as_ref().map(|_| "<set>"))
@@ -143,6 +153,16 @@ impl Config {
                     name: "GATEHOUSE_DATA_PLANE_ADDR",
                     reason: e.to_string(),
                 })?,
+            metrics_addr: match get("GATEHOUSE_METRICS_ADDR") {
+                Some("off") => None,
+                given => Some(given.unwrap_or(DEFAULT_METRICS_ADDR).parse().map_err(
+                    |e: std::net::AddrParseError| ConfigError::Invalid {
+                        name: "GATEHOUSE_METRICS_ADDR",
+                        reason: format!("{e} (an address such as 127.0.0.1:9102, or `off`)"),
+                    },
+                )?),
+            },
+            metrics_addr_given: get("GATEHOUSE_METRICS_ADDR").is_some(),
             data_plane_threads: match parse_num(
                 get("GATEHOUSE_DATA_PLANE_THREADS"),
                 "GATEHOUSE_DATA_PLANE_THREADS",
@@ -158,6 +178,14 @@ impl Config {
             access_log_dir: get("GATEHOUSE_ACCESS_LOG_DIR").map(PathBuf::from),
             env: env.clone(),
         })
+    }
+
+    /// The metrics address given on the command line, if any.
+    pub fn set_metrics_addr(&mut self, given: Option<SocketAddr>) {
+        if let Some(addr) = given {
+            self.metrics_addr = Some(addr);
+            self.metrics_addr_given = true;
+        }
     }
 
     /// Loads from the process environment.

@@ -18,6 +18,34 @@ pub struct GatewayError {
     pub message: String,
     /// What exactly was wrong (`$context.error.validationErrorString` for invalid bodies).
     pub detail: Option<String>,
+    /// Where the failure came from and what it was, for logs (never for the client: it may
+    /// name a backend's address).
+    pub cause: Option<Box<Cause>>,
+}
+
+/// Which side of the gateway a failure came from, as a proxy tells them apart: the client's
+/// request, the backend's answer (or its silence), or the gateway itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Backend,
+    Gateway,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Backend => "backend",
+            Side::Gateway => "gateway",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub side: Side,
+    pub error: String,
 }
 
 impl GatewayError {
@@ -27,7 +55,37 @@ impl GatewayError {
             status,
             message: message.into(),
             detail: None,
+            cause: None,
         }
+    }
+
+    /// The same failure, with where it came from and why.
+    pub fn caused_by(mut self, side: Side, error: impl std::fmt::Display) -> Self {
+        self.cause = Some(Box::new(Cause {
+            side,
+            error: error.to_string(),
+        }));
+        self
+    }
+
+    /// A backend request that got no answer: 504 past its timeout, 400 when the client's own
+    /// body failed on the way, 502 else.
+    pub fn from_backend(e: crate::dataplane::client::RequestError) -> Self {
+        use crate::dataplane::client::RequestError;
+        match e {
+            RequestError::TimedOut => Self::timeout().caused_by(Side::Backend, &e),
+            RequestError::Body(e) => Self::unreadable_body().caused_by(Side::Client, e),
+            RequestError::Failed(e) => Self::bad_gateway().caused_by(Side::Backend, e),
+        }
+    }
+
+    /// A request body that cannot be read: cut short, malformed (chunked), or too slow.
+    pub fn unreadable_body() -> Self {
+        Self::new(
+            GatewayResponseType::Default4xx,
+            400,
+            "Unable to read the request body",
+        )
     }
 
     /// Unknown API, stage, path or method: AWS's famous 403.
@@ -61,6 +119,12 @@ impl GatewayError {
         )
     }
 
+    /// A request path with a `.` or `..` segment once decoded: no API path has one, and passed
+    /// on it could climb out of an integration URI's path.
+    pub fn invalid_path() -> Self {
+        Self::new(GatewayResponseType::Default4xx, 400, "Invalid request path")
+    }
+
     pub fn too_large() -> Self {
         Self::new(GatewayResponseType::RequestTooLarge, 413, "Request Too Long")
     }
@@ -90,6 +154,15 @@ impl GatewayError {
 
 /// The one rescue: turns a failure into the gateway response the API answers for it.
 pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body> {
+    if let Some(cause) = &err.cause {
+        tracing::debug!(
+            request.id = %ctx.request_id,
+            error.side = cause.side.as_str(),
+            error.cause = %cause.error,
+            status = err.status,
+            "request failed"
+        );
+    }
     let default;
     let gw: &GatewayResponse = match &ctx.api {
         Some(api) => api.gateway_response(err.kind),

@@ -20,7 +20,7 @@ use super::context::{InlineId, Peer, RequestContext, RequestFields};
 use super::error::{GatewayError, rescue};
 use super::h1::RawFields;
 use super::integration::{Payload, Reply};
-use super::request::{MethodRequest, decode_param, parse_query};
+use super::request::{MethodRequest, decode_param, has_dot_segment, parse_query};
 use super::server::{DataPlane, RequestBody};
 use super::trace::TraceId;
 use super::{Body, integration, resolve};
@@ -73,19 +73,12 @@ pub async fn handle(
 ) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
     let config = dp.runtime.load_full();
-    let host = fields.get(b"host");
-    // Prometheus scrapes the worker itself, on any host that is not an API's.
-    const API_HOST: &[u8] = b".execute-api.";
-    if parts.uri.path() == "/metrics"
-        && !host.is_some_and(|h| h.windows(API_HOST.len()).any(|w| w == API_HOST))
-    {
-        return Answer {
-            response: dp.metrics_response(config.revision),
-            ready: arrived,
-            passed: None,
-            ids: None,
-        };
-    }
+    // A target in absolute form names the host, whatever the Host header says (RFC 9112
+    // §3.2.2; the parser let only a valid `host[:port]` authority through).
+    let host = match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().as_bytes()),
+        None => fields.get(b"host"),
+    };
     let kept = RequestFields {
         host,
         user_agent: fields.get(b"user-agent"),
@@ -173,13 +166,12 @@ async fn run<'r>(
     }
 
     // Dot segments would let a path climb out of a backend URI's prefix once a server
-    // normalises it; no API path needs them.
-    if path.bytes().any(|b| b == b'.' || b == b'%') && path.split('/').any(is_dot_segment) {
-        return Err(GatewayError::new(
-            crate::domain::enums::GatewayResponseType::Default4xx,
-            400,
-            "Invalid request path",
-        ));
+    // normalises it; no API path needs them. Looked for in the decoded path: a `%2F` inside a
+    // parameter is a `/` once the value is decoded and passed on.
+    if path.bytes().any(|b| b == b'.' || b == b'%')
+        && has_dot_segment(&percent_encoding::percent_decode_str(path).decode_utf8_lossy())
+    {
+        return Err(GatewayError::invalid_path());
     }
     if api.disable_execute_api_endpoint {
         return Err(GatewayError::new(
@@ -224,13 +216,4 @@ async fn run<'r>(
         None => Payload::Streaming(body),
     };
     integration::invoke(dp, &mut request, body, method, integration, ctx, path).await
-}
-
-/// `.` or `..`, also percent-encoded.
-fn is_dot_segment(raw: &str) -> bool {
-    if raw.len() > 6 || !raw.bytes().any(|b| b == b'.' || b == b'%') {
-        return false;
-    }
-    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-    decoded == "." || decoded == ".."
 }

@@ -145,9 +145,44 @@ pub fn body_path(body: &[u8], path: &str) -> Option<String> {
     }
 }
 
+/// Whether a decoded path (or path value) has a `.` or `..` segment, split at `/` or `\\` (which
+/// some servers take for a separator too), and with any `;parameters` left out (which some
+/// servers strip before they resolve dot segments: `..;/`).
+pub fn has_dot_segment(decoded: &str) -> bool {
+    decoded.contains('.')
+        && decoded
+            .split(['/', '\\'])
+            .map(|s| s.split(';').next().unwrap_or(s))
+            .any(|s| s == "." || s == "..")
+}
+
 /// Percent-decodes a path parameter.
 pub fn decode_param(raw: &str) -> Cow<'_, str> {
     percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 
 pub use crate::domain::query::parse as parse_query;
+
+#[cfg(test)]
+mod tests {
+    use super::has_dot_segment;
+
+    #[test]
+    fn dot_segments_are_found_wherever_a_server_would_resolve_them() {
+        for climbing in [
+            "..",
+            ".",
+            "x/../admin",
+            "x/./y",
+            "/a/..",
+            "a\\..\\b",
+            "..;/admin",
+            "a/..;x/b",
+        ] {
+            assert!(has_dot_segment(climbing), "{climbing}");
+        }
+        for fine in ["", "/", "a.b", "...", "/a/.well-known/b", "v1.2/x", "..a", "a.."] {
+            assert!(!has_dot_segment(fine), "{fine}");
+        }
+    }
+}

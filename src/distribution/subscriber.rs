@@ -146,7 +146,7 @@ impl Subscriber {
         let budget = Budget::starting_now(Duration::from_secs(10));
         let res = self.client.request(req, budget).await.map_err(|e| match e {
             RequestError::TimedOut => "the control plane did not answer within 10 s".to_owned(),
-            RequestError::Failed(e) => e.to_string(),
+            RequestError::Failed(e) | RequestError::Body(e) => e.to_string(),
         })?;
         if !res.status.is_success() {
             return Err(format!("stream answered {}", res.status));

@@ -1,8 +1,8 @@
-//! Replays management calls recorded against real AWS (`../shared/aws-recorded/`) and compares
+//! Replays management calls recorded against real AWS (`tests/data/aws-recorded/`) and compares
 //! Gatehouse's answers with AWS's, field by field.
 //!
 //! The recordings hold only AWS's answers; the requests that produced them are reconstructed in
-//! `tests/conformance/<file>.json` (one scenario per recorded case: wire requests in order, the
+//! `tests/data/conformance/<file>.json` (one scenario per recorded case: wire requests in order, the
 //! recorded key each answer must match, and variables saved from answers). Answers are compared
 //! after the normalisation the recordings went through: ids and names are placeholders such as
 //! `<id:1>` (bound on first sight, and the same placeholder must keep the same value), dates are
@@ -55,8 +55,8 @@ struct Step {
     ignore_error_message: bool,
 }
 
-fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/aws-recorded")
+fn recordings_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-recorded")
 }
 
 /// A raw HTTP client that signs like the SDK does, so any JSON can be sent as-is.
@@ -378,7 +378,7 @@ async fn run_case(app: &TestApp, recorded: &Value, case: &Case) -> Result<(), St
 
 #[tokio::test]
 async fn recorded_aws_answers_are_reproduced() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -392,8 +392,8 @@ async fn recorded_aws_answers_are_reproduced() {
     {
         let scenarios: ScenarioFile = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let recorded: Value = serde_json::from_slice(
-            &std::fs::read(shared_dir().join(format!("{}.snapshot.json", scenarios.file)))
-                .expect("recordings in ../shared"),
+            &std::fs::read(recordings_dir().join(format!("{}.snapshot.json", scenarios.file)))
+                .expect("recordings in tests/data/aws-recorded"),
         )
         .unwrap();
         for case in &scenarios.cases {

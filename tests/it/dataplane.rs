@@ -676,7 +676,7 @@ async fn lambda_proxy_sends_the_1_0_event_and_validates_the_answer() {
     let recorded: Value = serde_json::from_slice(
         &std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/aws-recorded/test_apigateway_lambda.snapshot.json"),
+                .join("tests/data/aws-recorded/test_apigateway_lambda.snapshot.json"),
         )
         .unwrap(),
     )
@@ -960,7 +960,9 @@ async fn access_logs_and_metrics_describe_each_request() {
     assert_eq!(lines[0]["ip"], "127.0.0.1");
     assert_eq!(lines[1]["status"], "403");
 
-    let metrics = reqwest::get(format!("{}/metrics", worker.url()))
+    let metrics_at = worker.metrics_addr.expect("the tests' workers serve metrics");
+    assert_ne!(metrics_at.port(), worker.addr.port(), "apart from API traffic");
+    let metrics = reqwest::get(format!("http://{metrics_at}/metrics"))
         .await
         .unwrap()
         .text()
@@ -974,6 +976,9 @@ async fn access_logs_and_metrics_describe_each_request() {
         r#"gatehouse_4xx_errors_total{{api="{api}",stage="dev",resource="-",method="-",canary="false"}} 1"#
     )));
     assert!(metrics.contains("gatehouse_latency_ms_bucket"));
+    // The data-plane port lists nothing: `/metrics` there is a path like any other.
+    let leaked = reqwest::get(format!("{}/metrics", worker.url())).await.unwrap();
+    assert_eq!(leaked.status(), 403);
     let cp_metrics = reqwest::get(format!("{}/metrics", app.url()))
         .await
         .unwrap()
@@ -1308,14 +1313,26 @@ async fn path_values_cannot_climb_out_of_the_backend_uri() {
     assert!(serving(&worker, &api, "dev").await);
     let http = invoker(&api, &worker);
     let res = http
-        .get(invoke_url(&api, &worker, "dev", "/users/..%2F..%2Fadmin"))
+        .get(invoke_url(&api, &worker, "dev", "/users/a%2Fb%2Fc"))
         .send()
         .await
         .unwrap();
     let echo: Value = res.json().await.unwrap();
     assert_eq!(
-        echo["path"], "/api/users/..%2F..%2Fadmin",
+        echo["path"], "/api/users/a%2Fb%2Fc",
         "the value stays one segment"
+    );
+    // A value that is a climb once decoded is refused, not passed on: a backend that decodes
+    // `%2F` (or a server between) would resolve it.
+    let res = http
+        .get(invoke_url(&api, &worker, "dev", "/users/..%2F..%2Fadmin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["message"],
+        "Invalid request path"
     );
     // HTTP clients normalise dot segments away; a raw request sends them as they are.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -347,6 +347,7 @@ pub async fn start_worker_timed(
             aws,
             access_log_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("access-logs")),
             client_timeouts,
+            metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         },
     )
     .await

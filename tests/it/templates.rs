@@ -1,5 +1,5 @@
 //! Mapping templates through deployed APIs, with the answers AWS recorded (the
-//! `../shared/aws-recorded` cases named in each test) as expectations.
+//! `tests/data/aws-recorded` cases named in each test) as expectations.
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::IntegrationType;

@@ -144,8 +144,10 @@ pub fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>
         }
     };
     // Both framings at once is how responses get smuggled: read it, then never reuse the
-    // connection (RFC 9112 §6.3).
-    let ambiguous = chunked.is_some() && length.is_some();
+    // connection (RFC 9112 §6.3). Nor after chunked framing in HTTP/1.0, which has none: the
+    // message may have been framed by the connection closing (§6.1).
+    let ambiguous =
+        (chunked.is_some() && length.is_some()) || (chunked.is_some() && version == Version::HTTP_10);
     let keep_alive = !ambiguous && framing != Framing::UntilClose && fields.persistent(version);
     Ok(Some(Head {
         status,
@@ -262,6 +264,11 @@ mod tests {
         ));
         // Both framings: chunked wins, and the connection is not trusted again.
         let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, false));
+        // Chunked in HTTP/1.0, which has no chunked framing: read, then closed (RFC 9112 §6.1).
+        let h = head("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n")
             .unwrap()
             .unwrap();
         assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, false));

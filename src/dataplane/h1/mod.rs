@@ -13,6 +13,9 @@ use smallvec::SmallVec;
 
 /// A message head larger than this is refused.
 pub const MAX_HEAD: usize = 64 << 10;
+/// AWS's limit on a request's "total combined size of request line and header values" (REST
+/// and HTTP APIs alike); a request over it is refused with 431, as AWS refuses it.
+pub const MAX_REQUEST_LINE_AND_VALUES: usize = 10240;
 /// Header fields in one head, at most (as hyper allows).
 pub const MAX_HEADERS: usize = 100;
 /// A chunk-size line (with extensions) longer than this is refused.
@@ -150,8 +153,9 @@ struct Fields {
     /// Whether `Connection` names anything but `close` and `keep-alive`: fields of that name
     /// are hop-by-hop too.
     names_fields: bool,
-    /// How many `Host` fields there are (a request's).
+    /// How many `Host` fields there are (a request's), and whether each is `host[:port]`.
     hosts: u32,
+    hosts_valid: bool,
     /// `Expect: 100-continue` (a request's).
     expect_continue: bool,
 }
@@ -167,6 +171,7 @@ impl Fields {
             keep_alive: false,
             names_fields: false,
             hosts: 0,
+            hosts_valid: true,
             expect_continue: false,
         };
         for span in spans {
@@ -196,7 +201,10 @@ impl Fields {
                         fields.names_fields |= !close && !keep_alive && !token.is_empty();
                     }
                 }
-                4 if is_name(name, b"host") => fields.hosts += 1,
+                4 if is_name(name, b"host") => {
+                    fields.hosts += 1;
+                    fields.hosts_valid &= is_host(value);
+                }
                 6 if is_name(name, b"expect") => {
                     fields.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
                 }
@@ -320,6 +328,47 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
         19 => is(b"proxy-authorization"),
         _ => false,
     }
+}
+
+/// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 3986 §3.2.2): a
+/// bracketed IPv6 address, or a name or IPv4 address of unreserved characters, sub-delimiters
+/// and percent-encodings, then at most one `:` and a port of up to five digits. Anything else
+/// (user info, a path, spaces, a second colon) would let the gateway and a backend read two
+/// different hosts.
+pub fn is_host(value: &[u8]) -> bool {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(bracketed) => {
+            let Some(end) = bracketed.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let address = &bracketed[..end];
+            if address.is_empty()
+                || !address
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return false;
+            }
+            match &bracketed[end + 1..] {
+                [] => (&[][..], None),
+                [b':', port @ ..] => (&[][..], Some(port)),
+                _ => return false,
+            }
+        }
+        None => match value.iter().position(|&b| b == b':') {
+            Some(colon) => (&value[..colon], Some(&value[colon + 1..])),
+            None => (value, None),
+        },
+    };
+    let mut rest = host;
+    while let [b, tail @ ..] = rest {
+        rest = match (b, tail) {
+            (b'%', [h, l, after @ ..]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => after,
+            (b, _) if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(b) => tail,
+            _ => return false,
+        };
+    }
+    port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit))
 }
 
 /// A decimal Content-Length, digits only.

@@ -4,7 +4,10 @@
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode, Uri, Version};
 
-use super::{Fields, MAX_HEAD, MAX_HEADERS, ProtocolError, RawFields, is_name, offset, spans, write_field};
+use super::{
+    Fields, MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE_AND_VALUES, ProtocolError, RawFields, is_host, is_name,
+    offset, spans, write_field,
+};
 
 /// How a request's body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,16 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     if len > MAX_HEAD {
         return Err(ProtocolError::HeadTooLarge);
     }
+    // AWS counts the request line and the fields' values (not their names).
+    let request_line = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) if end > 0 && buf[end - 1] == b'\r' => end - 1,
+        Some(end) => end,
+        None => len,
+    };
+    let values: usize = spans.iter().map(|[_, _, vs, ve]| usize::from(ve - vs)).sum();
+    if request_line + values > MAX_REQUEST_LINE_AND_VALUES {
+        return Err(ProtocolError::HeadTooLarge);
+    }
     let raw: Bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(raw.slice(target.0 as usize..target.1 as usize))
         .map_err(|_| ProtocolError::Unsupported("request target"))?;
@@ -92,10 +105,19 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     let chunked =
         (fields.transfer_encodings > 0).then_some(fields.transfer_encodings == 1 && fields.chunked_alone);
 
-    // HTTP/1.1 requests name one host (RFC 9112 §3.2): two would let the gateway and a
-    // backend disagree on which API is called.
-    if fields.hosts > 1 || (fields.hosts == 0 && version == Version::HTTP_11) {
+    // HTTP/1.1 requests name one host (RFC 9112 §3.2), a valid one: two, or one that is not
+    // `host[:port]`, would let the gateway and a backend disagree on which API is called.
+    if fields.hosts > 1 || (fields.hosts == 0 && version == Version::HTTP_11) || !fields.hosts_valid {
         return Err(ProtocolError::Unsupported("Host header"));
+    }
+    // A request target in absolute form names the host itself, and only http(s) ones are
+    // served (its authority is the host: RFC 9112 §3.2.2).
+    if uri
+        .scheme()
+        .is_some_and(|s| *s != http::uri::Scheme::HTTP && *s != http::uri::Scheme::HTTPS)
+        || uri.authority().is_some_and(|a| !is_host(a.as_str().as_bytes()))
+    {
+        return Err(ProtocolError::Unsupported("request target"));
     }
     let framing = match (chunked, fields.length) {
         (Some(_), Some(_)) => {
@@ -366,10 +388,45 @@ mod tests {
             "two"
         );
         assert!(parse("GET / HTTP/1.0\r\n\r\n").is_ok(), "HTTP/1.0 needs none");
+        for host in [
+            "a b", "a@b", "a/b", "a:1:2", "a:80x", "[::1", "[zz]", "a:123456", "a\tb", "a%2",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert!(parse(&raw).is_err(), "{host:?}");
+        }
+        for host in [
+            "",
+            "a",
+            "a.b-c_d~e:8080",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:80",
+            "a%2Db",
+            "a:",
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert!(parse(&raw).is_ok(), "{host:?}");
+        }
+        assert!(
+            parse("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n").is_err(),
+            "not http(s)"
+        );
+        assert!(
+            parse("GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n").is_err(),
+            "user info"
+        );
         let many = format!("GET / HTTP/1.1\r\n{}\r\n", "X-A: 1\r\n".repeat(MAX_HEADERS + 1));
         assert!(matches!(parse(&many), Err(ProtocolError::HeadTooLarge)));
         let huge = format!("GET / HTTP/1.1\r\nX-Big: {}", "a".repeat(MAX_HEAD + 1));
         assert!(matches!(parse(&huge), Err(ProtocolError::HeadTooLarge)));
+        // AWS's limit: the request line and the values, 10,240 bytes together.
+        let line = "GET / HTTP/1.1\r\n".len() - 2;
+        let at_limit = |extra: usize| {
+            let value = "v".repeat(MAX_REQUEST_LINE_AND_VALUES - line - 1 + extra);
+            format!("GET / HTTP/1.1\r\nHost: a\r\nX-Long-Name-Not-Counted: {value}\r\n\r\n")
+        };
+        assert!(parse(&at_limit(0)).unwrap().is_some());
+        assert!(matches!(parse(&at_limit(1)), Err(ProtocolError::HeadTooLarge)));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 
 use crate::compiler::CompiledIntegration;
 use crate::dataplane::client::{Budget, RequestError};
-use crate::dataplane::error::GatewayError;
+use crate::dataplane::error::{GatewayError, Side};
 use crate::dataplane::server::DataPlane;
 use crate::dataplane::{MAX_PAYLOAD, full_body};
 
@@ -293,11 +293,11 @@ pub async fn call(
     let budget = Budget::starting_now(integration.timeout);
     let deadline = budget.deadline;
     let res = match dp.http.request(request, budget).await {
-        Err(RequestError::TimedOut) => return Err(GatewayError::timeout()),
         Err(RequestError::Failed(e)) => {
             tracing::warn!(error = %e, aws.service = service, "aws endpoint unreachable");
-            return Err(GatewayError::bad_gateway());
+            return Err(GatewayError::bad_gateway().caused_by(Side::Backend, e));
         }
+        Err(e) => return Err(GatewayError::from_backend(e)),
         Ok(res) => res,
     };
     let (parts, body) = res

@@ -1,6 +1,6 @@
 //! Binary media: which payloads are binary (their media type is one of the API's
 //! binaryMediaTypes) and the conversions `contentHandling` asks for, both ways, as AWS makes
-//! them (`../shared/aws-recorded/test_apigateway_s3`):
+//! them (`tests/data/aws-recorded/test_apigateway_s3`):
 //!
 //! - request: a text payload is UTF-8 (invalid bytes become U+FFFD); CONVERT_TO_TEXT
 //!   base64-encodes a binary one before any template; CONVERT_TO_BINARY base64-decodes a text

@@ -18,7 +18,7 @@ use std::future::Future;
 use crate::dataplane::client::BackendClient;
 use crate::dataplane::client::{BackendResponse, Budget, RequestError};
 use crate::dataplane::context::RequestContext;
-use crate::dataplane::error::GatewayError;
+use crate::dataplane::error::{GatewayError, Side};
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::h1::client::is_head_field;
 use crate::dataplane::h1::{is_name, write_field};
@@ -74,6 +74,9 @@ pub(super) fn backend_url(
     let origin = if base.is_empty() { template.origin() } else { None };
     let mut url = String::with_capacity(base.len() + 128);
     url.push_str(base);
+    // Whether a decoded value holds a dot segment, which a backend (or a server between)
+    // would resolve into a climb out of the integration URI's path.
+    let mut climbs = false;
     template.render_into(
         &mut url,
         origin.is_some(),
@@ -81,7 +84,7 @@ pub(super) fn backend_url(
         // then a mapping; then the method's own (still encoded) path parameter.
         |name, out| {
             if let Some((_, v)) = override_path.iter().find(|(n, _)| *n == name) {
-                return encode_path_value(out, v, SEGMENT);
+                return encode_path_value(out, v, SEGMENT, &mut climbs);
             }
             let mapped = integration
                 .request_parameters
@@ -91,12 +94,16 @@ pub(super) fn backend_url(
             if let Some((source, v)) = mapped {
                 // Only the value of a greedy path parameter (`{proxy+}`) keeps its `/`.
                 let greedy = matches!(source, ParamSource::Path(m) if is_greedy(resource_path, m));
-                return encode_path_value(out, &v, if greedy { PATH_SEGMENT } else { SEGMENT });
+                let set = if greedy { PATH_SEGMENT } else { SEGMENT };
+                return encode_path_value(out, &v, set, &mut climbs);
             }
             out.push_str(req.raw_path_param(name).unwrap_or(""));
         },
         |name, out| out.push_str(req.variables.get(name).map_or("", String::as_str)),
     );
+    if climbs {
+        return Err(super::super::error::GatewayError::invalid_path());
+    }
     // Query parameters: the request's own (HTTP_PROXY), then mapped ones, then overrides.
     let mut has_query = url.as_bytes().contains(&b'?');
     let mut separate = |url: &mut String| {
@@ -149,14 +156,20 @@ pub(super) fn backend_url(
     http::Uri::from_parts(parts).map_err(|_| GatewayError::internal())
 }
 
-/// A decoded value back into a URI path, encoded with `set`. A lone `.` or `..` is encoded too,
-/// so no server normalises it into a climb out of the URI's prefix.
-fn encode_path_value(out: &mut String, value: &str, set: &'static percent_encoding::AsciiSet) {
-    match value {
-        "." => out.push_str("%2E"),
-        ".." => out.push_str("%2E%2E"),
-        other => out.extend(percent_encoding::utf8_percent_encode(other, set)),
+/// A decoded value back into a URI path, encoded with `set`. A value with a `.` or `..`
+/// segment (split at `/` or `\\`, whatever `set` keeps) sets `climbs` instead: encoding the dots
+/// would not do, as servers such as nginx decode `%2E` before they resolve dot segments.
+fn encode_path_value(
+    out: &mut String,
+    value: &str,
+    set: &'static percent_encoding::AsciiSet,
+    climbs: &mut bool,
+) {
+    if crate::dataplane::request::has_dot_segment(value) {
+        *climbs = true;
+        return;
     }
+    out.extend(percent_encoding::utf8_percent_encode(value, set));
 }
 
 /// The integration request of a non-proxy integration: the body read (and kept for
@@ -293,18 +306,11 @@ fn client_for<'a>(dp: &'a DataPlane, integration: &CompiledIntegration) -> &'a B
     }
 }
 
-/// A backend's answer, or the gateway's error for its failure: 504 past the timeout, 502 else.
+/// A backend's answer, or the gateway's error for its failure ([`GatewayError::from_backend`]).
 fn answered(
     sent: impl Future<Output = Result<BackendResponse, RequestError>>,
 ) -> impl Future<Output = Result<BackendResponse, GatewayError>> {
-    sent.map(|answer| match answer {
-        Err(RequestError::TimedOut) => Err(GatewayError::timeout()),
-        Err(RequestError::Failed(e)) => {
-            tracing::debug!(error = %e, "backend request failed");
-            Err(GatewayError::bad_gateway())
-        }
-        Ok(res) => Ok(res),
-    })
+    sent.map(|answer| answer.map_err(GatewayError::from_backend))
 }
 
 /// Passes the request through to the backend and its answer back. The backend request is
@@ -337,19 +343,30 @@ pub fn invoke_proxy<'a>(
     let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, &added);
     let sent =
         client_for(dp, integration).request_with_fields(method, &uri, &fields, body.into_body(), budget);
-    // The answer streams through, but not past the integration's timeout. Its fields go back
+    // The answer streams through, but not past the integration's timeout, nor past AWS's 10 MB:
+    // one declared larger is AWS's 502, one of unknown length is cut there. Its fields go back
     // as they came (the server writes the end-to-end ones), not through a header map.
     let pass = move |res: BackendResponse| {
-        let body = crate::dataplane::Deadline::new(res.body, budget.deadline);
-        let mut response = Response::new(body.boxed());
+        let body = match http_body::Body::size_hint(&res.body).exact() {
+            Some(n) if n > MAX_PAYLOAD as u64 => {
+                return Err(GatewayError::bad_gateway()
+                    .caused_by(Side::Backend, format_args!("an answer of {n} bytes")));
+            }
+            Some(_) => crate::dataplane::Deadline::new(res.body, budget.deadline).boxed(),
+            None => {
+                let limited = http_body_util::Limited::new(res.body, MAX_PAYLOAD);
+                crate::dataplane::Deadline::new(limited, budget.deadline).boxed()
+            }
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = res.status;
-        Reply {
+        Ok(Reply {
             response,
             passed: Some(res.fields),
             traced: false,
-        }
+        })
     };
-    Either::Left(answered(sent).map(move |res| res.map(pass)))
+    Either::Left(answered(sent).map(move |res| res.and_then(pass)))
 }
 
 /// What the gateway adds to a request it passes on: the client's address to
@@ -362,7 +379,10 @@ struct GatewayFields<'a> {
 
 /// The header fields a proxy integration sends on, written straight from the client's: all but
 /// the hop-by-hop ones (and those its `Connection` names), its `Host` and framing headers (the
-/// backend gets its own), the ones the gateway sets and those a mapping sets; then
+/// backend gets its own), `Expect` (the gateway has the whole body or streams it: the
+/// backend has nothing to agree to), names with `_` (as nginx drops them: a backend or a CGI
+/// layer may read `X_Forwarded_For` as `X-Forwarded-For`), the ones the gateway sets and those
+/// a mapping sets; then
 /// `X-Forwarded-For` with the client's address added, the API's id and the request's trace id
 /// (the client's, when it sent one: the gateway's own win over a mapping's, as they do for HTTP
 /// integrations), and the mapped headers.
@@ -370,6 +390,8 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
     let mut forwarded: smallvec::SmallVec<[&[u8]; 2]> = smallvec::SmallVec::new();
     fields.each_end_to_end(|name, value| {
         if is_head_field(name)
+            || is_name(name, b"expect")
+            || name.contains(&b'_')
             || is_name(name, b"x-amzn-trace-id")
             || is_name(name, b"x-amzn-apigateway-api-id")
         {
@@ -495,11 +517,13 @@ mod tests {
             String::from_utf8(out).unwrap()
         };
         let none = HeaderMap::new();
-        // Host, framing and hop-by-hop fields stay behind (and what Connection names).
+        // Host, framing and hop-by-hop fields stay behind (and what Connection names), with
+        // Expect and names with `_`.
         assert_eq!(
             write(
                 "POST / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, X-Private\r\nX-Private: 1\r\n\
-                 Content-Length: 0\r\nUpgrade: h2c\r\nContent-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\n\r\n",
+                 Content-Length: 0\r\nUpgrade: h2c\r\nContent-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\n\
+                 Expect: 100-continue\r\nX_Forwarded_For: 6.6.6.6\r\nx_a: 1\r\n\r\n",
                 &none
             ),
             "Content-Type: text/plain\r\nX-Many: 1\r\nx-many: 2\r\nx-forwarded-for: 10.0.0.9\r\n\

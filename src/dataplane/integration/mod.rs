@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::BodyExt;
 
 use super::context::RequestContext;
-use super::error::GatewayError;
+use super::error::{GatewayError, Side};
 use super::request::MethodRequest;
 use super::server::DataPlane;
 use super::{Body, MAX_PAYLOAD, full_body};
@@ -36,6 +36,15 @@ pub async fn invoke(
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
         IntegrationType::HttpProxy => {
+            // A body of unknown length (chunked) is read whole first, as AWS reads every body:
+            // one over 10 MB is a 413 and a malformed one a 400 before anything reaches the
+            // backend. (Boxed: it is rare, and its state would make every request's larger.)
+            let body = match body {
+                Payload::Streaming(b) if http_body::Body::size_hint(&b).exact().is_none() => {
+                    Payload::Buffered(Box::pin(collect_limited(b)).await?)
+                }
+                other => other,
+            };
             let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx).await;
             ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
             return reply;
@@ -119,12 +128,10 @@ impl Payload {
 async fn collect_limited(body: super::server::RequestBody) -> Result<Bytes, GatewayError> {
     match http_body_util::Limited::new(body, MAX_PAYLOAD).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::too_large()),
-        Err(_) => Err(GatewayError::new(
-            crate::domain::enums::GatewayResponseType::Default4xx,
-            400,
-            "Unable to read the request body",
-        )),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(GatewayError::too_large().caused_by(Side::Client, e))
+        }
+        Err(e) => Err(GatewayError::unreadable_body().caused_by(Side::Client, e)),
     }
 }
 

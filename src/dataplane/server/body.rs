@@ -33,6 +33,9 @@ struct Streaming {
     buf: BytesMut,
     framing: Framing,
     give_back: Option<oneshot::Sender<BytesMut>>,
+    /// How much of a `100 Continue` the client waits for is sent: it goes out when the body is
+    /// first read (`None` once sent, or when the client does not wait for one).
+    go_ahead: Option<usize>,
     /// The whole body must have arrived by then.
     deadline: tokio::time::Instant,
     /// Armed the first time the body has to wait.
@@ -56,12 +59,13 @@ impl RequestBody {
     }
 
     /// A body of `length` bytes (or chunked, when `None`) still to come on `stream` before
-    /// `deadline`, of which `buf` holds the first bytes. The receiver gets the buffer back when
-    /// the body is done.
+    /// `deadline`, of which `buf` holds the first bytes; `go_ahead`: the client waits for a
+    /// `100 Continue` before sending it. The receiver gets the buffer back when the body is done.
     pub(super) fn streaming(
         stream: Arc<TcpStream>,
         buf: BytesMut,
         length: Option<u64>,
+        go_ahead: bool,
         deadline: tokio::time::Instant,
     ) -> (Self, oneshot::Receiver<BytesMut>) {
         let (give_back, returned) = oneshot::channel();
@@ -74,6 +78,7 @@ impl RequestBody {
             buf,
             framing,
             give_back: Some(give_back),
+            go_ahead: go_ahead.then_some(0),
             deadline,
             timer: None,
         };
@@ -86,7 +91,39 @@ impl RequestBody {
     }
 }
 
+/// The interim answer a client that sent `Expect: 100-continue` waits for.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 impl Streaming {
+    /// Sends the `100 Continue` the client waits for, if it does.
+    fn poll_go_ahead(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while let Some(sent) = self.go_ahead {
+            match self.stream.try_write(&CONTINUE[sent..]) {
+                Ok(0) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Ok(n) if sent + n == CONTINUE.len() => self.go_ahead = None,
+                Ok(n) => self.go_ahead = Some(sent + n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::task::ready!(self.stream.poll_write_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Pending until the body's deadline, then its error.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        std::task::ready!(timer.as_mut().poll(cx));
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client did not send the body in time",
+        ))))
+    }
+
     fn finish(&mut self) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         if let Some(tx) = self.give_back.take() {
             let _ = tx.send(std::mem::take(&mut self.buf));
@@ -98,6 +135,11 @@ impl Streaming {
         use std::io::{Error, ErrorKind};
         if self.give_back.is_none() {
             return Poll::Ready(None);
+        }
+        match self.poll_go_ahead(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(e))),
+            Poll::Pending => return self.poll_deadline(cx),
         }
         loop {
             match &mut self.framing {
@@ -117,17 +159,7 @@ impl Streaming {
             }
             let filled = match poll_fill(&self.stream, &mut self.buf, cx) {
                 Poll::Ready(filled) => filled,
-                Poll::Pending => {
-                    let deadline = self.deadline;
-                    let timer = self
-                        .timer
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    std::task::ready!(timer.as_mut().poll(cx));
-                    return Poll::Ready(Some(Err(Error::new(
-                        ErrorKind::TimedOut,
-                        "the client did not send the body in time",
-                    ))));
-                }
+                Poll::Pending => return self.poll_deadline(cx),
             };
             match filled {
                 Ok(0) => {

@@ -226,11 +226,11 @@ impl Conn {
             BodyFraming::Chunked => None,
         };
         let whole = length.is_some_and(|n| n <= self.rbuf.len() as u64);
-        if expect_continue && !whole {
-            self.write_all_of(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
-        }
+        // A client waiting for `100 Continue` gets it when its body is first read: once the
+        // request is routed and allowed, not for one refused without its body.
+        let go_ahead = expect_continue && !whole;
         match length {
-            Some(n) if n <= BUFFERED_BODY => {
+            Some(n) if n <= BUFFERED_BODY && !go_ahead => {
                 let deadline = Instant::from_std(arrived + self.timeouts.head);
                 while (self.rbuf.len() as u64) < n {
                     if self.fill_before(deadline).await? == 0 {
@@ -242,7 +242,8 @@ impl Conn {
             _ => {
                 let buf = std::mem::take(&mut self.rbuf);
                 let deadline = Instant::from_std(arrived + self.timeouts.body);
-                let (body, returned) = RequestBody::streaming(self.stream.clone(), buf, length, deadline);
+                let (body, returned) =
+                    RequestBody::streaming(self.stream.clone(), buf, length, go_ahead, deadline);
                 Ok((body, Some(returned)))
             }
         }

@@ -4,7 +4,7 @@
 //! The connection loop is Gatehouse's own, on the [`super::h1`] codec, as the backend client is:
 //! with hyper's server, a proxied request spent a third of its instructions in hyper's
 //! dispatcher, its header-read timer and the moves of the service future (callgrind), and
-//! matching nginx's throughput (the goal of [2/6]) needed them gone.
+//! matching nginx's throughput needed them gone.
 
 mod body;
 mod conn;
@@ -21,7 +21,6 @@ use tokio::net::TcpListener;
 pub use body::RequestBody;
 pub use conn::ClientTimeouts;
 
-use super::Body;
 use super::client::{self, BackendClient};
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
@@ -62,17 +61,6 @@ impl DataPlane {
             access_logs,
             timeouts,
         }
-    }
-
-    pub fn metrics_response(&self, revision: i64) -> http::Response<Body> {
-        let mut res = http::Response::new(super::full_body(bytes::Bytes::from(
-            self.metrics.render(revision),
-        )));
-        res.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("text/plain; version=0.0.4"),
-        );
-        res
     }
 
     /// Called once per request when its answer is ready: metrics, then the stage's access log.
