@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use super::observe::AccessLogFormat;
 use crate::compiler::CompiledApi;
-use crate::domain::stage::Stage;
-use crate::store::live::StageConfig;
+use crate::domain::stage::{Stage, StageConfig};
 
 #[derive(Debug, Default)]
 pub struct RuntimeConfig {

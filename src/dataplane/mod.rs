@@ -1,6 +1,7 @@
 //! The data plane: workers serving deployed APIs from an in-memory compiled configuration.
 //!
-//! A request goes through [`pipeline`] in a fixed order (resolve → route → integrate → respond);
+//! A request goes through the steps of [`pipeline`] in AWS's order (resolve → canary → admit →
+//! route → … → validate → integrate → respond);
 //! every failure is turned into AWS's gateway response by the one rescue in [`error`]. The
 //! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
@@ -14,12 +15,10 @@ pub mod integration;
 pub mod observe;
 pub mod pipeline;
 pub mod request;
-pub mod resolve;
 pub mod router;
 pub mod server;
 pub mod timer;
 pub mod trace;
-pub mod validate;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;

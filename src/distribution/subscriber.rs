@@ -21,7 +21,7 @@ use crate::dataplane::client::{BackendClient, Budget, RequestError};
 use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::full_body;
 use crate::domain::snapshot::Snapshot;
-use crate::store::live::StageConfig;
+use crate::domain::stage::StageConfig;
 
 /// Largest event line accepted from the control plane (a full config of many stages).
 const MAX_LINE: usize = 64 << 20;

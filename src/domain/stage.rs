@@ -121,3 +121,20 @@ pub fn is_valid_variable_value(raw: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c) || c == ' ')
 }
+
+/// One stage as workers serve it: the stage, the API and account it belongs to, and the
+/// snapshots of its deployment and canary (by content hash). What the control plane streams
+/// to workers; kept here, apart from the store that reads it and the data plane that serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageConfig {
+    pub api_id: String,
+    /// The account that owns the API (`requestContext.accountId`).
+    pub account_id: String,
+    pub stage: Stage,
+    /// Content hash of the deployment's snapshot.
+    pub snapshot: String,
+    /// Content hash of the canary deployment's snapshot, when the stage has a canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_snapshot: Option<String>,
+}

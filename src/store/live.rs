@@ -5,22 +5,8 @@ use sqlx::PgConnection;
 
 use super::StoreError;
 use super::error::decode;
-use crate::domain::stage::Stage;
 
-/// One stage as workers need it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StageConfig {
-    pub api_id: String,
-    /// The account that owns the API (`requestContext.accountId`).
-    pub account_id: String,
-    pub stage: Stage,
-    /// Content hash of the deployment's snapshot.
-    pub snapshot: String,
-    /// Content hash of the canary deployment's snapshot, when the stage has a canary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub canary_snapshot: Option<String>,
-}
+pub use crate::domain::stage::StageConfig;
 
 const STAGES_SQL: &str = "SELECT s.api_id, a.account_id, s.doc, d.snapshot_hash, cd.snapshot_hash
      FROM stages s

@@ -424,3 +424,375 @@ async fn slow_clients_are_cut_off_and_oversized_bodies_refused_unread() {
     assert_eq!(refused.status, 413);
     assert_eq!(refused.header("connection"), Some("close"));
 }
+
+/// A backend on the raw wire: it reads each request's head (and no body), answers it with
+/// `answer`, and counts the connections it accepts. With `then_stop_reading`, it reads nothing
+/// after its first answer on a connection, as a server that refuses an upload without reading it
+/// does; its receive buffer is small, so a sender that does not notice is soon blocked.
+struct RawBackend {
+    addr: std::net::SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RawBackend {
+    async fn start(answer: &'static str, then_stop_reading: bool) -> Self {
+        use std::sync::atomic::Ordering;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(16).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (count, seen) = (connections.clone(), heads.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            let mut chunk = [0u8; 4096];
+                            match s.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                        seen.lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&buf[..end]).into_owned());
+                        buf.drain(..end);
+                        if s.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        if then_stop_reading {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            connections,
+            heads,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+/// A worker serving `ANY /{proxy+}` as HTTP_PROXY to `uri` on stage `s`, and `GET /pets` as
+/// MOCK; its address and the Host naming the API.
+async fn proxy_api(app: &TestApp, uri: &str) -> (gatehouse::server::Worker, String) {
+    let c = app.client();
+    let (api, root) = create_api(&c, "wire-proxy").await;
+    proxy_to(&c, &api, &root, uri).await;
+    let pets = add_resource(&c, &api, &root, "pets").await;
+    put_mock_method(&c, &api, &pets, "GET").await;
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(&pets)
+        .http_method("GET")
+        .status_code("200")
+        .selection_pattern("")
+        .response_templates("application/json", r#"{"pets": ["rex"]}"#)
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("s")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "s").await);
+    (worker, format!("{api}.execute-api.localhost"))
+}
+
+/// Sends `raw` on a new connection and reads one answer.
+async fn exchange(worker: &gatehouse::server::Worker, raw: &[u8]) -> Answer {
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(raw).await.unwrap();
+    read_answer(&mut s, &mut Vec::new(), false).await
+}
+
+#[tokio::test]
+async fn a_dot_segment_hidden_in_an_encoded_greedy_path_never_reaches_the_backend() {
+    let app = spawn_app().await;
+    let backend = RawBackend::start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    let (worker, host) = proxy_api(&app, &format!("http://{}/api/v1/{{proxy}}", backend.addr)).await;
+    // `x/../../../admin` once decoded: the backend would resolve it to `/admin`.
+    for climb in [
+        "/s/pfx/x%2F..%2F..%2F..%2Fadmin",
+        "/s/pfx/x%2f%2e%2e%2fadmin",
+        "/s/x%2F..%5Cadmin",
+        "/s/a/..;/admin",
+    ] {
+        let refused = exchange(
+            &worker,
+            format!("GET {climb} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{climb}");
+        assert_eq!(refused.json()["message"], "Invalid request path", "{climb}");
+    }
+    assert!(backend.heads().is_empty(), "{:?}", backend.heads());
+    // An encoded slash that climbs nowhere still reaches the backend, as a path.
+    let fine = exchange(
+        &worker,
+        format!("GET /s/pfx/x%2Fy.json HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(fine.status, 200);
+    let heads = backend.heads();
+    assert!(
+        heads[0].starts_with("GET /api/v1/pfx/x/y.json HTTP/1.1\r\n"),
+        "{heads:?}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_chunked_bodies_are_400_and_oversized_ones_413_before_the_backend_sees_them() {
+    let app = spawn_app().await;
+    let backend = RawBackend::start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+    let (worker, host) = proxy_api(&app, &format!("http://{}/{{proxy}}", backend.addr)).await;
+    let chunked = format!("POST /s/up HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for bad in [
+        "zz\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhelloXX0\r\n\r\n",
+        "5;a\nb\r\nhello\r\n0\r\n\r\n",
+    ] {
+        let answer = exchange(&worker, format!("{chunked}{bad}").as_bytes()).await;
+        assert_eq!(answer.status, 400, "{bad:?}");
+        assert_eq!(answer.json()["message"], "Unable to read the request body");
+        assert_eq!(answer.header("connection"), Some("close"));
+    }
+    // Over AWS's 10 MB in chunks: refused once the 10 MB are passed, nothing sent on.
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(chunked.as_bytes()).await.unwrap();
+    let (mut read_half, mut write_half) = s.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = format!("100000\r\n{}\r\n", "z".repeat(1 << 20));
+        for _ in 0..11 {
+            if write_half.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        let _ = write_half.write_all(b"0\r\n\r\n").await;
+    });
+    let mut buf = Vec::new();
+    let mut stream_answer = Vec::new();
+    let too_large = loop {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), read_half.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        stream_answer.extend_from_slice(&chunk[..n]);
+        if let Some(end) = stream_answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.extend_from_slice(&stream_answer[..end + 4]);
+            break String::from_utf8_lossy(&buf).into_owned();
+        }
+    };
+    assert!(too_large.starts_with("HTTP/1.1 413 "), "{too_large}");
+    writer.abort();
+    assert!(backend.heads().is_empty(), "{:?}", backend.heads());
+    assert_eq!(backend.connections(), 0);
+}
+
+#[tokio::test]
+async fn an_absolute_form_target_names_the_host_and_bad_hosts_are_refused() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    // The target's authority wins over the Host header (RFC 9112 §3.2.2).
+    let answer = exchange(
+        &worker,
+        format!("GET http://{host}/s/pets HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, serde_json::json!({"pets": ["rex"]}))
+    );
+    let answer = exchange(
+        &worker,
+        format!("GET http://elsewhere.example/s/pets HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(answer.status, 403, "the target's host names no API");
+    for bad in [
+        format!("Host: {host} x"),
+        format!("Host: user@{host}"),
+        format!("Host: {host}/s"),
+        format!("Host: {host}:80:80"),
+    ] {
+        let mut s = TcpStream::connect(worker.addr).await.unwrap();
+        s.write_all(format!("GET /s/pets HTTP/1.1\r\n{bad}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let answer = read_answer(&mut s, &mut Vec::new(), false).await;
+        assert_eq!(answer.status, 400, "{bad}");
+        assert!(closes(&mut s).await);
+    }
+}
+
+#[tokio::test]
+async fn a_backends_http_1_0_chunked_answer_is_read_and_its_connection_not_reused() {
+    let app = spawn_app().await;
+    let backend = RawBackend::start(
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        false,
+    )
+    .await;
+    let (worker, host) = proxy_api(&app, &format!("http://{}/{{proxy}}", backend.addr)).await;
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    let mut buf = Vec::new();
+    for n in 0..2 {
+        s.write_all(format!("GET /s/a HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut head = loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break String::from_utf8(buf.drain(..end + 4).collect()).unwrap();
+            }
+            read_more(&mut s, &mut buf).await;
+        };
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        // Passed on chunked; read to its end.
+        while !buf.ends_with(b"0\r\n\r\n") {
+            read_more(&mut s, &mut buf).await;
+        }
+        head.clear();
+        buf.clear();
+        assert_eq!(
+            backend.connections(),
+            n + 1,
+            "HTTP/1.0 has no chunked framing to trust"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_early_answer_during_an_upload_is_relayed_at_once_and_its_connection_dropped() {
+    let app = spawn_app().await;
+    // Refuses every upload after its head, and reads no more.
+    let backend = RawBackend::start(
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nnope",
+        true,
+    )
+    .await;
+    let (worker, host) = proxy_api(&app, &format!("http://{}/{{proxy}}", backend.addr)).await;
+    let body_len = 9 << 20;
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    s.write_all(
+        format!("PUT /s/upload HTTP/1.1\r\nHost: {host}\r\nContent-Length: {body_len}\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (mut read_half, mut write_half) = s.into_split();
+    let writer = tokio::spawn(async move {
+        let _ = write_half.write_all(&vec![b'u'; body_len]).await;
+        write_half
+    });
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let answer = loop {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), read_half.read(&mut chunk))
+            .await
+            .expect("the backend's answer, long before the integration's 29 s timeout")
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        got.extend_from_slice(&chunk[..n]);
+        if got.ends_with(b"nope") {
+            break String::from_utf8_lossy(&got).into_owned();
+        }
+    };
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    writer.abort();
+    // The refused connection is not pooled: the next request opens another.
+    let next = exchange(
+        &worker,
+        format!("GET /s/next HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(next.status, 413);
+    assert_eq!(backend.connections(), 2);
+}
+
+#[tokio::test]
+async fn continue_waits_for_routing_and_expect_and_underscored_names_stay_behind() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    let expecting = |path: &str, length: u64| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nExpect: 100-continue\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+    // Refused before its body is wanted: the final answer, no go-ahead before it.
+    for (path, length, status) in [("/nope/a", 5, 403), ("/s/big", 10_485_761, 413)] {
+        let answer = exchange(&worker, expecting(path, length).as_bytes()).await;
+        assert_eq!(answer.status, status, "{path}");
+    }
+    // Routed: the go-ahead, then the answer. The backend sees neither Expect nor a name with
+    // `_` (nginx drops them too: `X_Forwarded_For` may be read as `X-Forwarded-For`).
+    let mut s = TcpStream::connect(worker.addr).await.unwrap();
+    let head = expecting("/s/e", 4).replace("\r\n\r\n", "\r\nX_Forwarded_For: 6.6.6.6\r\nX-Kept: 1\r\n\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let go = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(go.status, 100);
+    s.write_all(b"ping").await.unwrap();
+    let echoed = read_answer(&mut s, &mut buf, false).await;
+    assert_eq!(echoed.json()["body"], "ping");
+    let headers = echoed.json()["headers"].clone();
+    assert_eq!(headers["x-kept"], "1");
+    assert!(headers.get("expect").is_none(), "{headers}");
+    assert!(headers.get("x_forwarded_for").is_none(), "{headers}");
+    assert!(!headers["x-forwarded-for"].as_str().unwrap().contains("6.6.6.6"));
+}
+
+#[tokio::test]
+async fn heads_over_awss_limit_and_answers_over_10_mb_are_refused() {
+    let app = spawn_app().await;
+    let (worker, host) = wire_api(&app).await;
+    // AWS counts the request line and the header values: 10,240 bytes at most.
+    let line = "GET /s/pets HTTP/1.1".len();
+    let fill = 10240 - line - host.len();
+    let at = |extra: usize| {
+        format!(
+            "GET /s/pets HTTP/1.1\r\nHost: {host}\r\nX-Fill: {}\r\n\r\n",
+            "f".repeat(fill + extra)
+        )
+    };
+    assert_eq!(exchange(&worker, at(0).as_bytes()).await.status, 200);
+    assert_eq!(exchange(&worker, at(1).as_bytes()).await.status, 431);
+
+    // A backend declaring more than 10 MB: AWS's 502, and its connection dropped.
+    let huge = RawBackend::start("HTTP/1.1 200 OK\r\nContent-Length: 10485761\r\n\r\n", false).await;
+    let (worker, host) = proxy_api(&app, &format!("http://{}/{{proxy}}", huge.addr)).await;
+    let answer = exchange(
+        &worker,
+        format!("GET /s/big HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.json()["message"], "Internal server error");
+}

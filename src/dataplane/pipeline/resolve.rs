@@ -1,6 +1,27 @@
-//! Which API and stage a request is for, from its Host and path: the execute-api host form
-//! (`{api-id}.execute-api.{anything}` with `/{stage}/{path}`) or the path form
-//! (`/restapis/{api-id}/{stage}/_user_request_/{path}`). Pure.
+//! Step 1, resolve: which API and stage a request is for, from its Host and path: the
+//! execute-api host form (`{api-id}.execute-api.{anything}` with `/{stage}/{path}`) or the path
+//! form (`/restapis/{api-id}/{stage}/_user_request_/{path}`). An unknown one is AWS's 403
+//! Missing Authentication Token.
+
+use std::sync::Arc;
+
+use crate::dataplane::config::{RuntimeConfig, StageRuntime};
+use crate::dataplane::context::RequestContext;
+use crate::dataplane::error::GatewayError;
+
+/// The stage the request's Host and path name in `config`, and the path within the API (`/`
+/// when the request names none).
+pub fn stage<'r>(
+    config: &'r RuntimeConfig,
+    ctx: &mut RequestContext<'r>,
+) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
+    let target = resolve(ctx.host(), ctx.path()).ok_or_else(GatewayError::missing_token)?;
+    let stage = config
+        .stage(target.api_id, target.stage)
+        .ok_or_else(GatewayError::missing_token)?;
+    ctx.stage_runtime = Some(stage);
+    Ok((stage, target.path))
+}
 
 /// The resolved target; `path` is the rest of the path, with its leading `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,12 @@
-//! Request validation, the pipeline step before the integration: the method's required
-//! parameters, then the body against the model for its Content-Type. Failures are AWS's
+//! Step 8, validate: the method's required parameters, then the body against the model for its
+//! Content-Type, when the method has a request validator. Failures are AWS's
 //! BAD_REQUEST_PARAMETERS / BAD_REQUEST_BODY gateway responses; no backend is called.
 
-use super::error::GatewayError;
-use super::integration::{Payload, media_type};
-use super::request::MethodRequest;
-use super::server::RequestBody;
 use crate::compiler::validation::{CompiledValidation, ParamLocation, RequiredParam};
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::integration::{Payload, media_type};
+use crate::dataplane::request::MethodRequest;
+use crate::dataplane::server::RequestBody;
 use crate::domain::enums::GatewayResponseType;
 
 /// Checks the method request against the method's validator `v`: its required parameters,

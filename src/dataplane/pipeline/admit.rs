@@ -1,0 +1,51 @@
+//! Step 3, admit: what is refused before routing. The execute-api endpoint of an API that
+//! disables it (403), a body declared larger than AWS's 10 MB (413, before any of it is read),
+//! a path with a `.` or `..` segment once decoded (400). First, what a gateway response may map
+//! from the request is kept, when the API has such a response.
+
+use crate::dataplane::context::{GatewayRequest, RequestContext};
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::h1::RawFields;
+use crate::dataplane::request::{has_dot_segment, parse_query};
+use crate::dataplane::server::RequestBody;
+use crate::domain::enums::GatewayResponseType;
+
+use super::canary::Deployment;
+
+pub fn check(
+    deployment: Deployment<'_>,
+    parts: &http::request::Parts,
+    fields: &RawFields,
+    path: &str,
+    body: &RequestBody,
+    ctx: &mut RequestContext<'_>,
+) -> Result<(), GatewayError> {
+    let api = deployment.api;
+    if api.gateway_responses_read_request {
+        ctx.gateway_request = Some(Box::new(GatewayRequest {
+            headers: fields.to_header_map_lossy(0),
+            query: parts.uri.query().map(parse_query).unwrap_or_default(),
+            path_params: Vec::new(),
+            variables: deployment.variables.clone(),
+        }));
+    }
+    if api.disable_execute_api_endpoint {
+        return Err(GatewayError::new(
+            GatewayResponseType::AccessDenied,
+            403,
+            "Forbidden",
+        ));
+    }
+    if http_body::Body::size_hint(body).lower() > crate::dataplane::MAX_PAYLOAD as u64 {
+        return Err(GatewayError::too_large());
+    }
+    // Dot segments would let a path climb out of a backend URI's prefix once a server
+    // normalises it; no API path needs them. Looked for in the decoded path: a `%2F` inside a
+    // parameter is a `/` once the value is decoded and passed on.
+    if path.bytes().any(|b| b == b'.' || b == b'%')
+        && has_dot_segment(&percent_encoding::percent_decode_str(path).decode_utf8_lossy())
+    {
+        return Err(GatewayError::invalid_path());
+    }
+    Ok(())
+}

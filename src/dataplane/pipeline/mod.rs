@@ -1,0 +1,102 @@
+//! The request pipeline: the steps a request goes through, in AWS's order, each in a module of
+//! its own. [`handle`] makes the request's `$context`, [`run`] calls the steps one after the
+//! other, and [`respond`] makes the answer; this list and `run` name the same steps in the same
+//! order:
+//!
+//! 1. [`resolve`]: Host and path → API and stage (unknown: 403 Missing Authentication Token);
+//! 2. [`canary`]: the stage's canary deployment, for its share of requests;
+//! 3. [`admit`]: refused before routing: the execute-api endpoint of an API that disables it
+//!    (403), a body declared over 10 MB (413), a path with dot segments once decoded (400);
+//! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
+//! 5. authorize: the resource policy, then the method's authorizer (to come);
+//! 6. API key and usage plan (to come);
+//! 7. throttle: account, stage, method and usage-plan limits (to come);
+//! 8. [`validate`]: required parameters, then the body against its model;
+//! 9. cache lookup (to come);
+//! 10. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
+//!     response mappings they involve;
+//! 11. cache fill (to come);
+//! 12. [`respond`]: AWS's ids on the answer, a failure through [`super::error::rescue`]; metrics
+//!     and the access log.
+//!
+//! A step that fails ends the request with its [`GatewayError`]: the steps after it do not run.
+
+pub mod admit;
+pub mod canary;
+pub mod integrate;
+pub mod resolve;
+pub mod respond;
+pub mod route;
+pub mod validate;
+
+use std::time::Instant;
+
+pub use respond::{Answer, AnswerIds};
+
+use super::context::{Peer, RequestContext, RequestFields};
+use super::error::GatewayError;
+use super::h1::RawFields;
+use super::integration::{Payload, Reply};
+use super::server::{DataPlane, RequestBody};
+use crate::dataplane::config::RuntimeConfig;
+
+/// Answers the request `parts` (whose header fields are `fields`, as they arrived) and `body`,
+/// which `arrived` when it did. The parts are lent, not moved: an async fn holds what it is
+/// given and what it moves it to, and every byte of its state is copied when its future is
+/// moved into place.
+pub async fn handle(
+    dp: &DataPlane,
+    parts: &http::request::Parts,
+    fields: &RawFields,
+    body: RequestBody,
+    peer: &Peer,
+    arrived: Instant,
+) -> Answer {
+    // One configuration for the whole request, whatever is swapped meanwhile.
+    let config = dp.runtime.load_full();
+    // A target in absolute form names the host, whatever the Host header says (RFC 9112
+    // §3.2.2; the parser let only a valid `host[:port]` authority through).
+    let host = match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().as_bytes()),
+        None => fields.get(b"host"),
+    };
+    let kept = RequestFields {
+        host,
+        user_agent: fields.get(b"user-agent"),
+        trace_id: fields.get(b"x-amzn-trace-id"),
+    };
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, arrived);
+    // Boxed: the request's future is moved into place a few times, and `run`'s state is most
+    // of its size; one allocation costs less than copying kilobytes each time.
+    let outcome = Box::pin(run(dp, &config, parts, fields, body, &mut ctx)).await;
+    respond::answer(dp, outcome, ctx)
+}
+
+/// The steps, in their order; each returns what the next ones need, or the failure the rescue
+/// answers.
+async fn run<'r>(
+    dp: &DataPlane,
+    config: &'r RuntimeConfig,
+    parts: &'r http::request::Parts,
+    fields: &'r RawFields,
+    body: RequestBody,
+    ctx: &mut RequestContext<'r>,
+) -> Result<Reply, GatewayError> {
+    let (stage, path) = resolve::stage(config, ctx)?;
+    let deployment = canary::pick(stage, ctx);
+    admit::check(deployment, parts, fields, path, &body, ctx)?;
+    let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
+    // authorize: the resource policy, then the method's authorizer (to come: every method is
+    // open today, whatever its authorizationType says).
+    // API key and usage plan (to come).
+    // throttle: account, stage, method and usage-plan limits (to come).
+    // Only a method with a validator waits for its body here.
+    let body = match method.validation.as_ref() {
+        Some(v) => validate::check(v, &request, body).await?,
+        None => Payload::Streaming(body),
+    };
+    // cache lookup (to come).
+    let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;
+    // cache fill (to come).
+    Ok(reply)
+}
