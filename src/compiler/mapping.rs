@@ -13,7 +13,9 @@ pub enum ParamSource {
     Body,
     /// `method.request.body.{JSONPath}` (`a.b[0]`, read as `$.a.b[0]`).
     BodyPath(String),
-    Context(String),
+    /// `context.{name}`: `None` for a name Gatehouse does not know, which maps nothing (as an
+    /// absent value maps nothing).
+    Context(Option<super::context::ContextField>),
     StageVariable(String),
     IntegrationResponseHeader(String),
     IntegrationResponseBody,
@@ -54,7 +56,7 @@ impl ParamSource {
             return Ok(Self::BodyPath(n));
         }
         if let Some(n) = named("context.") {
-            return Ok(Self::Context(n));
+            return Ok(Self::Context(super::context::ContextField::parse(&n)));
         }
         if let Some(n) = named("stageVariables.") {
             return Ok(Self::StageVariable(n));
@@ -276,7 +278,7 @@ mod tests {
         );
         assert_eq!(
             ParamSource::parse("context.requestId").unwrap(),
-            ParamSource::Context("requestId".into())
+            ParamSource::Context(Some(crate::compiler::context::ContextField::RequestId))
         );
         assert!(ParamSource::parse("nonsense").is_err());
         assert_eq!(

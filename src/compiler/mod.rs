@@ -3,6 +3,7 @@
 //! patterns parsed, and the effective gateway responses. Nothing here does I/O; a snapshot that
 //! does not compile is refused and the worker keeps what it had.
 
+pub mod context;
 pub mod mapping;
 pub mod validation;
 

@@ -1,12 +1,14 @@
 //! `$context` of a request: what the request is, and what the pipeline learned about it so far.
 //! Filled step by step; read by integrations, gateway responses and access logs.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::config::StageRuntime;
 use super::trace::TraceId;
+use crate::compiler::context::ContextField;
 use crate::compiler::{CompiledApi, CompiledMethod};
 
 /// What a request carries through the pipeline. Filled without allocating, nor touching a
@@ -52,6 +54,8 @@ pub struct RequestContext<'r> {
     pub response_length: u64,
     pub error_message: Option<String>,
     pub error_response_type: Option<&'static str>,
+    /// What exactly failed (`$context.error.validationErrorString`).
+    pub error_detail: Option<String>,
 }
 
 impl<'r> RequestContext<'r> {
@@ -98,6 +102,7 @@ impl<'r> RequestContext<'r> {
             response_length: 0,
             error_message: None,
             error_response_type: None,
+            error_detail: None,
         }
     }
 
@@ -172,6 +177,44 @@ impl<'r> RequestContext<'r> {
 
     pub fn request_time_epoch_ms(&self) -> i64 {
         epoch_ms(self.request_time)
+    }
+
+    /// The value of the `$context` variable `f` for this request, borrowed where it can be;
+    /// `None` when the request has none (yet): no stage before one is resolved, no error
+    /// unless a step failed. Templates, access logs and mappings all read `$context` here.
+    pub fn field(&self, f: ContextField) -> Option<Cow<'_, str>> {
+        use ContextField::*;
+        let number = |n: u64| Cow::Owned(itoa::Buffer::new().format(n).to_owned());
+        Some(match f {
+            RequestId => Cow::Borrowed(self.request_id.as_str()),
+            ExtendedRequestId => Cow::Borrowed(self.extended_request_id.as_str()),
+            HttpMethod => Cow::Borrowed(self.http_method.as_str()),
+            Path => Cow::Borrowed(self.path()),
+            Protocol => Cow::Borrowed(self.protocol),
+            Stage => Cow::Borrowed(self.stage_name()?),
+            ApiId => Cow::Borrowed(self.api_id()?),
+            AccountId => Cow::Borrowed(self.account_id()?),
+            DeploymentId => Cow::Borrowed(self.deployment_id()?),
+            ResourceId => Cow::Borrowed(self.resource_id()?),
+            ResourcePath => Cow::Borrowed(self.resource_path()?),
+            DomainName => Cow::Borrowed(self.domain_name()?),
+            DomainPrefix => Cow::Borrowed(self.domain_name()?.split('.').next()?),
+            RequestTime => Cow::Owned(self.request_time_clf()),
+            RequestTimeEpoch => Cow::Owned(self.request_time_epoch_ms().to_string()),
+            IdentitySourceIp => Cow::Borrowed(self.source_ip()),
+            IdentityUserAgent => Cow::Borrowed(self.user_agent()?),
+            IsCanaryRequest => Cow::Borrowed(if self.is_canary { "true" } else { "false" }),
+            Status => number(u64::from(self.status)),
+            ResponseLength => number(self.response_length),
+            ResponseLatency => number(self.latency_ms),
+            IntegrationLatency => number(self.integration_latency_ms? as u64),
+            ErrorMessage => Cow::Borrowed(self.error_message.as_deref()?),
+            ErrorMessageString => Cow::Owned(serde_json::to_string(self.error_message.as_deref()?).ok()?),
+            ErrorResponseType => Cow::Borrowed(self.error_response_type?),
+            ErrorValidationErrorString => {
+                Cow::Borrowed(self.error_detail.as_deref().or(self.error_message.as_deref())?)
+            }
+        })
     }
 }
 

@@ -176,6 +176,10 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         .as_deref()
         .and_then(|s| s.parse().ok())
         .unwrap_or(err.status);
+    // What `$context.error.*` says, for the template and the access log.
+    ctx.error_message = Some(err.message.clone());
+    ctx.error_response_type = Some(err.kind.as_str());
+    ctx.error_detail = err.detail.clone();
     let body = match ctx.api.as_ref().and_then(|api| api.gateway_template(err.kind)) {
         Some(t) => super::integration::template::render_gateway(t, &err, ctx),
         None => default_body(&err),
@@ -202,8 +206,6 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         }
     }
     super::remap_framing_headers(headers);
-    ctx.error_message = Some(err.message);
-    ctx.error_response_type = Some(err.kind.as_str());
     res
 }
 
@@ -228,7 +230,7 @@ fn gateway_value(source: &str, ctx: &RequestContext<'_>) -> Option<String> {
             .find(|(k, _)| *k == n)
             .map(|(_, v)| v.clone()),
         ParamSource::StageVariable(n) => req?.variables.get(&n).cloned(),
-        ParamSource::Context(n) => super::request::context_value(ctx, &n),
+        ParamSource::Context(f) => ctx.field(f?).map(|v| v.into_owned()),
         _ => None,
     }
 }

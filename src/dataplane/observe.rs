@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use super::config::StageRuntime;
 use super::context::RequestContext;
 use crate::compiler::CompiledMethod;
+use crate::compiler::context::ContextField;
 
 /// Latency buckets in milliseconds (API Gateway's own metrics are in ms).
 const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000];
@@ -343,7 +344,8 @@ pub struct AccessLogFormat {
 #[derive(Debug, Clone, PartialEq)]
 enum LogPart {
     Literal(String),
-    Context(String),
+    /// A `$context` variable (`None`: one Gatehouse does not know, logged as `-`).
+    Context(Option<ContextField>),
 }
 
 impl AccessLogFormat {
@@ -359,7 +361,7 @@ impl AccessLogFormat {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
                 .unwrap_or(after.len());
             let name = after[..end].trim_end_matches('.');
-            parts.push(LogPart::Context(name.to_owned()));
+            parts.push(LogPart::Context(ContextField::parse(name)));
             rest = &after[name.len()..];
         }
         if !rest.is_empty() {
@@ -379,28 +381,14 @@ impl AccessLogFormat {
         for p in &self.parts {
             match p {
                 LogPart::Literal(s) => out.push_str(s),
-                LogPart::Context(name) => {
-                    out.push_str(&log_value(ctx, name).unwrap_or_else(|| "-".to_owned()))
-                }
+                LogPart::Context(f) => match f.and_then(|f| ctx.field(f)) {
+                    Some(v) => out.push_str(&v),
+                    None => out.push('-'),
+                },
             }
         }
         out
     }
-}
-
-/// `$context` values available to access logs.
-fn log_value(ctx: &RequestContext<'_>, name: &str) -> Option<String> {
-    Some(match name {
-        "status" => ctx.status.to_string(),
-        "responseLength" => ctx.response_length.to_string(),
-        "responseLatency" => ctx.latency_ms.to_string(),
-        "integrationLatency" | "integration.latency" => ctx.integration_latency_ms?.to_string(),
-        "error.message" => ctx.error_message.clone()?,
-        "error.messageString" => serde_json::to_string(ctx.error_message.as_deref()?).ok()?,
-        "error.responseType" => ctx.error_response_type?.to_owned(),
-        "isCanaryRequest" => ctx.is_canary.to_string(),
-        other => super::request::context_value(ctx, other)?,
-    })
 }
 
 /// Where access log lines are written: stdout, or one file per log group in a directory.

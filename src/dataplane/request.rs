@@ -93,7 +93,7 @@ impl MethodRequest<'_> {
                 Cow::Owned(all.join(","))
             }
             ParamSource::StageVariable(n) => Cow::Borrowed(self.variables.get(n)?.as_str()),
-            ParamSource::Context(n) => Cow::Owned(context_value(ctx, n)?),
+            ParamSource::Context(f) => ctx.field((*f)?)?,
             ParamSource::Body => String::from_utf8_lossy(self.body.as_ref()?),
             ParamSource::BodyPath(path) => Cow::Owned(body_path(self.body.as_ref()?, path)?),
             ParamSource::IntegrationResponseHeader(_)
@@ -103,30 +103,6 @@ impl MethodRequest<'_> {
             }
         })
     }
-}
-
-/// `$context.{name}` for the names mapping expressions use.
-pub fn context_value(ctx: &RequestContext<'_>, name: &str) -> Option<String> {
-    Some(match name {
-        "requestId" => ctx.request_id.to_string(),
-        "extendedRequestId" => ctx.extended_request_id.to_string(),
-        "httpMethod" => ctx.http_method.to_string(),
-        "path" => ctx.path().to_owned(),
-        "protocol" => ctx.protocol.to_owned(),
-        "stage" => ctx.stage_name()?.to_owned(),
-        "apiId" => ctx.api_id()?.to_owned(),
-        "accountId" => ctx.account_id()?.to_owned(),
-        "deploymentId" => ctx.deployment_id()?.to_owned(),
-        "resourceId" => ctx.resource_id()?.to_owned(),
-        "resourcePath" => ctx.resource_path()?.to_owned(),
-        "domainName" => ctx.domain_name()?.to_owned(),
-        "domainPrefix" => ctx.domain_name()?.split('.').next()?.to_owned(),
-        "requestTime" => ctx.request_time_clf(),
-        "requestTimeEpoch" => ctx.request_time_epoch_ms().to_string(),
-        "identity.sourceIp" => ctx.source_ip().to_owned(),
-        "identity.userAgent" => ctx.user_agent()?.to_owned(),
-        _ => return None,
-    })
 }
 
 /// The value at `path` (JSONPath without its `$.`) in a JSON body: strings as they are, other

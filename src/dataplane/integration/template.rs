@@ -12,6 +12,7 @@ use std::rc::Rc;
 use http::{HeaderName, HeaderValue};
 
 use crate::compiler::MappingTemplate;
+use crate::compiler::context::ContextField;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
@@ -148,8 +149,8 @@ pub fn render(
     Ok(out)
 }
 
-/// A gateway response's body template, with `$context.error.*` (message, messageString,
-/// responseType, validationErrorString), the request's `$context` and `$util`. A template that fails
+/// A gateway response's body template, with the request's `$context` (its `error.*` set by the
+/// rescue: message, messageString, responseType, validationErrorString) and `$util`. A template that fails
 /// answers AWS's default body instead: a failure must not fail again.
 pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext<'_>) -> String {
     let fallback = || crate::dataplane::error::default_body(err);
@@ -161,9 +162,7 @@ pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &Requ
         vars.insert("util".into(), Value::Object(Rc::new(Util)));
     }
     if parsed.uses("context") {
-        let mut context = ContextVar::new(ctx);
-        context.error = Some((err.message.clone(), err.kind.as_str(), err.detail.clone()));
-        vars.insert("context".into(), Value::Object(Rc::new(context)));
+        vars.insert("context".into(), Value::Object(Rc::new(ContextVar::new(ctx))));
     }
     parsed.render(&vars, &Limits::default()).unwrap_or_else(|e| {
         tracing::debug!(error = %e, "gateway response template failed");
@@ -171,65 +170,38 @@ pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &Requ
     })
 }
 
-/// `$context`: the request's context, each value made when a template reads it, and the
-/// override maps a template may write.
+/// `$context`: the request's `$context` variables (as [`RequestContext::field`] answers them,
+/// copied: a template's values outlive the borrow of the request), the groups of dotted ones
+/// (`$context.identity`, `$context.error`) and the override maps, made when a template first
+/// reads them, and what templates set.
 struct ContextVar {
-    request_id: String,
-    extended_request_id: String,
-    http_method: String,
-    path: String,
-    protocol: &'static str,
-    stage: Option<String>,
-    api_id: Option<String>,
-    account_id: Option<String>,
-    deployment_id: Option<String>,
-    resource_id: Option<String>,
-    resource_path: Option<String>,
-    domain_name: Option<String>,
-    source_ip: String,
-    user_agent: Option<String>,
-    request_time: std::time::SystemTime,
+    values: Vec<(ContextField, Value)>,
+    /// What earlier templates of the request left in the override maps.
     kept: Option<Overrides>,
-    /// In gateway responses: the failure's message, response type and detail.
-    error: Option<(String, &'static str, Option<String>)>,
-    identity: RefCell<Option<Value>>,
-    authorizer: RefCell<Option<Value>>,
-    request_override: RefCell<Option<Value>>,
-    response_override: RefCell<Option<Value>>,
-    other: RefCell<MapEntries>,
+    /// Maps made when first read, and what templates set: kept, so that what a template sets
+    /// in them stays.
+    made: RefCell<MapEntries>,
 }
 
 impl ContextVar {
     fn new(ctx: &RequestContext<'_>) -> Self {
+        let values = ContextField::ALL
+            .into_iter()
+            .filter(|f| f.in_templates())
+            .filter_map(|f| {
+                let v = ctx.field(f)?;
+                let value = match f.is_number() {
+                    true => Value::Int(v.parse().ok()?),
+                    false => Value::from(v.as_ref()),
+                };
+                Some((f, value))
+            })
+            .collect();
         Self {
-            request_id: ctx.request_id.to_string(),
-            extended_request_id: ctx.extended_request_id.to_string(),
-            http_method: ctx.http_method.to_string(),
-            path: ctx.path().to_owned(),
-            protocol: ctx.protocol,
-            stage: ctx.stage_name().map(str::to_owned),
-            api_id: ctx.api_id().map(str::to_owned),
-            account_id: ctx.account_id().map(str::to_owned),
-            deployment_id: ctx.deployment_id().map(str::to_owned),
-            resource_id: ctx.resource_id().map(str::to_owned),
-            resource_path: ctx.resource_path().map(str::to_owned),
-            domain_name: ctx.domain_name().map(str::to_owned),
-            source_ip: ctx.source_ip().to_owned(),
-            user_agent: ctx.user_agent().map(str::to_owned),
-            request_time: ctx.request_time,
+            values,
             kept: ctx.overrides.as_deref().cloned(),
-            error: None,
-            identity: RefCell::new(None),
-            authorizer: RefCell::new(None),
-            request_override: RefCell::new(None),
-            response_override: RefCell::new(None),
-            other: RefCell::new(MapEntries::default()),
+            made: RefCell::new(MapEntries::default()),
         }
-    }
-
-    /// A lazily made map, kept so that what a template sets in it stays.
-    fn lazy(cell: &RefCell<Option<Value>>, make: impl FnOnce() -> Value) -> Value {
-        cell.borrow_mut().get_or_insert_with(make).clone()
     }
 
     /// `requestOverride` / `responseOverride`: empty sections, plus what earlier templates of
@@ -245,11 +217,23 @@ impl ContextVar {
         Value::map(m)
     }
 
+    /// The variables named `{group}.*`, as a map; nothing when there are none.
+    fn group(&self, group: &str) -> Value {
+        let mut m = crate::vtl::value::entries(4);
+        for (f, v) in &self.values {
+            if let Some(name) = f.name().strip_prefix(group).and_then(|n| n.strip_prefix('.')) {
+                m.insert(Rc::from(name), v.clone());
+            }
+        }
+        if m.is_empty() { Value::Null } else { Value::map(m) }
+    }
+
     /// Puts what this template left in the override maps where the next template (and the
     /// response) will find it.
     fn keep_overrides(&self, ctx: &mut RequestContext<'_>) {
-        let request = self.request_override.borrow().as_ref().map(to_json);
-        let response = self.response_override.borrow().as_ref().map(to_json);
+        let made = self.made.borrow();
+        let request = made.get("requestOverride").map(to_json);
+        let response = made.get("responseOverride").map(to_json);
         if request.is_none() && response.is_none() {
             return;
         }
@@ -265,59 +249,28 @@ impl ContextVar {
 
 impl Object for ContextVar {
     fn property(&self, name: &str) -> Result<Value, vtl::Error> {
-        let text = |s: &str| Value::from(s);
-        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
-        Ok(match name {
-            "requestId" => text(&self.request_id),
-            "extendedRequestId" => text(&self.extended_request_id),
-            "httpMethod" => text(&self.http_method),
-            "path" => text(&self.path),
-            "protocol" => text(self.protocol),
-            "stage" => opt(&self.stage),
-            "apiId" => opt(&self.api_id),
-            "accountId" => opt(&self.account_id),
-            "deploymentId" => opt(&self.deployment_id),
-            "resourceId" => opt(&self.resource_id),
-            "resourcePath" => opt(&self.resource_path),
-            "domainName" => opt(&self.domain_name),
-            "domainPrefix" => self
-                .domain_name
-                .as_deref()
-                .and_then(|d| d.split('.').next())
-                .map_or(Value::Null, Value::from),
-            "requestTime" => Value::from(crate::dataplane::context::clf_time(self.request_time)),
-            "requestTimeEpoch" => Value::Int(crate::dataplane::context::epoch_ms(self.request_time)),
-            "identity" => Self::lazy(&self.identity, || {
-                let mut m = crate::vtl::value::entries(2);
-                m.insert(Rc::from("sourceIp"), text(&self.source_ip));
-                m.insert(Rc::from("userAgent"), opt(&self.user_agent));
-                Value::map(m)
-            }),
-            "authorizer" => Self::lazy(&self.authorizer, Value::empty_map),
-            "error" => match &self.error {
-                Some((message, kind, detail)) => {
-                    let mut m = crate::vtl::value::entries(4);
-                    m.insert(Rc::from("message"), text(message));
-                    let quoted = serde_json::to_string(message).unwrap_or_default();
-                    m.insert(Rc::from("messageString"), Value::from(quoted));
-                    m.insert(Rc::from("responseType"), text(kind));
-                    let validation = detail.as_deref().unwrap_or(message);
-                    m.insert(Rc::from("validationErrorString"), text(validation));
-                    Value::map(m)
-                }
-                None => Value::Null,
+        if let Some(v) = self.made.borrow().get(name) {
+            return Ok(v.clone());
+        }
+        if let Some(f) = ContextField::parse(name) {
+            let value = self.values.iter().find(|(g, _)| *g == f).map(|(_, v)| v.clone());
+            return Ok(value.unwrap_or_default());
+        }
+        let made = match name {
+            "requestOverride" => Self::override_map(
+                self.kept.as_ref().map(|k| &k.request),
+                &["header", "querystring", "path"],
+            ),
+            "responseOverride" => Self::override_map(self.kept.as_ref().map(|k| &k.response), &["header"]),
+            // The authorizer's values come with authorizers; until then, an empty map.
+            "authorizer" => Value::empty_map(),
+            group => match self.group(group) {
+                Value::Null => return Ok(Value::Null),
+                map => map,
             },
-            "requestOverride" => Self::lazy(&self.request_override, || {
-                Self::override_map(
-                    self.kept.as_ref().map(|k| &k.request),
-                    &["header", "querystring", "path"],
-                )
-            }),
-            "responseOverride" => Self::lazy(&self.response_override, || {
-                Self::override_map(self.kept.as_ref().map(|k| &k.response), &["header"])
-            }),
-            other => self.other.borrow().get(other).cloned().unwrap_or_default(),
-        })
+        };
+        self.made.borrow_mut().insert(Rc::from(name), made.clone());
+        Ok(made)
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Result<Value, vtl::Error> {
@@ -328,17 +281,7 @@ impl Object for ContextVar {
     }
 
     fn set(&self, name: &str, value: Value) -> Result<(), vtl::Error> {
-        let cell = match name {
-            "identity" => &self.identity,
-            "authorizer" => &self.authorizer,
-            "requestOverride" => &self.request_override,
-            "responseOverride" => &self.response_override,
-            _ => {
-                self.other.borrow_mut().insert(Rc::from(name), value);
-                return Ok(());
-            }
-        };
-        *cell.borrow_mut() = Some(value);
+        self.made.borrow_mut().insert(Rc::from(name), value);
         Ok(())
     }
 }
