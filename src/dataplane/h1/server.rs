@@ -52,7 +52,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
     if buf.is_empty() {
         return Ok(None);
     }
-    let (len, method, target, minor, spans) = {
+    let (len, start, method, target, minor, spans) = {
         // Uninitialised: filling 100 empty headers on every request costs more than parsing it.
         let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut []);
@@ -67,10 +67,14 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         };
         let path = req.path.unwrap_or_default();
         let target = offset(buf, path.as_bytes());
-        let method = Method::from_bytes(req.method.unwrap_or_default().as_bytes())
-            .map_err(|_| ProtocolError::Unsupported("method"))?;
+        let method = req.method.unwrap_or_default();
+        // httparse skips empty lines before the request line.
+        let start = offset(buf, method.as_bytes()) as usize;
+        let method =
+            Method::from_bytes(method.as_bytes()).map_err(|_| ProtocolError::Unsupported("method"))?;
         (
             len,
+            start,
             method,
             (target, target + path.len() as u32),
             req.version.unwrap_or(1),
@@ -81,10 +85,10 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Protocol
         return Err(ProtocolError::HeadTooLarge);
     }
     // AWS counts the request line and the fields' values (not their names).
-    let request_line = match buf.iter().position(|&b| b == b'\n') {
-        Some(end) if end > 0 && buf[end - 1] == b'\r' => end - 1,
+    let request_line = match buf[start..len].iter().position(|&b| b == b'\n') {
+        Some(end) if end > 0 && buf[start + end - 1] == b'\r' => end - 1,
         Some(end) => end,
-        None => len,
+        None => len - start,
     };
     let values: usize = spans.iter().map(|[_, _, vs, ve]| usize::from(ve - vs)).sum();
     if request_line + values > MAX_REQUEST_LINE_AND_VALUES {
@@ -427,6 +431,11 @@ mod tests {
         };
         assert!(parse(&at_limit(0)).unwrap().is_some());
         assert!(matches!(parse(&at_limit(1)), Err(ProtocolError::HeadTooLarge)));
+        let after_empty_lines = format!("\r\n\n{}", at_limit(1));
+        assert!(matches!(
+            parse(&after_empty_lines),
+            Err(ProtocolError::HeadTooLarge)
+        ));
     }
 
     #[test]

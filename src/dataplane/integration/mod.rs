@@ -36,15 +36,6 @@ pub async fn invoke(
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
         IntegrationType::HttpProxy => {
-            // A body of unknown length (chunked) is read whole first, as AWS reads every body:
-            // one over 10 MB is a 413 and a malformed one a 400 before anything reaches the
-            // backend. (Boxed: it is rare, and its state would make every request's larger.)
-            let body = match body {
-                Payload::Streaming(b) if http_body::Body::size_hint(&b).exact().is_none() => {
-                    Payload::Buffered(Box::pin(collect_limited(b)).await?)
-                }
-                other => other,
-            };
             let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx).await;
             ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
             return reply;
@@ -124,15 +115,30 @@ impl Payload {
     }
 }
 
-/// Reads a whole request body, refusing more than AWS's 10 MB.
-async fn collect_limited(body: super::server::RequestBody) -> Result<Bytes, GatewayError> {
-    match http_body_util::Limited::new(body, MAX_PAYLOAD).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(GatewayError::too_large().caused_by(Side::Client, e))
+/// Reads a whole request body, refusing more than AWS's 10 MB. Each piece is copied into one
+/// buffer as it comes: kept as they are, a chunked body's pieces would each hold the read
+/// buffer they were cut from (a body of a million one-byte chunks would hold gigabytes).
+pub async fn collect_limited(body: super::server::RequestBody) -> Result<Bytes, GatewayError> {
+    let mut body = std::pin::pin!(body);
+    let mut whole = match http_body::Body::size_hint(&*body).exact() {
+        Some(n) => bytes::BytesMut::with_capacity((n as usize).min(MAX_PAYLOAD)),
+        None => bytes::BytesMut::new(),
+    };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| GatewayError::unreadable_body().caused_by(Side::Client, e))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if whole.len() + data.len() > MAX_PAYLOAD {
+            return Err(GatewayError::too_large().caused_by(Side::Client, "a body over 10 MB"));
         }
-        Err(e) => Err(GatewayError::unreadable_body().caused_by(Side::Client, e)),
+        // A body read whole with its head is one piece: taken as it is.
+        if whole.is_empty() && http_body::Body::is_end_stream(&*body) {
+            return Ok(data);
+        }
+        whole.extend_from_slice(&data);
     }
+    Ok(whole.freeze())
 }
 
 /// The media type of a Content-Type value, without parameters, lowercased.
