@@ -11,8 +11,8 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse::compiler::MappingTemplate;
 use gatehouse::dataplane::context::RequestContext;
-use gatehouse::dataplane::integration::template;
 use gatehouse::dataplane::request::MethodRequest;
+use gatehouse::dataplane::template;
 use serde_json::json;
 
 // As in the gatehouse binary.

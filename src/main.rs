@@ -248,5 +248,5 @@ async fn credentials_command(config: Config, action: CredentialsAction) -> anyho
 }
 
 fn parse_aws_endpoint(raw: &str) -> Result<(String, String), String> {
-    gatehouse::dataplane::integration::aws::parse_endpoint(raw)
+    gatehouse::dataplane::settings::parse_endpoint(raw)
 }

@@ -15,7 +15,7 @@ use crate::config::{
     BootstrapCredentials, Config, LOOPBACK_ACCESS_KEY_ID, LOOPBACK_ACCOUNT_ID, LOOPBACK_SECRET_ACCESS_KEY,
 };
 use crate::dataplane::observe::{AccessLogSink, Metrics};
-use crate::dataplane::{self, config::RuntimeConfig, integration::aws::AwsSettings, server::DataPlane};
+use crate::dataplane::{self, config::RuntimeConfig, settings::AwsSettings, state::DataPlane};
 use crate::distribution::publisher::Publisher;
 use crate::distribution::subscriber::{Subscriber, SubscriberConfig};
 use crate::domain::ids;
@@ -161,7 +161,7 @@ pub struct WorkerOptions {
     /// Access log lines go to files here (one per log group); stdout when unset.
     pub access_log_dir: Option<PathBuf>,
     /// How long clients get to send requests and read answers.
-    pub client_timeouts: dataplane::server::ClientTimeouts,
+    pub client_timeouts: dataplane::settings::ClientTimeouts,
     /// Where the worker's Prometheus metrics are served: apart from the data plane, which
     /// anyone who calls an API can reach (the metrics name every API, stage and resource).
     pub metrics_addr: Option<SocketAddr>,

@@ -3,21 +3,23 @@
 //! patterns parsed, and the effective gateway responses. Nothing here does I/O; a snapshot that
 //! does not compile is refused and the worker keeps what it had.
 
+pub mod access_log;
 pub mod context;
 pub mod mapping;
+pub mod routes;
 pub mod validation;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dataplane::router::{RouteError, RouteTree};
 use crate::domain::enums::{
     ContentHandling, GatewayResponseType, HttpMethod, IntegrationType, PassthroughBehavior,
 };
 use crate::domain::rest_api::{GatewayResponse, Integration, Method};
 use crate::domain::snapshot::Snapshot;
 pub use mapping::{ParamSource, ParamTarget, UriTemplate};
+use routes::{RouteError, RouteTree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {

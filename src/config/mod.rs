@@ -259,12 +259,11 @@ fn aws_endpoints(
         .flat_map(|l| l.split(','))
         .filter(|i| !i.trim().is_empty())
     {
-        let (service, url) = crate::dataplane::integration::aws::parse_endpoint(item).map_err(|reason| {
-            ConfigError::Invalid {
+        let (service, url) =
+            crate::dataplane::settings::parse_endpoint(item).map_err(|reason| ConfigError::Invalid {
                 name: "GATEHOUSE_AWS_ENDPOINTS",
                 reason,
-            }
-        })?;
+            })?;
         endpoints.insert(service, url);
     }
     if let Some(url) = lambda {

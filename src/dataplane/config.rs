@@ -9,8 +9,8 @@ type StageMap = HashMap<String, HashMap<String, Arc<StageRuntime>, Hasher>, Hash
 type Hasher = foldhash::fast::RandomState;
 use std::sync::Arc;
 
-use super::observe::AccessLogFormat;
 use crate::compiler::CompiledApi;
+use crate::compiler::access_log::AccessLogFormat;
 use crate::domain::stage::{Stage, StageConfig};
 
 #[derive(Debug, Default)]

@@ -6,6 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use http::{HeaderName, HeaderValue};
+
 use super::config::StageRuntime;
 use super::trace::TraceId;
 use crate::compiler::context::ContextField;
@@ -49,7 +51,7 @@ pub struct RequestContext<'r> {
     /// From the request's arrival to its answer being ready.
     pub latency_ms: u64,
     /// What mapping templates set in `$context.requestOverride` / `responseOverride`.
-    pub overrides: Option<Box<super::integration::template::Overrides>>,
+    pub overrides: Option<Box<Overrides>>,
     pub status: u16,
     pub response_length: u64,
     pub error_message: Option<String>,
@@ -215,6 +217,78 @@ impl<'r> RequestContext<'r> {
                 Cow::Borrowed(self.error_detail.as_deref().or(self.error_message.as_deref())?)
             }
         })
+    }
+}
+
+/// What templates of one request have set in `$context.requestOverride` and
+/// `$context.responseOverride`.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub request: serde_json::Map<String, serde_json::Value>,
+    pub response: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Overrides {
+    fn section<'a>(
+        map: &'a serde_json::Map<String, serde_json::Value>,
+        name: &str,
+    ) -> Vec<(&'a str, String)> {
+        map.get(name)
+            .and_then(|v| v.as_object())
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), plain_string(v)?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn request_headers(&self) -> Vec<(&str, String)> {
+        Self::section(&self.request, "header")
+    }
+
+    pub fn request_query(&self) -> Vec<(&str, String)> {
+        Self::section(&self.request, "querystring")
+    }
+
+    pub fn request_path(&self) -> Vec<(&str, String)> {
+        Self::section(&self.request, "path")
+    }
+
+    pub fn response_headers(&self) -> Vec<(&str, String)> {
+        Self::section(&self.response, "header")
+    }
+
+    pub fn response_status(&self) -> Option<u16> {
+        match self.response.get("status")? {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|s| (100..=599).contains(s))
+    }
+
+    /// Applies the response overrides to a method response.
+    pub fn apply_to_response(&self, res: &mut http::Response<crate::dataplane::Body>) {
+        if let Some(status) = self
+            .response_status()
+            .and_then(|s| http::StatusCode::from_u16(s).ok())
+        {
+            *res.status_mut() = status;
+        }
+        for (name, value) in self.response_headers() {
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                res.headers_mut().insert(n, v);
+            }
+        }
+    }
+}
+
+fn plain_string(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 

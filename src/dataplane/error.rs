@@ -152,6 +152,20 @@ impl GatewayError {
     }
 }
 
+impl From<super::template::TemplateError> for GatewayError {
+    /// Input a template cannot read is the client's 400 (AWS's BAD_REQUEST_BODY); a template
+    /// that fails is the API's 500.
+    fn from(e: super::template::TemplateError) -> Self {
+        use super::template::TemplateError;
+        match e {
+            TemplateError::InvalidInput(message) => {
+                Self::new(GatewayResponseType::BadRequestBody, 400, message)
+            }
+            TemplateError::Failed(_) => Self::internal().caused_by(Side::Gateway, e),
+        }
+    }
+}
+
 /// The one rescue: turns a failure into the gateway response the API answers for it.
 pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body> {
     if let Some(cause) = &err.cause {
@@ -181,7 +195,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
     ctx.error_response_type = Some(err.kind.as_str());
     ctx.error_detail = err.detail.clone();
     let body = match ctx.api.as_ref().and_then(|api| api.gateway_template(err.kind)) {
-        Some(t) => super::integration::template::render_gateway(t, &err, ctx),
+        Some(t) => super::template::render_gateway(t, ctx).unwrap_or_else(|| default_body(&err)),
         None => default_body(&err),
     };
     let mut res = Response::new(super::full_body(Bytes::from(body)));

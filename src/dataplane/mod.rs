@@ -5,6 +5,7 @@
 //! every failure is turned into AWS's gateway response by the one rescue in [`error`]. The
 //! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
+pub mod body;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -15,8 +16,10 @@ pub mod integration;
 pub mod observe;
 pub mod pipeline;
 pub mod request;
-pub mod router;
 pub mod server;
+pub mod settings;
+pub mod state;
+pub mod template;
 pub mod timer;
 pub mod trace;
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use super::config::StageRuntime;
 use super::context::RequestContext;
 use crate::compiler::CompiledMethod;
-use crate::compiler::context::ContextField;
+use crate::compiler::access_log::{AccessLogFormat, LogPart};
 
 /// Latency buckets in milliseconds (API Gateway's own metrics are in ms).
 const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000];
@@ -333,49 +333,9 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// A stage's access log format, parsed once per configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccessLogFormat {
-    parts: Vec<LogPart>,
-    /// Where the lines go: the log group named by the destination ARN.
-    pub destination: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum LogPart {
-    Literal(String),
-    /// A `$context` variable (`None`: one Gatehouse does not know, logged as `-`).
-    Context(Option<ContextField>),
-}
-
+// Rendering a stage's access log format (parsed when its configuration is built) for a request:
+// here, beside the metrics, where the data plane observes requests.
 impl AccessLogFormat {
-    pub fn parse(format: &str, destination_arn: &str) -> Self {
-        let mut parts = Vec::new();
-        let mut rest = format;
-        while let Some(i) = rest.find("$context.") {
-            if i > 0 {
-                parts.push(LogPart::Literal(rest[..i].to_owned()));
-            }
-            let after = &rest[i + "$context.".len()..];
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
-                .unwrap_or(after.len());
-            let name = after[..end].trim_end_matches('.');
-            parts.push(LogPart::Context(ContextField::parse(name)));
-            rest = &after[name.len()..];
-        }
-        if !rest.is_empty() {
-            parts.push(LogPart::Literal(rest.to_owned()));
-        }
-        // `arn:aws:logs:{region}:{account}:log-group:{name}` → `{name}`.
-        let destination = destination_arn
-            .split(":log-group:")
-            .nth(1)
-            .map(|n| n.trim_end_matches(":*").to_owned())
-            .unwrap_or_else(|| destination_arn.to_owned());
-        Self { parts, destination }
-    }
-
     pub fn render(&self, ctx: &RequestContext<'_>) -> String {
         let mut out = String::with_capacity(256);
         for p in &self.parts {

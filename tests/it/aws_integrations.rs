@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::IntegrationType;
-use gatehouse::dataplane::integration::aws::AwsSettings;
+use gatehouse::dataplane::settings::AwsSettings;
 use serde_json::{Value, json};
 
 use crate::backends::{fake_lambda, fake_sqs, fake_sts};

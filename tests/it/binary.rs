@@ -8,7 +8,7 @@ use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::{ContentHandlingStrategy, IntegrationType, Op, PatchOperation};
 use base64::Engine;
 use bytes::Bytes;
-use gatehouse::dataplane::integration::aws::AwsSettings;
+use gatehouse::dataplane::settings::AwsSettings;
 
 use crate::backends::{Objects, fake_s3};
 use crate::helpers::*;

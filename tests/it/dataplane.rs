@@ -1442,7 +1442,7 @@ async fn lambda_calls_are_sigv4_signed_when_credentials_are_configured() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let aws = gatehouse::dataplane::integration::aws::AwsSettings::from_env(
+    let aws = gatehouse::dataplane::settings::AwsSettings::from_env(
         [("lambda".to_owned(), format!("http://{lambda}"))].into(),
         &env,
     );

@@ -303,7 +303,7 @@ pub async fn start_worker_at(
     cache_dir: Option<std::path::PathBuf>,
     lambda_endpoint: Option<String>,
 ) -> gatehouse::server::Worker {
-    let aws = gatehouse::dataplane::integration::aws::AwsSettings {
+    let aws = gatehouse::dataplane::settings::AwsSettings {
         endpoints: lambda_endpoint
             .into_iter()
             .map(|url| ("lambda".to_owned(), url))
@@ -316,7 +316,7 @@ pub async fn start_worker_at(
 /// A worker calling AWS services where `aws` says.
 pub async fn start_worker_with(
     control_plane: &str,
-    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+    aws: gatehouse::dataplane::settings::AwsSettings,
 ) -> gatehouse::server::Worker {
     start_worker_full(control_plane, None, aws).await
 }
@@ -324,7 +324,7 @@ pub async fn start_worker_with(
 async fn start_worker_full(
     control_plane: &str,
     cache_dir: Option<std::path::PathBuf>,
-    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+    aws: gatehouse::dataplane::settings::AwsSettings,
 ) -> gatehouse::server::Worker {
     start_worker_timed(control_plane, cache_dir, aws, Default::default()).await
 }
@@ -333,8 +333,8 @@ async fn start_worker_full(
 pub async fn start_worker_timed(
     control_plane: &str,
     cache_dir: Option<std::path::PathBuf>,
-    aws: gatehouse::dataplane::integration::aws::AwsSettings,
-    client_timeouts: gatehouse::dataplane::server::ClientTimeouts,
+    aws: gatehouse::dataplane::settings::AwsSettings,
+    client_timeouts: gatehouse::dataplane::settings::ClientTimeouts,
 ) -> gatehouse::server::Worker {
     gatehouse::server::Worker::start(
         "127.0.0.1:0".parse().unwrap(),

@@ -103,7 +103,7 @@ pub async fn deploy_with(
     app: &TestApp,
     api: &str,
     stage: &str,
-    aws: gatehouse::dataplane::integration::aws::AwsSettings,
+    aws: gatehouse::dataplane::settings::AwsSettings,
 ) -> (gatehouse::server::Worker, reqwest::Client) {
     app.client()
         .create_deployment()

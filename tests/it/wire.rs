@@ -100,7 +100,7 @@ async fn wire_api(app: &TestApp) -> (gatehouse::server::Worker, String) {
 
 async fn wire_api_timed(
     app: &TestApp,
-    timeouts: gatehouse::dataplane::server::ClientTimeouts,
+    timeouts: gatehouse::dataplane::settings::ClientTimeouts,
 ) -> (gatehouse::server::Worker, String) {
     let c = app.client();
     let backend = echo_backend().await;
@@ -351,7 +351,7 @@ async fn malformed_or_oversized_heads_are_refused_and_the_connection_closed() {
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_oversized_bodies_refused_unread() {
     let app = spawn_app().await;
-    let timeouts = gatehouse::dataplane::server::ClientTimeouts {
+    let timeouts = gatehouse::dataplane::settings::ClientTimeouts {
         head: Duration::from_millis(300),
         body: Duration::from_millis(500),
         write: Duration::from_millis(300),

@@ -23,7 +23,7 @@ use crate::dataplane::h1::RawFields;
 use crate::dataplane::h1::client::is_head_field;
 use crate::dataplane::h1::{is_name, write_field};
 use crate::dataplane::request::MethodRequest;
-use crate::dataplane::server::DataPlane;
+use crate::dataplane::state::DataPlane;
 use crate::dataplane::{Body, MAX_PAYLOAD, full_body};
 
 /// What stays as-is when a decoded value goes back into a URI path: unreserved characters, `/`

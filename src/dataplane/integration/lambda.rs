@@ -19,7 +19,7 @@ use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::{TextFields, is_name};
 use crate::dataplane::request::MethodRequest;
-use crate::dataplane::server::DataPlane;
+use crate::dataplane::state::DataPlane;
 use crate::dataplane::{Body, full_body};
 
 /// Invokes the integration's function with `payload` (RequestResponse) and reads its answer.

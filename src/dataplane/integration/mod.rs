@@ -6,7 +6,6 @@ pub mod http_backend;
 pub mod lambda;
 pub mod mock;
 pub mod service;
-pub mod template;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
@@ -15,7 +14,7 @@ use http_body_util::BodyExt;
 use super::context::RequestContext;
 use super::error::{GatewayError, Side};
 use super::request::MethodRequest;
-use super::server::DataPlane;
+use super::state::DataPlane;
 use super::{Body, MAX_PAYLOAD, full_body};
 use crate::compiler::{CompiledIntegration, CompiledMethod, MappingTemplate, ParamSource};
 use crate::domain::enums::{IntegrationType, PassthroughBehavior};
@@ -91,7 +90,7 @@ impl From<Response<Body>> for Reply {
 
 /// The method request's body: still streaming, or already read (by request validation).
 pub enum Payload {
-    Streaming(super::server::RequestBody),
+    Streaming(super::body::RequestBody),
     Buffered(Bytes),
 }
 
@@ -118,7 +117,7 @@ impl Payload {
 /// Reads a whole request body, refusing more than AWS's 10 MB. Each piece is copied into one
 /// buffer as it comes: kept as they are, a chunked body's pieces would each hold the read
 /// buffer they were cut from (a body of a million one-byte chunks would hold gigabytes).
-pub async fn collect_limited(body: super::server::RequestBody) -> Result<Bytes, GatewayError> {
+pub async fn collect_limited(body: super::body::RequestBody) -> Result<Bytes, GatewayError> {
     let mut body = std::pin::pin!(body);
     let mut whole = match http_body::Body::size_hint(&*body).exact() {
         Some(n) => bytes::BytesMut::with_capacity((n as usize).min(MAX_PAYLOAD)),
@@ -197,7 +196,7 @@ pub fn request_payload(
     let input = content::request_in(body, binary, integration.content_handling);
     let (payload, content_type) = match choose_request_template(integration, req)? {
         RequestBody::Template(t, media) => {
-            let out = template::render(t, &input.into_bytes(), req, ctx)?;
+            let out = super::template::render(t, &input.into_bytes(), req, ctx)?;
             (content::Content::Text(Bytes::from(out)), Some(media.to_owned()))
         }
         RequestBody::Passthrough => (input, req.header("content-type").map(str::to_owned)),
@@ -254,7 +253,7 @@ pub fn integration_response(
     };
     let (content_type, body) = match (template, converted) {
         (Some((ct, t)), content::Content::Text(text)) => {
-            let out = template::render(t, &text, req, ctx)?;
+            let out = super::template::render(t, &text, req, ctx)?;
             (Some(ct.clone()), Bytes::from(out))
         }
         (Some(_), content::Content::Binary(_)) => {

@@ -11,7 +11,7 @@ use crate::dataplane::Body;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
-use crate::dataplane::server::DataPlane;
+use crate::dataplane::state::DataPlane;
 
 pub async fn invoke(
     dp: &DataPlane,

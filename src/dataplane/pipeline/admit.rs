@@ -3,11 +3,11 @@
 //! a path with a `.` or `..` segment once decoded (400). First, what a gateway response may map
 //! from the request is kept, when the API has such a response.
 
+use crate::dataplane::body::RequestBody;
 use crate::dataplane::context::{GatewayRequest, RequestContext};
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::request::{has_dot_segment, parse_query};
-use crate::dataplane::server::RequestBody;
 use crate::domain::enums::GatewayResponseType;
 
 use super::canary::Deployment;

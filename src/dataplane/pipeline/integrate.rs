@@ -12,7 +12,7 @@ use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::integration::{self, Payload, Reply};
 use crate::dataplane::request::MethodRequest;
-use crate::dataplane::server::DataPlane;
+use crate::dataplane::state::DataPlane;
 use crate::domain::enums::IntegrationType;
 
 pub async fn call(

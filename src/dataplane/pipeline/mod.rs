@@ -33,11 +33,12 @@ use std::time::Instant;
 
 pub use respond::{Answer, AnswerIds};
 
+use super::body::RequestBody;
 use super::context::{Peer, RequestContext, RequestFields};
 use super::error::GatewayError;
 use super::h1::RawFields;
 use super::integration::{Payload, Reply};
-use super::server::{DataPlane, RequestBody};
+use super::state::DataPlane;
 use crate::dataplane::config::RuntimeConfig;
 
 /// Answers the request `parts` (whose header fields are `fields`, as they arrived) and `body`,

@@ -11,7 +11,7 @@ use crate::dataplane::context::{InlineId, RequestContext};
 use crate::dataplane::error::{GatewayError, rescue};
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::integration::Reply;
-use crate::dataplane::server::DataPlane;
+use crate::dataplane::state::DataPlane;
 use crate::dataplane::trace::TraceId;
 
 /// A request's answer. The headers AWS adds to every answer are kept apart, for the server to

@@ -3,10 +3,10 @@
 //! BAD_REQUEST_PARAMETERS / BAD_REQUEST_BODY gateway responses; no backend is called.
 
 use crate::compiler::validation::{CompiledValidation, ParamLocation, RequiredParam};
+use crate::dataplane::body::RequestBody;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::integration::{Payload, media_type};
 use crate::dataplane::request::MethodRequest;
-use crate::dataplane::server::RequestBody;
 use crate::domain::enums::GatewayResponseType;
 
 /// Checks the method request against the method's validator `v`: its required parameters,

@@ -22,35 +22,14 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::DataPlane;
-use super::body::RequestBody;
+use crate::dataplane::body::{RequestBody, poll_fill};
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
 use crate::dataplane::pipeline::{self, Answer, AnswerIds};
+use crate::dataplane::settings::ClientTimeouts;
+use crate::dataplane::state::DataPlane;
 use crate::dataplane::timer::LazyTimer;
-
-/// How long clients get: to send a whole request head once the connection is idle (also how
-/// long an idle keep-alive connection stays open) and a small body after its head; to send a
-/// streamed body (one too large to read with its head, or chunked) from its head on; and for a
-/// write to make progress while the client does not read.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientTimeouts {
-    pub head: Duration,
-    pub body: Duration,
-    pub write: Duration,
-}
-
-impl Default for ClientTimeouts {
-    /// 30 s for a head, 60 s for a body (10 MB in that time is 1.4 Mbit/s), 30 s for a write.
-    fn default() -> Self {
-        Self {
-            head: Duration::from_secs(30),
-            body: Duration::from_secs(60),
-            write: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Bodies of known length up to this are read with their head, before the pipeline runs.
 const BUFFERED_BODY: u64 = 64 << 10;
@@ -58,14 +37,12 @@ const BUFFERED_BODY: u64 = 64 << 10;
 const COALESCED_BODY: usize = 16 << 10;
 /// How long a closing connection waits for the client to close its side.
 const LINGER: Duration = Duration::from_secs(2);
-/// The room a read gets.
-const READ_SIZE: usize = 8 << 10;
 
 /// Serves the connection `stream` from `remote`, made to our `port`.
 pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPlane) {
     let mut conn = Conn {
         stream: Arc::new(stream),
-        rbuf: BytesMut::with_capacity(READ_SIZE),
+        rbuf: BytesMut::with_capacity(crate::dataplane::body::READ_SIZE),
         wbuf: Vec::with_capacity(1024),
         timer: LazyTimer::default(),
         timeouts: dp.timeouts,
@@ -90,7 +67,7 @@ async fn linger(stream: &TcpStream) {
         return;
     }
     let drain = async {
-        let mut scratch = BytesMut::with_capacity(READ_SIZE);
+        let mut scratch = BytesMut::with_capacity(crate::dataplane::body::READ_SIZE);
         let mut left = 1usize << 20;
         while left > 0 {
             scratch.clear();
@@ -426,45 +403,6 @@ impl Conn {
             }
         }
         Ok(())
-    }
-}
-
-/// Reads what the client sent into `buf`; 0 at its end. Shared with streamed bodies, which
-/// read the same socket through their own handle.
-///
-/// A read that leaves room in the buffer has drained the socket, and its readiness is cleared
-/// with it, as tokio's own `poll_read` does: the next read then waits for the runtime to see
-/// more arrive, instead of trying at once and finding nothing. Reading right after each answer
-/// found nothing (EAGAIN) on most requests; those syscalls and the wakeups around them cost a
-/// fifth of the throughput of a proxied request.
-pub(super) fn poll_fill(
-    stream: &TcpStream,
-    buf: &mut BytesMut,
-    cx: &mut Context<'_>,
-) -> Poll<std::io::Result<usize>> {
-    use std::io::ErrorKind::WouldBlock;
-    if buf.capacity() - buf.len() < 1024 {
-        buf.reserve(READ_SIZE);
-    }
-    let room = buf.capacity() - buf.len();
-    loop {
-        std::task::ready!(stream.poll_read_ready(cx))?;
-        let mut read = 0;
-        // `try_io` clears the readiness it saw before the read when the closure says
-        // WouldBlock: a short read says so, keeping what it read in `read`.
-        let result = stream.try_io(tokio::io::Interest::READABLE, || {
-            read = stream.try_read_buf(buf)?;
-            match read {
-                n if n > 0 && n < room => Err(WouldBlock.into()),
-                n => Ok(n),
-            }
-        });
-        match result {
-            Ok(n) => return Poll::Ready(Ok(n)),
-            Err(e) if e.kind() == WouldBlock && read > 0 => return Poll::Ready(Ok(read)),
-            Err(e) if e.kind() == WouldBlock => continue,
-            Err(e) => return Poll::Ready(Err(e)),
-        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! dispatcher, its header-read timer and the moves of the service future (callgrind), and
 //! matching nginx's throughput needed them gone.
 
-mod body;
 mod conn;
 mod date;
 
@@ -15,73 +14,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
-pub use body::RequestBody;
-pub use conn::ClientTimeouts;
-
-use super::client::{self, BackendClient};
-use super::config::RuntimeConfig;
-use super::context::RequestContext;
-use super::integration::aws::AwsSettings;
-use super::observe::{AccessLogSink, Metrics};
-
-/// Everything a worker's requests share.
-pub struct DataPlane {
-    pub runtime: Arc<ArcSwap<RuntimeConfig>>,
-    /// One pooled keep-alive client for every backend (HTTP integrations and Lambda), http:// and
-    /// https:// alike.
-    pub http: BackendClient,
-    /// For integrations that skip certificate verification.
-    pub http_insecure: BackendClient,
-    pub aws: AwsSettings,
-    pub metrics: Arc<Metrics>,
-    access_logs: AccessLogSink,
-    pub timeouts: ClientTimeouts,
-}
-
-impl DataPlane {
-    /// One per data-plane thread: its own connection pool, the shared configuration, metrics and
-    /// access-log writer.
-    pub fn new(
-        runtime: Arc<ArcSwap<RuntimeConfig>>,
-        aws: AwsSettings,
-        metrics: Arc<Metrics>,
-        access_logs: AccessLogSink,
-        timeouts: ClientTimeouts,
-    ) -> Self {
-        let (http, http_insecure) = (client::verifying(), client::insecure());
-        Self {
-            runtime,
-            http,
-            http_insecure,
-            aws,
-            metrics,
-            access_logs,
-            timeouts,
-        }
-    }
-
-    /// Called once per request when its answer is ready: metrics, then the stage's access log.
-    pub fn observe(&self, ctx: &RequestContext<'_>) {
-        self.metrics.record(ctx);
-        if let Some(log) = ctx.stage_runtime.as_ref().and_then(|s| s.access_log.as_ref())
-            && !self.access_logs.write(&log.destination, log.render(ctx))
-        {
-            self.metrics
-                .dropped_log_lines
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        tracing::trace!(
-            request.id = %ctx.request_id,
-            api.id = ctx.api_id().unwrap_or("-"),
-            stage.name = ctx.stage_name().unwrap_or("-"),
-            status = ctx.status,
-            "request served"
-        );
-    }
-}
+use super::state::DataPlane;
 
 /// Open client connections one data-plane thread holds at most.
 pub const MAX_CONNECTIONS_PER_THREAD: usize = 16_384;

@@ -9,88 +9,24 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use http::{HeaderName, HeaderValue};
-
 use crate::compiler::MappingTemplate;
 use crate::compiler::context::ContextField;
-use crate::dataplane::context::RequestContext;
-use crate::dataplane::error::GatewayError;
+use crate::dataplane::context::{Overrides, RequestContext};
 use crate::dataplane::request::MethodRequest;
-use crate::domain::enums::GatewayResponseType;
 use crate::vtl::apigateway::{Input, Params, Util};
 use crate::vtl::value::{MapEntries, Object};
 use crate::vtl::{self, Limits, Value, Vars};
 
-/// What templates of one request have set in `$context.requestOverride` and
-/// `$context.responseOverride`.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub request: serde_json::Map<String, serde_json::Value>,
-    pub response: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Overrides {
-    fn section<'a>(
-        map: &'a serde_json::Map<String, serde_json::Value>,
-        name: &str,
-    ) -> Vec<(&'a str, String)> {
-        map.get(name)
-            .and_then(|v| v.as_object())
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| Some((k.as_str(), plain_string(v)?)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn request_headers(&self) -> Vec<(&str, String)> {
-        Self::section(&self.request, "header")
-    }
-
-    pub fn request_query(&self) -> Vec<(&str, String)> {
-        Self::section(&self.request, "querystring")
-    }
-
-    pub fn request_path(&self) -> Vec<(&str, String)> {
-        Self::section(&self.request, "path")
-    }
-
-    pub fn response_headers(&self) -> Vec<(&str, String)> {
-        Self::section(&self.response, "header")
-    }
-
-    pub fn response_status(&self) -> Option<u16> {
-        match self.response.get("status")? {
-            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .filter(|s| (100..=599).contains(s))
-    }
-
-    /// Applies the response overrides to a method response.
-    pub fn apply_to_response(&self, res: &mut http::Response<crate::dataplane::Body>) {
-        if let Some(status) = self
-            .response_status()
-            .and_then(|s| http::StatusCode::from_u16(s).ok())
-        {
-            *res.status_mut() = status;
-        }
-        for (name, value) in self.response_headers() {
-            if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-                res.headers_mut().insert(n, v);
-            }
-        }
-    }
-}
-
-fn plain_string(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
+/// Why a template gave no output.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The request's input is not what the template reads (a body that is not JSON): AWS's
+    /// 400.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The template does not parse, or failed (a limit, a bad regular expression): AWS's 500.
+    #[error("the mapping template failed: {0}")]
+    Failed(String),
 }
 
 /// Renders `template` over `payload` (the method request's body, or the integration's answer).
@@ -99,11 +35,11 @@ pub fn render(
     payload: &[u8],
     req: &MethodRequest<'_>,
     ctx: &mut RequestContext<'_>,
-) -> Result<String, GatewayError> {
-    let parsed = template.parsed.as_ref().map_err(|e| {
-        tracing::debug!(error = %e, "mapping template does not parse");
-        GatewayError::internal()
-    })?;
+) -> Result<String, TemplateError> {
+    let parsed = template
+        .parsed
+        .as_ref()
+        .map_err(|e| TemplateError::Failed(format!("it does not parse: {e}")))?;
     let mut vars = Vars::with_capacity_and_hasher(8, Default::default());
     if parsed.uses("input") {
         let params = Params {
@@ -135,13 +71,8 @@ pub fn render(
         vars.insert("context".into(), Value::Object(c.clone()));
     }
     let out = parsed.render(&vars, &Limits::default()).map_err(|e| match e {
-        vtl::Error::InvalidInput(message) => {
-            GatewayError::new(GatewayResponseType::BadRequestBody, 400, message)
-        }
-        other => {
-            tracing::debug!(error = %other, "mapping template failed");
-            GatewayError::internal()
-        }
+        vtl::Error::InvalidInput(message) => TemplateError::InvalidInput(message),
+        other => TemplateError::Failed(other.to_string()),
     })?;
     if let Some(c) = context {
         c.keep_overrides(ctx);
@@ -150,13 +81,10 @@ pub fn render(
 }
 
 /// A gateway response's body template, with the request's `$context` (its `error.*` set by the
-/// rescue: message, messageString, responseType, validationErrorString) and `$util`. A template that fails
-/// answers AWS's default body instead: a failure must not fail again.
-pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &RequestContext<'_>) -> String {
-    let fallback = || crate::dataplane::error::default_body(err);
-    let Ok(parsed) = template.parsed.as_ref() else {
-        return fallback();
-    };
+/// rescue: message, messageString, responseType, validationErrorString) and `$util`; nothing
+/// when it fails (the rescue then answers AWS's default body: a failure must not fail again).
+pub fn render_gateway(template: &MappingTemplate, ctx: &RequestContext<'_>) -> Option<String> {
+    let parsed = template.parsed.as_ref().ok()?;
     let mut vars = Vars::with_capacity_and_hasher(2, Default::default());
     if parsed.uses("util") {
         vars.insert("util".into(), Value::Object(Rc::new(Util)));
@@ -164,10 +92,10 @@ pub fn render_gateway(template: &MappingTemplate, err: &GatewayError, ctx: &Requ
     if parsed.uses("context") {
         vars.insert("context".into(), Value::Object(Rc::new(ContextVar::new(ctx))));
     }
-    parsed.render(&vars, &Limits::default()).unwrap_or_else(|e| {
-        tracing::debug!(error = %e, "gateway response template failed");
-        fallback()
-    })
+    parsed
+        .render(&vars, &Limits::default())
+        .inspect_err(|e| tracing::debug!(error = %e, "gateway response template failed"))
+        .ok()
 }
 
 /// `$context`: the request's `$context` variables (as [`RequestContext::field`] answers them,

@@ -11,7 +11,6 @@ use http_body::{Frame, SizeHint};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use super::conn::poll_fill;
 use crate::dataplane::h1::Chunked;
 
 pub struct RequestBody {
@@ -61,7 +60,7 @@ impl RequestBody {
     /// A body of `length` bytes (or chunked, when `None`) still to come on `stream` before
     /// `deadline`, of which `buf` holds the first bytes; `go_ahead`: the client waits for a
     /// `100 Continue` before sending it. The receiver gets the buffer back when the body is done.
-    pub(super) fn streaming(
+    pub fn streaming(
         stream: Arc<TcpStream>,
         buf: BytesMut,
         length: Option<u64>,
@@ -207,6 +206,48 @@ impl http_body::Body for RequestBody {
                 Framing::Length(left) => SizeHint::with_exact(left),
                 Framing::Chunked(_) => SizeHint::default(),
             },
+        }
+    }
+}
+
+/// The room a read gets.
+pub const READ_SIZE: usize = 8 << 10;
+
+/// Reads what the client sent into `buf`; 0 at its end. Shared by the connection, for heads, and by
+/// streamed bodies, which read the same socket through their own handle.
+///
+/// A read that leaves room in the buffer has drained the socket, and its readiness is cleared
+/// with it, as tokio's own `poll_read` does: the next read then waits for the runtime to see
+/// more arrive, instead of trying at once and finding nothing. Reading right after each answer
+/// found nothing (EAGAIN) on most requests; those syscalls and the wakeups around them cost a
+/// fifth of the throughput of a proxied request.
+pub fn poll_fill(
+    stream: &TcpStream,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<usize>> {
+    use std::io::ErrorKind::WouldBlock;
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(READ_SIZE);
+    }
+    let room = buf.capacity() - buf.len();
+    loop {
+        std::task::ready!(stream.poll_read_ready(cx))?;
+        let mut read = 0;
+        // `try_io` clears the readiness it saw before the read when the closure says
+        // WouldBlock: a short read says so, keeping what it read in `read`.
+        let result = stream.try_io(tokio::io::Interest::READABLE, || {
+            read = stream.try_read_buf(buf)?;
+            match read {
+                n if n > 0 && n < room => Err(WouldBlock.into()),
+                n => Ok(n),
+            }
+        });
+        match result {
+            Ok(n) => return Poll::Ready(Ok(n)),
+            Err(e) if e.kind() == WouldBlock && read > 0 => return Poll::Ready(Ok(read)),
+            Err(e) if e.kind() == WouldBlock => continue,
+            Err(e) => return Poll::Ready(Err(e)),
         }
     }
 }
