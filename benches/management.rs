@@ -4,8 +4,11 @@
 //!   integration (goal: 300 resources in <= 100 ms);
 //! - PutMethod throughput with 16 concurrent SDK clients (goal: >= 1,000 writes/s).
 //!
-//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench management`
-//! (the server's database is created fresh and dropped afterwards).
+//! `cargo bench --bench management`, on a fresh database of the PostgreSQL of `DATABASE_URL` or
+//! an embedded one, as each test gets one.
+
+#[path = "../tests/it/helpers/db.rs"]
+mod db;
 
 use std::time::{Duration, Instant};
 
@@ -17,26 +20,12 @@ use gatehouse::domain::ids;
 use gatehouse::domain::rest_api::{Integration, Method};
 use gatehouse::store::resources::Node;
 use gatehouse::store::{Store, credentials, methods, resources};
-use sqlx::{Connection, PgConnection};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let admin =
-        std::env::var("DATABASE_URL").expect("set DATABASE_URL to a PostgreSQL server (any database)");
-    let db = format!("gh_bench_{}", std::process::id());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = match admin.rfind('/') {
-        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => {
-            format!("{}/{db}", &admin[..i])
-        }
-        _ => format!("{admin}/{db}"),
-    };
+    // A fresh database as the tests get one (`DATABASE_URL`'s server, else the embedded one).
+    let (_, url) = db::fresh_database().await;
     let store = Store::connect(&url, 32).await.unwrap();
-    store.migrate().await.unwrap();
     let mut c = store.pool().acquire().await.unwrap();
     credentials::create_if_absent(
         &mut c,
@@ -81,10 +70,7 @@ async fn main() {
     put_method_throughput(&client, 16, Duration::from_secs(10)).await;
 
     store.pool().close().await;
-    sqlx::query(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    // The database is dropped by the next run of the tests or benches (as theirs are).
 }
 
 /// An API with `n` resources under the root, each with a GET and a MOCK integration. Seeded

@@ -1,7 +1,11 @@
 //! Propagation: from CreateDeployment returning to 4 workers serving the new deployment
 //! (goal: p99 <= 200 ms). Control plane and workers run in this process, on loopback.
 //!
-//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench propagation`
+//! `cargo bench --bench propagation`, on the PostgreSQL of `DATABASE_URL` or an embedded one, as
+//! the tests run.
+
+#[path = "../tests/it/helpers/db.rs"]
+mod db;
 
 use std::time::{Duration, Instant};
 
@@ -11,24 +15,15 @@ use aws_sdk_apigateway::types::IntegrationType;
 use gatehouse::config::Config;
 use gatehouse::server::{ControlPlane, Worker, WorkerOptions};
 use gatehouse::store::{Store, credentials};
-use sqlx::{Connection, PgConnection};
 
 const WORKERS: usize = 4;
 const ROUNDS: usize = 100;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let admin =
-        std::env::var("DATABASE_URL").expect("set DATABASE_URL to a PostgreSQL server (any database)");
-    let db = format!("gh_bench_prop_{}", std::process::id());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = &admin[..admin.rfind('/').unwrap()];
-    let store = Store::connect(&format!("{base}/{db}"), 16).await.unwrap();
-    store.migrate().await.unwrap();
+    // A fresh database as the tests get one (`DATABASE_URL`'s server, else the embedded one).
+    let (_, url) = db::fresh_database().await;
+    let store = Store::connect(&url, 16).await.unwrap();
     credentials::create_if_absent(
         &mut store.pool().acquire().await.unwrap(),
         &credentials::Credential {
@@ -142,8 +137,5 @@ async fn main() {
     drop(workers);
     cp.stop().await;
     store.pool().close().await;
-    sqlx::query(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    // The database is dropped by the next run of the tests or benches (as theirs are).
 }

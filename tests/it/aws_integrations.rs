@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::backends::{fake_lambda, fake_sqs, fake_sts};
 use crate::helpers::*;
-use crate::templates::{add_resource, deploy_with};
+use crate::templates::deploy_with;
 
 fn lambda_uri(function: &str) -> String {
     format!(

@@ -12,7 +12,6 @@ use gatehouse::dataplane::settings::AwsSettings;
 
 use crate::backends::{Objects, fake_s3};
 use crate::helpers::*;
-use crate::templates::add_resource;
 
 /// gzip output: not UTF-8.
 const RAW_HEX: &str = "1f8b0800146cee6302ff4bcecf2d284a2d2e4e4d5148492c49d45128cec82fcd4951484a55c8cc2b4bccc94c51080d71d3b550282e29cacc4b0700b83910572f000000";
@@ -149,7 +148,7 @@ async fn deploy_both(app: &TestApp, api: &str, s3: std::net::SocketAddr) -> gate
         endpoints: [("s3".to_owned(), format!("http://{s3}"))].into(),
         ..AwsSettings::default()
     };
-    let worker = start_worker_with(&app.url(), aws).await;
+    let worker = WorkerBuilder::new(&app.url()).aws(aws).start().await;
     assert!(
         eventually(Duration::from_secs(5), || async {
             let rt = worker.runtime.load();

@@ -287,7 +287,10 @@ async fn a_worker_with_a_config_cache_starts_while_the_control_plane_is_down() {
     }
     let dead_control_plane = app.url();
     app.control_plane.take().unwrap().stop().await;
-    let worker = start_worker_at(&dead_control_plane, Some(cache.clone()), None).await;
+    let worker = WorkerBuilder::new(&dead_control_plane)
+        .cache_dir(cache.clone())
+        .start()
+        .await;
     let http = invoker(&api, &worker);
     assert_eq!(
         answer(&http, &invoke_url(&api, &worker, "dev", "/"))
@@ -302,7 +305,7 @@ async fn a_worker_with_a_config_cache_starts_while_the_control_plane_is_down() {
 async fn a_change_through_one_replica_reaches_a_worker_on_another() {
     let app = spawn_app().await;
     let replica = app.start_replica().await;
-    let worker = start_worker_at(&replica.url(), None, None).await;
+    let worker = WorkerBuilder::new(&replica.url()).start().await;
     let c = app.client();
     let (api, _) = answering_api(&c, "via replica A").await;
     let started = Instant::now();

@@ -8,18 +8,6 @@ use serde_json::{Value, json};
 use crate::backends::echo_backend;
 use crate::helpers::*;
 
-pub async fn add_resource(c: &Client, api: &str, parent: &str, part: &str) -> String {
-    c.create_resource()
-        .rest_api_id(api)
-        .parent_id(parent)
-        .path_part(part)
-        .send()
-        .await
-        .unwrap()
-        .id
-        .unwrap()
-}
-
 /// One method with its integration and a single integration response (status 200 unless the
 /// selection pattern's answer says otherwise).
 pub struct Route<'a> {
@@ -112,7 +100,7 @@ pub async fn deploy_with(
         .send()
         .await
         .unwrap();
-    let worker = start_worker_with(&app.url(), aws).await;
+    let worker = WorkerBuilder::new(&app.url()).aws(aws).start().await;
     assert!(serving(&worker, api, stage).await);
     let http = invoker(api, &worker);
     (worker, http)

@@ -4,15 +4,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_apigateway::Client;
-use aws_sdk_apigateway::types::IntegrationType;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::backends::echo_backend;
 use crate::helpers::*;
-use crate::templates::add_resource;
 
 /// An answer as read off the wire.
 #[derive(Debug)]
@@ -102,55 +99,33 @@ async fn wire_api_timed(
     app: &TestApp,
     timeouts: gatehouse::dataplane::settings::ClientTimeouts,
 ) -> (gatehouse::server::Worker, String) {
-    let c = app.client();
     let backend = echo_backend().await;
-    let (api, root) = create_api(&c, "wire").await;
-    proxy_to(&c, &api, &root, &format!("http://{backend}/{{proxy}}")).await;
-    let pets = add_resource(&c, &api, &root, "pets").await;
-    put_mock_method(&c, &api, &pets, "GET").await;
-    c.put_integration_response()
-        .rest_api_id(&api)
-        .resource_id(&pets)
-        .http_method("GET")
-        .status_code("200")
-        .selection_pattern("")
-        .response_templates("application/json", r#"{"pets": ["rex"]}"#)
-        .send()
-        .await
-        .unwrap();
-    c.create_deployment()
-        .rest_api_id(&api)
-        .stage_name("s")
-        .send()
-        .await
-        .unwrap();
-    let worker = start_worker_timed(&app.control_plane_url(), None, Default::default(), timeouts).await;
-    assert!(serving(&worker, &api, "s").await);
-    (worker, format!("{api}.execute-api.localhost"))
+    let worker = WorkerBuilder::new(&app.control_plane_url()).timeouts(timeouts);
+    proxy_api_on(app, &format!("http://{backend}/{{proxy}}"), worker).await
 }
 
-async fn proxy_to(c: &Client, api: &str, root: &str, uri: &str) {
-    let proxy = add_resource(c, api, root, "{proxy+}").await;
-    c.put_method()
-        .rest_api_id(api)
-        .resource_id(&proxy)
-        .http_method("ANY")
-        .authorization_type("NONE")
-        .request_parameters("method.request.path.proxy", true)
-        .send()
+/// A worker serving `ANY /{proxy+}` as HTTP_PROXY to `uri` on stage `s`, and `GET /pets` as
+/// MOCK; its address and the Host naming the API.
+async fn proxy_api(app: &TestApp, uri: &str) -> (gatehouse::server::Worker, String) {
+    proxy_api_on(app, uri, WorkerBuilder::new(&app.control_plane_url())).await
+}
+
+async fn proxy_api_on(
+    app: &TestApp,
+    uri: &str,
+    worker: WorkerBuilder,
+) -> (gatehouse::server::Worker, String) {
+    let c = app.client();
+    let api = TestApi::create(&c, "wire").await;
+    api.http_proxy("/{proxy+}", uri)
         .await
-        .unwrap();
-    c.put_integration()
-        .rest_api_id(api)
-        .resource_id(&proxy)
-        .http_method("ANY")
-        .r#type(IntegrationType::HttpProxy)
-        .integration_http_method("ANY")
-        .uri(uri)
-        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
-        .send()
+        .mock("/pets", "GET", r#"{"pets": ["rex"]}"#)
         .await
-        .unwrap();
+        .deploy("s")
+        .await;
+    let worker = worker.start().await;
+    assert!(serving(&worker, &api.id, "s").await);
+    (worker, format!("{}.execute-api.localhost", api.id))
 }
 
 #[tokio::test]
@@ -493,35 +468,6 @@ impl RawBackend {
     fn heads(&self) -> Vec<String> {
         self.heads.lock().unwrap().clone()
     }
-}
-
-/// A worker serving `ANY /{proxy+}` as HTTP_PROXY to `uri` on stage `s`, and `GET /pets` as
-/// MOCK; its address and the Host naming the API.
-async fn proxy_api(app: &TestApp, uri: &str) -> (gatehouse::server::Worker, String) {
-    let c = app.client();
-    let (api, root) = create_api(&c, "wire-proxy").await;
-    proxy_to(&c, &api, &root, uri).await;
-    let pets = add_resource(&c, &api, &root, "pets").await;
-    put_mock_method(&c, &api, &pets, "GET").await;
-    c.put_integration_response()
-        .rest_api_id(&api)
-        .resource_id(&pets)
-        .http_method("GET")
-        .status_code("200")
-        .selection_pattern("")
-        .response_templates("application/json", r#"{"pets": ["rex"]}"#)
-        .send()
-        .await
-        .unwrap();
-    c.create_deployment()
-        .rest_api_id(&api)
-        .stage_name("s")
-        .send()
-        .await
-        .unwrap();
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api, "s").await);
-    (worker, format!("{api}.execute-api.localhost"))
 }
 
 /// Sends `raw` on a new connection and reads one answer.

@@ -4,6 +4,8 @@
 //! limits, `Content-Length`, and the chunked decoder. httparse does the parsing.
 
 pub mod client;
+#[cfg(test)]
+mod fuzz;
 pub mod server;
 
 use bytes::{Bytes, BytesMut};
