@@ -35,9 +35,17 @@ pub enum CompileError {
     },
 }
 
+/// A deployment, compiled for the data plane: each kind of API has a compiled form of its own
+/// (an HTTP API's routes are route keys, its events payload format 2.0). Code that serves only
+/// one kind says so by matching on it, so a new kind shows every place that must learn it.
+#[derive(Debug)]
+pub enum CompiledApi {
+    Rest(CompiledRestApi),
+}
+
 /// A REST API deployment, ready to serve.
 #[derive(Debug)]
-pub struct CompiledApi {
+pub struct CompiledRestApi {
     pub api_id: String,
     pub snapshot_hash: String,
     pub binary_media_types: Vec<String>,
@@ -167,7 +175,7 @@ impl CompiledIntegration {
     }
 }
 
-impl CompiledApi {
+impl CompiledRestApi {
     /// The gateway response the API answers for `kind` (its own, inherited, or AWS's default).
     pub fn gateway_response(&self, kind: GatewayResponseType) -> &GatewayResponse {
         &self.gateway_responses[&kind]
@@ -242,7 +250,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         .values()
         .flat_map(|g| g.response_parameters.values())
         .any(|source| !(source.starts_with('\'') && source.ends_with('\'')));
-    Ok(CompiledApi {
+    Ok(CompiledApi::Rest(CompiledRestApi {
         api_id: snapshot.rest_api.id.clone(),
         snapshot_hash: hash.to_owned(),
         binary_media_types: snapshot.rest_api.binary_media_types.clone(),
@@ -251,7 +259,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         gateway_responses,
         gateway_templates,
         gateway_responses_read_request,
-    })
+    }))
 }
 
 fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {

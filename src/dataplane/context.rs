@@ -156,7 +156,10 @@ impl<'r> RequestContext<'r> {
 
     /// The serving API's binaryMediaTypes (none before an API is known).
     pub fn binary_media_types(&self) -> &'r [String] {
-        self.api.map_or(&[], |api| api.binary_media_types.as_slice())
+        match self.api.map(|api| &**api) {
+            Some(CompiledApi::Rest(api)) => api.binary_media_types.as_slice(),
+            None => &[],
+        }
     }
 
     pub fn resource_id(&self) -> Option<&str> {

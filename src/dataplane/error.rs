@@ -6,6 +6,7 @@ use http::{HeaderName, HeaderValue, Response, StatusCode};
 
 use super::Body;
 use super::context::RequestContext;
+use crate::compiler::CompiledApi;
 use crate::domain::enums::GatewayResponseType;
 use crate::domain::rest_api::GatewayResponse;
 
@@ -178,7 +179,11 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         );
     }
     let default;
-    let gw: &GatewayResponse = match &ctx.api {
+    // Gateway responses are REST APIs'.
+    let api = ctx.api.map(|api| match &**api {
+        CompiledApi::Rest(api) => api,
+    });
+    let gw: &GatewayResponse = match api {
         Some(api) => api.gateway_response(err.kind),
         None => {
             default = GatewayResponse::effective(err.kind, &Default::default());
@@ -194,7 +199,7 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
     ctx.error_message = Some(err.message.clone());
     ctx.error_response_type = Some(err.kind.as_str());
     ctx.error_detail = err.detail.clone();
-    let body = match ctx.api.as_ref().and_then(|api| api.gateway_template(err.kind)) {
+    let body = match api.and_then(|api| api.gateway_template(err.kind)) {
         Some(t) => super::template::render_gateway(t, ctx).unwrap_or_else(|| default_body(&err)),
         None => default_body(&err),
     };

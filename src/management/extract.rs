@@ -1,12 +1,10 @@
 //! Extractors that fail the AWS way: JSON bodies and pagination parameters.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::store::PageRequest;
 
 /// A JSON body; malformed JSON is a `SerializationException`, an empty body is `{}`.
 pub struct AwsJson<T>(pub T);
@@ -44,39 +42,6 @@ fn serialization_message(e: &serde_json::Error) -> String {
         }
     }
     text
-}
-
-/// AWS's `position` and `limit` (default 25, at most 500).
-#[derive(Debug, Clone, Copy)]
-pub struct Pagination(pub PageRequest);
-
-impl<S: Send + Sync> FromRequestParts<S> for Pagination {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut page = PageRequest {
-            after_seq: 0,
-            limit: 25,
-        };
-        for (k, v) in form_pairs(parts.uri.query().unwrap_or("")) {
-            match k.as_str() {
-                "position" => {
-                    page.after_seq = v
-                        .parse()
-                        .ok()
-                        .filter(|n: &i64| *n >= 0)
-                        .ok_or_else(|| ApiError::bad_request("Invalid position specified"))?;
-                }
-                "limit" => {
-                    page.limit = v.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
-                        ApiError::bad_request("Invalid limit specified: must be between 1 and 500")
-                    })?;
-                }
-                _ => {}
-            }
-        }
-        Ok(Pagination(page))
-    }
 }
 
 /// Decoded `key=value` pairs of a query string.

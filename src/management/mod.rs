@@ -6,7 +6,6 @@
 pub mod apigateway;
 pub mod error;
 pub mod extract;
-pub mod patch;
 pub mod sigv4;
 
 use axum::Router;

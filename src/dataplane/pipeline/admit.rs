@@ -20,7 +20,7 @@ pub fn check(
     body: &RequestBody,
     ctx: &mut RequestContext<'_>,
 ) -> Result<(), GatewayError> {
-    let api = deployment.api;
+    let api = deployment.rest();
     if api.gateway_responses_read_request {
         ctx.gateway_request = Some(Box::new(GatewayRequest {
             headers: fields.to_header_map_lossy(0),

@@ -20,7 +20,7 @@ pub fn method<'r>(
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<CompiledMethod>, MethodRequest<'r>), GatewayError> {
     let matched = deployment
-        .api
+        .rest()
         .routes
         .lookup(path)
         .ok_or_else(GatewayError::missing_token)?;

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use serde::{Deserialize, Serialize};
 
+use super::patch::{self, Op, PatchBody};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult};
 use crate::management::extract::AwsJson;
-use crate::management::patch::{self, Op, PatchBody};
 use crate::store::{Tenant, accounts};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,14 +6,15 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use super::paging::Pagination;
+use super::patch::{self, Op, PatchBody, PatchOp};
 use super::{Listing, find_api, find_api_or};
 use crate::domain::enums::AuthorizerType;
 use crate::domain::ids;
 use crate::domain::rest_api::Authorizer;
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
-use crate::management::extract::{AwsJson, Pagination};
-use crate::management::patch::{self, Op, PatchBody, PatchOp};
+use crate::management::extract::AwsJson;
 use crate::store::api_documents::{self as docs, Kind};
 use crate::store::resources::Tree;
 use crate::store::{RowLock, Tenant, methods, resources};

@@ -9,6 +9,8 @@ use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use super::paging::Pagination;
+use super::patch::{self, Op, PatchBody};
 use super::stages::{CanaryInput, new_stage};
 use super::{Listing, find_api};
 use crate::domain::rest_api::{
@@ -19,8 +21,7 @@ use crate::domain::stage::CanarySettings;
 use crate::domain::{ids, now};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
-use crate::management::extract::{AwsJson, Pagination, query_param};
-use crate::management::patch::{self, Op, PatchBody};
+use crate::management::extract::{AwsJson, query_param};
 use crate::store::api_documents::{self as docs, Kind};
 use crate::store::resources::Tree;
 use crate::store::{RowLock, StoreError, Tenant, deployments, methods, resources, stages};

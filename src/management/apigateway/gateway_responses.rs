@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use super::patch::{self, Op, PatchBody};
 use super::{Listing, find_api};
 use crate::domain::enums::GatewayResponseType;
 use crate::domain::rest_api::{DEFAULT_GATEWAY_TEMPLATE, GatewayResponse, is_valid_status_code};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult};
 use crate::management::extract::AwsJson;
-use crate::management::patch::{self, Op, PatchBody};
 use crate::store::api_documents::{self as docs, Kind};
 use crate::store::{RowLock, StoreError, Tenant};
 

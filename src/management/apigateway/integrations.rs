@@ -12,12 +12,12 @@ use super::methods::{
     MethodPath, known_method, load_method, parse_http_method, resolve_resource, response_not_found,
     status_code_error,
 };
+use super::patch::{self, Op, PatchBody, PatchOp};
 use crate::domain::enums::{ConnectionType, ContentHandling, IntegrationType, PassthroughBehavior};
 use crate::domain::rest_api::{Integration, IntegrationResponse, TlsConfig, is_valid_status_code};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::AwsJson;
-use crate::management::patch::{self, Op, PatchBody, PatchOp};
 use crate::store::{RowLock, Tenant, methods};
 
 /// AWS's bounds of `timeoutInMillis`.

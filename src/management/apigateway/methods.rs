@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
+use super::patch::{self, Op, PatchBody, PatchOp};
 use super::{find_api_or, method_not_found, resource_not_found};
 use crate::domain::enums::{AuthorizationType, HttpMethod};
 use crate::domain::rest_api::{Method, MethodResponse, is_valid_status_code};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::AwsJson;
-use crate::management::patch::{self, Op, PatchBody, PatchOp};
 use crate::store::api_documents::Kind;
 use crate::store::{RowLock, Tenant, api_documents, methods, resources};
 

@@ -1,4 +1,8 @@
 //! `apigateway` (2015-07-09): REST APIs. One file per resource kind; [`routes`] lists every URI.
+//! What only this API's wire has lives here too: `patchOperations` ([`patch`]), `position` /
+//! `limit` paging ([`paging`]) and finding a tenant's REST API ([`find_api`]). What every
+//! management API shares is in [`super`]: AWS's error shape, SigV4, JSON extraction, and the
+//! store's pages.
 
 pub mod account;
 pub mod authorizers;
@@ -7,6 +11,8 @@ pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
 pub mod models;
+pub mod paging;
+pub mod patch;
 pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;

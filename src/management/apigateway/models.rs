@@ -7,13 +7,14 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::paging::Pagination;
+use super::patch::{self, Op, PatchBody};
 use super::{Listing, find_api, find_api_or};
 use crate::domain::ids;
 use crate::domain::rest_api::Model;
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
-use crate::management::extract::{AwsJson, Pagination};
-use crate::management::patch::{self, Op, PatchBody};
+use crate::management::extract::AwsJson;
 use crate::store::api_documents::{self as docs, Kind};
 use crate::store::resources::Tree;
 use crate::store::{RowLock, StoreError, Tenant, methods, resources};

@@ -9,13 +9,14 @@ use axum::http::{StatusCode, Uri};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::paging::Pagination;
+use super::patch::{self, Op, PatchBody};
 use super::{Listing, find_api, resource_not_found};
 use crate::domain::ids;
 use crate::domain::rest_api::{Method, PathPartKind, Resource};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
-use crate::management::extract::{AwsJson, Pagination, query_param};
-use crate::management::patch::{self, Op, PatchBody};
+use crate::management::extract::{AwsJson, query_param};
 use crate::store::resources::{Node, Tree};
 use crate::store::{Page, RowLock, Tenant, methods, resources};
 

@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::paging::Pagination;
+use super::patch::{self, Op, PatchBody, PatchOp};
 use super::{Listing, api_not_found, find_api};
 use crate::domain::enums::{ApiKeySource, EndpointType, IpAddressType};
 use crate::domain::rest_api::{
@@ -16,8 +18,7 @@ use crate::domain::rest_api::{
 use crate::domain::{ids, now};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
-use crate::management::extract::{AwsJson, Pagination};
-use crate::management::patch::{self, Op, PatchBody, PatchOp};
+use crate::management::extract::AwsJson;
 use crate::store::api_documents::Kind;
 use crate::store::resources::Node;
 use crate::store::{RowLock, Tenant, api_documents, methods, resources, rest_apis};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::deployments::deployment_not_found;
 use super::find_api;
+use super::patch::{self, Op, PatchBody, PatchOp};
 use crate::domain::enums::{CacheClusterSize, UnauthorizedCacheControlHeaderStrategy};
 use crate::domain::now;
 use crate::domain::stage::{
@@ -19,7 +20,6 @@ use crate::domain::stage::{
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::{AwsJson, query_param};
-use crate::management::patch::{self, Op, PatchBody, PatchOp};
 use crate::store::{RowLock, StoreError, Tenant, deployments, stages};
 
 pub fn stage_not_found() -> ApiError {
