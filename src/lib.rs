@@ -30,3 +30,20 @@ pub mod management;
 pub mod server;
 pub mod store;
 pub mod vtl;
+
+/// What the fuzz targets (property tests beside the parsers they fuzz) share.
+#[cfg(test)]
+pub(crate) mod fuzzing {
+    /// `default` cases, or `PROPTEST_CASES` of them to run longer; failures are not kept in
+    /// files (a failing case is printed, to become a regression test).
+    pub fn config(default: u32) -> proptest::prelude::ProptestConfig {
+        proptest::prelude::ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(default),
+            failure_persistence: None,
+            ..Default::default()
+        }
+    }
+}

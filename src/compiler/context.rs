@@ -4,111 +4,71 @@
 //! `RequestContext::field` answers them all, for templates, access logs and mappings alike. A
 //! new variable (an authorizer's, a usage plan's) is one variant here and one arm there.
 
-/// A `$context` variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ContextField {
-    RequestId,
-    ExtendedRequestId,
-    HttpMethod,
-    Path,
-    Protocol,
-    Stage,
-    ApiId,
-    AccountId,
-    DeploymentId,
-    ResourceId,
-    ResourcePath,
-    DomainName,
-    DomainPrefix,
-    RequestTime,
-    RequestTimeEpoch,
-    IdentitySourceIp,
-    IdentityUserAgent,
-    IsCanaryRequest,
-    /// Known once the answer is: access logs read them.
-    Status,
-    ResponseLength,
-    ResponseLatency,
-    IntegrationLatency,
-    /// Known once a step has failed: gateway responses and access logs read them.
-    ErrorMessage,
-    ErrorMessageString,
-    ErrorResponseType,
-    ErrorValidationErrorString,
+/// Declares [`ContextField`] from one list of variants and AWS's names for them, so that the
+/// list of every variable ([`ContextField::ALL`]) and the names cannot drift apart.
+macro_rules! context_fields {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// A `$context` variable.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ContextField {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ContextField {
+            /// Every variable.
+            pub const ALL: &'static [ContextField] = &[$(ContextField::$variant,)*];
+
+            /// AWS's name, after `$context.` (dotted for the nested ones).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ContextField::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+context_fields! {
+    RequestId => "requestId",
+    ExtendedRequestId => "extendedRequestId",
+    HttpMethod => "httpMethod",
+    Path => "path",
+    Protocol => "protocol",
+    Stage => "stage",
+    ApiId => "apiId",
+    AccountId => "accountId",
+    DeploymentId => "deploymentId",
+    ResourceId => "resourceId",
+    ResourcePath => "resourcePath",
+    DomainName => "domainName",
+    DomainPrefix => "domainPrefix",
+    RequestTime => "requestTime",
+    RequestTimeEpoch => "requestTimeEpoch",
+    IdentitySourceIp => "identity.sourceIp",
+    IdentityUserAgent => "identity.userAgent",
+    IsCanaryRequest => "isCanaryRequest",
+    /// Known once the answer is: access logs read it.
+    Status => "status",
+    ResponseLength => "responseLength",
+    ResponseLatency => "responseLatency",
+    IntegrationLatency => "integrationLatency",
+    /// Known once a step has failed: gateway responses and access logs read it.
+    ErrorMessage => "error.message",
+    ErrorMessageString => "error.messageString",
+    ErrorResponseType => "error.responseType",
+    ErrorValidationErrorString => "error.validationErrorString",
 }
 
 use ContextField::*;
 
 impl ContextField {
-    /// Every variable, in the order AWS's documentation lists them (roughly).
-    pub const ALL: [ContextField; 26] = [
-        RequestId,
-        ExtendedRequestId,
-        HttpMethod,
-        Path,
-        Protocol,
-        Stage,
-        ApiId,
-        AccountId,
-        DeploymentId,
-        ResourceId,
-        ResourcePath,
-        DomainName,
-        DomainPrefix,
-        RequestTime,
-        RequestTimeEpoch,
-        IdentitySourceIp,
-        IdentityUserAgent,
-        IsCanaryRequest,
-        Status,
-        ResponseLength,
-        ResponseLatency,
-        IntegrationLatency,
-        ErrorMessage,
-        ErrorMessageString,
-        ErrorResponseType,
-        ErrorValidationErrorString,
-    ];
-
-    /// AWS's name, after `$context.` (dotted for the nested ones).
-    pub fn name(self) -> &'static str {
-        match self {
-            RequestId => "requestId",
-            ExtendedRequestId => "extendedRequestId",
-            HttpMethod => "httpMethod",
-            Path => "path",
-            Protocol => "protocol",
-            Stage => "stage",
-            ApiId => "apiId",
-            AccountId => "accountId",
-            DeploymentId => "deploymentId",
-            ResourceId => "resourceId",
-            ResourcePath => "resourcePath",
-            DomainName => "domainName",
-            DomainPrefix => "domainPrefix",
-            RequestTime => "requestTime",
-            RequestTimeEpoch => "requestTimeEpoch",
-            IdentitySourceIp => "identity.sourceIp",
-            IdentityUserAgent => "identity.userAgent",
-            IsCanaryRequest => "isCanaryRequest",
-            Status => "status",
-            ResponseLength => "responseLength",
-            ResponseLatency => "responseLatency",
-            IntegrationLatency => "integrationLatency",
-            ErrorMessage => "error.message",
-            ErrorMessageString => "error.messageString",
-            ErrorResponseType => "error.responseType",
-            ErrorValidationErrorString => "error.validationErrorString",
-        }
-    }
-
     /// The variable named `name` (what follows `$context.`); `integration.latency` is AWS's
     /// other name for `integrationLatency`.
     pub fn parse(name: &str) -> Option<Self> {
         if name == "integration.latency" {
             return Some(IntegrationLatency);
         }
-        Self::ALL.into_iter().find(|f| f.name() == name)
+        Self::ALL.iter().copied().find(|f| f.name() == name)
     }
 
     /// Whether a mapping template may read it: the answer's own values are not known yet
@@ -135,7 +95,7 @@ mod tests {
 
     #[test]
     fn every_name_parses_back_to_its_variable() {
-        for f in ContextField::ALL {
+        for &f in ContextField::ALL {
             assert_eq!(ContextField::parse(f.name()), Some(f), "{}", f.name());
         }
         assert_eq!(

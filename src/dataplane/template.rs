@@ -114,7 +114,8 @@ struct ContextVar {
 impl ContextVar {
     fn new(ctx: &RequestContext<'_>) -> Self {
         let values = ContextField::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|f| f.in_templates())
             .filter_map(|f| {
                 let v = ctx.field(f)?;

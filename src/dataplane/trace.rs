@@ -23,6 +23,11 @@ pub enum TraceId {
 }
 
 impl TraceId {
+    /// The id, taken out of an answered request's context (a blank one is left behind).
+    pub fn take(&mut self) -> Self {
+        std::mem::replace(self, TraceId::Ours([b'-'; OURS_LEN]))
+    }
+
     /// The trace header of a request that sent `theirs` (as it arrived) at `now`.
     pub fn of_request(theirs: Option<&[u8]>, now: SystemTime) -> Self {
         theirs

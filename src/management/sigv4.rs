@@ -389,17 +389,6 @@ mod tests {
 
         use super::*;
 
-        fn config() -> ProptestConfig {
-            ProptestConfig {
-                cases: std::env::var("PROPTEST_CASES")
-                    .ok()
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(500),
-                failure_persistence: None,
-                ..ProptestConfig::default()
-            }
-        }
-
         fn authorization() -> impl Strategy<Value = String> {
             let part = prop_oneof![
                 Just("Credential=AKID/20260101/us-east-1/apigateway/aws4_request".to_owned()),
@@ -425,7 +414,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(config())]
+            #![proptest_config(crate::fuzzing::config(500))]
 
             #[test]
             fn authorization_headers_never_panic(header in authorization()) {

@@ -83,6 +83,7 @@ pub(super) async fn exchange(
 
 /// The final answer's head, once the connection's buffer holds it (interim answers are
 /// dropped).
+#[inline]
 fn answer_head(conn: &mut Conn, head_request: bool) -> Result<Option<h1::Head>, ExchangeError> {
     loop {
         match h1::parse_head(&mut conn.buf, head_request) {

@@ -10,17 +10,6 @@ use super::client::{self, Framing};
 use super::server::{self, BodyFraming};
 use super::{Chunked, MAX_REQUEST_LINE_AND_VALUES};
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1000),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// Header fields made of the names and values that decide framing and routing, spelled in odd
 /// ways, with some noise, so that most heads get past the first line.
 fn field() -> impl Strategy<Value = String> {
@@ -148,7 +137,7 @@ fn dechunk(raw: &[u8], cuts: &[usize]) -> (Vec<u8>, bool, Option<String>) {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(crate::fuzzing::config(1000))]
 
     #[test]
     fn request_heads_never_panic_and_accepted_ones_are_unambiguous(raw in request_head()) {

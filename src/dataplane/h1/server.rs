@@ -45,9 +45,11 @@ pub fn may_hold_head(buf: &[u8], scanned: usize) -> bool {
 /// the head is incomplete. The fields stay in the head's bytes, as httparse checked them.
 ///
 /// Refused (the connection cannot be trusted after them): malformed heads, heads over
-/// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields, a `Transfer-Encoding` whose final coding is not
-/// is not `chunked` alone or that comes with a `Content-Length` (the way requests are smuggled), and
-/// disagreeing `Content-Length`s; an HTTP/1.1 request without a `Host`, and any with two.
+/// [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields or AWS's [`MAX_REQUEST_LINE_AND_VALUES`], a
+/// `Transfer-Encoding` that is not `chunked` alone or that comes with a `Content-Length` (the
+/// way requests are smuggled), and disagreeing `Content-Length`s; an HTTP/1.1 request without a
+/// `Host`, any with two or with one that is not `host[:port]`, and a target in absolute form
+/// that is not http(s) or whose authority is not `host[:port]`.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProtocolError> {
     if buf.is_empty() {
         return Ok(None);

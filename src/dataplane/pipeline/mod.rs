@@ -70,7 +70,7 @@ pub async fn handle(
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
     let outcome = Box::pin(run(dp, &config, parts, fields, body, &mut ctx)).await;
-    respond::answer(dp, outcome, ctx)
+    respond::answer(dp, outcome, &mut ctx)
 }
 
 /// The steps, in their order; each returns what the next ones need, or the failure the rescue

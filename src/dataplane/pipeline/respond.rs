@@ -48,22 +48,23 @@ impl AnswerIds {
 }
 
 /// The answer to a request whose steps ended with `outcome`.
-pub fn answer(dp: &DataPlane, outcome: Result<Reply, GatewayError>, mut ctx: RequestContext<'_>) -> Answer {
+/// (The context is lent, not moved: it is large, and a move copies it.)
+pub fn answer(dp: &DataPlane, outcome: Result<Reply, GatewayError>, ctx: &mut RequestContext<'_>) -> Answer {
     let reply = match outcome {
         // An interim status (a Lambda function's, a mapping's) as the final answer would leave
         // the client waiting for another.
         Ok(reply) if reply.response.status().is_informational() => {
-            Reply::from(rescue(GatewayError::internal(), &mut ctx))
+            Reply::from(rescue(GatewayError::internal(), ctx))
         }
         Ok(reply) => reply,
-        Err(e) => Reply::from(rescue(e, &mut ctx)),
+        Err(e) => Reply::from(rescue(e, ctx)),
     };
     let res = reply.response;
     ctx.status = res.status().as_u16();
     ctx.response_length = http_body::Body::size_hint(res.body()).exact().unwrap_or(0);
     let ready = Instant::now();
     ctx.finish(ready);
-    dp.observe(&ctx);
+    dp.observe(ctx);
     Answer {
         response: res,
         ready,
@@ -71,7 +72,7 @@ pub fn answer(dp: &DataPlane, outcome: Result<Reply, GatewayError>, mut ctx: Req
         ids: Some(AnswerIds {
             request_id: ctx.request_id,
             extended_request_id: ctx.extended_request_id,
-            trace_id: reply.traced.then_some(ctx.trace_id),
+            trace_id: reply.traced.then(|| ctx.trace_id.take()),
         }),
     }
 }

@@ -4,10 +4,12 @@
 //!
 //! Limits: a request head must arrive whole within [`ClientTimeouts::head`] of the connection
 //! going idle and be at most [`MAX_HEAD`] bytes
-//! ([`MAX_HEADERS`](crate::dataplane::h1::MAX_HEADERS) fields); a malformed one is answered
-//! 400 (431 when too large, 501 for a transfer coding other than chunked) and the connection
-//! closed. A small body of known length is read with its head; a larger or chunked one streams
-//! to the integration as it asks for it.
+//! ([`MAX_HEADERS`](crate::dataplane::h1::MAX_HEADERS) fields, and AWS's 10,240 bytes of request
+//! line and header values); a malformed one is answered 400 (431 when too large, 501 for a
+//! transfer coding other than chunked) and the connection closed. A small body of known length
+//! is read with its head; a larger or chunked one, or one whose client waits for
+//! `100 Continue` (sent when the body is first read), streams to the integration as it asks for
+//! it.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -22,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::dataplane::body::{RequestBody, poll_fill};
+use crate::dataplane::body::{READ_SIZE, RequestBody, poll_fill};
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
@@ -42,7 +44,7 @@ const LINGER: Duration = Duration::from_secs(2);
 pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPlane) {
     let mut conn = Conn {
         stream: Arc::new(stream),
-        rbuf: BytesMut::with_capacity(crate::dataplane::body::READ_SIZE),
+        rbuf: BytesMut::with_capacity(READ_SIZE),
         wbuf: Vec::with_capacity(1024),
         timer: LazyTimer::default(),
         timeouts: dp.timeouts,
@@ -67,7 +69,7 @@ async fn linger(stream: &TcpStream) {
         return;
     }
     let drain = async {
-        let mut scratch = BytesMut::with_capacity(crate::dataplane::body::READ_SIZE);
+        let mut scratch = BytesMut::with_capacity(READ_SIZE);
         let mut left = 1usize << 20;
         while left > 0 {
             scratch.clear();
