@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::compiler::CompiledApi;
 use crate::compiler::access_log::AccessLogFormat;
+use crate::domain::enums::ApiProtocol;
 use crate::domain::stage::{Stage, StageConfig};
 
 #[derive(Debug, Default)]
@@ -51,6 +52,16 @@ impl RuntimeConfig {
             let api = compiled
                 .get(&s.snapshot)
                 .ok_or_else(|| format!("snapshot {} is missing", s.snapshot))?;
+            // A stage's snapshot compiles to its API's kind; anything else is a corrupt config.
+            let of_its_kind = match &**api {
+                CompiledApi::Rest(_) => s.protocol == ApiProtocol::Rest,
+            };
+            if !of_its_kind {
+                return Err(format!(
+                    "stage {} of API {} ({}) has a snapshot of another kind of API",
+                    s.stage.stage_name, s.api_id, s.protocol
+                ));
+            }
             let canary = match (&s.stage.canary_settings, &s.canary_snapshot) {
                 (Some(settings), Some(hash)) => {
                     let api = compiled

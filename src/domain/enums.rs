@@ -62,6 +62,23 @@ macro_rules! aws_enum {
 
 aws_enum!(ApiKeySource { Header = "HEADER", Authorizer = "AUTHORIZER" });
 
+aws_enum!(
+    /// The kind of an API: `apigateway`'s REST APIs, `apigatewayv2`'s HTTP and WebSocket APIs.
+    ApiProtocol {
+        Rest = "REST",
+        Http = "HTTP",
+        WebSocket = "WEBSOCKET",
+    }
+);
+
+impl Default for ApiProtocol {
+    /// REST: what a stage is when nothing says otherwise (streams and config caches from
+    /// before HTTP APIs existed).
+    fn default() -> Self {
+        ApiProtocol::Rest
+    }
+}
+
 aws_enum!(EndpointType { Edge = "EDGE", Regional = "REGIONAL", Private = "PRIVATE" });
 
 aws_enum!(IpAddressType { Ipv4 = "ipv4", Dualstack = "dualstack" });

@@ -131,6 +131,9 @@ pub struct StageConfig {
     pub api_id: String,
     /// The account that owns the API (`requestContext.accountId`).
     pub account_id: String,
+    /// The kind of API the stage belongs to.
+    #[serde(default)]
+    pub protocol: super::enums::ApiProtocol,
     pub stage: Stage,
     /// Content hash of the deployment's snapshot.
     pub snapshot: String,

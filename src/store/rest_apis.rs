@@ -1,5 +1,6 @@
 //! REST APIs, scoped by tenant. Every lookup of anything inside an API starts here, which is what
-//! keeps one account from reaching another's.
+//! keeps one account from reaching another's. They are the `apis` of protocol `REST`: HTTP and
+//! WebSocket APIs share the table, and no REST API operation sees them.
 
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -9,7 +10,7 @@ use super::{Page, PageRequest, RowLock, StoreError, Tenant};
 use crate::domain::rest_api::RestApi;
 
 pub async fn insert(conn: &mut PgConnection, tenant: &Tenant, api: &RestApi) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO rest_apis (id, account_id, region, doc) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO apis (id, account_id, region, doc, protocol) VALUES ($1, $2, $3, $4, 'REST')")
         .bind(&api.id)
         .bind(&tenant.account_id)
         .bind(&tenant.region)
@@ -29,7 +30,7 @@ pub async fn get(
     lock: RowLock,
 ) -> Result<RestApi, StoreError> {
     let sql = format!(
-        "SELECT doc FROM rest_apis WHERE id = $1 AND account_id = $2 AND region = $3{}",
+        "SELECT doc FROM apis WHERE id = $1 AND account_id = $2 AND region = $3 AND protocol = 'REST'{}",
         lock.sql()
     );
     let (doc,): (serde_json::Value,) = sqlx::query_as(&sql)
@@ -48,7 +49,7 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<RestApi>, StoreError> {
     let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
-        "SELECT seq, doc FROM rest_apis WHERE account_id = $1 AND region = $2 AND seq > $3
+        "SELECT seq, doc FROM apis WHERE account_id = $1 AND region = $2 AND seq > $3 AND protocol = 'REST'
          ORDER BY seq LIMIT $4",
     )
     .bind(&tenant.account_id)
@@ -65,13 +66,15 @@ pub async fn list(
 }
 
 pub async fn update(conn: &mut PgConnection, tenant: &Tenant, api: &RestApi) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE rest_apis SET doc = $4 WHERE id = $1 AND account_id = $2 AND region = $3")
-        .bind(&api.id)
-        .bind(&tenant.account_id)
-        .bind(&tenant.region)
-        .bind(Json(api))
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE apis SET doc = $4 WHERE id = $1 AND account_id = $2 AND region = $3 AND protocol = 'REST'",
+    )
+    .bind(&api.id)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(Json(api))
+    .execute(conn)
+    .await?;
     if done.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -81,12 +84,14 @@ pub async fn update(conn: &mut PgConnection, tenant: &Tenant, api: &RestApi) -> 
 
 /// Deletes an API and, through cascading keys, everything in it.
 pub async fn delete(conn: &mut PgConnection, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
-    let done = sqlx::query("DELETE FROM rest_apis WHERE id = $1 AND account_id = $2 AND region = $3")
-        .bind(id)
-        .bind(&tenant.account_id)
-        .bind(&tenant.region)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM apis WHERE id = $1 AND account_id = $2 AND region = $3 AND protocol = 'REST'",
+    )
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .execute(conn)
+    .await?;
     if done.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {

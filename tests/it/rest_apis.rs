@@ -380,3 +380,61 @@ async fn clone_from_copies_resources_and_methods() {
         Some(&aws_sdk_apigateway::types::IntegrationType::Mock)
     );
 }
+
+#[tokio::test]
+async fn rest_api_operations_see_only_rest_apis_and_the_live_configuration_names_each_stages_protocol() {
+    use gatehouse::domain::enums::ApiProtocol;
+    let app = spawn_app().await;
+    let c = app.client();
+    let built = TestApi::create(&c, "kinds").await;
+    built
+        .mock("/", "GET", r#"{"kind": "rest"}"#)
+        .await
+        .deploy("dev")
+        .await;
+    let api = built.id.clone();
+    let protocols = || async {
+        let mut conn = app.store.pool().acquire().await.unwrap();
+        let (_, stages) = gatehouse::store::live::full(&mut conn).await.unwrap();
+        stages
+            .into_iter()
+            .filter(|s| s.api_id == api)
+            .map(|s| s.protocol)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(protocols().await, [ApiProtocol::Rest]);
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let served = worker.revision();
+
+    // The same API as another kind (as apigatewayv2 will make them): the REST operations do not
+    // see it, and workers are told its stage's protocol.
+    let mut tx = app.store.pool().begin().await.unwrap();
+    sqlx::query("UPDATE apis SET protocol = 'HTTP' WHERE id = $1")
+        .bind(&api)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    gatehouse::store::revision::bump(&mut tx, "stage", &api, "dev")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (code, _) = err_of(c.get_rest_api().rest_api_id(&api).send().await.unwrap_err());
+    assert_eq!(code, "NotFoundException");
+    let listed = c.get_rest_apis().send().await.unwrap();
+    assert!(listed.items().iter().all(|a| a.id() != Some(api.as_str())));
+    let (code, _) = err_of(c.delete_rest_api().rest_api_id(&api).send().await.unwrap_err());
+    assert_eq!(code, "NotFoundException");
+    assert_eq!(protocols().await, [ApiProtocol::Http]);
+    // A worker refuses a stage whose snapshot is not of its API's kind, and keeps serving what
+    // it had.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(worker.revision(), served, "the revision was refused");
+    let res = invoker(&api, &worker)
+        .get(invoke_url(&api, &worker, "dev", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), r#"{"kind": "rest"}"#);
+}
