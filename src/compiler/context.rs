@@ -71,8 +71,8 @@ impl ContextField {
         Self::ALL.iter().copied().find(|f| f.name() == name)
     }
 
-    /// Whether a mapping template may read it: the answer's own values are not known yet
-    /// while templates run (AWS does not offer them there either).
+    /// Whether templates and parameter mappings may read it: the answer's own values are not
+    /// known yet while they run (AWS does not offer them there either).
     pub fn in_templates(self) -> bool {
         !matches!(
             self,

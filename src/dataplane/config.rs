@@ -52,21 +52,13 @@ impl RuntimeConfig {
             let api = compiled
                 .get(&s.snapshot)
                 .ok_or_else(|| format!("snapshot {} is missing", s.snapshot))?;
-            // A stage's snapshot compiles to its API's kind; anything else is a corrupt config.
-            let of_its_kind = match &**api {
-                CompiledApi::Rest(_) => s.protocol == ApiProtocol::Rest,
-            };
-            if !of_its_kind {
-                return Err(format!(
-                    "stage {} of API {} ({}) has a snapshot of another kind of API",
-                    s.stage.stage_name, s.api_id, s.protocol
-                ));
-            }
+            of_its_kind(s, api)?;
             let canary = match (&s.stage.canary_settings, &s.canary_snapshot) {
                 (Some(settings), Some(hash)) => {
                     let api = compiled
                         .get(hash)
                         .ok_or_else(|| format!("snapshot {hash} is missing"))?;
+                    of_its_kind(s, api)?;
                     let mut variables = s.stage.variables.clone();
                     variables.extend(settings.stage_variable_overrides.clone());
                     Some(CanaryRuntime {
@@ -109,5 +101,20 @@ impl RuntimeConfig {
 
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<StageRuntime>> {
         self.apis.get(api_id)?.get(stage)
+    }
+}
+
+/// A stage's snapshots compile to its API's kind; anything else is a corrupt configuration.
+fn of_its_kind(s: &StageConfig, api: &CompiledApi) -> Result<(), String> {
+    let matches = match api {
+        CompiledApi::Rest(_) => s.protocol == ApiProtocol::Rest,
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "stage {} of API {} ({}) has a snapshot of another kind of API",
+            s.stage.stage_name, s.api_id, s.protocol
+        ))
     }
 }

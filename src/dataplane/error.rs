@@ -249,7 +249,7 @@ fn gateway_value(source: &str, ctx: &RequestContext<'_>) -> Option<String> {
             .find(|(k, _)| *k == n)
             .map(|(_, v)| v.clone()),
         ParamSource::StageVariable(n) => req?.variables.get(&n).cloned(),
-        ParamSource::Context(f) => ctx.field(f?).map(|v| v.into_owned()),
+        ParamSource::Context(f) => ctx.field(f.filter(|f| f.in_templates())?).map(|v| v.into_owned()),
         _ => None,
     }
 }

@@ -119,9 +119,10 @@ impl ContextVar {
             .filter(|f| f.in_templates())
             .filter_map(|f| {
                 let v = ctx.field(f)?;
-                let value = match f.is_number() {
-                    true => Value::Int(v.parse().ok()?),
-                    false => Value::from(v.as_ref()),
+                let value = match f {
+                    ContextField::IsCanaryRequest => Value::Bool(v == "true"),
+                    f if f.is_number() => Value::Int(v.parse().ok()?),
+                    _ => Value::from(v.as_ref()),
                 };
                 Some((f, value))
             })
@@ -263,5 +264,42 @@ mod tests {
         let header = header_params(&head.fields);
         let pairs: Vec<(&str, &str)> = header.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(pairs, [("Host", "a"), ("tEsT-HEADeR", "aValUE"), ("X-Many", "2")]);
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::dataplane::context::Peer;
+
+    #[test]
+    fn is_canary_request_reads_as_a_boolean_and_answer_values_are_not_offered() {
+        static PEER: std::sync::LazyLock<Peer> =
+            std::sync::LazyLock::new(|| Peer::new("10.0.0.1:5".parse().unwrap(), 8080));
+        let uri = Box::leak(Box::new(http::Uri::from_static("/dev/x")));
+        let mut ctx = RequestContext::new(
+            &http::Method::GET,
+            uri,
+            Default::default(),
+            &PEER,
+            std::time::Instant::now(),
+        );
+        let render = |ctx: &RequestContext<'_>| {
+            let t = vtl::Template::parse(
+                "#if($context.isCanaryRequest)canary#{else}main#end $context.requestTimeEpoch.class.simpleName|$context.status|",
+            )
+            .unwrap();
+            let mut vars = Vars::default();
+            vars.insert("context".into(), Value::Object(Rc::new(ContextVar::new(ctx))));
+            t.render(&vars, &Limits::default()).unwrap()
+        };
+        assert!(render(&ctx).starts_with("main "), "{}", render(&ctx));
+        ctx.is_canary = true;
+        assert!(render(&ctx).starts_with("canary "));
+        assert!(
+            render(&ctx).ends_with("||"),
+            "no status while templates run: {}",
+            render(&ctx)
+        );
     }
 }
