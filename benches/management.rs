@@ -24,7 +24,7 @@ use gatehouse::store::{Store, credentials, methods, resources};
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // A fresh database as the tests get one (`DATABASE_URL`'s server, else the embedded one).
-    let (_, url) = db::fresh_database().await;
+    let (_, url) = db::fresh_database("gh_bench").await;
     let store = Store::connect(&url, 32).await.unwrap();
     let mut c = store.pool().acquire().await.unwrap();
     credentials::create_if_absent(
@@ -70,7 +70,7 @@ async fn main() {
     put_method_throughput(&client, 16, Duration::from_secs(10)).await;
 
     store.pool().close().await;
-    // The database is dropped by the next run of the tests or benches (as theirs are).
+    // The database is dropped by the next run of a bench.
 }
 
 /// An API with `n` resources under the root, each with a GET and a MOCK integration. Seeded

@@ -22,7 +22,7 @@ const ROUNDS: usize = 100;
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // A fresh database as the tests get one (`DATABASE_URL`'s server, else the embedded one).
-    let (_, url) = db::fresh_database().await;
+    let (_, url) = db::fresh_database("gh_bench").await;
     let store = Store::connect(&url, 16).await.unwrap();
     credentials::create_if_absent(
         &mut store.pool().acquire().await.unwrap(),
@@ -137,5 +137,5 @@ async fn main() {
     drop(workers);
     cp.stop().await;
     store.pool().close().await;
-    // The database is dropped by the next run of the tests or benches (as theirs are).
+    // The database is dropped by the next run of a bench.
 }

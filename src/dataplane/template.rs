@@ -179,12 +179,13 @@ impl ContextVar {
 
 impl Object for ContextVar {
     fn property(&self, name: &str) -> Result<Value, vtl::Error> {
-        if let Some(v) = self.made.borrow().get(name) {
-            return Ok(v.clone());
-        }
+        // The request's own variables first: a template cannot change what they say.
         if let Some(f) = ContextField::parse(name) {
             let value = self.values.iter().find(|(g, _)| *g == f).map(|(_, v)| v.clone());
             return Ok(value.unwrap_or_default());
+        }
+        if let Some(v) = self.made.borrow().get(name) {
+            return Ok(v.clone());
         }
         let made = match name {
             "requestOverride" => Self::override_map(

@@ -91,18 +91,26 @@ pub(super) fn backend_url(
                 .iter()
                 .find(|(t, _)| matches!(t, ParamTarget::Path(n) if n == name))
                 .and_then(|(_, s)| Some((s, req.source(s, ctx)?)));
-            if let Some((source, v)) = mapped {
-                // Only the value of a greedy path parameter (`{proxy+}`) keeps its `/`.
-                let greedy = matches!(source, ParamSource::Path(m) if is_greedy(resource_path, m));
-                let set = if greedy { PATH_SEGMENT } else { SEGMENT };
-                return encode_path_value(out, &v, set, &mut climbs);
+            match mapped {
+                // A path parameter was checked for dot segments with the whole decoded path
+                // (the admit step); only a greedy one (`{proxy+}`) keeps its `/`.
+                Some((ParamSource::Path(m), v)) => {
+                    let set = if is_greedy(resource_path, m) {
+                        PATH_SEGMENT
+                    } else {
+                        SEGMENT
+                    };
+                    return out.extend(percent_encoding::utf8_percent_encode(&v, set));
+                }
+                Some((_, v)) => return encode_path_value(out, &v, SEGMENT, &mut climbs),
+                None => {}
             }
             out.push_str(req.raw_path_param(name).unwrap_or(""));
         },
         |name, out| out.push_str(req.variables.get(name).map_or("", String::as_str)),
     );
     if climbs {
-        return Err(super::super::error::GatewayError::invalid_path());
+        return Err(GatewayError::invalid_path());
     }
     // Query parameters: the request's own (HTTP_PROXY), then mapped ones, then overrides.
     let mut has_query = url.as_bytes().contains(&b'?');

@@ -1,7 +1,7 @@
-//! Step 3, admit: what is refused before routing. The execute-api endpoint of an API that
-//! disables it (403), a body declared larger than AWS's 10 MB (413, before any of it is read),
-//! a path with a `.` or `..` segment once decoded (400). First, what a gateway response may map
-//! from the request is kept, when the API has such a response.
+//! Step 3, admit: what is refused before routing, in this order: a body declared larger than
+//! AWS's 10 MB (413, before any of it is read); then, once what a gateway response may map from
+//! the request is kept (when the API has such a response), a path with a `.` or `..` segment
+//! once decoded (400) and the execute-api endpoint of an API that disables it (403).
 
 use crate::dataplane::body::RequestBody;
 use crate::dataplane::context::{GatewayRequest, RequestContext};
@@ -21,6 +21,9 @@ pub fn check(
     ctx: &mut RequestContext<'_>,
 ) -> Result<(), GatewayError> {
     let api = deployment.rest();
+    if http_body::Body::size_hint(body).lower() > crate::dataplane::MAX_PAYLOAD as u64 {
+        return Err(GatewayError::too_large());
+    }
     if api.gateway_responses_read_request {
         ctx.gateway_request = Some(Box::new(GatewayRequest {
             headers: fields.to_header_map_lossy(0),
@@ -29,16 +32,6 @@ pub fn check(
             variables: deployment.variables.clone(),
         }));
     }
-    if api.disable_execute_api_endpoint {
-        return Err(GatewayError::new(
-            GatewayResponseType::AccessDenied,
-            403,
-            "Forbidden",
-        ));
-    }
-    if http_body::Body::size_hint(body).lower() > crate::dataplane::MAX_PAYLOAD as u64 {
-        return Err(GatewayError::too_large());
-    }
     // Dot segments would let a path climb out of a backend URI's prefix once a server
     // normalises it; no API path needs them. Looked for in the decoded path: a `%2F` inside a
     // parameter is a `/` once the value is decoded and passed on.
@@ -46,6 +39,13 @@ pub fn check(
         && has_dot_segment(&percent_encoding::percent_decode_str(path).decode_utf8_lossy())
     {
         return Err(GatewayError::invalid_path());
+    }
+    if api.disable_execute_api_endpoint {
+        return Err(GatewayError::new(
+            GatewayResponseType::AccessDenied,
+            403,
+            "Forbidden",
+        ));
     }
     Ok(())
 }

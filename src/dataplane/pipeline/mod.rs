@@ -5,8 +5,8 @@
 //!
 //! 1. [`resolve`]: Host and path → API and stage (unknown: 403 Missing Authentication Token);
 //! 2. [`canary`]: the stage's canary deployment, for its share of requests;
-//! 3. [`admit`]: refused before routing: the execute-api endpoint of an API that disables it
-//!    (403), a body declared over 10 MB (413), a path with dot segments once decoded (400);
+//! 3. [`admit`]: refused before routing: a body declared over 10 MB (413), a path with dot
+//!    segments once decoded (400), the execute-api endpoint of an API that disables it (403);
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
 //! 5. authorize: the resource policy, then the method's authorizer (to come);
 //! 6. API key and usage plan (to come);

@@ -54,23 +54,11 @@ async fn template() -> &'static str {
         }
         let name = format!("gh_tpl_{:016x}", std::hash::Hasher::finish(&hasher));
         let mut conn = PgConnection::connect(admin).await.expect("connect to PostgreSQL");
-        // One process at a time creates templates and sweeps databases of earlier runs.
+        // One process at a time creates templates.
         sqlx::query("SELECT pg_advisory_lock(815)")
             .execute(&mut conn)
             .await
             .unwrap();
-        let stale: Vec<(String,)> = sqlx::query_as(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'gh_it_%' AND datname NOT LIKE $1",
-        )
-        .bind(format!("gh_it_{}_%", std::process::id()))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        for (db,) in stale {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-        }
         let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
             .bind(&name)
             .fetch_optional(&mut conn)
@@ -103,13 +91,40 @@ async fn template() -> &'static str {
     .await
 }
 
-/// A new database cloned from the migrated template: its name and URL.
-pub async fn fresh_database() -> (String, String) {
+/// Drops the databases named `{prefix}_*` that earlier runs left (those of other processes), once
+/// per process. Tests and benches use prefixes of their own, so that a run of one never drops
+/// the databases of the other running meanwhile.
+async fn sweep(admin: &str, prefix: &str) {
+    static SWEPT: OnceCell<()> = OnceCell::const_new();
+    SWEPT
+        .get_or_init(|| async {
+            let mut conn = PgConnection::connect(admin).await.expect("connect to PostgreSQL");
+            let stale: Vec<(String,)> = sqlx::query_as(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE $2",
+            )
+            .bind(format!("{prefix}_%"))
+            .bind(format!("{prefix}_{}_%", std::process::id()))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            for (db,) in stale {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        })
+        .await;
+}
+
+/// A new database named `{prefix}_{pid}_{n}`, cloned from the migrated template: its name and
+/// URL.
+pub async fn fresh_database(prefix: &str) -> (String, String) {
     let admin = admin_url().await;
     let template = template().await;
+    sweep(admin, prefix).await;
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let db = format!(
-        "gh_it_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );

@@ -38,7 +38,7 @@ pub async fn spawn_app() -> TestApp {
         .with_env_filter("warn")
         .with_test_writer()
         .try_init();
-    let (db, url) = db::fresh_database().await;
+    let (db, url) = db::fresh_database("gh_it").await;
     let store = Store::connect(&url, 8).await.unwrap();
     let mut c = store.pool().acquire().await.unwrap();
     for (key, secret, account) in [
