@@ -19,13 +19,16 @@
 //!   integrations with their parsed mapping templates, compiled request models;
 //! - [`dataplane`] serves requests through the steps listed in [`dataplane::pipeline`], its
 //!   integrations under [`dataplane::integration`], every failure through [`dataplane::error`];
-//! - [`vtl`] is the Velocity engine mapping templates run on (pure, no I/O).
+//! - [`vtl`] is the Velocity engine mapping templates run on (pure, no I/O);
+//! - [`iam`] evaluates IAM policies (authorizers' policies, resource policies) for
+//!   `execute-api:Invoke` (pure, no I/O).
 
 pub mod compiler;
 pub mod config;
 pub mod dataplane;
 pub mod distribution;
 pub mod domain;
+pub mod iam;
 pub mod management;
 pub mod server;
 pub mod store;

@@ -239,12 +239,15 @@ impl Worker {
             }
             None => None,
         };
+        // One authorizer cache for all the threads: a TTL means one call per identity per worker.
+        let authorizers = Arc::new(dataplane::authorizer::AuthorizerCache::default());
         for (i, listener) in listeners.into_iter().enumerate() {
-            let (runtime, aws, metrics, access_logs) = (
+            let (runtime, aws, metrics, access_logs, authorizers) = (
                 runtime.clone(),
                 opts.aws.clone(),
                 metrics.clone(),
                 access_logs.clone(),
+                authorizers.clone(),
             );
             let timeouts = opts.client_timeouts;
             let mut closed = closed.clone();
@@ -266,7 +269,14 @@ impl Worker {
                             Ok(l) => l,
                             Err(e) => return tracing::error!(error = %e, "cannot listen"),
                         };
-                        let dp = Arc::new(DataPlane::new(runtime, aws, metrics, access_logs, timeouts));
+                        let dp = Arc::new(DataPlane::new(
+                            runtime,
+                            aws,
+                            metrics,
+                            access_logs,
+                            timeouts,
+                            authorizers,
+                        ));
                         let stop = async move {
                             let _ = closed.wait_for(|c| *c).await;
                         };

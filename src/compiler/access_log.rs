@@ -1,7 +1,7 @@
 //! A stage's access log format (`accessLogSettings.format`), parsed once when a worker builds
 //! its configuration: literal text and `$context` variables, and the log group lines go to.
 
-use super::context::ContextField;
+use super::context::ContextVariable;
 
 /// A stage's access log format, parsed once per configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,7 +15,7 @@ pub struct AccessLogFormat {
 pub enum LogPart {
     Literal(String),
     /// A `$context` variable (`None`: one Gatehouse does not know, logged as `-`).
-    Context(Option<ContextField>),
+    Context(Option<ContextVariable>),
 }
 
 impl AccessLogFormat {
@@ -31,7 +31,7 @@ impl AccessLogFormat {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
                 .unwrap_or(after.len());
             let name = after[..end].trim_end_matches('.');
-            parts.push(LogPart::Context(ContextField::parse(name)));
+            parts.push(LogPart::Context(ContextVariable::parse(name)));
             rest = &after[name.len()..];
         }
         if !rest.is_empty() {

@@ -47,6 +47,9 @@ context_fields! {
     IdentitySourceIp => "identity.sourceIp",
     IdentityUserAgent => "identity.userAgent",
     IsCanaryRequest => "isCanaryRequest",
+    /// Known once a method's authorizer has run.
+    AuthorizerPrincipalId => "authorizer.principalId",
+    AuthorizerIntegrationLatency => "authorizer.integrationLatency",
     /// Known once the answer is: access logs read it.
     Status => "status",
     ResponseLength => "responseLength",
@@ -84,8 +87,47 @@ impl ContextField {
     pub fn is_number(self) -> bool {
         matches!(
             self,
-            RequestTimeEpoch | Status | ResponseLength | ResponseLatency | IntegrationLatency
+            RequestTimeEpoch
+                | Status
+                | ResponseLength
+                | ResponseLatency
+                | IntegrationLatency
+                | AuthorizerIntegrationLatency
         )
+    }
+}
+
+/// A `$context` name as parameter mappings and access logs read it: one of the fixed variables,
+/// or a value an authorizer returned, which no list can name in advance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextVariable {
+    Field(ContextField),
+    /// `authorizer.{key}`: a key of a Lambda authorizer's `context`.
+    Authorizer(String),
+    /// `authorizer.claims.{name}`: a claim of a Cognito user pool's token.
+    Claim(String),
+}
+
+impl ContextVariable {
+    /// The variable named `name` (what follows `$context.` or `context.`); `None` for a name
+    /// Gatehouse does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(f) = ContextField::parse(name) {
+            return Some(Self::Field(f));
+        }
+        let key = name.strip_prefix("authorizer.").filter(|k| !k.is_empty())?;
+        Some(match key.strip_prefix("claims.") {
+            Some(claim) if !claim.is_empty() => Self::Claim(claim.to_owned()),
+            _ => Self::Authorizer(key.to_owned()),
+        })
+    }
+
+    /// Whether templates and parameter mappings may read it (see [`ContextField::in_templates`]).
+    pub fn in_templates(&self) -> bool {
+        match self {
+            Self::Field(f) => f.in_templates(),
+            Self::Authorizer(_) | Self::Claim(_) => true,
+        }
     }
 }
 
@@ -104,5 +146,18 @@ mod tests {
         );
         assert_eq!(ContextField::parse("identity"), None, "a group, not a variable");
         assert_eq!(ContextField::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn authorizer_names_are_its_fixed_values_its_context_keys_or_claims() {
+        use ContextVariable as V;
+        assert_eq!(
+            V::parse("authorizer.principalId"),
+            Some(V::Field(AuthorizerPrincipalId))
+        );
+        assert_eq!(V::parse("authorizer.tier"), Some(V::Authorizer("tier".into())));
+        assert_eq!(V::parse("authorizer.claims.sub"), Some(V::Claim("sub".into())));
+        assert_eq!(V::parse("authorizer."), None);
+        assert_eq!(V::parse("stage"), Some(V::Field(Stage)));
     }
 }

@@ -15,7 +15,7 @@ pub enum ParamSource {
     BodyPath(String),
     /// `context.{name}`: `None` for a name Gatehouse does not know, which maps nothing (as an
     /// absent value maps nothing).
-    Context(Option<super::context::ContextField>),
+    Context(Option<super::context::ContextVariable>),
     StageVariable(String),
     IntegrationResponseHeader(String),
     IntegrationResponseBody,
@@ -56,7 +56,7 @@ impl ParamSource {
             return Ok(Self::BodyPath(n));
         }
         if let Some(n) = named("context.") {
-            return Ok(Self::Context(super::context::ContextField::parse(&n)));
+            return Ok(Self::Context(super::context::ContextVariable::parse(&n)));
         }
         if let Some(n) = named("stageVariables.") {
             return Ok(Self::StageVariable(n));
@@ -278,7 +278,9 @@ mod tests {
         );
         assert_eq!(
             ParamSource::parse("context.requestId").unwrap(),
-            ParamSource::Context(Some(crate::compiler::context::ContextField::RequestId))
+            ParamSource::Context(Some(crate::compiler::context::ContextVariable::Field(
+                crate::compiler::context::ContextField::RequestId
+            )))
         );
         assert!(ParamSource::parse("nonsense").is_err());
         assert_eq!(

@@ -4,6 +4,7 @@
 //! does not compile is refused and the worker keeps what it had.
 
 pub mod access_log;
+pub mod authorizers;
 pub mod context;
 pub mod mapping;
 pub mod routes;
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::enums::{
-    ContentHandling, GatewayResponseType, HttpMethod, IntegrationType, PassthroughBehavior,
+    ApiKeySource, AuthorizationType, ContentHandling, GatewayResponseType, HttpMethod, IntegrationType,
+    PassthroughBehavior,
 };
 use crate::domain::rest_api::{GatewayResponse, Integration, Method};
 use crate::domain::snapshot::Snapshot;
@@ -27,6 +29,8 @@ pub enum CompileError {
     Format(u32),
     #[error("resource tree: {0}")]
     Route(#[from] RouteError),
+    #[error("resource policy: {0}")]
+    Policy(#[from] crate::iam::PolicyError),
     #[error("method {method} {path}: {reason}")]
     Method {
         method: String,
@@ -50,6 +54,11 @@ pub struct CompiledRestApi {
     pub snapshot_hash: String,
     pub binary_media_types: Vec<String>,
     pub disable_execute_api_endpoint: bool,
+    /// The resource policy, evaluated for every request before the method's authorizer.
+    pub policy: Option<crate::iam::Policy>,
+    /// Where API keys come from: the `x-api-key` header, or the authorizer's
+    /// `usageIdentifierKey`.
+    pub api_key_source: ApiKeySource,
     pub routes: RouteTree<CompiledResource>,
     gateway_responses: HashMap<GatewayResponseType, GatewayResponse>,
     /// The body templates of gateway responses other than AWS's default one, parsed.
@@ -82,6 +91,10 @@ pub struct CompiledMethod {
     pub resource_id: String,
     pub resource_path: String,
     pub method: Method,
+    /// How the method authorizes callers, and its authorizer for CUSTOM and
+    /// COGNITO_USER_POOLS (`None` there when the snapshot lacks it: AWS's 500).
+    pub authorization: AuthorizationType,
+    pub authorizer: Option<Arc<authorizers::CompiledAuthorizer>>,
     pub integration: Option<CompiledIntegration>,
     /// What the method's request validator checks, when it has one.
     pub validation: Option<validation::CompiledValidation>,
@@ -195,6 +208,12 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
     }
     let mut routes = RouteTree::default();
     let mut models = validation::Models::new(snapshot);
+    // Compiled once each, shared by the methods that use them.
+    let authorizers: HashMap<&str, Arc<authorizers::CompiledAuthorizer>> = snapshot
+        .authorizers
+        .values()
+        .map(|a| (a.id.as_str(), Arc::new(authorizers::compile(a))))
+        .collect();
     for r in &snapshot.resources {
         let mut methods = Vec::new();
         for m in r.resource_methods.iter().flat_map(|ms| ms.values()) {
@@ -208,10 +227,20 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
                     path: r.path.clone(),
                     reason,
                 })?;
+            let authorizer = match m.authorization_type {
+                AuthorizationType::Custom | AuthorizationType::CognitoUserPools => m
+                    .authorizer_id
+                    .as_deref()
+                    .and_then(|id| authorizers.get(id))
+                    .cloned(),
+                AuthorizationType::None | AuthorizationType::AwsIam => None,
+            };
             methods.push(Arc::new(CompiledMethod {
                 http_method: m.http_method,
                 resource_id: r.id.clone(),
                 resource_path: r.path.clone(),
+                authorization: m.authorization_type,
+                authorizer,
                 method: m.clone(),
                 integration,
                 validation: models.for_method(m),
@@ -250,11 +279,19 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
         .values()
         .flat_map(|g| g.response_parameters.values())
         .any(|source| !(source.starts_with('\'') && source.ends_with('\'')));
+    let policy = snapshot
+        .rest_api
+        .policy
+        .as_deref()
+        .map(|p| crate::iam::Policy::parse(&crate::domain::rest_api::policy_document(p)))
+        .transpose()?;
     Ok(CompiledApi::Rest(CompiledRestApi {
         api_id: snapshot.rest_api.id.clone(),
         snapshot_hash: hash.to_owned(),
         binary_media_types: snapshot.rest_api.binary_media_types.clone(),
         disable_execute_api_endpoint: snapshot.rest_api.disable_execute_api_endpoint,
+        policy,
+        api_key_source: snapshot.rest_api.api_key_source,
         routes,
         gateway_responses,
         gateway_templates,

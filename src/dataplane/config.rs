@@ -24,11 +24,27 @@ pub struct RuntimeConfig {
 pub struct StageRuntime {
     pub api_id: String,
     pub account_id: String,
+    pub region: String,
     pub stage: Stage,
     pub api: Arc<CompiledApi>,
     pub canary: Option<CanaryRuntime>,
     /// The stage's access log, when it has a format and a destination.
     pub access_log: Option<AccessLogFormat>,
+    /// The SHA-256 digests of the API keys the stage's usage plans accept (workers never hold
+    /// key values). Usage plans come with their own step: until then no stage knows a key, and
+    /// a method that requires one answers 403, as AWS does for a key in no plan of the stage.
+    pub api_keys: std::collections::HashSet<[u8; 32]>,
+}
+
+impl StageRuntime {
+    /// Whether a usage plan of the stage accepts the API key `value`.
+    pub fn knows_api_key(&self, value: &str) -> bool {
+        use sha2::Digest;
+        !self.api_keys.is_empty()
+            && self
+                .api_keys
+                .contains(&<[u8; 32]>::from(sha2::Sha256::digest(value)))
+    }
 }
 
 #[derive(Debug)]
@@ -82,9 +98,11 @@ impl RuntimeConfig {
             let runtime = StageRuntime {
                 api_id: s.api_id.clone(),
                 account_id: s.account_id.clone(),
+                region: s.region.clone(),
                 stage: s.stage.clone(),
                 api: api.clone(),
                 canary,
+                api_keys: Default::default(),
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(
                         a.format.as_deref()?,

@@ -9,8 +9,9 @@ use std::time::{Instant, SystemTime};
 use http::{HeaderName, HeaderValue};
 
 use super::config::StageRuntime;
+use super::identity::Authorization;
 use super::trace::TraceId;
-use crate::compiler::context::ContextField;
+use crate::compiler::context::{ContextField, ContextVariable};
 use crate::compiler::{CompiledApi, CompiledMethod};
 
 /// What a request carries through the pipeline. Filled without allocating, nor touching a
@@ -45,6 +46,10 @@ pub struct RequestContext<'r> {
     pub api: Option<&'r Arc<CompiledApi>>,
     /// The stage serving this request: its API, account, name, deployment and access log.
     pub stage_runtime: Option<&'r Arc<StageRuntime>>,
+    /// What the method's authorizer established about the caller.
+    pub authorizer: Option<Arc<Authorization>>,
+    /// How long the authorizer took (0 when its result was cached).
+    pub authorizer_latency_ms: Option<u64>,
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
@@ -96,6 +101,8 @@ impl<'r> RequestContext<'r> {
             method_label: "-",
             api: None,
             stage_runtime: None,
+            authorizer: None,
+            authorizer_latency_ms: None,
             gateway_request: None,
             integration_latency_ms: None,
             latency_ms: 0,
@@ -209,17 +216,35 @@ impl<'r> RequestContext<'r> {
             IdentitySourceIp => Cow::Borrowed(self.source_ip()),
             IdentityUserAgent => Cow::Borrowed(self.user_agent()?),
             IsCanaryRequest => Cow::Borrowed(if self.is_canary { "true" } else { "false" }),
+            AuthorizerPrincipalId => Cow::Borrowed(self.authorizer.as_ref()?.principal_id.as_deref()?),
+            AuthorizerIntegrationLatency => number(self.authorizer_latency_ms?),
             Status => number(u64::from(self.status)),
             ResponseLength => number(self.response_length),
             ResponseLatency => number(self.latency_ms),
             IntegrationLatency => number(self.integration_latency_ms? as u64),
             ErrorMessage => Cow::Borrowed(self.error_message.as_deref()?),
-            ErrorMessageString => Cow::Owned(serde_json::to_string(self.error_message.as_deref()?).ok()?),
+            // An authorizer's failure has no message: AWS's body says `{"message":null}`.
+            ErrorMessageString => match self.error_message.as_deref()? {
+                "" => Cow::Borrowed("null"),
+                m => Cow::Owned(serde_json::to_string(m).ok()?),
+            },
             ErrorResponseType => Cow::Borrowed(self.error_response_type?),
             ErrorValidationErrorString => {
                 Cow::Borrowed(self.error_detail.as_deref().or(self.error_message.as_deref())?)
             }
         })
+    }
+}
+
+impl RequestContext<'_> {
+    /// The value of a `$context` name as mappings and access logs read it: a fixed variable, or
+    /// what the authorizer passed on.
+    pub fn variable(&self, v: &ContextVariable) -> Option<Cow<'_, str>> {
+        match v {
+            ContextVariable::Field(f) => self.field(*f),
+            ContextVariable::Authorizer(key) => self.authorizer.as_deref()?.value(key),
+            ContextVariable::Claim(name) => self.authorizer.as_deref()?.claim(name),
+        }
     }
 }
 

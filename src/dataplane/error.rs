@@ -126,6 +126,26 @@ impl GatewayError {
         Self::new(GatewayResponseType::Default4xx, 400, "Invalid request path")
     }
 
+    /// No identity, one the authorizer refused, or a function that said `Unauthorized`.
+    pub fn unauthorized() -> Self {
+        Self::new(GatewayResponseType::Unauthorized, 401, "Unauthorized")
+    }
+
+    /// A policy that does not allow the request (`message` says whose, and how).
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(GatewayResponseType::AccessDenied, 403, message)
+    }
+
+    /// An authorizer that failed or answered what AWS refuses: AWS's 500 with a null message.
+    pub fn authorizer_configuration() -> Self {
+        Self::new(GatewayResponseType::AuthorizerConfigurationError, 500, "")
+    }
+
+    /// A method that requires an API key, called without a valid one.
+    pub fn invalid_api_key() -> Self {
+        Self::new(GatewayResponseType::InvalidApiKey, 403, "Forbidden")
+    }
+
     pub fn too_large() -> Self {
         Self::new(GatewayResponseType::RequestTooLarge, 413, "Request Too Long")
     }
@@ -148,6 +168,8 @@ impl GatewayError {
                 Some("TooManyRequestsException")
             }
             GatewayResponseType::ApiConfigurationError => Some("InternalServerErrorException"),
+            GatewayResponseType::AuthorizerConfigurationError => Some("AuthorizerConfigurationException"),
+            GatewayResponseType::InvalidApiKey => Some("ForbiddenException"),
             _ => None,
         }
     }
@@ -249,7 +271,9 @@ fn gateway_value(source: &str, ctx: &RequestContext<'_>) -> Option<String> {
             .find(|(k, _)| *k == n)
             .map(|(_, v)| v.clone()),
         ParamSource::StageVariable(n) => req?.variables.get(&n).cloned(),
-        ParamSource::Context(f) => ctx.field(f.filter(|f| f.in_templates())?).map(|v| v.into_owned()),
+        ParamSource::Context(v) => ctx
+            .variable(v.as_ref().filter(|v| v.in_templates())?)
+            .map(|v| v.into_owned()),
         _ => None,
     }
 }
@@ -257,6 +281,10 @@ fn gateway_value(source: &str, ctx: &RequestContext<'_>) -> Option<String> {
 /// AWS's default gateway response body, `{"message":$context.error.messageString}`, without
 /// the template engine: most failures answer it.
 pub(crate) fn default_body(err: &GatewayError) -> String {
+    if err.message.is_empty() {
+        // An authorizer's failure: AWS says `{"message":null}`.
+        return "{\"message\":null}".to_owned();
+    }
     let quoted = serde_json::to_string(&err.message).expect("strings serialise");
     format!("{{\"message\":{quoted}}}")
 }

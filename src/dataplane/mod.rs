@@ -5,6 +5,7 @@
 //! every failure is turned into AWS's gateway response by the one rescue in [`error`]. The
 //! hot path never touches Postgres: it reads an `Arc<RuntimeConfig>` swapped by the subscriber.
 
+pub mod authorizer;
 pub mod body;
 pub mod client;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod h1;
+pub mod identity;
 pub mod integration;
 pub mod observe;
 pub mod pipeline;

@@ -341,7 +341,7 @@ impl AccessLogFormat {
         for p in &self.parts {
             match p {
                 LogPart::Literal(s) => out.push_str(s),
-                LogPart::Context(f) => match f.and_then(|f| ctx.field(f)) {
+                LogPart::Context(v) => match v.as_ref().and_then(|v| ctx.variable(v)) {
                     Some(v) => out.push_str(&v),
                     None => out.push('-'),
                 },

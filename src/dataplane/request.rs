@@ -93,7 +93,7 @@ impl MethodRequest<'_> {
                 Cow::Owned(all.join(","))
             }
             ParamSource::StageVariable(n) => Cow::Borrowed(self.variables.get(n)?.as_str()),
-            ParamSource::Context(f) => ctx.field((*f).filter(|f| f.in_templates())?)?,
+            ParamSource::Context(v) => ctx.variable(v.as_ref().filter(|v| v.in_templates())?)?,
             ParamSource::Body => String::from_utf8_lossy(self.body.as_ref()?),
             ParamSource::BodyPath(path) => Cow::Owned(body_path(self.body.as_ref()?, path)?),
             ParamSource::IntegrationResponseHeader(_)

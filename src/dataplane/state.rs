@@ -1,11 +1,13 @@
 //! What a worker's requests share ([`DataPlane`]): the configuration they are served from, the
-//! backend clients, the AWS settings, metrics and access logs. Every step of the pipeline reads
-//! it; it imports no step, so the steps and the server that runs them import it without a loop.
+//! backend clients, the AWS settings, the authorizer cache, metrics and access logs. Every step
+//! of the pipeline reads it; it imports no step, so the steps and the server that runs them
+//! import it without a loop.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::authorizer::AuthorizerCache;
 use super::client::{self, BackendClient};
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
@@ -24,6 +26,8 @@ pub struct DataPlane {
     pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
     pub timeouts: ClientTimeouts,
+    /// Authorizers' results, shared by the worker's threads.
+    pub authorizers: Arc<AuthorizerCache>,
 }
 
 impl DataPlane {
@@ -35,6 +39,7 @@ impl DataPlane {
         metrics: Arc<Metrics>,
         access_logs: AccessLogSink,
         timeouts: ClientTimeouts,
+        authorizers: Arc<AuthorizerCache>,
     ) -> Self {
         let (http, http_insecure) = (client::verifying(), client::insecure());
         Self {
@@ -45,6 +50,7 @@ impl DataPlane {
             metrics,
             access_logs,
             timeouts,
+            authorizers,
         }
     }
 

@@ -104,6 +104,8 @@ pub fn render_gateway(template: &MappingTemplate, ctx: &RequestContext<'_>) -> O
 /// reads them, and what templates set.
 struct ContextVar {
     values: Vec<(ContextField, Value)>,
+    /// What the authorizer passed on (`$context.authorizer.*`).
+    authorizer: Option<std::sync::Arc<crate::dataplane::identity::Authorization>>,
     /// What earlier templates of the request left in the override maps.
     kept: Option<Overrides>,
     /// Maps made when first read, and what templates set: kept, so that what a template sets
@@ -129,6 +131,7 @@ impl ContextVar {
             .collect();
         Self {
             values,
+            authorizer: ctx.authorizer.clone(),
             kept: ctx.overrides.as_deref().cloned(),
             made: RefCell::new(MapEntries::default()),
         }
@@ -156,6 +159,32 @@ impl ContextVar {
             }
         }
         if m.is_empty() { Value::Null } else { Value::map(m) }
+    }
+
+    /// `$context.authorizer`: the principal, the authorizer's latency, its context's values (as
+    /// they came: strings, numbers, booleans) and a user pool token's claims; empty for a
+    /// method without an authorizer.
+    fn authorizer_map(&self) -> Value {
+        let mut m = match self.group("authorizer") {
+            Value::Map(m) => m.entries.borrow().clone(),
+            _ => crate::vtl::value::entries(4),
+        };
+        if let Some(a) = &self.authorizer {
+            for (k, v) in &a.context {
+                m.insert(Rc::from(k.as_str()), Value::from_json(v));
+            }
+            if let Some(claims) = &a.claims {
+                let mut c = crate::vtl::value::entries(claims.len());
+                for (k, v) in claims {
+                    c.insert(
+                        Rc::from(k.as_str()),
+                        Value::from(crate::dataplane::identity::text(v).as_ref()),
+                    );
+                }
+                m.insert(Rc::from("claims"), Value::map(c));
+            }
+        }
+        Value::map(m)
     }
 
     /// Puts what this template left in the override maps where the next template (and the
@@ -193,8 +222,7 @@ impl Object for ContextVar {
                 &["header", "querystring", "path"],
             ),
             "responseOverride" => Self::override_map(self.kept.as_ref().map(|k| &k.response), &["header"]),
-            // The authorizer's values come with authorizers; until then, an empty map.
-            "authorizer" => Value::empty_map(),
+            "authorizer" => self.authorizer_map(),
             group => match self.group(group) {
                 Value::Null => return Ok(Value::Null),
                 map => map,

@@ -288,6 +288,56 @@ impl GatewayResponse {
     }
 }
 
+/// A resource policy as AWS stores and returns it: the document without the whitespace between
+/// its tokens, then escaped (`\` → `\\`, `"` → `\"`, `/` → `\/`), so that GetRestApi
+/// answers `{\"Version\":\"2012-10-17\",...}`, the form Terraform and the SDKs unescape.
+/// `None` when `document` is not JSON.
+pub fn stored_policy(document: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(document).ok()?;
+    let mut out = String::with_capacity(document.len() + document.len() / 4);
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in document.chars() {
+        if !in_string && c.is_whitespace() {
+            continue;
+        }
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '/' => out.push_str("\\/"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// The policy document a stored policy (see [`stored_policy`]) was made from.
+pub fn policy_document(stored: &str) -> String {
+    let mut out = String::with_capacity(stored.len());
+    let mut chars = stored.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(next @ ('\\' | '"' | '/'))) => {
+                out.push(next);
+                chars.next();
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
 /// Status codes as AWS accepts them for method and integration responses.
 pub fn is_valid_status_code(raw: &str) -> bool {
     let b = raw.as_bytes();
@@ -303,6 +353,19 @@ mod tests {
         assert_eq!(PathPartKind::of("pets"), PathPartKind::Literal);
         assert_eq!(PathPartKind::of("{id}"), PathPartKind::Param);
         assert_eq!(PathPartKind::of("{proxy+}"), PathPartKind::Greedy);
+    }
+
+    #[test]
+    fn policies_are_stored_compact_and_escaped_as_aws_returns_them() {
+        let doc = "{ \"Version\": \"2012-10-17\",\n \"Statement\": [{\"Resource\": \"arn:a/b c\", \"Sid\": \"q\\\"x\"}]}";
+        let stored = stored_policy(doc).unwrap();
+        assert_eq!(
+            stored,
+            r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Resource\":\"arn:a\/b c\",\"Sid\":\"q\\\"x\"}]}"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&policy_document(&stored)).unwrap();
+        assert_eq!(back, serde_json::from_str::<serde_json::Value>(doc).unwrap());
+        assert_eq!(stored_policy("{not json"), None);
     }
 
     #[test]

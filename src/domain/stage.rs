@@ -122,6 +122,10 @@ pub fn is_valid_variable_value(raw: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c) || c == ' ')
 }
 
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
 /// One stage as workers serve it: the stage, the API and account it belongs to, and the
 /// snapshots of its deployment and canary (by content hash). What the control plane streams
 /// to workers; kept here, apart from the store that reads it and the data plane that serves it.
@@ -131,6 +135,9 @@ pub struct StageConfig {
     pub api_id: String,
     /// The account that owns the API (`requestContext.accountId`).
     pub account_id: String,
+    /// The region the API lives in (method ARNs name it).
+    #[serde(default = "default_region")]
+    pub region: String,
     /// The kind of API the stage belongs to.
     #[serde(default)]
     pub protocol: super::enums::ApiProtocol,

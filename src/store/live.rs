@@ -9,20 +9,30 @@ use crate::domain::enums::ApiProtocol;
 
 pub use crate::domain::stage::StageConfig;
 
-const STAGES_SQL: &str = "SELECT s.api_id, a.account_id, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash
+const STAGES_SQL: &str =
+    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash
      FROM stages s
      JOIN apis a ON a.id = s.api_id
      JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
      LEFT JOIN deployments cd ON cd.api_id = s.api_id AND cd.id = s.canary_deployment_id";
 
-type Row = (String, String, String, serde_json::Value, String, Option<String>);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    serde_json::Value,
+    String,
+    Option<String>,
+);
 
 fn to_config(
-    (api_id, account_id, protocol, doc, snapshot, canary_snapshot): Row,
+    (api_id, account_id, region, protocol, doc, snapshot, canary_snapshot): Row,
 ) -> Result<StageConfig, StoreError> {
     Ok(StageConfig {
         api_id,
         account_id,
+        region,
         protocol: ApiProtocol::parse(&protocol)
             .ok_or_else(|| StoreError::Corrupt(format!("an API of protocol {protocol:?}")))?,
         stage: decode(doc)?,

@@ -50,19 +50,19 @@ pub fn sign(
     Ok(())
 }
 
-/// The credentials to call AWS with for `integration`: the worker's own, or, when the
-/// integration names an IAM role (`credentials`), that role's, assumed through STS with the
+/// The credentials to call AWS with: the worker's own, or, when the integration (or
+/// authorizer) names an IAM role (`credentials`), that role's, assumed through STS with the
 /// worker's own and cached until shortly before they expire. No credentials at all means
 /// unsigned calls (local emulators).
 async fn credentials_for(
     dp: &DataPlane,
-    integration: &CompiledIntegration,
+    role: Option<&str>,
     region: &str,
 ) -> Result<Option<aws_credential_types::Credentials>, GatewayError> {
     let Some(base) = &dp.aws.credentials else {
         return Ok(None);
     };
-    let Some(role) = &integration.role_arn else {
+    let Some(role) = role else {
         return Ok(Some(base.clone()));
     };
     if let Some(cached) = dp.aws.roles.get(role) {
@@ -137,21 +137,38 @@ async fn assume_role(
     ))
 }
 
-/// Sends `request` to AWS, signed with the integration's credentials when there are any, and
-/// reads the whole answer, all within the integration's timeout (504 past it, 502 when the
-/// endpoint cannot be reached).
+/// Who calls AWS, and for how long: an integration, or an authorizer.
+#[derive(Debug, Clone, Copy)]
+pub struct CallAs<'a> {
+    /// The IAM role to call as (else the worker's own credentials).
+    pub role_arn: Option<&'a str>,
+    pub timeout: Duration,
+}
+
+impl<'a> From<&'a CompiledIntegration> for CallAs<'a> {
+    fn from(i: &'a CompiledIntegration) -> Self {
+        Self {
+            role_arn: i.role_arn.as_deref(),
+            timeout: i.timeout,
+        }
+    }
+}
+
+/// Sends `request` to AWS, signed with the caller's credentials when there are any, and reads
+/// the whole answer, all within the caller's timeout (504 past it, 502 when the endpoint
+/// cannot be reached).
 pub async fn call(
     dp: &DataPlane,
-    integration: &CompiledIntegration,
+    call_as: CallAs<'_>,
     mut request: Request<Bytes>,
     region: &str,
     service: &str,
 ) -> Result<(http::response::Parts, Bytes), GatewayError> {
-    if let Some(creds) = credentials_for(dp, integration, region).await? {
+    if let Some(creds) = credentials_for(dp, call_as.role_arn, region).await? {
         sign(&mut request, &creds, region, service)?;
     }
     let request = request.map(full_body);
-    let budget = Budget::starting_now(integration.timeout);
+    let budget = Budget::starting_now(call_as.timeout);
     let deadline = budget.deadline;
     let res = match dp.http.request(request, budget).await {
         Err(RequestError::Failed(e)) => {

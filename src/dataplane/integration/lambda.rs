@@ -22,18 +22,19 @@ use crate::dataplane::request::MethodRequest;
 use crate::dataplane::state::DataPlane;
 use crate::dataplane::{Body, full_body};
 
-/// Invokes the integration's function with `payload` (RequestResponse) and reads its answer.
-async fn call_function(
+/// Invokes `target` (whose name may read the stage's `variables`) with `payload`
+/// (RequestResponse) and reads its answer: integrations and authorizers alike.
+pub async fn call_function(
     dp: &DataPlane,
-    integration: &CompiledIntegration,
+    call_as: aws::CallAs<'_>,
     target: &crate::compiler::LambdaTarget,
-    req: &MethodRequest<'_>,
+    variables: &BTreeMap<String, String>,
     payload: Bytes,
 ) -> Result<(http::response::Parts, Bytes), GatewayError> {
     let endpoint = dp.aws.endpoint("lambda", &target.region, None);
     let function = target
         .function
-        .render(|_| None, |name| req.variables.get(name).map(String::as_str));
+        .render(|_| None, |name| variables.get(name).map(String::as_str));
     let function = percent_encoding::utf8_percent_encode(&function, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{endpoint}/2015-03-31/functions/{function}/invocations");
     let request = Request::post(&url)
@@ -41,7 +42,7 @@ async fn call_function(
         .header("x-amz-invocation-type", "RequestResponse")
         .body(payload)
         .map_err(|_| GatewayError::internal())?;
-    aws::call(dp, integration, request, &target.region, "lambda").await
+    aws::call(dp, call_as, request, &target.region, "lambda").await
 }
 
 /// AWS (non-proxy) Lambda: the request template's output (or the body passed through) is the
@@ -57,7 +58,7 @@ pub async fn invoke(
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
     let (payload, _) = request_payload(integration, req, body, ctx)?;
-    let (parts, answer) = call_function(dp, integration, target, req, payload).await?;
+    let (parts, answer) = call_function(dp, integration.into(), target, req.variables, payload).await?;
     if !parts.status.is_success() {
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
@@ -97,7 +98,7 @@ pub async fn invoke_proxy(
     let event = event(req, &body, method, ctx, path, binary_types);
     let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
 
-    let (parts, body) = call_function(dp, integration, target, req, payload).await?;
+    let (parts, body) = call_function(dp, integration.into(), target, req.variables, payload).await?;
     if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
@@ -205,7 +206,7 @@ pub fn event(
     } else {
         ctx.path().to_owned()
     };
-    json!({
+    let mut e = json!({
         "resource": method.resource_path,
         "path": path,
         "httpMethod": req.method.as_str(),
@@ -248,7 +249,35 @@ pub fn event(
         },
         "body": body_value,
         "isBase64Encoded": binary,
-    })
+    });
+    if let Some(authorizer) = authorizer_of(ctx) {
+        e["requestContext"]["authorizer"] = authorizer;
+    }
+    e
+}
+
+/// `requestContext.authorizer`: a Lambda authorizer's principal, latency and context (values
+/// as text, as REST APIs pass them), or a user pool token's claims.
+fn authorizer_of(ctx: &RequestContext<'_>) -> Option<Value> {
+    let a = ctx.authorizer.as_deref()?;
+    let mut m = Map::new();
+    if let Some(claims) = &a.claims {
+        let claims: Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(crate::dataplane::identity::text(v))))
+            .collect();
+        m.insert("claims".into(), Value::Object(claims));
+    } else {
+        m.insert("principalId".into(), json!(a.principal_id));
+        m.insert(
+            "integrationLatency".into(),
+            json!(ctx.authorizer_latency_ms.unwrap_or(0)),
+        );
+    }
+    for (k, v) in &a.context {
+        m.insert(k.clone(), json!(crate::dataplane::identity::text(v)));
+    }
+    Some(Value::Object(m))
 }
 
 /// Validates a Lambda proxy response as AWS does; `None` is AWS's 502.

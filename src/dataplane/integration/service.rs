@@ -29,7 +29,7 @@ pub async fn invoke(
         .endpoint(&target.service, &target.region, target.subdomain.as_deref());
     let request = integration_request(req, body, integration, ctx, &endpoint).await?;
     let req = &*req;
-    let (parts, answer) = aws::call(dp, integration, request, &target.region, &target.service).await?;
+    let (parts, answer) = aws::call(dp, integration.into(), request, &target.region, &target.service).await?;
     integration_response(
         integration,
         Selection::Status(parts.status.as_str()),

@@ -8,8 +8,10 @@
 //! 3. [`admit`]: refused before routing: a body declared over 10 MB (413), a path with dot
 //!    segments once decoded (400), the execute-api endpoint of an API that disables it (403);
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
-//! 5. authorize: the resource policy, then the method's authorizer (to come);
-//! 6. API key and usage plan (to come);
+//! 5. [`authorize`]: the resource policy, then the method's authorizer (Lambda TOKEN/REQUEST;
+//!    user pools and IAM to come);
+//! 6. [`api_key`]: a method that requires an API key gets a known one (usage plans and quotas
+//!    to come);
 //! 7. throttle: account, stage, method and usage-plan limits (to come);
 //! 8. [`validate`]: required parameters, then the body against its model;
 //! 9. cache lookup (to come);
@@ -22,6 +24,8 @@
 //! A step that fails ends the request with its [`GatewayError`]: the steps after it do not run.
 
 pub mod admit;
+pub mod api_key;
+pub mod authorize;
 pub mod canary;
 pub mod integrate;
 pub mod resolve;
@@ -87,9 +91,10 @@ async fn run<'r>(
     let deployment = canary::pick(stage, ctx);
     admit::check(deployment, parts, fields, path, &body, ctx)?;
     let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
-    // authorize: the resource policy, then the method's authorizer (to come: every method is
-    // open today, whatever its authorizationType says).
-    // API key and usage plan (to come).
+    let api = deployment.rest();
+    authorize::check(dp, api, method, &request, path, ctx).await?;
+    api_key::check(api, method, &request, ctx)?;
+    // usage plan quota (to come).
     // throttle: account, stage, method and usage-plan limits (to come).
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {

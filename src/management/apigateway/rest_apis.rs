@@ -165,11 +165,30 @@ fn new_rest_api(req: CreateRestApiRequest) -> ApiResult<RestApi> {
             ip_address_type: Some(ip_address_type),
             vpc_endpoint_ids: ec.vpc_endpoint_ids.unwrap_or_default(),
         },
-        policy: req.policy.filter(|p| !p.is_empty()),
+        policy: req.policy.as_deref().map(resource_policy).transpose()?.flatten(),
         tags: req.tags,
         disable_execute_api_endpoint: req.disable_execute_api_endpoint.unwrap_or(false),
         root_resource_id: ids::resource_id(true),
     })
+}
+
+/// A resource policy as given (plain JSON, or as GetRestApi returned it, escaped), checked and
+/// in the form AWS stores and returns; `None` for an empty one.
+fn resource_policy(raw: &str) -> ApiResult<Option<String>> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let stored = crate::domain::rest_api::stored_policy(raw)
+        .or_else(|| crate::domain::rest_api::stored_policy(&crate::domain::rest_api::policy_document(raw)))
+        .ok_or_else(|| {
+            ApiError::bad_request("Invalid policy document. Please check the policy syntax and try again.")
+        })?;
+    crate::iam::Policy::parse(&crate::domain::rest_api::policy_document(&stored)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Invalid policy document. Please check the policy syntax and try again. ({e})"
+        ))
+    })?;
+    Ok(Some(stored))
 }
 
 fn parse_compression_size(v: Value) -> ApiResult<i32> {
@@ -396,7 +415,13 @@ fn apply_patch(api: &mut RestApi, op: &PatchOp) -> ApiResult<()> {
         (["description"], Op::Remove) => api.description = None,
         (["version"], Op::Replace | Op::Add) => api.version = patch::optional_string(op),
         (["version"], Op::Remove) => api.version = None,
-        (["policy"], Op::Replace | Op::Add) => api.policy = patch::optional_string(op),
+        (["policy"], Op::Replace | Op::Add) => {
+            api.policy = patch::optional_string(op)
+                .as_deref()
+                .map(resource_policy)
+                .transpose()?
+                .flatten()
+        }
         (["policy"], Op::Remove) => api.policy = None,
         (["apiKeySource"], Op::Replace) => {
             let raw = op.required_value()?;

@@ -1,6 +1,7 @@
 //! The data plane through the whole stack: control plane, workers, real clients and backends,
 //! one module per area.
 
+mod authorize;
 mod http;
 mod lambda;
 mod observe;

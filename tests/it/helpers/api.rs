@@ -99,7 +99,7 @@ pub async fn put_http_proxy(c: &Client, api: &str, resource: &str, uri: &str) {
 /// A REST API being built: `TestApi::create(&c, "pets").await`, then its routes, then
 /// [`TestApi::deploy`].
 pub struct TestApi<'c> {
-    c: &'c Client,
+    pub c: &'c Client,
     pub id: String,
     pub root: String,
 }

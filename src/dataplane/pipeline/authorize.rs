@@ -1,0 +1,200 @@
+//! Step 5, authorize: the API's resource policy, then the method's authorizer, as AWS decides
+//! (its "resource policy and authorizer" tables):
+//! - a resource policy that explicitly denies the caller ends the request first (403);
+//! - NONE: with a resource policy, it must allow the caller;
+//! - CUSTOM (Lambda TOKEN/REQUEST) and COGNITO_USER_POOLS: every identity source present (else
+//!   401), the authorizer's answer (cached per identity for its TTL), then its policy evaluated
+//!   against this request's method ARN: an explicit Deny or no Allow is 403;
+//! - AWS_IAM: not served yet: refused as AWS refuses an unsigned call (403).
+//!
+//! What the authorizer passed on is kept in `$context.authorizer` for the steps after, and for
+//! the gateway response when the request is refused.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::compiler::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
+use crate::compiler::{CompiledMethod, CompiledRestApi};
+use crate::dataplane::authorizer::{Verdict, lambda};
+use crate::dataplane::context::RequestContext;
+use crate::dataplane::error::{GatewayError, Side};
+use crate::dataplane::request::MethodRequest;
+use crate::dataplane::state::DataPlane;
+use crate::domain::enums::AuthorizationType;
+use crate::iam::{Caller, Decision, Policy, Request};
+
+const INVOKE: &str = "execute-api:Invoke";
+
+pub async fn check<'r>(
+    dp: &DataPlane,
+    api: &CompiledRestApi,
+    method: &'r CompiledMethod,
+    request: &MethodRequest<'r>,
+    path: &str,
+    ctx: &mut RequestContext<'r>,
+) -> Result<(), GatewayError> {
+    if api.policy.is_none() && method.authorization == AuthorizationType::None {
+        return Ok(());
+    }
+    let arn = method_arn(ctx, request, path);
+    let by_resource_policy = api
+        .policy
+        .as_ref()
+        .map(|p| evaluate(p, Caller::Anonymous, &arn, ctx));
+    if by_resource_policy == Some(Decision::ExplicitDeny) {
+        return Err(resource_policy_denies("anonymous", &arn, true));
+    }
+    match method.authorization {
+        AuthorizationType::None => match by_resource_policy {
+            Some(Decision::ImplicitDeny) => Err(resource_policy_denies("anonymous", &arn, false)),
+            _ => Ok(()),
+        },
+        AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
+            let authorizer = method.authorizer.as_deref().ok_or_else(|| {
+                GatewayError::authorizer_configuration()
+                    .caused_by(Side::Gateway, "the method's authorizer is not in the deployment")
+            })?;
+            let verdict = ask(dp, authorizer, method, request, path, &arn, ctx).await?;
+            ctx.authorizer = Some(verdict.authorization.clone());
+            match verdict
+                .policy
+                .as_ref()
+                .map(|p| evaluate(p, Caller::Anonymous, &arn, ctx))
+            {
+                None | Some(Decision::Allow) => Ok(()),
+                Some(Decision::ExplicitDeny) => Err(GatewayError::access_denied(
+                    "User is not authorized to access this resource with an explicit deny",
+                )),
+                Some(Decision::ImplicitDeny) => Err(GatewayError::access_denied(
+                    "User is not authorized to access this resource",
+                )),
+            }
+        }
+        AuthorizationType::AwsIam => Err(GatewayError::missing_token()),
+    }
+}
+
+/// The request's method ARN: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`.
+fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str) -> String {
+    let stage = ctx.stage_runtime.map(|s| &**s);
+    crate::iam::method_arn(
+        stage.map_or("us-east-1", |s| s.region.as_str()),
+        stage.map_or("", |s| s.account_id.as_str()),
+        stage.map_or("", |s| s.api_id.as_str()),
+        stage.map_or("", |s| s.stage.stage_name.as_str()),
+        request.method.as_str(),
+        path,
+    )
+}
+
+fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, ctx: &RequestContext<'_>) -> Decision {
+    let source_ip = ctx.source_ip();
+    let keys = |key: &str| match key {
+        "aws:sourceip" => Some(source_ip.to_owned()),
+        _ => None,
+    };
+    policy.evaluate(&Request {
+        caller,
+        action: INVOKE,
+        resource: arn,
+        keys: &keys,
+    })
+}
+
+/// AWS's 403 for a resource policy that does not let `user` in.
+fn resource_policy_denies(user: &str, arn: &str, explicitly: bool) -> GatewayError {
+    let how = if explicitly { " with an explicit deny" } else { "" };
+    GatewayError::access_denied(format!(
+        "User: {user} is not authorized to perform: {INVOKE} on resource: {arn}{how}"
+    ))
+}
+
+/// What `authorizer` says of the request's identity: from the cache, or asked.
+async fn ask<'r>(
+    dp: &DataPlane,
+    authorizer: &CompiledAuthorizer,
+    method: &CompiledMethod,
+    request: &MethodRequest<'r>,
+    path: &str,
+    arn: &str,
+    ctx: &mut RequestContext<'r>,
+) -> Result<Arc<Verdict>, GatewayError> {
+    let mut identity: smallvec::SmallVec<[Cow<'_, str>; 2]> = smallvec::SmallVec::new();
+    for source in &authorizer.identity {
+        match identity_value(source, request, ctx).filter(|v| !v.is_empty()) {
+            Some(v) => identity.push(Cow::Owned(v.into_owned())),
+            None => return Err(GatewayError::unauthorized()),
+        }
+    }
+    let lambda = match &authorizer.kind {
+        AuthorizerKind::Lambda(l) => l,
+        AuthorizerKind::CognitoUserPools(_) => {
+            return Err(GatewayError::authorizer_configuration()
+                .caused_by(Side::Gateway, "user pool authorizers are not served yet"));
+        }
+        AuthorizerKind::Misconfigured(why) => {
+            return Err(GatewayError::authorizer_configuration().caused_by(Side::Gateway, why));
+        }
+    };
+    if let (Some(expected), Some(token)) = (&lambda.validation, identity.first())
+        && !expected.is_match(token)
+    {
+        return Err(GatewayError::unauthorized());
+    }
+    let key = (!authorizer.ttl.is_zero()).then(|| cache_key(ctx, authorizer, &identity));
+    if let Some(hit) = key.as_deref().and_then(|k| dp.authorizers.get(k)) {
+        ctx.authorizer_latency_ms = Some(0);
+        return Ok(hit);
+    }
+    let event = if lambda.token {
+        lambda::token_event(&identity[0], arn)
+    } else {
+        lambda::request_event(request, method, ctx, path, arn)
+    };
+    let started = Instant::now();
+    let asked = lambda::ask(dp, lambda, request.variables, &event).await;
+    ctx.authorizer_latency_ms = Some(started.elapsed().as_millis() as u64);
+    let verdict = Arc::new(asked?);
+    if let Some(key) = key {
+        dp.authorizers.put(key, verdict.clone(), authorizer.ttl);
+    }
+    Ok(verdict)
+}
+
+/// One identity source's value for this request.
+fn identity_value<'a>(
+    source: &'a IdentitySource,
+    request: &'a MethodRequest<'_>,
+    ctx: &'a RequestContext<'_>,
+) -> Option<Cow<'a, str>> {
+    match source {
+        IdentitySource::Header(name) => request
+            .fields
+            .get(name.as_bytes())
+            .and_then(crate::dataplane::h1::text)
+            .map(Cow::Borrowed),
+        IdentitySource::Query(name) => request.query_value(name).map(Cow::Borrowed),
+        IdentitySource::StageVariable(name) => request.variables.get(name).map(|v| Cow::Borrowed(v.as_str())),
+        IdentitySource::Context(v) => ctx.variable(v),
+    }
+}
+
+/// Results are cached per API, stage, authorizer and identity (each value length-prefixed, so
+/// no two identities share a key).
+fn cache_key(ctx: &RequestContext<'_>, authorizer: &CompiledAuthorizer, identity: &[Cow<'_, str>]) -> String {
+    let mut key = String::with_capacity(64 + identity.iter().map(|v| v.len() + 8).sum::<usize>());
+    for part in [
+        ctx.api_id().unwrap_or_default(),
+        ctx.stage_name().unwrap_or_default(),
+        authorizer.id.as_str(),
+    ]
+    .into_iter()
+    .chain(identity.iter().map(|v| v.as_ref()))
+    {
+        key.push_str(itoa::Buffer::new().format(part.len()));
+        key.push(':');
+        key.push_str(part);
+    }
+    key
+}

@@ -1,0 +1,591 @@
+//! Authorization in the data plane: Lambda TOKEN and REQUEST authorizers against a fake Invoke
+//! API (outcomes, the result cache and its TTL, policies evaluated per method, context passed
+//! on), resource policies and required API keys. The management side is driven by the SDK.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::types::{AuthorizerType, Op, PatchOperation};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+
+use crate::backends::serve;
+use crate::helpers::*;
+
+/// A fake Lambda Invoke API serving authorizer functions: it counts calls and keeps the last
+/// event. The token (TOKEN) or the `x-user` header (REQUEST) says what to answer:
+/// `allow`/`deny` (the method ARN), `allow-a` (only `GET /a`), `unauthorized` (the function
+/// says so), `fail` (another function error), `bad` (an answer without a policy); anything
+/// else is allowed everywhere. Its principal is `user-{token}`, its context
+/// `{"tier": "gold", "n": 3, "ok": true}`.
+struct FakeAuthorizer {
+    addr: std::net::SocketAddr,
+    calls: Arc<AtomicUsize>,
+    last: Arc<Mutex<Value>>,
+}
+
+impl FakeAuthorizer {
+    async fn start() -> Self {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let last = Arc::new(Mutex::new(Value::Null));
+        let (c, l) = (calls.clone(), last.clone());
+        let addr = serve(move |req: hyper::Request<hyper::body::Incoming>| {
+            let (calls, last) = (c.clone(), l.clone());
+            async move {
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                calls.fetch_add(1, Ordering::SeqCst);
+                *last.lock().unwrap() = event.clone();
+                let token = match event["type"].as_str() {
+                    Some("TOKEN") => event["authorizationToken"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    _ => event["headers"]["x-user"].as_str().unwrap_or_default().to_owned(),
+                };
+                let arn = event["methodArn"].as_str().unwrap_or_default();
+                let (api_prefix, _) = arn.split_once('/').unwrap_or_default();
+                let policy = |effect: &str, resource: &str| {
+                    json!({"principalId": format!("user-{token}"),
+                           "policyDocument": {"Version": "2012-10-17", "Statement": [
+                               {"Effect": effect, "Action": "execute-api:Invoke", "Resource": resource}]},
+                           "context": {"tier": "gold", "n": 3, "ok": true}})
+                };
+                let (function_error, answer) = match token.as_str() {
+                    "allow" => (false, policy("Allow", arn)),
+                    "deny" => (false, policy("Deny", arn)),
+                    "allow-a" => (false, policy("Allow", &format!("{api_prefix}/*/GET/a"))),
+                    "unauthorized" => (
+                        true,
+                        json!({"errorMessage": "Unauthorized", "errorType": "Error"}),
+                    ),
+                    "fail" => (
+                        true,
+                        json!({"errorMessage": "database down", "errorType": "Error"}),
+                    ),
+                    "bad" => (false, json!({"principalId": "x"})),
+                    _ => (false, policy("Allow", &format!("{api_prefix}/*"))),
+                };
+                let mut res = hyper::Response::new(Full::new(Bytes::from(answer.to_string())));
+                if function_error {
+                    res.headers_mut()
+                        .insert("x-amz-function-error", "Unhandled".parse().unwrap());
+                }
+                res
+            }
+        })
+        .await;
+        Self { addr, calls, last }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+const AUTHORIZER_URI: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:auth/invocations";
+
+/// Creates an authorizer; its id.
+async fn authorizer(c: &Client, api: &str, kind: AuthorizerType, source: &str, ttl: i32) -> String {
+    c.create_authorizer()
+        .rest_api_id(api)
+        .name("auth")
+        .r#type(kind)
+        .authorizer_uri(AUTHORIZER_URI)
+        .identity_source(source)
+        .authorizer_result_ttl_in_seconds(ttl)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap()
+}
+
+fn replace(path: &str, value: &str) -> PatchOperation {
+    PatchOperation::builder()
+        .op(Op::Replace)
+        .path(path)
+        .value(value)
+        .build()
+}
+
+/// Applies `ops` to `verb` of `resource`.
+async fn update_method(c: &Client, api: &str, resource: &str, verb: &str, ops: Vec<PatchOperation>) {
+    c.update_method()
+        .rest_api_id(api)
+        .resource_id(resource)
+        .http_method(verb)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Puts `authorizer` on `verb` of `resource`.
+async fn protect(c: &Client, api: &str, resource: &str, verb: &str, authorizer: &str) {
+    let ops = vec![
+        replace("/authorizationType", "CUSTOM"),
+        replace("/authorizerId", authorizer),
+    ];
+    update_method(c, api, resource, verb, ops).await;
+}
+
+async fn call(http: &reqwest::Client, url: &str, token: Option<&str>) -> (u16, Option<String>, String) {
+    let mut req = http.get(url);
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    let res = req.send().await.unwrap();
+    let error_type = res
+        .headers()
+        .get("x-amzn-errortype")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (res.status().as_u16(), error_type, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn token_authorizers_allow_deny_and_refuse_as_aws_answers() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let api = TestApi::create(&c, "token").await;
+    api.mock("/a", "GET", r#"{"ok": true}"#).await;
+    let a = api.resource("/a").await;
+    let auth = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Token,
+        "method.request.header.Authorization",
+        0,
+    )
+    .await;
+    protect(&c, &api.id, &a, "GET", &auth).await;
+    api.deploy("dev").await;
+    let worker = app
+        .start_worker(None, Some(format!("http://{}", fake.addr)))
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/a");
+
+    let (status, kind, body) = call(&http, &url, None).await;
+    assert_eq!((status, body.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+    assert_eq!(kind.as_deref(), Some("UnauthorizedException"));
+    assert_eq!(fake.calls(), 0, "no identity: the function is not called");
+
+    assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
+    let event = fake.last.lock().unwrap().clone();
+    assert_eq!(
+        event,
+        json!({"type": "TOKEN", "authorizationToken": "allow",
+               "methodArn": format!("arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/dev/GET/a", api.id)})
+    );
+
+    let (status, kind, body) = call(&http, &url, Some("deny")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            403,
+            r#"{"message":"User is not authorized to access this resource with an explicit deny"}"#
+        )
+    );
+    assert_eq!(kind.as_deref(), Some("AccessDeniedException"));
+
+    let (status, _, body) = call(&http, &url, Some("unauthorized")).await;
+    assert_eq!((status, body.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+
+    for broken in ["fail", "bad"] {
+        let (status, kind, body) = call(&http, &url, Some(broken)).await;
+        assert_eq!((status, body.as_str()), (500, r#"{"message":null}"#), "{broken}");
+        assert_eq!(kind.as_deref(), Some("AuthorizerConfigurationException"));
+    }
+    // TTL 0: every call asked the function.
+    assert_eq!(fake.calls(), 5);
+}
+
+#[tokio::test]
+async fn a_token_failing_the_validation_expression_is_refused_without_a_call() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let api = TestApi::create(&c, "validated").await;
+    api.mock("/a", "GET", r#"{"ok": true}"#).await;
+    let a = api.resource("/a").await;
+    let auth = c
+        .create_authorizer()
+        .rest_api_id(&api.id)
+        .name("auth")
+        .r#type(AuthorizerType::Token)
+        .authorizer_uri(AUTHORIZER_URI)
+        .identity_source("method.request.header.Authorization")
+        .identity_validation_expression("allow.*")
+        .authorizer_result_ttl_in_seconds(0)
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    protect(&c, &api.id, &a, "GET", &auth).await;
+    api.deploy("dev").await;
+    let worker = app
+        .start_worker(None, Some(format!("http://{}", fake.addr)))
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/a");
+    assert_eq!(call(&http, &url, Some("deny")).await.0, 401);
+    assert_eq!(
+        call(&http, &url, Some("xallow")).await.0,
+        401,
+        "the whole token must match"
+    );
+    assert_eq!(fake.calls(), 0);
+    assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
+    assert_eq!(fake.calls(), 1);
+}
+
+#[tokio::test]
+async fn cached_verdicts_answer_without_a_call_until_the_ttl_and_only_for_what_they_cover() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let api = TestApi::create(&c, "cached").await;
+    api.mock("/a", "GET", r#"{"at": "a"}"#).await;
+    api.mock("/b", "GET", r#"{"at": "b"}"#).await;
+    let auth = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Token,
+        "method.request.header.Authorization",
+        1,
+    )
+    .await;
+    for path in ["/a", "/b"] {
+        let r = api.resource(path).await;
+        protect(&c, &api.id, &r, "GET", &auth).await;
+    }
+    api.deploy("dev").await;
+    let worker = app
+        .start_worker(None, Some(format!("http://{}", fake.addr)))
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let a = invoke_url(&api.id, &worker, "dev", "/a");
+    let b = invoke_url(&api.id, &worker, "dev", "/b");
+
+    assert_eq!(call(&http, &a, Some("allow-a")).await.0, 200);
+    assert_eq!(call(&http, &a, Some("allow-a")).await.0, 200);
+    assert_eq!(fake.calls(), 1, "the second call is answered from the cache");
+    // The cached policy allows only GET /a: it is evaluated again for /b, and does not open it.
+    let (status, _, body) = call(&http, &b, Some("allow-a")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            403,
+            r#"{"message":"User is not authorized to access this resource"}"#
+        )
+    );
+    assert_eq!(fake.calls(), 1);
+    // Another identity is asked about.
+    assert_eq!(call(&http, &b, Some("allow-all")).await.0, 200);
+    assert_eq!(fake.calls(), 2);
+    // Past the TTL, the function is asked again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(call(&http, &a, Some("allow-a")).await.0, 200);
+    assert_eq!(fake.calls(), 3);
+}
+
+#[tokio::test]
+async fn the_authorizers_principal_and_context_reach_lambda_events_and_templates() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let lambda = crate::backends::fake_lambda().await;
+    let api = TestApi::create(&c, "context").await;
+    api.lambda_proxy("/fn", "GET", "echo").await;
+    api.mock(
+        "/vtl",
+        "GET",
+        r#"{"principal": "$context.authorizer.principalId", "tier": "$context.authorizer.tier", "n": $context.authorizer.n}"#,
+    )
+    .await;
+    let auth = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Token,
+        "method.request.header.Authorization",
+        300,
+    )
+    .await;
+    for path in ["/fn", "/vtl"] {
+        let r = api.resource(path).await;
+        protect(&c, &api.id, &r, "GET", &auth).await;
+    }
+    api.deploy("dev").await;
+    // The fake authorizer and the fake integration function share one Invoke API address.
+    let invoke = serve(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (fake, lambda) = (fake.addr, lambda);
+        async move {
+            let to = if req.uri().path().ends_with("auth/invocations") {
+                fake
+            } else {
+                lambda
+            };
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let res = reqwest::Client::new()
+                .post(format!("http://{to}{}", parts.uri.path()))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let mut out = hyper::Response::new(Full::new(Bytes::new()));
+            if let Some(e) = res.headers().get("x-amz-function-error") {
+                out.headers_mut().insert("x-amz-function-error", e.clone());
+            }
+            *out.body_mut() = Full::new(res.bytes().await.unwrap());
+            out
+        }
+    })
+    .await;
+    let worker = app.start_worker(None, Some(format!("http://{invoke}"))).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+
+    let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/fn"), Some("t1")).await;
+    assert_eq!(status, 200, "{body}");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let authorizer = &event["requestContext"]["authorizer"];
+    assert_eq!(authorizer["principalId"], "user-t1");
+    assert_eq!(authorizer["tier"], "gold");
+    assert_eq!(authorizer["n"], "3", "REST APIs pass context values as text");
+    assert_eq!(authorizer["ok"], "true");
+    assert!(authorizer["integrationLatency"].is_u64());
+
+    let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/vtl"), Some("t1")).await;
+    assert_eq!(status, 200, "{body}");
+    let rendered: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(rendered, json!({"principal": "user-t1", "tier": "gold", "n": 3}));
+}
+
+#[tokio::test]
+async fn request_authorizers_need_every_identity_source_and_get_the_request() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let api = TestApi::create(&c, "request").await;
+    api.mock("/r/{id}", "GET", r#"{"ok": true}"#).await;
+    let r = api.resource("/r/{id}").await;
+    let auth = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Request,
+        "method.request.header.X-User, method.request.querystring.q",
+        300,
+    )
+    .await;
+    protect(&c, &api.id, &r, "GET", &auth).await;
+    api.deploy("dev").await;
+    let worker = app
+        .start_worker(None, Some(format!("http://{}", fake.addr)))
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/r/7");
+
+    let res = http.get(&url).header("x-user", "allow").send().await.unwrap();
+    assert_eq!(res.status(), 401, "the query string is an identity source too");
+    assert_eq!(fake.calls(), 0);
+    let res = http
+        .get(format!("{url}?q=1"))
+        .header("x-user", "allow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let event = fake.last.lock().unwrap().clone();
+    assert_eq!(event["type"], "REQUEST");
+    assert_eq!(
+        event["methodArn"],
+        format!("arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/dev/GET/r/7", api.id)
+    );
+    assert_eq!(event["resource"], "/r/{id}");
+    assert_eq!(event["pathParameters"], json!({"id": "7"}));
+    assert_eq!(event["queryStringParameters"], json!({"q": "1"}));
+    assert_eq!(event["headers"]["x-user"], "allow");
+    assert!(event.get("body").is_none());
+    // Cached by both values: another query value is another identity.
+    let res = http
+        .get(format!("{url}?q=1"))
+        .header("x-user", "allow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(fake.calls(), 1);
+    let res = http
+        .get(format!("{url}?q=2"))
+        .header("x-user", "deny")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(fake.calls(), 2);
+}
+
+#[tokio::test]
+async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let policy = r#"{
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/closed"},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/office",
+             "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
+        ]
+    }"#;
+    let created = c
+        .create_rest_api()
+        .name("guarded")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+    let stored = created.policy().unwrap();
+    assert!(
+        stored.starts_with(r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\""#),
+        "{stored}"
+    );
+    assert!(stored.contains(r#"\"10.0.0.0\/8\""#), "slashes escaped: {stored}");
+
+    let e = c
+        .update_rest_api()
+        .rest_api_id(created.id().unwrap())
+        .patch_operations(replace("/policy", "{not a policy"))
+        .send()
+        .await
+        .unwrap_err();
+    let (kind, message) = err_of(e);
+    assert_eq!(kind, "BadRequestException");
+    assert!(message.starts_with("Invalid policy document"), "{message}");
+
+    let api = TestApi {
+        c: &c,
+        id: created.id().unwrap().to_owned(),
+        root: created.root_resource_id().unwrap().to_owned(),
+    };
+    for path in ["/open", "/closed", "/office"] {
+        api.mock(path, "GET", r#"{"ok": true}"#).await;
+    }
+    api.deploy("dev").await;
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let arn = |path: &str| {
+        format!(
+            "arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/dev/GET/{path}",
+            api.id
+        )
+    };
+
+    let (status, _, _) = call(&http, &invoke_url(&api.id, &worker, "dev", "/open"), None).await;
+    assert_eq!(status, 200);
+    let (status, kind, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/closed"), None).await;
+    assert_eq!(status, 403);
+    assert_eq!(kind.as_deref(), Some("AccessDeniedException"));
+    let message = format!(
+        "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {} with an explicit deny",
+        arn("closed")
+    );
+    assert_eq!(body, json!({ "message": message }).to_string());
+    // The test client is at 127.0.0.1, outside the office's network.
+    let (status, _, _) = call(&http, &invoke_url(&api.id, &worker, "dev", "/office"), None).await;
+    assert_eq!(status, 403);
+
+    // Without the Allow statement, nothing is let in: no statement allows the caller.
+    let only_deny = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/closed"}]})
+    .to_string();
+    c.update_rest_api()
+        .rest_api_id(&api.id)
+        .patch_operations(replace("/policy", &only_deny))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    let url = invoke_url(&api.id, &worker, "dev", "/open");
+    let refused = eventually(Duration::from_secs(5), || async {
+        call(&http, &url, None).await.0 == 403
+    })
+    .await;
+    assert!(refused);
+    let (_, _, body) = call(&http, &url, None).await;
+    let message = format!(
+        "User: anonymous is not authorized to perform: execute-api:Invoke on resource: {}",
+        arn("open")
+    );
+    assert_eq!(body, json!({ "message": message }).to_string());
+}
+
+#[tokio::test]
+async fn a_method_that_requires_an_api_key_refuses_calls_without_a_known_one() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "keyed").await;
+    api.mock("/k", "GET", r#"{"ok": true}"#).await;
+    let k = api.resource("/k").await;
+    update_method(&c, &api.id, &k, "GET", vec![replace("/apiKeyRequired", "true")]).await;
+    api.mock("/free", "GET", r#"{"ok": true}"#).await;
+    api.deploy("dev").await;
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/k");
+    let (status, kind, body) = call(&http, &url, None).await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    assert_eq!(kind.as_deref(), Some("ForbiddenException"));
+    let res = http
+        .get(&url)
+        .header("x-api-key", "no-such-key-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a key in no usage plan of the stage");
+    assert_eq!(
+        call(&http, &invoke_url(&api.id, &worker, "dev", "/free"), None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn iam_methods_refuse_unsigned_calls() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "iam").await;
+    api.mock("/i", "GET", r#"{"ok": true}"#).await;
+    let i = api.resource("/i").await;
+    update_method(
+        &c,
+        &api.id,
+        &i,
+        "GET",
+        vec![replace("/authorizationType", "AWS_IAM")],
+    )
+    .await;
+    api.deploy("dev").await;
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/i"), None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+}
