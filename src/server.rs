@@ -239,15 +239,16 @@ impl Worker {
             }
             None => None,
         };
-        // One authorizer cache for all the threads: a TTL means one call per identity per worker.
-        let authorizers = Arc::new(dataplane::authorizer::AuthorizerCache::default());
+        // One authorizer cache and one set of issuers' keys for all the threads: a TTL means
+        // one call per identity per worker.
+        let shared = Arc::new(dataplane::state::Shared::default());
         for (i, listener) in listeners.into_iter().enumerate() {
-            let (runtime, aws, metrics, access_logs, authorizers) = (
+            let (runtime, aws, metrics, access_logs, shared) = (
                 runtime.clone(),
                 opts.aws.clone(),
                 metrics.clone(),
                 access_logs.clone(),
-                authorizers.clone(),
+                shared.clone(),
             );
             let timeouts = opts.client_timeouts;
             let mut closed = closed.clone();
@@ -275,7 +276,7 @@ impl Worker {
                             metrics,
                             access_logs,
                             timeouts,
-                            authorizers,
+                            shared,
                         ));
                         let stop = async move {
                             let _ = closed.wait_for(|c| *c).await;

@@ -15,6 +15,7 @@ pub mod error;
 pub mod h1;
 pub mod identity;
 pub mod integration;
+pub mod jwt;
 pub mod observe;
 pub mod pipeline;
 pub mod request;

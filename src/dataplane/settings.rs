@@ -116,15 +116,44 @@ impl AwsSettings {
     }
 }
 
+impl AwsSettings {
+    /// The issuer of a Cognito user pool's tokens: `cognito-idp/{poolId}=URL` names one pool's
+    /// issuer exactly (a local OpenID provider); `cognito-idp=URL` puts every pool below it
+    /// (`{URL}/{poolId}`, as local Cognito emulators do); else AWS's
+    /// `https://cognito-idp.{region}.amazonaws.com/{poolId}`.
+    pub fn user_pool_issuer(&self, region: &str, pool_id: &str) -> String {
+        if let Some(url) = self.endpoints.get(&format!("cognito-idp/{pool_id}")) {
+            return url.trim_end_matches('/').to_owned();
+        }
+        format!("{}/{pool_id}", self.endpoint("cognito-idp", region, None))
+    }
+}
+
 /// Parses `svc=URL` endpoint settings (from `--aws-endpoint` or comma-separated in
 /// `GATEHOUSE_AWS_ENDPOINTS`).
 pub fn parse_endpoint(raw: &str) -> Result<(String, String), String> {
     let (service, url) = raw
         .split_once('=')
         .ok_or_else(|| format!("{raw:?}: expected SERVICE=URL, e.g. sqs=http://localhost:4566"))?;
-    let service = service.trim().to_ascii_lowercase();
     let url = url.trim();
-    if service.is_empty() || !service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    // `cognito-idp/{poolId}`: one user pool's issuer (pool ids keep their case).
+    let service = match service.trim().split_once('/') {
+        Some((svc, pool)) if svc.eq_ignore_ascii_case("cognito-idp") => {
+            if pool.is_empty()
+                || !pool
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(format!("{raw:?}: {pool:?} is not a user pool id"));
+            }
+            format!("cognito-idp/{pool}")
+        }
+        _ => service.trim().to_ascii_lowercase(),
+    };
+    if service.is_empty()
+        || !(service.starts_with("cognito-idp/")
+            || service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
         return Err(format!("{raw:?}: {service:?} is not a service name"));
     }
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -179,6 +208,22 @@ mod tests {
         assert!(parse_endpoint("sqs").is_err());
         assert!(parse_endpoint("sqs=ftp://x").is_err());
         assert!(parse_endpoint("s q=http://x").is_err());
+        let (key, _) = parse_endpoint("cognito-idp/us-east-1_AbC=http://127.0.0.1:9/issuer").unwrap();
+        assert_eq!(key, "cognito-idp/us-east-1_AbC");
+        assert!(parse_endpoint("cognito-idp/a.b=http://x").is_err());
+        let mut aws = AwsSettings::default();
+        assert_eq!(
+            aws.user_pool_issuer("eu-west-1", "eu-west-1_x"),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x"
+        );
+        aws.endpoints
+            .insert("cognito-idp".into(), "http://localhost:9229/".into());
+        assert_eq!(aws.user_pool_issuer("eu-west-1", "p"), "http://localhost:9229/p");
+        aws.endpoints.insert(key, "http://127.0.0.1:9/issuer".into());
+        assert_eq!(
+            aws.user_pool_issuer("us-east-1", "us-east-1_AbC"),
+            "http://127.0.0.1:9/issuer"
+        );
         let settings = AwsSettings {
             endpoints: BTreeMap::from([("sqs".into(), "http://q:1/".into())]),
             ..AwsSettings::default()

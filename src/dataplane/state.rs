@@ -11,6 +11,7 @@ use super::authorizer::AuthorizerCache;
 use super::client::{self, BackendClient};
 use super::config::RuntimeConfig;
 use super::context::RequestContext;
+use super::jwt::Issuers;
 use super::observe::{AccessLogSink, Metrics};
 use super::settings::{AwsSettings, ClientTimeouts};
 
@@ -26,8 +27,16 @@ pub struct DataPlane {
     pub metrics: Arc<Metrics>,
     access_logs: AccessLogSink,
     pub timeouts: ClientTimeouts,
-    /// Authorizers' results, shared by the worker's threads.
-    pub authorizers: Arc<AuthorizerCache>,
+    /// What the worker's threads share: authorizers' results, issuers' keys.
+    pub shared: Arc<Shared>,
+}
+
+/// Caches a worker's threads share, so that a TTL or a key fetch is once per worker, not once
+/// per thread.
+#[derive(Default)]
+pub struct Shared {
+    pub authorizers: AuthorizerCache,
+    pub issuers: Issuers,
 }
 
 impl DataPlane {
@@ -39,7 +48,7 @@ impl DataPlane {
         metrics: Arc<Metrics>,
         access_logs: AccessLogSink,
         timeouts: ClientTimeouts,
-        authorizers: Arc<AuthorizerCache>,
+        shared: Arc<Shared>,
     ) -> Self {
         let (http, http_insecure) = (client::verifying(), client::insecure());
         Self {
@@ -50,7 +59,7 @@ impl DataPlane {
             metrics,
             access_logs,
             timeouts,
-            authorizers,
+            shared,
         }
     }
 

@@ -469,3 +469,100 @@ pub async fn fake_s3() -> (SocketAddr, Objects) {
     .await;
     (addr, objects)
 }
+
+/// A test OpenID provider: a discovery document and a JWKS served over HTTP, and the keys
+/// to sign tokens with (ES256, P-256). `rotate` adds a key the JWKS did not have.
+pub struct OidcIssuer {
+    pub url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Vec<(String, jsonwebtoken::EncodingKey, Value)>>>,
+    /// How many times the JWKS was fetched.
+    pub jwks_fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl OidcIssuer {
+    pub async fn start() -> Self {
+        let keys = std::sync::Arc::new(std::sync::Mutex::new(vec![ec_key("k1")]));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let listener_addr = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+        let (k, f, a) = (keys.clone(), fetches.clone(), listener_addr.clone());
+        let addr = serve(move |req: Request<hyper::body::Incoming>| {
+            let (keys, fetches, url) = (k.clone(), f.clone(), a.clone());
+            async move {
+                let url = url.get().cloned().unwrap_or_default();
+                let body = match req.uri().path() {
+                    "/.well-known/openid-configuration" => {
+                        json!({"issuer": url, "jwks_uri": format!("{url}/jwks")})
+                    }
+                    "/jwks" => {
+                        fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let keys: Vec<Value> = keys
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .map(|(_, _, jwk)| jwk.clone())
+                            .collect();
+                        json!({"keys": keys})
+                    }
+                    _ => Value::Null,
+                };
+                Response::new(Full::new(Bytes::from(body.to_string())))
+            }
+        })
+        .await;
+        let url = format!("http://{addr}");
+        listener_addr.set(url.clone()).unwrap();
+        Self {
+            url,
+            keys,
+            jwks_fetches: fetches,
+        }
+    }
+
+    /// A token with `claims` (`iss` is this issuer's unless given), signed by key `kid`.
+    pub fn token(&self, kid: &str, mut claims: Value) -> String {
+        if claims.get("iss").is_none() {
+            claims["iss"] = json!(self.url);
+        }
+        let keys = self.keys.lock().unwrap();
+        let (_, key, _) = keys
+            .iter()
+            .find(|(k, _, _)| k == kid)
+            .expect("a key of this issuer");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, key).unwrap()
+    }
+
+    /// Adds key `kid` to the issuer's JWKS.
+    pub fn rotate(&self, kid: &str) {
+        self.keys.lock().unwrap().push(ec_key(kid));
+    }
+
+    /// A token signed by a key that is not this issuer's, naming `kid`.
+    pub fn forged(&self, kid: &str, claims: Value) -> String {
+        let (_, key, _) = ec_key(kid);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+}
+
+/// A P-256 key pair: its name, its private key and its JWK.
+fn ec_key(kid: &str) -> (String, jsonwebtoken::EncodingKey, Value) {
+    use base64::Engine;
+    let pair = rcgen::KeyPair::generate().unwrap();
+    let raw = pair.public_key_raw();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+                     "x": b64(&raw[1..33]), "y": b64(&raw[33..65])});
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+    (kid.to_owned(), key, jwk)
+}
+
+/// Seconds since the epoch.
+pub fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

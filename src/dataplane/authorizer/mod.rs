@@ -3,6 +3,7 @@
 //! [`super::pipeline::authorize`] step decides with what they answer; this module only asks.
 
 pub mod cache;
+pub mod cognito;
 pub mod lambda;
 
 use std::sync::Arc;

@@ -2,10 +2,14 @@
 //! (its "resource policy and authorizer" tables):
 //! - a resource policy that explicitly denies the caller ends the request first (403);
 //! - NONE: with a resource policy, it must allow the caller;
-//! - CUSTOM (Lambda TOKEN/REQUEST) and COGNITO_USER_POOLS: every identity source present (else
-//!   401), the authorizer's answer (cached per identity for its TTL), then its policy evaluated
-//!   against this request's method ARN: an explicit Deny or no Allow is 403;
+//! - CUSTOM (Lambda TOKEN/REQUEST): every identity source present (else 401), the function's
+//!   answer (cached per identity for its TTL), then its policy evaluated against this request's
+//!   method ARN: an explicit Deny or no Allow is 403;
+//! - COGNITO_USER_POOLS: a valid token of one of the pools (else 401), with one of the method's
+//!   scopes when it has some;
 //! - AWS_IAM: not served yet: refused as AWS refuses an unsigned call (403).
+//!
+//! User pool tokens are verified on every request; a Lambda authorizer's answers are cached.
 //!
 //! What the authorizer passed on is kept in `$context.authorizer` for the steps after, and for
 //! the gateway response when the request is refused.
@@ -16,7 +20,7 @@ use std::time::Instant;
 
 use crate::compiler::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
 use crate::compiler::{CompiledMethod, CompiledRestApi};
-use crate::dataplane::authorizer::{Verdict, lambda};
+use crate::dataplane::authorizer::{Verdict, cognito, lambda};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::{GatewayError, Side};
 use crate::dataplane::request::MethodRequest;
@@ -129,9 +133,11 @@ async fn ask<'r>(
     }
     let lambda = match &authorizer.kind {
         AuthorizerKind::Lambda(l) => l,
-        AuthorizerKind::CognitoUserPools(_) => {
-            return Err(GatewayError::authorizer_configuration()
-                .caused_by(Side::Gateway, "user pool authorizers are not served yet"));
+        // Tokens are verified on every request (their expiry and the method's scopes are
+        // checked each time; the pool's keys are what is cached).
+        AuthorizerKind::CognitoUserPools(pools) => {
+            let scopes = &method.method.authorization_scopes;
+            return cognito::ask(dp, pools, &identity[0], scopes).await.map(Arc::new);
         }
         AuthorizerKind::Misconfigured(why) => {
             return Err(GatewayError::authorizer_configuration().caused_by(Side::Gateway, why));
@@ -143,7 +149,7 @@ async fn ask<'r>(
         return Err(GatewayError::unauthorized());
     }
     let key = (!authorizer.ttl.is_zero()).then(|| cache_key(ctx, authorizer, &identity));
-    if let Some(hit) = key.as_deref().and_then(|k| dp.authorizers.get(k)) {
+    if let Some(hit) = key.as_deref().and_then(|k| dp.shared.authorizers.get(k)) {
         ctx.authorizer_latency_ms = Some(0);
         return Ok(hit);
     }
@@ -157,7 +163,7 @@ async fn ask<'r>(
     ctx.authorizer_latency_ms = Some(started.elapsed().as_millis() as u64);
     let verdict = Arc::new(asked?);
     if let Some(key) = key {
-        dp.authorizers.put(key, verdict.clone(), authorizer.ttl);
+        dp.shared.authorizers.put(key, verdict.clone(), authorizer.ttl);
     }
     Ok(verdict)
 }

@@ -8,8 +8,8 @@
 //! 3. [`admit`]: refused before routing: a body declared over 10 MB (413), a path with dot
 //!    segments once decoded (400), the execute-api endpoint of an API that disables it (403);
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
-//! 5. [`authorize`]: the resource policy, then the method's authorizer (Lambda TOKEN/REQUEST;
-//!    user pools and IAM to come);
+//! 5. [`authorize`]: the resource policy, then the method's authorizer (Lambda TOKEN/REQUEST,
+//!    Cognito user pools; IAM to come);
 //! 6. [`api_key`]: a method that requires an API key gets a known one (usage plans and quotas
 //!    to come);
 //! 7. throttle: account, stage, method and usage-plan limits (to come);

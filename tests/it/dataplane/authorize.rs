@@ -589,3 +589,139 @@ async fn iam_methods_refuse_unsigned_calls() {
         (403, r#"{"message":"Missing Authentication Token"}"#)
     );
 }
+
+const POOL: &str = "us-east-1_Pool1";
+
+#[tokio::test]
+async fn user_pool_authorizers_verify_tokens_against_the_pools_keys() {
+    use crate::backends::{OidcIssuer, epoch_now};
+    let app = spawn_app().await;
+    let c = app.client();
+    let issuer = OidcIssuer::start().await;
+    let api = TestApi::create(&c, "cognito").await;
+    api.mock(
+        "/p",
+        "GET",
+        r#"{"sub": "$context.authorizer.claims.sub", "email": "$context.authorizer.claims.email"}"#,
+    )
+    .await;
+    api.mock("/s", "GET", r#"{"scoped": true}"#).await;
+    let auth = c
+        .create_authorizer()
+        .rest_api_id(&api.id)
+        .name("pool")
+        .r#type(AuthorizerType::CognitoUserPools)
+        .provider_arns(format!("arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/{POOL}"))
+        .identity_source("method.request.header.Authorization")
+        .send()
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    for (path, scopes) in [("/p", None), ("/s", Some("pets/read"))] {
+        let r = api.resource(path).await;
+        let mut ops = vec![
+            replace("/authorizationType", "COGNITO_USER_POOLS"),
+            replace("/authorizerId", &auth),
+        ];
+        if let Some(scope) = scopes {
+            ops.push(
+                PatchOperation::builder()
+                    .op(Op::Add)
+                    .path("/authorizationScopes")
+                    .value(scope)
+                    .build(),
+            );
+        }
+        update_method(&c, &api.id, &r, "GET", ops).await;
+    }
+    api.deploy("dev").await;
+    let mut aws = gatehouse::dataplane::settings::AwsSettings::default();
+    aws.endpoints
+        .insert(format!("cognito-idp/{POOL}"), issuer.url.clone());
+    let worker = WorkerBuilder::new(&app.control_plane_url())
+        .aws(aws)
+        .start()
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let p = invoke_url(&api.id, &worker, "dev", "/p");
+    let s = invoke_url(&api.id, &worker, "dev", "/s");
+    let id_token = |extra: Value| {
+        let mut claims = json!({"sub": "u-1", "email": "a@example.com", "token_use": "id",
+                                "aud": "client", "exp": epoch_now() + 300});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        claims
+    };
+
+    assert_eq!(call(&http, &p, None).await.0, 401);
+    let (status, _, body) = call(&http, &p, Some(&issuer.token("k1", id_token(json!({}))))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"sub": "u-1", "email": "a@example.com"}"#)
+    );
+    let bearer = format!("Bearer {}", issuer.token("k1", id_token(json!({}))));
+    assert_eq!(call(&http, &p, Some(&bearer)).await.0, 200);
+
+    let refused = [
+        (
+            "expired",
+            issuer.token("k1", id_token(json!({"exp": epoch_now() - 10}))),
+        ),
+        (
+            "not yet valid",
+            issuer.token("k1", id_token(json!({"nbf": epoch_now() + 600}))),
+        ),
+        (
+            "another issuer",
+            issuer.token("k1", id_token(json!({"iss": "https://elsewhere.example"}))),
+        ),
+        (
+            "forged signature",
+            issuer.forged("k1", id_token(json!({"iss": issuer.url}))),
+        ),
+        (
+            "an access token without scopes",
+            issuer.token("k1", id_token(json!({"token_use": "access"}))),
+        ),
+        ("not a JWT", "abc.def".to_owned()),
+    ];
+    for (what, token) in refused {
+        let (status, _, body) = call(&http, &p, Some(&token)).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (401, r#"{"message":"Unauthorized"}"#),
+            "{what}"
+        );
+    }
+
+    // Scoped methods take access tokens with one of their scopes.
+    let access = |scope: &str| issuer.token("k1", id_token(json!({"token_use": "access", "scope": scope})));
+    assert_eq!(call(&http, &s, Some(&access("openid pets/read"))).await.0, 200);
+    assert_eq!(call(&http, &s, Some(&access("pets/write"))).await.0, 401);
+    assert_eq!(
+        call(&http, &s, Some(&issuer.token("k1", id_token(json!({})))))
+            .await
+            .0,
+        401
+    );
+
+    // A key the worker has not seen: the JWKS is fetched again, once.
+    assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 1);
+    issuer.rotate("k2");
+    assert_eq!(
+        call(&http, &p, Some(&issuer.token("k2", id_token(json!({})))))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 2);
+    // Unknown kids do not make the gateway fetch again within 30 s.
+    let unknown = issuer.forged("k9", id_token(json!({"iss": issuer.url})));
+    for _ in 0..3 {
+        assert_eq!(call(&http, &p, Some(&unknown)).await.0, 401);
+    }
+    assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 2);
+}
