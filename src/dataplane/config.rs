@@ -34,6 +34,9 @@ pub struct StageRuntime {
     /// key values). Usage plans come with their own step: until then no stage knows a key, and
     /// a method that requires one answers 403, as AWS does for a key in no plan of the stage.
     pub api_keys: std::collections::HashSet<[u8; 32]>,
+    /// The generation of the stage's cached authorizer results: flushing the cache starts a
+    /// new one, and results of another generation are never found.
+    pub authorizers_flushed: i64,
 }
 
 impl StageRuntime {
@@ -103,6 +106,7 @@ impl RuntimeConfig {
                 api: api.clone(),
                 canary,
                 api_keys: Default::default(),
+                authorizers_flushed: s.authorizers_flushed,
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(
                         a.format.as_deref()?,

@@ -147,4 +147,8 @@ pub struct StageConfig {
     /// Content hash of the canary deployment's snapshot, when the stage has a canary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_snapshot: Option<String>,
+    /// The generation of the stage's authorizer results (FlushStageAuthorizersCache starts a
+    /// new one).
+    #[serde(default)]
+    pub authorizers_flushed: i64,
 }

@@ -10,7 +10,7 @@ use crate::domain::enums::ApiProtocol;
 pub use crate::domain::stage::StageConfig;
 
 const STAGES_SQL: &str =
-    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash
+    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed
      FROM stages s
      JOIN apis a ON a.id = s.api_id
      JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
@@ -24,10 +24,11 @@ type Row = (
     serde_json::Value,
     String,
     Option<String>,
+    i64,
 );
 
 fn to_config(
-    (api_id, account_id, region, protocol, doc, snapshot, canary_snapshot): Row,
+    (api_id, account_id, region, protocol, doc, snapshot, canary_snapshot, authorizers_flushed): Row,
 ) -> Result<StageConfig, StoreError> {
     Ok(StageConfig {
         api_id,
@@ -38,6 +39,7 @@ fn to_config(
         stage: decode(doc)?,
         snapshot,
         canary_snapshot,
+        authorizers_flushed,
     })
 }
 

@@ -186,13 +186,16 @@ fn identity_value<'a>(
     }
 }
 
-/// Results are cached per API, stage, authorizer and identity (each value length-prefixed, so
-/// no two identities share a key).
+/// Results are cached per API, stage (and generation of its cache), authorizer and identity
+/// (each value length-prefixed, so no two identities share a key).
 fn cache_key(ctx: &RequestContext<'_>, authorizer: &CompiledAuthorizer, identity: &[Cow<'_, str>]) -> String {
     let mut key = String::with_capacity(64 + identity.iter().map(|v| v.len() + 8).sum::<usize>());
+    let mut generation = itoa::Buffer::new();
+    let generation = generation.format(ctx.stage_runtime.map_or(0, |s| s.authorizers_flushed));
     for part in [
         ctx.api_id().unwrap_or_default(),
         ctx.stage_name().unwrap_or_default(),
+        generation,
         authorizer.id.as_str(),
     ]
     .into_iter()

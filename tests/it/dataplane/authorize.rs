@@ -725,3 +725,52 @@ async fn user_pool_authorizers_verify_tokens_against_the_pools_keys() {
     }
     assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn flushing_the_stages_authorizer_cache_makes_workers_ask_again() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let fake = FakeAuthorizer::start().await;
+    let api = TestApi::create(&c, "flushed").await;
+    api.mock("/a", "GET", r#"{"ok": true}"#).await;
+    let a = api.resource("/a").await;
+    let auth = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Token,
+        "method.request.header.Authorization",
+        3600,
+    )
+    .await;
+    protect(&c, &api.id, &a, "GET", &auth).await;
+    api.deploy("dev").await;
+    let worker = app
+        .start_worker(None, Some(format!("http://{}", fake.addr)))
+        .await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/a");
+    assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
+    assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
+    assert_eq!(fake.calls(), 1);
+
+    c.flush_stage_authorizers_cache()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let asked_again = eventually(Duration::from_secs(5), || async {
+        call(&http, &url, Some("allow")).await.0 == 200 && fake.calls() == 2
+    })
+    .await;
+    assert!(asked_again, "calls: {}", fake.calls());
+    let e = c
+        .flush_stage_authorizers_cache()
+        .rest_api_id(&api.id)
+        .stage_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}
