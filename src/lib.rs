@@ -31,6 +31,7 @@ pub mod domain;
 pub mod iam;
 pub mod management;
 pub mod server;
+pub mod sigv4;
 pub mod store;
 pub mod vtl;
 

@@ -91,7 +91,7 @@ pub fn signed_for(parts: &http::request::Parts, body: &[u8], service: &str) -> b
 
 /// Whether a request carries a valid SigV4 signature for `service` made with `secret`.
 pub fn signed_with(parts: &http::request::Parts, body: &[u8], service: &str, secret: &str) -> bool {
-    use gatehouse::management::sigv4;
+    use gatehouse::sigv4;
     use sha2::Digest;
     let Some(header) = parts.headers.get("authorization").and_then(|h| h.to_str().ok()) else {
         return false;
