@@ -116,6 +116,17 @@ enum CredentialsAction {
         /// Use this secret instead of a generated one.
         #[arg(long, env = "GATEHOUSE_NEW_SECRET_ACCESS_KEY", hide_env_values = true)]
         secret_access_key: Option<String>,
+        /// Makes the key a caller of deployed APIs' AWS_IAM methods, standing for this principal:
+        /// `arn:aws:iam::{account}:user/{name}`, `...:role/{name}`, or a role session
+        /// `arn:aws:sts::{account}:assumed-role/{role}/{session}`.
+        #[arg(long)]
+        principal: Option<String>,
+        /// An identity policy (JSON file) attached to the caller; repeatable.
+        #[arg(long = "policy-file", requires = "principal")]
+        policy_files: Vec<PathBuf>,
+        /// The session token of a temporary credential (callers must send it).
+        #[arg(long, requires = "principal", hide_env_values = true)]
+        session_token: Option<String>,
     },
     /// Lists access key ids and their accounts (never secrets).
     List,
@@ -216,6 +227,9 @@ async fn credentials_command(config: Config, action: CredentialsAction) -> anyho
             account_id,
             access_key_id,
             secret_access_key,
+            principal,
+            policy_files,
+            session_token,
         } => {
             let account_id = parse_account_id(&account_id)?;
             let c = credentials::Credential {
@@ -223,7 +237,34 @@ async fn credentials_command(config: Config, action: CredentialsAction) -> anyho
                 secret_access_key: secret_access_key.unwrap_or_else(ids::secret_access_key),
                 account_id,
             };
-            let created = credentials::create_if_absent(&mut conn, &c).await?;
+            let created = match principal {
+                None => credentials::create_if_absent(&mut conn, &c).await?,
+                Some(principal_arn) => {
+                    anyhow::ensure!(
+                        gatehouse::domain::caller::is_principal_of(&principal_arn, &c.account_id),
+                        "{principal_arn} is not a user, role or role session of account {}",
+                        c.account_id
+                    );
+                    let mut policies = Vec::new();
+                    for file in policy_files {
+                        let text = std::fs::read_to_string(&file)
+                            .with_context(|| format!("reading {}", file.display()))?;
+                        gatehouse::iam::Policy::parse(&text).with_context(|| {
+                            format!("{} is not a policy Gatehouse evaluates", file.display())
+                        })?;
+                        policies.push(text);
+                    }
+                    let caller = gatehouse::domain::caller::CallerConfig {
+                        access_key_id: c.access_key_id.clone(),
+                        secret_access_key: c.secret_access_key.clone(),
+                        account_id: c.account_id.clone(),
+                        principal_arn,
+                        session_token,
+                        policies,
+                    };
+                    credentials::create_caller(&mut conn, &caller).await?
+                }
+            };
             anyhow::ensure!(created, "access key id {} already exists", c.access_key_id);
             println!(
                 "access_key_id     {}\nsecret_access_key {}\naccount_id        {}",

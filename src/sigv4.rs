@@ -220,6 +220,8 @@ pub struct Claim {
     /// `X-Amz-Security-Token`: temporary credentials' session token.
     pub session_token: Option<String>,
     canonical: String,
+    /// A presigned URL's signature may cover `UNSIGNED-PAYLOAD` instead (S3-style signers).
+    canonical_unsigned: Option<String>,
 }
 
 /// The parts of a request a signature covers.
@@ -335,7 +337,6 @@ impl Claim {
             .and_then(|v| v.to_str().ok())
         {
             Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD",
-            _ if presigned => "UNSIGNED-PAYLOAD",
             _ => req.payload_hash,
         };
         let canonical = canonical_request(
@@ -346,17 +347,32 @@ impl Claim {
             &auth.signed_headers,
             payload_hash,
         );
+        let canonical_unsigned = (presigned && payload_hash != "UNSIGNED-PAYLOAD").then(|| {
+            canonical_request(
+                req.method,
+                req.path,
+                &query,
+                req.headers,
+                &auth.signed_headers,
+                "UNSIGNED-PAYLOAD",
+            )
+        });
         Ok(Some(Self {
             auth,
             amz_date,
             session_token,
             canonical,
+            canonical_unsigned,
         }))
     }
 
     /// Whether the signature was made with `secret`.
     pub fn signed_with(&self, secret: &str) -> bool {
         signature_matches(&self.auth, secret, &self.amz_date, &self.canonical)
+            || self
+                .canonical_unsigned
+                .as_ref()
+                .is_some_and(|c| signature_matches(&self.auth, secret, &self.amz_date, c))
     }
 }
 

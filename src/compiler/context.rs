@@ -46,6 +46,12 @@ context_fields! {
     RequestTimeEpoch => "requestTimeEpoch",
     IdentitySourceIp => "identity.sourceIp",
     IdentityUserAgent => "identity.userAgent",
+    /// Known for a SigV4-signed caller (AWS_IAM methods).
+    IdentityAccountId => "identity.accountId",
+    IdentityAccessKey => "identity.accessKey",
+    IdentityCaller => "identity.caller",
+    IdentityUser => "identity.user",
+    IdentityUserArn => "identity.userArn",
     IsCanaryRequest => "isCanaryRequest",
     /// Known once a method's authorizer has run.
     AuthorizerPrincipalId => "authorizer.principalId",

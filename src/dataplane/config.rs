@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::compiler::CompiledApi;
 use crate::compiler::access_log::AccessLogFormat;
+use crate::domain::caller::CallerConfig;
 use crate::domain::enums::ApiProtocol;
 use crate::domain::stage::{Stage, StageConfig};
 
@@ -18,6 +19,27 @@ use crate::domain::stage::{Stage, StageConfig};
 pub struct RuntimeConfig {
     pub revision: i64,
     apis: StageMap,
+    /// Callers of AWS_IAM methods, by access key id.
+    callers: HashMap<String, Arc<Caller>, Hasher>,
+}
+
+/// A caller of AWS_IAM methods: its key and principal, and its identity policies, parsed.
+#[derive(Debug)]
+pub struct Caller {
+    pub config: CallerConfig,
+    pub policies: Vec<crate::iam::Policy>,
+}
+
+impl Caller {
+    /// What `$context.identity.caller` and `.user` say: the principal's name (a user's name,
+    /// or `{role}:{session}`), where AWS gives its unique id, which Gatehouse does not keep.
+    pub fn principal_id(&self) -> &str {
+        let arn = self.config.principal_arn.as_str();
+        arn.split_once(":user/")
+            .or_else(|| arn.split_once(":assumed-role/"))
+            .or_else(|| arn.split_once(":role/"))
+            .map_or(arn, |(_, name)| name)
+    }
 }
 
 #[derive(Debug)]
@@ -65,6 +87,7 @@ impl RuntimeConfig {
         revision: i64,
         stages: impl IntoIterator<Item = &'a StageConfig>,
         compiled: &HashMap<String, Arc<CompiledApi>>,
+        callers: &[CallerConfig],
     ) -> Result<Self, String> {
         let mut apis = StageMap::default();
         for s in stages {
@@ -118,7 +141,32 @@ impl RuntimeConfig {
                 .or_default()
                 .insert(s.stage.stage_name.clone(), Arc::new(runtime));
         }
-        Ok(Self { revision, apis })
+        let callers = callers
+            .iter()
+            .map(|c| {
+                let policies = c
+                    .policies
+                    .iter()
+                    .map(|p| crate::iam::Policy::parse(p))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("an identity policy of {}: {e}", c.access_key_id))?;
+                let caller = Caller {
+                    config: c.clone(),
+                    policies,
+                };
+                Ok((c.access_key_id.clone(), Arc::new(caller)))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            revision,
+            apis,
+            callers,
+        })
+    }
+
+    /// The caller whose access key id is `key`.
+    pub fn caller(&self, key: &str) -> Option<&Arc<Caller>> {
+        self.callers.get(key)
     }
 
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<StageRuntime>> {

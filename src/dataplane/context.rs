@@ -48,6 +48,8 @@ pub struct RequestContext<'r> {
     pub stage_runtime: Option<&'r Arc<StageRuntime>>,
     /// What the method's authorizer established about the caller.
     pub authorizer: Option<Arc<Authorization>>,
+    /// The IAM caller who signed the request (AWS_IAM methods).
+    pub caller: Option<Arc<super::config::Caller>>,
     /// How long the authorizer took (0 when its result was cached).
     pub authorizer_latency_ms: Option<u64>,
     /// The request's headers and parameters, kept only when a gateway response maps them.
@@ -102,6 +104,7 @@ impl<'r> RequestContext<'r> {
             api: None,
             stage_runtime: None,
             authorizer: None,
+            caller: None,
             authorizer_latency_ms: None,
             gateway_request: None,
             integration_latency_ms: None,
@@ -215,6 +218,10 @@ impl<'r> RequestContext<'r> {
             RequestTimeEpoch => Cow::Owned(self.request_time_epoch_ms().to_string()),
             IdentitySourceIp => Cow::Borrowed(self.source_ip()),
             IdentityUserAgent => Cow::Borrowed(self.user_agent()?),
+            IdentityAccountId => Cow::Borrowed(self.caller.as_deref()?.config.account_id.as_str()),
+            IdentityAccessKey => Cow::Borrowed(self.caller.as_deref()?.config.access_key_id.as_str()),
+            IdentityUserArn => Cow::Borrowed(self.caller.as_deref()?.config.principal_arn.as_str()),
+            IdentityCaller | IdentityUser => Cow::Borrowed(self.caller.as_deref()?.principal_id()),
             IsCanaryRequest => Cow::Borrowed(if self.is_canary { "true" } else { "false" }),
             AuthorizerPrincipalId => Cow::Borrowed(self.authorizer.as_ref()?.principal_id.as_deref()?),
             AuthorizerIntegrationLatency => number(self.authorizer_latency_ms?),

@@ -170,6 +170,7 @@ impl GatewayError {
             GatewayResponseType::ApiConfigurationError => Some("InternalServerErrorException"),
             GatewayResponseType::AuthorizerConfigurationError => Some("AuthorizerConfigurationException"),
             GatewayResponseType::InvalidApiKey => Some("ForbiddenException"),
+            GatewayResponseType::InvalidSignature => Some("InvalidSignatureException"),
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::store::live::{FleetWorker, StageConfig};
+pub use crate::store::live::{CallerConfig, FleetWorker, StageConfig};
 
 /// Where the internal endpoints live on the control plane's port.
 pub const STREAM_PATH: &str = "/_gatehouse/v1/stream";
@@ -20,14 +20,24 @@ pub const HEARTBEAT_SECS: u64 = 10;
 pub enum Event {
     /// The whole live configuration at `revision`: replaces whatever the worker had.
     #[serde(rename_all = "camelCase")]
-    Full { revision: i64, stages: Vec<StageConfig> },
-    /// Changes up to `revision`: stages (re)placed, stages and whole APIs removed.
+    Full {
+        revision: i64,
+        stages: Vec<StageConfig>,
+        /// The callers of AWS_IAM methods (their secrets: the stream must stay on a trusted
+        /// network, or be served over TLS).
+        #[serde(default)]
+        callers: Vec<CallerConfig>,
+    },
+    /// Changes up to `revision`: stages (re)placed, stages and whole APIs removed, and every
+    /// caller when any changed.
     #[serde(rename_all = "camelCase")]
     Delta {
         revision: i64,
         upserts: Vec<StageConfig>,
         removed: Vec<StageKey>,
         removed_apis: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        callers: Option<Vec<CallerConfig>>,
     },
     /// Nothing changed.
     Heartbeat { revision: i64 },

@@ -259,9 +259,13 @@ fn line(e: &Event) -> Bytes {
 
 async fn full_event(store: &Store) -> Result<Event, StoreError> {
     let mut tx = store.begin_snapshot_read().await?;
-    let (revision, stages) = live::full(&mut tx).await?;
+    let full = live::full(&mut tx).await?;
     tx.commit().await?;
-    Ok(Event::Full { revision, stages })
+    Ok(Event::Full {
+        revision: full.revision,
+        stages: full.stages,
+        callers: full.callers,
+    })
 }
 
 async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
@@ -312,10 +316,15 @@ async fn delta_event(store: &Store, since: i64) -> Result<Event, StoreError> {
                 .map(|(api_id, stage_name)| StageKey { api_id, stage_name })
                 .collect(),
             removed_apis: d.removed_apis,
+            callers: d.callers,
         },
         None => {
-            let (revision, stages) = live::full(&mut tx).await?;
-            Event::Full { revision, stages }
+            let full = live::full(&mut tx).await?;
+            Event::Full {
+                revision: full.revision,
+                stages: full.stages,
+                callers: full.callers,
+            }
         }
     };
     tx.commit().await?;

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::protocol::{self, Ack, Event, StageKey};
+use super::protocol::{self, Ack, CallerConfig, Event, StageKey};
 use crate::compiler::{self, CompiledApi};
 use crate::dataplane::client::{BackendClient, Budget, RequestError};
 use crate::dataplane::config::RuntimeConfig;
@@ -46,6 +46,8 @@ pub struct Subscriber {
     runtime: Arc<ArcSwap<RuntimeConfig>>,
     revision: i64,
     stages: BTreeMap<StageKey, StageConfig>,
+    /// The callers of AWS_IAM methods.
+    callers: Vec<CallerConfig>,
     compiled: HashMap<String, Arc<CompiledApi>>,
 }
 
@@ -53,6 +55,8 @@ pub struct Subscriber {
 struct CachedConfig {
     revision: i64,
     stages: Vec<StageConfig>,
+    #[serde(default)]
+    callers: Vec<CallerConfig>,
 }
 
 fn key(s: &StageConfig) -> StageKey {
@@ -78,6 +82,7 @@ impl Subscriber {
             runtime,
             revision: 0,
             stages: BTreeMap::new(),
+            callers: Vec::new(),
             compiled: HashMap::new(),
         }
     }
@@ -106,9 +111,10 @@ impl Subscriber {
                 .map_err(|e| format!("cached snapshot {hash}: {e}"))?;
             compiled.insert(hash.clone(), Arc::new(compile_verified(hash, &bytes)?));
         }
-        let runtime = RuntimeConfig::build(cached.revision, &cached.stages, &compiled)?;
+        let runtime = RuntimeConfig::build(cached.revision, &cached.stages, &compiled, &cached.callers)?;
         self.runtime.store(Arc::new(runtime));
         self.compiled = compiled;
+        self.callers = cached.callers;
         self.stages = cached.stages.into_iter().map(|s| (key(&s), s)).collect();
         self.revision = cached.revision;
         tracing::info!(revision = self.revision, "serving the cached configuration");
@@ -186,31 +192,42 @@ impl Subscriber {
     async fn apply(&mut self, event: Event) -> Result<(), String> {
         let revision = event.revision();
         let mut stages = self.stages.clone();
+        let mut callers = self.callers.clone();
         match event {
             Event::Heartbeat { .. } => {
                 self.ack(self.revision, true, None).await;
                 return Ok(());
             }
-            Event::Full { stages: all, .. } => {
+            Event::Full {
+                stages: all,
+                callers: all_callers,
+                ..
+            } => {
                 stages = all.into_iter().map(|s| (key(&s), s)).collect();
+                callers = all_callers;
             }
             Event::Delta {
                 upserts,
                 removed,
                 removed_apis,
+                callers: changed_callers,
                 ..
             } => {
+                if let Some(c) = changed_callers {
+                    callers = c;
+                }
                 stages.retain(|k, _| !removed_apis.contains(&k.api_id) && !removed.contains(k));
                 for s in upserts {
                     stages.insert(key(&s), s);
                 }
             }
         }
-        match self.prepare(revision, &stages).await {
+        match self.prepare(revision, &stages, &callers).await {
             Ok((runtime, compiled)) => {
                 self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
                 self.stages = stages;
+                self.callers = callers;
                 self.revision = revision;
                 tracing::info!(revision, stages = self.stages.len(), "configuration applied");
                 if let Err(e) = self.write_cache() {
@@ -231,6 +248,7 @@ impl Subscriber {
         &self,
         revision: i64,
         stages: &BTreeMap<StageKey, StageConfig>,
+        callers: &[CallerConfig],
     ) -> Result<(RuntimeConfig, HashMap<String, Arc<CompiledApi>>), String> {
         let mut compiled = HashMap::new();
         let hashes: Vec<String> = stages
@@ -247,7 +265,7 @@ impl Subscriber {
             };
             compiled.insert(hash, api);
         }
-        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled)?;
+        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled, callers)?;
         Ok((runtime, compiled))
     }
 
@@ -290,6 +308,7 @@ impl Subscriber {
         let cached = CachedConfig {
             revision: self.revision,
             stages: self.stages.values().cloned().collect(),
+            callers: self.callers.clone(),
         };
         write_atomically(
             &dir.join("live.json"),
@@ -334,8 +353,17 @@ fn compile_verified(hash: &str, bytes: &[u8]) -> Result<CompiledApi, String> {
     compiler::compile(&snapshot, hash).map_err(|e| format!("snapshot {hash}: {e}"))
 }
 
+/// Writes `bytes` to `path` whole or not at all, readable by this user only (the live
+/// configuration holds callers' secrets).
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     std::fs::rename(tmp, path)
 }

@@ -5,6 +5,7 @@
 //! also how they are stored (JSONB) and frozen into snapshots: one shape, three uses. What is only
 //! wire (request bodies, AWS's error texts) lives in `management`.
 
+pub mod caller;
 pub mod enums;
 pub mod ids;
 pub mod query;

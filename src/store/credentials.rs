@@ -1,8 +1,12 @@
-//! Access keys: each belongs to one account. Secrets are read only to verify signatures.
+//! Access keys: each belongs to one account. Secrets are read only to verify signatures. A key
+//! that names a principal is also a caller of deployed APIs ([`CallerConfig`]): those are
+//! streamed to workers, and every change to them is a live-configuration change.
 
 use sqlx::PgConnection;
+use sqlx::types::Json;
 
-use super::StoreError;
+use super::{StoreError, revision};
+use crate::domain::caller::CallerConfig;
 
 pub struct Credential {
     pub access_key_id: String,
@@ -62,13 +66,63 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<(String, String)>, Stor
 }
 
 pub async fn delete(conn: &mut PgConnection, access_key_id: &str) -> Result<(), StoreError> {
-    let done = sqlx::query("DELETE FROM credentials WHERE access_key_id = $1")
-        .bind(access_key_id)
-        .execute(conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
+    let caller: Option<(Option<String>,)> =
+        sqlx::query_as("DELETE FROM credentials WHERE access_key_id = $1 RETURNING principal_arn")
+            .bind(access_key_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match caller {
+        None => Err(StoreError::NotFound),
+        // Workers must stop accepting its signatures.
+        Some((Some(_),)) => revision::bump(conn, "callers", "", "").await.map(drop),
+        Some((None,)) => Ok(()),
     }
+}
+
+/// Inserts a caller of deployed APIs, or leaves an existing key with the same id as it is.
+/// Returns whether it was created.
+pub async fn create_caller(conn: &mut PgConnection, c: &CallerConfig) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO credentials (access_key_id, secret_access_key, account_id, principal_arn, session_token, policies)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (access_key_id) DO NOTHING",
+    )
+    .bind(&c.access_key_id)
+    .bind(&c.secret_access_key)
+    .bind(&c.account_id)
+    .bind(&c.principal_arn)
+    .bind(&c.session_token)
+    .bind(Json(&c.policies))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    revision::bump(conn, "callers", "", "").await?;
+    Ok(true)
+}
+
+/// Every caller of deployed APIs, as workers get them.
+pub async fn callers(conn: &mut PgConnection) -> Result<Vec<CallerConfig>, StoreError> {
+    type Row = (String, String, String, String, Option<String>, Json<Vec<String>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT access_key_id, secret_access_key, account_id, principal_arn, session_token, policies
+         FROM credentials WHERE principal_arn IS NOT NULL ORDER BY access_key_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(access_key_id, secret_access_key, account_id, principal_arn, session_token, policies)| {
+                CallerConfig {
+                    access_key_id,
+                    secret_access_key,
+                    account_id,
+                    principal_arn,
+                    session_token,
+                    policies: policies.0,
+                }
+            },
+        )
+        .collect())
 }

@@ -7,6 +7,7 @@ use super::StoreError;
 use super::error::decode;
 use crate::domain::enums::ApiProtocol;
 
+pub use crate::domain::caller::CallerConfig;
 pub use crate::domain::stage::StageConfig;
 
 const STAGES_SQL: &str =
@@ -45,15 +46,23 @@ fn to_config(
 
 /// The whole live config and its revision, read consistently (call inside a REPEATABLE READ
 /// transaction, see [`super::Store::begin_snapshot_read`]).
-pub async fn full(conn: &mut PgConnection) -> Result<(i64, Vec<StageConfig>), StoreError> {
+pub async fn full(conn: &mut PgConnection) -> Result<Full, StoreError> {
     let revision = super::revision::current(conn).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!("{STAGES_SQL} ORDER BY s.seq"))
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok((
+    Ok(Full {
         revision,
-        rows.into_iter().map(to_config).collect::<Result<_, _>>()?,
-    ))
+        stages: rows.into_iter().map(to_config).collect::<Result<_, _>>()?,
+        callers: super::credentials::callers(conn).await?,
+    })
+}
+
+/// The whole live configuration.
+pub struct Full {
+    pub revision: i64,
+    pub stages: Vec<StageConfig>,
+    pub callers: Vec<CallerConfig>,
 }
 
 /// What changed after `since`: the current state of each changed stage, the stages that are gone,
@@ -63,6 +72,8 @@ pub struct Delta {
     pub upserts: Vec<StageConfig>,
     pub removed: Vec<(String, String)>,
     pub removed_apis: Vec<String>,
+    /// Every caller, when any changed.
+    pub callers: Option<Vec<CallerConfig>>,
 }
 
 pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>, StoreError> {
@@ -83,6 +94,7 @@ pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>,
         upserts: vec![],
         removed: vec![],
         removed_apis: vec![],
+        callers: None,
     };
     let mut seen = std::collections::HashSet::new();
     for (kind, api_id, key) in changes {
@@ -91,6 +103,7 @@ pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>,
         }
         match kind.as_str() {
             "api" => delta.removed_apis.push(api_id),
+            "callers" => delta.callers = Some(super::credentials::callers(&mut *conn).await?),
             _ => {
                 let row: Option<Row> =
                     sqlx::query_as(&format!("{STAGES_SQL} WHERE s.api_id = $1 AND s.name = $2"))

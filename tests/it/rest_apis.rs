@@ -395,8 +395,8 @@ async fn rest_api_operations_see_only_rest_apis_and_the_live_configuration_names
     let api = built.id.clone();
     let protocols = || async {
         let mut conn = app.store.pool().acquire().await.unwrap();
-        let (_, stages) = gatehouse::store::live::full(&mut conn).await.unwrap();
-        stages
+        let full = gatehouse::store::live::full(&mut conn).await.unwrap();
+        full.stages
             .into_iter()
             .filter(|s| s.api_id == api)
             .map(|s| s.protocol)

@@ -1,9 +1,10 @@
 //! Authorizers as the data plane runs them: a Lambda function (TOKEN and REQUEST), a Cognito
-//! user pool's tokens, and the cache of their results, shared by a worker's threads. The
+//! user pool's tokens, SigV4-signed IAM callers, and the cache of Lambda results, shared by a worker's threads. The
 //! [`super::pipeline::authorize`] step decides with what they answer; this module only asks.
 
 pub mod cache;
 pub mod cognito;
+pub mod iam;
 pub mod lambda;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::{Payload, Selection, aws, content, integration_response, media_type, request_payload};
+use crate::compiler::context::ContextField;
 use crate::compiler::{CompiledIntegration, CompiledMethod};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
@@ -206,6 +207,8 @@ pub fn event(
     } else {
         ctx.path().to_owned()
     };
+    // A SigV4-signed caller's identity (AWS_IAM methods); null otherwise.
+    let identity = |f: ContextField| ctx.field(f).map(|v| v.into_owned());
     let mut e = json!({
         "resource": method.resource_path,
         "path": path,
@@ -231,17 +234,17 @@ pub fn event(
             "requestId": ctx.request_id,
             "identity": {
                 "cognitoIdentityPoolId": null,
-                "accountId": null,
+                "accountId": identity(ContextField::IdentityAccountId),
                 "cognitoIdentityId": null,
-                "caller": null,
+                "caller": identity(ContextField::IdentityCaller),
                 "sourceIp": ctx.source_ip(),
                 "principalOrgId": null,
-                "accessKey": null,
+                "accessKey": identity(ContextField::IdentityAccessKey),
                 "cognitoAuthenticationType": null,
                 "cognitoAuthenticationProvider": null,
-                "userArn": null,
+                "userArn": identity(ContextField::IdentityUserArn),
                 "userAgent": ctx.user_agent(),
-                "user": null,
+                "user": identity(ContextField::IdentityUser),
             },
             "domainName": ctx.domain_name(),
             "deploymentId": ctx.deployment_id(),

@@ -7,7 +7,9 @@
 //!   method ARN: an explicit Deny or no Allow is 403;
 //! - COGNITO_USER_POOLS: a valid token of one of the pools (else 401), with one of the method's
 //!   scopes when it has some;
-//! - AWS_IAM: not served yet: refused as AWS refuses an unsigned call (403).
+//! - AWS_IAM: the caller's SigV4 signature (403 when missing, malformed, expired or wrong), then
+//!   its identity policies and the resource policy together: an explicit deny wins; a caller of
+//!   the API's account needs an allow from either, one of another account from both.
 //!
 //! User pool tokens are verified on every request; a Lambda authorizer's answers are cached.
 //!
@@ -20,7 +22,8 @@ use std::time::Instant;
 
 use crate::compiler::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
 use crate::compiler::{CompiledMethod, CompiledRestApi};
-use crate::dataplane::authorizer::{Verdict, cognito, lambda};
+use crate::dataplane::authorizer::{Verdict, cognito, iam, lambda};
+use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::{GatewayError, Side};
 use crate::dataplane::request::MethodRequest;
@@ -32,6 +35,7 @@ const INVOKE: &str = "execute-api:Invoke";
 
 pub async fn check<'r>(
     dp: &DataPlane,
+    config: &RuntimeConfig,
     api: &CompiledRestApi,
     method: &'r CompiledMethod,
     request: &MethodRequest<'r>,
@@ -42,16 +46,39 @@ pub async fn check<'r>(
         return Ok(());
     }
     let arn = method_arn(ctx, request, path);
-    let by_resource_policy = api
-        .policy
+    // An IAM method's caller is known first: the resource policy may name it.
+    let signer = match method.authorization {
+        AuthorizationType::AwsIam => {
+            let region = ctx.stage_runtime.map_or("us-east-1", |s| s.region.as_str());
+            let signer = iam::caller(
+                config,
+                request,
+                ctx.path(),
+                request.body.as_deref().unwrap_or_default(),
+                region,
+            )?;
+            ctx.caller = Some(signer.clone());
+            Some(signer)
+        }
+        _ => None,
+    };
+    let who = match &signer {
+        Some(s) => Caller::Iam {
+            account: &s.config.account_id,
+            arn: &s.config.principal_arn,
+        },
+        None => Caller::Anonymous,
+    };
+    let user = signer
         .as_ref()
-        .map(|p| evaluate(p, Caller::Anonymous, &arn, ctx));
+        .map_or("anonymous", |s| s.config.principal_arn.as_str());
+    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, &arn, ctx));
     if by_resource_policy == Some(Decision::ExplicitDeny) {
-        return Err(resource_policy_denies("anonymous", &arn, true));
+        return Err(policy_denies(user, &arn, true));
     }
     match method.authorization {
         AuthorizationType::None => match by_resource_policy {
-            Some(Decision::ImplicitDeny) => Err(resource_policy_denies("anonymous", &arn, false)),
+            Some(Decision::ImplicitDeny) => Err(policy_denies(user, &arn, false)),
             _ => Ok(()),
         },
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
@@ -75,7 +102,30 @@ pub async fn check<'r>(
                 )),
             }
         }
-        AuthorizationType::AwsIam => Err(GatewayError::missing_token()),
+        AuthorizationType::AwsIam => {
+            let Some(signer) = signer.as_deref() else {
+                return Err(GatewayError::missing_token());
+            };
+            let by_identity = signer
+                .policies
+                .iter()
+                .map(|p| evaluate(p, who, &arn, ctx))
+                .fold(Decision::ImplicitDeny, Decision::combine);
+            let by_resource = by_resource_policy.unwrap_or(Decision::ImplicitDeny);
+            // AWS's evaluation: an explicit deny anywhere wins; a caller of the API's own
+            // account needs an allow from either policy, one of another account from both.
+            let same_account = ctx.account_id() == Some(signer.config.account_id.as_str());
+            let allowed = match by_identity.combine(by_resource) {
+                Decision::ExplicitDeny => return Err(policy_denies(user, &arn, true)),
+                _ if same_account => by_identity == Decision::Allow || by_resource == Decision::Allow,
+                _ => by_identity == Decision::Allow && by_resource == Decision::Allow,
+            };
+            if allowed {
+                Ok(())
+            } else {
+                Err(policy_denies(user, &arn, false))
+            }
+        }
     }
 }
 
@@ -94,8 +144,14 @@ fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str)
 
 fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, ctx: &RequestContext<'_>) -> Decision {
     let source_ip = ctx.source_ip();
-    let keys = |key: &str| match key {
-        "aws:sourceip" => Some(source_ip.to_owned()),
+    let keys = |key: &str| match (key, caller) {
+        ("aws:sourceip", _) => Some(source_ip.to_owned()),
+        ("aws:principalaccount", Caller::Iam { account, .. }) => Some(account.to_owned()),
+        ("aws:principalarn", Caller::Iam { arn, .. }) => Some(arn.to_owned()),
+        ("aws:username", Caller::Iam { arn, .. }) => arn
+            .strip_prefix("arn:aws:iam::")?
+            .split_once(":user/")
+            .map(|(_, n)| n.to_owned()),
         _ => None,
     };
     policy.evaluate(&Request {
@@ -106,8 +162,8 @@ fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, ctx: &RequestContext
     })
 }
 
-/// AWS's 403 for a resource policy that does not let `user` in.
-fn resource_policy_denies(user: &str, arn: &str, explicitly: bool) -> GatewayError {
+/// AWS's 403 for policies that do not let `user` in.
+fn policy_denies(user: &str, arn: &str, explicitly: bool) -> GatewayError {
     let how = if explicitly { " with an explicit deny" } else { "" };
     GatewayError::access_denied(format!(
         "User: {user} is not authorized to perform: {INVOKE} on resource: {arn}{how}"

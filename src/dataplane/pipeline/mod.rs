@@ -8,8 +8,8 @@
 //! 3. [`admit`]: refused before routing: a body declared over 10 MB (413), a path with dot
 //!    segments once decoded (400), the execute-api endpoint of an API that disables it (403);
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
-//! 5. [`authorize`]: the resource policy, then the method's authorizer (Lambda TOKEN/REQUEST,
-//!    Cognito user pools; IAM to come);
+//! 5. [`authorize`]: the resource policy, then the method's authorizer (IAM SigV4 callers,
+//!    Lambda TOKEN/REQUEST, Cognito user pools);
 //! 6. [`api_key`]: a method that requires an API key gets a known one (usage plans and quotas
 //!    to come);
 //! 7. throttle: account, stage, method and usage-plan limits (to come);
@@ -44,6 +44,7 @@ use super::h1::RawFields;
 use super::integration::{Payload, Reply};
 use super::state::DataPlane;
 use crate::dataplane::config::RuntimeConfig;
+use crate::domain::enums::AuthorizationType;
 
 /// Answers the request `parts` (whose header fields are `fields`, as they arrived) and `body`,
 /// which `arrived` when it did. The parts are lent, not moved: an async fn holds what it is
@@ -92,14 +93,23 @@ async fn run<'r>(
     admit::check(deployment, parts, fields, path, &body, ctx)?;
     let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
     let api = deployment.rest();
-    authorize::check(dp, api, method, &request, path, ctx).await?;
+    // A signature covers the body: an IAM method reads it before authorizing.
+    let body = match method.authorization {
+        AuthorizationType::AwsIam => {
+            let whole = Payload::Streaming(body).collect().await?;
+            request.body = Some(whole.clone());
+            Payload::Buffered(whole)
+        }
+        _ => Payload::Streaming(body),
+    };
+    authorize::check(dp, config, api, method, &request, path, ctx).await?;
     api_key::check(api, method, &request, ctx)?;
     // usage plan quota (to come).
     // throttle: account, stage, method and usage-plan limits (to come).
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {
         Some(v) => validate::check(v, &request, body).await?,
-        None => Payload::Streaming(body),
+        None => body,
     };
     // cache lookup (to come).
     let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;

@@ -3,7 +3,6 @@
 //! BAD_REQUEST_PARAMETERS / BAD_REQUEST_BODY gateway responses; no backend is called.
 
 use crate::compiler::validation::{CompiledValidation, ParamLocation, RequiredParam};
-use crate::dataplane::body::RequestBody;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::integration::{Payload, media_type};
 use crate::dataplane::request::MethodRequest;
@@ -14,9 +13,8 @@ use crate::domain::enums::GatewayResponseType;
 pub async fn check(
     v: &CompiledValidation,
     req: &MethodRequest<'_>,
-    body: RequestBody,
+    body: Payload,
 ) -> Result<Payload, GatewayError> {
-    let body = Payload::Streaming(body);
     let missing: Vec<&str> = v
         .required_parameters
         .iter()

@@ -564,32 +564,6 @@ async fn a_method_that_requires_an_api_key_refuses_calls_without_a_known_one() {
     );
 }
 
-#[tokio::test]
-async fn iam_methods_refuse_unsigned_calls() {
-    let app = spawn_app().await;
-    let c = app.client();
-    let api = TestApi::create(&c, "iam").await;
-    api.mock("/i", "GET", r#"{"ok": true}"#).await;
-    let i = api.resource("/i").await;
-    update_method(
-        &c,
-        &api.id,
-        &i,
-        "GET",
-        vec![replace("/authorizationType", "AWS_IAM")],
-    )
-    .await;
-    api.deploy("dev").await;
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
-    let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/i"), None).await;
-    assert_eq!(
-        (status, body.as_str()),
-        (403, r#"{"message":"Missing Authentication Token"}"#)
-    );
-}
-
 const POOL: &str = "us-east-1_Pool1";
 
 #[tokio::test]
@@ -773,4 +747,341 @@ async fn flushing_the_stages_authorizer_cache_makes_workers_ask_again() {
         .await
         .unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
+}
+
+/// A caller of AWS_IAM methods in the identity store, with identity policies `policies`.
+async fn add_caller(
+    app: &TestApp,
+    key: &str,
+    account: &str,
+    principal: &str,
+    token: Option<&str>,
+    policies: &[String],
+) {
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let caller = gatehouse::domain::caller::CallerConfig {
+        access_key_id: key.into(),
+        secret_access_key: format!("{key}-secret"),
+        account_id: account.into(),
+        principal_arn: principal.into(),
+        session_token: token.map(str::to_owned),
+        policies: policies.to_vec(),
+    };
+    assert!(
+        gatehouse::store::credentials::create_caller(&mut conn, &caller)
+            .await
+            .unwrap()
+    );
+}
+
+/// Makes `GET {path}` an AWS_IAM method.
+async fn iam_only(api: &TestApi<'_>, path: &str) {
+    let r = api.resource(path).await;
+    let ops = vec![replace("/authorizationType", "AWS_IAM")];
+    update_method(api.c, &api.id, &r, "GET", ops).await;
+}
+
+/// How a test signs a request: with whose key, when, and where the signature goes.
+struct Signer<'a> {
+    key: &'a str,
+    secret: String,
+    token: Option<&'a str>,
+    at: std::time::SystemTime,
+    presigned: bool,
+}
+
+impl<'a> Signer<'a> {
+    fn new(key: &'a str) -> Self {
+        Self {
+            key,
+            secret: format!("{key}-secret"),
+            token: None,
+            at: std::time::SystemTime::now(),
+            presigned: false,
+        }
+    }
+
+    /// `req` signed for execute-api in us-east-1 (headers `extra` signed with it).
+    fn sign(&self, mut req: reqwest::Request) -> reqwest::Request {
+        use aws_sigv4::http_request::{
+            SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+        };
+        let creds = aws_credential_types::Credentials::new(
+            self.key,
+            &self.secret,
+            self.token.map(str::to_owned),
+            None,
+            "test",
+        );
+        let identity: aws_smithy_runtime_api::client::identity::Identity = creds.into();
+        let mut settings = SigningSettings::default();
+        if self.presigned {
+            settings.signature_location = SignatureLocation::QueryParams;
+            settings.expires_in = Some(Duration::from_secs(300));
+        }
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("execute-api")
+            .time(self.at)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let url = req.url().to_string();
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let body = req.body().and_then(|b| b.as_bytes()).unwrap_or_default().to_vec();
+        let signable = SignableRequest::new(
+            req.method().as_str(),
+            &url,
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(&body),
+        )
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        for (name, value) in instructions.headers() {
+            req.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        for (name, value) in instructions.params() {
+            req.url_mut().query_pairs_mut().append_pair(name, value);
+        }
+        req
+    }
+}
+
+#[tokio::test]
+async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_policies() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "iam").await;
+    api.mock(
+        "/i",
+        "GET",
+        r#"{"arn": "$context.identity.userArn", "key": "$context.identity.accessKey"}"#,
+    )
+    .await;
+    iam_only(&api, "/i").await;
+    api.mock("/j", "GET", r#"{"ok": true}"#).await;
+    iam_only(&api, "/j").await;
+    api.deploy("dev").await;
+    let allow = |resource: &str| {
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}]})
+        .to_string()
+    };
+    let only_i = allow(&format!("arn:aws:execute-api:*:*:{}/*/GET/i", api.id));
+    add_caller(
+        &app,
+        "ALICE",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+        None,
+        &[only_i],
+    )
+    .await;
+    add_caller(
+        &app,
+        "BOB",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/bob"),
+        None,
+        &[],
+    )
+    .await;
+    add_caller(
+        &app,
+        "CAROL",
+        OTHER_ACCOUNT,
+        &format!("arn:aws:iam::{OTHER_ACCOUNT}:user/carol"),
+        None,
+        &[allow("*")],
+    )
+    .await;
+    let session = format!("arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1");
+    add_caller(
+        &app,
+        "DAVE",
+        ACCOUNT,
+        &session,
+        Some("session-token-1"),
+        &[allow("*")],
+    )
+    .await;
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let url = |path: &str| invoke_url(&api.id, &worker, "dev", path);
+    let arn = |path: &str| {
+        format!(
+            "arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/dev/GET/{path}",
+            api.id
+        )
+    };
+    let send = |req: reqwest::Request| {
+        let http = http.clone();
+        async move {
+            let res = http.execute(req).await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let get = |path: &str| http.get(url(path)).build().unwrap();
+
+    let (status, body) = send(get("/i")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"message":"Missing Authentication Token"}"#)
+    );
+
+    let (status, body) = send(Signer::new("ALICE").sign(get("/i"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"arn": format!("arn:aws:iam::{ACCOUNT}:user/alice"), "key": "ALICE"})
+    );
+    let presigned = Signer {
+        presigned: true,
+        ..Signer::new("ALICE")
+    };
+    assert_eq!(send(presigned.sign(get("/i"))).await.0, 200, "a presigned URL");
+
+    // Her identity policy covers only GET /i.
+    let (status, body) = send(Signer::new("ALICE").sign(get("/j"))).await;
+    let message = format!(
+        "User: arn:aws:iam::{ACCOUNT}:user/alice is not authorized to perform: execute-api:Invoke on resource: {}",
+        arn("j")
+    );
+    assert_eq!((status, body), (403, json!({ "message": message }).to_string()));
+    assert_eq!(
+        send(Signer::new("BOB").sign(get("/i"))).await.0,
+        403,
+        "no policy allows bob"
+    );
+    assert_eq!(
+        send(Signer::new("CAROL").sign(get("/i"))).await.0,
+        403,
+        "another account needs the resource policy too"
+    );
+
+    // Forgeries.
+    let wrong_secret = Signer {
+        secret: "guess".into(),
+        ..Signer::new("ALICE")
+    };
+    let (status, body) = send(wrong_secret.sign(get("/i"))).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("The request signature we calculated does not match"),
+        "{body}"
+    );
+    let mut tampered = Signer::new("ALICE").sign(http.get(url("/i")).header("x-extra", "a").build().unwrap());
+    tampered.headers_mut().insert("x-extra", "b".parse().unwrap());
+    assert_eq!(
+        send(tampered).await.0,
+        403,
+        "a signed header changed after signing"
+    );
+    let replayed = Signer {
+        at: std::time::SystemTime::now() - Duration::from_secs(20 * 60),
+        ..Signer::new("ALICE")
+    };
+    let (status, body) = send(replayed.sign(get("/i"))).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("Signature expired"), "{body}");
+    let (status, body) = send(Signer::new("NOBODY").sign(get("/i"))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            403,
+            r#"{"message":"The security token included in the request is invalid."}"#
+        )
+    );
+
+    // A role session must send its session token.
+    assert_eq!(send(Signer::new("DAVE").sign(get("/i"))).await.0, 403);
+    let with_token = Signer {
+        token: Some("session-token-1"),
+        ..Signer::new("DAVE")
+    };
+    assert_eq!(send(with_token.sign(get("/i"))).await.0, 200);
+
+    // A resource policy lets the other account in, and keeps bob out explicitly.
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{OTHER_ACCOUNT}:root")},
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+        {"Effect": "Deny", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]})
+    .to_string();
+    c.update_rest_api()
+        .rest_api_id(&api.id)
+        .patch_operations(replace("/policy", &policy))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    let carol_in = eventually(Duration::from_secs(5), || async {
+        send(Signer::new("CAROL").sign(get("/i"))).await.0 == 200
+    })
+    .await;
+    assert!(carol_in);
+    let (status, body) = send(Signer::new("BOB").sign(get("/i"))).await;
+    let message = format!(
+        "User: arn:aws:iam::{ACCOUNT}:user/bob is not authorized to perform: execute-api:Invoke on resource: {} with an explicit deny",
+        arn("i")
+    );
+    assert_eq!((status, body), (403, json!({ "message": message }).to_string()));
+}
+
+#[tokio::test]
+async fn callers_added_and_deleted_reach_running_workers() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "iam-live").await;
+    api.mock("/i", "GET", r#"{"ok": true}"#).await;
+    iam_only(&api, "/i").await;
+    api.deploy("dev").await;
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api.id, "dev").await);
+    let http = invoker(&api.id, &worker);
+    let signed = || {
+        Signer::new("LATE").sign(
+            http.get(invoke_url(&api.id, &worker, "dev", "/i"))
+                .build()
+                .unwrap(),
+        )
+    };
+    assert_eq!(http.execute(signed()).await.unwrap().status(), 403);
+
+    let allow_all =
+        json!({"Statement": [{"Effect": "Allow", "Action": "execute-api:*", "Resource": "*"}]}).to_string();
+    add_caller(
+        &app,
+        "LATE",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/late"),
+        None,
+        &[allow_all],
+    )
+    .await;
+    let admitted = eventually(Duration::from_secs(5), || async {
+        http.execute(signed()).await.unwrap().status() == 200
+    })
+    .await;
+    assert!(admitted, "the new caller reached the worker");
+
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    gatehouse::store::credentials::delete(&mut conn, "LATE")
+        .await
+        .unwrap();
+    let refused = eventually(Duration::from_secs(5), || async {
+        http.execute(signed()).await.unwrap().status() == 403
+    })
+    .await;
+    assert!(refused, "a deleted caller is refused");
 }
