@@ -127,6 +127,14 @@ impl ControlPlane {
             .merge(management::router(AppState {
                 store,
                 max_body_bytes: config.max_body_bytes,
+                tester: Arc::new(dataplane::state::DataPlane::new(
+                    Default::default(),
+                    AwsSettings::from_env(config.aws_endpoints.clone(), &config.env),
+                    Default::default(),
+                    dataplane::observe::AccessLogSink::start(None),
+                    Default::default(),
+                    Default::default(),
+                )),
             }));
         let mut until_closed = closed;
         let task = tokio::spawn(async move {

@@ -128,6 +128,15 @@ impl ContextVariable {
         })
     }
 
+    /// Its name, as it follows `$context.`.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::Field(f) => f.name().into(),
+            Self::Authorizer(key) => format!("authorizer.{key}").into(),
+            Self::Claim(name) => format!("authorizer.claims.{name}").into(),
+        }
+    }
+
     /// Whether templates and parameter mappings may read it (see [`ContextField::in_templates`]).
     pub fn in_templates(&self) -> bool {
         match self {

@@ -18,6 +18,9 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub max_body_bytes: usize,
+    /// A data plane of the control plane's own, serving no stage: TestInvoke* calls run
+    /// authorizers (and later methods) on it, with the control plane's AWS settings.
+    pub tester: std::sync::Arc<crate::dataplane::state::DataPlane>,
 }
 
 /// The management API's OpenAPI document, built from the same route table the server uses.

@@ -57,6 +57,18 @@ pub async fn ask(
     variables: &BTreeMap<String, String>,
     event: &Value,
 ) -> Result<Verdict, GatewayError> {
+    let answer = invoke(dp, authorizer, variables, event).await?;
+    verdict(&answer).map_err(|why| GatewayError::authorizer_configuration().caused_by(Side::Backend, why))
+}
+
+/// Calls the authorizer's function with `event`: its answer, or AWS's outcome of a failed call
+/// (401 for a function that said `Unauthorized`, 500 for any other failure).
+pub async fn invoke(
+    dp: &DataPlane,
+    authorizer: &LambdaAuthorizer,
+    variables: &BTreeMap<String, String>,
+    event: &Value,
+) -> Result<Bytes, GatewayError> {
     let payload = Bytes::from(serde_json::to_vec(event).expect("events serialise"));
     let call_as = CallAs {
         role_arn: authorizer.role_arn.as_deref(),
@@ -81,7 +93,7 @@ pub async fn ask(
             ),
         });
     }
-    verdict(&answer).map_err(|why| GatewayError::authorizer_configuration().caused_by(Side::Backend, why))
+    Ok(answer)
 }
 
 /// The authorizer's answer, as AWS accepts it.

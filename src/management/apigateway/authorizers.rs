@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use super::paging::Pagination;
 use super::patch::{self, Op, PatchBody, PatchOp};
@@ -277,4 +279,283 @@ pub async fn delete_authorizer(
     docs::delete(&mut tx, Kind::Authorizer, &api_id, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizerRequest {
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub multi_value_headers: BTreeMap<String, Vec<String>>,
+    pub path_with_query_string: Option<String>,
+    pub body: Option<String>,
+    #[serde(default)]
+    pub stage_variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub additional_context: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizerResponse {
+    /// What a client would have got: 200 when the authorizer answered, 401 or 500 else.
+    pub client_status: u16,
+    pub log: String,
+    pub latency: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// The policy document the authorizer returned, as JSON text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<BTreeMap<String, String>>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/restapis/{restapi_id}/authorizers/{authorizer_id}",
+    operation_id = "TestInvokeAuthorizer",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("authorizer_id" = String, Path)),
+    request_body = TestInvokeAuthorizerRequest,
+    responses((status = 200, description = "TestInvokeAuthorizer succeeded", body = TestInvokeAuthorizerResponse), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+/// Runs the authorizer as the data plane would for a simulated request (with the control
+/// plane's own Lambda endpoint and credentials), and reports what it answered.
+pub async fn test_invoke_authorizer(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(req): AwsJson<TestInvokeAuthorizerRequest>,
+) -> ApiResult<Json<TestInvokeAuthorizerResponse>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    let authorizer: Authorizer = docs::get(&mut conn, Kind::Authorizer, &api_id, &id, false)
+        .await
+        .or_not_found(authorizer_not_found)?;
+    drop(conn);
+    let started = std::time::Instant::now();
+    let method_arn = crate::iam::method_arn(
+        &tenant.region,
+        &tenant.account_id,
+        &api_id,
+        "ESTestInvoke-stage",
+        "GET",
+        "/",
+    );
+    let mut test = TestInvocation {
+        req: &req,
+        api_id: &api_id,
+        method_arn: &method_arn,
+        log: vec![
+            "Execution log for request test-request".to_owned(),
+            format!("Starting authorizer: {id} for request: test-invoke-request"),
+        ],
+    };
+    let mut answer = test.run(&app, &authorizer).await;
+    test.log.push(format!(
+        "Authorizer result: client status {}",
+        answer.client_status
+    ));
+    answer.latency = started.elapsed().as_millis() as u64;
+    answer.log = test.log.join("\n");
+    Ok(Json(answer))
+}
+
+/// One TestInvokeAuthorizer call: the simulated request and the log it writes.
+struct TestInvocation<'a> {
+    req: &'a TestInvokeAuthorizerRequest,
+    api_id: &'a str,
+    method_arn: &'a str,
+    log: Vec<String>,
+}
+
+impl TestInvocation<'_> {
+    async fn run(&mut self, app: &AppState, authorizer: &Authorizer) -> TestInvokeAuthorizerResponse {
+        use crate::compiler::authorizers::{AuthorizerKind, IdentitySource, compile};
+        use crate::dataplane::authorizer::{cognito, lambda};
+        let status = |client_status: u16| TestInvokeAuthorizerResponse {
+            client_status,
+            ..Default::default()
+        };
+        let compiled = compile(authorizer);
+        let (path, query) = self.path_and_query();
+        let mut identity = Vec::new();
+        for source in &compiled.identity {
+            let value = match source {
+                IdentitySource::Header(name) => self.header(name),
+                IdentitySource::Query(name) => query
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone()),
+                IdentitySource::StageVariable(name) => self.req.stage_variables.get(name).cloned(),
+                IdentitySource::Context(v) => self.req.additional_context.get(v.name().as_ref()).cloned(),
+            };
+            match value.filter(|v| !v.is_empty()) {
+                Some(v) => identity.push(v),
+                None => {
+                    self.log.push(
+                        "Unauthorized request: test-invoke-request (an identity source is missing)".into(),
+                    );
+                    return status(401);
+                }
+            }
+        }
+        match &compiled.kind {
+            AuthorizerKind::Misconfigured(why) => {
+                self.log.push(format!("Authorizer configuration error: {why}"));
+                status(500)
+            }
+            AuthorizerKind::CognitoUserPools(pools) => {
+                match cognito::ask(&app.tester, pools, &identity[0], &[]).await {
+                    Ok(v) => TestInvokeAuthorizerResponse {
+                        client_status: 200,
+                        principal_id: v.authorization.principal_id.clone(),
+                        claims: v.authorization.claims.as_ref().map(|c| {
+                            c.iter()
+                                .map(|(k, v)| (k.clone(), crate::dataplane::identity::text(v).into_owned()))
+                                .collect()
+                        }),
+                        ..Default::default()
+                    },
+                    Err(e) => self.failed(e),
+                }
+            }
+            AuthorizerKind::Lambda(l) => {
+                if let Some(expected) = &l.validation
+                    && !expected.is_match(&identity[0])
+                {
+                    self.log.push(
+                        "Unauthorized request: the token does not match the identity validation expression"
+                            .into(),
+                    );
+                    return status(401);
+                }
+                let event = if l.token {
+                    lambda::token_event(&identity[0], self.method_arn)
+                } else {
+                    self.request_event(&path, &query)
+                };
+                self.log
+                    .push(format!("Endpoint request body after transformations: {event}"));
+                let answer = match lambda::invoke(&app.tester, l, &self.req.stage_variables, &event).await {
+                    Ok(answer) => answer,
+                    Err(e) => return self.failed(e),
+                };
+                self.log.push(format!(
+                    "Endpoint response body before transformations: {}",
+                    String::from_utf8_lossy(&answer)
+                ));
+                let verdict = match lambda::verdict(&answer) {
+                    Ok(v) => v,
+                    Err(why) => {
+                        self.log
+                            .push(format!("Execution failed due to configuration error: {why}"));
+                        return status(500);
+                    }
+                };
+                let raw: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+                let policy = match &raw["policyDocument"] {
+                    serde_json::Value::String(text) => Some(text.clone()),
+                    doc => Some(doc.to_string()),
+                };
+                let authorization = verdict
+                    .authorization
+                    .context
+                    .iter()
+                    .map(|(k, v)| (k.clone(), vec![crate::dataplane::identity::text(v).into_owned()]))
+                    .collect();
+                TestInvokeAuthorizerResponse {
+                    client_status: 200,
+                    principal_id: verdict.authorization.principal_id.clone(),
+                    policy,
+                    authorization: Some(authorization),
+                    ..Default::default()
+                }
+            }
+        }
+    }
+
+    fn failed(&mut self, e: crate::dataplane::error::GatewayError) -> TestInvokeAuthorizerResponse {
+        let why = e.cause.as_ref().map_or(e.message.as_str(), |c| c.error.as_str());
+        self.log.push(format!("Authorizer failed: {why}"));
+        TestInvokeAuthorizerResponse {
+            client_status: e.status,
+            ..Default::default()
+        }
+    }
+
+    /// A header of the simulated request (single-valued first, then the last of a list).
+    fn header(&self, name: &str) -> Option<String> {
+        self.req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                self.req
+                    .multi_value_headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .and_then(|(_, v)| v.last().cloned())
+            })
+    }
+
+    fn path_and_query(&self) -> (String, Vec<(String, String)>) {
+        let raw = self.req.path_with_query_string.as_deref().unwrap_or("/");
+        let (path, query) = raw.split_once('?').unwrap_or((raw, ""));
+        let path = if path.is_empty() { "/" } else { path };
+        (path.to_owned(), crate::dataplane::request::parse_query(query))
+    }
+
+    /// A REQUEST authorizer's event for the simulated request.
+    fn request_event(&self, path: &str, query: &[(String, String)]) -> serde_json::Value {
+        let mut multi_headers: BTreeMap<&str, Vec<&str>> = self
+            .req
+            .multi_value_headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+            .collect();
+        for (k, v) in &self.req.headers {
+            multi_headers.entry(k).or_default().push(v);
+        }
+        let headers: BTreeMap<&str, &str> = multi_headers
+            .iter()
+            .filter_map(|(k, v)| Some((*k, *v.last()?)))
+            .collect();
+        let mut multi_query: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in query {
+            multi_query.entry(k).or_default().push(v);
+        }
+        let single_query: BTreeMap<&str, &str> =
+            query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let or_null = |empty: bool, v: serde_json::Value| if empty { serde_json::Value::Null } else { v };
+        serde_json::json!({
+            "type": "REQUEST",
+            "methodArn": self.method_arn,
+            "resource": path,
+            "path": path,
+            "httpMethod": "GET",
+            "headers": or_null(headers.is_empty(), serde_json::json!(headers)),
+            "multiValueHeaders": or_null(multi_headers.is_empty(), serde_json::json!(multi_headers)),
+            "queryStringParameters": or_null(query.is_empty(), serde_json::json!(single_query)),
+            "multiValueQueryStringParameters": or_null(query.is_empty(), serde_json::json!(multi_query)),
+            "pathParameters": {},
+            "stageVariables": or_null(self.req.stage_variables.is_empty(), serde_json::json!(self.req.stage_variables)),
+            "requestContext": {
+                "resourcePath": path,
+                "httpMethod": "GET",
+                "path": path,
+                "stage": "test-invoke-stage",
+                "requestId": "test-invoke-request",
+                "apiId": self.api_id,
+                "identity": {"sourceIp": "test-invoke-source-ip", "userAgent": null},
+            },
+        })
+    }
 }

@@ -91,7 +91,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(
             au::get_authorizer,
             au::update_authorizer,
-            au::delete_authorizer
+            au::delete_authorizer,
+            au::test_invoke_authorizer
         ))
         .routes(routes!(g::get_gateway_responses))
         .routes(routes!(

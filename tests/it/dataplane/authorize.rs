@@ -1085,3 +1085,92 @@ async fn callers_added_and_deleted_reach_running_workers() {
     .await;
     assert!(refused, "a deleted caller is refused");
 }
+
+#[tokio::test]
+async fn test_invoke_authorizer_runs_the_function_and_reports_its_answer() {
+    let fake = FakeAuthorizer::start().await;
+    let endpoint = format!("http://{}", fake.addr);
+    let app = spawn_app_with(&[("GATEHOUSE_LAMBDA_ENDPOINT", &endpoint)]).await;
+    let c = app.client();
+    let api = TestApi::create(&c, "test-invoke").await;
+    let token = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Token,
+        "method.request.header.Authorization",
+        0,
+    )
+    .await;
+    let request = authorizer(
+        &c,
+        &api.id,
+        AuthorizerType::Request,
+        "method.request.header.X-User, method.request.querystring.q",
+        0,
+    )
+    .await;
+
+    let out = c
+        .test_invoke_authorizer()
+        .rest_api_id(&api.id)
+        .authorizer_id(&token)
+        .headers("Authorization", "allow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.client_status(), 200, "{:?}", out.log());
+    assert_eq!(out.principal_id(), Some("user-allow"));
+    let policy: Value = serde_json::from_str(out.policy().unwrap()).unwrap();
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+    assert_eq!(out.authorization().unwrap()["tier"], vec!["gold".to_owned()]);
+    let event = fake.last.lock().unwrap().clone();
+    assert_eq!(event["type"], "TOKEN");
+    assert_eq!(
+        event["methodArn"],
+        format!(
+            "arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/ESTestInvoke-stage/GET/",
+            api.id
+        )
+    );
+
+    let status = |headers: &[(&str, &str)], authorizer: &str, path: Option<&str>| {
+        let mut call = c
+            .test_invoke_authorizer()
+            .rest_api_id(&api.id)
+            .authorizer_id(authorizer);
+        for (k, v) in headers {
+            call = call.headers(*k, *v);
+        }
+        if let Some(p) = path {
+            call = call.path_with_query_string(p);
+        }
+        async move { call.send().await.unwrap().client_status() }
+    };
+    assert_eq!(status(&[], &token, None).await, 401, "no identity");
+    assert_eq!(
+        status(&[("Authorization", "unauthorized")], &token, None).await,
+        401
+    );
+    assert_eq!(status(&[("Authorization", "fail")], &token, None).await, 500);
+    assert_eq!(
+        status(&[("X-User", "allow")], &request, None).await,
+        401,
+        "no query string"
+    );
+    assert_eq!(
+        status(&[("X-User", "allow")], &request, Some("/pets?q=1")).await,
+        200
+    );
+    let event = fake.last.lock().unwrap().clone();
+    assert_eq!(event["queryStringParameters"], json!({"q": "1"}));
+    assert_eq!(event["headers"]["X-User"], "allow");
+
+    let e = c
+        .test_invoke_authorizer()
+        .rest_api_id(&api.id)
+        .authorizer_id("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}

@@ -34,6 +34,12 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// A control plane configured by the environment variables `env` (e.g. its Lambda endpoint,
+/// which TestInvoke calls use).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("warn")
         .with_test_writer()
@@ -57,7 +63,8 @@ pub async fn spawn_app() -> TestApp {
         .unwrap();
     }
     drop(c);
-    let config = Config::from_env(&Default::default()).unwrap();
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = Config::from_env(&env).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let control_plane = ControlPlane::start(listener, store.clone(), &config, CLUSTER_TOKEN.into())
         .await
