@@ -125,7 +125,12 @@ enum CredentialsAction {
         #[arg(long = "policy-file", requires = "principal")]
         policy_files: Vec<PathBuf>,
         /// The session token of a temporary credential (callers must send it).
-        #[arg(long, requires = "principal", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "GATEHOUSE_NEW_SESSION_TOKEN",
+            requires = "principal",
+            hide_env_values = true
+        )]
         session_token: Option<String>,
     },
     /// Lists access key ids and their accounts (never secrets).

@@ -220,7 +220,7 @@ pub struct Claim {
     /// `X-Amz-Security-Token`: temporary credentials' session token.
     pub session_token: Option<String>,
     canonical: String,
-    /// A presigned URL's signature may cover `UNSIGNED-PAYLOAD` instead (S3-style signers).
+    /// A presigned URL without a body may be signed over `UNSIGNED-PAYLOAD` (S3-style signers).
     canonical_unsigned: Option<String>,
 }
 
@@ -234,6 +234,9 @@ pub struct SignedRequest<'a> {
     /// The SHA-256 of the body, hex-encoded.
     pub payload_hash: &'a str,
 }
+
+/// The SHA-256 of nothing, hex-encoded.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The longest a presigned URL may be valid for (7 days), as in AWS.
 const MAX_EXPIRES_SECS: i64 = 7 * 24 * 3600;
@@ -301,7 +304,6 @@ impl Claim {
             check_clock_skew(&amz_date, now)?;
             if let Some(declared) = req.headers.get("x-amz-content-sha256")
                 && declared.as_bytes() != req.payload_hash.as_bytes()
-                && declared.as_bytes() != b"UNSIGNED-PAYLOAD"
             {
                 return Err(invalid_signature(
                     "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -331,14 +333,9 @@ impl Claim {
                 &amz_date[..amz_date.len().min(8)]
             )));
         }
-        let payload_hash = match req
-            .headers
-            .get("x-amz-content-sha256")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some("UNSIGNED-PAYLOAD") => "UNSIGNED-PAYLOAD",
-            _ => req.payload_hash,
-        };
+        // The body is always covered: `UNSIGNED-PAYLOAD` is taken only for a presigned URL
+        // without a body (below), where there is nothing to leave unsigned.
+        let payload_hash = req.payload_hash;
         let canonical = canonical_request(
             req.method,
             req.path,
@@ -347,7 +344,7 @@ impl Claim {
             &auth.signed_headers,
             payload_hash,
         );
-        let canonical_unsigned = (presigned && payload_hash != "UNSIGNED-PAYLOAD").then(|| {
+        let canonical_unsigned = (presigned && payload_hash == EMPTY_SHA256).then(|| {
             canonical_request(
                 req.method,
                 req.path,

@@ -141,22 +141,27 @@ impl RuntimeConfig {
                 .or_default()
                 .insert(s.stage.stage_name.clone(), Arc::new(runtime));
         }
+        // A caller whose policies cannot be evaluated is left out (its calls are refused),
+        // rather than refusing the revision and keeping callers revoked since.
         let callers = callers
             .iter()
-            .map(|c| {
+            .filter_map(|c| {
                 let policies = c
                     .policies
                     .iter()
                     .map(|p| crate::iam::Policy::parse(p))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("an identity policy of {}: {e}", c.access_key_id))?;
+                    .inspect_err(|e| {
+                        tracing::warn!(access_key.id = %c.access_key_id, error = %e, "caller left out: an identity policy does not parse")
+                    })
+                    .ok()?;
                 let caller = Caller {
                     config: c.clone(),
                     policies,
                 };
-                Ok((c.access_key_id.clone(), Arc::new(caller)))
+                Some((c.access_key_id.clone(), Arc::new(caller)))
             })
-            .collect::<Result<_, String>>()?;
+            .collect();
         Ok(Self {
             revision,
             apis,

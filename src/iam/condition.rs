@@ -43,6 +43,18 @@ enum Operand {
     Cidr(IpAddr, u8),
 }
 
+/// The condition keys Gatehouse knows a request's value of (or knows it has none of: a request
+/// never comes through a VPC endpoint here). A policy naming another key is refused: treating
+/// a key AWS would supply as absent would silently skip the statement (a Deny, above all).
+const KNOWN_KEYS: [&str; 6] = [
+    "aws:sourceip",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:username",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+];
+
 /// An operator's name: the operator, and whether it is the negated form (`StringNotEquals`).
 fn operator(name: &str) -> Option<(Operator, bool)> {
     use Operator::*;
@@ -82,6 +94,10 @@ impl Conditions {
                 .as_object()
                 .ok_or_else(|| invalid(format!("the {name} condition must be a JSON object")))?;
             for (key, values) in keys {
+                let lower = key.to_ascii_lowercase();
+                if !KNOWN_KEYS.contains(&lower.as_str()) {
+                    return Err(invalid(format!("the condition key {key} is not supported")));
+                }
                 let values = match values {
                     Value::Array(items) => items
                         .iter()
@@ -93,7 +109,7 @@ impl Conditions {
                     op,
                     negated,
                     if_exists,
-                    key: key.to_ascii_lowercase(),
+                    key: lower,
                     values,
                 });
             }

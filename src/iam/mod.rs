@@ -239,10 +239,7 @@ fn principal_matches(p: &str, caller: Caller<'_>) -> bool {
     }
     // `arn:aws:sts::{account}:assumed-role/{role}/{session}` is a session of
     // `arn:aws:iam::{account}:role/{role}`.
-    arn.strip_prefix("arn:aws:sts::")
-        .and_then(|rest| rest.split_once(":assumed-role/"))
-        .and_then(|(acct, rest)| Some((acct, rest.rsplit_once('/')?.0)))
-        .is_some_and(|(acct, role)| p == format!("arn:aws:iam::{acct}:role/{role}"))
+    arn.starts_with("arn:aws:sts::") && p == principal_arn(arn)
 }
 
 /// Actions match case-insensitively (`execute-api:*`, `*`).
@@ -278,6 +275,18 @@ fn strings(v: &Value, element: &str) -> Result<Vec<String>, PolicyError> {
             "{element} must be a string or a list of strings"
         ))),
     }
+}
+
+/// The ARN `aws:PrincipalArn` gives for a caller: a role session's is its role's
+/// (`arn:aws:sts::{a}:assumed-role/{role}/{session}` → `arn:aws:iam::{a}:role/{role}`).
+pub fn principal_arn(arn: &str) -> String {
+    arn.strip_prefix("arn:aws:sts::")
+        .and_then(|rest| rest.split_once(":assumed-role/"))
+        .and_then(|(account, rest)| Some((account, rest.rsplit_once('/')?.0)))
+        .map_or_else(
+            || arn.to_owned(),
+            |(account, role)| format!("arn:aws:iam::{account}:role/{role}"),
+        )
 }
 
 /// The method ARN a request is authorized as: `arn:aws:execute-api:{region}:{account}:{api}/

@@ -159,9 +159,19 @@ fn what_cannot_be_evaluated_faithfully_is_refused() {
         r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateGreaterThanish":{"a":"b"}}}]}"#,
         r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}]}"#,
         r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":{"a":1}}]}"#,
+        r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"x"}}}]}"#,
     ] {
         assert!(Policy::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn a_role_sessions_principal_arn_is_its_roles() {
+    assert_eq!(
+        principal_arn("arn:aws:sts::1:assumed-role/reader/s1"),
+        "arn:aws:iam::1:role/reader"
+    );
+    assert_eq!(principal_arn("arn:aws:iam::1:user/a"), "arn:aws:iam::1:user/a");
 }
 
 #[test]

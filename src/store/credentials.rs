@@ -25,7 +25,9 @@ impl std::fmt::Debug for Credential {
 
 pub async fn get(conn: &mut PgConnection, access_key_id: &str) -> Result<Option<Credential>, StoreError> {
     let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT access_key_id, secret_access_key, account_id FROM credentials WHERE access_key_id = $1",
+        // Callers of deployed APIs are not management credentials.
+        "SELECT access_key_id, secret_access_key, account_id FROM credentials
+         WHERE access_key_id = $1 AND principal_arn IS NULL",
     )
     .bind(access_key_id)
     .fetch_optional(conn)
@@ -66,22 +68,29 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<(String, String)>, Stor
 }
 
 pub async fn delete(conn: &mut PgConnection, access_key_id: &str) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    // One transaction: a caller is never gone from the table while workers still accept it.
+    let mut tx = conn.begin().await?;
     let caller: Option<(Option<String>,)> =
         sqlx::query_as("DELETE FROM credentials WHERE access_key_id = $1 RETURNING principal_arn")
             .bind(access_key_id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *tx)
             .await?;
     match caller {
-        None => Err(StoreError::NotFound),
+        None => return Err(StoreError::NotFound),
         // Workers must stop accepting its signatures.
-        Some((Some(_),)) => revision::bump(conn, "callers", "", "").await.map(drop),
-        Some((None,)) => Ok(()),
+        Some((Some(_),)) => drop(revision::bump(&mut tx, "callers", "", "").await?),
+        Some((None,)) => {}
     }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Inserts a caller of deployed APIs, or leaves an existing key with the same id as it is.
 /// Returns whether it was created.
 pub async fn create_caller(conn: &mut PgConnection, c: &CallerConfig) -> Result<bool, StoreError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
     let done = sqlx::query(
         "INSERT INTO credentials (access_key_id, secret_access_key, account_id, principal_arn, session_token, policies)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (access_key_id) DO NOTHING",
@@ -92,12 +101,13 @@ pub async fn create_caller(conn: &mut PgConnection, c: &CallerConfig) -> Result<
     .bind(&c.principal_arn)
     .bind(&c.session_token)
     .bind(Json(&c.policies))
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    revision::bump(conn, "callers", "", "").await?;
+    revision::bump(&mut tx, "callers", "", "").await?;
+    tx.commit().await?;
     Ok(true)
 }
 

@@ -24,6 +24,7 @@ pub fn caller(
     raw_path: &str,
     body: &[u8],
     region: &str,
+    routed_host: Option<&str>,
 ) -> Result<Arc<Caller>, GatewayError> {
     let payload_hash = hex::encode(Sha256::digest(body));
     let signed = SignedRequest {
@@ -46,7 +47,20 @@ pub fn caller(
         )
     };
     let caller = config.caller(&claim.auth.access_key_id).ok_or_else(unknown)?;
-    if claim.session_token != caller.config.session_token {
+    // The signature first: nothing else is said about a key before its holder is proven.
+    if !claim.signed_with(&caller.config.secret_access_key) {
+        return Err(refused(crate::sigv4::invalid_signature(MISMATCH)).caused_by(
+            Side::Client,
+            format!("signature mismatch for {}", claim.auth.access_key_id),
+        ));
+    }
+    // Compared as digests, in time independent of where they differ.
+    let token_matches = match (&claim.session_token, &caller.config.session_token) {
+        (None, None) => true,
+        (Some(sent), Some(kept)) => Sha256::digest(sent) == Sha256::digest(kept),
+        _ => false,
+    };
+    if !token_matches {
         return Err(unknown());
     }
     if claim.auth.region != region {
@@ -54,11 +68,16 @@ pub fn caller(
             "Credential should be scoped to a valid region. Expected '{region}'."
         ))));
     }
-    if !claim.signed_with(&caller.config.secret_access_key) {
-        return Err(refused(crate::sigv4::invalid_signature(MISMATCH)).caused_by(
-            Side::Client,
-            format!("signature mismatch for {}", claim.auth.access_key_id),
-        ));
+    // The signed Host must be the one the request was routed by (an absolute-form target
+    // names its own): a signature for one API is not replayed against another.
+    let signed_host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if routed_host.is_some_and(|routed| signed_host != Some(routed)) {
+        return Err(refused(crate::sigv4::invalid_signature(
+            "The signed Host is not the host the request was sent to.",
+        )));
     }
     Ok(caller.clone())
 }

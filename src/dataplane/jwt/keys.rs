@@ -25,6 +25,8 @@ const REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// The most a discovery document or key set may weigh.
 const MAX_DOCUMENT: usize = 512 << 10;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long after a failed fetch the next may be tried.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// An issuer's asymmetric signing keys.
 pub struct KeySet {
@@ -106,6 +108,9 @@ struct IssuerKeys {
     current: Mutex<Option<(Arc<KeySet>, Instant)>>,
     /// When an unknown `kid` last made the keys be fetched early.
     last_refresh: Mutex<Option<Instant>>,
+    /// When a fetch last failed: none is tried again for [`RETRY_AFTER`], so an issuer that
+    /// is away costs requests nothing but its stale keys (or a quick refusal).
+    last_failure: Mutex<Option<Instant>>,
     /// One fetch at a time per issuer; the others wait for its keys.
     fetching: tokio::sync::Mutex<()>,
 }
@@ -153,7 +158,24 @@ impl Issuers {
         if let Some(keys) = entry.fresh(max_age) {
             return Ok(keys);
         }
+        let failed_lately = |entry: &IssuerKeys| {
+            entry
+                .last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some_and(|at| at.elapsed() < RETRY_AFTER)
+        };
+        if failed_lately(&entry) {
+            return entry
+                .stale()
+                .ok_or_else(|| "the issuer's keys could not be fetched lately".to_owned());
+        }
         let _one_at_a_time = entry.fetching.lock().await;
+        if failed_lately(&entry) {
+            return entry
+                .stale()
+                .ok_or_else(|| "the issuer's keys could not be fetched lately".to_owned());
+        }
         // Another request may have fetched them meanwhile.
         if let Some(keys) = entry.fresh(max_age) {
             return Ok(keys);
@@ -167,6 +189,7 @@ impl Issuers {
             }
             Err(why) => {
                 tracing::warn!(jwt.issuer = issuer_url, error = %why, "cannot fetch the issuer's keys");
+                *entry.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
                 // Static stability: the keys last fetched keep serving.
                 entry.stale().ok_or(why)
             }

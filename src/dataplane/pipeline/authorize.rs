@@ -56,6 +56,7 @@ pub async fn check<'r>(
                 ctx.path(),
                 request.body.as_deref().unwrap_or_default(),
                 region,
+                ctx.host(),
             )?;
             ctx.caller = Some(signer.clone());
             Some(signer)
@@ -129,16 +130,24 @@ pub async fn check<'r>(
     }
 }
 
-/// The request's method ARN: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`.
+/// The request's method ARN: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`,
+/// with the path as the backend will see it (percent-decoded, empty segments dropped) and the
+/// verb in upper case, so that no spelling of a request slips past a policy written for it.
 fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str) -> String {
     let stage = ctx.stage_runtime.map(|s| &**s);
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let mut normal = String::with_capacity(decoded.len());
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        normal.push('/');
+        normal.push_str(segment);
+    }
     crate::iam::method_arn(
         stage.map_or("us-east-1", |s| s.region.as_str()),
         stage.map_or("", |s| s.account_id.as_str()),
         stage.map_or("", |s| s.api_id.as_str()),
         stage.map_or("", |s| s.stage.stage_name.as_str()),
-        request.method.as_str(),
-        path,
+        &request.method.as_str().to_ascii_uppercase(),
+        &normal,
     )
 }
 
@@ -147,11 +156,11 @@ fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, ctx: &RequestContext
     let keys = |key: &str| match (key, caller) {
         ("aws:sourceip", _) => Some(source_ip.to_owned()),
         ("aws:principalaccount", Caller::Iam { account, .. }) => Some(account.to_owned()),
-        ("aws:principalarn", Caller::Iam { arn, .. }) => Some(arn.to_owned()),
+        ("aws:principalarn", Caller::Iam { arn, .. }) => Some(crate::iam::principal_arn(arn)),
         ("aws:username", Caller::Iam { arn, .. }) => arn
             .strip_prefix("arn:aws:iam::")?
             .split_once(":user/")
-            .map(|(_, n)| n.to_owned()),
+            .map(|(_, n)| n.rsplit('/').next().unwrap_or(n).to_owned()),
         _ => None,
     };
     policy.evaluate(&Request {
@@ -231,10 +240,13 @@ fn identity_value<'a>(
     ctx: &'a RequestContext<'_>,
 ) -> Option<Cow<'a, str>> {
     match source {
+        // The last value, as the REQUEST event's `headers` carries it.
         IdentitySource::Header(name) => request
             .fields
-            .get(name.as_bytes())
-            .and_then(crate::dataplane::h1::text)
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .last()
+            .and_then(|(_, v)| crate::dataplane::h1::text(v))
             .map(Cow::Borrowed),
         IdentitySource::Query(name) => request.query_value(name).map(Cow::Borrowed),
         IdentitySource::StageVariable(name) => request.variables.get(name).map(|v| Cow::Borrowed(v.as_str())),
@@ -242,8 +254,9 @@ fn identity_value<'a>(
     }
 }
 
-/// Results are cached per API, stage (and generation of its cache), authorizer and identity
-/// (each value length-prefixed, so no two identities share a key).
+/// Results are cached per API, stage (and generation of its cache), deployment (a redeployed
+/// authorizer may call another function), authorizer and identity (each value length-prefixed,
+/// so no two identities share a key).
 fn cache_key(ctx: &RequestContext<'_>, authorizer: &CompiledAuthorizer, identity: &[Cow<'_, str>]) -> String {
     let mut key = String::with_capacity(64 + identity.iter().map(|v| v.len() + 8).sum::<usize>());
     let mut generation = itoa::Buffer::new();
@@ -252,6 +265,7 @@ fn cache_key(ctx: &RequestContext<'_>, authorizer: &CompiledAuthorizer, identity
         ctx.api_id().unwrap_or_default(),
         ctx.stage_name().unwrap_or_default(),
         generation,
+        ctx.deployment_id().unwrap_or_default(),
         authorizer.id.as_str(),
     ]
     .into_iter()

@@ -445,6 +445,7 @@ async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
         "Statement": [
             {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
             {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/closed"},
+            {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/files/secret*"},
             {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/office",
              "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}
         ]
@@ -479,7 +480,7 @@ async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
         id: created.id().unwrap().to_owned(),
         root: created.root_resource_id().unwrap().to_owned(),
     };
-    for path in ["/open", "/closed", "/office"] {
+    for path in ["/open", "/closed", "/office", "/files/{proxy+}"] {
         api.mock(path, "GET", r#"{"ok": true}"#).await;
     }
     api.deploy("dev").await;
@@ -503,6 +504,21 @@ async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
         arn("closed")
     );
     assert_eq!(body, json!({ "message": message }).to_string());
+    // However the path is spelled, the policy sees what the backend would.
+    for spelling in ["/files/secret.txt", "/files/%73ecret.txt", "/files//secret.txt"] {
+        let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", spelling), None).await;
+        assert_eq!(status, 403, "{spelling}: {body}");
+    }
+    assert_eq!(
+        call(
+            &http,
+            &invoke_url(&api.id, &worker, "dev", "/files/public.txt"),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     // The test client is at 127.0.0.1, outside the office's network.
     let (status, _, _) = call(&http, &invoke_url(&api.id, &worker, "dev", "/office"), None).await;
     assert_eq!(status, 403);
@@ -968,6 +984,15 @@ async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_pol
         403,
         "another account needs the resource policy too"
     );
+
+    // A caller's key signs calls to deployed APIs, not to the management API.
+    let e = app
+        .client_as("ALICE", "ALICE-secret", REGION)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "UnrecognizedClientException");
 
     // Forgeries.
     let wrong_secret = Signer {
