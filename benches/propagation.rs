@@ -50,6 +50,7 @@ async fn main() {
             access_log_dir: None,
             client_timeouts: Default::default(),
             metrics_addr: None,
+            trusted_proxies: vec![],
         };
         workers.push(
             Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)

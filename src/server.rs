@@ -173,6 +173,9 @@ pub struct WorkerOptions {
     /// Where the worker's Prometheus metrics are served: apart from the data plane, which
     /// anyone who calls an API can reach (the metrics name every API, stage and resource).
     pub metrics_addr: Option<SocketAddr>,
+    /// Front proxies whose `X-Forwarded-For` the data plane believes (resource policies'
+    /// `aws:SourceIp`).
+    pub trusted_proxies: Vec<crate::iam::Cidr>,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -249,7 +252,10 @@ impl Worker {
         };
         // One authorizer cache and one set of issuers' keys for all the threads: a TTL means
         // one call per identity per worker.
-        let shared = Arc::new(dataplane::state::Shared::default());
+        let shared = Arc::new(dataplane::state::Shared {
+            trusted_proxies: opts.trusted_proxies.clone(),
+            ..Default::default()
+        });
         for (i, listener) in listeners.into_iter().enumerate() {
             let (runtime, aws, metrics, access_logs, shared) = (
                 runtime.clone(),
@@ -439,6 +445,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             access_log_dir: config.access_log_dir.clone(),
             client_timeouts: Default::default(),
             metrics_addr: metrics_addr(&config)?,
+            trusted_proxies: config.trusted_proxies.clone(),
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -498,6 +505,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             access_log_dir: config.access_log_dir.clone(),
             client_timeouts: Default::default(),
             metrics_addr: metrics_addr(&config)?,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     )
     .await?;

@@ -79,6 +79,8 @@ pub struct Config {
     pub config_cache: Option<PathBuf>,
     /// Where access logs are written (one file per log group); stdout when unset.
     pub access_log_dir: Option<PathBuf>,
+    /// Front proxies (CIDR blocks) whose `X-Forwarded-For` a worker believes.
+    pub trusted_proxies: Vec<crate::iam::Cidr>,
     /// The process environment as given (Lambda reads AWS credentials from it).
     pub env: HashMap<String, String>,
 }
@@ -176,6 +178,17 @@ impl Config {
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
             config_cache: get("GATEHOUSE_CONFIG_CACHE").map(PathBuf::from),
             access_log_dir: get("GATEHOUSE_ACCESS_LOG_DIR").map(PathBuf::from),
+            trusted_proxies: get("GATEHOUSE_TRUSTED_PROXIES")
+                .into_iter()
+                .flat_map(|l| l.split(','))
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| {
+                    crate::iam::Cidr::parse(c.trim()).map_err(|e| ConfigError::Invalid {
+                        name: "GATEHOUSE_TRUSTED_PROXIES",
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             env: env.clone(),
         })
     }

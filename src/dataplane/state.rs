@@ -37,6 +37,9 @@ pub struct DataPlane {
 pub struct Shared {
     pub authorizers: AuthorizerCache,
     pub issuers: Issuers,
+    /// Front proxies whose `X-Forwarded-For` (and `X-Gatehouse-Source-Vpc(e)`) headers are
+    /// believed: a request from one of them is from the client it names.
+    pub trusted_proxies: Vec<crate::iam::Cidr>,
 }
 
 impl DataPlane {

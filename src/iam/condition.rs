@@ -189,6 +189,26 @@ fn operand(op: Operator, v: &Value) -> Result<Operand, PolicyError> {
     Ok(Operand::Cidr(ip, bits))
 }
 
+/// A network: `10.0.0.0/8`, `2001:db8::/32`, or one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        match operand(Operator::IpAddress, &Value::String(text.to_owned()))? {
+            Operand::Cidr(net, bits) => Ok(Self { net, bits }),
+            Operand::Text(_) => Err(invalid(format!("{text} is not a CIDR block"))),
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        in_network(ip, self.net, self.bits)
+    }
+}
+
 /// Whether `ip` is in `net/bits` (an IPv4-mapped IPv6 client address counts as its IPv4 one).
 fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     let ip = match ip {

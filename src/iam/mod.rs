@@ -10,7 +10,7 @@ mod glob;
 
 use serde_json::Value;
 
-pub use condition::Conditions;
+pub use condition::{Cidr, Conditions};
 pub use glob::matches as glob_matches;
 
 /// What a policy decides for one request.

@@ -73,7 +73,8 @@ pub async fn check<'r>(
     let user = signer
         .as_ref()
         .map_or("anonymous", |s| s.config.principal_arn.as_str());
-    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, &arn, ctx));
+    let from = origin(dp, request, ctx);
+    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, &arn, &from));
     if by_resource_policy == Some(Decision::ExplicitDeny) {
         return Err(policy_denies(user, &arn, true));
     }
@@ -92,7 +93,7 @@ pub async fn check<'r>(
             match verdict
                 .policy
                 .as_ref()
-                .map(|p| evaluate(p, Caller::Anonymous, &arn, ctx))
+                .map(|p| evaluate(p, Caller::Anonymous, &arn, &from))
             {
                 None | Some(Decision::Allow) => Ok(()),
                 Some(Decision::ExplicitDeny) => Err(GatewayError::access_denied(
@@ -110,7 +111,7 @@ pub async fn check<'r>(
             let by_identity = signer
                 .policies
                 .iter()
-                .map(|p| evaluate(p, who, &arn, ctx))
+                .map(|p| evaluate(p, who, &arn, &from))
                 .fold(Decision::ImplicitDeny, Decision::combine);
             let by_resource = by_resource_policy.unwrap_or(Decision::ImplicitDeny);
             // AWS's evaluation: an explicit deny anywhere wins; a caller of the API's own
@@ -151,10 +152,65 @@ fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str)
     )
 }
 
-fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, ctx: &RequestContext<'_>) -> Decision {
-    let source_ip = ctx.source_ip();
+/// Where a request came from, as policies see it: the client's address (behind a trusted front
+/// proxy, the one its `X-Forwarded-For` names) and, when a trusted proxy says so, the VPC and
+/// VPC endpoint it came through (`X-Gatehouse-Source-Vpc`, `X-Gatehouse-Source-Vpce`).
+struct Origin<'a> {
+    ip: String,
+    vpc: Option<&'a str>,
+    vpce: Option<&'a str>,
+}
+
+fn origin<'a>(dp: &DataPlane, request: &'a MethodRequest<'_>, ctx: &RequestContext<'_>) -> Origin<'a> {
+    let peer = ctx.source_ip();
+    let trusted = |ip: &str| {
+        ip.trim()
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| dp.shared.trusted_proxies.iter().any(|c| c.contains(ip)))
+    };
+    if dp.shared.trusted_proxies.is_empty() || !trusted(peer) {
+        return Origin {
+            ip: peer.to_owned(),
+            vpc: None,
+            vpce: None,
+        };
+    }
+    let header = |name: &[u8]| {
+        request
+            .fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .filter_map(|(_, v)| crate::dataplane::h1::text(v))
+            .last()
+    };
+    // The right-most address no trusted proxy stands for is the client.
+    let forwarded: Vec<&str> = request
+        .fields
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-for"))
+        .filter_map(|(_, v)| crate::dataplane::h1::text(v))
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    let client = forwarded
+        .iter()
+        .rev()
+        .find(|a| !trusted(a))
+        .or(forwarded.first())
+        .map_or_else(|| peer.to_owned(), |a| (*a).to_owned());
+    Origin {
+        ip: client,
+        vpc: header(b"x-gatehouse-source-vpc"),
+        vpce: header(b"x-gatehouse-source-vpce"),
+    }
+}
+
+fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, origin: &Origin<'_>) -> Decision {
     let keys = |key: &str| match (key, caller) {
-        ("aws:sourceip", _) => Some(source_ip.to_owned()),
+        ("aws:sourceip", _) => Some(origin.ip.clone()),
+        ("aws:sourcevpc", _) => origin.vpc.map(str::to_owned),
+        ("aws:sourcevpce", _) => origin.vpce.map(str::to_owned),
         ("aws:principalaccount", Caller::Iam { account, .. }) => Some(account.to_owned()),
         ("aws:principalarn", Caller::Iam { arn, .. }) => Some(crate::iam::principal_arn(arn)),
         ("aws:username", Caller::Iam { arn, .. }) => arn

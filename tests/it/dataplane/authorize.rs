@@ -1199,3 +1199,74 @@ async fn test_invoke_authorizer_runs_the_function_and_reports_its_answer() {
         .unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_policies_see_the_client_it_names() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let policy = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/office",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/private",
+         "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}]}"#;
+    let created = c
+        .create_rest_api()
+        .name("proxied")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+    let api = TestApi {
+        c: &c,
+        id: created.id().unwrap().to_owned(),
+        root: created.root_resource_id().unwrap().to_owned(),
+    };
+    api.mock("/office", "GET", r#"{"ok": true}"#).await;
+    api.mock("/private", "GET", r#"{"ok": true}"#).await;
+    api.deploy("dev").await;
+    let trusting = WorkerBuilder::new(&app.control_plane_url())
+        .trusting("127.0.0.1/32")
+        .start()
+        .await;
+    let wary = WorkerBuilder::new(&app.control_plane_url()).start().await;
+    for w in [&trusting, &wary] {
+        assert!(serving(w, &api.id, "dev").await);
+    }
+    let status = |worker: &gatehouse::server::Worker, path: &str, headers: &[(&str, &str)]| {
+        let http = invoker(&api.id, worker);
+        let mut req = http.get(invoke_url(&api.id, worker, "dev", path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        status(&trusting, "/office", &[("x-forwarded-for", "10.1.2.3")]).await,
+        200
+    );
+    assert_eq!(
+        status(
+            &trusting,
+            "/office",
+            &[("x-forwarded-for", "10.1.2.3, 203.0.113.9")]
+        )
+        .await,
+        403,
+        "the right-most untrusted address is the client"
+    );
+    assert_eq!(
+        status(&wary, "/office", &[("x-forwarded-for", "10.1.2.3")]).await,
+        403,
+        "a worker that trusts no proxy believes no X-Forwarded-For"
+    );
+    assert_eq!(
+        status(&trusting, "/private", &[("x-gatehouse-source-vpce", "vpce-1")]).await,
+        200
+    );
+    assert_eq!(status(&trusting, "/private", &[]).await, 403);
+    assert_eq!(
+        status(&wary, "/private", &[("x-gatehouse-source-vpce", "vpce-1")]).await,
+        403
+    );
+}

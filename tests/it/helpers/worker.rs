@@ -16,6 +16,7 @@ pub struct WorkerBuilder {
     cache_dir: Option<PathBuf>,
     aws: AwsSettings,
     timeouts: ClientTimeouts,
+    trusted_proxies: Vec<gatehouse::iam::Cidr>,
 }
 
 impl WorkerBuilder {
@@ -25,6 +26,7 @@ impl WorkerBuilder {
             cache_dir: None,
             aws: AwsSettings::default(),
             timeouts: ClientTimeouts::default(),
+            trusted_proxies: vec![],
         }
     }
 
@@ -52,6 +54,13 @@ impl WorkerBuilder {
         self
     }
 
+    /// Believes the `X-Forwarded-For` of clients in `cidr`.
+    pub fn trusting(mut self, cidr: &str) -> Self {
+        self.trusted_proxies
+            .push(gatehouse::iam::Cidr::parse(cidr).unwrap());
+        self
+    }
+
     pub async fn start(self) -> Worker {
         Worker::start(
             "127.0.0.1:0".parse().unwrap(),
@@ -65,6 +74,7 @@ impl WorkerBuilder {
                 access_log_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("access-logs")),
                 client_timeouts: self.timeouts,
                 metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
+                trusted_proxies: self.trusted_proxies,
             },
         )
         .await
