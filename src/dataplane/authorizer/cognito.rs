@@ -1,5 +1,6 @@
 //! COGNITO_USER_POOLS authorizers: the `Authorization` header holds a user pool's JWT (with or
-//! without `Bearer `), verified against the pool's keys ([`crate::dataplane::jwt`]). A method
+//! without `Bearer `), verified against the pool's keys ([`crate::dataplane::jwt`]) and cached
+//! per token for the authorizer's TTL (never past the token's expiry), as AWS caches them. A method
 //! without authorizationScopes takes ID tokens; one with scopes takes access tokens carrying one
 //! of them, as AWS documents. The token's claims become `$context.authorizer.claims.*` and its
 //! `sub` the principal. Every refusal is AWS's 401; keys that cannot be fetched its 500.
@@ -13,12 +14,9 @@ use crate::dataplane::identity::Authorization;
 use crate::dataplane::jwt::{self, Expected, JwtError};
 use crate::dataplane::state::DataPlane;
 
-pub async fn ask(
-    dp: &DataPlane,
-    pools: &[UserPool],
-    header: &str,
-    scopes: &[String],
-) -> Result<Verdict, GatewayError> {
+/// Verifies the token in `header` (signature, issuer, times): its verdict, which [`admit`]
+/// then holds against the method (and again for each method while it is cached).
+pub async fn verify(dp: &DataPlane, pools: &[UserPool], header: &str) -> Result<Verdict, GatewayError> {
     let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
     let refused = |e: JwtError| GatewayError::unauthorized().caused_by(Side::Client, e);
     let iss = jwt::issuer_of(token).map_err(refused)?;
@@ -44,13 +42,7 @@ pub async fn ask(
             .map_err(unreachable)?;
     }
     let (key, alg) = jwt::key_for(token, &keys).map_err(refused)?;
-    let expected = Expected {
-        issuer: &issuer,
-        audiences: &[],
-        token_use: if scopes.is_empty() { &["id"] } else { &["access"] },
-        scopes,
-    };
-    let claims = jwt::verify(token, key, alg, &expected).map_err(refused)?;
+    let claims = jwt::verify_signature(token, key, alg, &issuer).map_err(refused)?;
     Ok(Verdict {
         authorization: Arc::new(Authorization {
             principal_id: claims.get("sub").and_then(|s| s.as_str()).map(str::to_owned),
@@ -60,4 +52,34 @@ pub async fn ask(
         }),
         policy: None,
     })
+}
+
+/// Whether a verified token still admits its holder to a method with `scopes`: not expired, an
+/// ID token for a method without scopes, an access token with one of them for one with some.
+pub fn admit(verdict: &Verdict, scopes: &[String]) -> Result<(), GatewayError> {
+    let claims = verdict
+        .authorization
+        .claims
+        .as_ref()
+        .ok_or_else(GatewayError::unauthorized)?;
+    let expected = Expected {
+        issuer: "",
+        audiences: &[],
+        token_use: if scopes.is_empty() { &["id"] } else { &["access"] },
+        scopes,
+    };
+    jwt::check(claims, &expected, jwt::now())
+        .map_err(|e| GatewayError::unauthorized().caused_by(Side::Client, e))
+}
+
+/// How long a verified token may be cached: the authorizer's TTL, but never past its expiry.
+pub fn cache_for(verdict: &Verdict, ttl: std::time::Duration) -> std::time::Duration {
+    let exp = verdict
+        .authorization
+        .claims
+        .as_ref()
+        .and_then(|c| c.get("exp"))
+        .and_then(|e| e.as_f64())
+        .map_or(0, |e| e as u64);
+    ttl.min(std::time::Duration::from_secs(exp.saturating_sub(jwt::now())))
 }

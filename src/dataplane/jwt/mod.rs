@@ -84,11 +84,24 @@ pub fn verify(
     alg: Algorithm,
     expected: &Expected<'_>,
 ) -> Result<Map<String, Value>, JwtError> {
+    let claims = verify_signature(token, key, alg, expected.issuer)?;
+    check(&claims, expected, now())?;
+    Ok(claims)
+}
+
+/// Verifies `token`'s signature with `key`, its issuer and its times (`exp`, `nbf`); its
+/// claims, which [`check`] can then hold against a method's expectations as often as needed.
+pub fn verify_signature(
+    token: &str,
+    key: &DecodingKey,
+    alg: Algorithm,
+    issuer: &str,
+) -> Result<Map<String, Value>, JwtError> {
     let mut v = Validation::new(alg);
     v.leeway = 0;
     v.validate_nbf = true;
     v.validate_aud = false;
-    v.set_issuer(&[expected.issuer]);
+    v.set_issuer(&[issuer]);
     v.set_required_spec_claims(&["exp", "iss"]);
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &v).map_err(|e| {
         use jsonwebtoken::errors::ErrorKind;
@@ -97,7 +110,26 @@ pub fn verify(
             _ => JwtError::Invalid(e.to_string()),
         }
     })?;
-    let claims = data.claims;
+    Ok(data.claims)
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether verified `claims` are still valid at `now` and what `expected` says (audience,
+/// token use, scopes): a cached token is held against every request's method.
+pub fn check(claims: &Map<String, Value>, expected: &Expected<'_>, now: u64) -> Result<(), JwtError> {
+    let time = |name: &str| claims.get(name).and_then(Value::as_f64).map(|t| t as u64);
+    if time("exp").is_none_or(|exp| exp <= now) {
+        return Err(JwtError::Invalid("the token has expired".into()));
+    }
+    if time("nbf").is_some_and(|nbf| nbf > now) {
+        return Err(JwtError::Invalid("the token is not valid yet".into()));
+    }
     if !expected.audiences.is_empty() {
         let mut auds = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.as_str()],
@@ -124,7 +156,7 @@ pub fn verify(
             return Err(JwtError::Scope);
         }
     }
-    Ok(claims)
+    Ok(())
 }
 
 #[cfg(test)]

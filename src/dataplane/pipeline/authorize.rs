@@ -5,13 +5,14 @@
 //! - CUSTOM (Lambda TOKEN/REQUEST): every identity source present (else 401), the function's
 //!   answer (cached per identity for its TTL), then its policy evaluated against this request's
 //!   method ARN: an explicit Deny or no Allow is 403;
-//! - COGNITO_USER_POOLS: a valid token of one of the pools (else 401), with one of the method's
-//!   scopes when it has some;
+//! - COGNITO_USER_POOLS: a valid token of one of the pools (else 401; verified tokens cached
+//!   for the TTL), unexpired, with one of the method's scopes when it has some;
 //! - AWS_IAM: the caller's SigV4 signature (403 when missing, malformed, expired or wrong), then
 //!   its identity policies and the resource policy together: an explicit deny wins; a caller of
 //!   the API's account needs an allow from either, one of another account from both.
 //!
-//! User pool tokens are verified on every request; a Lambda authorizer's answers are cached.
+//! Cached answers are held against every request's own method: a Lambda authorizer's policy
+//! against its method ARN, a token's expiry and scopes against its method.
 //!
 //! What the authorizer passed on is kept in `$context.authorizer` for the steps after, and for
 //! the gateway response when the request is refused.
@@ -254,11 +255,23 @@ async fn ask<'r>(
     }
     let lambda = match &authorizer.kind {
         AuthorizerKind::Lambda(l) => l,
-        // Tokens are verified on every request (their expiry and the method's scopes are
-        // checked each time; the pool's keys are what is cached).
         AuthorizerKind::CognitoUserPools(pools) => {
             let scopes = &method.method.authorization_scopes;
-            return cognito::ask(dp, pools, &identity[0], scopes).await.map(Arc::new);
+            let key = (!authorizer.ttl.is_zero()).then(|| cache_key(ctx, authorizer, &identity));
+            let verdict = match key.as_deref().and_then(|k| dp.shared.authorizers.get(k)) {
+                Some(hit) => hit,
+                None => {
+                    let verdict = Arc::new(cognito::verify(dp, pools, &identity[0]).await?);
+                    if let Some(key) = key {
+                        let ttl = cognito::cache_for(&verdict, authorizer.ttl);
+                        dp.shared.authorizers.put(key, verdict.clone(), ttl);
+                    }
+                    verdict
+                }
+            };
+            // Expiry, token use and scopes are the method's, checked on every request.
+            cognito::admit(&verdict, scopes)?;
+            return Ok(verdict);
         }
         AuthorizerKind::Misconfigured(why) => {
             return Err(GatewayError::authorizer_configuration().caused_by(Side::Gateway, why));

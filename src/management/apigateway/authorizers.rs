@@ -412,7 +412,8 @@ impl TestInvocation<'_> {
                 status(500)
             }
             AuthorizerKind::CognitoUserPools(pools) => {
-                match cognito::ask(&app.tester, pools, &identity[0], &[]).await {
+                let verified = cognito::verify(&app.tester, pools, &identity[0]).await;
+                match verified.and_then(|v| cognito::admit(&v, &[]).map(|()| v)) {
                     Ok(v) => TestInvokeAuthorizerResponse {
                         client_status: 200,
                         principal_id: v.authorization.principal_id.clone(),

@@ -687,6 +687,12 @@ async fn user_pool_authorizers_verify_tokens_against_the_pools_keys() {
         );
     }
 
+    // A verified token is cached, but never past its expiry.
+    let short = issuer.token("k1", id_token(json!({"exp": epoch_now() + 2})));
+    assert_eq!(call(&http, &p, Some(&short)).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(call(&http, &p, Some(&short)).await.0, 401, "expired while cached");
+
     // Scoped methods take access tokens with one of their scopes.
     let access = |scope: &str| issuer.token("k1", id_token(json!({"token_use": "access", "scope": scope})));
     assert_eq!(call(&http, &s, Some(&access("openid pets/read"))).await.0, 200);
