@@ -39,6 +39,8 @@ http {
             return 200 '{"principalId":"bench","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},"context":{"tier":"gold"}}';
         }
         location /issuer/ { alias $WORK/issuer/; default_type application/json; }
+        # The backend of the HTTP_PROXY routes.
+        location /hello { default_type text/plain; return 200 "hello from the backend\n"; }
     }
 }
 CONF
@@ -64,7 +66,7 @@ LAMBDA_AUTH=$($gw create-authorizer --rest-api-id "$API" --name lambda --type TO
 POOL_AUTH=$($gw create-authorizer --rest-api-id "$API" --name pool --type COGNITO_USER_POOLS \
     --provider-arns "arn:aws:cognito-idp:us-east-1:000000000000:userpool/$POOL" \
     --identity-source method.request.header.Authorization --query id --output text)
-route() { # path authorization-type [authorizer-id]
+route() { # path authorization-type [authorizer-id]: a MOCK route, and the same as HTTP_PROXY at {path}-proxy
     local id; id=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part "$1" --query id --output text)
     local auth=(--authorization-type "$2"); [ -n "${3:-}" ] && auth+=(--authorizer-id "$3")
     $gw put-method --rest-api-id "$API" --resource-id "$id" --http-method GET "${auth[@]}" > /dev/null
@@ -72,6 +74,10 @@ route() { # path authorization-type [authorizer-id]
         --request-templates '{"application/json":"{\"statusCode\": 200}"}' > /dev/null
     $gw put-integration-response --rest-api-id "$API" --resource-id "$id" --http-method GET --status-code 200 \
         --selection-pattern "" --response-templates '{"application/json":"{\"ok\": true}"}' > /dev/null
+    id=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part "$1-proxy" --query id --output text)
+    $gw put-method --rest-api-id "$API" --resource-id "$id" --http-method GET "${auth[@]}" > /dev/null
+    $gw put-integration --rest-api-id "$API" --resource-id "$id" --http-method GET --type HTTP_PROXY \
+        --integration-http-method GET --uri "http://127.0.0.1:$FIX_PORT/hello" > /dev/null
 }
 route open NONE
 route lambda CUSTOM "$LAMBDA_AUTH"
@@ -120,11 +126,20 @@ for r in $(seq 1 "$ROUNDS"); do
     run "lambda-$r" lambda -H "Authorization: allow"
     run "jwt-$r" jwt -H "Authorization: $TOKEN"
     run "iam-$r" iam "${IAM_HEADERS[@]}"
+    run "open-proxy-$r" open-proxy
+    run "lambda-proxy-$r" lambda-proxy -H "Authorization: allow"
+    run "jwt-proxy-$r" jwt-proxy -H "Authorization: $TOKEN"
     for route in lambda jwt iam; do
         awk -v a="$(cat "$WORK/$route-$r.rps")" -v o="$(cat "$WORK/open-$r.rps")" 'BEGIN { printf "%.3f\n", a / o }' >> "$WORK/$route.ratios"
+    done
+    for route in lambda-proxy jwt-proxy; do
+        awk -v a="$(cat "$WORK/$route-$r.rps")" -v o="$(cat "$WORK/open-proxy-$r.rps")" 'BEGIN { printf "%.3f\n", a / o }' >> "$WORK/$route.ratios"
     done
 done
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for route in lambda jwt iam; do
-    echo "$route / open: median $(median "$WORK/$route.ratios")x ($(paste -sd' ' "$WORK/$route.ratios"))"
+    echo "MOCK $route / open: median $(median "$WORK/$route.ratios")x ($(paste -sd' ' "$WORK/$route.ratios"))"
+done
+for route in lambda-proxy jwt-proxy; do
+    echo "HTTP_PROXY $route / open-proxy: median $(median "$WORK/$route.ratios")x ($(paste -sd' ' "$WORK/$route.ratios"))"
 done

@@ -74,7 +74,7 @@ pub async fn check<'r>(
     let user = signer
         .as_ref()
         .map_or("anonymous", |s| s.config.principal_arn.as_str());
-    let from = origin(dp, request, ctx);
+    let from = Origin::new(dp, request, ctx);
     let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, &arn, &from));
     if by_resource_policy == Some(Decision::ExplicitDeny) {
         return Err(policy_denies(user, &arn, true));
@@ -155,63 +155,72 @@ fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str)
 
 /// Where a request came from, as policies see it: the client's address (behind a trusted front
 /// proxy, the one its `X-Forwarded-For` names) and, when a trusted proxy says so, the VPC and
-/// VPC endpoint it came through (`X-Gatehouse-Source-Vpc`, `X-Gatehouse-Source-Vpce`).
+/// VPC endpoint it came through (`X-Gatehouse-Source-Vpc`, `X-Gatehouse-Source-Vpce`). Worked
+/// out only when a policy's condition asks.
 struct Origin<'a> {
-    ip: String,
-    vpc: Option<&'a str>,
-    vpce: Option<&'a str>,
+    dp: &'a DataPlane,
+    fields: &'a crate::dataplane::h1::RawFields,
+    peer: &'a crate::dataplane::context::Peer,
+    known: std::cell::OnceCell<(String, Option<&'a str>, Option<&'a str>)>,
 }
 
-fn origin<'a>(dp: &DataPlane, request: &'a MethodRequest<'_>, ctx: &RequestContext<'_>) -> Origin<'a> {
-    let peer = ctx.source_ip();
-    let trusted = |ip: &str| {
-        ip.trim()
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| dp.shared.trusted_proxies.iter().any(|c| c.contains(ip)))
-    };
-    if dp.shared.trusted_proxies.is_empty() || !trusted(peer) {
-        return Origin {
-            ip: peer.to_owned(),
-            vpc: None,
-            vpce: None,
-        };
+impl<'a> Origin<'a> {
+    fn new(dp: &'a DataPlane, request: &MethodRequest<'a>, ctx: &RequestContext<'a>) -> Self {
+        Self {
+            dp,
+            fields: request.fields,
+            peer: ctx.source,
+            known: std::cell::OnceCell::new(),
+        }
     }
-    let header = |name: &[u8]| {
-        request
-            .fields
+
+    fn facts(&self) -> &(String, Option<&'a str>, Option<&'a str>) {
+        self.known.get_or_init(|| self.resolve())
+    }
+
+    fn resolve(&self) -> (String, Option<&'a str>, Option<&'a str>) {
+        let peer = self.peer.as_str();
+        let proxies = &self.dp.shared.trusted_proxies;
+        let trusted = |ip: &str| {
+            ip.trim()
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| proxies.iter().any(|c| c.contains(ip)))
+        };
+        if proxies.is_empty() || !trusted(peer) {
+            return (peer.to_owned(), None, None);
+        }
+        let fields = self.fields;
+        let values = move |name: &'static [u8]| {
+            fields
+                .iter()
+                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+                .filter_map(|(_, v)| crate::dataplane::h1::text(v))
+        };
+        // The right-most address no trusted proxy stands for is the client.
+        let forwarded: Vec<&str> = values(b"x-forwarded-for")
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+            .collect();
+        let client = forwarded
             .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .filter_map(|(_, v)| crate::dataplane::h1::text(v))
-            .last()
-    };
-    // The right-most address no trusted proxy stands for is the client.
-    let forwarded: Vec<&str> = request
-        .fields
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-for"))
-        .filter_map(|(_, v)| crate::dataplane::h1::text(v))
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
-        .collect();
-    let client = forwarded
-        .iter()
-        .rev()
-        .find(|a| !trusted(a))
-        .or(forwarded.first())
-        .map_or_else(|| peer.to_owned(), |a| (*a).to_owned());
-    Origin {
-        ip: client,
-        vpc: header(b"x-gatehouse-source-vpc"),
-        vpce: header(b"x-gatehouse-source-vpce"),
+            .rev()
+            .find(|a| !trusted(a))
+            .or(forwarded.first())
+            .map_or_else(|| peer.to_owned(), |a| (*a).to_owned());
+        (
+            client,
+            values(b"x-gatehouse-source-vpc").last(),
+            values(b"x-gatehouse-source-vpce").last(),
+        )
     }
 }
 
 fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, origin: &Origin<'_>) -> Decision {
     let keys = |key: &str| match (key, caller) {
-        ("aws:sourceip", _) => Some(origin.ip.clone()),
-        ("aws:sourcevpc", _) => origin.vpc.map(str::to_owned),
-        ("aws:sourcevpce", _) => origin.vpce.map(str::to_owned),
+        ("aws:sourceip", _) => Some(origin.facts().0.clone()),
+        ("aws:sourcevpc", _) => origin.facts().1.map(str::to_owned),
+        ("aws:sourcevpce", _) => origin.facts().2.map(str::to_owned),
         ("aws:principalaccount", Caller::Iam { account, .. }) => Some(account.to_owned()),
         ("aws:principalarn", Caller::Iam { arn, .. }) => Some(crate::iam::principal_arn(arn)),
         ("aws:username", Caller::Iam { arn, .. }) => arn
@@ -249,7 +258,7 @@ async fn ask<'r>(
     let mut identity: smallvec::SmallVec<[Cow<'_, str>; 2]> = smallvec::SmallVec::new();
     for source in &authorizer.identity {
         match identity_value(source, request, ctx).filter(|v| !v.is_empty()) {
-            Some(v) => identity.push(Cow::Owned(v.into_owned())),
+            Some(v) => identity.push(v),
             None => return Err(GatewayError::unauthorized()),
         }
     }
@@ -306,7 +315,7 @@ async fn ask<'r>(
 fn identity_value<'a>(
     source: &'a IdentitySource,
     request: &'a MethodRequest<'_>,
-    ctx: &'a RequestContext<'_>,
+    ctx: &RequestContext<'_>,
 ) -> Option<Cow<'a, str>> {
     match source {
         // The last value, as the REQUEST event's `headers` carries it.
@@ -319,7 +328,7 @@ fn identity_value<'a>(
             .map(Cow::Borrowed),
         IdentitySource::Query(name) => request.query_value(name).map(Cow::Borrowed),
         IdentitySource::StageVariable(name) => request.variables.get(name).map(|v| Cow::Borrowed(v.as_str())),
-        IdentitySource::Context(v) => ctx.variable(v),
+        IdentitySource::Context(v) => ctx.variable(v).map(|v| Cow::Owned(v.into_owned())),
     }
 }
 
