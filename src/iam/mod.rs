@@ -11,7 +11,6 @@ mod glob;
 use serde_json::Value;
 
 pub use condition::{Cidr, Conditions};
-pub use glob::matches as glob_matches;
 
 /// What a policy decides for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +125,6 @@ impl Policy {
             }
         }
         decision
-    }
-
-    /// Whether any statement names principals (a resource policy's do; an identity policy's
-    /// may not).
-    pub fn names_principals(&self) -> bool {
-        self.statements.iter().any(|s| s.principals.is_some())
     }
 }
 

@@ -88,6 +88,20 @@ impl FakeAuthorizer {
 
 const AUTHORIZER_URI: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:auth/invocations";
 
+/// A worker serving `api`'s `dev` stage (calling Lambda at `lambda`), and a client of it.
+async fn served(
+    app: &TestApp,
+    api: &str,
+    lambda: Option<std::net::SocketAddr>,
+) -> (gatehouse::server::Worker, reqwest::Client) {
+    let worker = app
+        .start_worker(None, lambda.map(|a| format!("http://{a}")))
+        .await;
+    assert!(serving(&worker, api, "dev").await);
+    let http = invoker(api, &worker);
+    (worker, http)
+}
+
 /// Creates an authorizer; its id.
 async fn authorizer(c: &Client, api: &str, kind: AuthorizerType, source: &str, ttl: i32) -> String {
     c.create_authorizer()
@@ -164,11 +178,7 @@ async fn token_authorizers_allow_deny_and_refuse_as_aws_answers() {
     .await;
     protect(&c, &api.id, &a, "GET", &auth).await;
     api.deploy("dev").await;
-    let worker = app
-        .start_worker(None, Some(format!("http://{}", fake.addr)))
-        .await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, Some(fake.addr)).await;
     let url = invoke_url(&api.id, &worker, "dev", "/a");
 
     let (status, kind, body) = call(&http, &url, None).await;
@@ -230,11 +240,7 @@ async fn a_token_failing_the_validation_expression_is_refused_without_a_call() {
         .unwrap();
     protect(&c, &api.id, &a, "GET", &auth).await;
     api.deploy("dev").await;
-    let worker = app
-        .start_worker(None, Some(format!("http://{}", fake.addr)))
-        .await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, Some(fake.addr)).await;
     let url = invoke_url(&api.id, &worker, "dev", "/a");
     assert_eq!(call(&http, &url, Some("deny")).await.0, 401);
     assert_eq!(
@@ -268,11 +274,7 @@ async fn cached_verdicts_answer_without_a_call_until_the_ttl_and_only_for_what_t
         protect(&c, &api.id, &r, "GET", &auth).await;
     }
     api.deploy("dev").await;
-    let worker = app
-        .start_worker(None, Some(format!("http://{}", fake.addr)))
-        .await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, Some(fake.addr)).await;
     let a = invoke_url(&api.id, &worker, "dev", "/a");
     let b = invoke_url(&api.id, &worker, "dev", "/b");
 
@@ -389,11 +391,7 @@ async fn request_authorizers_need_every_identity_source_and_get_the_request() {
     .await;
     protect(&c, &api.id, &r, "GET", &auth).await;
     api.deploy("dev").await;
-    let worker = app
-        .start_worker(None, Some(format!("http://{}", fake.addr)))
-        .await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, Some(fake.addr)).await;
     let url = invoke_url(&api.id, &worker, "dev", "/r/7");
 
     let res = http.get(&url).header("x-user", "allow").send().await.unwrap();
@@ -484,9 +482,7 @@ async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
         api.mock(path, "GET", r#"{"ok": true}"#).await;
     }
     api.deploy("dev").await;
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, None).await;
     let arn = |path: &str| {
         format!(
             "arn:aws:execute-api:us-east-1:{ACCOUNT}:{}/dev/GET/{path}",
@@ -558,9 +554,7 @@ async fn a_method_that_requires_an_api_key_refuses_calls_without_a_known_one() {
     update_method(&c, &api.id, &k, "GET", vec![replace("/apiKeyRequired", "true")]).await;
     api.mock("/free", "GET", r#"{"ok": true}"#).await;
     api.deploy("dev").await;
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, None).await;
     let url = invoke_url(&api.id, &worker, "dev", "/k");
     let (status, kind, body) = call(&http, &url, None).await;
     assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
@@ -740,11 +734,7 @@ async fn flushing_the_stages_authorizer_cache_makes_workers_ask_again() {
     .await;
     protect(&c, &api.id, &a, "GET", &auth).await;
     api.deploy("dev").await;
-    let worker = app
-        .start_worker(None, Some(format!("http://{}", fake.addr)))
-        .await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, Some(fake.addr)).await;
     let url = invoke_url(&api.id, &worker, "dev", "/a");
     assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
     assert_eq!(call(&http, &url, Some("allow")).await.0, 200);
@@ -936,9 +926,7 @@ async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_pol
         &[allow("*")],
     )
     .await;
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, None).await;
     let url = |path: &str| invoke_url(&api.id, &worker, "dev", path);
     let arn = |path: &str| {
         format!(
@@ -1077,9 +1065,7 @@ async fn callers_added_and_deleted_reach_running_workers() {
     api.mock("/i", "GET", r#"{"ok": true}"#).await;
     iam_only(&api, "/i").await;
     api.deploy("dev").await;
-    let worker = app.start_worker(None, None).await;
-    assert!(serving(&worker, &api.id, "dev").await);
-    let http = invoker(&api.id, &worker);
+    let (worker, http) = served(&app, &api.id, None).await;
     let signed = || {
         Signer::new("LATE").sign(
             http.get(invoke_url(&api.id, &worker, "dev", "/i"))
