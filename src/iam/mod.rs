@@ -16,18 +16,24 @@ pub use condition::{Cidr, Conditions};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     Allow,
+    /// Allowed to the caller's whole account (an account id or its `:root` ARN as principal):
+    /// AWS delegates such a grant to the account, whose own identity policies must allow the
+    /// caller too, within the account as across accounts.
+    AccountAllow,
     ExplicitDeny,
     /// No statement applies (or only Allows whose conditions fail).
     ImplicitDeny,
 }
 
 impl Decision {
-    /// The decision of policies evaluated together: any explicit Deny, else any Allow.
+    /// The decision of policies evaluated together: any explicit Deny, else any Allow (an
+    /// Allow to the caller itself before one to its account).
     pub fn combine(self, other: Decision) -> Decision {
         use Decision::*;
         match (self, other) {
             (ExplicitDeny, _) | (_, ExplicitDeny) => ExplicitDeny,
             (Allow, _) | (_, Allow) => Allow,
+            (AccountAllow, _) | (_, AccountAllow) => AccountAllow,
             _ => ImplicitDeny,
         }
     }
@@ -117,12 +123,14 @@ impl Policy {
     pub fn evaluate(&self, request: &Request<'_>) -> Decision {
         let mut decision = Decision::ImplicitDeny;
         for s in &self.statements {
-            if s.applies_to(request) {
-                if !s.allow {
-                    return Decision::ExplicitDeny;
-                }
-                decision = Decision::Allow;
-            }
+            let Some(named) = s.applies_to(request) else {
+                continue;
+            };
+            decision = match (s.allow, named) {
+                (false, _) => return Decision::ExplicitDeny,
+                (true, Named::Caller) => Decision::Allow,
+                (true, Named::Account) => decision.combine(Decision::AccountAllow),
+            };
         }
         decision
     }
@@ -177,11 +185,16 @@ impl Statement {
         })
     }
 
-    fn applies_to(&self, r: &Request<'_>) -> bool {
-        self.principals.as_ref().is_none_or(|p| p.match_caller(r.caller))
-            && self.actions.matches(|p| action_matches(p, r.action))
+    /// How the statement names the request's caller, when it applies to the request.
+    fn applies_to(&self, r: &Request<'_>) -> Option<Named> {
+        let named = match &self.principals {
+            None => Named::Caller,
+            Some(p) => p.match_caller(r.caller)?,
+        };
+        (self.actions.matches(|p| action_matches(p, r.action))
             && self.resources.matches(|p| resource_matches(p, r.resource))
-            && self.conditions.hold(r.keys)
+            && self.conditions.hold(r.keys))
+        .then_some(named)
     }
 }
 
@@ -209,30 +222,50 @@ impl Principals {
         Ok(Self { aws, negated })
     }
 
-    fn match_caller(&self, caller: Caller<'_>) -> bool {
-        self.aws.iter().any(|p| principal_matches(p, caller)) != self.negated
+    /// How the principals name `caller` (`None`: they do not). A `NotPrincipal` that leaves
+    /// the caller out names it as itself.
+    fn match_caller(&self, caller: Caller<'_>) -> Option<Named> {
+        let named = self
+            .aws
+            .iter()
+            .filter_map(|p| principal_names(p, caller))
+            .max_by_key(|n| *n == Named::Caller);
+        match (named, self.negated) {
+            (named, false) => named,
+            (None, true) => Some(Named::Caller),
+            (Some(_), true) => None,
+        }
     }
 }
 
-/// Whether the `AWS` principal `p` names `caller`: `*` names everyone; an account id or its
-/// `:root` ARN every caller of that account; a user or role ARN that user, or that role's
-/// sessions.
-fn principal_matches(p: &str, caller: Caller<'_>) -> bool {
+/// How a statement's principal names a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// The caller itself (or everyone, `*`), or a statement without principals.
+    Caller,
+    /// The caller's account: an account id or its `:root` ARN.
+    Account,
+}
+
+/// How the `AWS` principal `p` names `caller`: `*` names everyone; a user or role ARN that
+/// user, or that role's sessions; an account id or its `:root` ARN the account.
+fn principal_names(p: &str, caller: Caller<'_>) -> Option<Named> {
     if p == "*" {
-        return true;
+        return Some(Named::Caller);
     }
     let Caller::Iam { account, arn } = caller else {
-        return false;
+        return None;
     };
-    if p == account || p == format!("arn:aws:iam::{account}:root") {
-        return true;
-    }
-    if p == arn {
-        return true;
+    if p == account
+        || p.strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.strip_suffix(":root"))
+            == Some(account)
+    {
+        return Some(Named::Account);
     }
     // `arn:aws:sts::{account}:assumed-role/{role}/{session}` is a session of
     // `arn:aws:iam::{account}:role/{role}`.
-    arn.starts_with("arn:aws:sts::") && p == principal_arn(arn)
+    (p == arn || (arn.starts_with("arn:aws:sts::") && p == principal_arn(arn))).then_some(Named::Caller)
 }
 
 /// Actions match case-insensitively (`execute-api:*`, `*`).

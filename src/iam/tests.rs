@@ -91,8 +91,17 @@ fn principals_name_everyone_an_account_a_user_or_a_roles_sessions() {
     };
     let everyone = policy(r#"{"AWS":"*"}"#);
     assert_eq!(eval(&everyone, Caller::Anonymous, ARN, &no_keys), Decision::Allow);
+    // An account principal delegates to the account's identity policies.
     let account = policy(r#"{"AWS":"arn:aws:iam::111111111111:root"}"#);
-    assert_eq!(eval(&account, user, ARN, &no_keys), Decision::Allow);
+    assert_eq!(eval(&account, user, ARN, &no_keys), Decision::AccountAllow);
+    let account_id = policy(r#"{"AWS":"111111111111"}"#);
+    assert_eq!(eval(&account_id, session, ARN, &no_keys), Decision::AccountAllow);
+    let both = policy(r#"{"AWS":["111111111111","arn:aws:iam::111111111111:user/alice"]}"#);
+    assert_eq!(eval(&both, user, ARN, &no_keys), Decision::Allow);
+    // A Deny to the account is a Deny to each of its callers.
+    let deny =
+        r#"{"Statement":[{"Effect":"Deny","Principal":{"AWS":"111111111111"},"Action":"*","Resource":"*"}]}"#;
+    assert_eq!(eval(deny, session, ARN, &no_keys), Decision::ExplicitDeny);
     assert_eq!(
         eval(&account, Caller::Anonymous, ARN, &no_keys),
         Decision::ImplicitDeny

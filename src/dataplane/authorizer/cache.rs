@@ -11,7 +11,7 @@ use super::Verdict;
 const CAPACITY: u64 = 100_000;
 
 pub struct AuthorizerCache {
-    entries: moka::sync::Cache<String, Entry>,
+    entries: moka::sync::Cache<String, Entry, foldhash::fast::RandomState>,
 }
 
 #[derive(Clone)]
@@ -41,7 +41,9 @@ impl AuthorizerCache {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(PerEntryTtl)
-                .build(),
+                // Keys are built by the gateway from caller-chosen values: foldhash's seeds are
+                // random per process, so no caller can aim collisions at one bucket.
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 

@@ -81,8 +81,8 @@ pub async fn check<'r>(
     }
     match method.authorization {
         AuthorizationType::None => match by_resource_policy {
-            Some(Decision::ImplicitDeny) => Err(policy_denies(user, &arn, false)),
-            _ => Ok(()),
+            None | Some(Decision::Allow) => Ok(()),
+            _ => Err(policy_denies(user, &arn, false)),
         },
         AuthorizationType::Custom | AuthorizationType::CognitoUserPools => {
             let authorizer = method.authorizer.as_deref().ok_or_else(|| {
@@ -100,7 +100,7 @@ pub async fn check<'r>(
                 Some(Decision::ExplicitDeny) => Err(GatewayError::access_denied(
                     "User is not authorized to access this resource with an explicit deny",
                 )),
-                Some(Decision::ImplicitDeny) => Err(GatewayError::access_denied(
+                Some(Decision::ImplicitDeny | Decision::AccountAllow) => Err(GatewayError::access_denied(
                     "User is not authorized to access this resource",
                 )),
             }
@@ -116,12 +116,15 @@ pub async fn check<'r>(
                 .fold(Decision::ImplicitDeny, Decision::combine);
             let by_resource = by_resource_policy.unwrap_or(Decision::ImplicitDeny);
             // AWS's evaluation: an explicit deny anywhere wins; a caller of the API's own
-            // account needs an allow from either policy, one of another account from both.
+            // account needs an allow from either policy, one of another account from both. A
+            // resource policy's allow to the caller's account delegates to its identity
+            // policies: it admits no one they do not allow.
             let same_account = ctx.account_id() == Some(signer.config.account_id.as_str());
+            let identity_allows = by_identity == Decision::Allow;
             let allowed = match by_identity.combine(by_resource) {
                 Decision::ExplicitDeny => return Err(policy_denies(user, &arn, true)),
-                _ if same_account => by_identity == Decision::Allow || by_resource == Decision::Allow,
-                _ => by_identity == Decision::Allow && by_resource == Decision::Allow,
+                _ if same_account => identity_allows || by_resource == Decision::Allow,
+                _ => identity_allows && matches!(by_resource, Decision::Allow | Decision::AccountAllow),
             };
             if allowed {
                 Ok(())
@@ -137,20 +140,44 @@ pub async fn check<'r>(
 /// verb in upper case, so that no spelling of a request slips past a policy written for it.
 fn method_arn(ctx: &RequestContext<'_>, request: &MethodRequest<'_>, path: &str) -> String {
     let stage = ctx.stage_runtime.map(|s| &**s);
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    let mut normal = String::with_capacity(decoded.len());
-    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
-        normal.push('/');
-        normal.push_str(segment);
+    let region = stage.map_or("us-east-1", |s| s.region.as_str());
+    let account = stage.map_or("", |s| s.account_id.as_str());
+    let api = stage.map_or("", |s| s.api_id.as_str());
+    let stage_name = stage.map_or("", |s| s.stage.stage_name.as_str());
+    let verb = request.method.as_str();
+    // One allocation: the prefix, then the path's segments as they decode.
+    let mut arn = String::with_capacity(
+        "arn:aws:execute-api:::///".len()
+            + region.len()
+            + account.len()
+            + api.len()
+            + stage_name.len()
+            + verb.len()
+            + path.len(),
+    );
+    for part in [
+        "arn:aws:execute-api:",
+        region,
+        ":",
+        account,
+        ":",
+        api,
+        "/",
+        stage_name,
+        "/",
+    ] {
+        arn.push_str(part);
     }
-    crate::iam::method_arn(
-        stage.map_or("us-east-1", |s| s.region.as_str()),
-        stage.map_or("", |s| s.account_id.as_str()),
-        stage.map_or("", |s| s.api_id.as_str()),
-        stage.map_or("", |s| s.stage.stage_name.as_str()),
-        &request.method.as_str().to_ascii_uppercase(),
-        &normal,
-    )
+    arn.extend(verb.chars().map(|c| c.to_ascii_uppercase()));
+    arn.push('/');
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    for (i, segment) in decoded.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if i > 0 {
+            arn.push('/');
+        }
+        arn.push_str(segment);
+    }
+    arn
 }
 
 /// Where a request came from, as policies see it: the client's address (behind a trusted front

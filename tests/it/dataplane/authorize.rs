@@ -322,11 +322,53 @@ async fn the_authorizers_principal_and_context_reach_lambda_events_and_templates
         300,
     )
     .await;
-    for path in ["/fn", "/vtl"] {
+    // context.authorizer.* in an HTTP integration's parameter mappings.
+    let echo = crate::backends::echo_backend().await;
+    let mapped = api.resource("/mapped").await;
+    c.put_method()
+        .rest_api_id(&api.id)
+        .resource_id(&mapped)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api.id)
+        .resource_id(&mapped)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("http://{echo}/seen"))
+        .request_parameters("integration.request.header.x-tier", "context.authorizer.tier")
+        .request_parameters(
+            "integration.request.header.x-principal",
+            "context.authorizer.principalId",
+        )
+        .send()
+        .await
+        .unwrap();
+    for path in ["/fn", "/vtl", "/mapped"] {
         let r = api.resource(path).await;
         protect(&c, &api.id, &r, "GET", &auth).await;
     }
     api.deploy("dev").await;
+    // $context.authorizer.* in access logs.
+    let group = format!("gh-test-{}", uuid::Uuid::new_v4());
+    c.update_stage()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .patch_operations(replace(
+            "/accessLogSettings/destinationArn",
+            &format!("arn:aws:logs:us-east-1:000000000000:log-group:{group}"),
+        ))
+        .patch_operations(replace(
+            "/accessLogSettings/format",
+            r#"{"path":"$context.resourcePath","principal":"$context.authorizer.principalId","tier":"$context.authorizer.tier"}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
     // The fake authorizer and the fake integration function share one Invoke API address.
     let invoke = serve(move |req: hyper::Request<hyper::body::Incoming>| {
         let (fake, lambda) = (fake.addr, lambda);
@@ -371,6 +413,35 @@ async fn the_authorizers_principal_and_context_reach_lambda_events_and_templates
     assert_eq!(status, 200, "{body}");
     let rendered: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(rendered, json!({"principal": "user-t1", "tier": "gold", "n": 3}));
+
+    let (status, _, body) = call(&http, &invoke_url(&api.id, &worker, "dev", "/mapped"), Some("t1")).await;
+    assert_eq!(status, 200, "{body}");
+    let seen: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(seen["headers"]["x-tier"], "gold");
+    assert_eq!(seen["headers"]["x-principal"], "user-t1");
+
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("access-logs")
+        .join(format!("{group}.log"));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            std::fs::read_to_string(&file).is_ok_and(|t| t.lines().count() >= 3)
+        })
+        .await,
+        "three access log lines in {}",
+        file.display()
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["principal"] == "user-t1" && l["tier"] == "gold"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
@@ -1055,6 +1126,38 @@ async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_pol
         arn("i")
     );
     assert_eq!((status, body), (403, json!({ "message": message }).to_string()));
+
+    // An allow to the API's own account delegates to its callers' identity policies: it lets
+    // in no one they do not allow; an allow naming bob lets him in by itself.
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
+         "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/j"}]})
+    .to_string();
+    c.update_rest_api()
+        .rest_api_id(&api.id)
+        .patch_operations(replace("/policy", &policy))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    let bob_in = eventually(Duration::from_secs(5), || async {
+        send(Signer::new("BOB").sign(get("/j"))).await.0 == 200
+    })
+    .await;
+    assert!(bob_in, "a resource policy naming bob admits him");
+    assert_eq!(
+        send(Signer::new("BOB").sign(get("/i"))).await.0,
+        403,
+        "an allow to the account is not an allow to bob"
+    );
+    assert_eq!(send(Signer::new("ALICE").sign(get("/i"))).await.0, 200);
+    assert_eq!(
+        send(Signer::new("ALICE").sign(get("/j"))).await.0,
+        403,
+        "nor to alice beyond her own policy"
+    );
 }
 
 #[tokio::test]
