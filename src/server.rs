@@ -214,6 +214,7 @@ impl Worker {
             listeners.push(dataplane::server::reuseport_listener(addr)?);
         }
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
+        let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
         let worker_id = opts
             .worker_id
             .unwrap_or_else(|| format!("worker-{}-{}", addr.port(), ids::random_id(6)));
@@ -254,6 +255,7 @@ impl Worker {
         // one call per identity per worker.
         let shared = Arc::new(dataplane::state::Shared {
             trusted_proxies: opts.trusted_proxies.clone(),
+            key_hasher,
             ..Default::default()
         });
         for (i, listener) in listeners.into_iter().enumerate() {

@@ -52,6 +52,9 @@ context_fields! {
     IdentityCaller => "identity.caller",
     IdentityUser => "identity.user",
     IdentityUserArn => "identity.userArn",
+    /// Known for a method that requires an API key, once the key is accepted.
+    IdentityApiKey => "identity.apiKey",
+    IdentityApiKeyId => "identity.apiKeyId",
     IsCanaryRequest => "isCanaryRequest",
     /// Known once a method's authorizer has run.
     AuthorizerPrincipalId => "authorizer.principalId",

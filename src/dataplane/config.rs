@@ -14,6 +14,7 @@ use crate::compiler::access_log::AccessLogFormat;
 use crate::domain::caller::CallerConfig;
 use crate::domain::enums::ApiProtocol;
 use crate::domain::stage::{Stage, StageConfig};
+use crate::domain::usage_plan::{QuotaSettings, StagePlan, ThrottleSettings};
 
 #[derive(Debug, Default)]
 pub struct RuntimeConfig {
@@ -52,24 +53,62 @@ pub struct StageRuntime {
     pub canary: Option<CanaryRuntime>,
     /// The stage's access log, when it has a format and a destination.
     pub access_log: Option<AccessLogFormat>,
-    /// The SHA-256 digests of the API keys the stage's usage plans accept (workers never hold
-    /// key values). Usage plans come with their own step: until then no stage knows a key, and
-    /// a method that requires one answers 403, as AWS does for a key in no plan of the stage.
-    pub api_keys: std::collections::HashSet<[u8; 32]>,
+    /// The enabled API keys of the stage's usage plans, by their keyed hash (workers never
+    /// hold key values), each with the plan that admits it.
+    pub api_keys: HashMap<[u8; 32], KeyGrant, Hasher>,
     /// The generation of the stage's cached authorizer results: flushing the cache starts a
     /// new one, and results of another generation are never found.
     pub authorizers_flushed: i64,
 }
 
+/// What a usage plan admits an API key to on a stage: the plan's limits.
+#[derive(Debug)]
+pub struct PlanRuntime {
+    pub id: String,
+    pub throttle: Option<ThrottleSettings>,
+    /// Per-method throttles of this stage, keyed `{resourcePath}/{METHOD}`.
+    pub method_throttles: BTreeMap<String, ThrottleSettings>,
+    pub quota: Option<QuotaSettings>,
+}
+
+/// A key a stage knows: its id and the plan that admits it.
+#[derive(Debug, Clone)]
+pub struct KeyGrant {
+    pub key_id: Arc<str>,
+    pub plan: Arc<PlanRuntime>,
+}
+
 impl StageRuntime {
-    /// Whether a usage plan of the stage accepts the API key `value`.
-    pub fn knows_api_key(&self, value: &str) -> bool {
-        use sha2::Digest;
-        !self.api_keys.is_empty()
-            && self
-                .api_keys
-                .contains(&<[u8; 32]>::from(sha2::Sha256::digest(value)))
+    /// The grant of the API key whose keyed hash is `hash`, when a usage plan of the stage
+    /// holds it and it is enabled.
+    pub fn api_key(&self, hash: &[u8; 32]) -> Option<&KeyGrant> {
+        self.api_keys.get(hash)
     }
+}
+
+/// The stage's keys, by hash, from its plans (a key in two plans of one stage, which the
+/// control plane refuses, goes with the first).
+fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], KeyGrant, Hasher> {
+    let mut grants = HashMap::default();
+    for p in plans {
+        let plan = Arc::new(PlanRuntime {
+            id: p.id.clone(),
+            throttle: p.throttle,
+            method_throttles: p.method_throttles.clone(),
+            quota: p.quota,
+        });
+        for k in &p.keys {
+            let Some(hash) = crate::domain::usage_plan::parse_hash(&k.hash) else {
+                tracing::warn!(key.id = %k.id, "an API key's hash is not 32 bytes of hex; left out");
+                continue;
+            };
+            grants.entry(hash).or_insert_with(|| KeyGrant {
+                key_id: k.id.as_str().into(),
+                plan: plan.clone(),
+            });
+        }
+    }
+    grants
 }
 
 #[derive(Debug)]
@@ -128,7 +167,7 @@ impl RuntimeConfig {
                 stage: s.stage.clone(),
                 api: api.clone(),
                 canary,
-                api_keys: Default::default(),
+                api_keys: key_grants(&s.usage_plans),
                 authorizers_flushed: s.authorizers_flushed,
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(

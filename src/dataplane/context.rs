@@ -52,6 +52,8 @@ pub struct RequestContext<'r> {
     pub caller: Option<Arc<super::config::Caller>>,
     /// How long the authorizer took (0 when its result was cached).
     pub authorizer_latency_ms: Option<u64>,
+    /// The API key a method that requires one was called with, and what admits it.
+    pub api_key: Option<Box<ApiKeyUse>>,
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
@@ -106,6 +108,7 @@ impl<'r> RequestContext<'r> {
             authorizer: None,
             caller: None,
             authorizer_latency_ms: None,
+            api_key: None,
             gateway_request: None,
             integration_latency_ms: None,
             latency_ms: 0,
@@ -222,6 +225,8 @@ impl<'r> RequestContext<'r> {
             IdentityAccessKey => Cow::Borrowed(self.caller.as_deref()?.config.access_key_id.as_str()),
             IdentityUserArn => Cow::Borrowed(self.caller.as_deref()?.config.principal_arn.as_str()),
             IdentityCaller | IdentityUser => Cow::Borrowed(self.caller.as_deref()?.principal_id()),
+            IdentityApiKey => Cow::Borrowed(&*self.api_key.as_deref()?.value),
+            IdentityApiKeyId => Cow::Borrowed(&*self.api_key.as_deref()?.grant.key_id),
             IsCanaryRequest => Cow::Borrowed(if self.is_canary { "true" } else { "false" }),
             AuthorizerPrincipalId => Cow::Borrowed(self.authorizer.as_ref()?.principal_id.as_deref()?),
             AuthorizerIntegrationLatency => number(self.authorizer_latency_ms?),
@@ -253,6 +258,14 @@ impl RequestContext<'_> {
             ContextVariable::Claim(name) => self.authorizer.as_deref()?.claim(name),
         }
     }
+}
+
+/// The API key a request was admitted with: its value (`$context.identity.apiKey`) and its
+/// usage plan's grant.
+#[derive(Debug)]
+pub struct ApiKeyUse {
+    pub value: Box<str>,
+    pub grant: super::config::KeyGrant,
 }
 
 /// What templates of one request have set in `$context.requestOverride` and

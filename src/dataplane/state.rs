@@ -40,6 +40,8 @@ pub struct Shared {
     /// Front proxies whose `X-Forwarded-For` (and `X-Gatehouse-Source-Vpc(e)`) headers are
     /// believed: a request from one of them is from the client it names.
     pub trusted_proxies: Vec<crate::iam::Cidr>,
+    /// How API keys are hashed: as the control plane hashed the keys it sent.
+    pub key_hasher: crate::domain::usage_plan::KeyHasher,
 }
 
 impl DataPlane {

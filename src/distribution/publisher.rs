@@ -17,6 +17,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
 use super::protocol::{self, Ack, Event, StageKey};
+use crate::domain::usage_plan::KeyHasher;
 use crate::store::{Store, StoreError, deployments, live, revision};
 
 /// What the internal endpoints share.
@@ -24,6 +25,8 @@ use crate::store::{Store, StoreError, deployments, live, revision};
 pub struct Publisher {
     pub store: Store,
     pub token: Arc<str>,
+    /// How API keys are hashed for the workers (from the cluster token they share).
+    pub key_hasher: crate::domain::usage_plan::KeyHasher,
     /// This replica's name in the fleet view.
     pub replica: Arc<str>,
     latest: watch::Receiver<i64>,
@@ -52,6 +55,7 @@ impl Publisher {
         });
         Ok(Self {
             store,
+            key_hasher: crate::domain::usage_plan::KeyHasher::from_secret(&token),
             token,
             replica,
             latest,
@@ -233,7 +237,7 @@ struct StreamQuery {
 
 /// The event stream: the full config, then a delta per revision, heartbeats when idle.
 async fn stream(State(p): State<Publisher>, Query(q): Query<StreamQuery>) -> Response {
-    let first = match full_event(&p.store).await {
+    let first = match full_event(&p.store, &p.key_hasher).await {
         Ok(e) => e,
         Err(e) => return internal_error(e),
     };
@@ -257,9 +261,9 @@ fn line(e: &Event) -> Bytes {
     Bytes::from(v)
 }
 
-async fn full_event(store: &Store) -> Result<Event, StoreError> {
+async fn full_event(store: &Store, hasher: &KeyHasher) -> Result<Event, StoreError> {
     let mut tx = store.begin_snapshot_read().await?;
-    let full = live::full(&mut tx).await?;
+    let full = live::full(&mut tx, hasher).await?;
     tx.commit().await?;
     Ok(Event::Full {
         revision: full.revision,
@@ -286,7 +290,7 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
         // heartbeat timer is never mistaken for idleness.
         let target = *latest.borrow_and_update();
         let event = if target > sent {
-            match delta_event(&p.store, sent).await {
+            match delta_event(&p.store, &p.key_hasher, sent).await {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot compute delta; closing stream");
@@ -303,9 +307,9 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
     }
 }
 
-async fn delta_event(store: &Store, since: i64) -> Result<Event, StoreError> {
+async fn delta_event(store: &Store, hasher: &KeyHasher, since: i64) -> Result<Event, StoreError> {
     let mut tx = store.begin_snapshot_read().await?;
-    let delta = live::since(&mut tx, since).await?;
+    let delta = live::since(&mut tx, hasher, since).await?;
     let event = match delta {
         Some(d) => Event::Delta {
             revision: d.revision,
@@ -319,7 +323,7 @@ async fn delta_event(store: &Store, since: i64) -> Result<Event, StoreError> {
             callers: d.callers,
         },
         None => {
-            let full = live::full(&mut tx).await?;
+            let full = live::full(&mut tx, hasher).await?;
             Event::Full {
                 revision: full.revision,
                 stages: full.stages,

@@ -12,6 +12,7 @@ pub mod query;
 pub mod rest_api;
 pub mod snapshot;
 pub mod stage;
+pub mod usage_plan;
 
 /// Seconds since the epoch, the timestamp format of AWS's rest-json protocol.
 pub type Timestamp = i64;

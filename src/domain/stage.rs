@@ -151,4 +151,7 @@ pub struct StageConfig {
     /// new one).
     #[serde(default)]
     pub authorizers_flushed: i64,
+    /// The usage plans covering the stage, with the keyed hashes of their enabled keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_plans: Vec<super::usage_plan::StagePlan>,
 }

@@ -16,15 +16,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AwsJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| ApiError::bad_request("Unable to read request body"))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        serde_json::from_slice(bytes)
-            .map(AwsJson)
-            .map_err(|e| ApiError::serialization(serialization_message(&e)))
+        parse_json(&bytes).map(AwsJson)
     }
+}
+
+/// A JSON body read the AWS way (for handlers that take bodies of more than one kind).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::serialization(serialization_message(&e)))
 }
 
 /// AWS's (Java) words for a JSON value of the wrong type where a string was expected.

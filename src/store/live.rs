@@ -6,6 +6,7 @@ use sqlx::PgConnection;
 use super::StoreError;
 use super::error::decode;
 use crate::domain::enums::ApiProtocol;
+use crate::domain::usage_plan::KeyHasher;
 
 pub use crate::domain::caller::CallerConfig;
 pub use crate::domain::stage::StageConfig;
@@ -41,19 +42,42 @@ fn to_config(
         snapshot,
         canary_snapshot,
         authorizers_flushed,
+        usage_plans: vec![],
     })
+}
+
+/// A stage's configuration with its usage plans.
+async fn stage_config(
+    conn: &mut PgConnection,
+    hasher: &KeyHasher,
+    row: Row,
+) -> Result<StageConfig, StoreError> {
+    let mut config = to_config(row)?;
+    config.usage_plans = super::usage_plans::stage_plans(
+        conn,
+        hasher,
+        &config.account_id,
+        &config.api_id,
+        &config.stage.stage_name,
+    )
+    .await?;
+    Ok(config)
 }
 
 /// The whole live config and its revision, read consistently (call inside a REPEATABLE READ
 /// transaction, see [`super::Store::begin_snapshot_read`]).
-pub async fn full(conn: &mut PgConnection) -> Result<Full, StoreError> {
+pub async fn full(conn: &mut PgConnection, hasher: &KeyHasher) -> Result<Full, StoreError> {
     let revision = super::revision::current(conn).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!("{STAGES_SQL} ORDER BY s.seq"))
         .fetch_all(&mut *conn)
         .await?;
+    let mut stages = Vec::with_capacity(rows.len());
+    for row in rows {
+        stages.push(stage_config(conn, hasher, row).await?);
+    }
     Ok(Full {
         revision,
-        stages: rows.into_iter().map(to_config).collect::<Result<_, _>>()?,
+        stages,
         callers: super::credentials::callers(conn).await?,
     })
 }
@@ -76,7 +100,11 @@ pub struct Delta {
     pub callers: Option<Vec<CallerConfig>>,
 }
 
-pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>, StoreError> {
+pub async fn since(
+    conn: &mut PgConnection,
+    hasher: &KeyHasher,
+    since: i64,
+) -> Result<Option<Delta>, StoreError> {
     let revision = super::revision::current(conn).await?;
     // A worker ahead of the database (restored from backup, or another cluster), or so far
     // behind that its changes were pruned, starts over from the full configuration.
@@ -112,7 +140,7 @@ pub async fn since(conn: &mut PgConnection, since: i64) -> Result<Option<Delta>,
                         .fetch_optional(&mut *conn)
                         .await?;
                 match row {
-                    Some(row) => delta.upserts.push(to_config(row)?),
+                    Some(row) => delta.upserts.push(stage_config(conn, hasher, row).await?),
                     None => delta.removed.push((api_id, key)),
                 }
             }

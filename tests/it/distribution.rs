@@ -407,10 +407,16 @@ async fn a_worker_too_far_behind_gets_the_full_configuration_and_old_changes_are
         .await
         .unwrap();
     assert!(
-        live::since(&mut conn, 10).await.unwrap().is_none(),
+        live::since(&mut conn, &Default::default(), 10)
+            .await
+            .unwrap()
+            .is_none(),
         "10 is older than the kept changes"
     );
-    let delta = live::since(&mut conn, 14_999).await.unwrap().expect("a delta");
+    let delta = live::since(&mut conn, &Default::default(), 14_999)
+        .await
+        .unwrap()
+        .expect("a delta");
     assert_eq!(delta.revision, 15_000);
     assert_eq!(delta.removed, vec![("a".to_owned(), "s".to_owned())]);
     assert_eq!(revision::prune(&mut conn).await.unwrap(), 1);

@@ -22,5 +22,6 @@ mod serve;
 mod stages;
 mod tags;
 mod templates;
+mod usage_plans;
 mod validation;
 mod wire;

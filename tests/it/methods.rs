@@ -1,16 +1,8 @@
 //! Methods and method responses.
 
-use aws_sdk_apigateway::types::{Op, PatchOperation};
+use aws_sdk_apigateway::types::Op;
 
 use crate::helpers::*;
-
-fn op(op: Op, path: &str, value: Option<&str>) -> PatchOperation {
-    PatchOperation::builder()
-        .op(op)
-        .path(path)
-        .set_value(value.map(str::to_owned))
-        .build()
-}
 
 #[tokio::test]
 async fn put_get_update_delete_a_method() {
@@ -38,15 +30,19 @@ async fn put_get_update_delete_a_method() {
         .rest_api_id(&api)
         .resource_id(&root)
         .http_method("ANY")
-        .patch_operations(op(Op::Replace, "/apiKeyRequired", Some("true")))
-        .patch_operations(op(Op::Replace, "/authorizationType", Some("AWS_IAM")))
-        .patch_operations(op(
+        .patch_operations(patch_op(Op::Replace, "/apiKeyRequired", Some("true")))
+        .patch_operations(patch_op(Op::Replace, "/authorizationType", Some("AWS_IAM")))
+        .patch_operations(patch_op(
             Op::Replace,
             "/requestParameters/method.request.querystring.q",
             Some("false"),
         ))
-        .patch_operations(op(Op::Add, "/requestParameters/method.request.header.h", None))
-        .patch_operations(op(Op::Remove, "/requestModels/application~1json", None))
+        .patch_operations(patch_op(
+            Op::Add,
+            "/requestParameters/method.request.header.h",
+            None,
+        ))
+        .patch_operations(patch_op(Op::Remove, "/requestModels/application~1json", None))
         .send()
         .await
         .unwrap();
@@ -160,7 +156,7 @@ async fn put_method_validates_like_aws() {
             .rest_api_id(&api)
             .resource_id(&root)
             .http_method("GET")
-            .patch_operations(op(Op::Replace, "/apiKeyRequired", Some("true")))
+            .patch_operations(patch_op(Op::Replace, "/apiKeyRequired", Some("true")))
             .send()
             .await
             .unwrap_err(),
@@ -197,7 +193,7 @@ async fn update_method_rejects_unknown_paths() {
                 .rest_api_id(&api)
                 .resource_id(&root)
                 .http_method("GET")
-                .patch_operations(op(o, path, Some("x")))
+                .patch_operations(patch_op(o, path, Some("x")))
                 .send()
                 .await
                 .unwrap_err(),
@@ -230,12 +226,12 @@ async fn method_responses_lifecycle() {
         .resource_id(&root)
         .http_method("GET")
         .status_code("200")
-        .patch_operations(op(
+        .patch_operations(patch_op(
             Op::Add,
             "/responseParameters/method.response.header.X-New",
             Some("true"),
         ))
-        .patch_operations(op(
+        .patch_operations(patch_op(
             Op::Remove,
             "/responseParameters/method.response.header.X-Id",
             None,

@@ -1,18 +1,8 @@
 //! RestApi CRUD through the SDK.
 
-use aws_sdk_apigateway::types::{
-    ApiKeySourceType, EndpointConfiguration, EndpointType, IpAddressType, Op, PatchOperation,
-};
+use aws_sdk_apigateway::types::{ApiKeySourceType, EndpointConfiguration, EndpointType, IpAddressType, Op};
 
 use crate::helpers::*;
-
-fn patch(op: Op, path: &str, value: Option<&str>) -> PatchOperation {
-    PatchOperation::builder()
-        .op(op)
-        .path(path)
-        .set_value(value.map(str::to_owned))
-        .build()
-}
 
 #[tokio::test]
 async fn a_new_api_has_aws_defaults_and_a_root_resource() {
@@ -145,11 +135,11 @@ async fn update_applies_aws_patch_paths() {
     let api = c
         .update_rest_api()
         .rest_api_id(&id)
-        .patch_operations(patch(Op::Add, "/binaryMediaTypes/image~1png", None))
-        .patch_operations(patch(Op::Add, "/binaryMediaTypes/image~1jpeg", None))
-        .patch_operations(patch(Op::Replace, "/name", Some("renamed")))
-        .patch_operations(patch(Op::Replace, "/minimumCompressionSize", Some("10")))
-        .patch_operations(patch(Op::Replace, "/apiKeySource", Some("AUTHORIZER")))
+        .patch_operations(patch_op(Op::Add, "/binaryMediaTypes/image~1png", None))
+        .patch_operations(patch_op(Op::Add, "/binaryMediaTypes/image~1jpeg", None))
+        .patch_operations(patch_op(Op::Replace, "/name", Some("renamed")))
+        .patch_operations(patch_op(Op::Replace, "/minimumCompressionSize", Some("10")))
+        .patch_operations(patch_op(Op::Replace, "/apiKeySource", Some("AUTHORIZER")))
         .send()
         .await
         .unwrap();
@@ -161,12 +151,12 @@ async fn update_applies_aws_patch_paths() {
     let api = c
         .update_rest_api()
         .rest_api_id(&id)
-        .patch_operations(patch(
+        .patch_operations(patch_op(
             Op::Replace,
             "/binaryMediaTypes/image~1png",
             Some("image/gif"),
         ))
-        .patch_operations(patch(Op::Replace, "/minimumCompressionSize", Some("")))
+        .patch_operations(patch_op(Op::Replace, "/minimumCompressionSize", Some("")))
         .send()
         .await
         .unwrap();
@@ -209,7 +199,7 @@ async fn update_applies_aws_patch_paths() {
         let e = err_of(
             c.update_rest_api()
                 .rest_api_id(&id)
-                .patch_operations(patch(op, path, value))
+                .patch_operations(patch_op(op, path, value))
                 .send()
                 .await
                 .unwrap_err(),
@@ -221,8 +211,8 @@ async fn update_applies_aws_patch_paths() {
     let e = c
         .update_rest_api()
         .rest_api_id(&id)
-        .patch_operations(patch(Op::Replace, "/name", Some("lost")))
-        .patch_operations(patch(Op::Replace, "/minimumCompressionSize", Some("x")))
+        .patch_operations(patch_op(Op::Replace, "/name", Some("lost")))
+        .patch_operations(patch_op(Op::Replace, "/minimumCompressionSize", Some("x")))
         .send()
         .await;
     assert!(e.is_err());
@@ -234,8 +224,8 @@ async fn update_applies_aws_patch_paths() {
     let e = err_of(
         c.update_rest_api()
             .rest_api_id(&id)
-            .patch_operations(patch(Op::from("wrong"), "/name", Some("x")))
-            .patch_operations(patch(Op::from("wrong"), "/name", Some("x")))
+            .patch_operations(patch_op(Op::from("wrong"), "/name", Some("x")))
+            .patch_operations(patch_op(Op::from("wrong"), "/name", Some("x")))
             .send()
             .await
             .unwrap_err(),
@@ -248,12 +238,12 @@ async fn update_applies_aws_patch_paths() {
     let api = c
         .update_rest_api()
         .rest_api_id(&id)
-        .patch_operations(patch(
+        .patch_operations(patch_op(
             Op::Replace,
             "/endpointConfiguration/types/EDGE",
             Some("PRIVATE"),
         ))
-        .patch_operations(patch(
+        .patch_operations(patch_op(
             Op::Replace,
             "/endpointConfiguration/ipAddressType",
             Some("dualstack"),
@@ -395,7 +385,9 @@ async fn rest_api_operations_see_only_rest_apis_and_the_live_configuration_names
     let api = built.id.clone();
     let protocols = || async {
         let mut conn = app.store.pool().acquire().await.unwrap();
-        let full = gatehouse::store::live::full(&mut conn).await.unwrap();
+        let full = gatehouse::store::live::full(&mut conn, &Default::default())
+            .await
+            .unwrap();
         full.stages
             .into_iter()
             .filter(|s| s.api_id == api)

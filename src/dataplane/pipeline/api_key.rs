@@ -1,20 +1,22 @@
-//! Step 6, API key: a method with `apiKeyRequired` answers only a request with a key its stage
-//! knows, read where the API says (`apiKeySource`): the `x-api-key` header, or the
-//! `usageIdentifierKey` its Lambda authorizer returned. A missing or unknown key is AWS's 403
-//! `Forbidden` (INVALID_API_KEY). Stages learn their keys from usage plans (the usage-plan step,
-//! with quotas, comes after this one).
+//! Step 6, API key: a method with `apiKeyRequired` answers only a request with a key one of its
+//! stage's usage plans holds, enabled, read where the API says (`apiKeySource`): the
+//! `x-api-key` header, or the `usageIdentifierKey` its Lambda authorizer returned. A missing or
+//! unknown key is AWS's 403 `Forbidden` (INVALID_API_KEY). The key and its plan are kept in the
+//! request's context for the throttle and quota steps after this one.
 
 use crate::compiler::{CompiledMethod, CompiledRestApi};
-use crate::dataplane::context::RequestContext;
+use crate::dataplane::context::{ApiKeyUse, RequestContext};
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
+use crate::dataplane::state::DataPlane;
 use crate::domain::enums::ApiKeySource;
 
 pub fn check(
+    dp: &DataPlane,
     api: &CompiledRestApi,
     method: &CompiledMethod,
     request: &MethodRequest<'_>,
-    ctx: &RequestContext<'_>,
+    ctx: &mut RequestContext<'_>,
 ) -> Result<(), GatewayError> {
     if !method.method.api_key_required {
         return Ok(());
@@ -29,13 +31,19 @@ pub fn check(
             .as_deref()
             .and_then(|a| a.usage_identifier_key.as_deref()),
     };
-    let known = key
-        .filter(|k| !k.is_empty())
-        .zip(ctx.stage_runtime)
-        .is_some_and(|(key, stage)| stage.knows_api_key(key));
-    if known {
-        Ok(())
-    } else {
-        Err(GatewayError::invalid_api_key())
+    let (Some(key), Some(stage)) = (key.filter(|k| !k.is_empty()), ctx.stage_runtime) else {
+        return Err(GatewayError::invalid_api_key());
+    };
+    if stage.api_keys.is_empty() {
+        return Err(GatewayError::invalid_api_key());
     }
+    let grant = stage
+        .api_key(&dp.shared.key_hasher.hash(key))
+        .ok_or_else(GatewayError::invalid_api_key)?
+        .clone();
+    ctx.api_key = Some(Box::new(ApiKeyUse {
+        value: key.into(),
+        grant,
+    }));
+    Ok(())
 }

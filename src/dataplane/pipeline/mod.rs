@@ -103,7 +103,7 @@ async fn run<'r>(
         _ => Payload::Streaming(body),
     };
     authorize::check(dp, config, api, method, &request, path, ctx).await?;
-    api_key::check(api, method, &request, ctx)?;
+    api_key::check(dp, api, method, &request, ctx)?;
     // usage plan quota (to come).
     // throttle: account, stage, method and usage-plan limits (to come).
     // Only a method with a validator waits for its body here.

@@ -5,6 +5,7 @@
 //! store's pages.
 
 pub mod account;
+pub mod api_keys;
 pub mod authorizers;
 pub mod deployments;
 pub mod gateway_responses;
@@ -18,6 +19,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod stages;
 pub mod tags;
+pub mod usage_plans;
 
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,8 +34,9 @@ use crate::store::{Page, RowLock, Tenant};
 /// on its handler gives both the URI and the document), so the two cannot drift apart.
 pub fn routes() -> OpenApiRouter<AppState> {
     use {
-        authorizers as au, deployments as d, gateway_responses as g, integrations as i, methods as m,
-        models as mo, request_validators as v, resources as r, rest_apis as a, stages as s,
+        api_keys as k, authorizers as au, deployments as d, gateway_responses as g, integrations as i,
+        methods as m, models as mo, request_validators as v, resources as r, rest_apis as a, stages as s,
+        usage_plans as up,
     };
     OpenApiRouter::new()
         .routes(routes!(a::create_rest_api, a::get_rest_apis))
@@ -103,6 +106,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(account::get_account, account::update_account))
         .routes(routes!(tags::get_tags, tags::tag_resource, tags::untag_resource))
+        .routes(routes!(k::create_api_key, k::get_api_keys))
+        .routes(routes!(k::get_api_key, k::update_api_key, k::delete_api_key))
+        .routes(routes!(up::create_usage_plan, up::get_usage_plans))
+        .routes(routes!(
+            up::get_usage_plan,
+            up::update_usage_plan,
+            up::delete_usage_plan
+        ))
+        .routes(routes!(up::create_usage_plan_key, up::get_usage_plan_keys))
+        .routes(routes!(up::get_usage_plan_key, up::delete_usage_plan_key))
 }
 
 /// A page of a `Get*s` listing in AWS's wire shape: `{"position": ..., "item": [...]}` (the

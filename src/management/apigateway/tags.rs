@@ -78,7 +78,7 @@ pub struct TagsBody {
     pub tags: BTreeMap<String, String>,
 }
 
-fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
+pub fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
     for (k, v) in tags {
         if k.is_empty() || k.len() > 128 || k.starts_with("aws:") {
             return Err(ApiError::bad_request(format!("Invalid tag key: {k}")));

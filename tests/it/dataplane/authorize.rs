@@ -620,7 +620,8 @@ async fn a_method_that_requires_an_api_key_refuses_calls_without_a_known_one() {
     let app = spawn_app().await;
     let c = app.client();
     let api = TestApi::create(&c, "keyed").await;
-    api.mock("/k", "GET", r#"{"ok": true}"#).await;
+    api.mock("/k", "GET", r#"{"keyId": "$context.identity.apiKeyId"}"#)
+        .await;
     let k = api.resource("/k").await;
     update_method(&c, &api.id, &k, "GET", vec![replace("/apiKeyRequired", "true")]).await;
     api.mock("/free", "GET", r#"{"ok": true}"#).await;
@@ -642,6 +643,83 @@ async fn a_method_that_requires_an_api_key_refuses_calls_without_a_known_one() {
             .await
             .0,
         200
+    );
+
+    // A key of a usage plan of the stage opens the method once enabled; the workers learn of
+    // every change without a deployment.
+    let key = c.create_api_key().name("client").send().await.unwrap();
+    let value = key.value().unwrap().to_owned();
+    let plan = c
+        .create_usage_plan()
+        .name("plan")
+        .api_stages(
+            aws_sdk_apigateway::types::ApiStage::builder()
+                .api_id(&api.id)
+                .stage("dev")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_usage_plan_key()
+        .usage_plan_id(plan.id().unwrap())
+        .key_id(key.id().unwrap())
+        .key_type("API_KEY")
+        .send()
+        .await
+        .unwrap();
+    let with_key = || async {
+        http.get(&url)
+            .header("x-api-key", &value)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Disabled keys open nothing; wait for the plan to arrive, then enable the key.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(with_key().await, 403, "a disabled key");
+    c.update_api_key()
+        .api_key(key.id().unwrap())
+        .patch_operations(replace("/enabled", "true"))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(Duration::from_secs(5), || async { with_key().await == 200 }).await);
+    // The key's id reaches templates.
+    let res = http.get(&url).header("x-api-key", &value).send().await.unwrap();
+    assert_eq!(
+        res.text().await.unwrap(),
+        format!(r#"{{"keyId": "{}"}}"#, key.id().unwrap())
+    );
+
+    c.update_api_key()
+        .api_key(key.id().unwrap())
+        .patch_operations(replace("/enabled", "false"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async { with_key().await == 403 }).await,
+        "a key disabled again"
+    );
+    c.update_api_key()
+        .api_key(key.id().unwrap())
+        .patch_operations(replace("/enabled", "true"))
+        .send()
+        .await
+        .unwrap();
+    assert!(eventually(Duration::from_secs(5), || async { with_key().await == 200 }).await);
+    c.delete_usage_plan_key()
+        .usage_plan_id(plan.id().unwrap())
+        .key_id(key.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async { with_key().await == 403 }).await,
+        "a key out of the plan"
     );
 }
 

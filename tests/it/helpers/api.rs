@@ -180,3 +180,16 @@ impl<'c> TestApi<'c> {
         self
     }
 }
+
+/// A patch operation, as every `Update*` call takes them.
+pub fn patch_op(
+    op: aws_sdk_apigateway::types::Op,
+    path: &str,
+    value: Option<&str>,
+) -> aws_sdk_apigateway::types::PatchOperation {
+    aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(op)
+        .path(path)
+        .set_value(value.map(str::to_owned))
+        .build()
+}
