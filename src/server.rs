@@ -215,6 +215,7 @@ impl Worker {
         }
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
         let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
+        let limiters = Arc::new(dataplane::throttle::Limiters::default());
         let worker_id = opts
             .worker_id
             .unwrap_or_else(|| format!("worker-{}-{}", addr.port(), ids::random_id(6)));
@@ -227,7 +228,8 @@ impl Worker {
                 cache_dir: opts.cache_dir,
             },
             runtime.clone(),
-        );
+        )
+        .with_limiters(limiters.clone());
         if let Err(e) = subscriber.load_cache() {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
@@ -256,6 +258,7 @@ impl Worker {
         let shared = Arc::new(dataplane::state::Shared {
             trusted_proxies: opts.trusted_proxies.clone(),
             key_hasher,
+            limiters,
             ..Default::default()
         });
         for (i, listener) in listeners.into_iter().enumerate() {

@@ -9,8 +9,9 @@ type StageMap = HashMap<String, HashMap<String, Arc<StageRuntime>, Hasher>, Hash
 type Hasher = foldhash::fast::RandomState;
 use std::sync::Arc;
 
-use crate::compiler::CompiledApi;
 use crate::compiler::access_log::AccessLogFormat;
+use crate::compiler::{CompiledApi, CompiledMethod};
+use crate::dataplane::throttle::{Bucket, Limit, Limiters};
 use crate::domain::caller::CallerConfig;
 use crate::domain::enums::ApiProtocol;
 use crate::domain::stage::{Stage, StageConfig};
@@ -55,7 +56,12 @@ pub struct StageRuntime {
     pub access_log: Option<AccessLogFormat>,
     /// The enabled API keys of the stage's usage plans, by their keyed hash (workers never
     /// hold key values), each with the plan that admits it.
-    pub api_keys: HashMap<[u8; 32], KeyGrant, Hasher>,
+    pub api_keys: HashMap<[u8; 32], Arc<KeyGrant>, Hasher>,
+    /// The stage's per-method buckets (its `methodSettings` throttles), by method, made when
+    /// a method is first called.
+    pub method_buckets: MethodBuckets,
+    /// The account's bucket, made when first needed.
+    pub account_bucket: std::sync::OnceLock<Arc<Bucket>>,
     /// The generation of the stage's cached authorizer results: flushing the cache starts a
     /// new one, and results of another generation are never found.
     pub authorizers_flushed: i64,
@@ -72,23 +78,122 @@ pub struct PlanRuntime {
 }
 
 /// A key a stage knows: its id and the plan that admits it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KeyGrant {
     pub key_id: Arc<str>,
     pub plan: Arc<PlanRuntime>,
+    /// The key's bucket of its plan's throttle, made when first needed.
+    pub bucket: std::sync::OnceLock<Option<Arc<Bucket>>>,
+    /// The key's buckets of its plan's per-method throttles, by method, made when a method
+    /// is first called.
+    pub method_buckets: MethodBuckets,
 }
+
+/// Buckets by method (the address of its compiled form, which the configuration holding
+/// them keeps alive), `None` for a method without a limit.
+pub type MethodBuckets = std::sync::RwLock<HashMap<usize, Option<Arc<Bucket>>, Hasher>>;
+
+/// The bucket of `method` in `buckets`, made by `make` when the method is first called.
+fn method_bucket(
+    buckets: &MethodBuckets,
+    method: &Arc<CompiledMethod>,
+    make: impl FnOnce() -> Option<Arc<Bucket>>,
+) -> Option<Arc<Bucket>> {
+    let id = Arc::as_ptr(method) as usize;
+    if let Some(b) = buckets.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        return b.clone();
+    }
+    let bucket = make();
+    buckets
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, bucket.clone());
+    bucket
+}
+
+/// AWS's account-level limit: 10,000 requests a second, bursts of 5,000.
+pub const ACCOUNT_LIMIT: Limit = Limit {
+    rate: 10_000.0,
+    burst: 5_000.0,
+};
 
 impl StageRuntime {
     /// The grant of the API key whose keyed hash is `hash`, when a usage plan of the stage
     /// holds it and it is enabled.
-    pub fn api_key(&self, hash: &[u8; 32]) -> Option<&KeyGrant> {
+    pub fn api_key(&self, hash: &[u8; 32]) -> Option<&Arc<KeyGrant>> {
         self.api_keys.get(hash)
+    }
+
+    /// The bucket of `method` on this stage: its own `methodSettings` throttle, else the
+    /// stage's (`*/*`), else none.
+    pub fn method_bucket(&self, limiters: &Limiters, method: &Arc<CompiledMethod>) -> Option<Arc<Bucket>> {
+        method_bucket(&self.method_buckets, method, || {
+            let path = method
+                .resource_path
+                .strip_prefix('/')
+                .unwrap_or(&method.resource_path);
+            let own = format!("{path}/{}", method.http_method.as_str());
+            let s = self
+                .stage
+                .method_settings
+                .get(&own)
+                .or_else(|| self.stage.method_settings.get("*/*"))?;
+            let limit = Limit {
+                rate: s.throttling_rate_limit.max(0.0),
+                burst: f64::from(s.throttling_burst_limit.max(0)),
+            };
+            let name = format!("method/{}/{}/{own}", self.api_id, self.stage.stage_name);
+            Some(limiters.bucket(&name, limit))
+        })
+    }
+
+    /// The bucket of the stage's account.
+    pub fn account_bucket(&self, limiters: &Limiters) -> &Arc<Bucket> {
+        self.account_bucket.get_or_init(|| {
+            limiters.bucket(
+                &format!("account/{}/{}", self.account_id, self.region),
+                ACCOUNT_LIMIT,
+            )
+        })
+    }
+}
+
+impl KeyGrant {
+    /// The key's bucket of its plan's throttle, when the plan has one.
+    pub fn bucket(&self, limiters: &Limiters) -> Option<&Arc<Bucket>> {
+        self.bucket
+            .get_or_init(|| {
+                let t = self.plan.throttle?;
+                let limit = Limit::of(t.rate_limit, t.burst_limit)?;
+                Some(limiters.bucket(&format!("plan/{}/{}", self.plan.id, self.key_id), limit))
+            })
+            .as_ref()
+    }
+
+    /// The key's bucket of its plan's limit for `method` on the stage `(api, stage)`, when the
+    /// plan has one.
+    pub fn method_bucket(
+        &self,
+        limiters: &Limiters,
+        method: &Arc<CompiledMethod>,
+        (api, stage): (&str, &str),
+    ) -> Option<Arc<Bucket>> {
+        if self.plan.method_throttles.is_empty() {
+            return None;
+        }
+        method_bucket(&self.method_buckets, method, || {
+            let own = format!("{}/{}", method.resource_path, method.http_method.as_str());
+            let t = self.plan.method_throttles.get(&own)?;
+            let limit = Limit::of(t.rate_limit, t.burst_limit)?;
+            let name = format!("plan/{}/{}/{api}/{stage}/{own}", self.plan.id, self.key_id);
+            Some(limiters.bucket(&name, limit))
+        })
     }
 }
 
 /// The stage's keys, by hash, from its plans (a key in two plans of one stage, which the
 /// control plane refuses, goes with the first).
-fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], KeyGrant, Hasher> {
+fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], Arc<KeyGrant>, Hasher> {
     let mut grants = HashMap::default();
     for p in plans {
         let plan = Arc::new(PlanRuntime {
@@ -102,9 +207,13 @@ fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], KeyGrant, Hasher> {
                 tracing::warn!(key.id = %k.id, "an API key's hash is not 32 bytes of hex; left out");
                 continue;
             };
-            grants.entry(hash).or_insert_with(|| KeyGrant {
-                key_id: k.id.as_str().into(),
-                plan: plan.clone(),
+            grants.entry(hash).or_insert_with(|| {
+                Arc::new(KeyGrant {
+                    key_id: k.id.as_str().into(),
+                    plan: plan.clone(),
+                    bucket: Default::default(),
+                    method_buckets: Default::default(),
+                })
             });
         }
     }
@@ -168,6 +277,8 @@ impl RuntimeConfig {
                 api: api.clone(),
                 canary,
                 api_keys: key_grants(&s.usage_plans),
+                method_buckets: Default::default(),
+                account_bucket: Default::default(),
                 authorizers_flushed: s.authorizers_flushed,
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(

@@ -265,7 +265,7 @@ impl RequestContext<'_> {
 #[derive(Debug)]
 pub struct ApiKeyUse {
     pub value: Box<str>,
-    pub grant: super::config::KeyGrant,
+    pub grant: Arc<super::config::KeyGrant>,
 }
 
 /// What templates of one request have set in `$context.requestOverride` and

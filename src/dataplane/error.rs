@@ -22,6 +22,8 @@ pub struct GatewayError {
     /// Where the failure came from and what it was, for logs (never for the client: it may
     /// name a backend's address).
     pub cause: Option<Box<Cause>>,
+    /// Seconds until a throttled client may come back (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 /// Which side of the gateway a failure came from, as a proxy tells them apart: the client's
@@ -57,6 +59,7 @@ impl GatewayError {
             message: message.into(),
             detail: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -150,6 +153,14 @@ impl GatewayError {
         Self::new(GatewayResponseType::RequestTooLarge, 413, "Request Too Long")
     }
 
+    /// AWS's 429 for a request past a rate limit, with when to come back.
+    pub fn throttled(retry_after_secs: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(GatewayResponseType::Throttled, 429, "Too Many Requests")
+        }
+    }
+
     pub fn unsupported_media_type() -> Self {
         Self::new(
             GatewayResponseType::UnsupportedMediaType,
@@ -235,6 +246,9 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
     );
     if let Some(t) = err.error_type() {
         headers.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    if let Some(secs) = err.retry_after {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
     }
     for (target, source) in &gw.response_parameters {
         let Some(name) = target.strip_prefix("gatewayresponse.header.") else {

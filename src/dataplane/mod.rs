@@ -23,6 +23,7 @@ pub mod server;
 pub mod settings;
 pub mod state;
 pub mod template;
+pub mod throttle;
 pub mod timer;
 pub mod trace;
 

@@ -42,6 +42,8 @@ pub struct Shared {
     pub trusted_proxies: Vec<crate::iam::Cidr>,
     /// How API keys are hashed: as the control plane hashed the keys it sent.
     pub key_hasher: crate::domain::usage_plan::KeyHasher,
+    /// The worker's rate-limit buckets and the fleet's size.
+    pub limiters: Arc<crate::dataplane::throttle::Limiters>,
 }
 
 impl DataPlane {

@@ -27,6 +27,9 @@ pub enum Event {
         /// network, or be served over TLS).
         #[serde(default)]
         callers: Vec<CallerConfig>,
+        /// How many workers the fleet has: each enforces its share of rate limits.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fleet: Option<u32>,
     },
     /// Changes up to `revision`: stages (re)placed, stages and whole APIs removed, and every
     /// caller when any changed.
@@ -39,16 +42,20 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         callers: Option<Vec<CallerConfig>>,
     },
-    /// Nothing changed.
-    Heartbeat { revision: i64 },
+    /// Nothing changed; the fleet's size, as the control plane last saw it.
+    Heartbeat {
+        revision: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fleet: Option<u32>,
+    },
 }
 
 impl Event {
     pub fn revision(&self) -> i64 {
         match self {
-            Event::Full { revision, .. } | Event::Delta { revision, .. } | Event::Heartbeat { revision } => {
-                *revision
-            }
+            Event::Full { revision, .. }
+            | Event::Delta { revision, .. }
+            | Event::Heartbeat { revision, .. } => *revision,
         }
     }
 }
@@ -92,7 +99,10 @@ mod tests {
 
     #[test]
     fn events_are_tagged_json_lines() {
-        let e = Event::Heartbeat { revision: 7 };
+        let e = Event::Heartbeat {
+            revision: 7,
+            fleet: None,
+        };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"type":"heartbeat","revision":7}"#

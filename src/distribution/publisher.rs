@@ -265,10 +265,12 @@ async fn full_event(store: &Store, hasher: &KeyHasher) -> Result<Event, StoreErr
     let mut tx = store.begin_snapshot_read().await?;
     let full = live::full(&mut tx, hasher).await?;
     tx.commit().await?;
+    let fleet = live::fleet_size(&mut *store.pool().acquire().await?).await.ok();
     Ok(Event::Full {
         revision: full.revision,
         stages: full.stages,
         callers: full.callers,
+        fleet,
     })
 }
 
@@ -298,7 +300,13 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
                 }
             }
         } else {
-            Event::Heartbeat { revision: sent }
+            Event::Heartbeat {
+                revision: sent,
+                fleet: match p.store.pool().acquire().await {
+                    Ok(mut conn) => live::fleet_size(&mut conn).await.ok(),
+                    Err(_) => None,
+                },
+            }
         };
         sent = sent.max(event.revision());
         if tx.send(line(&event)).await.is_err() {
@@ -328,6 +336,7 @@ async fn delta_event(store: &Store, hasher: &KeyHasher, since: i64) -> Result<Ev
                 revision: full.revision,
                 stages: full.stages,
                 callers: full.callers,
+                fleet: None,
             }
         }
     };

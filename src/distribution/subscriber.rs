@@ -49,6 +49,8 @@ pub struct Subscriber {
     /// The callers of AWS_IAM methods.
     callers: Vec<CallerConfig>,
     compiled: HashMap<String, Arc<CompiledApi>>,
+    /// Told the fleet's size, so each worker enforces its share of rate limits.
+    limiters: Option<Arc<crate::dataplane::throttle::Limiters>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -84,7 +86,14 @@ impl Subscriber {
             stages: BTreeMap::new(),
             callers: Vec::new(),
             compiled: HashMap::new(),
+            limiters: None,
         }
+    }
+
+    /// Tells `limiters` the fleet's size whenever the control plane does.
+    pub fn with_limiters(mut self, limiters: Arc<crate::dataplane::throttle::Limiters>) -> Self {
+        self.limiters = Some(limiters);
+        self
     }
 
     /// Loads the last configuration from the cache directory, if there is one; returns its revision.
@@ -194,15 +203,22 @@ impl Subscriber {
         let mut stages = self.stages.clone();
         let mut callers = self.callers.clone();
         match event {
-            Event::Heartbeat { .. } => {
+            Event::Heartbeat { fleet, .. } => {
+                if let (Some(n), Some(l)) = (fleet, &self.limiters) {
+                    l.set_fleet(n);
+                }
                 self.ack(self.revision, true, None).await;
                 return Ok(());
             }
             Event::Full {
                 stages: all,
                 callers: all_callers,
+                fleet,
                 ..
             } => {
+                if let (Some(n), Some(l)) = (fleet, &self.limiters) {
+                    l.set_fleet(n);
+                }
                 stages = all.into_iter().map(|s| (key(&s), s)).collect();
                 callers = all_callers;
             }

@@ -149,6 +149,20 @@ pub async fn since(
     Ok(Some(delta))
 }
 
+/// Workers heard of within this many seconds are alive (they ack every heartbeat, 10 s).
+pub const ALIVE_SECS: i64 = 35;
+
+/// How many workers are alive: the share of a rate limit each enforces is one over this.
+pub async fn fleet_size(conn: &mut PgConnection) -> Result<u32, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM fleet_workers WHERE last_seen > now() - make_interval(secs => $1)",
+    )
+    .bind(ALIVE_SECS as f64)
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX).max(1))
+}
+
 /// A worker as the fleet view shows it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,9 +10,9 @@
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
 //! 5. [`authorize`]: the resource policy, then the method's authorizer (IAM SigV4 callers,
 //!    Lambda TOKEN/REQUEST, Cognito user pools);
-//! 6. [`api_key`]: a method that requires an API key gets a known one (usage plans and quotas
-//!    to come);
-//! 7. throttle: account, stage, method and usage-plan limits (to come);
+//! 6. [`api_key`]: a method that requires an API key gets one of its stage's usage plans
+//!    (quotas to come);
+//! 7. [`throttle`]: usage-plan, method and account rate limits;
 //! 8. [`validate`]: required parameters, then the body against its model;
 //! 9. cache lookup (to come);
 //! 10. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
@@ -31,6 +31,7 @@ pub mod integrate;
 pub mod resolve;
 pub mod respond;
 pub mod route;
+pub mod throttle;
 pub mod validate;
 
 use std::time::Instant;
@@ -105,7 +106,7 @@ async fn run<'r>(
     authorize::check(dp, config, api, method, &request, path, ctx).await?;
     api_key::check(dp, api, method, &request, ctx)?;
     // usage plan quota (to come).
-    // throttle: account, stage, method and usage-plan limits (to come).
+    throttle::check(dp, method, ctx)?;
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {
         Some(v) => validate::check(v, &request, body).await?,

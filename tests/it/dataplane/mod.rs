@@ -6,6 +6,7 @@ mod http;
 mod lambda;
 mod observe;
 mod routing;
+mod throttle;
 
 use aws_sdk_apigateway::Client;
 

@@ -1,0 +1,48 @@
+//! Step 7, throttle: AWS's limits, from the client's to the account's, each a token bucket the
+//! request takes a token from (see [`crate::dataplane::throttle`]):
+//! 1. the usage plan's limit for this method, for the request's API key;
+//! 2. the usage plan's limit for the key;
+//! 3. the stage's limit for the method (`methodSettings`, its own or `*/*`);
+//! 4. the account's limit.
+//!
+//! The first without a token ends the request: 429 `Too Many Requests` (THROTTLED), with
+//! `Retry-After` saying when to come back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::compiler::CompiledMethod;
+use crate::dataplane::context::RequestContext;
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::state::DataPlane;
+use crate::dataplane::throttle::Bucket;
+
+pub fn check(
+    dp: &DataPlane,
+    method: &Arc<CompiledMethod>,
+    ctx: &RequestContext<'_>,
+) -> Result<(), GatewayError> {
+    let Some(stage) = ctx.stage_runtime else {
+        return Ok(());
+    };
+    let limiters = &dp.shared.limiters;
+    let (now, fleet) = (Instant::now(), limiters.fleet());
+    let take = |b: &Bucket| b.take(now, fleet).map_err(throttled);
+    if let Some(key) = ctx.api_key.as_deref() {
+        let names = (&*stage.api_id, &*stage.stage.stage_name);
+        if let Some(b) = key.grant.method_bucket(limiters, method, names) {
+            take(&b)?;
+        }
+        if let Some(b) = key.grant.bucket(limiters) {
+            take(b)?;
+        }
+    }
+    if let Some(b) = stage.method_bucket(limiters, method) {
+        take(&b)?;
+    }
+    take(stage.account_bucket(limiters))
+}
+
+fn throttled(wait: Duration) -> GatewayError {
+    GatewayError::throttled(wait.as_secs_f64().ceil().max(1.0) as u32)
+}

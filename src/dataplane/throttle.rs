@@ -1,0 +1,226 @@
+//! Token buckets: the rate limits of accounts, stages, methods and usage plans, held per worker
+//! and shared by its threads.
+//!
+//! A bucket holds `burst` tokens and gains `rate` a second; a request takes one or is throttled,
+//! told how long until one is back (`Retry-After`). Limits are fleet-wide: each worker enforces
+//! its share, `1 / fleet size` of the rate and the burst (never less than one token of burst),
+//! the fleet size being what the control plane last said. The buckets of a worker are found by
+//! name in [`Limiters`], so a new configuration (every revision builds one) keeps the state of
+//! the buckets whose limits did not change. Buckets no configuration holds are forgotten once
+//! full again: a full bucket is what a new one would be, so nothing is lost.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A rate limit: requests a second, and how many may come at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    pub rate: f64,
+    pub burst: f64,
+}
+
+impl Limit {
+    /// A limit as AWS's settings give one (an unset rate or burst means no limit).
+    pub fn of(rate: Option<f64>, burst: Option<i32>) -> Option<Self> {
+        Some(Self {
+            rate: rate?.max(0.0),
+            burst: f64::from(burst?.max(0)),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Bucket {
+    limit: Limit,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    at: Instant,
+    /// The share the tokens were counted for.
+    fleet: u32,
+}
+
+impl Bucket {
+    fn new(limit: Limit) -> Self {
+        Self {
+            limit,
+            state: Mutex::new(State {
+                tokens: limit.burst,
+                at: Instant::now(),
+                fleet: 1,
+            }),
+        }
+    }
+
+    pub fn limit(&self) -> Limit {
+        self.limit
+    }
+
+    /// Whether the bucket is full at `now`: as a new one would be.
+    fn is_full(&self, now: Instant) -> bool {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let share = 1.0 / f64::from(s.fleet.max(1));
+        let burst = (self.limit.burst * share).max(1.0);
+        let elapsed = now.saturating_duration_since(s.at).as_secs_f64();
+        s.tokens + elapsed * self.limit.rate * share >= burst
+    }
+
+    /// Takes a token at `now` for a worker of a fleet of `fleet`; when there is none, how long
+    /// until there is.
+    pub fn take(&self, now: Instant, fleet: u32) -> Result<(), Duration> {
+        let fleet = fleet.max(1);
+        let share = 1.0 / f64::from(fleet);
+        let rate = self.limit.rate * share;
+        // A limit of no burst lets nothing through; otherwise each worker may take at least one.
+        let burst = if self.limit.burst <= 0.0 {
+            0.0
+        } else {
+            (self.limit.burst * share).max(1.0)
+        };
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.fleet != fleet {
+            s.tokens = s.tokens.min(burst);
+            s.fleet = fleet;
+        }
+        let elapsed = now.saturating_duration_since(s.at).as_secs_f64();
+        s.tokens = (s.tokens + elapsed * rate).min(burst);
+        s.at = now.max(s.at);
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            return Ok(());
+        }
+        if rate <= 0.0 || burst < 1.0 {
+            // Never refilled: AWS's answer to a limit of zero is a throttle, whenever asked.
+            return Err(Duration::from_secs(1));
+        }
+        Err(Duration::from_secs_f64((1.0 - s.tokens) / rate))
+    }
+}
+
+/// The buckets of a worker, by name, and the fleet's size.
+#[derive(Debug)]
+pub struct Limiters {
+    buckets: Mutex<Registry>,
+    fleet: AtomicU32,
+}
+
+#[derive(Debug)]
+struct Registry {
+    buckets: HashMap<String, Arc<Bucket>>,
+    /// The size past which forgotten buckets are swept.
+    sweep_at: usize,
+}
+
+const FIRST_SWEEP: usize = 1024;
+
+impl Default for Limiters {
+    fn default() -> Self {
+        Self {
+            buckets: Mutex::new(Registry {
+                buckets: HashMap::new(),
+                sweep_at: FIRST_SWEEP,
+            }),
+            fleet: AtomicU32::new(1),
+        }
+    }
+}
+
+impl Limiters {
+    /// The bucket named `name` with `limit`: the live one when its limit is the same, else a
+    /// new, full one.
+    pub fn bucket(&self, name: &str, limit: Limit) -> Arc<Bucket> {
+        let mut registry = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = registry.buckets.get(name)
+            && b.limit == limit
+        {
+            return b.clone();
+        }
+        if registry.buckets.len() >= registry.sweep_at {
+            let now = Instant::now();
+            registry
+                .buckets
+                .retain(|_, b| Arc::strong_count(b) > 1 || !b.is_full(now));
+            registry.sweep_at = (registry.buckets.len() * 2).max(FIRST_SWEEP);
+        }
+        let b = Arc::new(Bucket::new(limit));
+        registry.buckets.insert(name.to_owned(), b.clone());
+        b
+    }
+
+    /// How many workers share the limits (at least one).
+    pub fn fleet(&self) -> u32 {
+        self.fleet.load(Ordering::Relaxed).max(1)
+    }
+
+    pub fn set_fleet(&self, workers: u32) {
+        self.fleet.store(workers.max(1), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(rate: f64, burst: f64) -> Limit {
+        Limit { rate, burst }
+    }
+
+    #[test]
+    fn a_bucket_lets_its_burst_through_then_its_rate() {
+        let b = Bucket::new(limit(5.0, 10.0));
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert!(b.take(t0, 1).is_ok());
+        }
+        let wait = b.take(t0, 1).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.2).abs() < 1e-6, "{wait:?}");
+        let t1 = t0 + Duration::from_millis(400);
+        assert!(b.take(t1, 1).is_ok());
+        assert!(b.take(t1, 1).is_ok());
+        assert!(b.take(t1, 1).is_err());
+    }
+
+    #[test]
+    fn each_worker_takes_its_share_of_the_fleet_limit() {
+        let b = Bucket::new(limit(10.0, 10.0));
+        let t0 = Instant::now();
+        let admitted = (0..20).filter(|_| b.take(t0, 2).is_ok()).count();
+        assert_eq!(admitted, 5, "half the burst");
+        // Over a second, half the rate.
+        let t1 = t0 + Duration::from_secs(1);
+        let admitted = (0..20).filter(|_| b.take(t1, 2).is_ok()).count();
+        assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn a_limit_of_zero_throttles_everything() {
+        let b = Bucket::new(limit(0.0, 0.0));
+        assert!(b.take(Instant::now(), 1).is_err());
+        let b = Bucket::new(limit(1.0, 0.0));
+        assert!(b.take(Instant::now() + Duration::from_secs(5), 1).is_err());
+    }
+
+    #[test]
+    fn buckets_keep_their_state_while_their_limit_holds() {
+        let limiters = Limiters::default();
+        let a = limiters.bucket("s", limit(1.0, 1.0));
+        assert!(a.take(Instant::now(), 1).is_ok());
+        let again = limiters.bucket("s", limit(1.0, 1.0));
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(again.take(Instant::now(), 1).is_err(), "the same, spent bucket");
+        drop((a, again));
+        let kept = limiters.bucket("s", limit(1.0, 1.0));
+        assert!(
+            kept.take(Instant::now(), 1).is_err(),
+            "kept while no configuration holds it"
+        );
+        let changed = limiters.bucket("s", limit(2.0, 2.0));
+        assert!(!Arc::ptr_eq(&kept, &changed));
+        assert!(changed.take(Instant::now(), 1).is_ok(), "a new limit starts full");
+    }
+}
