@@ -216,6 +216,9 @@ impl Worker {
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
         let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
         let limiters = Arc::new(dataplane::throttle::Limiters::default());
+        let usage = Arc::new(dataplane::usage::UsageCounter::default());
+        let control_plane = opts.control_plane.trim_end_matches('/').to_owned();
+        let token = opts.token.clone();
         let worker_id = opts
             .worker_id
             .unwrap_or_else(|| format!("worker-{}-{}", addr.port(), ids::random_id(6)));
@@ -237,6 +240,14 @@ impl Worker {
         let metrics = Arc::new(Metrics::default());
         let access_logs = AccessLogSink::start(opts.access_log_dir);
         let (closing, closed) = watch::channel(false);
+        let reporter = crate::distribution::reporter::Reporter {
+            client: dataplane::client::verifying(),
+            control_plane,
+            token,
+            worker_id: worker_id.clone(),
+            usage: usage.clone(),
+        };
+        tokio::spawn(reporter.run(closed.clone()));
         let metrics_addr = match opts.metrics_addr {
             Some(at) => {
                 let listener = TcpListener::bind(at)
@@ -259,6 +270,7 @@ impl Worker {
             trusted_proxies: opts.trusted_proxies.clone(),
             key_hasher,
             limiters,
+            usage,
             ..Default::default()
         });
         for (i, listener) in listeners.into_iter().enumerate() {

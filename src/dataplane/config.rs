@@ -70,7 +70,7 @@ pub struct StageRuntime {
 /// What a usage plan admits an API key to on a stage: the plan's limits.
 #[derive(Debug)]
 pub struct PlanRuntime {
-    pub id: String,
+    pub id: Arc<str>,
     pub throttle: Option<ThrottleSettings>,
     /// Per-method throttles of this stage, keyed `{resourcePath}/{METHOD}`.
     pub method_throttles: BTreeMap<String, ThrottleSettings>,
@@ -87,6 +87,18 @@ pub struct KeyGrant {
     /// The key's buckets of its plan's per-method throttles, by method, made when a method
     /// is first called.
     pub method_buckets: MethodBuckets,
+    /// The key's quota in the current period, when its plan has one.
+    pub quota: Option<QuotaState>,
+}
+
+/// What a worker knows of a key's quota: what was left when its configuration was built, until
+/// when, and what it admitted since.
+#[derive(Debug)]
+pub struct QuotaState {
+    pub remaining: i64,
+    /// Seconds since the epoch.
+    pub period_ends: i64,
+    pub used: std::sync::atomic::AtomicI64,
 }
 
 /// Buckets by method (the address of its compiled form, which the configuration holding
@@ -197,7 +209,7 @@ fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], Arc<KeyGrant>, Hasher> {
     let mut grants = HashMap::default();
     for p in plans {
         let plan = Arc::new(PlanRuntime {
-            id: p.id.clone(),
+            id: p.id.as_str().into(),
             throttle: p.throttle,
             method_throttles: p.method_throttles.clone(),
             quota: p.quota,
@@ -213,6 +225,14 @@ fn key_grants(plans: &[StagePlan]) -> HashMap<[u8; 32], Arc<KeyGrant>, Hasher> {
                     plan: plan.clone(),
                     bucket: Default::default(),
                     method_buckets: Default::default(),
+                    quota: k
+                        .remaining
+                        .zip(k.period_ends)
+                        .map(|(remaining, period_ends)| QuotaState {
+                            remaining,
+                            period_ends,
+                            used: Default::default(),
+                        }),
                 })
             });
         }

@@ -161,6 +161,11 @@ impl GatewayError {
         }
     }
 
+    /// AWS's 429 for a key past its usage plan's quota.
+    pub fn quota_exceeded() -> Self {
+        Self::new(GatewayResponseType::QuotaExceeded, 429, "Limit Exceeded")
+    }
+
     pub fn unsupported_media_type() -> Self {
         Self::new(
             GatewayResponseType::UnsupportedMediaType,

@@ -26,6 +26,7 @@ pub mod template;
 pub mod throttle;
 pub mod timer;
 pub mod trace;
+pub mod usage;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;

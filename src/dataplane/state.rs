@@ -44,6 +44,8 @@ pub struct Shared {
     pub key_hasher: crate::domain::usage_plan::KeyHasher,
     /// The worker's rate-limit buckets and the fleet's size.
     pub limiters: Arc<crate::dataplane::throttle::Limiters>,
+    /// What API keys used, until the next report to the control plane.
+    pub usage: Arc<crate::dataplane::usage::UsageCounter>,
 }
 
 impl DataPlane {

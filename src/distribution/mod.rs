@@ -5,4 +5,5 @@
 
 pub mod protocol;
 pub mod publisher;
+pub mod reporter;
 pub mod subscriber;

@@ -10,6 +10,17 @@ pub const STREAM_PATH: &str = "/_gatehouse/v1/stream";
 pub const SNAPSHOTS_PATH: &str = "/_gatehouse/v1/snapshots";
 pub const ACKS_PATH: &str = "/_gatehouse/v1/acks";
 pub const FLEET_PATH: &str = "/_gatehouse/v1/fleet";
+pub const USAGE_PATH: &str = "/_gatehouse/v1/usage";
+
+/// A worker's report of what API keys used. Sent again until acknowledged, under the same
+/// `batchId`: the control plane applies each batch once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageReport {
+    pub batch_id: String,
+    pub worker_id: String,
+    pub counts: Vec<crate::domain::usage_plan::UsageCount>,
+}
 
 /// How often an idle stream carries a heartbeat, so both ends notice a dead connection.
 pub const HEARTBEAT_SECS: u64 = 10;

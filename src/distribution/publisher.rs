@@ -70,6 +70,7 @@ impl Publisher {
             .route(&format!("{}/{{hash}}", protocol::SNAPSHOTS_PATH), get(snapshot))
             .route(protocol::ACKS_PATH, post(ack))
             .route(protocol::FLEET_PATH, get(fleet))
+            .route(protocol::USAGE_PATH, post(usage))
             .layer(middleware::from_fn_with_state(self.clone(), require_token))
             .with_state(self)
     }
@@ -189,6 +190,9 @@ async fn prune_changes(store: Store) {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "unused snapshots collected"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot collect snapshots"),
+            }
+            if let Err(e) = crate::store::usage::prune_batches(&mut conn).await {
+                tracing::warn!(error = %e, "cannot prune usage batch ids");
             }
         }
     }
@@ -379,6 +383,29 @@ async fn ack(State(p): State<Publisher>, Json(a): Json<Ack>) -> Response {
     .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal_error(e),
+    }
+}
+
+/// A worker's usage report: applied once per batch, in one transaction.
+async fn usage(State(p): State<Publisher>, Json(r): Json<protocol::UsageReport>) -> Response {
+    if r.batch_id.is_empty() || r.batch_id.len() > 64 || r.counts.len() > 100_000 {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let applied = async {
+        let mut tx = p.store.begin().await?;
+        let fresh = crate::store::usage::record(&mut tx, &r.batch_id, &r.counts).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(fresh)
+    }
+    .await;
+    match applied {
+        Ok(fresh) => {
+            if !fresh {
+                tracing::debug!(worker.id = %r.worker_id, batch = %r.batch_id, "usage batch already applied");
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => internal_error(e),
     }
 }

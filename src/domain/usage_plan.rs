@@ -134,6 +134,53 @@ pub struct StagePlanKey {
     pub id: String,
     /// [`KeyHasher::hash`] of the key's value, in hex.
     pub hash: String,
+    /// With a quota: what is left of it in the current period, as the control plane counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i64>,
+    /// With a quota: when the current period ends (seconds since the epoch); a new one starts
+    /// with the whole quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_ends: Option<i64>,
+}
+
+impl QuotaSettings {
+    /// The period holding `day`: its first day and the first day after it. Weeks start on
+    /// Sunday and months on the 1st, each `offset` days later (AWS's offsets: 0-6 for weeks,
+    /// 0-27 for months).
+    pub fn period(&self, day: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        use chrono::{Datelike, Days, Months};
+        let offset = Days::new(u64::try_from(self.offset.max(0)).unwrap_or(0));
+        match self.period {
+            QuotaPeriod::Day => (day, day + Days::new(1)),
+            QuotaPeriod::Week => {
+                let sunday = day - Days::new(u64::from(day.weekday().num_days_from_sunday()));
+                let mut start = sunday + offset;
+                if start > day {
+                    start = start - Days::new(7);
+                }
+                (start, start + Days::new(7))
+            }
+            QuotaPeriod::Month => {
+                let first = day.with_day(1).expect("every month has a 1st");
+                let mut start = first + offset;
+                if start > day {
+                    start = (first - Months::new(1)) + offset;
+                }
+                let next = start.with_day(1).expect("every month has a 1st") + Months::new(1) + offset;
+                (start, next)
+            }
+        }
+    }
+}
+
+/// One count of a worker's usage report: requests `key_id` made under `plan_id` on `day` (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageCount {
+    pub plan_id: String,
+    pub key_id: String,
+    pub day: chrono::NaiveDate,
+    pub used: i64,
 }
 
 /// The keyed hash (HMAC-SHA256) under which workers know API keys: a worker's configuration,
@@ -191,6 +238,37 @@ pub fn parse_hash(hex: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quota_periods_start_on_their_day_plus_the_offset() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let q = |period, offset| QuotaSettings {
+            limit: 1,
+            offset,
+            period,
+        };
+        assert_eq!(
+            q(QuotaPeriod::Day, 0).period(d("2026-12-05")),
+            (d("2026-12-05"), d("2026-12-06"))
+        );
+        // 2026-12-05 is a Saturday; weeks start on Sunday.
+        assert_eq!(
+            q(QuotaPeriod::Week, 0).period(d("2026-12-05")),
+            (d("2026-11-29"), d("2026-12-06"))
+        );
+        assert_eq!(
+            q(QuotaPeriod::Week, 6).period(d("2026-12-05")),
+            (d("2026-12-05"), d("2026-12-12"))
+        );
+        assert_eq!(
+            q(QuotaPeriod::Month, 0).period(d("2026-12-05")),
+            (d("2026-12-01"), d("2027-01-01"))
+        );
+        assert_eq!(
+            q(QuotaPeriod::Month, 9).period(d("2026-12-05")),
+            (d("2026-11-10"), d("2026-12-10"))
+        );
+    }
 
     #[test]
     fn keyed_hashes_depend_on_the_secret_and_round_trip_as_hex() {

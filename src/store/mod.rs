@@ -13,6 +13,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod revision;
 pub mod stages;
+pub mod usage;
 pub mod usage_plans;
 
 use std::time::Duration;

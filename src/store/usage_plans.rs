@@ -2,6 +2,8 @@
 //! (a key enabled, disabled or gone; a plan's limits, stages or keys) bumps the revision of
 //! every stage it touches, so the stages' next deltas carry their plans again.
 
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
@@ -361,6 +363,16 @@ pub async fn list_plan_keys(
     Ok(Page::from_rows(rows, page.limit))
 }
 
+/// The ids of a plan's keys, in the order they were added.
+pub async fn plan_key_ids(conn: &mut PgConnection, plan_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT key_id FROM usage_plan_keys WHERE plan_id = $1 ORDER BY seq")
+            .bind(plan_id)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(k,)| k).collect())
+}
+
 // ---- What workers get ----
 
 /// The plans covering a stage of an API of `account_id`, each with the keyed hashes of its
@@ -383,9 +395,12 @@ pub async fn stage_plans(
     .bind(account_id)
     .bind(api_id)
     .bind(stage)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let mut plans: Vec<StagePlan> = vec![];
+    // Per plan with a quota: what is left of each key's, and when its period ends.
+    let mut quota: Option<(HashMap<String, i64>, i64, i64)> = None;
+    let today = chrono::Utc::now().date_naive();
     for (id, doc, key_id, value) in rows {
         if plans.last().is_none_or(|p| p.id != id) {
             let plan: UsagePlan = decode(doc)?;
@@ -395,6 +410,15 @@ pub async fn stage_plans(
                 .find(|s| s.api_id == api_id && s.stage == stage)
                 .map(|s| s.throttle.clone())
                 .unwrap_or_default();
+            quota = match &plan.quota {
+                Some(q) => {
+                    let (start, end) = q.period(today);
+                    let left = super::usage::remaining(conn, &id, q, start, today).await?;
+                    let ends = end.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp());
+                    Some((left, i64::from(q.limit), ends))
+                }
+                None => None,
+            };
             plans.push(StagePlan {
                 id,
                 throttle: plan.throttle,
@@ -404,9 +428,17 @@ pub async fn stage_plans(
             });
         }
         if let (Some(key_id), Some(value), Some(plan)) = (key_id, value, plans.last_mut()) {
+            let (remaining, period_ends) = match &quota {
+                Some((left, limit, ends)) => {
+                    (Some(left.get(&key_id).copied().unwrap_or(*limit)), Some(*ends))
+                }
+                None => (None, None),
+            };
             plan.keys.push(StagePlanKey {
                 id: key_id,
                 hash: hasher.hex(&value),
+                remaining,
+                period_ends,
             });
         }
     }

@@ -10,15 +10,15 @@
 //! 4. [`route`]: resource and method (unknown: 403 Missing Authentication Token);
 //! 5. [`authorize`]: the resource policy, then the method's authorizer (IAM SigV4 callers,
 //!    Lambda TOKEN/REQUEST, Cognito user pools);
-//! 6. [`api_key`]: a method that requires an API key gets one of its stage's usage plans
-//!    (quotas to come);
-//! 7. [`throttle`]: usage-plan, method and account rate limits;
-//! 8. [`validate`]: required parameters, then the body against its model;
-//! 9. cache lookup (to come);
-//! 10. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
+//! 6. [`api_key`]: a method that requires an API key gets one of its stage's usage plans;
+//! 7. [`quota`]: the key's usage plan quota, and its usage counted;
+//! 8. [`throttle`]: usage-plan, method and account rate limits;
+//! 9. [`validate`]: required parameters, then the body against its model;
+//! 10. cache lookup (to come);
+//! 11. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
 //!     response mappings they involve;
-//! 11. cache fill (to come);
-//! 12. [`respond`]: AWS's ids on the answer, a failure through [`super::error::rescue`]; metrics
+//! 12. cache fill (to come);
+//! 13. [`respond`]: AWS's ids on the answer, a failure through [`super::error::rescue`]; metrics
 //!     and the access log.
 //!
 //! A step that fails ends the request with its [`GatewayError`]: the steps after it do not run.
@@ -28,6 +28,7 @@ pub mod api_key;
 pub mod authorize;
 pub mod canary;
 pub mod integrate;
+pub mod quota;
 pub mod resolve;
 pub mod respond;
 pub mod route;
@@ -105,7 +106,7 @@ async fn run<'r>(
     };
     authorize::check(dp, config, api, method, &request, path, ctx).await?;
     api_key::check(dp, api, method, &request, ctx)?;
-    // usage plan quota (to come).
+    quota::check(dp, ctx)?;
     throttle::check(dp, method, ctx)?;
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {

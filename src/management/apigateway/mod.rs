@@ -19,6 +19,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod stages;
 pub mod tags;
+pub mod usage;
 pub mod usage_plans;
 
 use serde::Serialize;
@@ -116,6 +117,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(up::create_usage_plan_key, up::get_usage_plan_keys))
         .routes(routes!(up::get_usage_plan_key, up::delete_usage_plan_key))
+        .routes(routes!(usage::get_usage))
+        .routes(routes!(usage::update_usage))
 }
 
 /// A page of a `Get*s` listing in AWS's wire shape: `{"position": ..., "item": [...]}` (the

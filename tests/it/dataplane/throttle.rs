@@ -187,3 +187,133 @@ async fn stage_method_settings_throttle_every_caller() {
     let (statuses, _) = burst(&http, &invoke_url(&api.id, &worker, "dev", "/b"), None, 8).await;
     assert!((4..=5).contains(&count(&statuses, 200)), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "quota").await;
+    api.mock("/events", "POST", r#"{"ok": true}"#).await;
+    let events = api.resource("/events").await;
+    c.update_method()
+        .rest_api_id(&api.id)
+        .resource_id(&events)
+        .http_method("POST")
+        .patch_operations(patch_op(Op::Replace, "/apiKeyRequired", Some("true")))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    let plan = c
+        .create_usage_plan()
+        .name("small")
+        .api_stages(ApiStage::builder().api_id(&api.id).stage("dev").build())
+        .quota(
+            aws_sdk_apigateway::types::QuotaSettings::builder()
+                .limit(5)
+                .period(aws_sdk_apigateway::types::QuotaPeriodType::Day)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan_id = plan.id().unwrap().to_owned();
+    let key = c.create_api_key().name("k").enabled(true).send().await.unwrap();
+    let (key_id, value) = (key.id().unwrap().to_owned(), key.value().unwrap().to_owned());
+    c.create_usage_plan_key()
+        .usage_plan_id(&plan_id)
+        .key_id(&key_id)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/events");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api.id, "dev")
+                .is_some_and(|s| !s.api_keys.is_empty())
+        })
+        .await
+    );
+
+    let (statuses, throttled) = burst(&http, &url, Some(&value), 7).await;
+    assert_eq!(count(&statuses, 200), 5, "{statuses:?}");
+    let refused = throttled.unwrap();
+    assert_eq!(refused.headers()["x-amzn-errortype"], "TooManyRequestsException");
+    assert_eq!(refused.text().await.unwrap(), r#"{"message":"Limit Exceeded"}"#);
+
+    // The worker reports what was used; GetUsage reads it.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let usage = || async {
+        c.get_usage()
+            .usage_plan_id(&plan_id)
+            .start_date(&today)
+            .end_date(&today)
+            .send()
+            .await
+            .unwrap()
+    };
+    let reported = eventually(Duration::from_secs(5), || async {
+        usage().await.items().and_then(|i| i.get(&key_id)).cloned() == Some(vec![vec![5, 0]])
+    })
+    .await;
+    assert!(reported, "{:?}", usage().await);
+
+    // A new worker starts from what the control plane counted.
+    drop(worker);
+    let worker = app.start_worker(None, None).await;
+    let http = invoker(&api.id, &worker);
+    let url = invoke_url(&api.id, &worker, "dev", "/events");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api.id, "dev")
+                .is_some_and(|s| !s.api_keys.is_empty())
+        })
+        .await
+    );
+    let status = http
+        .post(&url)
+        .header("x-api-key", &value)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 429, "still spent on a new worker");
+
+    // UpdateUsage gives the key three more.
+    let updated = c
+        .update_usage()
+        .usage_plan_id(&plan_id)
+        .key_id(&key_id)
+        .patch_operations(patch_op(Op::Replace, "/remaining", Some("3")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.items().unwrap()[&key_id], vec![vec![5, 3]]);
+    let reopened = eventually(Duration::from_secs(5), || async {
+        http.post(&url)
+            .header("x-api-key", &value)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    assert!(reopened);
+    let (statuses, _) = burst(&http, &url, Some(&value), 4).await;
+    assert_eq!(count(&statuses, 200), 2, "{statuses:?}");
+    let settled = eventually(Duration::from_secs(5), || async {
+        usage().await.items().and_then(|i| i.get(&key_id)).cloned() == Some(vec![vec![8, 0]])
+    })
+    .await;
+    assert!(settled, "{:?}", usage().await);
+}
