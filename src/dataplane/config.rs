@@ -60,8 +60,6 @@ pub struct StageRuntime {
     /// The stage's per-method buckets (its `methodSettings` throttles), by method, made when
     /// a method is first called.
     pub method_buckets: MethodBuckets,
-    /// The account's bucket, made when first needed.
-    pub account_bucket: std::sync::OnceLock<Arc<Bucket>>,
     /// The generation of the stage's cached authorizer results: flushing the cache starts a
     /// new one, and results of another generation are never found.
     pub authorizers_flushed: i64,
@@ -123,12 +121,6 @@ fn method_bucket(
     bucket
 }
 
-/// AWS's account-level limit: 10,000 requests a second, bursts of 5,000.
-pub const ACCOUNT_LIMIT: Limit = Limit {
-    rate: 10_000.0,
-    burst: 5_000.0,
-};
-
 impl StageRuntime {
     /// The grant of the API key whose keyed hash is `hash`, when a usage plan of the stage
     /// holds it and it is enabled.
@@ -156,16 +148,6 @@ impl StageRuntime {
             };
             let name = format!("method/{}/{}/{own}", self.api_id, self.stage.stage_name);
             Some(limiters.bucket(&name, limit))
-        })
-    }
-
-    /// The bucket of the stage's account.
-    pub fn account_bucket(&self, limiters: &Limiters) -> &Arc<Bucket> {
-        self.account_bucket.get_or_init(|| {
-            limiters.bucket(
-                &format!("account/{}/{}", self.account_id, self.region),
-                ACCOUNT_LIMIT,
-            )
         })
     }
 }
@@ -298,7 +280,6 @@ impl RuntimeConfig {
                 canary,
                 api_keys: key_grants(&s.usage_plans),
                 method_buckets: Default::default(),
-                account_bucket: Default::default(),
                 authorizers_flushed: s.authorizers_flushed,
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(

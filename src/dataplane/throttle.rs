@@ -98,7 +98,9 @@ impl Bucket {
             // Never refilled: AWS's answer to a limit of zero is a throttle, whenever asked.
             return Err(Duration::from_secs(1));
         }
-        Err(Duration::from_secs_f64((1.0 - s.tokens) / rate))
+        // A tiny rate may mean a wait too long to represent: a day says as much.
+        const DAY: Duration = Duration::from_secs(86_400);
+        Err(Duration::try_from_secs_f64((1.0 - s.tokens) / rate).map_or(DAY, |w| w.min(DAY)))
     }
 }
 

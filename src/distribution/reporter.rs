@@ -52,11 +52,12 @@ impl Reporter {
 
     async fn report(&self, pending: &mut VecDeque<UsageReport>) {
         let counts = self.usage.drain();
-        if !counts.is_empty() {
+        // Batches small enough for the control plane's body limit.
+        for chunk in counts.chunks(BATCH_COUNTS) {
             pending.push_back(UsageReport {
                 batch_id: uuid::Uuid::new_v4().to_string(),
                 worker_id: self.worker_id.clone(),
-                counts,
+                counts: chunk.to_vec(),
             });
         }
         while pending.len() > MAX_PENDING {
@@ -64,35 +65,55 @@ impl Reporter {
             tracing::warn!("the control plane has been away too long: the oldest usage batch is dropped");
         }
         while let Some(batch) = pending.front() {
-            if !self.send(batch).await {
-                return;
+            match self.send(batch).await {
+                Sent::Applied => {}
+                Sent::Refused => {
+                    // Sent again it would be refused again, and hold up every batch after it.
+                    tracing::warn!(batch = %batch.batch_id, "the control plane refused a usage batch; dropped");
+                }
+                Sent::NotYet => return,
             }
             pending.pop_front();
         }
     }
 
-    async fn send(&self, batch: &UsageReport) -> bool {
+    async fn send(&self, batch: &UsageReport) -> Sent {
         let req = hyper::Request::post(format!("{}{}", self.control_plane, protocol::USAGE_PATH))
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(full_body(Bytes::from(
                 serde_json::to_vec(batch).expect("reports serialise"),
             )));
-        let Ok(req) = req else { return false };
+        let Ok(req) = req else { return Sent::Refused };
         match self
             .client
             .request(req, Budget::starting_now(Duration::from_secs(5)))
             .await
         {
-            Ok(res) if res.status.is_success() => true,
+            Ok(res) if res.status.is_success() => Sent::Applied,
+            Ok(res) if res.status.is_client_error() && res.status != hyper::StatusCode::UNAUTHORIZED => {
+                Sent::Refused
+            }
             Ok(res) => {
-                tracing::debug!(status = %res.status, "usage report refused; will retry");
-                false
+                tracing::debug!(status = %res.status, "usage report not applied; will retry");
+                Sent::NotYet
             }
             Err(e) => {
                 tracing::debug!(error = %e, "usage report not delivered; will retry");
-                false
+                Sent::NotYet
             }
         }
     }
 }
+
+/// What became of a batch sent.
+enum Sent {
+    Applied,
+    /// The control plane will never take it.
+    Refused,
+    /// To be sent again.
+    NotYet,
+}
+
+/// Counts per batch: well within the control plane's 2 MB body limit.
+const BATCH_COUNTS: usize = 10_000;

@@ -30,25 +30,32 @@ pub async fn record(
     if !fresh {
         return Ok(false);
     }
-    let mut touched: Vec<(&str, &str)> = vec![];
-    for c in counts {
-        // Counts of plans or keys deleted since are dropped.
-        sqlx::query(
-            "INSERT INTO usage_counts (plan_id, key_id, day, used)
-             SELECT $1, $2, $3, $4
-             WHERE EXISTS (SELECT 1 FROM usage_plans WHERE id = $1) AND EXISTS (SELECT 1 FROM api_keys WHERE id = $2)
-             ON CONFLICT (plan_id, key_id, day) DO UPDATE SET used = usage_counts.used + EXCLUDED.used",
-        )
-        .bind(&c.plan_id)
-        .bind(&c.key_id)
-        .bind(c.day)
-        .bind(c.used.max(0))
-        .execute(&mut *conn)
-        .await?;
-        if !touched.contains(&(&c.plan_id, &c.key_id)) {
-            touched.push((&c.plan_id, &c.key_id));
-        }
-    }
+    // One statement, in key order: two batches that touch the same rows lock them in the same
+    // order and cannot deadlock. Counts of plans or keys deleted since are dropped.
+    let mut counts: Vec<&UsageCount> = counts.iter().collect();
+    counts.sort_by(|a, b| (&a.plan_id, &a.key_id, a.day).cmp(&(&b.plan_id, &b.key_id, b.day)));
+    let plans: Vec<&str> = counts.iter().map(|c| c.plan_id.as_str()).collect();
+    let keys: Vec<&str> = counts.iter().map(|c| c.key_id.as_str()).collect();
+    let days: Vec<NaiveDate> = counts.iter().map(|c| c.day).collect();
+    let used: Vec<i64> = counts.iter().map(|c| c.used.max(0)).collect();
+    sqlx::query(
+        "INSERT INTO usage_counts (plan_id, key_id, day, used)
+         SELECT c.plan_id, c.key_id, c.day, sum(c.used)::bigint
+         FROM unnest($1::text[], $2::text[], $3::date[], $4::bigint[]) AS c(plan_id, key_id, day, used)
+         JOIN usage_plans p ON p.id = c.plan_id
+         JOIN api_keys k ON k.id = c.key_id
+         GROUP BY c.plan_id, c.key_id, c.day
+         ORDER BY c.plan_id, c.key_id, c.day
+         ON CONFLICT (plan_id, key_id, day) DO UPDATE SET used = usage_counts.used + EXCLUDED.used",
+    )
+    .bind(&plans)
+    .bind(&keys)
+    .bind(&days)
+    .bind(&used)
+    .execute(&mut *conn)
+    .await?;
+    let mut touched: Vec<(&str, &str)> = plans.iter().copied().zip(keys.iter().copied()).collect();
+    touched.dedup();
     let today = chrono::Utc::now().date_naive();
     for (plan_id, key_id) in touched {
         let plan: Option<(serde_json::Value,)> = sqlx::query_as("SELECT doc FROM usage_plans WHERE id = $1")

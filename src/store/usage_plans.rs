@@ -212,6 +212,13 @@ pub async fn update_plan(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    if before.quota != plan.quota {
+        // A new limit: whether a key's quota is spent is judged again at its next report.
+        sqlx::query("DELETE FROM usage_exhausted WHERE plan_id = $1")
+            .bind(&plan.id)
+            .execute(&mut *conn)
+            .await?;
+    }
     touch_stages(conn, before).await?;
     touch_stages(conn, plan).await
 }
@@ -361,6 +368,42 @@ pub async fn list_plan_keys(
         .map(|(seq, value, doc)| Ok((seq, plan_key(with_value((value, doc))?))))
         .collect::<Result<_, StoreError>>()?;
     Ok(Page::from_rows(rows, page.limit))
+}
+
+/// Every adjustment of a plan's quotas: key, period start, extra requests.
+pub async fn adjustments(
+    conn: &mut PgConnection,
+    plan_id: &str,
+) -> Result<Vec<(String, chrono::NaiveDate, i64)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT key_id, period_start, extra FROM usage_adjustments WHERE plan_id = $1")
+            .bind(plan_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// The keys of `plan` that another plan holding them already admits to a stage of `stages`.
+pub async fn keys_in_other_plans(
+    conn: &mut PgConnection,
+    plan: &UsagePlan,
+    stages: &[crate::domain::usage_plan::ApiStage],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut found = vec![];
+    for key_id in plan_key_ids(conn, &plan.id).await? {
+        let probe = UsagePlan {
+            api_stages: stages.to_vec(),
+            ..plan.clone()
+        };
+        if let Some(other) = plans_sharing_a_stage(conn, &probe, &key_id)
+            .await?
+            .into_iter()
+            .next()
+        {
+            found.push((key_id, other));
+        }
+    }
+    Ok(found)
 }
 
 /// The ids of a plan's keys, in the order they were added.

@@ -11,8 +11,8 @@
 //! 5. [`authorize`]: the resource policy, then the method's authorizer (IAM SigV4 callers,
 //!    Lambda TOKEN/REQUEST, Cognito user pools);
 //! 6. [`api_key`]: a method that requires an API key gets one of its stage's usage plans;
-//! 7. [`quota`]: the key's usage plan quota, and its usage counted;
-//! 8. [`throttle`]: usage-plan, method and account rate limits;
+//! 7. [`throttle`]: usage-plan, method and account rate limits;
+//! 8. [`quota`]: the key's usage plan quota, and its usage counted;
 //! 9. [`validate`]: required parameters, then the body against its model;
 //! 10. cache lookup (to come);
 //! 11. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
@@ -106,8 +106,9 @@ async fn run<'r>(
     };
     authorize::check(dp, config, api, method, &request, path, ctx).await?;
     api_key::check(dp, api, method, &request, ctx)?;
-    quota::check(dp, ctx)?;
+    // Throttled requests use up no quota.
     throttle::check(dp, method, ctx)?;
+    quota::check(dp, ctx)?;
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {
         Some(v) => validate::check(v, &request, body).await?,

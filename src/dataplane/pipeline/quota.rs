@@ -1,4 +1,4 @@
-//! Step 7, quota: a request with an API key counts against its usage plan's quota. The worker
+//! Step 8, quota: a request with an API key counts against its usage plan's quota. The worker
 //! knows what was left of the key's quota when its configuration was built, and counts what it
 //! admitted since: past that, AWS's 429 `Limit Exceeded` (QUOTA_EXCEEDED) until the period ends.
 //! What other workers admitted reaches it when the control plane, counting the reports of all

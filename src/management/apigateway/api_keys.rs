@@ -272,11 +272,11 @@ async fn import(
         }
         let name = at(name_at).map(str::to_owned);
         let description = at(description_at).map(str::to_owned);
-        if let Some(Err(e)) = name
+        let checked = name
             .as_deref()
-            .map(check_name)
-            .or(description.as_deref().map(check_description))
-        {
+            .map_or(Ok(()), check_name)
+            .and_then(|()| description.as_deref().map_or(Ok(()), check_description));
+        if let Err(e) = checked {
             warnings.push(format!("Line {line_no}: {}", e.message));
             continue;
         }
@@ -299,10 +299,28 @@ async fn import(
                 "Line {line_no}: an API key with this value already exists"
             )));
         }
-        for plan_id in at(plans_at).into_iter().flat_map(|p| p.split([',', ';'])) {
-            let plan_id = plan_id.trim();
+        let mut plan_ids: Vec<&str> = at(plans_at)
+            .into_iter()
+            .flat_map(|p| p.split([',', ';']))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        plan_ids.sort_unstable();
+        plan_ids.dedup();
+        for plan_id in plan_ids {
             match store::get_plan(&mut tx, tenant, plan_id, RowLock::Update).await {
-                Ok(plan) => store::add_plan_key(&mut tx, &plan, &key.id).await?,
+                Ok(plan) => {
+                    if let Some(other) = store::plans_sharing_a_stage(&mut tx, &plan, &key.id)
+                        .await?
+                        .first()
+                    {
+                        warnings.push(format!(
+                            "Line {line_no}: not added to usage plan {plan_id}: usage plan {other} covers one of its stages"
+                        ));
+                        continue;
+                    }
+                    store::add_plan_key(&mut tx, &plan, &key.id).await?;
+                }
                 Err(StoreError::NotFound) => {
                     warnings.push(format!("Line {line_no}: usage plan {plan_id} not found"));
                 }

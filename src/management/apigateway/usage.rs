@@ -33,8 +33,15 @@ pub struct Usage {
 
 fn date(raw: Option<&str>, name: &str) -> ApiResult<NaiveDate> {
     let raw = raw.ok_or_else(|| ApiError::bad_request(format!("The {name} is required (yyyy-MM-dd)")))?;
+    let bad = || {
+        ApiError::bad_request(format!(
+            "Invalid {name} {raw}: expected yyyy-MM-dd between 2000 and 9999"
+        ))
+    };
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request(format!("Invalid {name} {raw}: expected yyyy-MM-dd")))
+        .ok()
+        .filter(|d| (2000..=9999).contains(&chrono::Datelike::year(d)))
+        .ok_or_else(bad)
 }
 
 /// The usage of `plan`'s keys (or of `key_id`) from `start` to `end`.
@@ -59,24 +66,44 @@ async fn usage_of(
             keys.push(k.clone());
         }
     }
+    // What was left each day: the period's limit (with UpdateUsage's adjustments) less what
+    // the key used from the period's first day, counted in one pass.
+    let extra: HashMap<(String, NaiveDate), i64> = match plan.quota {
+        Some(_) => usage_plans::adjustments(conn, &plan.id)
+            .await?
+            .into_iter()
+            .map(|(k, d, e)| ((k, d), e))
+            .collect(),
+        None => HashMap::new(),
+    };
     let mut items = BTreeMap::new();
     for key in keys {
         let mut days = vec![];
-        let mut day = start;
+        let (mut period, mut spent) = (None, 0i64);
+        let mut day = from;
         while day <= end {
             let today = used.get(&(key.as_str(), day)).copied().unwrap_or(0);
             let remaining = match &plan.quota {
                 Some(q) => {
-                    let (period_start, _) = q.period(day);
-                    let left = usage::remaining(conn, &plan.id, q, period_start, day).await?;
-                    left.get(&key).copied().unwrap_or(i64::from(q.limit))
+                    let (start, _) = q.period(day);
+                    if period != Some(start) {
+                        (period, spent) = (Some(start), 0);
+                    }
+                    spent = spent.saturating_add(today);
+                    let extra = extra.get(&(key.clone(), start)).copied().unwrap_or(0);
+                    i64::from(q.limit)
+                        .saturating_add(extra)
+                        .saturating_sub(spent)
+                        .max(0)
                 }
                 None => 0,
             };
-            days.push([today, remaining]);
-            day = day.succ_opt().unwrap_or(day);
-            if day == NaiveDate::MAX {
-                break;
+            if day >= start {
+                days.push([today, remaining]);
+            }
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
             }
         }
         items.insert(key, days);
