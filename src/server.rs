@@ -187,6 +187,8 @@ pub struct Worker {
     pub metrics_addr: Option<SocketAddr>,
     pub worker_id: String,
     pub runtime: Arc<ArcSwap<RuntimeConfig>>,
+    /// Its rate-limit buckets, and the fleet size it was last told.
+    pub limiters: Arc<dataplane::throttle::Limiters>,
     closing: watch::Sender<bool>,
     follow: JoinHandle<()>,
 }
@@ -323,6 +325,7 @@ impl Worker {
             metrics_addr,
             worker_id,
             runtime,
+            limiters: shared.limiters.clone(),
             closing,
             follow,
         })

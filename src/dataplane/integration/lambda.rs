@@ -256,6 +256,11 @@ pub fn event(
     if let Some(authorizer) = authorizer_of(ctx) {
         e["requestContext"]["authorizer"] = authorizer;
     }
+    // The key a method that requires one was called with.
+    if let Some(key) = ctx.api_key.as_deref() {
+        e["requestContext"]["identity"]["apiKey"] = Value::from(&*key.value);
+        e["requestContext"]["identity"]["apiKeyId"] = Value::from(&*key.grant.key_id);
+    }
     e
 }
 

@@ -317,3 +317,45 @@ async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably()
     .await;
     assert!(settled, "{:?}", usage().await);
 }
+
+#[tokio::test]
+async fn two_workers_hold_a_fleet_limit_together() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "fleet").await;
+    api.mock("/events", "POST", r#"{"ok": true}"#).await;
+    api.deploy("dev").await;
+    c.update_stage()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .patch_operations(patch_op(Op::Replace, "/*/*/throttling/rateLimit", Some("1")))
+        .patch_operations(patch_op(Op::Replace, "/*/*/throttling/burstLimit", Some("20")))
+        .send()
+        .await
+        .unwrap();
+    let workers = [
+        app.start_worker(None, None).await,
+        app.start_worker(None, None).await,
+    ];
+    // Each learns the fleet's size with the control plane's next heartbeat (every 10 s).
+    let both = eventually(Duration::from_secs(25), || async {
+        workers.iter().all(|w| w.limiters.fleet() == 2)
+    })
+    .await;
+    assert!(
+        both,
+        "{:?}",
+        workers.iter().map(|w| w.limiters.fleet()).collect::<Vec<_>>()
+    );
+    let mut admitted = 0;
+    for w in &workers {
+        assert!(serving(w, &api.id, "dev").await);
+        let http = invoker(&api.id, w);
+        let (statuses, _) = burst(&http, &invoke_url(&api.id, w, "dev", "/events"), None, 20).await;
+        let here = count(&statuses, 200);
+        assert!((10..=11).contains(&here), "each worker takes half: {statuses:?}");
+        admitted += here;
+    }
+    // The fleet's burst of 20, within 10%.
+    assert!((20..=22).contains(&admitted), "{admitted}");
+}
