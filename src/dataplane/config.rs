@@ -142,10 +142,7 @@ impl StageRuntime {
                 .method_settings
                 .get(&own)
                 .or_else(|| self.stage.method_settings.get("*/*"))?;
-            let limit = Limit {
-                rate: s.throttling_rate_limit.max(0.0),
-                burst: f64::from(s.throttling_burst_limit.max(0)),
-            };
+            let limit = Limit::of(Some(s.throttling_rate_limit), Some(s.throttling_burst_limit))?;
             let name = format!("method/{}/{}/{own}", self.api_id, self.stage.stage_name);
             Some(limiters.bucket(&name, limit))
         })

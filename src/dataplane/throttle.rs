@@ -1,5 +1,5 @@
-//! Token buckets: the rate limits of accounts, stages, methods and usage plans, held per worker
-//! and shared by its threads.
+//! Token buckets: the rate limits of stage methods and usage plans, held per worker and shared
+//! by its threads.
 //!
 //! A bucket holds `burst` tokens and gains `rate` a second; a request takes one or is throttled,
 //! told how long until one is back (`Retry-After`). Limits are fleet-wide: each worker enforces
@@ -57,31 +57,31 @@ impl Bucket {
         }
     }
 
-    pub fn limit(&self) -> Limit {
-        self.limit
+    /// This worker's share of the limit in a fleet of `fleet`: its rate and its burst. A limit
+    /// of no burst lets nothing through; otherwise each worker may take at least one.
+    fn share(&self, fleet: u32) -> (f64, f64) {
+        let share = 1.0 / f64::from(fleet.max(1));
+        let burst = if self.limit.burst <= 0.0 {
+            0.0
+        } else {
+            (self.limit.burst * share).max(1.0)
+        };
+        (self.limit.rate * share, burst)
     }
 
     /// Whether the bucket is full at `now`: as a new one would be.
     fn is_full(&self, now: Instant) -> bool {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let share = 1.0 / f64::from(s.fleet.max(1));
-        let burst = (self.limit.burst * share).max(1.0);
+        let (rate, burst) = self.share(s.fleet);
         let elapsed = now.saturating_duration_since(s.at).as_secs_f64();
-        s.tokens + elapsed * self.limit.rate * share >= burst
+        s.tokens + elapsed * rate >= burst
     }
 
     /// Takes a token at `now` for a worker of a fleet of `fleet`; when there is none, how long
     /// until there is.
     pub fn take(&self, now: Instant, fleet: u32) -> Result<(), Duration> {
         let fleet = fleet.max(1);
-        let share = 1.0 / f64::from(fleet);
-        let rate = self.limit.rate * share;
-        // A limit of no burst lets nothing through; otherwise each worker may take at least one.
-        let burst = if self.limit.burst <= 0.0 {
-            0.0
-        } else {
-            (self.limit.burst * share).max(1.0)
-        };
+        let (rate, burst) = self.share(fleet);
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.fleet != fleet {
             s.tokens = s.tokens.min(burst);

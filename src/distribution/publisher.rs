@@ -30,6 +30,8 @@ pub struct Publisher {
     /// This replica's name in the fleet view.
     pub replica: Arc<str>,
     latest: watch::Receiver<i64>,
+    /// The live fleet's size, counted every few seconds for every stream to send.
+    fleet: watch::Receiver<u32>,
     /// Turns true when the control plane shuts down: streams end so connections can close.
     closing: watch::Receiver<bool>,
 }
@@ -48,10 +50,13 @@ impl Publisher {
         let mut until_closed = closing.clone();
         let follower = tokio::spawn(follow_revisions(store.clone(), tx));
         let pruner = tokio::spawn(prune_changes(store.clone()));
+        let (fleet_tx, fleet) = watch::channel(1);
+        let counter = tokio::spawn(count_fleet(store.clone(), fleet_tx));
         tokio::spawn(async move {
             let _ = until_closed.wait_for(|c| *c).await;
             follower.abort();
             pruner.abort();
+            counter.abort();
         });
         Ok(Self {
             store,
@@ -59,6 +64,7 @@ impl Publisher {
             token,
             replica,
             latest,
+            fleet,
             closing,
         })
     }
@@ -177,6 +183,18 @@ async fn follow_revisions(store: Store, tx: watch::Sender<i64>) {
 
 /// Keeps storage bounded: once a minute, any replica may prune the change log and collect the
 /// snapshots no deployment uses any more (both idempotent).
+/// Counts the live workers twice a heartbeat, for the streams to tell them.
+async fn count_fleet(store: Store, tx: watch::Sender<u32>) {
+    loop {
+        if let Ok(mut conn) = store.pool().acquire().await
+            && let Ok(n) = live::fleet_size(&mut conn).await
+        {
+            tx.send_if_modified(|old| std::mem::replace(old, n) != n);
+        }
+        tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS) / 2).await;
+    }
+}
+
 async fn prune_changes(store: Store) {
     loop {
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -241,7 +259,7 @@ struct StreamQuery {
 
 /// The event stream: the full config, then a delta per revision, heartbeats when idle.
 async fn stream(State(p): State<Publisher>, Query(q): Query<StreamQuery>) -> Response {
-    let first = match full_event(&p.store, &p.key_hasher).await {
+    let first = match full_event(&p).await {
         Ok(e) => e,
         Err(e) => return internal_error(e),
     };
@@ -265,16 +283,15 @@ fn line(e: &Event) -> Bytes {
     Bytes::from(v)
 }
 
-async fn full_event(store: &Store, hasher: &KeyHasher) -> Result<Event, StoreError> {
-    let mut tx = store.begin_snapshot_read().await?;
-    let full = live::full(&mut tx, hasher).await?;
+async fn full_event(p: &Publisher) -> Result<Event, StoreError> {
+    let mut tx = p.store.begin_snapshot_read().await?;
+    let full = live::full(&mut tx, &p.key_hasher).await?;
     tx.commit().await?;
-    let fleet = live::fleet_size(&mut *store.pool().acquire().await?).await.ok();
     Ok(Event::Full {
         revision: full.revision,
         stages: full.stages,
         callers: full.callers,
-        fleet,
+        fleet: Some(*p.fleet.borrow()),
     })
 }
 
@@ -306,10 +323,7 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
         } else {
             Event::Heartbeat {
                 revision: sent,
-                fleet: match p.store.pool().acquire().await {
-                    Ok(mut conn) => live::fleet_size(&mut conn).await.ok(),
-                    Err(_) => None,
-                },
+                fleet: Some(*p.fleet.borrow()),
             }
         };
         sent = sent.max(event.revision());

@@ -57,7 +57,9 @@ pub async fn record(
     let mut touched: Vec<(&str, &str)> = plans.iter().copied().zip(keys.iter().copied()).collect();
     touched.dedup();
     let today = chrono::Utc::now().date_naive();
-    for (plan_id, key_id) in touched {
+    // The counts are in plan order: each plan is read, and its keys' remainders summed, once.
+    for of_plan in touched.chunk_by(|a, b| a.0 == b.0) {
+        let plan_id = of_plan[0].0;
         let plan: Option<(serde_json::Value,)> = sqlx::query_as("SELECT doc FROM usage_plans WHERE id = $1")
             .bind(plan_id)
             .fetch_optional(&mut *conn)
@@ -67,19 +69,22 @@ pub async fn record(
         let Some(quota) = plan.quota else { continue };
         let (start, _) = quota.period(today);
         let left = remaining(conn, plan_id, &quota, start, today).await?;
-        if left.get(key_id).copied().unwrap_or(i64::from(quota.limit)) > 0 {
-            continue;
+        let mut newly = false;
+        for (_, key_id) in of_plan {
+            if left.get(*key_id).copied().unwrap_or(i64::from(quota.limit)) > 0 {
+                continue;
+            }
+            newly |= sqlx::query(
+                "INSERT INTO usage_exhausted (plan_id, key_id, period_start) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(plan_id)
+            .bind(key_id)
+            .bind(start)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
         }
-        let newly = sqlx::query(
-            "INSERT INTO usage_exhausted (plan_id, key_id, period_start) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(plan_id)
-        .bind(key_id)
-        .bind(start)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-            == 1;
         if newly {
             for s in &plan.api_stages {
                 revision::bump(conn, "stage", &s.api_id, &s.stage).await?;

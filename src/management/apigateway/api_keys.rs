@@ -136,6 +136,20 @@ fn shown(mut key: ApiKey, value: bool, empty_tags: bool) -> ApiKey {
     key
 }
 
+/// A stage key (`{restApiId}/{stageName}`) names a stage of the tenant's, or AWS's 404.
+async fn check_stage_key(
+    tx: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    api: &str,
+    stage: &str,
+) -> ApiResult<()> {
+    super::find_api(tx, tenant, api, RowLock::None).await?;
+    crate::store::stages::get(tx, api, stage, false)
+        .await
+        .or_not_found(|| ApiError::not_found("Invalid Stage identifier specified"))?;
+    Ok(())
+}
+
 /// A key written, or AWS's conflict for a value the account already has.
 async fn insert(tx: &mut sqlx::PgConnection, tenant: &Tenant, key: &ApiKey, value: &str) -> ApiResult<()> {
     match store::insert_key(tx, tenant, key, value).await {
@@ -189,17 +203,7 @@ pub async fn create_api_key(
         let (Some(api), Some(stage)) = (&sk.rest_api_id, &sk.stage_name) else {
             return Err(ApiError::bad_request("Invalid stage key specified"));
         };
-        if crate::store::stages::get(&mut tx, api, stage, false)
-            .await
-            .is_err()
-            || super::find_api(&mut tx, &tenant, api, RowLock::None)
-                .await
-                .is_err()
-        {
-            return Err(ApiError::bad_request(format!(
-                "Invalid stage key specified: {api}/{stage}"
-            )));
-        }
+        check_stage_key(&mut tx, &tenant, api, stage).await?;
         stage_keys.push(format!("{api}/{stage}"));
     }
     let created = now();
@@ -471,10 +475,7 @@ pub async fn update_api_key(
                         "Invalid stage key specified: {sk}"
                     )));
                 };
-                super::find_api(&mut tx, &tenant, api, RowLock::None).await?;
-                crate::store::stages::get(&mut tx, api, stage, false)
-                    .await
-                    .or_not_found(|| ApiError::not_found("Invalid Stage identifier specified"))?;
+                check_stage_key(&mut tx, &tenant, api, stage).await?;
                 if !key.stage_keys.iter().any(|s| s == sk) {
                     key.stage_keys.push(sk.to_owned());
                 }

@@ -126,6 +126,18 @@ fn replace(path: &str, value: &str) -> PatchOperation {
         .build()
 }
 
+/// Gives the API the resource policy `policy` and deploys it to `dev`.
+async fn set_policy(api: &TestApi<'_>, policy: &str) {
+    api.c
+        .update_rest_api()
+        .rest_api_id(&api.id)
+        .patch_operations(replace("/policy", policy))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+}
+
 /// Applies `ops` to `verb` of `resource`.
 async fn update_method(c: &Client, api: &str, resource: &str, verb: &str, ops: Vec<PatchOperation>) {
     c.update_method()
@@ -594,13 +606,7 @@ async fn resource_policies_are_stored_as_aws_returns_them_and_enforced() {
     let only_deny = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/closed"}]})
     .to_string();
-    c.update_rest_api()
-        .rest_api_id(&api.id)
-        .patch_operations(replace("/policy", &only_deny))
-        .send()
-        .await
-        .unwrap();
-    api.deploy("dev").await;
+    set_policy(&api, &only_deny).await;
     let url = invoke_url(&api.id, &worker, "dev", "/open");
     let refused = eventually(Duration::from_secs(5), || async {
         call(&http, &url, None).await.0 == 403
@@ -1186,13 +1192,7 @@ async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_pol
         {"Effect": "Deny", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
          "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]})
     .to_string();
-    c.update_rest_api()
-        .rest_api_id(&api.id)
-        .patch_operations(replace("/policy", &policy))
-        .send()
-        .await
-        .unwrap();
-    api.deploy("dev").await;
+    set_policy(&api, &policy).await;
     let carol_in = eventually(Duration::from_secs(5), || async {
         send(Signer::new("CAROL").sign(get("/i"))).await.0 == 200
     })
@@ -1213,13 +1213,7 @@ async fn iam_methods_verify_the_callers_signature_then_identity_and_resource_pol
         {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
          "Action": "execute-api:Invoke", "Resource": "execute-api:/*/GET/j"}]})
     .to_string();
-    c.update_rest_api()
-        .rest_api_id(&api.id)
-        .patch_operations(replace("/policy", &policy))
-        .send()
-        .await
-        .unwrap();
-    api.deploy("dev").await;
+    set_policy(&api, &policy).await;
     let bob_in = eventually(Duration::from_secs(5), || async {
         send(Signer::new("BOB").sign(get("/j"))).await.0 == 200
     })

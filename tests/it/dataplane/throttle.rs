@@ -37,11 +37,9 @@ fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-#[tokio::test]
-async fn a_usage_plan_limits_each_key_to_its_rate_and_burst() {
-    let app = spawn_app().await;
-    let c = app.client();
-    let api = TestApi::create(&c, "events").await;
+/// An API whose `POST /events` (MOCK) requires an API key, deployed to `dev`.
+async fn keyed_events<'c>(c: &'c aws_sdk_apigateway::Client, name: &str) -> TestApi<'c> {
+    let api = TestApi::create(c, name).await;
     api.mock("/events", "POST", r#"{"ok": true}"#).await;
     let events = api.resource("/events").await;
     c.update_method()
@@ -53,6 +51,27 @@ async fn a_usage_plan_limits_each_key_to_its_rate_and_burst() {
         .await
         .unwrap();
     api.deploy("dev").await;
+    api
+}
+
+/// A new enabled key in `plan`: its id and value.
+async fn plan_key(c: &aws_sdk_apigateway::Client, plan: &str, name: &str) -> (String, String) {
+    let key = c.create_api_key().name(name).enabled(true).send().await.unwrap();
+    c.create_usage_plan_key()
+        .usage_plan_id(plan)
+        .key_id(key.id().unwrap())
+        .key_type("API_KEY")
+        .send()
+        .await
+        .unwrap();
+    (key.id().unwrap().to_owned(), key.value().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_usage_plan_limits_each_key_to_its_rate_and_burst() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = keyed_events(&c, "events").await;
     let plan = c
         .create_usage_plan()
         .name("walk-through")
@@ -68,15 +87,7 @@ async fn a_usage_plan_limits_each_key_to_its_rate_and_burst() {
         .unwrap();
     let mut values = vec![];
     for name in ["a", "b"] {
-        let key = c.create_api_key().name(name).enabled(true).send().await.unwrap();
-        c.create_usage_plan_key()
-            .usage_plan_id(plan.id().unwrap())
-            .key_id(key.id().unwrap())
-            .key_type("API_KEY")
-            .send()
-            .await
-            .unwrap();
-        values.push(key.value().unwrap().to_owned());
+        values.push(plan_key(&c, plan.id().unwrap(), name).await.1);
     }
     let worker = app.start_worker(None, None).await;
     let http = invoker(&api.id, &worker);
@@ -192,18 +203,7 @@ async fn stage_method_settings_throttle_every_caller() {
 async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably() {
     let app = spawn_app().await;
     let c = app.client();
-    let api = TestApi::create(&c, "quota").await;
-    api.mock("/events", "POST", r#"{"ok": true}"#).await;
-    let events = api.resource("/events").await;
-    c.update_method()
-        .rest_api_id(&api.id)
-        .resource_id(&events)
-        .http_method("POST")
-        .patch_operations(patch_op(Op::Replace, "/apiKeyRequired", Some("true")))
-        .send()
-        .await
-        .unwrap();
-    api.deploy("dev").await;
+    let api = keyed_events(&c, "quota").await;
     let plan = c
         .create_usage_plan()
         .name("small")
@@ -218,15 +218,7 @@ async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably()
         .await
         .unwrap();
     let plan_id = plan.id().unwrap().to_owned();
-    let key = c.create_api_key().name("k").enabled(true).send().await.unwrap();
-    let (key_id, value) = (key.id().unwrap().to_owned(), key.value().unwrap().to_owned());
-    c.create_usage_plan_key()
-        .usage_plan_id(&plan_id)
-        .key_id(&key_id)
-        .key_type("API_KEY")
-        .send()
-        .await
-        .unwrap();
+    let (key_id, value) = plan_key(&c, &plan_id, "k").await;
     let worker = app.start_worker(None, None).await;
     let http = invoker(&api.id, &worker);
     let url = invoke_url(&api.id, &worker, "dev", "/events");
