@@ -51,6 +51,7 @@ async fn main() {
             client_timeouts: Default::default(),
             metrics_addr: None,
             trusted_proxies: vec![],
+            cache_stage_limit: gatehouse::dataplane::cache::DEFAULT_STAGE_LIMIT,
         };
         workers.push(
             Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)

@@ -176,6 +176,8 @@ pub struct WorkerOptions {
     /// Front proxies whose `X-Forwarded-For` the data plane believes (resource policies'
     /// `aws:SourceIp`).
     pub trusted_proxies: Vec<crate::iam::Cidr>,
+    /// The most one stage's cache may hold, in bytes.
+    pub cache_stage_limit: u64,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -219,6 +221,9 @@ impl Worker {
         let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
         let limiters = Arc::new(dataplane::throttle::Limiters::default());
         let usage = Arc::new(dataplane::usage::UsageCounter::default());
+        let caches = Arc::new(dataplane::cache::ResponseCaches::with_stage_limit(
+            opts.cache_stage_limit,
+        ));
         let control_plane = opts.control_plane.trim_end_matches('/').to_owned();
         let token = opts.token.clone();
         let worker_id = opts
@@ -234,7 +239,8 @@ impl Worker {
             },
             runtime.clone(),
         )
-        .with_limiters(limiters.clone());
+        .with_limiters(limiters.clone())
+        .with_caches(caches);
         if let Err(e) = subscriber.load_cache() {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
@@ -466,6 +472,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             client_timeouts: Default::default(),
             metrics_addr: metrics_addr(&config)?,
             trusted_proxies: config.trusted_proxies.clone(),
+            cache_stage_limit: config.cache_max_bytes,
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -526,6 +533,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             client_timeouts: Default::default(),
             metrics_addr: metrics_addr(&config)?,
             trusted_proxies: config.trusted_proxies.clone(),
+            cache_stage_limit: config.cache_max_bytes,
         },
     )
     .await?;

@@ -120,6 +120,12 @@ pub struct CompiledIntegration {
     pub insecure_skip_verification: bool,
     /// The IAM role AWS integrations call AWS as (`credentials`), when it is one.
     pub role_arn: Option<String>,
+    /// The group of cached answers the method's belong to (`cacheNamespace`; empty: the
+    /// method's resource alone).
+    pub cache_namespace: String,
+    /// What else keys the method's cached answers (`cacheKeyParameters`): request values, or
+    /// for an integration request parameter, the value mapped into it.
+    pub cache_key: Vec<ParamSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,6 +374,11 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
             content_handling: r.content_handling,
         });
     }
+    let cache_key = i
+        .cache_key_parameters
+        .iter()
+        .filter_map(|name| cache_key_source(name, &request_parameters))
+        .collect();
     Ok(CompiledIntegration {
         kind: i.kind,
         http_method,
@@ -388,7 +399,20 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
             .credentials
             .clone()
             .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
+        cache_namespace: i.cache_namespace.clone().unwrap_or_default(),
+        cache_key,
     })
+}
+
+/// Where a cache key parameter's value comes from: a method request parameter is read from the
+/// request; an integration request parameter from the source mapped into it (none: the
+/// parameter keys nothing, as an unmapped one holds nothing).
+fn cache_key_source(name: &str, mapped: &[(ParamTarget, ParamSource)]) -> Option<ParamSource> {
+    if name.starts_with("integration.request.") {
+        let target = ParamTarget::parse(name).ok()?;
+        return mapped.iter().find(|(t, _)| *t == target).map(|(_, s)| s.clone());
+    }
+    ParamSource::parse(name).ok()
 }
 
 /// `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function-arn}/invocations`.

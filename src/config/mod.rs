@@ -68,6 +68,9 @@ pub struct Config {
     /// Data-plane threads, each with its own listener and backend connections (default: one
     /// per core).
     pub data_plane_threads: Option<usize>,
+    /// The most one stage's cache may hold on a worker, in bytes (AWS's cacheClusterSize of the
+    /// stage bounds it too).
+    pub cache_max_bytes: u64,
     /// The token that authenticates workers to the control plane's internal endpoints.
     pub cluster_token: Option<String>,
     /// Base URLs of AWS services by name (`lambda`, `sqs`, ...); a service not here is called
@@ -173,6 +176,11 @@ impl Config {
                 0 => None,
                 n => Some(n),
             },
+            cache_max_bytes: parse_num(
+                get("GATEHOUSE_CACHE_MAX_BYTES"),
+                "GATEHOUSE_CACHE_MAX_BYTES",
+                crate::dataplane::cache::DEFAULT_STAGE_LIMIT,
+            )?,
             cluster_token: get("GATEHOUSE_CLUSTER_TOKEN").map(str::to_owned),
             aws_endpoints: aws_endpoints(get("GATEHOUSE_AWS_ENDPOINTS"), get("GATEHOUSE_LAMBDA_ENDPOINT"))?,
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),

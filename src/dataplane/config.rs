@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use crate::compiler::access_log::AccessLogFormat;
 use crate::compiler::{CompiledApi, CompiledMethod};
+use crate::dataplane::cache::{ResponseCaches, StageCache};
 use crate::dataplane::throttle::{Bucket, Limit, Limiters};
 use crate::domain::caller::CallerConfig;
 use crate::domain::enums::ApiProtocol;
+use crate::domain::enums::UnauthorizedCacheControlHeaderStrategy;
 use crate::domain::stage::{Stage, StageConfig};
 use crate::domain::usage_plan::{QuotaSettings, StagePlan, ThrottleSettings};
 
@@ -63,6 +65,23 @@ pub struct StageRuntime {
     /// The generation of the stage's cached authorizer results: flushing the cache starts a
     /// new one, and results of another generation are never found.
     pub authorizers_flushed: i64,
+    /// The stage's cache, when its cache cluster is enabled.
+    pub cache: Option<Arc<StageCache>>,
+    /// How each method's answers are cached (`None`: they are not), by method, worked out
+    /// from the stage's `methodSettings` when a method is first called.
+    pub cache_policies: MethodMemo<Option<CachePolicy>>,
+}
+
+/// How a method's answers are cached on a stage: for how long, and what a request that asks
+/// for a fresh answer (`Cache-Control: max-age=0`) needs.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    pub ttl: std::time::Duration,
+    pub require_authorization: bool,
+    pub unauthorized: UnauthorizedCacheControlHeaderStrategy,
+    /// Whether only GET requests are cached (the stage's `*/*` settings, which AWS applies to
+    /// GET alone).
+    pub get_only: bool,
 }
 
 /// What a usage plan admits an API key to on a stage: the plan's limits.
@@ -99,26 +118,24 @@ pub struct QuotaState {
     pub used: std::sync::atomic::AtomicI64,
 }
 
-/// Buckets by method (the address of its compiled form, which the configuration holding
-/// them keeps alive), `None` for a method without a limit.
-pub type MethodBuckets = std::sync::RwLock<HashMap<usize, Option<Arc<Bucket>>, Hasher>>;
+/// What is worked out per method, by method (the address of its compiled form, which the
+/// configuration holding them keeps alive).
+pub type MethodMemo<T> = std::sync::RwLock<HashMap<usize, T, Hasher>>;
 
-/// The bucket of `method` in `buckets`, made by `make` when the method is first called.
-fn method_bucket(
-    buckets: &MethodBuckets,
-    method: &Arc<CompiledMethod>,
-    make: impl FnOnce() -> Option<Arc<Bucket>>,
-) -> Option<Arc<Bucket>> {
+/// Buckets by method, `None` for a method without a limit.
+pub type MethodBuckets = MethodMemo<Option<Arc<Bucket>>>;
+
+/// What `memo` holds for `method`, made by `make` when the method is first called.
+fn memoized<T: Clone>(memo: &MethodMemo<T>, method: &Arc<CompiledMethod>, make: impl FnOnce() -> T) -> T {
     let id = Arc::as_ptr(method) as usize;
-    if let Some(b) = buckets.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+    if let Some(b) = memo.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return b.clone();
     }
-    let bucket = make();
-    buckets
-        .write()
+    let made = make();
+    memo.write()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(id, bucket.clone());
-    bucket
+        .insert(id, made.clone());
+    made
 }
 
 impl StageRuntime {
@@ -131,12 +148,8 @@ impl StageRuntime {
     /// The bucket of `method` on this stage: its own `methodSettings` throttle, else the
     /// stage's (`*/*`), else none.
     pub fn method_bucket(&self, limiters: &Limiters, method: &Arc<CompiledMethod>) -> Option<Arc<Bucket>> {
-        method_bucket(&self.method_buckets, method, || {
-            let path = method
-                .resource_path
-                .strip_prefix('/')
-                .unwrap_or(&method.resource_path);
-            let own = format!("{path}/{}", method.http_method.as_str());
+        memoized(&self.method_buckets, method, || {
+            let own = setting_key(method);
             let s = self
                 .stage
                 .method_settings
@@ -147,6 +160,37 @@ impl StageRuntime {
             Some(limiters.bucket(&name, limit))
         })
     }
+
+    /// How `method`'s answers are cached on this stage: its own `methodSettings` say, else
+    /// the stage's (`*/*`), which AWS applies to GET requests only; not at all without a cache
+    /// cluster, caching enabled, or with a TTL of 0.
+    pub fn cache_policy(&self, method: &Arc<CompiledMethod>) -> Option<CachePolicy> {
+        self.cache.as_ref()?;
+        memoized(&self.cache_policies, method, || {
+            let settings = &self.stage.method_settings;
+            let (s, get_only) = match settings.get(&setting_key(method)) {
+                Some(own) => (own, false),
+                None => (settings.get("*/*")?, true),
+            };
+            let ttl = u64::try_from(s.cache_ttl_in_seconds.min(3600)).unwrap_or(0);
+            (s.caching_enabled && ttl > 0).then_some(CachePolicy {
+                ttl: std::time::Duration::from_secs(ttl),
+                require_authorization: s.require_authorization_for_cache_control,
+                unauthorized: s.unauthorized_cache_control_header_strategy,
+                get_only,
+            })
+        })
+    }
+}
+
+/// The key of `method`'s own settings in a stage's `methodSettings`: `{resourcePath}/{METHOD}`
+/// without the path's leading `/` (`pets/GET`, and `/GET` for the root resource).
+fn setting_key(method: &CompiledMethod) -> String {
+    let path = method
+        .resource_path
+        .strip_prefix('/')
+        .unwrap_or(&method.resource_path);
+    format!("{path}/{}", method.http_method.as_str())
 }
 
 impl KeyGrant {
@@ -172,7 +216,7 @@ impl KeyGrant {
         if self.plan.method_throttles.is_empty() {
             return None;
         }
-        method_bucket(&self.method_buckets, method, || {
+        memoized(&self.method_buckets, method, || {
             let own = format!("{}/{}", method.resource_path, method.http_method.as_str());
             let t = self.plan.method_throttles.get(&own)?;
             let limit = Limit::of(t.rate_limit, t.burst_limit)?;
@@ -235,7 +279,10 @@ impl RuntimeConfig {
         stages: impl IntoIterator<Item = &'a StageConfig>,
         compiled: &HashMap<String, Arc<CompiledApi>>,
         callers: &[CallerConfig],
+        caches: &ResponseCaches,
     ) -> Result<Self, String> {
+        let stages: Vec<&StageConfig> = stages.into_iter().collect();
+        let mut stage_caches = caches.refresh(stages.iter().copied());
         let mut apis = StageMap::default();
         for s in stages {
             let api = compiled
@@ -278,6 +325,8 @@ impl RuntimeConfig {
                 api_keys: key_grants(&s.usage_plans),
                 method_buckets: Default::default(),
                 authorizers_flushed: s.authorizers_flushed,
+                cache: stage_caches.remove(&(s.api_id.clone(), s.stage.stage_name.clone())),
+                cache_policies: Default::default(),
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(
                         a.format.as_deref()?,

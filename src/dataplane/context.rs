@@ -57,6 +57,8 @@ pub struct RequestContext<'r> {
     /// The request's headers and parameters, kept only when a gateway response maps them.
     pub gateway_request: Option<Box<GatewayRequest>>,
     pub integration_latency_ms: Option<u128>,
+    /// Whether the stage cache served the request (`None`: the method is not cached).
+    pub cache_hit: Option<bool>,
     /// From the request's arrival to its answer being ready.
     pub latency_ms: u64,
     /// What mapping templates set in `$context.requestOverride` / `responseOverride`.
@@ -111,6 +113,7 @@ impl<'r> RequestContext<'r> {
             api_key: None,
             gateway_request: None,
             integration_latency_ms: None,
+            cache_hit: None,
             latency_ms: 0,
             overrides: None,
             status: 0,

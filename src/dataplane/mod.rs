@@ -7,6 +7,7 @@
 
 pub mod authorizer;
 pub mod body;
+pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -46,6 +46,11 @@ fn count(series: &Series, served: &Served) {
         500..=599 => add(&series.errors_5xx, 1),
         _ => {}
     }
+    match served.cache_hit {
+        Some(true) => add(&series.cache_hits, 1),
+        Some(false) => add(&series.cache_misses, 1),
+        None => {}
+    }
     series.latency.observe(served.latency_ms);
     if let Some(ms) = served.integration_latency_ms {
         series.integration_latency.observe(ms);
@@ -58,6 +63,7 @@ struct Served {
     status: u16,
     latency_ms: u64,
     integration_latency_ms: Option<u64>,
+    cache_hit: Option<bool>,
 }
 
 #[derive(Default)]
@@ -65,6 +71,8 @@ struct Series {
     count: AtomicU64,
     errors_4xx: AtomicU64,
     errors_5xx: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
     latency: Histogram,
     integration_latency: Histogram,
 }
@@ -161,6 +169,7 @@ impl Metrics {
             status: ctx.status,
             latency_ms: ctx.latency_ms,
             integration_latency_ms: ctx.integration_latency_ms.map(|ms| ms as u64),
+            cache_hit: ctx.cache_hit,
         };
         RECENT.with_borrow_mut(|recent| {
             if let Some(i) = recent.iter().position(|r| r.serves(self.id, ctx)) {
@@ -227,6 +236,8 @@ impl Metrics {
                 t.counts[0] += s.count.load(Ordering::Relaxed);
                 t.counts[1] += s.errors_4xx.load(Ordering::Relaxed);
                 t.counts[2] += s.errors_5xx.load(Ordering::Relaxed);
+                t.counts[3] += s.cache_hits.load(Ordering::Relaxed);
+                t.counts[4] += s.cache_misses.load(Ordering::Relaxed);
                 t.latency.add(&s.latency);
                 t.integration_latency.add(&s.integration_latency);
             }
@@ -267,6 +278,16 @@ impl Metrics {
             ("gatehouse_requests_total", "Requests (API Gateway's Count).", 0),
             ("gatehouse_4xx_errors_total", "Client errors (4XXError).", 1),
             ("gatehouse_5xx_errors_total", "Server errors (5XXError).", 2),
+            (
+                "gatehouse_cache_hits_total",
+                "Requests served from the stage cache (CacheHitCount).",
+                3,
+            ),
+            (
+                "gatehouse_cache_misses_total",
+                "Requests of cached methods the cache did not serve (CacheMissCount).",
+                4,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (k, t) in &series {
@@ -307,7 +328,7 @@ impl Metrics {
 /// A series summed over the shards: requests, 4XX, 5XX, and the two histograms.
 #[derive(Default)]
 struct Totals {
-    counts: [u64; 3],
+    counts: [u64; 5],
     latency: HistogramTotals,
     integration_latency: HistogramTotals,
 }
@@ -495,6 +516,7 @@ mod tests {
             status: 502,
             latency_ms: 3,
             integration_latency_ms: None,
+            cache_hit: Some(true),
         };
         m.record_served(labels, &served);
         // Another thread counts into its own shard; the scrape adds them up.

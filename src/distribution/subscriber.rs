@@ -51,6 +51,8 @@ pub struct Subscriber {
     compiled: HashMap<String, Arc<CompiledApi>>,
     /// Told the fleet's size, so each worker enforces its share of rate limits.
     limiters: Option<Arc<crate::dataplane::throttle::Limiters>>,
+    /// The stage caches, kept across configurations.
+    caches: Arc<crate::dataplane::cache::ResponseCaches>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -87,12 +89,19 @@ impl Subscriber {
             callers: Vec::new(),
             compiled: HashMap::new(),
             limiters: None,
+            caches: Arc::default(),
         }
     }
 
     /// Tells `limiters` the fleet's size whenever the control plane does.
     pub fn with_limiters(mut self, limiters: Arc<crate::dataplane::throttle::Limiters>) -> Self {
         self.limiters = Some(limiters);
+        self
+    }
+
+    /// Keeps the stage caches in `caches` (the workers' threads serve from them).
+    pub fn with_caches(mut self, caches: Arc<crate::dataplane::cache::ResponseCaches>) -> Self {
+        self.caches = caches;
         self
     }
 
@@ -120,7 +129,13 @@ impl Subscriber {
                 .map_err(|e| format!("cached snapshot {hash}: {e}"))?;
             compiled.insert(hash.clone(), Arc::new(compile_verified(hash, &bytes)?));
         }
-        let runtime = RuntimeConfig::build(cached.revision, &cached.stages, &compiled, &cached.callers)?;
+        let runtime = RuntimeConfig::build(
+            cached.revision,
+            &cached.stages,
+            &compiled,
+            &cached.callers,
+            &self.caches,
+        )?;
         self.runtime.store(Arc::new(runtime));
         self.compiled = compiled;
         self.callers = cached.callers;
@@ -281,7 +296,7 @@ impl Subscriber {
             };
             compiled.insert(hash, api);
         }
-        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled, callers)?;
+        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled, callers, &self.caches)?;
         Ok((runtime, compiled))
     }
 

@@ -151,6 +151,9 @@ pub struct StageConfig {
     /// new one).
     #[serde(default)]
     pub authorizers_flushed: i64,
+    /// The generation of the stage's cached answers (FlushStageCache starts a new one).
+    #[serde(default)]
+    pub cache_flushed: i64,
     /// The usage plans covering the stage, with the keyed hashes of their enabled keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_plans: Vec<super::usage_plan::StagePlan>,

@@ -12,7 +12,7 @@ pub use crate::domain::caller::CallerConfig;
 pub use crate::domain::stage::StageConfig;
 
 const STAGES_SQL: &str =
-    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed
+    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed, s.cache_flushed
      FROM stages s
      JOIN apis a ON a.id = s.api_id
      JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
@@ -27,10 +27,21 @@ type Row = (
     String,
     Option<String>,
     i64,
+    i64,
 );
 
 fn to_config(
-    (api_id, account_id, region, protocol, doc, snapshot, canary_snapshot, authorizers_flushed): Row,
+    (
+        api_id,
+        account_id,
+        region,
+        protocol,
+        doc,
+        snapshot,
+        canary_snapshot,
+        authorizers_flushed,
+        cache_flushed,
+    ): Row,
 ) -> Result<StageConfig, StoreError> {
     Ok(StageConfig {
         api_id,
@@ -42,6 +53,7 @@ fn to_config(
         snapshot,
         canary_snapshot,
         authorizers_flushed,
+        cache_flushed,
         usage_plans: vec![],
     })
 }

@@ -99,6 +99,20 @@ pub async fn flush_authorizers(conn: &mut PgConnection, api_id: &str, name: &str
     revision::bump(conn, "stage", api_id, name).await
 }
 
+/// FlushStageCache: a new generation of the stage's cached answers.
+pub async fn flush_cache(conn: &mut PgConnection, api_id: &str, name: &str) -> Result<i64, StoreError> {
+    let done =
+        sqlx::query("UPDATE stages SET cache_flushed = cache_flushed + 1 WHERE api_id = $1 AND name = $2")
+            .bind(api_id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    revision::bump(conn, "stage", api_id, name).await
+}
+
 /// Whether any stage of the API serves `deployment_id`, as its deployment or its canary's.
 pub async fn uses_deployment(
     conn: &mut PgConnection,

@@ -33,6 +33,7 @@ use crate::domain::enums::AuthorizationType;
 use crate::iam::{Caller, Decision, Policy, Request};
 
 const INVOKE: &str = "execute-api:Invoke";
+const INVALIDATE_CACHE: &str = "execute-api:InvalidateCache";
 
 pub async fn check<'r>(
     dp: &DataPlane,
@@ -75,7 +76,7 @@ pub async fn check<'r>(
         .as_ref()
         .map_or("anonymous", |s| s.config.principal_arn.as_str());
     let from = Origin::new(dp, request, ctx);
-    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, &arn, &from));
+    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, INVOKE, &arn, &from));
     if by_resource_policy == Some(Decision::ExplicitDeny) {
         return Err(policy_denies(user, &arn, true));
     }
@@ -94,7 +95,7 @@ pub async fn check<'r>(
             match verdict
                 .policy
                 .as_ref()
-                .map(|p| evaluate(p, Caller::Anonymous, &arn, &from))
+                .map(|p| evaluate(p, Caller::Anonymous, INVOKE, &arn, &from))
             {
                 None | Some(Decision::Allow) => Ok(()),
                 Some(Decision::ExplicitDeny) => Err(GatewayError::access_denied(
@@ -112,7 +113,7 @@ pub async fn check<'r>(
             let by_identity = signer
                 .policies
                 .iter()
-                .map(|p| evaluate(p, who, &arn, &from))
+                .map(|p| evaluate(p, who, INVOKE, &arn, &from))
                 .fold(Decision::ImplicitDeny, Decision::combine);
             let by_resource = by_resource_policy.unwrap_or(Decision::ImplicitDeny);
             // AWS's evaluation: an explicit deny anywhere wins; a caller of the API's own
@@ -133,6 +134,38 @@ pub async fn check<'r>(
             }
         }
     }
+}
+
+/// Whether the request's caller may invalidate the cached answer of its method: an IAM caller
+/// (an AWS_IAM method's signer) whose identity policies allow `execute-api:InvalidateCache` on
+/// the method ARN, and whom the API's resource policy does not deny it.
+pub fn may_invalidate_cache(
+    dp: &DataPlane,
+    api: &CompiledRestApi,
+    request: &MethodRequest<'_>,
+    path: &str,
+    ctx: &RequestContext<'_>,
+) -> bool {
+    let Some(signer) = ctx.caller.as_deref() else {
+        return false;
+    };
+    let arn = method_arn(ctx, request, path);
+    let from = Origin::new(dp, request, ctx);
+    let who = Caller::Iam {
+        account: &signer.config.account_id,
+        arn: &signer.config.principal_arn,
+    };
+    let denied = api
+        .policy
+        .as_ref()
+        .is_some_and(|p| evaluate(p, who, INVALIDATE_CACHE, &arn, &from) == Decision::ExplicitDeny);
+    !denied
+        && signer
+            .policies
+            .iter()
+            .map(|p| evaluate(p, who, INVALIDATE_CACHE, &arn, &from))
+            .fold(Decision::ImplicitDeny, Decision::combine)
+            == Decision::Allow
 }
 
 /// The request's method ARN: `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}`,
@@ -243,7 +276,7 @@ impl<'a> Origin<'a> {
     }
 }
 
-fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, origin: &Origin<'_>) -> Decision {
+fn evaluate(policy: &Policy, caller: Caller<'_>, action: &str, arn: &str, origin: &Origin<'_>) -> Decision {
     let keys = |key: &str| match (key, caller) {
         ("aws:sourceip", _) => Some(origin.facts().0.clone()),
         ("aws:sourcevpc", _) => origin.facts().1.map(str::to_owned),
@@ -258,7 +291,7 @@ fn evaluate(policy: &Policy, caller: Caller<'_>, arn: &str, origin: &Origin<'_>)
     };
     policy.evaluate(&Request {
         caller,
-        action: INVOKE,
+        action,
         resource: arn,
         keys: &keys,
     })

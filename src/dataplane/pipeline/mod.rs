@@ -14,10 +14,11 @@
 //! 7. [`throttle`]: usage-plan, method and account rate limits;
 //! 8. [`quota`]: the key's usage plan quota, and its usage counted;
 //! 9. [`validate`]: required parameters, then the body against its model;
-//! 10. cache lookup (to come);
+//! 10. [`cache`] lookup: a method with caching enabled answers from the stage cache when it
+//!     holds the answer;
 //! 11. [`integrate`]: MOCK, HTTP, HTTP_PROXY, AWS_PROXY (Lambda), AWS, with the request and
 //!     response mappings they involve;
-//! 12. cache fill (to come);
+//! 12. [`cache`] fill: the integration's answer kept for the method's TTL;
 //! 13. [`respond`]: AWS's ids on the answer, a failure through [`super::error::rescue`]; metrics
 //!     and the access log.
 //!
@@ -26,6 +27,7 @@
 pub mod admit;
 pub mod api_key;
 pub mod authorize;
+pub mod cache;
 pub mod canary;
 pub mod integrate;
 pub mod quota;
@@ -114,8 +116,13 @@ async fn run<'r>(
         Some(v) => validate::check(v, &request, body).await?,
         None => body,
     };
-    // cache lookup (to come).
+    let fill = match cache::lookup(dp, api, method, &request, path, ctx)? {
+        cache::Lookup::Hit(reply) => return Ok(reply),
+        cache::Lookup::Miss(fill) => fill,
+    };
     let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;
-    // cache fill (to come).
-    Ok(reply)
+    match fill {
+        Some(fill) => cache::fill(fill, reply).await,
+        None => Ok(reply),
+    }
 }

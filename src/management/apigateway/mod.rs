@@ -82,6 +82,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(s::create_stage, s::get_stages))
         .routes(routes!(s::get_stage, s::update_stage, s::delete_stage))
         .routes(routes!(s::flush_stage_authorizers_cache))
+        .routes(routes!(s::flush_stage_cache))
         .routes(routes!(mo::create_model, mo::get_models))
         .routes(routes!(mo::get_model, mo::update_model, mo::delete_model))
         .routes(routes!(mo::get_model_template))

@@ -590,6 +590,29 @@ pub async fn flush_stage_authorizers_cache(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/restapis/{restapi_id}/stages/{stage_name}/cache/data",
+    operation_id = "FlushStageCache",
+    tag = "apigateway",
+    params(("restapi_id" = String, Path), ("stage_name" = String, Path)),
+    responses((status = 202, description = "FlushStageCache succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn flush_stage_cache(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
+    stages::flush_cache(&mut tx, &api_id, &name)
+        .await
+        .or_not_found(stage_not_found)?;
+    tx.commit().await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -917,7 +917,7 @@ async fn flushing_the_stages_authorizer_cache_makes_workers_ask_again() {
 }
 
 /// A caller of AWS_IAM methods in the identity store, with identity policies `policies`.
-async fn add_caller(
+pub(super) async fn add_caller(
     app: &TestApp,
     key: &str,
     account: &str,
@@ -942,14 +942,14 @@ async fn add_caller(
 }
 
 /// Makes `GET {path}` an AWS_IAM method.
-async fn iam_only(api: &TestApi<'_>, path: &str) {
+pub(super) async fn iam_only(api: &TestApi<'_>, path: &str) {
     let r = api.resource(path).await;
     let ops = vec![replace("/authorizationType", "AWS_IAM")];
     update_method(api.c, &api.id, &r, "GET", ops).await;
 }
 
 /// How a test signs a request: with whose key, when, and where the signature goes.
-struct Signer<'a> {
+pub(super) struct Signer<'a> {
     key: &'a str,
     secret: String,
     token: Option<&'a str>,
@@ -958,7 +958,7 @@ struct Signer<'a> {
 }
 
 impl<'a> Signer<'a> {
-    fn new(key: &'a str) -> Self {
+    pub(super) fn new(key: &'a str) -> Self {
         Self {
             key,
             secret: format!("{key}-secret"),
@@ -969,7 +969,7 @@ impl<'a> Signer<'a> {
     }
 
     /// `req` signed for execute-api in us-east-1 (headers `extra` signed with it).
-    fn sign(&self, mut req: reqwest::Request) -> reqwest::Request {
+    pub(super) fn sign(&self, mut req: reqwest::Request) -> reqwest::Request {
         use aws_sigv4::http_request::{
             SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
         };

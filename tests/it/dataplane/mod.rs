@@ -2,6 +2,7 @@
 //! one module per area.
 
 mod authorize;
+mod cache;
 mod http;
 mod lambda;
 mod observe;

@@ -75,6 +75,7 @@ impl WorkerBuilder {
                 client_timeouts: self.timeouts,
                 metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
                 trusted_proxies: self.trusted_proxies,
+                cache_stage_limit: gatehouse::dataplane::cache::DEFAULT_STAGE_LIMIT,
             },
         )
         .await
