@@ -333,3 +333,55 @@ async fn flush_stage_cache_empties_the_stage_cache_of_every_worker() {
     let b = id_of(http_one.get(url(&one)).send().await.unwrap()).await;
     assert_ne!(a, b);
 }
+
+#[tokio::test]
+async fn a_canary_uses_the_stage_cache_only_when_its_settings_say_so() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "canary-cache").await;
+    fresh_mock(&api, "/a").await;
+    api.deploy("dev").await;
+    cache_stage(&c, &api.id, &[("/*/*/caching/enabled", "true")]).await;
+    // Every request goes to the canary, which does not use the stage cache.
+    c.create_deployment()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .canary_settings(
+            aws_sdk_apigateway::types::DeploymentCanarySettings::builder()
+                .percent_traffic(100.0)
+                .use_stage_cache(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (worker, http) = cached_worker(&app, &api.id).await;
+    let get = || http.get(invoke_url(&api.id, &worker, "dev", "/a")).send();
+    let a = id_of(get().await.unwrap()).await;
+    assert_ne!(id_of(get().await.unwrap()).await, a);
+
+    c.update_stage()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .patch_operations(patch_op(
+            Op::Replace,
+            "/canarySettings/useStageCache",
+            Some("true"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api.id, "dev")
+                .and_then(|s| s.stage.canary_settings.as_ref().map(|c| c.use_stage_cache))
+                == Some(true)
+        })
+        .await
+    );
+    let a = id_of(get().await.unwrap()).await;
+    assert_eq!(id_of(get().await.unwrap()).await, a);
+}

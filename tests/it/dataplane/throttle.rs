@@ -351,3 +351,52 @@ async fn two_workers_hold_a_fleet_limit_together() {
     // The fleet's burst of 20, within 10%.
     assert!((20..=22).contains(&admitted), "{admitted}");
 }
+
+#[tokio::test]
+async fn lambda_proxy_events_name_the_api_key_a_method_required() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = crate::backends::fake_lambda().await;
+    let api = TestApi::create(&c, "keyed-lambda").await;
+    api.lambda_proxy("/events", "POST", "echo").await;
+    let events = api.resource("/events").await;
+    c.update_method()
+        .rest_api_id(&api.id)
+        .resource_id(&events)
+        .http_method("POST")
+        .patch_operations(patch_op(Op::Replace, "/apiKeyRequired", Some("true")))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    let plan = c
+        .create_usage_plan()
+        .name("events")
+        .api_stages(ApiStage::builder().api_id(&api.id).stage("dev").build())
+        .send()
+        .await
+        .unwrap();
+    let (key_id, key) = plan_key(&c, plan.id().unwrap(), "client").await;
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api.id, "dev")
+                .is_some_and(|s| !s.api_keys.is_empty())
+        })
+        .await
+    );
+    let res = invoker(&api.id, &worker)
+        .post(invoke_url(&api.id, &worker, "dev", "/events"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let event: serde_json::Value = res.json().await.unwrap();
+    let identity = &event["requestContext"]["identity"];
+    assert_eq!(identity["apiKey"], key.as_str());
+    assert_eq!(identity["apiKeyId"], key_id.as_str());
+}
