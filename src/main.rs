@@ -50,6 +50,10 @@ enum Command {
         /// AWS's regional endpoint), e.g. `--aws-endpoint sqs=http://localhost:4566`.
         #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
         aws_endpoints: Vec<(String, String)>,
+        /// Where rate limits are kept: `local` (each worker its share, the default) or a Redis
+        /// URL (`redis://127.0.0.1:6379`) for limits exact across the fleet.
+        #[arg(long, env = "GATEHOUSE_RATE_LIMIT_BACKEND")]
+        rate_limit_backend: Option<String>,
     },
     /// The control plane alone (management API + configuration for workers), on an existing
     /// PostgreSQL (DATABASE_URL). Run as many replicas as you like.
@@ -85,6 +89,10 @@ enum Command {
         /// This worker's name in the fleet view (default: generated).
         #[arg(long)]
         worker_id: Option<String>,
+        /// Where rate limits are kept: `local` (each worker its share, the default) or a Redis
+        /// URL (`redis://127.0.0.1:6379`) for limits exact across the fleet.
+        #[arg(long, env = "GATEHOUSE_RATE_LIMIT_BACKEND")]
+        rate_limit_backend: Option<String>,
     },
     /// Prints the fleet of workers a control plane knows.
     Fleet {
@@ -163,7 +171,9 @@ async fn main() -> anyhow::Result<()> {
             metrics_listen,
             lambda_endpoint,
             aws_endpoints,
+            rate_limit_backend,
         } => {
+            config.set_rate_limit_backend(rate_limit_backend)?;
             config.set_metrics_addr(metrics_listen);
             config.management_addr = listen.unwrap_or(config.management_addr);
             config.data_plane_addr = data_plane.unwrap_or(config.data_plane_addr);
@@ -190,7 +200,9 @@ async fn main() -> anyhow::Result<()> {
             lambda_endpoint,
             aws_endpoints,
             worker_id,
+            rate_limit_backend,
         } => {
+            config.set_rate_limit_backend(rate_limit_backend)?;
             config.set_metrics_addr(metrics_listen);
             config.control_plane_url = Some(control_plane);
             config.data_plane_addr = listen.unwrap_or(config.data_plane_addr);

@@ -178,6 +178,8 @@ pub struct WorkerOptions {
     pub trusted_proxies: Vec<crate::iam::Cidr>,
     /// The most one stage's cache may hold, in bytes.
     pub cache_stage_limit: u64,
+    /// The Redis server that keeps rate limits for the fleet; none: each worker its share.
+    pub rate_limit_redis: Option<String>,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -219,7 +221,13 @@ impl Worker {
         }
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
         let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
-        let limiters = Arc::new(dataplane::throttle::Limiters::default());
+        let limiters = Arc::new(match &opts.rate_limit_redis {
+            Some(url) => dataplane::throttle::Limiters::with_redis(
+                dataplane::throttle::redis::RedisLimits::connect(url)
+                    .map_err(|e| anyhow::anyhow!("the rate-limit backend: {e}"))?,
+            ),
+            None => dataplane::throttle::Limiters::default(),
+        });
         let usage = Arc::new(dataplane::usage::UsageCounter::default());
         let caches = Arc::new(dataplane::cache::ResponseCaches::with_stage_limit(
             opts.cache_stage_limit,
@@ -473,6 +481,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             metrics_addr: metrics_addr(&config)?,
             trusted_proxies: config.trusted_proxies.clone(),
             cache_stage_limit: config.cache_max_bytes,
+            rate_limit_redis: config.rate_limit_redis.clone(),
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -534,6 +543,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             metrics_addr: metrics_addr(&config)?,
             trusted_proxies: config.trusted_proxies.clone(),
             cache_stage_limit: config.cache_max_bytes,
+            rate_limit_redis: config.rate_limit_redis.clone(),
         },
     )
     .await?;

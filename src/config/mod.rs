@@ -71,6 +71,9 @@ pub struct Config {
     /// The most one stage's cache may hold on a worker, in bytes (AWS's cacheClusterSize of the
     /// stage bounds it too).
     pub cache_max_bytes: u64,
+    /// The Redis server rate limits are kept at, for limits exact across the fleet; none:
+    /// each worker enforces its share.
+    pub rate_limit_redis: Option<String>,
     /// The token that authenticates workers to the control plane's internal endpoints.
     pub cluster_token: Option<String>,
     /// Base URLs of AWS services by name (`lambda`, `sqs`, ...); a service not here is called
@@ -176,6 +179,7 @@ impl Config {
                 0 => None,
                 n => Some(n),
             },
+            rate_limit_redis: rate_limit_backend(get("GATEHOUSE_RATE_LIMIT_BACKEND"))?,
             cache_max_bytes: parse_num(
                 get("GATEHOUSE_CACHE_MAX_BYTES"),
                 "GATEHOUSE_CACHE_MAX_BYTES",
@@ -199,6 +203,14 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             env: env.clone(),
         })
+    }
+
+    /// The rate-limit backend given on the command line, if any.
+    pub fn set_rate_limit_backend(&mut self, given: Option<String>) -> Result<(), ConfigError> {
+        if given.is_some() {
+            self.rate_limit_redis = rate_limit_backend(given.as_deref())?;
+        }
+        Ok(())
     }
 
     /// The metrics address given on the command line, if any.
@@ -237,6 +249,20 @@ impl Config {
             });
         }
         Ok(())
+    }
+}
+
+/// `local` (or nothing): each worker its share; a `redis://` URL: limits kept in Redis.
+fn rate_limit_backend(raw: Option<&str>) -> Result<Option<String>, ConfigError> {
+    match raw.map(str::trim) {
+        None | Some("" | "local") => Ok(None),
+        Some(url) if url.starts_with("redis://") || url.starts_with("redis+unix://") => {
+            Ok(Some(url.to_owned()))
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            name: "GATEHOUSE_RATE_LIMIT_BACKEND",
+            reason: format!("{other:?}: expected `local` or a redis:// URL"),
+        }),
     }
 }
 
@@ -311,6 +337,22 @@ mod tests {
         assert!(c.database_url.is_none());
         assert_eq!(c.data_plane_threads, None);
         c.check_exposure().unwrap();
+    }
+
+    #[test]
+    fn rate_limits_are_local_unless_a_redis_url_is_given() {
+        let backend =
+            |v| Config::from_env(&env(&[("GATEHOUSE_RATE_LIMIT_BACKEND", v)])).map(|c| c.rate_limit_redis);
+        assert_eq!(backend("local").unwrap(), None);
+        assert_eq!(
+            backend("redis://127.0.0.1:6379").unwrap().as_deref(),
+            Some("redis://127.0.0.1:6379")
+        );
+        assert!(backend("memcached://x").is_err());
+        let mut c = Config::from_env(&env(&[])).unwrap();
+        assert_eq!(c.rate_limit_redis, None);
+        c.set_rate_limit_backend(Some("redis://r:6379/2".into())).unwrap();
+        assert_eq!(c.rate_limit_redis.as_deref(), Some("redis://r:6379/2"));
     }
 
     #[test]

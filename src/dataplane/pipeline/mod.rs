@@ -109,7 +109,7 @@ async fn run<'r>(
     authorize::check(dp, config, api, method, &request, path, ctx).await?;
     api_key::check(dp, api, method, &request, ctx)?;
     // Throttled requests use up no quota.
-    throttle::check(dp, method, ctx)?;
+    throttle::check(dp, method, ctx).await?;
     quota::check(dp, ctx)?;
     // Only a method with a validator waits for its body here.
     let body = match method.validation.as_ref() {

@@ -8,10 +8,13 @@
 //! self-hosted gateway's capacity is its fleet's, and a fixed cap of AWS's would only hide it.
 //!
 //! The first without a token ends the request: 429 `Too Many Requests` (THROTTLED), with
-//! `Retry-After` saying when to come back.
+//! `Retry-After` saying when to come back. With a Redis backend, the request's buckets are
+//! checked at once, fleet-wide ([`crate::dataplane::throttle::redis`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use smallvec::SmallVec;
 
 use crate::compiler::CompiledMethod;
 use crate::dataplane::context::RequestContext;
@@ -19,7 +22,7 @@ use crate::dataplane::error::GatewayError;
 use crate::dataplane::state::DataPlane;
 use crate::dataplane::throttle::Bucket;
 
-pub fn check(
+pub async fn check(
     dp: &DataPlane,
     method: &Arc<CompiledMethod>,
     ctx: &RequestContext<'_>,
@@ -32,21 +35,28 @@ pub fn check(
         return Ok(());
     }
     let limiters = &dp.shared.limiters;
-    let (now, fleet) = (Instant::now(), limiters.fleet());
-    let take = |b: &Bucket| b.take(now, fleet).map_err(throttled);
+    let mut buckets: SmallVec<[Arc<Bucket>; 3]> = SmallVec::new();
     if let Some(key) = ctx.api_key.as_deref() {
         let names = (&*stage.api_id, &*stage.stage.stage_name);
-        if let Some(b) = key.grant.method_bucket(limiters, method, names) {
-            take(&b)?;
-        }
-        if let Some(b) = key.grant.bucket(limiters) {
-            take(b)?;
+        buckets.extend(key.grant.method_bucket(limiters, method, names));
+        buckets.extend(key.grant.bucket(limiters).cloned());
+    }
+    buckets.extend(stage.method_bucket(limiters, method));
+    if buckets.is_empty() {
+        return Ok(());
+    }
+    if let Some(remote) = limiters.remote() {
+        let all: SmallVec<[&Bucket; 3]> = buckets.iter().map(|b| &**b).collect();
+        // Boxed: only this mode waits here, and its state would enlarge every request's future.
+        if let Some(decided) = Box::pin(remote.take(&all)).await {
+            return decided.map_err(throttled);
         }
     }
-    match stage.method_bucket(limiters, method) {
-        Some(b) => take(&b),
-        None => Ok(()),
+    let (now, fleet) = (Instant::now(), limiters.fleet());
+    for b in &buckets {
+        b.take(now, fleet).map_err(throttled)?;
     }
+    Ok(())
 }
 
 fn throttled(wait: Duration) -> GatewayError {

@@ -400,3 +400,91 @@ async fn lambda_proxy_events_name_the_api_key_a_method_required() {
     assert_eq!(identity["apiKey"], key.as_str());
     assert_eq!(identity["apiKeyId"], key_id.as_str());
 }
+
+/// The Redis server the tests keep fleet-wide limits at (`.ci/run` makes sure it is up).
+fn redis_url() -> String {
+    std::env::var("GATEHOUSE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// An API whose `POST /a` (MOCK) is limited by the stage to `rate` a second, `burst` at once.
+async fn stage_limited<'c>(c: &'c aws_sdk_apigateway::Client, rate: &str, burst: &str) -> TestApi<'c> {
+    let api = TestApi::create(c, "fleet-limits").await;
+    api.mock("/a", "POST", r#"{"ok": true}"#).await;
+    api.deploy("dev").await;
+    c.update_stage()
+        .rest_api_id(&api.id)
+        .stage_name("dev")
+        .patch_operations(patch_op(Op::Replace, "/*/*/throttling/rateLimit", Some(rate)))
+        .patch_operations(patch_op(Op::Replace, "/*/*/throttling/burstLimit", Some(burst)))
+        .send()
+        .await
+        .unwrap();
+    api
+}
+
+async fn limited_worker(app: &TestApp, api: &str, redis: &str) -> gatehouse::server::Worker {
+    let worker = WorkerBuilder::new(&app.control_plane_url())
+        .redis(redis)
+        .start()
+        .await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(api, "dev")
+                .is_some_and(|s| !s.stage.method_settings.is_empty())
+        })
+        .await
+    );
+    worker
+}
+
+#[tokio::test]
+async fn with_redis_a_limit_is_exact_across_workers_however_traffic_spreads() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = stage_limited(&c, "1", "40").await;
+    let (one, two) = (
+        limited_worker(&app, &api.id, &redis_url()).await,
+        limited_worker(&app, &api.id, &redis_url()).await,
+    );
+    let url = |w: &gatehouse::server::Worker| invoke_url(&api.id, w, "dev", "/a");
+    // Most of the traffic reaches one worker: with local shares, each would admit its own 40.
+    let (http_one, http_two) = (invoker(&api.id, &one), invoker(&api.id, &two));
+    let (url_one, url_two) = (url(&one), url(&two));
+    let (on_one, on_two) = tokio::join!(
+        burst(&http_one, &url_one, None, 50),
+        burst(&http_two, &url_two, None, 10),
+    );
+    let admitted = count(&on_one.0, 200) + count(&on_two.0, 200);
+    // The burst of 40, and what a rate of 1/s refills while the requests run.
+    assert!((40..=42).contains(&admitted), "{admitted}: {on_one:?} {on_two:?}");
+    assert!(count(&on_one.0, 200) >= 30, "{on_one:?}");
+    let throttled = on_one.1.or(on_two.1).expect("a 429");
+    assert!(throttled.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn when_redis_is_away_each_worker_enforces_its_share() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = stage_limited(&c, "1", "5").await;
+    // Nothing listens on port 1.
+    let worker = limited_worker(&app, &api.id, "redis://127.0.0.1:1").await;
+    let started = std::time::Instant::now();
+    let (statuses, _) = burst(
+        &invoker(&api.id, &worker),
+        &invoke_url(&api.id, &worker, "dev", "/a"),
+        None,
+        8,
+    )
+    .await;
+    assert_eq!(count(&statuses, 200), 5, "{statuses:?}");
+    assert_eq!(count(&statuses, 429), 3, "{statuses:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

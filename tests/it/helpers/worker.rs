@@ -17,6 +17,7 @@ pub struct WorkerBuilder {
     aws: AwsSettings,
     timeouts: ClientTimeouts,
     trusted_proxies: Vec<gatehouse::iam::Cidr>,
+    rate_limit_redis: Option<String>,
 }
 
 impl WorkerBuilder {
@@ -27,6 +28,7 @@ impl WorkerBuilder {
             aws: AwsSettings::default(),
             timeouts: ClientTimeouts::default(),
             trusted_proxies: vec![],
+            rate_limit_redis: None,
         }
     }
 
@@ -61,6 +63,12 @@ impl WorkerBuilder {
         self
     }
 
+    /// Keeps rate limits in the Redis server at `url`.
+    pub fn redis(mut self, url: &str) -> Self {
+        self.rate_limit_redis = Some(url.to_owned());
+        self
+    }
+
     pub async fn start(self) -> Worker {
         Worker::start(
             "127.0.0.1:0".parse().unwrap(),
@@ -76,6 +84,7 @@ impl WorkerBuilder {
                 metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
                 trusted_proxies: self.trusted_proxies,
                 cache_stage_limit: gatehouse::dataplane::cache::DEFAULT_STAGE_LIMIT,
+                rate_limit_redis: self.rate_limit_redis,
             },
         )
         .await

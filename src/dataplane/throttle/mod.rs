@@ -8,6 +8,11 @@
 //! name in [`Limiters`], so a new configuration (every revision builds one) keeps the state of
 //! the buckets whose limits did not change. Buckets no configuration holds are forgotten once
 //! full again: a full bucket is what a new one would be, so nothing is lost.
+//!
+//! With a Redis backend ([`redis::RedisLimits`]), the buckets are kept in Redis instead and
+//! limits are exact across the fleet; the local shares stand in while Redis cannot be reached.
+
+pub mod redis;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,6 +38,8 @@ impl Limit {
 
 #[derive(Debug)]
 pub struct Bucket {
+    /// Its name in [`Limiters`] (and its key in Redis).
+    name: Box<str>,
     limit: Limit,
     state: Mutex<State>,
 }
@@ -46,8 +53,9 @@ struct State {
 }
 
 impl Bucket {
-    fn new(limit: Limit) -> Self {
+    fn new(name: &str, limit: Limit) -> Self {
         Self {
+            name: name.into(),
             limit,
             state: Mutex::new(State {
                 tokens: limit.burst,
@@ -109,6 +117,8 @@ impl Bucket {
 pub struct Limiters {
     buckets: Mutex<Registry>,
     fleet: AtomicU32,
+    /// Where limits are kept for the whole fleet, when they are.
+    remote: Option<redis::RedisLimits>,
 }
 
 #[derive(Debug)]
@@ -128,11 +138,25 @@ impl Default for Limiters {
                 sweep_at: FIRST_SWEEP,
             }),
             fleet: AtomicU32::new(1),
+            remote: None,
         }
     }
 }
 
 impl Limiters {
+    /// Limiters that keep their buckets in Redis.
+    pub fn with_redis(remote: redis::RedisLimits) -> Self {
+        Self {
+            remote: Some(remote),
+            ..Self::default()
+        }
+    }
+
+    /// The fleet-wide store of buckets, when there is one.
+    pub fn remote(&self) -> Option<&redis::RedisLimits> {
+        self.remote.as_ref()
+    }
+
     /// The bucket named `name` with `limit`: the live one when its limit is the same, else a
     /// new, full one.
     pub fn bucket(&self, name: &str, limit: Limit) -> Arc<Bucket> {
@@ -149,7 +173,7 @@ impl Limiters {
                 .retain(|_, b| Arc::strong_count(b) > 1 || !b.is_full(now));
             registry.sweep_at = (registry.buckets.len() * 2).max(FIRST_SWEEP);
         }
-        let b = Arc::new(Bucket::new(limit));
+        let b = Arc::new(Bucket::new(name, limit));
         registry.buckets.insert(name.to_owned(), b.clone());
         b
     }
@@ -174,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_bucket_lets_its_burst_through_then_its_rate() {
-        let b = Bucket::new(limit(5.0, 10.0));
+        let b = Bucket::new("b", limit(5.0, 10.0));
         let t0 = Instant::now();
         for _ in 0..10 {
             assert!(b.take(t0, 1).is_ok());
@@ -189,7 +213,7 @@ mod tests {
 
     #[test]
     fn each_worker_takes_its_share_of_the_fleet_limit() {
-        let b = Bucket::new(limit(10.0, 10.0));
+        let b = Bucket::new("b", limit(10.0, 10.0));
         let t0 = Instant::now();
         let admitted = (0..20).filter(|_| b.take(t0, 2).is_ok()).count();
         assert_eq!(admitted, 5, "half the burst");
@@ -201,9 +225,9 @@ mod tests {
 
     #[test]
     fn a_limit_of_zero_throttles_everything() {
-        let b = Bucket::new(limit(0.0, 0.0));
+        let b = Bucket::new("b", limit(0.0, 0.0));
         assert!(b.take(Instant::now(), 1).is_err());
-        let b = Bucket::new(limit(1.0, 0.0));
+        let b = Bucket::new("b", limit(1.0, 0.0));
         assert!(b.take(Instant::now() + Duration::from_secs(5), 1).is_err());
     }
 
