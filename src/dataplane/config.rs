@@ -65,6 +65,10 @@ pub struct StageRuntime {
     /// The generation of the stage's cached authorizer results: flushing the cache starts a
     /// new one, and results of another generation are never found.
     pub authorizers_flushed: i64,
+    /// The account's own limit (UpdateAccount's), when it has one.
+    pub account_throttle: Option<ThrottleSettings>,
+    /// The account's bucket, shared by all its stages, made when first needed.
+    pub account_bucket: std::sync::OnceLock<Option<Arc<Bucket>>>,
     /// The stage's cache, when its cache cluster is enabled.
     pub cache: Option<Arc<StageCache>>,
     /// How each method's answers are cached (`None`: they are not), by method, worked out
@@ -159,6 +163,17 @@ impl StageRuntime {
             let name = format!("method/{}/{}/{own}", self.api_id, self.stage.stage_name);
             Some(limiters.bucket(&name, limit))
         })
+    }
+
+    /// The bucket of the stage's account, when the account has a limit of its own.
+    pub fn account_bucket(&self, limiters: &Limiters) -> Option<&Arc<Bucket>> {
+        self.account_bucket
+            .get_or_init(|| {
+                let t = self.account_throttle?;
+                let limit = Limit::of(t.rate_limit, t.burst_limit)?;
+                Some(limiters.bucket(&format!("account/{}/{}", self.account_id, self.region), limit))
+            })
+            .as_ref()
     }
 
     /// How `method`'s answers are cached on this stage: its own `methodSettings` say, else
@@ -325,6 +340,8 @@ impl RuntimeConfig {
                 api_keys: key_grants(&s.usage_plans),
                 method_buckets: Default::default(),
                 authorizers_flushed: s.authorizers_flushed,
+                account_throttle: s.account_throttle,
+                account_bucket: Default::default(),
                 cache: stage_caches.remove(&(s.api_id.clone(), s.stage.stage_name.clone())),
                 cache_policies: Default::default(),
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {

@@ -154,6 +154,9 @@ pub struct StageConfig {
     /// The generation of the stage's cached answers (FlushStageCache starts a new one).
     #[serde(default)]
     pub cache_flushed: i64,
+    /// The account's own limit, when UpdateAccount set one (Gatehouse's extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_throttle: Option<super::usage_plan::ThrottleSettings>,
     /// The usage plans covering the stage, with the keyed hashes of their enabled keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_plans: Vec<super::usage_plan::StagePlan>,

@@ -41,3 +41,20 @@ pub async fn put<T: serde::Serialize>(
     .await?;
     Ok(())
 }
+
+/// Bumps the revision of every stage of the tenant's APIs: their configuration carries the
+/// account's limit.
+pub async fn touch_stages(conn: &mut PgConnection, tenant: &Tenant) -> Result<(), StoreError> {
+    let stages: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.api_id, s.name FROM stages s JOIN apis a ON a.id = s.api_id
+         WHERE a.account_id = $1 AND a.region = $2 ORDER BY s.api_id, s.name",
+    )
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (api, stage) in stages {
+        super::revision::bump(conn, "stage", &api, &stage).await?;
+    }
+    Ok(())
+}

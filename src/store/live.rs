@@ -12,9 +12,11 @@ pub use crate::domain::caller::CallerConfig;
 pub use crate::domain::stage::StageConfig;
 
 const STAGES_SQL: &str =
-    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed, s.cache_flushed
+    "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed, s.cache_flushed,
+            CASE WHEN (acs.doc->>'throttleEnforced')::boolean THEN acs.doc->'throttleSettings' END
      FROM stages s
      JOIN apis a ON a.id = s.api_id
+     LEFT JOIN account_settings acs ON acs.account_id = a.account_id AND acs.region = a.region
      JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
      LEFT JOIN deployments cd ON cd.api_id = s.api_id AND cd.id = s.canary_deployment_id";
 
@@ -28,6 +30,7 @@ type Row = (
     Option<String>,
     i64,
     i64,
+    Option<serde_json::Value>,
 );
 
 fn to_config(
@@ -41,6 +44,7 @@ fn to_config(
         canary_snapshot,
         authorizers_flushed,
         cache_flushed,
+        account_throttle,
     ): Row,
 ) -> Result<StageConfig, StoreError> {
     Ok(StageConfig {
@@ -54,6 +58,7 @@ fn to_config(
         canary_snapshot,
         authorizers_flushed,
         cache_flushed,
+        account_throttle: account_throttle.map(decode).transpose()?,
         usage_plans: vec![],
     })
 }

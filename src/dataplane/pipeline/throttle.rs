@@ -2,10 +2,10 @@
 //! request takes a token from (see [`crate::dataplane::throttle`]):
 //! 1. the usage plan's limit for this method, for the request's API key;
 //! 2. the usage plan's limit for the key;
-//! 3. the stage's limit for the method (`methodSettings`, its own or `*/*`).
-//!
-//! AWS's account-level limit (10,000 requests a second per region) is not imposed: a
-//! self-hosted gateway's capacity is its fleet's, and a fixed cap of AWS's would only hide it.
+//! 3. the stage's limit for the method (`methodSettings`, its own or `*/*`);
+//! 4. the account's, when UpdateAccount set one (`/throttle/rateLimit`, Gatehouse's own: AWS's
+//!    account-level limit of 10,000 requests a second per region is not imposed by default, as a
+//!    self-hosted gateway's capacity is its fleet's, and a fixed cap of AWS's would only hide it).
 //!
 //! The first without a token ends the request: 429 `Too Many Requests` (THROTTLED), with
 //! `Retry-After` saying when to come back. With a Redis backend, the request's buckets are
@@ -30,8 +30,8 @@ pub async fn check(
     let Some(stage) = ctx.stage_runtime else {
         return Ok(());
     };
-    // Most requests meet no limit: no key, no method settings.
-    if ctx.api_key.is_none() && stage.stage.method_settings.is_empty() {
+    // Most requests meet no limit: no key, no method settings, no account limit.
+    if ctx.api_key.is_none() && stage.stage.method_settings.is_empty() && stage.account_throttle.is_none() {
         return Ok(());
     }
     let limiters = &dp.shared.limiters;
@@ -42,6 +42,7 @@ pub async fn check(
         buckets.extend(key.grant.bucket(limiters).cloned());
     }
     buckets.extend(stage.method_bucket(limiters, method));
+    buckets.extend(stage.account_bucket(limiters).cloned());
     if buckets.is_empty() {
         return Ok(());
     }

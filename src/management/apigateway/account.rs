@@ -27,6 +27,17 @@ pub struct Account {
     pub api_key_version: String,
 }
 
+/// What is stored of an account: what GetAccount shows, and whether its throttle is enforced
+/// (only once UpdateAccount set one: AWS's fixed default is not imposed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredAccount {
+    #[serde(flatten)]
+    account: Account,
+    #[serde(default)]
+    throttle_enforced: bool,
+}
+
 impl Default for Account {
     /// AWS's account-level defaults: 10,000 requests/s with bursts of 5,000.
     fn default() -> Self {
@@ -55,11 +66,10 @@ pub async fn get_account(
     Extension(tenant): Extension<Tenant>,
 ) -> ApiResult<Json<Account>> {
     let mut conn = app.store.pool().acquire().await?;
-    Ok(Json(
-        accounts::get(&mut conn, &tenant, false)
-            .await?
-            .unwrap_or_default(),
-    ))
+    let stored: StoredAccount = accounts::get(&mut conn, &tenant, false)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(stored.account))
 }
 
 #[utoipa::path(
@@ -78,7 +88,9 @@ pub async fn update_account(
 ) -> ApiResult<Json<Account>> {
     let ops = patch::parse(body, "updateAccountInput")?;
     let mut tx = app.store.begin().await?;
-    let mut account: Account = accounts::get(&mut tx, &tenant, true).await?.unwrap_or_default();
+    let mut stored: StoredAccount = accounts::get(&mut tx, &tenant, true).await?.unwrap_or_default();
+    let was = (stored.throttle_enforced, stored.account.throttle_settings.clone());
+    let account = &mut stored.account;
     for op in &ops {
         match (op.path.as_str(), op.op) {
             ("/cloudwatchRoleArn", Op::Replace | Op::Add) => {
@@ -99,10 +111,53 @@ pub async fn update_account(
                 let f = op.required_value()?;
                 account.features.retain(|x| x != f);
             }
-            _ => return Err(op.invalid_path(&["/cloudwatchRoleArn", "/features"])),
+            // Gatehouse's own: an account-wide limit its workers enforce (AWS's is fixed).
+            ("/throttle/rateLimit", Op::Replace | Op::Add) => {
+                let rate: f64 = number(op)?;
+                account.throttle_settings.rate_limit = rate;
+                stored.throttle_enforced = true;
+            }
+            ("/throttle/burstLimit", Op::Replace | Op::Add) => {
+                let burst: f64 = number(op)?;
+                if burst.fract() != 0.0 || burst > f64::from(i32::MAX) {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid burst limit: {burst}. It must be a whole number"
+                    )));
+                }
+                account.throttle_settings.burst_limit = burst as i32;
+                stored.throttle_enforced = true;
+            }
+            ("/throttle", Op::Remove) => {
+                account.throttle_settings = Account::default().throttle_settings;
+                stored.throttle_enforced = false;
+            }
+            _ => {
+                return Err(op.invalid_path(&[
+                    "/cloudwatchRoleArn",
+                    "/features",
+                    "/throttle/rateLimit",
+                    "/throttle/burstLimit",
+                ]));
+            }
         }
     }
-    accounts::put(&mut tx, &tenant, &account).await?;
+    accounts::put(&mut tx, &tenant, &stored).await?;
+    // Workers learn a new account limit with the account's stages.
+    if (stored.throttle_enforced, stored.account.throttle_settings.clone()) != was {
+        accounts::touch_stages(&mut tx, &tenant).await?;
+    }
     tx.commit().await?;
-    Ok(Json(account))
+    Ok(Json(stored.account))
+}
+
+/// A patch value that must be a number of at least 0.
+fn number(op: &patch::PatchOp) -> ApiResult<f64> {
+    let raw = op.required_value()?;
+    match raw.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid value for {}: {raw}. It must be a number of at least 0",
+            op.path
+        ))),
+    }
 }

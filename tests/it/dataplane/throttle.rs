@@ -488,3 +488,75 @@ async fn when_redis_is_away_each_worker_enforces_its_share() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn an_account_limit_set_by_update_account_holds_across_its_apis() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let mut apis = vec![];
+    for name in ["one", "two"] {
+        let api = TestApi::create(&c, name).await;
+        api.mock("/a", "POST", r#"{"ok": true}"#).await;
+        api.deploy("dev").await;
+        apis.push(api.id.clone());
+    }
+    // AWS's fixed limit is shown, not enforced, until the account sets its own.
+    let account = c.get_account().send().await.unwrap();
+    assert_eq!(account.throttle_settings().unwrap().rate_limit(), 10000.0);
+    let e = c
+        .update_account()
+        .patch_operations(patch_op(Op::Replace, "/throttle/rateLimit", Some("fast")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let account = c
+        .update_account()
+        .patch_operations(patch_op(Op::Replace, "/throttle/rateLimit", Some("1")))
+        .patch_operations(patch_op(Op::Replace, "/throttle/burstLimit", Some("3")))
+        .send()
+        .await
+        .unwrap();
+    let throttle = account.throttle_settings().unwrap();
+    assert_eq!((throttle.rate_limit(), throttle.burst_limit()), (1.0, 3));
+    let worker = app.start_worker(None, None).await;
+    let limited = |on: bool| {
+        let (worker, apis) = (&worker, &apis);
+        async move {
+            eventually(Duration::from_secs(5), || async {
+                apis.iter().all(|api| {
+                    worker
+                        .runtime
+                        .load()
+                        .stage(api, "dev")
+                        .is_some_and(|s| s.account_throttle.is_some() == on)
+                })
+            })
+            .await
+        }
+    };
+    assert!(limited(true).await);
+    // One bucket for the account: 2 calls to one API and 3 to the other share its burst of 3.
+    let mut statuses = vec![];
+    for (api, n) in [(&apis[0], 2), (&apis[1], 3)] {
+        let http = invoker(api, &worker);
+        for _ in 0..n {
+            let url = invoke_url(api, &worker, "dev", "/a");
+            statuses.push(http.post(url).send().await.unwrap().status().as_u16());
+        }
+    }
+    assert_eq!(count(&statuses, 200), 3, "{statuses:?}");
+    assert_eq!(count(&statuses, 429), 2, "{statuses:?}");
+
+    let account = c
+        .update_account()
+        .patch_operations(patch_op(Op::Remove, "/throttle", None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.throttle_settings().unwrap().burst_limit(), 5000);
+    assert!(limited(false).await);
+    let http = invoker(&apis[0], &worker);
+    let (statuses, _) = burst(&http, &invoke_url(&apis[0], &worker, "dev", "/a"), None, 6).await;
+    assert_eq!(count(&statuses, 200), 6, "{statuses:?}");
+}
