@@ -526,3 +526,46 @@ async fn usage_plan_keys_tie_keys_to_plans_once_per_stage() {
         "AWS lists no keys for an unknown plan"
     );
 }
+
+#[tokio::test]
+async fn get_usage_pages_through_a_plans_keys() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let plan = c.create_usage_plan().name("paged").send().await.unwrap();
+    let plan = plan.id().unwrap();
+    let mut keys = vec![];
+    for name in ["a", "b", "c"] {
+        let key = c.create_api_key().name(name).enabled(true).send().await.unwrap();
+        c.create_usage_plan_key()
+            .usage_plan_id(plan)
+            .key_id(key.id().unwrap())
+            .key_type("API_KEY")
+            .send()
+            .await
+            .unwrap();
+        keys.push(key.id().unwrap().to_owned());
+    }
+    keys.sort();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let page = |position: Option<String>| {
+        c.get_usage()
+            .usage_plan_id(plan)
+            .start_date(&today)
+            .end_date(&today)
+            .limit(2)
+            .set_position(position)
+            .send()
+    };
+    let first = page(None).await.unwrap();
+    let mut seen: Vec<String> = first.items().unwrap().keys().cloned().collect();
+    assert_eq!(seen.len(), 2);
+    let position = first.position().map(str::to_owned);
+    assert!(position.is_some());
+    let second = page(position).await.unwrap();
+    assert_eq!(second.position(), None);
+    seen.extend(second.items().unwrap().keys().cloned());
+    seen.sort();
+    assert_eq!(seen, keys);
+    let e = page(Some("x".into())).await.unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+}

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::api_keys::ensure_key;
+use super::paging::Pagination;
 use super::patch::{self, Op, PatchBody};
 use super::usage_plans::plan_not_found;
 use crate::domain::usage_plan::UsagePlan;
@@ -29,6 +30,9 @@ pub struct Usage {
     pub end_date: String,
     #[serde(rename = "values")]
     pub items: BTreeMap<String, Vec<[i64; 2]>>,
+    /// Where the next page of keys starts, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
 }
 
 fn date(raw: Option<&str>, name: &str) -> ApiResult<NaiveDate> {
@@ -113,6 +117,7 @@ async fn usage_of(
         start_date: start.to_string(),
         end_date: end.to_string(),
         items,
+        position: None,
     })
 }
 
@@ -129,6 +134,7 @@ pub async fn get_usage(
     State(app): State<AppState>,
     Extension(tenant): Extension<Tenant>,
     Path(plan_id): Path<String>,
+    Pagination(page): Pagination,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Usage>> {
     let query = form_pairs(query.as_deref().unwrap_or(""));
@@ -153,7 +159,19 @@ pub async fn get_usage(
     if let Some(k) = key_id {
         ensure_key(&mut conn, &tenant, k).await?;
     }
-    Ok(Json(usage_of(&mut conn, &plan, key_id, start, end).await?))
+    let mut usage = usage_of(&mut conn, &plan, key_id, start, end).await?;
+    // Pages of keys, in key order: `position` is how many came before.
+    let (skip, take) = (page.after_seq as usize, page.limit as usize);
+    let total = usage.items.len();
+    usage.items = std::mem::take(&mut usage.items)
+        .into_iter()
+        .skip(skip)
+        .take(take)
+        .collect();
+    if skip.saturating_add(take) < total {
+        usage.position = Some((skip + take).to_string());
+    }
+    Ok(Json(usage))
 }
 
 #[utoipa::path(

@@ -255,6 +255,22 @@ async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably()
     })
     .await;
     assert!(reported, "{:?}", usage().await);
+    // The counts are the database's: a control plane started afresh on it answers the same.
+    let replica = app.start_replica().await;
+    let fresh = aws_sdk_apigateway::Client::from_conf(
+        app.config_builder("test", "test", "us-east-1")
+            .endpoint_url(replica.url())
+            .build(),
+    );
+    let counted = fresh
+        .get_usage()
+        .usage_plan_id(&plan_id)
+        .start_date(&today)
+        .end_date(&today)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(counted.items().unwrap()[&key_id], vec![vec![5, 0]]);
 
     // A new worker starts from what the control plane counted.
     drop(worker);
