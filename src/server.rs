@@ -228,6 +228,9 @@ impl Worker {
             ),
             None => dataplane::throttle::Limiters::default(),
         });
+        if let Some(remote) = limiters.remote() {
+            remote.warm_up().await;
+        }
         let usage = Arc::new(dataplane::usage::UsageCounter::default());
         let caches = Arc::new(dataplane::cache::ResponseCaches::with_stage_limit(
             opts.cache_stage_limit,

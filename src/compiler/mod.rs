@@ -178,6 +178,14 @@ fn compile_templates<'a>(
 }
 
 impl CompiledIntegration {
+    /// Whether a cache key parameter reads the request's body (which must then be read before
+    /// the cache is looked up).
+    pub fn cache_key_reads_body(&self) -> bool {
+        self.cache_key
+            .iter()
+            .any(|s| matches!(s, ParamSource::Body | ParamSource::BodyPath(_)))
+    }
+
     /// The integration response for a selection input (a status code for HTTP and MOCK, the
     /// `errorMessage` for Lambda): the first whose pattern matches the whole input, else the
     /// default one.

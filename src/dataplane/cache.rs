@@ -52,6 +52,8 @@ type Entries = moka::sync::Cache<String, Arc<CachedAnswer>, foldhash::fast::Rand
 
 /// One stage's cache on this worker.
 pub struct StageCache {
+    /// The cluster size it was made for (a new size starts a new cache, as on AWS).
+    size: Option<CacheClusterSize>,
     /// Bytes it may hold.
     capacity: u64,
     /// The generation of FlushStageCache it holds answers of.
@@ -66,11 +68,23 @@ impl moka::Expiry<String, Arc<CachedAnswer>> for PerEntryTtl {
     fn expire_after_create(&self, _: &String, answer: &Arc<CachedAnswer>, _: Instant) -> Option<Duration> {
         Some(answer.ttl)
     }
+
+    /// A fresh answer (`Cache-Control: max-age=0`) stands for its whole TTL.
+    fn expire_after_update(
+        &self,
+        _: &String,
+        answer: &Arc<CachedAnswer>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(answer.ttl)
+    }
 }
 
 impl StageCache {
-    fn new(capacity: u64, flushed: i64) -> Self {
+    fn new(size: Option<CacheClusterSize>, capacity: u64, flushed: i64) -> Self {
         Self {
+            size,
             capacity,
             flushed: AtomicI64::new(flushed),
             entries: moka::sync::Cache::builder()
@@ -163,13 +177,17 @@ impl ResponseCaches {
             let key = (s.api_id.clone(), s.stage.stage_name.clone());
             let capacity = cluster_bytes(s.stage.cache_cluster_size).min(self.stage_limit);
             let cache = match kept.get(&key) {
-                Some(c) if c.capacity == capacity => {
+                Some(c) if c.size == s.stage.cache_cluster_size && c.capacity == capacity => {
                     if c.flushed.swap(s.cache_flushed, Ordering::Relaxed) != s.cache_flushed {
                         c.entries.invalidate_all();
                     }
                     c.clone()
                 }
-                _ => Arc::new(StageCache::new(capacity, s.cache_flushed)),
+                _ => Arc::new(StageCache::new(
+                    s.stage.cache_cluster_size,
+                    capacity,
+                    s.cache_flushed,
+                )),
             };
             now.insert(key, cache);
         }
@@ -194,7 +212,7 @@ mod tests {
 
     #[test]
     fn answers_are_kept_for_their_ttl_up_to_a_megabyte() {
-        let cache = StageCache::new(1 << 30, 0);
+        let cache = StageCache::new(None, 1 << 30, 0);
         cache.put("a".into(), answer(b"one", 60));
         cache.put("b".into(), answer(b"zero", 0));
         assert_eq!(&cache.get("a").unwrap().body[..], b"one");
@@ -209,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_cache_holds_its_size_in_bytes() {
-        let cache = StageCache::new(64 << 10, 0);
+        let cache = StageCache::new(None, 64 << 10, 0);
         static KB: [u8; 1024] = [b'x'; 1024];
         for i in 0..200 {
             cache.put(format!("k{i}"), answer(&KB, 60));

@@ -159,7 +159,7 @@ impl StageRuntime {
                 .method_settings
                 .get(&own)
                 .or_else(|| self.stage.method_settings.get("*/*"))?;
-            let limit = Limit::of(Some(s.throttling_rate_limit), Some(s.throttling_burst_limit))?;
+            let limit = Limit::of_method_setting(s.throttling_rate_limit, s.throttling_burst_limit)?;
             let name = format!("method/{}/{}/{own}", self.api_id, self.stage.stage_name);
             Some(limiters.bucket(&name, limit))
         })

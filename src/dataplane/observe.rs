@@ -372,6 +372,13 @@ impl AccessLogFormat {
     }
 }
 
+/// Lines a worker holds for its writer before it drops them.
+const QUEUED_LINES: usize = 32_768;
+
+/// How long the access-log writer rests once it has written what was queued (lines reach their
+/// file within about this long).
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Where access log lines are written: stdout, or one file per log group in a directory.
 #[derive(Clone)]
 pub struct AccessLogSink {
@@ -380,11 +387,35 @@ pub struct AccessLogSink {
 
 impl AccessLogSink {
     pub fn start(dir: Option<PathBuf>) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(8192);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(QUEUED_LINES);
         tokio::task::spawn_blocking(move || {
             let mut files: HashMap<String, std::io::BufWriter<std::fs::File>> = HashMap::new();
             let stdout = std::io::stdout();
-            while let Some((group, line)) = rx.blocking_recv() {
+            // Lines are taken in batches: after writing what was queued, the writer rests
+            // for a moment instead of waiting on the queue, so that under load a request's
+            // line is queued without waking it (a futex call and a context switch each).
+            // When idle (nothing came during a rest), it waits on the queue instead.
+            let mut rested = false;
+            loop {
+                let next = match rx.try_recv() {
+                    Ok(entry) => Some(entry),
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        for file in files.values_mut() {
+                            let _ = file.flush();
+                        }
+                        if !rested {
+                            std::thread::sleep(BATCH_PAUSE);
+                            rested = true;
+                            continue;
+                        }
+                        rx.blocking_recv()
+                    }
+                };
+                rested = false;
+                let Some((group, line)) = next else {
+                    break;
+                };
                 match &dir {
                     None => {
                         let mut out = stdout.lock();
@@ -420,10 +451,6 @@ impl AccessLogSink {
                         }
                         let file = files.get_mut(&group).expect("just opened");
                         let _ = writeln!(file, "{line}");
-                        // Flush when the queue is drained, so lines are visible promptly.
-                        if rx.is_empty() {
-                            let _ = file.flush();
-                        }
                     }
                 }
             }

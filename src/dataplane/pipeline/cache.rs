@@ -136,7 +136,9 @@ pub async fn fill(fill: Fill, reply: Reply) -> Result<Reply, GatewayError> {
     } = reply;
     let (parts, body) = response.into_parts();
     let body = read_whole(body).await?;
-    if body.len() <= MAX_CACHED_BYTES {
+    // An answer that sets a cookie is its caller's alone: kept, it would be every caller's
+    // (AWS keeps it; see the README's differences).
+    if body.len() <= MAX_CACHED_BYTES && !sets_cookie(&parts.headers, passed.as_ref()) {
         let mut headers = parts.headers.clone();
         if let Some(passed) = &passed {
             kept_fields(passed, &mut headers);
@@ -176,22 +178,25 @@ async fn read_whole(body: crate::dataplane::Body) -> Result<Bytes, GatewayError>
 }
 
 /// The request's verb, its method's cache namespace (else its resource), and the value of each
-/// cache key parameter (`\u{1}` for one the request does not have), apart by `\0`.
+/// cache key parameter, each part its length then its bytes (a missing value `-`), so that no
+/// value, whatever bytes it holds, can spell another request's key.
 fn key(method: &CompiledMethod, request: &MethodRequest<'_>, ctx: &RequestContext<'_>) -> String {
+    use std::fmt::Write as _;
     let integration = method.integration.as_ref();
     let namespace = integration
         .map(|i| i.cache_namespace.as_str())
         .filter(|n| !n.is_empty())
         .unwrap_or(&method.resource_id);
     let mut key = String::with_capacity(64);
-    key.push_str(request.method.as_str());
-    key.push('\0');
-    key.push_str(namespace);
+    for part in [request.method.as_str(), namespace] {
+        let _ = write!(key, "{}:{part}", part.len());
+    }
     for source in integration.map_or(&[][..], |i| &i.cache_key) {
-        key.push('\0');
         match request.source(source, ctx) {
-            Some(value) => key.push_str(&value),
-            None => key.push('\u{1}'),
+            Some(value) => {
+                let _ = write!(key, "{}:{value}", value.len());
+            }
+            None => key.push('-'),
         }
     }
     key
@@ -211,7 +216,10 @@ fn asks_fresh(request: &MethodRequest<'_>) -> bool {
 /// the hop-by-hop ones left out, and those AWS keeps for itself renamed `x-amzn-Remapped-*`.
 fn kept_fields(passed: &crate::dataplane::h1::RawFields, headers: &mut HeaderMap) {
     passed.each_field(|name, value, hop| {
-        let name = if crate::dataplane::is_proxy_remapped(name) {
+        let ours = [&b"x-amzn-requestid"[..], b"x-amz-apigw-id", b"x-amzn-trace-id"];
+        let name = if crate::dataplane::is_proxy_remapped(name)
+            || ours.iter().any(|o| name.eq_ignore_ascii_case(o))
+        {
             let mut renamed = b"x-amzn-Remapped-".to_vec();
             renamed.extend_from_slice(name);
             HeaderName::from_bytes(&renamed)
@@ -225,6 +233,12 @@ fn kept_fields(passed: &crate::dataplane::h1::RawFields, headers: &mut HeaderMap
             headers.append(name, value);
         }
     });
+}
+
+/// Whether an answer carries `Set-Cookie`, in its headers or a backend's passed fields.
+fn sets_cookie(headers: &HeaderMap, passed: Option<&crate::dataplane::h1::RawFields>) -> bool {
+    headers.contains_key(http::header::SET_COOKIE)
+        || passed.is_some_and(|p| p.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"set-cookie")))
 }
 
 fn warned(mut reply: Reply, warn: bool) -> Reply {

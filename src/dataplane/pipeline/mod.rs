@@ -116,6 +116,17 @@ async fn run<'r>(
         Some(v) => validate::check(v, &request, body).await?,
         None => body,
     };
+    // A cache key read from the body needs the body first.
+    let body = match (&body, method.integration.as_ref()) {
+        (Payload::Streaming(_), Some(i))
+            if i.cache_key_reads_body() && ctx.stage_runtime.is_some_and(|s| s.cache.is_some()) =>
+        {
+            let whole = body.collect().await?;
+            request.body = Some(whole.clone());
+            Payload::Buffered(whole)
+        }
+        _ => body,
+    };
     let fill = match cache::lookup(dp, api, method, &request, path, ctx)? {
         cache::Lookup::Hit(reply) => return Ok(reply),
         cache::Lookup::Miss(fill) => fill,

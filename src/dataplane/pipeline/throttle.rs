@@ -53,9 +53,13 @@ pub async fn check(
             return decided.map_err(throttled);
         }
     }
+    // All or none: the tokens a throttled request took from earlier buckets go back.
     let (now, fleet) = (Instant::now(), limiters.fleet());
-    for b in &buckets {
-        b.take(now, fleet).map_err(throttled)?;
+    for (i, b) in buckets.iter().enumerate() {
+        if let Err(wait) = b.take(now, fleet) {
+            buckets[..i].iter().for_each(|b| b.give_back());
+            return Err(throttled(wait));
+        }
     }
     Ok(())
 }

@@ -27,12 +27,26 @@ pub struct Limit {
 }
 
 impl Limit {
-    /// A limit as AWS's settings give one (an unset rate or burst means no limit).
+    /// A limit as AWS's settings give one: an unset rate or burst, or a negative one (`-1`,
+    /// Terraform's "throttling disabled"), means no limit.
     pub fn of(rate: Option<f64>, burst: Option<i32>) -> Option<Self> {
+        let (rate, burst) = (rate?, burst?);
+        if rate.is_nan() || rate < 0.0 || burst < 0 {
+            return None;
+        }
         Some(Self {
-            rate: rate?.max(0.0),
-            burst: f64::from(burst?.max(0)),
+            rate,
+            burst: f64::from(burst),
         })
+    }
+
+    /// A stage's method setting's limit: as [`Limit::of`], and none for the values AWS shows
+    /// when none was set (10,000/s, burst 5,000: the account's limit, which is not imposed).
+    pub fn of_method_setting(rate: f64, burst: i32) -> Option<Self> {
+        if rate == 10_000.0 && burst == 5_000 {
+            return None;
+        }
+        Self::of(Some(rate), Some(burst))
     }
 }
 
@@ -109,6 +123,15 @@ impl Bucket {
         // A tiny rate may mean a wait too long to represent: a day says as much.
         const DAY: Duration = Duration::from_secs(86_400);
         Err(Duration::try_from_secs_f64((1.0 - s.tokens) / rate).map_or(DAY, |w| w.min(DAY)))
+    }
+}
+
+impl Bucket {
+    /// Gives back a token taken at `now` (when a later bucket of the same request throttled it).
+    pub fn give_back(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, burst) = self.share(s.fleet);
+        s.tokens = (s.tokens + 1.0).min(burst);
     }
 }
 
@@ -221,6 +244,28 @@ mod tests {
         let t1 = t0 + Duration::from_secs(1);
         let admitted = (0..20).filter(|_| b.take(t1, 2).is_ok()).count();
         assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn negative_and_unset_default_limits_are_no_limits() {
+        assert_eq!(Limit::of(Some(-1.0), Some(-1)), None);
+        assert_eq!(Limit::of(Some(5.0), Some(-1)), None);
+        assert_eq!(Limit::of(None, Some(5)), None);
+        assert_eq!(Limit::of_method_setting(10_000.0, 5_000), None);
+        assert_eq!(
+            Limit::of_method_setting(10_000.0, 100),
+            Some(limit(10_000.0, 100.0))
+        );
+    }
+
+    #[test]
+    fn a_token_given_back_is_taken_again() {
+        let b = Bucket::new("b", limit(1.0, 1.0));
+        let t0 = Instant::now();
+        assert!(b.take(t0, 1).is_ok());
+        assert!(b.take(t0, 1).is_err());
+        b.give_back();
+        assert!(b.take(t0, 1).is_ok());
     }
 
     #[test]

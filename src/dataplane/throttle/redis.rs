@@ -26,6 +26,10 @@ pub const PAUSE: Duration = Duration::from_secs(1);
 /// (pairs in KEYS' order). Returns 0 when every bucket gave a token, else the microseconds
 /// until each would have one (nothing taken).
 const TAKE: &str = r"
+-- Before Redis 5, a script that reads the clock may only write when replicated by effects.
+if redis.replicate_commands then
+  redis.replicate_commands()
+end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local tokens = {}
@@ -63,7 +67,8 @@ end
 for i = 1, #KEYS do
   local rate = tonumber(ARGV[2 * i - 1])
   local burst = tonumber(ARGV[2 * i])
-  redis.call('HSET', KEYS[i], 't', tostring(tokens[i] - 1), 'at', tostring(now))
+  -- Full precision: tostring keeps 14 digits, which would round the clock to 100 us.
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', tokens[i] - 1), 'at', string.format('%.0f', now))
   local full = 86400000
   if rate > 0 then
     full = math.ceil(burst / rate * 1000) + 1000
@@ -116,6 +121,22 @@ impl RedisLimits {
             epoch: Instant::now(),
             reachable: AtomicBool::new(true),
         })
+    }
+
+    /// Connects and loads the script from the calling runtime (the worker's own, not a
+    /// data-plane thread's, which would then drive the connection for every thread); a Redis
+    /// that is away is only logged: requests connect again when it is back.
+    pub async fn warm_up(&self) {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(Duration::from_secs(2), self.script.load_async(&mut conn)).await {
+            Ok(Ok(_)) => tracing::info!("rate limits are kept in Redis"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "Redis is unavailable: each worker enforces its share of rate limits until it is back")
+            }
+            Err(_) => tracing::warn!(
+                "Redis did not answer within 2 s: each worker enforces its share of rate limits until it is back"
+            ),
+        }
     }
 
     /// Takes a token from each of `buckets` at once: `Ok` when all had one, else how long until

@@ -385,3 +385,41 @@ async fn a_canary_uses_the_stage_cache_only_when_its_settings_say_so() {
     let a = id_of(get().await.unwrap()).await;
     assert_eq!(id_of(get().await.unwrap()).await, a);
 }
+
+#[tokio::test]
+async fn a_cache_key_read_from_the_body_keeps_answers_apart() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = TestApi::create(&c, "body-key").await;
+    api.mock("/lookup", "POST", r#"{"id": "$context.requestId"}"#)
+        .await;
+    let lookup = api.resource("/lookup").await;
+    c.update_integration()
+        .rest_api_id(&api.id)
+        .resource_id(&lookup)
+        .http_method("POST")
+        .patch_operations(patch_op(
+            Op::Add,
+            "/cacheKeyParameters/method.request.body.item",
+            None,
+        ))
+        .send()
+        .await
+        .unwrap();
+    api.deploy("dev").await;
+    cache_stage(&c, &api.id, &[("/~1lookup/POST/caching/enabled", "true")]).await;
+    let (worker, http) = cached_worker(&app, &api.id).await;
+    let post = |item: &str| {
+        http.post(invoke_url(&api.id, &worker, "dev", "/lookup"))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"item": "{item}"}}"#))
+            .send()
+    };
+    let a = id_of(post("a").await.unwrap()).await;
+    assert_eq!(
+        id_of(post("a").await.unwrap()).await,
+        a,
+        "a method's own settings cache a POST"
+    );
+    assert_ne!(id_of(post("b").await.unwrap()).await, a);
+}

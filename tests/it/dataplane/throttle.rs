@@ -460,23 +460,26 @@ async fn limited_worker(app: &TestApp, api: &str, redis: &str) -> gatehouse::ser
 async fn with_redis_a_limit_is_exact_across_workers_however_traffic_spreads() {
     let app = spawn_app().await;
     let c = app.client();
-    let api = stage_limited(&c, "1", "40").await;
+    let api = stage_limited(&c, "1", "100").await;
     let (one, two) = (
         limited_worker(&app, &api.id, &redis_url()).await,
         limited_worker(&app, &api.id, &redis_url()).await,
     );
     let url = |w: &gatehouse::server::Worker| invoke_url(&api.id, w, "dev", "/a");
-    // Most of the traffic reaches one worker: with local shares, each would admit its own 40.
+    // Most of the traffic reaches one worker: with local shares, each would admit its own 100.
     let (http_one, http_two) = (invoker(&api.id, &one), invoker(&api.id, &two));
     let (url_one, url_two) = (url(&one), url(&two));
     let (on_one, on_two) = tokio::join!(
-        burst(&http_one, &url_one, None, 50),
-        burst(&http_two, &url_two, None, 10),
+        burst(&http_one, &url_one, None, 120),
+        burst(&http_two, &url_two, None, 30),
     );
     let admitted = count(&on_one.0, 200) + count(&on_two.0, 200);
-    // The burst of 40, and what a rate of 1/s refills while the requests run.
-    assert!((40..=42).contains(&admitted), "{admitted}: {on_one:?} {on_two:?}");
-    assert!(count(&on_one.0, 200) >= 30, "{on_one:?}");
+    // The fleet's burst of 100 within 2% (a rate of 1/s refills a token or two meanwhile).
+    assert!(
+        (100..=102).contains(&admitted),
+        "{admitted}: {on_one:?} {on_two:?}"
+    );
+    assert!(count(&on_one.0, 200) >= 70, "{on_one:?}");
     let throttled = on_one.1.or(on_two.1).expect("a 429");
     assert!(throttled.headers().contains_key("retry-after"));
 }
