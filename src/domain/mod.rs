@@ -7,6 +7,7 @@
 
 pub mod caller;
 pub mod enums;
+pub mod http_api;
 pub mod ids;
 pub mod query;
 pub mod rest_api;

@@ -4,6 +4,7 @@
 //! ([`error::ApiError`]).
 
 pub mod apigateway;
+pub mod apigatewayv2;
 pub mod error;
 pub mod extract;
 pub mod sigv4;
@@ -25,9 +26,11 @@ pub struct AppState {
 
 /// The management API's OpenAPI document, built from the same route table the server uses.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) = apigateway::routes().split_for_parts();
+    let (_, mut doc) = apigateway::routes()
+        .merge(apigatewayv2::routes())
+        .split_for_parts();
     doc.info = utoipa::openapi::InfoBuilder::new()
-        .title("Gatehouse management API (apigateway 2015-07-09)")
+        .title("Gatehouse management API (apigateway 2015-07-09, apigatewayv2 2018-11-29)")
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(
             "The AWS API Gateway management API as Gatehouse serves it. Every call is signed with AWS \
@@ -39,7 +42,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole management API, with its middleware in the order a request meets it.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = apigateway::routes().split_for_parts();
+    let (routes, _) = apigateway::routes()
+        .merge(apigatewayv2::routes())
+        .split_for_parts();
     Router::new()
         .merge(routes)
         .fallback(|| async { error::ApiError::unknown_operation() })

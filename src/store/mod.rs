@@ -3,10 +3,12 @@
 
 pub mod accounts;
 pub mod api_documents;
+pub mod apis;
 pub mod credentials;
 pub mod deployments;
 pub mod embedded;
 pub mod error;
+pub mod http_apis;
 pub mod live;
 pub mod methods;
 pub mod resources;

@@ -13,6 +13,7 @@ mod conformance;
 mod dataplane;
 mod deployments;
 mod distribution;
+mod http_apis;
 mod integrations;
 mod methods;
 mod openapi;

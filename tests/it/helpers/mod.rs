@@ -99,6 +99,23 @@ impl TestApp {
         self.client_as("other", "other-secret", REGION)
     }
 
+    /// The `apigatewayv2` SDK, signed as `key` in `region`.
+    pub fn v2_client_as(&self, key: &str, secret: &str, region: &str) -> aws_sdk_apigatewayv2::Client {
+        let config = aws_sdk_apigatewayv2::Config::builder()
+            .behavior_version(aws_sdk_apigatewayv2::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewayv2::config::Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(key, secret, None, None, "gatehouse-tests"))
+            .endpoint_url(self.url())
+            .http_client(http_client())
+            .build();
+        aws_sdk_apigatewayv2::Client::from_conf(config)
+    }
+
+    /// The `apigatewayv2` SDK signed as account 000000000000 in us-east-1.
+    pub fn v2_client(&self) -> aws_sdk_apigatewayv2::Client {
+        self.v2_client_as("test", "test", REGION)
+    }
+
     pub fn client_as(&self, key: &str, secret: &str, region: &str) -> Client {
         Client::from_conf(self.config_builder(key, secret, region).build())
     }
