@@ -103,32 +103,18 @@ for route in open lambda jwt iam; do
     [ "$status" = 200 ] || { echo "$route answers $status"; cat "$WORK/serve.log"; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run() { # name route headers...: req/s and the CPU Gatehouse spent per request
-    local name=$1 route=$2; shift 2
-    local before; before=$(cpu_ticks "$GATEHOUSE_PID")
-    wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Host: $HOST" "$@" "http://127.0.0.1:$DP_PORT/bench/$route" > "$WORK/$name.txt"
-    local used=$(( $(cpu_ticks "$GATEHOUSE_PID") - before ))
-    local rps requests p99 non2xx
-    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
-    requests=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-    non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
-    local cpu; cpu=$(awk -v t="$used" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-    printf '%-12s %10s req/s   p99 %8s   %6s us CPU/req%s\n' "$name" "$rps" "$p99" "$cpu" "${non2xx:+   NON-2XX: $non2xx}"
-    echo "$rps" > "$WORK/$name.rps"
-}
+. scripts/lib/wrk-run.sh
 
 ROUNDS=${ROUNDS:-3}
 echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores, 1 data-plane thread; ratios: route / open in the same round"
 for r in $(seq 1 "$ROUNDS"); do
-    run "open-$r" open
-    run "lambda-$r" lambda -H "Authorization: allow"
-    run "jwt-$r" jwt -H "Authorization: $TOKEN"
-    run "iam-$r" iam "${IAM_HEADERS[@]}"
-    run "open-proxy-$r" open-proxy
-    run "lambda-proxy-$r" lambda-proxy -H "Authorization: allow"
-    run "jwt-proxy-$r" jwt-proxy -H "Authorization: $TOKEN"
+    run "open-$r" bench/open
+    run "lambda-$r" bench/lambda -H "Authorization: allow"
+    run "jwt-$r" bench/jwt -H "Authorization: $TOKEN"
+    run "iam-$r" bench/iam "${IAM_HEADERS[@]}"
+    run "open-proxy-$r" bench/open-proxy
+    run "lambda-proxy-$r" bench/lambda-proxy -H "Authorization: allow"
+    run "jwt-proxy-$r" bench/jwt-proxy -H "Authorization: $TOKEN"
     for route in lambda jwt iam; do
         awk -v a="$(cat "$WORK/$route-$r.rps")" -v o="$(cat "$WORK/open-$r.rps")" 'BEGIN { printf "%.3f\n", a / o }' >> "$WORK/$route.ratios"
     done
@@ -136,7 +122,6 @@ for r in $(seq 1 "$ROUNDS"); do
         awk -v a="$(cat "$WORK/$route-$r.rps")" -v o="$(cat "$WORK/open-proxy-$r.rps")" 'BEGIN { printf "%.3f\n", a / o }' >> "$WORK/$route.ratios"
     done
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for route in lambda jwt iam; do
     echo "MOCK $route / open: median $(median "$WORK/$route.ratios")x ($(paste -sd' ' "$WORK/$route.ratios"))"
 done

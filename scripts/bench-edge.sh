@@ -94,37 +94,22 @@ check plain hello
 check edge keyed -H "x-api-key: $VALUE"
 check cached hello
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-run() { # name stage path [headers...]: req/s and the CPU Gatehouse spent per request
-    local name=$1 stage=$2 path=$3; shift 3
-    local before; before=$(cpu_ticks "$GATEHOUSE_PID")
-    wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Host: $HOST" "$@" "http://127.0.0.1:$DP_PORT/$stage/$path" > "$WORK/$name.txt"
-    local used=$(( $(cpu_ticks "$GATEHOUSE_PID") - before ))
-    local rps requests p99 non2xx
-    rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
-    requests=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
-    p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
-    non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
-    local cpu; cpu=$(awk -v t="$used" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-    printf '%-12s %10s req/s   p99 %8s   %6s us CPU/req%s\n' "$name" "$rps" "$p99" "$cpu" "${non2xx:+   NON-2XX: $non2xx}"
-    echo "$rps" > "$WORK/$name.rps"
-}
+. scripts/lib/wrk-run.sh
 
 ROUNDS=${ROUNDS:-3}
 echo "wrk -t2 -c$CONNS -d$DURATION on $(nproc) cores, 1 data-plane thread; ratios: stage / plain in the same round"
 for r in $(seq 1 "$ROUNDS"); do
-    run "plain-$r" plain hello
+    run "plain-$r" plain/hello
     # PERF_OUT=FILE: a perf profile of the first round's edge stage.
     if [ "$r" = 1 ] && [ -n "${PERF_OUT:-}" ]; then
         perf record -F 999 -g -o "$PERF_OUT" -p "$GATEHOUSE_PID" -- sleep "${DURATION%s}" > /dev/null 2>&1 &
     fi
-    run "edge-$r" edge keyed -H "x-api-key: $VALUE"
-    run "cached-$r" cached hello
+    run "edge-$r" edge/keyed -H "x-api-key: $VALUE"
+    run "cached-$r" cached/hello
     for stage in edge cached; do
         awk -v a="$(cat "$WORK/$stage-$r.rps")" -v o="$(cat "$WORK/plain-$r.rps")" 'BEGIN { printf "%.3f\n", a / o }' >> "$WORK/$stage.ratios"
     done
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for stage in edge cached; do
     echo "$stage / plain: median $(median "$WORK/$stage.ratios")x ($(paste -sd' ' "$WORK/$stage.ratios"))"
 done

@@ -84,29 +84,33 @@ pub async fn delete(conn: &mut PgConnection, api_id: &str, name: &str) -> Result
     revision::bump(conn, "stage", api_id, name).await
 }
 
-/// FlushStageAuthorizersCache: a new generation of the stage's authorizer results.
-pub async fn flush_authorizers(conn: &mut PgConnection, api_id: &str, name: &str) -> Result<i64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE stages SET authorizers_flushed = authorizers_flushed + 1 WHERE api_id = $1 AND name = $2",
-    )
+/// What a stage's flush empties, on every worker.
+#[derive(Debug, Clone, Copy)]
+pub enum Flushed {
+    /// FlushStageAuthorizersCache: the stage's authorizer results.
+    Authorizers,
+    /// FlushStageCache: the stage's cached answers.
+    Cache,
+}
+
+/// A new generation of what `what` names for the stage; workers learn it with the stage.
+pub async fn flush(
+    conn: &mut PgConnection,
+    api_id: &str,
+    name: &str,
+    what: Flushed,
+) -> Result<i64, StoreError> {
+    let column = match what {
+        Flushed::Authorizers => "authorizers_flushed",
+        Flushed::Cache => "cache_flushed",
+    };
+    let done = sqlx::query(&format!(
+        "UPDATE stages SET {column} = {column} + 1 WHERE api_id = $1 AND name = $2"
+    ))
     .bind(api_id)
     .bind(name)
     .execute(&mut *conn)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    revision::bump(conn, "stage", api_id, name).await
-}
-
-/// FlushStageCache: a new generation of the stage's cached answers.
-pub async fn flush_cache(conn: &mut PgConnection, api_id: &str, name: &str) -> Result<i64, StoreError> {
-    let done =
-        sqlx::query("UPDATE stages SET cache_flushed = cache_flushed + 1 WHERE api_id = $1 AND name = $2")
-            .bind(api_id)
-            .bind(name)
-            .execute(&mut *conn)
-            .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }

@@ -216,9 +216,9 @@ fn asks_fresh(request: &MethodRequest<'_>) -> bool {
 /// the hop-by-hop ones left out, and those AWS keeps for itself renamed `x-amzn-Remapped-*`.
 fn kept_fields(passed: &crate::dataplane::h1::RawFields, headers: &mut HeaderMap) {
     passed.each_field(|name, value, hop| {
-        let ours = [&b"x-amzn-requestid"[..], b"x-amz-apigw-id", b"x-amzn-trace-id"];
+        let ours = super::respond::AnswerIds::NAMES;
         let name = if crate::dataplane::is_proxy_remapped(name)
-            || ours.iter().any(|o| name.eq_ignore_ascii_case(o))
+            || ours.iter().any(|o| name.eq_ignore_ascii_case(o.as_bytes()))
         {
             let mut renamed = b"x-amzn-Remapped-".to_vec();
             renamed.extend_from_slice(name);

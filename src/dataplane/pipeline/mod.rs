@@ -119,7 +119,10 @@ async fn run<'r>(
     // A cache key read from the body needs the body first.
     let body = match (&body, method.integration.as_ref()) {
         (Payload::Streaming(_), Some(i))
-            if i.cache_key_reads_body() && ctx.stage_runtime.is_some_and(|s| s.cache.is_some()) =>
+            if i.cache_key_reads_body()
+                && ctx
+                    .stage_runtime
+                    .is_some_and(|s| s.cache_policy(method).is_some()) =>
         {
             let whole = body.collect().await?;
             request.body = Some(whole.clone());

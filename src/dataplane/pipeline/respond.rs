@@ -35,13 +35,18 @@ pub struct AnswerIds {
 }
 
 impl AnswerIds {
-    /// The headers, spelled as AWS spells them.
+    /// Their names, spelled as AWS spells them: a backend's fields of these names reach the
+    /// client renamed (`x-amzn-Remapped-*`).
+    pub const NAMES: [&'static str; 3] = ["x-amzn-RequestId", "x-amz-apigw-id", "X-Amzn-Trace-Id"];
+
+    /// The headers.
     pub fn headers(&self) -> smallvec::SmallVec<[(&'static str, &[u8]); 3]> {
+        let [request_id, extended, trace] = Self::NAMES;
         let mut headers = smallvec::SmallVec::new();
-        headers.push(("x-amzn-RequestId", self.request_id.as_bytes()));
-        headers.push(("x-amz-apigw-id", self.extended_request_id.as_bytes()));
-        if let Some(trace) = &self.trace_id {
-            headers.push(("X-Amzn-Trace-Id", trace.as_bytes()));
+        headers.push((request_id, self.request_id.as_bytes()));
+        headers.push((extended, self.extended_request_id.as_bytes()));
+        if let Some(id) = &self.trace_id {
+            headers.push((trace, id.as_bytes()));
         }
         headers
     }

@@ -35,7 +35,7 @@ pub async fn check(
         return Ok(());
     }
     let limiters = &dp.shared.limiters;
-    let mut buckets: SmallVec<[Arc<Bucket>; 3]> = SmallVec::new();
+    let mut buckets: SmallVec<[Arc<Bucket>; 4]> = SmallVec::new();
     if let Some(key) = ctx.api_key.as_deref() {
         let names = (&*stage.api_id, &*stage.stage.stage_name);
         buckets.extend(key.grant.method_bucket(limiters, method, names));
@@ -47,7 +47,7 @@ pub async fn check(
         return Ok(());
     }
     if let Some(remote) = limiters.remote() {
-        let all: SmallVec<[&Bucket; 3]> = buckets.iter().map(|b| &**b).collect();
+        let all: SmallVec<[&Bucket; 4]> = buckets.iter().map(|b| &**b).collect();
         // Boxed: only this mode waits here, and its state would enlarge every request's future.
         if let Some(decided) = Box::pin(remote.take(&all)).await {
             return decided.map_err(throttled);

@@ -124,10 +124,8 @@ impl Bucket {
         const DAY: Duration = Duration::from_secs(86_400);
         Err(Duration::try_from_secs_f64((1.0 - s.tokens) / rate).map_or(DAY, |w| w.min(DAY)))
     }
-}
 
-impl Bucket {
-    /// Gives back a token taken at `now` (when a later bucket of the same request throttled it).
+    /// Gives back a token taken for a request that a later bucket throttled.
     pub fn give_back(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (_, burst) = self.share(s.fleet);

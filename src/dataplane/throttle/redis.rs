@@ -1,10 +1,10 @@
 //! Rate limits exact across the fleet: the buckets of every worker kept in Redis
 //! (`--rate-limit-backend redis://...`).
 //!
-//! A request's buckets (up to three: the plan's for the method, the plan's for the key, the
-//! stage's for the method) are checked and taken in one Lua script, atomically and on Redis's
-//! clock: either each has a token and each gives one, or none does and the answer is how long
-//! until all would have one. Concurrent requests share one multiplexed connection, so their
+//! A request's buckets (up to four: the plan's for the method, the plan's for the key, the
+//! stage's for the method, the account's) are checked and taken in one Lua script, atomically
+//! and on Redis's clock: either each has a token and each gives one, or none does and the
+//! answer is how long until all would have one. Concurrent requests share one multiplexed connection, so their
 //! scripts are pipelined. When Redis does not answer within [`DEADLINE`], or errs, the worker's
 //! local shares ([`super::Bucket`]) take over and Redis is left alone for [`PAUSE`] before it
 //! is tried again: serving never waits on a Redis that is away.

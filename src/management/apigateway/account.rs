@@ -113,18 +113,11 @@ pub async fn update_account(
             }
             // Gatehouse's own: an account-wide limit its workers enforce (AWS's is fixed).
             ("/throttle/rateLimit", Op::Replace | Op::Add) => {
-                let rate: f64 = number(op)?;
-                account.throttle_settings.rate_limit = rate;
+                account.throttle_settings.rate_limit = at_least_zero(op, op.number::<f64>()?)?;
                 stored.throttle_enforced = true;
             }
             ("/throttle/burstLimit", Op::Replace | Op::Add) => {
-                let burst: f64 = number(op)?;
-                if burst.fract() != 0.0 || burst > f64::from(i32::MAX) {
-                    return Err(ApiError::bad_request(format!(
-                        "Invalid burst limit: {burst}. It must be a whole number"
-                    )));
-                }
-                account.throttle_settings.burst_limit = burst as i32;
+                account.throttle_settings.burst_limit = at_least_zero(op, op.number::<i32>()?)?;
                 stored.throttle_enforced = true;
             }
             ("/throttle", Op::Remove) => {
@@ -150,14 +143,15 @@ pub async fn update_account(
     Ok(Json(stored.account))
 }
 
-/// A patch value that must be a number of at least 0.
-fn number(op: &patch::PatchOp) -> ApiResult<f64> {
-    let raw = op.required_value()?;
-    match raw.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
-        _ => Err(ApiError::bad_request(format!(
-            "Invalid value for {}: {raw}. It must be a number of at least 0",
+/// `n`, the value of `op`, when it is a number of at least 0 (`NaN` and infinities are not).
+fn at_least_zero<T: Into<f64> + Copy>(op: &patch::PatchOp, n: T) -> ApiResult<T> {
+    let x: f64 = n.into();
+    if x.is_finite() && x >= 0.0 {
+        Ok(n)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid value {x} for path {}: it must be a number of at least 0",
             op.path
-        ))),
+        )))
     }
 }

@@ -134,6 +134,13 @@ impl PatchOp {
         parse_bool(self.required_value()?)
     }
 
+    /// The value as a number of type `T`.
+    pub fn number<T: std::str::FromStr>(&self) -> ApiResult<T> {
+        let raw = self.required_value()?;
+        raw.parse()
+            .map_err(|_| ApiError::bad_request(format!("Invalid value {raw} for path {}", self.path)))
+    }
+
     /// AWS's error for a path this resource does not have for this op, listing the valid ones.
     pub fn invalid_path(&self, valid: &[&str]) -> ApiError {
         ApiError::bad_request(format!(

@@ -318,12 +318,6 @@ fn method_setting_key(resource_path: &str, http_method: &str) -> String {
     format!("{}/{http_method}", resource_path.trim_start_matches('/'))
 }
 
-fn parse_num<T: std::str::FromStr>(op: &PatchOp) -> ApiResult<T> {
-    let raw = op.required_value()?;
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(format!("Invalid value {raw} for path {}", op.path)))
-}
-
 /// UpdateStage's paths as AWS takes them, including canary promotion by `copy`.
 fn apply_stage_patch(stage: &mut Stage, op: &PatchOp) -> ApiResult<()> {
     let segs = op.segments();
@@ -396,11 +390,11 @@ fn apply_method_setting(s: &mut MethodSetting, op: &PatchOp, group: &str, name: 
             }
             s.logging_level = Some(level.to_owned());
         }
-        ("throttling", "burstLimit") => s.throttling_burst_limit = parse_num(op)?,
-        ("throttling", "rateLimit") => s.throttling_rate_limit = parse_num(op)?,
+        ("throttling", "burstLimit") => s.throttling_burst_limit = op.number()?,
+        ("throttling", "rateLimit") => s.throttling_rate_limit = op.number()?,
         ("caching", "enabled") => s.caching_enabled = op.bool_value()?,
         ("caching", "ttlInSeconds") => {
-            let ttl: i32 = parse_num(op)?;
+            let ttl: i32 = op.number()?;
             if !(0..=3600).contains(&ttl) {
                 return Err(ApiError::bad_request(
                     "Cache TTL must be between 0 and 3600 seconds",
@@ -500,7 +494,7 @@ fn apply_canary(stage: &mut Stage, op: &PatchOp, rest: &[&str]) -> ApiResult<()>
             )));
         }
         ["deploymentId"] => canary.deployment_id = Some(op.required_value()?.to_owned()),
-        ["percentTraffic"] => canary.percent_traffic = parse_percent(parse_num(op)?)?,
+        ["percentTraffic"] => canary.percent_traffic = parse_percent(op.number()?)?,
         ["useStageCache"] => canary.use_stage_cache = op.bool_value()?,
         ["stageVariableOverrides", name] => {
             canary
@@ -581,13 +575,7 @@ pub async fn flush_stage_authorizers_cache(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
-    stages::flush_authorizers(&mut tx, &api_id, &name)
-        .await
-        .or_not_found(stage_not_found)?;
-    tx.commit().await?;
-    Ok(StatusCode::ACCEPTED)
+    flush(&app, &tenant, &api_id, &name, stages::Flushed::Authorizers).await
 }
 
 #[utoipa::path(
@@ -604,9 +592,20 @@ pub async fn flush_stage_cache(
     Extension(tenant): Extension<Tenant>,
     Path((api_id, name)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    flush(&app, &tenant, &api_id, &name, stages::Flushed::Cache).await
+}
+
+/// Empties what `what` names on the tenant's stage, fleet-wide: AWS's 202.
+async fn flush(
+    app: &AppState,
+    tenant: &Tenant,
+    api_id: &str,
+    name: &str,
+    what: stages::Flushed,
+) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
-    stages::flush_cache(&mut tx, &api_id, &name)
+    find_api(&mut tx, tenant, api_id, RowLock::None).await?;
+    stages::flush(&mut tx, api_id, name, what)
         .await
         .or_not_found(stage_not_found)?;
     tx.commit().await?;

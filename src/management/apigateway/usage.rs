@@ -89,12 +89,12 @@ async fn usage_of(
             let today = used.get(&(key.as_str(), day)).copied().unwrap_or(0);
             let remaining = match &plan.quota {
                 Some(q) => {
-                    let (start, _) = q.period(day);
-                    if period != Some(start) {
-                        (period, spent) = (Some(start), 0);
+                    let (period_start, _) = q.period(day);
+                    if period != Some(period_start) {
+                        (period, spent) = (Some(period_start), 0);
                     }
                     spent = spent.saturating_add(today);
-                    let extra = extra.get(&(key.clone(), start)).copied().unwrap_or(0);
+                    let extra = extra.get(&(key.clone(), period_start)).copied().unwrap_or(0);
                     i64::from(q.limit)
                         .saturating_add(extra)
                         .saturating_sub(spent)

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 use super::authorize::{Signer, add_caller, iam_only};
 use crate::backends::serve;
+use gatehouse::dataplane::config::StageRuntime;
+
 use crate::helpers::*;
 
 /// A backend that numbers the requests it answers: `{"n": N, "path": ..., "query": ...}`.
@@ -49,16 +51,7 @@ async fn cache_stage(c: &aws_sdk_apigateway::Client, api: &str, ops: &[(&str, &s
 /// A worker that serves `api`'s `dev` stage with its cache, and a client of it.
 async fn cached_worker(app: &TestApp, api: &str) -> (gatehouse::server::Worker, reqwest::Client) {
     let worker = app.start_worker(None, None).await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(api, "dev")
-                .is_some_and(|s| s.cache.is_some())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, api, "dev", |s| s.cache.is_some()).await);
     let http = invoker(api, &worker);
     (worker, http)
 }
@@ -289,17 +282,8 @@ async fn flush_stage_cache_empties_the_stage_cache_of_every_worker() {
         .await
         .unwrap();
     for (worker, http, before) in [(&one, &http_one, &on_one), (&two, &http_two, &on_two)] {
-        assert!(
-            eventually(Duration::from_secs(5), || async {
-                worker
-                    .runtime
-                    .load()
-                    .stage(&api.id, "dev")
-                    .and_then(|s| s.cache.as_ref().map(|c| c.is_empty()))
-                    == Some(true)
-            })
-            .await
-        );
+        let emptied = |s: &StageRuntime| s.cache.as_ref().is_some_and(|c| c.is_empty());
+        assert!(stage_holds(worker, &api.id, "dev", emptied).await);
         let after = id_of(http.get(url(worker)).send().await.unwrap()).await;
         assert_ne!(&after, before);
     }
@@ -320,15 +304,7 @@ async fn flush_stage_cache_empties_the_stage_cache_of_every_worker() {
         .send()
         .await
         .unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            one.runtime
-                .load()
-                .stage(&api.id, "dev")
-                .is_some_and(|s| s.cache.is_none())
-        })
-        .await
-    );
+    assert!(stage_holds(&one, &api.id, "dev", |s| s.cache.is_none()).await);
     let a = id_of(http_one.get(url(&one)).send().await.unwrap()).await;
     let b = id_of(http_one.get(url(&one)).send().await.unwrap()).await;
     assert_ne!(a, b);
@@ -371,17 +347,13 @@ async fn a_canary_uses_the_stage_cache_only_when_its_settings_say_so() {
         .send()
         .await
         .unwrap();
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(&api.id, "dev")
-                .and_then(|s| s.stage.canary_settings.as_ref().map(|c| c.use_stage_cache))
-                == Some(true)
-        })
-        .await
-    );
+    let uses_cache = |s: &StageRuntime| {
+        s.stage
+            .canary_settings
+            .as_ref()
+            .is_some_and(|c| c.use_stage_cache)
+    };
+    assert!(stage_holds(&worker, &api.id, "dev", uses_cache).await);
     let a = id_of(get().await.unwrap()).await;
     assert_eq!(id_of(get().await.unwrap()).await, a);
 }

@@ -181,16 +181,7 @@ async fn stage_method_settings_throttle_every_caller() {
         .await
         .unwrap();
     let worker = app.start_worker(None, None).await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(&api.id, "dev")
-                .is_some_and(|s| !s.stage.method_settings.is_empty())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, &api.id, "dev", |s| !s.stage.method_settings.is_empty()).await);
     let http = invoker(&api.id, &worker);
     let (statuses, _) = burst(&http, &invoke_url(&api.id, &worker, "dev", "/a"), None, 6).await;
     assert!((2..=3).contains(&count(&statuses, 200)), "{statuses:?}");
@@ -222,16 +213,7 @@ async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably()
     let worker = app.start_worker(None, None).await;
     let http = invoker(&api.id, &worker);
     let url = invoke_url(&api.id, &worker, "dev", "/events");
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(&api.id, "dev")
-                .is_some_and(|s| !s.api_keys.is_empty())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, &api.id, "dev", |s| !s.api_keys.is_empty()).await);
 
     let (statuses, throttled) = burst(&http, &url, Some(&value), 7).await;
     assert_eq!(count(&statuses, 200), 5, "{statuses:?}");
@@ -277,16 +259,7 @@ async fn a_quota_ends_a_keys_calls_for_the_period_and_usage_is_counted_durably()
     let worker = app.start_worker(None, None).await;
     let http = invoker(&api.id, &worker);
     let url = invoke_url(&api.id, &worker, "dev", "/events");
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(&api.id, "dev")
-                .is_some_and(|s| !s.api_keys.is_empty())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, &api.id, "dev", |s| !s.api_keys.is_empty()).await);
     let status = http
         .post(&url)
         .header("x-api-key", &value)
@@ -394,16 +367,7 @@ async fn lambda_proxy_events_name_the_api_key_a_method_required() {
         .unwrap();
     let (key_id, key) = plan_key(&c, plan.id().unwrap(), "client").await;
     let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(&api.id, "dev")
-                .is_some_and(|s| !s.api_keys.is_empty())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, &api.id, "dev", |s| !s.api_keys.is_empty()).await);
     let res = invoker(&api.id, &worker)
         .post(invoke_url(&api.id, &worker, "dev", "/events"))
         .header("x-api-key", &key)
@@ -443,16 +407,7 @@ async fn limited_worker(app: &TestApp, api: &str, redis: &str) -> gatehouse::ser
         .redis(redis)
         .start()
         .await;
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            worker
-                .runtime
-                .load()
-                .stage(api, "dev")
-                .is_some_and(|s| !s.stage.method_settings.is_empty())
-        })
-        .await
-    );
+    assert!(stage_holds(&worker, api, "dev", |s| !s.stage.method_settings.is_empty()).await);
     worker
 }
 
@@ -542,16 +497,12 @@ async fn an_account_limit_set_by_update_account_holds_across_its_apis() {
     let limited = |on: bool| {
         let (worker, apis) = (&worker, &apis);
         async move {
-            eventually(Duration::from_secs(5), || async {
-                apis.iter().all(|api| {
-                    worker
-                        .runtime
-                        .load()
-                        .stage(api, "dev")
-                        .is_some_and(|s| s.account_throttle.is_some() == on)
-                })
-            })
-            .await
+            for api in apis {
+                if !stage_holds(worker, api, "dev", |s| s.account_throttle.is_some() == on).await {
+                    return false;
+                }
+            }
+            true
         }
     };
     assert!(limited(true).await);

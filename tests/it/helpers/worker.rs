@@ -92,6 +92,19 @@ impl WorkerBuilder {
     }
 }
 
+/// Whether `worker` comes to serve `api`'s `stage` as `check` wants it within 5 s.
+pub async fn stage_holds(
+    worker: &Worker,
+    api: &str,
+    stage: &str,
+    check: impl Fn(&gatehouse::dataplane::config::StageRuntime) -> bool,
+) -> bool {
+    eventually(std::time::Duration::from_secs(5), || async {
+        worker.runtime.load().stage(api, stage).is_some_and(|s| check(s))
+    })
+    .await
+}
+
 /// Polls `check` every 10 ms until it holds or `within` passes; returns whether it held.
 pub async fn eventually<F, Fut>(within: std::time::Duration, mut check: F) -> bool
 where
