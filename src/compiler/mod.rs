@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod authorizers;
 pub mod context;
+pub mod http_api;
 pub mod mapping;
 pub mod routes;
 pub mod validation;
@@ -45,6 +46,21 @@ pub enum CompileError {
 #[derive(Debug)]
 pub enum CompiledApi {
     Rest(CompiledRestApi),
+    Http(http_api::CompiledHttpApi),
+}
+
+impl CompiledApi {
+    /// Compiles a snapshot of either kind.
+    pub fn compile(
+        snapshot: &crate::domain::snapshot::AnySnapshot,
+        hash: &str,
+    ) -> Result<Self, CompileError> {
+        use crate::domain::snapshot::AnySnapshot;
+        match snapshot {
+            AnySnapshot::Rest(s) => compile(s, hash),
+            AnySnapshot::Http(s) => http_api::compile(s, hash).map(CompiledApi::Http),
+        }
+    }
 }
 
 /// A REST API deployment, ready to serve.
@@ -90,6 +106,8 @@ pub struct CompiledMethod {
     pub http_method: HttpMethod,
     pub resource_id: String,
     pub resource_path: String,
+    /// An HTTP API route's key (`GET /pets/{id}`, `$default`); `None` for REST methods.
+    pub route_key: Option<String>,
     pub method: Method,
     /// How the method authorizes callers, and its authorizer for CUSTOM and
     /// COGNITO_USER_POOLS (`None` there when the snapshot lacks it: AWS's 500).
@@ -126,6 +144,19 @@ pub struct CompiledIntegration {
     /// What else keys the method's cached answers (`cacheKeyParameters`): request values, or
     /// for an integration request parameter, the value mapped into it.
     pub cache_key: Vec<ParamSource>,
+    /// The Lambda event's shape (AWS_PROXY).
+    pub payload_format: PayloadFormat,
+}
+
+/// The shape of a Lambda proxy integration's event and answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// REST APIs' (1.0).
+    Rest,
+    /// HTTP APIs' 1.0: REST's, with `version`.
+    HttpV1,
+    /// HTTP APIs' 2.0.
+    HttpV2,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,6 +284,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
                 http_method: m.http_method,
                 resource_id: r.id.clone(),
                 resource_path: r.path.clone(),
+                route_key: None,
                 authorization: m.authorization_type,
                 authorizer,
                 method: m.clone(),
@@ -313,7 +345,7 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
     }))
 }
 
-fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
+pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
     let http_method = i
         .http_method
         .as_deref()
@@ -409,6 +441,7 @@ fn compile_integration(i: &Integration) -> Result<CompiledIntegration, String> {
             .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
         cache_namespace: i.cache_namespace.clone().unwrap_or_default(),
         cache_key,
+        payload_format: PayloadFormat::Rest,
     })
 }
 

@@ -1,4 +1,4 @@
-//! Route matching for REST APIs: a resource tree walked segment by segment, as API Gateway
+//! Route matching for REST and HTTP APIs: a resource tree walked segment by segment, as API Gateway
 //! matches: a literal part beats a `{param}`, which beats a greedy `{param+}` (which takes one
 //! or more remaining segments). When a more specific branch leads nowhere, the next one is tried.
 //! Pure and allocation-light: a lookup borrows the path and returns borrowed captures.
@@ -10,6 +10,9 @@ use std::collections::HashMap;
 pub struct RouteTree<T> {
     root: Node<T>,
     len: usize,
+    /// Whether a `{param}` and a `{greedy+}` may share a parent: HTTP APIs' routes may
+    /// (`GET /pets/{id}` beside `ANY /pets/{proxy+}`), REST APIs' resources may not.
+    param_beside_greedy: bool,
 }
 
 #[derive(Debug)]
@@ -54,11 +57,21 @@ impl<T> Default for RouteTree<T> {
         Self {
             root: Node::default(),
             len: 0,
+            param_beside_greedy: false,
         }
     }
 }
 
 impl<T> RouteTree<T> {
+    /// A tree for HTTP API routes, where a `{param}` and a `{greedy+}` may be siblings (the
+    /// param is tried first).
+    pub fn param_beside_greedy() -> Self {
+        Self {
+            param_beside_greedy: true,
+            ..Self::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -77,7 +90,7 @@ impl<T> RouteTree<T> {
                 if !last {
                     return Err(RouteError::GreedyNotLast(path.to_owned()));
                 }
-                if node.param.is_some() || node.greedy.is_some() {
+                if node.greedy.is_some() || (node.param.is_some() && !self.param_beside_greedy) {
                     return Err(RouteError::ConflictingVariables(path.to_owned()));
                 }
                 node.greedy = Some((name.into(), value));
@@ -90,7 +103,7 @@ impl<T> RouteTree<T> {
                         return Err(RouteError::ConflictingVariables(path.to_owned()));
                     }
                     Some(_) => {}
-                    None if node.greedy.is_some() => {
+                    None if node.greedy.is_some() && !self.param_beside_greedy => {
                         return Err(RouteError::ConflictingVariables(path.to_owned()));
                     }
                     None => node.param = Some((name.into(), Box::default())),
@@ -110,22 +123,37 @@ impl<T> RouteTree<T> {
 
     /// Finds the resource for a request path (its raw, percent-encoded form, without the query).
     pub fn lookup<'t, 'p>(&'t self, path: &'p str) -> Option<Match<'t, 'p, T>> {
+        self.lookup_where(path, |_| true)
+    }
+
+    /// Finds the most specific resource for a path that `accept`s the request (an HTTP API
+    /// route for its verb): a resource that does not is passed over for a less specific one.
+    pub fn lookup_where<'t, 'p>(
+        &'t self,
+        path: &'p str,
+        accept: impl Fn(&T) -> bool,
+    ) -> Option<Match<'t, 'p, T>> {
         let rest = path.strip_prefix('/').unwrap_or(path);
         let mut params = Vec::new();
-        let value = Self::walk(&self.root, rest, &mut params)?;
+        let value = Self::walk(&self.root, rest, &mut params, &accept)?;
         Some(Match { value, params })
     }
 
-    fn walk<'t, 'p>(node: &'t Node<T>, rest: &'p str, params: &mut Vec<(&'t str, &'p str)>) -> Option<&'t T> {
+    fn walk<'t, 'p>(
+        node: &'t Node<T>,
+        rest: &'p str,
+        params: &mut Vec<(&'t str, &'p str)>,
+        accept: &impl Fn(&T) -> bool,
+    ) -> Option<&'t T> {
         if rest.is_empty() {
-            return node.value.as_ref();
+            return node.value.as_ref().filter(|v| accept(v));
         }
         let (segment, tail) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, ""),
         };
         if let Some(child) = node.literals.get(segment)
-            && let Some(v) = Self::walk(child, tail, params)
+            && let Some(v) = Self::walk(child, tail, params, accept)
         {
             return Some(v);
         }
@@ -134,12 +162,14 @@ impl<T> RouteTree<T> {
         {
             let mark = params.len();
             params.push((name, segment));
-            if let Some(v) = Self::walk(child, tail, params) {
+            if let Some(v) = Self::walk(child, tail, params, accept) {
                 return Some(v);
             }
             params.truncate(mark);
         }
-        if let Some((name, value)) = &node.greedy {
+        if let Some((name, value)) = &node.greedy
+            && accept(value)
+        {
             params.push((name, rest));
             return Some(value);
         }

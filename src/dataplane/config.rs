@@ -397,6 +397,7 @@ impl RuntimeConfig {
 fn of_its_kind(s: &StageConfig, api: &CompiledApi) -> Result<(), String> {
     let matches = match api {
         CompiledApi::Rest(_) => s.protocol == ApiProtocol::Rest,
+        CompiledApi::Http(_) => s.protocol == ApiProtocol::Http,
     };
     if matches {
         Ok(())

@@ -174,7 +174,8 @@ impl<'r> RequestContext<'r> {
     pub fn binary_media_types(&self) -> &'r [String] {
         match self.api.map(|api| &**api) {
             Some(CompiledApi::Rest(api)) => api.binary_media_types.as_slice(),
-            None => &[],
+            // HTTP APIs have no binary media types: a body that is not text is base64.
+            Some(CompiledApi::Http(_)) | None => &[],
         }
     }
 

@@ -101,6 +101,11 @@ impl GatewayError {
         )
     }
 
+    /// A request no route of an HTTP API matches.
+    pub fn not_found() -> Self {
+        Self::new(GatewayResponseType::ResourceNotFound, 404, "Not Found")
+    }
+
     /// A backend that answered badly or not at all (malformed Lambda response, refused connection).
     pub fn bad_gateway() -> Self {
         Self::new(GatewayResponseType::Default5xx, 502, "Internal server error")
@@ -218,10 +223,12 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         );
     }
     let default;
-    // Gateway responses are REST APIs'.
-    let api = ctx.api.map(|api| match &**api {
-        CompiledApi::Rest(api) => api,
-    });
+    // Gateway responses are REST APIs'; HTTP APIs answer theirs.
+    let api = match ctx.api.map(|api| &**api) {
+        Some(CompiledApi::Rest(api)) => Some(api),
+        Some(CompiledApi::Http(_)) => return http_api_answer(&err, ctx),
+        None => None,
+    };
     let gw: &GatewayResponse = match api {
         Some(api) => api.gateway_response(err.kind),
         None => {
@@ -267,6 +274,40 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         }
     }
     super::remap_framing_headers(headers);
+    res
+}
+
+/// An HTTP API's answer to a failure: `{"message": ...}` with the status, in HTTP APIs' own
+/// words (`Not Found`, `Internal Server Error`, `Service Unavailable` for a timeout), and no
+/// `x-amzn-ErrorType`.
+fn http_api_answer(err: &GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body> {
+    let (status, message) = match err.kind {
+        GatewayResponseType::IntegrationTimeout => (503, "Service Unavailable"),
+        GatewayResponseType::RequestTooLarge => (413, "Request Entity Too Large"),
+        _ => match err.status {
+            400 => (400, "Bad Request"),
+            401 => (401, "Unauthorized"),
+            403 => (403, "Forbidden"),
+            404 => (404, "Not Found"),
+            429 => (429, "Too Many Requests"),
+            s if s < 500 => (s, err.message.as_str()),
+            _ => (500, "Internal Server Error"),
+        },
+    };
+    ctx.error_message = Some(message.to_owned());
+    ctx.error_response_type = Some(err.kind.as_str());
+    ctx.error_detail = err.detail.clone();
+    let body = default_body(&GatewayError::new(err.kind, status, message));
+    let mut res = Response::new(super::full_body(Bytes::from(body)));
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = err.retry_after {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     res
 }
 

@@ -16,11 +16,11 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::protocol::{self, Ack, CallerConfig, Event, StageKey};
-use crate::compiler::{self, CompiledApi};
+use crate::compiler::CompiledApi;
 use crate::dataplane::client::{BackendClient, Budget, RequestError};
 use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::full_body;
-use crate::domain::snapshot::Snapshot;
+use crate::domain::snapshot::AnySnapshot;
 use crate::domain::stage::StageConfig;
 
 /// Largest event line accepted from the control plane (a full config of many stages).
@@ -380,8 +380,8 @@ fn compile_verified(hash: &str, bytes: &[u8]) -> Result<CompiledApi, String> {
             "snapshot {hash} does not match its content (hash {actual})"
         ));
     }
-    let snapshot: Snapshot = serde_json::from_slice(bytes).map_err(|e| format!("snapshot {hash}: {e}"))?;
-    compiler::compile(&snapshot, hash).map_err(|e| format!("snapshot {hash}: {e}"))
+    let snapshot: AnySnapshot = serde_json::from_slice(bytes).map_err(|e| format!("snapshot {hash}: {e}"))?;
+    CompiledApi::compile(&snapshot, hash).map_err(|e| format!("snapshot {hash}: {e}"))
 }
 
 /// Writes `bytes` to `path` whole or not at all, readable by this user only (the live

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::http_api::{HttpApi, Integration as HttpIntegration, Route};
 use super::rest_api::{
     ApiSummary, Authorizer, GatewayResponse, MethodSnapshot, Model, RequestValidator, Resource, RestApi,
 };
@@ -88,6 +89,52 @@ impl Snapshot {
             })
             .collect()
     }
+}
+
+/// A deployment snapshot of an HTTP or WebSocket API: the API (without its tags), its routes
+/// (sorted by route key) and the integrations they target (by id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpSnapshot {
+    pub format: u32,
+    pub http_api: HttpApi,
+    pub routes: Vec<Route>,
+    #[serde(default)]
+    pub integrations: BTreeMap<String, HttpIntegration>,
+}
+
+impl HttpSnapshot {
+    pub fn new(api: HttpApi, mut routes: Vec<Route>, integrations: Vec<HttpIntegration>) -> Self {
+        routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
+        Self {
+            format: SNAPSHOT_FORMAT,
+            http_api: HttpApi {
+                tags: BTreeMap::new(),
+                ..api
+            },
+            routes,
+            integrations: integrations
+                .into_iter()
+                .map(|i| (i.integration_id.clone(), i))
+                .collect(),
+        }
+    }
+
+    /// The canonical bytes and their SHA-256, hex-encoded.
+    pub fn canonical(&self) -> (Vec<u8>, String) {
+        let bytes = serde_json::to_vec(self).expect("a snapshot always serialises");
+        let hash = hex::encode(Sha256::digest(&bytes));
+        (bytes, hash)
+    }
+}
+
+/// What a worker fetches by hash: a snapshot of either kind, told apart by its API's field
+/// (`restApi` or `httpApi`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum AnySnapshot {
+    Rest(Box<Snapshot>),
+    Http(Box<HttpSnapshot>),
 }
 
 #[cfg(test)]

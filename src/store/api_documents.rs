@@ -1,6 +1,6 @@
 //! The documents that hang off an API by a key and nothing else: models (by name), request
-//! validators and authorizers (by id), gateway responses (by type). One shape, one repo,
-//! four tables named by [`Kind`].
+//! validators and authorizers (by id), gateway responses (by type), and v2's routes and
+//! integrations (by id). One shape, one repo, the tables named by [`Kind`].
 
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -14,6 +14,9 @@ pub enum Kind {
     RequestValidator,
     Authorizer,
     GatewayResponse,
+    /// An HTTP or WebSocket API's routes and integrations (v2).
+    Route,
+    Integration,
 }
 
 impl Kind {
@@ -24,6 +27,8 @@ impl Kind {
             Kind::RequestValidator => ("request_validators", "id"),
             Kind::Authorizer => ("authorizers", "id"),
             Kind::GatewayResponse => ("gateway_responses", "response_type"),
+            Kind::Route => ("routes", "id"),
+            Kind::Integration => ("integrations", "id"),
         }
     }
 

@@ -1,11 +1,29 @@
 //! Deployments and the content-addressed snapshots they point at.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
 use super::error::decode;
 use super::{Page, PageRequest, StoreError};
-use crate::domain::rest_api::Deployment;
+
+/// A deployment document (REST's or v2's): its id is the table's key.
+pub trait DeploymentDoc: Serialize + DeserializeOwned + Sync {
+    fn id(&self) -> &str;
+}
+
+impl DeploymentDoc for crate::domain::rest_api::Deployment {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl DeploymentDoc for crate::domain::http_api::Deployment {
+    fn id(&self) -> &str {
+        &self.deployment_id
+    }
+}
 
 /// Stores a snapshot's canonical bytes under their hash, once: an identical definition deployed
 /// again shares the stored snapshot. Reusing one refreshes `created_at` (and locks the row), so the
@@ -44,15 +62,15 @@ pub async fn get_snapshot(conn: &mut PgConnection, hash: &str) -> Result<Vec<u8>
     Ok(body)
 }
 
-pub async fn insert(
+pub async fn insert<D: DeploymentDoc>(
     conn: &mut PgConnection,
     api_id: &str,
-    d: &Deployment,
+    d: &D,
     snapshot_hash: &str,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO deployments (api_id, id, snapshot_hash, doc) VALUES ($1, $2, $3, $4)")
         .bind(api_id)
-        .bind(&d.id)
+        .bind(d.id())
         .bind(snapshot_hash)
         .bind(Json(d))
         .execute(conn)
@@ -61,12 +79,12 @@ pub async fn insert(
 }
 
 /// A deployment and the hash of its snapshot.
-pub async fn get(
+pub async fn get<D: DeploymentDoc>(
     conn: &mut PgConnection,
     api_id: &str,
     id: &str,
     lock: bool,
-) -> Result<(Deployment, String), StoreError> {
+) -> Result<(D, String), StoreError> {
     let sql = if lock {
         "SELECT doc, snapshot_hash FROM deployments WHERE api_id = $1 AND id = $2 FOR UPDATE"
     } else {
@@ -90,11 +108,11 @@ pub async fn exists(conn: &mut PgConnection, api_id: &str, id: &str) -> Result<b
     Ok(row.is_some())
 }
 
-pub async fn list(
+pub async fn list<D: DeploymentDoc>(
     conn: &mut PgConnection,
     api_id: &str,
     page: PageRequest,
-) -> Result<Page<Deployment>, StoreError> {
+) -> Result<Page<D>, StoreError> {
     let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
         "SELECT seq, doc FROM deployments WHERE api_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
@@ -111,10 +129,14 @@ pub async fn list(
 }
 
 /// Only the description of a deployment may change; its snapshot never does.
-pub async fn update(conn: &mut PgConnection, api_id: &str, d: &Deployment) -> Result<(), StoreError> {
+pub async fn update<D: DeploymentDoc>(
+    conn: &mut PgConnection,
+    api_id: &str,
+    d: &D,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE deployments SET doc = $3 WHERE api_id = $1 AND id = $2")
         .bind(api_id)
-        .bind(&d.id)
+        .bind(d.id())
         .bind(Json(d))
         .execute(conn)
         .await?;

@@ -47,13 +47,21 @@ fn to_config(
         account_throttle,
     ): Row,
 ) -> Result<StageConfig, StoreError> {
+    let protocol = ApiProtocol::parse(&protocol)
+        .ok_or_else(|| StoreError::Corrupt(format!("an API of protocol {protocol:?}")))?;
+    // Workers serve every kind's stage from the same runtime settings.
+    let stage = match protocol {
+        ApiProtocol::Rest => decode(doc)?,
+        ApiProtocol::Http | ApiProtocol::WebSocket => {
+            decode::<crate::domain::http_api::Stage>(doc)?.runtime()
+        }
+    };
     Ok(StageConfig {
         api_id,
         account_id,
         region,
-        protocol: ApiProtocol::parse(&protocol)
-            .ok_or_else(|| StoreError::Corrupt(format!("an API of protocol {protocol:?}")))?,
-        stage: decode(doc)?,
+        protocol,
+        stage,
         snapshot,
         canary_snapshot,
         authorizers_flushed,

@@ -116,7 +116,7 @@ pub fn signed_with(parts: &http::request::Parts, body: &[u8], service: &str, sec
 }
 
 /// A Lambda Invoke API whose functions behave by name: `echo` answers the event it got as the
-/// body; `malformed` answers a bare string; `error` is a function error; `slow` takes 2 s;
+/// body; `malformed` answers a bare string; `bare` a JSON object that is no proxy response; `error` is a function error; `slow` takes 2 s;
 /// `custom` answers the proxy response in the event's `body`. For non-proxy integrations:
 /// `identity` answers the event itself; `select_pattern` and `mapping_responses` are the
 /// functions of AWS's recorded selection-pattern and response-template cases.
@@ -136,6 +136,8 @@ pub async fn fake_lambda() -> SocketAddr {
         let (status, function_error, answer) = match name.as_str() {
             "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
             "malformed" => (200, false, json!("just a string")),
+            // An HTTP API's function answering bare JSON (payload 2.0 infers the rest).
+            "bare" => (200, false, json!({"message": "hi", "n": 1})),
             "error" => (200, true, json!({"errorMessage": "boom", "errorType": "Error"})),
             "slow" => {
                 tokio::time::sleep(Duration::from_secs(2)).await;

@@ -8,7 +8,10 @@ use crate::helpers::*;
 
 async fn snapshot_of(app: &TestApp, api: &str, deployment: &str) -> Snapshot {
     let mut conn = app.store.pool().acquire().await.unwrap();
-    let (_, hash) = deployments::get(&mut conn, api, deployment, false).await.unwrap();
+    let (_, hash) =
+        deployments::get::<gatehouse::domain::rest_api::Deployment>(&mut conn, api, deployment, false)
+            .await
+            .unwrap();
     let bytes = deployments::get_snapshot(&mut conn, &hash).await.unwrap();
     let snapshot: Snapshot = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(snapshot.canonical().1, hash, "stored bytes hash to their key");

@@ -112,3 +112,491 @@ async fn http_apis_are_created_read_listed_updated_and_deleted() {
     let e = c.delete_api().api_id(&id).send().await.unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
 }
+
+async fn http_api(c: &aws_sdk_apigatewayv2::Client, name: &str) -> String {
+    c.create_api()
+        .name(name)
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn routes_and_integrations_are_managed_with_aws_shapes_and_errors() {
+    use aws_sdk_apigatewayv2::types::IntegrationType;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = http_api(&c, "pets").await;
+
+    // An HTTP_PROXY integration needs a method; AWS_PROXY a payload format version.
+    let e = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_uri("http://backend/pets")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let e = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri("arn:aws:lambda:us-east-1:000000000000:function:f")
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = err_of(e);
+    assert_eq!(code, "BadRequestException");
+    assert!(message.contains("payloadFormatVersion"), "{message}");
+    let e = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException", "MOCK is WebSocket APIs' only");
+
+    let http = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_uri("http://backend/pets/{id}")
+        .integration_method("GET")
+        .send()
+        .await
+        .unwrap();
+    let http_id = http.integration_id().unwrap().to_owned();
+    assert_eq!(http.payload_format_version(), Some("1.0"));
+    assert_eq!(http.timeout_in_millis(), Some(30000));
+    assert_eq!(http.connection_type().map(|c| c.as_str()), Some("INTERNET"));
+    let lambda = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri("arn:aws:lambda:us-east-1:000000000000:function:f")
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .unwrap();
+    let lambda_id = lambda.integration_id().unwrap().to_owned();
+
+    // Route keys: checked, unique, targets that exist.
+    for bad in ["GET", "GET pets", "FETCH /pets", "GET /{a+}/b"] {
+        let e = c
+            .create_route()
+            .api_id(&api)
+            .route_key(bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err_of(e).0, "BadRequestException", "{bad}");
+    }
+    let e = c
+        .create_route()
+        .api_id(&api)
+        .route_key("GET /pets")
+        .target("integrations/nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+    let route = c
+        .create_route()
+        .api_id(&api)
+        .route_key("GET /pets/{id}")
+        .target(format!("integrations/{http_id}"))
+        .send()
+        .await
+        .unwrap();
+    let route_id = route.route_id().unwrap().to_owned();
+    assert_eq!(route.authorization_type().map(|a| a.as_str()), Some("NONE"));
+    assert_eq!(route.api_key_required(), Some(false));
+    let e = c
+        .create_route()
+        .api_id(&api)
+        .route_key("GET /pets/{id}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    c.create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(format!("integrations/{lambda_id}"))
+        .send()
+        .await
+        .unwrap();
+    // An authorizer Gatehouse would not enforce is refused, not silently ignored.
+    let e = c
+        .create_route()
+        .api_id(&api)
+        .route_key("GET /secret")
+        .authorization_type(aws_sdk_apigatewayv2::types::AuthorizationType::Jwt)
+        .authorizer_id("abc")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+
+    let updated = c
+        .update_route()
+        .api_id(&api)
+        .route_id(&route_id)
+        .route_key("GET /pets/{petId}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.route_key(), Some("GET /pets/{petId}"));
+    assert_eq!(updated.target(), Some(format!("integrations/{http_id}").as_str()));
+    let routes = c.get_routes().api_id(&api).send().await.unwrap();
+    let mut keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+    keys.sort();
+    assert_eq!(keys, ["$default", "GET /pets/{petId}"]);
+    let page = c
+        .get_integrations()
+        .api_id(&api)
+        .max_results("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.items().len(), 1);
+    assert!(page.next_token().is_some());
+
+    // An integration a route targets stays until the route lets go of it.
+    let e = c
+        .delete_integration()
+        .api_id(&api)
+        .integration_id(&http_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    let changed = c
+        .update_integration()
+        .api_id(&api)
+        .integration_id(&http_id)
+        .timeout_in_millis(5000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.timeout_in_millis(), Some(5000));
+    assert_eq!(changed.integration_uri(), Some("http://backend/pets/{id}"));
+    c.delete_route()
+        .api_id(&api)
+        .route_id(&route_id)
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .get_route()
+        .api_id(&api)
+        .route_id(&route_id)
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = err_of(e);
+    assert_eq!(code, "NotFoundException");
+    assert_eq!(message, format!("Invalid Route identifier specified {route_id}"));
+    c.delete_integration()
+        .api_id(&api)
+        .integration_id(&http_id)
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .get_integration()
+        .api_id(&api)
+        .integration_id(&http_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+    // Another account sees none of it.
+    let e = app
+        .v2_client_as("other", "other-secret", "us-east-1")
+        .get_routes()
+        .api_id(&api)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}
+
+#[tokio::test]
+async fn stages_and_deployments_follow_the_definition() {
+    use aws_sdk_apigatewayv2::types::{IntegrationType, RouteSettings};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = http_api(&c, "stages").await;
+
+    // Nothing to deploy yet.
+    let e = c.create_deployment().api_id(&api).send().await.unwrap_err();
+    let (code, message) = err_of(e);
+    assert_eq!(code, "BadRequestException");
+    assert!(message.contains("no routes"), "{message}");
+    let auto = c
+        .create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        auto.deployment_id(),
+        None,
+        "an auto stage of an API without routes"
+    );
+    let e = c
+        .create_stage()
+        .api_id(&api)
+        .stage_name("bad name")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+
+    let integration = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_uri("http://backend")
+        .integration_method("ANY")
+        .send()
+        .await
+        .unwrap();
+    c.create_route()
+        .api_id(&api)
+        .route_key("ANY /{proxy+}")
+        .target(format!("integrations/{}", integration.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    // The route was deployed to the auto stage at once.
+    let auto = c
+        .get_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap();
+    let first = auto.deployment_id().unwrap().to_owned();
+    let deployment = c
+        .get_deployment()
+        .api_id(&api)
+        .deployment_id(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployment.auto_deployed(), Some(true));
+    assert_eq!(
+        deployment.deployment_status().map(|s| s.as_str()),
+        Some("DEPLOYED")
+    );
+    assert!(auto.last_deployment_status_message().unwrap().contains(&first));
+
+    // A manual stage takes a deployment made for it; an auto stage refuses one.
+    let dev = c
+        .create_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .stage_variables("color", "blue")
+        .default_route_settings(
+            RouteSettings::builder()
+                .throttling_rate_limit(10.0)
+                .throttling_burst_limit(5)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dev.deployment_id(), None);
+    assert_eq!(dev.stage_variables().unwrap()["color"], "blue");
+    let manual = c
+        .create_deployment()
+        .api_id(&api)
+        .stage_name("dev")
+        .description("by hand")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manual.auto_deployed(), Some(false));
+    let dev = c.get_stage().api_id(&api).stage_name("dev").send().await.unwrap();
+    assert_eq!(dev.deployment_id(), manual.deployment_id());
+    let e = c
+        .create_deployment()
+        .api_id(&api)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let e = c
+        .create_deployment()
+        .api_id(&api)
+        .stage_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+
+    // Route settings merge; DeleteRouteSettings and DeleteAccessLogSettings remove them.
+    let updated = c
+        .update_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .route_settings(
+            "ANY /{proxy+}",
+            RouteSettings::builder().throttling_rate_limit(1.0).build(),
+        )
+        .access_log_settings(
+            aws_sdk_apigatewayv2::types::AccessLogSettings::builder()
+                .destination_arn("arn:aws:logs:us-east-1:000000000000:log-group:g")
+                .format("$context.requestId")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.default_route_settings().unwrap().throttling_burst_limit(),
+        Some(5)
+    );
+    assert_eq!(
+        updated.route_settings().unwrap()["ANY /{proxy+}"].throttling_rate_limit(),
+        Some(1.0)
+    );
+    c.delete_route_settings()
+        .api_id(&api)
+        .stage_name("dev")
+        .route_key("ANY /{proxy+}")
+        .send()
+        .await
+        .unwrap();
+    c.delete_access_log_settings()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let dev = c.get_stage().api_id(&api).stage_name("dev").send().await.unwrap();
+    assert!(dev.route_settings().is_none_or(|r| r.is_empty()));
+    assert!(dev.access_log_settings().is_none());
+
+    // A deployment in use stays; one no stage uses goes.
+    let e = c
+        .delete_deployment()
+        .api_id(&api)
+        .deployment_id(manual.deployment_id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let spare = c.create_deployment().api_id(&api).send().await.unwrap();
+    let listed = c.get_deployments().api_id(&api).send().await.unwrap();
+    assert_eq!(listed.items().len(), 3);
+    c.delete_deployment()
+        .api_id(&api)
+        .deployment_id(spare.deployment_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let stages = c.get_stages().api_id(&api).send().await.unwrap();
+    assert_eq!(stages.items().len(), 2);
+    c.delete_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .get_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}
+
+#[tokio::test]
+async fn quick_create_makes_a_managed_integration_route_and_auto_stage() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let created = c
+        .create_api()
+        .name("hello")
+        .protocol_type(ProtocolType::Http)
+        .target("arn:aws:lambda:us-east-1:000000000000:function:hello")
+        .send()
+        .await
+        .unwrap();
+    let api = created.api_id().unwrap();
+    let routes = c.get_routes().api_id(api).send().await.unwrap();
+    let route = &routes.items()[0];
+    assert_eq!(route.route_key(), Some("$default"));
+    assert_eq!(route.api_gateway_managed(), Some(true));
+    let integrations = c.get_integrations().api_id(api).send().await.unwrap();
+    let integration = &integrations.items()[0];
+    assert_eq!(
+        integration.integration_type().map(|t| t.as_str()),
+        Some("AWS_PROXY")
+    );
+    assert_eq!(integration.payload_format_version(), Some("2.0"));
+    let stage = c
+        .get_stage()
+        .api_id(api)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stage.auto_deploy(), Some(true));
+    assert_eq!(stage.api_gateway_managed(), Some(true));
+    assert!(stage.deployment_id().is_some());
+    // What quick create made is changed through the API, not by hand.
+    let e = c
+        .delete_route()
+        .api_id(api)
+        .route_id(route.route_id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    c.update_api()
+        .api_id(api)
+        .target("http://example.com/hello")
+        .route_key("GET /hello")
+        .send()
+        .await
+        .unwrap();
+    let integration = c
+        .get_integration()
+        .api_id(api)
+        .integration_id(integration.integration_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        integration.integration_type().map(|t| t.as_str()),
+        Some("HTTP_PROXY")
+    );
+    let routes = c.get_routes().api_id(api).send().await.unwrap();
+    assert_eq!(routes.items()[0].route_key(), Some("GET /hello"));
+    // Quick create is HTTP APIs'.
+    let e = c
+        .create_api()
+        .name("chat")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .target("arn:aws:lambda:us-east-1:000000000000:function:hello")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+}

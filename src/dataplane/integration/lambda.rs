@@ -1,7 +1,8 @@
 //! Lambda integrations, through the Lambda Invoke API
 //! (`POST /2015-03-31/functions/{function}/invocations`) at AWS's or a configured endpoint
 //! ([`super::aws`] signs the call):
-//! - AWS_PROXY: AWS's payload format 1.0 event; the proxy response validated as AWS validates it;
+//! - AWS_PROXY: AWS's payload format 1.0 event (REST APIs', and HTTP APIs' 1.0), or HTTP APIs'
+//!   2.0 ([`super::http_api_event`]); the proxy response validated as AWS validates it;
 //! - AWS (non-proxy): the request template's output is the event, the answer goes through the
 //!   integration responses, selected by a function error's `errorMessage`.
 
@@ -13,9 +14,11 @@ use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{Payload, Selection, aws, content, integration_response, media_type, request_payload};
+use super::{
+    Payload, Selection, aws, content, http_api_event, integration_response, media_type, request_payload,
+};
 use crate::compiler::context::ContextField;
-use crate::compiler::{CompiledIntegration, CompiledMethod};
+use crate::compiler::{CompiledIntegration, CompiledMethod, PayloadFormat};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::h1::{TextFields, is_name};
@@ -96,7 +99,16 @@ pub async fn invoke_proxy(
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
     let binary_types = ctx.binary_media_types();
-    let event = event(req, &body, method, ctx, path, binary_types);
+    let event = match integration.payload_format {
+        PayloadFormat::Rest => event(req, &body, method, ctx, path, binary_types),
+        PayloadFormat::HttpV1 => {
+            let mut e = event(req, &body, method, ctx, path, binary_types);
+            e["version"] = json!("1.0");
+            e["routeKey"] = json!(method.route_key);
+            e
+        }
+        PayloadFormat::HttpV2 => http_api_event::event(req, &body, method, ctx, path),
+    };
     let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
 
     let (parts, body) = call_function(dp, integration.into(), target, req.variables, payload).await?;
@@ -104,8 +116,15 @@ pub async fn invoke_proxy(
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
     }
-    let accept_binary = content::accepts_binary(req.header("accept"), binary_types);
-    proxy_response(&body, accept_binary).ok_or_else(|| {
+    let answer = match integration.payload_format {
+        PayloadFormat::HttpV2 => http_api_event::response(&body),
+        // HTTP APIs base64-decode a body that says it is encoded, whatever the client accepts.
+        PayloadFormat::HttpV1 => proxy_response(&body, true),
+        PayloadFormat::Rest => {
+            proxy_response(&body, content::accepts_binary(req.header("accept"), binary_types))
+        }
+    };
+    answer.ok_or_else(|| {
         tracing::debug!("malformed lambda proxy response");
         GatewayError::bad_gateway()
     })

@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod content;
+pub mod http_api_event;
 pub mod http_backend;
 pub mod lambda;
 pub mod mock;

@@ -3,6 +3,7 @@
 //! the request is kept (when the API has such a response), a path with a `.` or `..` segment
 //! once decoded (400) and the execute-api endpoint of an API that disables it (403).
 
+use crate::compiler::CompiledApi;
 use crate::dataplane::body::RequestBody;
 use crate::dataplane::context::{GatewayRequest, RequestContext};
 use crate::dataplane::error::GatewayError;
@@ -20,11 +21,17 @@ pub fn check(
     body: &RequestBody,
     ctx: &mut RequestContext<'_>,
 ) -> Result<(), GatewayError> {
-    let api = deployment.rest();
+    let (reads_request, disabled) = match &**deployment.api {
+        CompiledApi::Rest(api) => (
+            api.gateway_responses_read_request,
+            api.disable_execute_api_endpoint,
+        ),
+        CompiledApi::Http(api) => (false, api.disable_execute_api_endpoint),
+    };
     if http_body::Body::size_hint(body).lower() > crate::dataplane::MAX_PAYLOAD as u64 {
         return Err(GatewayError::too_large());
     }
-    if api.gateway_responses_read_request {
+    if reads_request {
         ctx.gateway_request = Some(Box::new(GatewayRequest {
             headers: fields.to_header_map_lossy(0),
             query: parts.uri.query().map(parse_query).unwrap_or_default(),
@@ -40,7 +47,7 @@ pub fn check(
     {
         return Err(GatewayError::invalid_path());
     }
-    if api.disable_execute_api_endpoint {
+    if disabled {
         return Err(GatewayError::new(
             GatewayResponseType::AccessDenied,
             403,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use crate::compiler::{CompiledApi, CompiledRestApi};
+use crate::compiler::CompiledApi;
 use crate::dataplane::config::StageRuntime;
 use crate::dataplane::context::RequestContext;
 
@@ -15,15 +15,6 @@ use crate::dataplane::context::RequestContext;
 pub struct Deployment<'r> {
     pub api: &'r Arc<CompiledApi>,
     pub variables: &'r BTreeMap<String, String>,
-}
-
-impl<'r> Deployment<'r> {
-    /// The REST API the steps after this one serve (the only kind compiled today).
-    pub fn rest(&self) -> &'r CompiledRestApi {
-        match &**self.api {
-            CompiledApi::Rest(api) => api,
-        }
-    }
 }
 
 /// The stage's deployment, or its canary's for the canary's share of requests.

@@ -47,6 +47,8 @@ use super::error::GatewayError;
 use super::h1::RawFields;
 use super::integration::{Payload, Reply};
 use super::state::DataPlane;
+use crate::compiler::CompiledApi;
+use crate::compiler::http_api::CompiledHttpApi;
 use crate::dataplane::config::RuntimeConfig;
 use crate::domain::enums::AuthorizationType;
 
@@ -95,8 +97,13 @@ async fn run<'r>(
     let (stage, path) = resolve::stage(config, ctx)?;
     let deployment = canary::pick(stage, ctx);
     admit::check(deployment, parts, fields, path, &body, ctx)?;
+    let api = match &**deployment.api {
+        CompiledApi::Rest(api) => api,
+        CompiledApi::Http(api) => {
+            return run_http(dp, api, deployment, parts, fields, body, path, ctx).await;
+        }
+    };
     let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
-    let api = deployment.rest();
     // A signature covers the body: an IAM method reads it before authorizing.
     let body = match method.authorization {
         AuthorizationType::AwsIam => {
@@ -139,4 +146,22 @@ async fn run<'r>(
         Some(fill) => cache::fill(fill, reply).await,
         None => Ok(reply),
     }
+}
+
+/// An HTTP API's steps after admission: its route (404 when none), the stage's route
+/// throttles, the integration. HTTP APIs have no API keys, validation or cache.
+#[expect(clippy::too_many_arguments, reason = "the request's parts, as `run` has them")]
+async fn run_http<'r>(
+    dp: &DataPlane,
+    api: &'r CompiledHttpApi,
+    deployment: canary::Deployment<'r>,
+    parts: &'r http::request::Parts,
+    fields: &'r RawFields,
+    body: RequestBody,
+    path: &'r str,
+    ctx: &mut RequestContext<'r>,
+) -> Result<Reply, GatewayError> {
+    let (method, mut request) = route::http_route(api, deployment, parts, fields, path, ctx)?;
+    throttle::check(dp, method, ctx).await?;
+    integrate::call(dp, &mut request, Payload::Streaming(body), method, path, ctx).await
 }

@@ -1,6 +1,7 @@
 //! Step 1, resolve: which API and stage a request is for, from its Host and path: the
 //! execute-api host form (`{api-id}.execute-api.{anything}` with `/{stage}/{path}`) or the path
-//! form (`/restapis/{api-id}/{stage}/_user_request_/{path}`). An unknown one is AWS's 403
+//! form (`/restapis/{api-id}/{stage}/_user_request_/{path}`); an HTTP API's `$default` stage
+//! takes the whole path of any request no named stage takes. An unknown one is AWS's 403
 //! Missing Authentication Token.
 
 use std::sync::Arc;
@@ -15,12 +16,34 @@ pub fn stage<'r>(
     config: &'r RuntimeConfig,
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
-    let target = resolve(ctx.host(), ctx.path()).ok_or_else(GatewayError::missing_token)?;
-    let stage = config
-        .stage(target.api_id, target.stage)
-        .ok_or_else(GatewayError::missing_token)?;
+    let named =
+        resolve(ctx.host(), ctx.path()).and_then(|t| Some((config.stage(t.api_id, t.stage)?, t.path)));
+    // An HTTP API's `$default` stage serves every path no named stage takes, whole.
+    let (stage, path) = match named {
+        Some(found) => found,
+        None => {
+            let path = ctx.path();
+            let api_id = host_api_id(ctx.host()).filter(|_| !path.starts_with("/restapis/"));
+            let stage = api_id
+                .and_then(|id| config.stage(id, DEFAULT_STAGE))
+                .ok_or_else(GatewayError::missing_token)?;
+            (stage, path)
+        }
+    };
     ctx.stage_runtime = Some(stage);
-    Ok((stage, target.path))
+    Ok((stage, path))
+}
+
+/// The stage an HTTP API serves without a stage segment in its URLs.
+pub const DEFAULT_STAGE: &str = "$default";
+
+/// The API id of an execute-api host (`{api-id}.execute-api.{anything}`).
+fn host_api_id(host: Option<&str>) -> Option<&str> {
+    let host = host?;
+    // Byte scans: these strings are short, too short for `str::find`'s memchr to pay off.
+    let dot = host.bytes().position(|b| b == b'.')?;
+    let (api_id, rest) = (&host[..dot], &host[dot + 1..]);
+    (rest.starts_with("execute-api.") && !api_id.is_empty()).then_some(api_id)
 }
 
 /// The resolved target; `path` is the rest of the path, with its leading `/`.
@@ -46,13 +69,7 @@ pub fn resolve<'r>(host: Option<&'r str>, path: &'r str) -> Option<Target<'r>> {
             path: user_path,
         });
     }
-    let host = host?;
-    // Byte scans: these strings are short, too short for `str::find`'s memchr to pay off.
-    let dot = host.bytes().position(|b| b == b'.')?;
-    let (api_id, rest) = (&host[..dot], &host[dot + 1..]);
-    if !rest.starts_with("execute-api.") || api_id.is_empty() {
-        return None;
-    }
+    let api_id = host_api_id(host)?;
     let rest = path.strip_prefix('/')?;
     let (stage, user_path) = match rest.bytes().position(|b| b == b'/') {
         Some(i) => (&rest[..i], &rest[i..]),

@@ -144,7 +144,7 @@ async fn check_stage_key(
     stage: &str,
 ) -> ApiResult<()> {
     super::find_api(tx, tenant, api, RowLock::None).await?;
-    crate::store::stages::get(tx, api, stage, false)
+    crate::store::stages::get::<crate::domain::stage::Stage>(tx, api, stage, false)
         .await
         .or_not_found(|| ApiError::not_found("Invalid Stage identifier specified"))?;
     Ok(())

@@ -17,7 +17,7 @@ use crate::domain::rest_api::{
     Authorizer, Deployment, GatewayResponse, Method, Model, RequestValidator, Resource,
 };
 use crate::domain::snapshot::Snapshot;
-use crate::domain::stage::CanarySettings;
+use crate::domain::stage::{CanarySettings, Stage};
 use crate::domain::{ids, now};
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
@@ -121,7 +121,7 @@ pub async fn create_deployment(
     deployments::insert(&mut tx, &api_id, &deployment, &hash).await?;
 
     if let Some(stage_name) = req.stage_name.filter(|s| !s.is_empty()) {
-        let existing = stages::get(&mut tx, &api_id, &stage_name, true).await;
+        let existing = stages::get::<Stage>(&mut tx, &api_id, &stage_name, true).await;
         match (existing, req.canary_settings) {
             (Ok(mut stage), Some(canary)) => {
                 stage.canary_settings = Some(CanarySettings {
@@ -190,7 +190,7 @@ pub async fn get_deployment(
 ) -> ApiResult<Json<Deployment>> {
     let mut conn = app.store.pool().acquire().await?;
     find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
-    let (mut deployment, hash) = deployments::get(&mut conn, &api_id, &deployment_id, false)
+    let (mut deployment, hash) = deployments::get::<Deployment>(&mut conn, &api_id, &deployment_id, false)
         .await
         .or_not_found(deployment_not_found)?;
     if query_param(uri.query(), "embed")
@@ -243,7 +243,7 @@ pub async fn update_deployment(
     let ops = patch::parse(body, "updateDeploymentInput")?;
     let mut tx = app.store.begin().await?;
     find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
-    let (mut deployment, _) = deployments::get(&mut tx, &api_id, &deployment_id, true)
+    let (mut deployment, _) = deployments::get::<Deployment>(&mut tx, &api_id, &deployment_id, true)
         .await
         .or_not_found(deployment_not_found)?;
     for op in &ops {
@@ -277,7 +277,7 @@ pub async fn delete_deployment(
         || ApiError::bad_request("Active stages pointing to this deployment must be moved or deleted");
     let mut tx = app.store.begin().await?;
     find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
-    deployments::get(&mut tx, &api_id, &deployment_id, true)
+    deployments::get::<Deployment>(&mut tx, &api_id, &deployment_id, true)
         .await
         .or_not_found(deployment_not_found)?;
     if stages::uses_deployment(&mut tx, &api_id, &deployment_id).await? {

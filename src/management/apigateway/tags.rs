@@ -62,7 +62,7 @@ async fn edit_tags(
         }
         Taggable::Stage(id, name) => {
             find_api(conn, tenant, &id, RowLock::None).await?;
-            let mut stage = stages::get(conn, &id, &name, true)
+            let mut stage = stages::get::<crate::domain::stage::Stage>(conn, &id, &name, true)
                 .await
                 .or_not_found(stage_not_found)?;
             edit(&mut stage.tags)?;
@@ -175,7 +175,7 @@ pub async fn get_tags(
         Taggable::RestApi(id) => find_api(&mut conn, &tenant, &id, RowLock::None).await?.tags,
         Taggable::Stage(id, name) => {
             find_api(&mut conn, &tenant, &id, RowLock::None).await?;
-            stages::get(&mut conn, &id, &name, false)
+            stages::get::<crate::domain::stage::Stage>(&mut conn, &id, &name, false)
                 .await
                 .or_not_found(stage_not_found)?
                 .tags

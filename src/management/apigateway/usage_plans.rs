@@ -126,7 +126,7 @@ async fn check_stage(
         ))
     };
     super::find_api_or(conn, tenant, api, RowLock::Share, missing).await?;
-    crate::store::stages::get(conn, api, stage, false)
+    crate::store::stages::get::<crate::domain::stage::Stage>(conn, api, stage, false)
         .await
         .or_not_found(missing)?;
     Ok(())

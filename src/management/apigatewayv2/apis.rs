@@ -1,4 +1,6 @@
-//! Api: CreateApi, GetApi, GetApis, UpdateApi, DeleteApi.
+//! Api: CreateApi (with quick create: `target`, `routeKey`, `credentialsArn` make an
+//! integration, a route and an auto-deployed `$default` stage), GetApi, GetApis, UpdateApi,
+//! DeleteApi, DeleteCorsConfiguration.
 
 use std::collections::BTreeMap;
 
@@ -7,14 +9,20 @@ use axum::extract::{Extension, Path, State};
 use http::StatusCode;
 use serde::Deserialize;
 
-use super::{Items, Paging};
-use crate::domain::http_api::{Cors, HttpApi, iso_now};
+use sqlx::PgConnection;
+
+use super::deployments::auto_deploy;
+use super::integrations::{IntegrationInput, new_integration};
+use super::routes::{self, RouteInput, new_route};
+use super::{Items, Paging, api_not_found};
+use crate::domain::http_api::{Cors, HttpApi, Integration, Route, Stage, iso_now};
 use crate::domain::ids;
 use crate::management::AppState;
 use crate::management::apigateway::tags::check_tags;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::AwsJson;
-use crate::store::{RowLock, Tenant, http_apis};
+use crate::store::api_documents::{self as docs, Kind};
+use crate::store::{RowLock, Tenant, http_apis, stages};
 
 /// CreateApi's and UpdateApi's body (UpdateApi: every field optional, `protocolType` fixed).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -35,11 +43,6 @@ pub struct ApiInput {
     pub tags: BTreeMap<String, String>,
     pub target: Option<String>,
     pub version: Option<String>,
-}
-
-fn api_not_found(tenant: &Tenant, id: &str) -> impl FnOnce() -> ApiError {
-    let message = format!("Invalid API identifier specified {}:{id}", tenant.account_id);
-    move || ApiError::not_found(message)
 }
 
 /// Checks and applies `input`'s fields to `api`.
@@ -114,12 +117,102 @@ fn apply(api: &mut HttpApi, input: ApiInput) -> ApiResult<()> {
     if let Some(d) = input.disable_execute_api_endpoint {
         api.disable_execute_api_endpoint = d;
     }
-    if input.target.is_some() || input.route_key.is_some() || input.credentials_arn.is_some() {
+    if (input.target.is_some() || input.route_key.is_some() || input.credentials_arn.is_some())
+        && api.protocol_type != "HTTP"
+    {
         return Err(ApiError::bad_request(
-            "Quick create (target, routeKey, credentialsArn) is not supported by Gatehouse yet: create the integration, route and $default stage one by one",
+            "Quick create (target, routeKey, credentialsArn) is supported only for HTTP APIs",
         ));
     }
     Ok(())
+}
+
+/// What quick create makes of `target`: a Lambda function's ARN, or an HTTP URL.
+fn quick_integration(target: String, credentials_arn: Option<String>) -> IntegrationInput {
+    let lambda = target.starts_with("arn:");
+    IntegrationInput {
+        integration_type: Some(if lambda { "AWS_PROXY" } else { "HTTP_PROXY" }.into()),
+        integration_method: Some(if lambda { "POST" } else { "ANY" }.into()),
+        payload_format_version: Some(if lambda { "2.0" } else { "1.0" }.into()),
+        integration_uri: Some(target),
+        credentials_arn,
+        ..IntegrationInput::default()
+    }
+}
+
+/// Quick create: the integration `target` names, a route to it (`routeKey`, else
+/// `$default`), and a `$default` stage deploying automatically; all managed by the API.
+async fn quick_create(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    api: &HttpApi,
+    target: String,
+    route_key: Option<String>,
+    credentials_arn: Option<String>,
+) -> ApiResult<()> {
+    let mut integration = new_integration(api, quick_integration(target, credentials_arn))?;
+    integration.api_gateway_managed = true;
+    docs::insert(
+        conn,
+        Kind::Integration,
+        &api.api_id,
+        &integration.integration_id,
+        &integration,
+    )
+    .await?;
+    let input = RouteInput {
+        route_key: Some(route_key.unwrap_or_else(|| "$default".into())),
+        target: Some(format!("integrations/{}", integration.integration_id)),
+        ..RouteInput::default()
+    };
+    let mut route = new_route(conn, api, input).await?;
+    route.api_gateway_managed = true;
+    routes::save(conn, &api.api_id, &route, true).await?;
+    let stage = Stage {
+        api_gateway_managed: true,
+        auto_deploy: true,
+        ..Stage::new("$default".into())
+    };
+    stages::insert(conn, &api.api_id, &stage).await?;
+    auto_deploy(conn, tenant, &api.api_id).await
+}
+
+/// UpdateApi's quick-create fields change what quick create made.
+async fn quick_update(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    api: &HttpApi,
+    target: Option<String>,
+    route_key: Option<String>,
+    credentials_arn: Option<String>,
+) -> ApiResult<()> {
+    let not_quick = || {
+        ApiError::bad_request(
+            "The API was not made by quick create: update its integration and route instead",
+        )
+    };
+    let routes: Vec<Route> = docs::all(conn, Kind::Route, &api.api_id).await?;
+    let mut route = routes
+        .into_iter()
+        .find(|r| r.api_gateway_managed)
+        .ok_or_else(not_quick)?;
+    let id = route.integration_id().ok_or_else(not_quick)?.to_owned();
+    let mut integration: Integration = docs::get(conn, Kind::Integration, &api.api_id, &id, true).await?;
+    if target.is_some() || credentials_arn.is_some() {
+        let target = target.or(integration.integration_uri.take()).unwrap_or_default();
+        let credentials = credentials_arn.or(integration.credentials_arn.take());
+        let mut changed = new_integration(api, quick_integration(target, credentials))?;
+        changed.integration_id = id.clone();
+        changed.api_gateway_managed = true;
+        integration = changed;
+        docs::update(conn, Kind::Integration, &api.api_id, &id, &integration).await?;
+    }
+    if let Some(key) = route_key {
+        crate::domain::http_api::RouteKey::parse(&key).map_err(ApiError::bad_request)?;
+        route.route_key = key;
+        routes::save(conn, &api.api_id, &route, false).await?;
+    }
+    auto_deploy(conn, tenant, &api.api_id).await
 }
 
 #[utoipa::path(
@@ -158,6 +251,16 @@ pub async fn create_api(
         }
     };
     check_tags(&input.tags)?;
+    let quick = (
+        input.target.take(),
+        input.route_key.take(),
+        input.credentials_arn.take(),
+    );
+    if quick.0.is_none() && (quick.1.is_some() || quick.2.is_some()) {
+        return Err(ApiError::bad_request(
+            "routeKey and credentialsArn are quick create's: they need a target",
+        ));
+    }
     let id = ids::random_id(10);
     let scheme = if protocol == "HTTP" { "https" } else { "wss" };
     let mut api = HttpApi {
@@ -179,6 +282,14 @@ pub async fn create_api(
     apply(&mut api, input)?;
     let mut tx = app.store.begin().await?;
     http_apis::insert(&mut tx, &tenant, &api).await?;
+    if let (Some(target), route_key, credentials) = quick {
+        if api.protocol_type != "HTTP" {
+            return Err(ApiError::bad_request(
+                "Quick create (target, routeKey, credentialsArn) is supported only for HTTP APIs",
+            ));
+        }
+        quick_create(&mut tx, &tenant, &api, target, route_key, credentials).await?;
+    }
     tx.commit().await?;
     tracing::info!(api.id = %api.api_id, account.id = %tenant.account_id, "api created");
     Ok((StatusCode::CREATED, Json(api)))
@@ -201,7 +312,7 @@ pub async fn get_api(
     let mut conn = app.store.pool().acquire().await?;
     let api = http_apis::get(&mut conn, &tenant, &id, RowLock::None)
         .await
-        .or_not_found(api_not_found(&tenant, &id))?;
+        .or_not_found(|| api_not_found(&tenant, &id))?;
     Ok(Json(api))
 }
 
@@ -237,7 +348,7 @@ pub async fn update_api(
     State(app): State<AppState>,
     Extension(tenant): Extension<Tenant>,
     Path(id): Path<String>,
-    AwsJson(input): AwsJson<ApiInput>,
+    AwsJson(mut input): AwsJson<ApiInput>,
 ) -> ApiResult<Json<HttpApi>> {
     if !input.tags.is_empty() || input.protocol_type.is_some() {
         return Err(ApiError::bad_request(
@@ -247,9 +358,24 @@ pub async fn update_api(
     let mut tx = app.store.begin().await?;
     let mut api = http_apis::get(&mut tx, &tenant, &id, RowLock::Update)
         .await
-        .or_not_found(api_not_found(&tenant, &id))?;
+        .or_not_found(|| api_not_found(&tenant, &id))?;
+    let quick = (
+        input.target.take(),
+        input.route_key.take(),
+        input.credentials_arn.take(),
+    );
     apply(&mut api, input)?;
     http_apis::update(&mut tx, &tenant, &api).await?;
+    if quick.0.is_some() || quick.1.is_some() || quick.2.is_some() {
+        if api.protocol_type != "HTTP" {
+            return Err(ApiError::bad_request(
+                "Quick create (target, routeKey, credentialsArn) is supported only for HTTP APIs",
+            ));
+        }
+        quick_update(&mut tx, &tenant, &api, quick.0, quick.1, quick.2).await?;
+    } else {
+        auto_deploy(&mut tx, &tenant, &id).await?;
+    }
     tx.commit().await?;
     Ok(Json(api))
 }
@@ -269,9 +395,36 @@ pub async fn delete_api(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
+    // Workers drop every stage of the API.
+    crate::store::revision::bump(&mut tx, "api", &id, "*").await?;
     http_apis::delete(&mut tx, &tenant, &id)
         .await
-        .or_not_found(api_not_found(&tenant, &id))?;
+        .or_not_found(|| api_not_found(&tenant, &id))?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/apis/{apiId}/cors",
+    operation_id = "DeleteCorsConfiguration",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path)),
+    responses((status = 204, description = "DeleteCorsConfiguration succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %id))]
+pub async fn delete_cors_configuration(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    let mut api = http_apis::get(&mut tx, &tenant, &id, RowLock::Update)
+        .await
+        .or_not_found(|| api_not_found(&tenant, &id))?;
+    api.cors_configuration = None;
+    http_apis::update(&mut tx, &tenant, &api).await?;
+    auto_deploy(&mut tx, &tenant, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

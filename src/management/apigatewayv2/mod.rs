@@ -1,9 +1,15 @@
-//! `apigatewayv2` (2018-11-29): HTTP and WebSocket APIs. One file per resource kind; [`routes`]
-//! lists every URI. What only v2's wire has lives here: `nextToken` / `maxResults` paging
-//! ([`Paging`]) onto the store's pages, and ISO 8601 dates. AWS's error shape, SigV4 and JSON
-//! extraction are shared with `apigateway` ([`super`]).
+//! `apigatewayv2` (2018-11-29): HTTP and WebSocket APIs. One file per resource kind;
+//! [`routes()`] lists every URI. What only v2's wire has lives here: `nextToken` / `maxResults`
+//! paging ([`Paging`]) onto the store's pages, and ISO 8601 dates. AWS's error shape, SigV4 and
+//! JSON extraction are shared with `apigateway` ([`super`]). Operations named as v1's are
+//! (`CreateStage`, `GetDeployment`, ...) carry a `V2` suffix in the OpenAPI document, whose
+//! operation ids must be unique; the wire knows them by their URIs.
 
 pub mod apis;
+pub mod deployments;
+pub mod integrations;
+pub mod routes;
+pub mod stages;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -12,15 +18,82 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult, OrNotFound};
 use super::extract::form_pairs;
-use crate::store::{Page, PageRequest};
+use crate::domain::http_api::HttpApi;
+use crate::store::{Page, PageRequest, RowLock, Tenant, http_apis};
 
 /// Every route of `apigatewayv2` Gatehouse answers, each with its OpenAPI operation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(apis::create_api, apis::get_apis))
         .routes(routes!(apis::get_api, apis::update_api, apis::delete_api))
+        .routes(routes!(apis::delete_cors_configuration))
+        .routes(routes!(routes::create_route, routes::get_routes))
+        .routes(routes!(
+            routes::get_route,
+            routes::update_route,
+            routes::delete_route
+        ))
+        .routes(routes!(routes::delete_route_request_parameter))
+        .routes(routes!(
+            integrations::create_integration,
+            integrations::get_integrations
+        ))
+        .routes(routes!(
+            integrations::get_integration,
+            integrations::update_integration,
+            integrations::delete_integration
+        ))
+        .routes(routes!(stages::create_stage, stages::get_stages))
+        .routes(routes!(
+            stages::get_stage,
+            stages::update_stage,
+            stages::delete_stage
+        ))
+        .routes(routes!(stages::delete_access_log_settings))
+        .routes(routes!(stages::delete_route_settings))
+        .routes(routes!(
+            deployments::create_deployment,
+            deployments::get_deployments
+        ))
+        .routes(routes!(
+            deployments::get_deployment,
+            deployments::update_deployment,
+            deployments::delete_deployment
+        ))
+}
+
+/// AWS's answer for an API id the tenant does not have.
+pub fn api_not_found(tenant: &Tenant, id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "Invalid API identifier specified {}:{id}",
+        tenant.account_id
+    ))
+}
+
+/// The tenant's HTTP or WebSocket API `id`, its row locked as asked. Writers of its
+/// definition lock it for update: each may redeploy the API's autoDeploy stages, which reads
+/// the whole definition, so writes to one API take turns (they are few and quick).
+pub async fn find_api(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    id: &str,
+    lock: RowLock,
+) -> ApiResult<HttpApi> {
+    http_apis::get(conn, tenant, id, lock)
+        .await
+        .or_not_found(|| api_not_found(tenant, id))
+}
+
+/// Checks a string field's length (`name` for messages).
+pub fn check_len(name: &str, value: &str, max: usize) -> ApiResult<()> {
+    if value.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "Invalid {name}: it must be at most {max} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// v2's `maxResults` (a string on the query string; at most 500, default 100 as the console's

@@ -4,6 +4,7 @@
 mod authorize;
 mod cache;
 mod http;
+mod http_api;
 mod lambda;
 mod observe;
 mod routing;

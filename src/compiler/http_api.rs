@@ -1,0 +1,317 @@
+//! An HTTP API's deployment snapshot, compiled: its routes in a route tree (the most specific
+//! route for a request's verb wins, `$default` catches the rest), each route a
+//! [`CompiledMethod`] so that every pipeline step after routing serves HTTP APIs as it serves
+//! REST APIs. An HTTP API integration is stated as the REST integration that behaves the same
+//! (HTTP_PROXY to a URI whose `{variables}` the route's path fills; AWS_PROXY to a Lambda
+//! function), and compiled by the same code; only the Lambda event's payload format differs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::routes::{Match, RouteTree};
+use super::{CompileError, CompiledMethod, CompiledResource, PayloadFormat, compile_integration};
+use crate::domain::enums::{AuthorizationType, HttpMethod, IntegrationType};
+use crate::domain::http_api::{Cors, DEFAULT_ROUTE, Integration, Route, RouteKey};
+use crate::domain::rest_api::{self, Method};
+use crate::domain::snapshot::HttpSnapshot;
+
+/// An HTTP API deployment, ready to serve.
+#[derive(Debug)]
+pub struct CompiledHttpApi {
+    pub api_id: String,
+    pub snapshot_hash: String,
+    pub disable_execute_api_endpoint: bool,
+    /// Routes with a path, by path; each resource holds its routes' verbs.
+    pub routes: RouteTree<CompiledResource>,
+    /// The `$default` route: every request no other route matches.
+    pub default_route: Option<Arc<CompiledMethod>>,
+    pub cors: Option<Cors>,
+}
+
+impl CompiledHttpApi {
+    /// The route for a request: the most specific path with a route for its verb (or `ANY`),
+    /// else `$default`; with the raw values of the route's path variables.
+    pub fn route<'t, 'p>(&'t self, verb: &str, path: &'p str) -> Option<Match<'t, 'p, Arc<CompiledMethod>>> {
+        match self.routes.lookup_where(path, |r| r.method(verb).is_some()) {
+            Some(m) => Some(Match {
+                value: m.value.method(verb)?,
+                params: m.params,
+            }),
+            None => self.default_route.as_ref().map(|d| Match {
+                value: d,
+                params: Vec::new(),
+            }),
+        }
+    }
+}
+
+pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, CompileError> {
+    if snapshot.format != crate::domain::snapshot::SNAPSHOT_FORMAT {
+        return Err(CompileError::Format(snapshot.format));
+    }
+    let fail = |route: &Route, reason: String| CompileError::Method {
+        method: route.route_key.clone(),
+        path: String::new(),
+        reason,
+    };
+    let mut by_path: std::collections::BTreeMap<&str, Vec<Arc<CompiledMethod>>> = Default::default();
+    let mut default_route = None;
+    for route in &snapshot.routes {
+        let key = RouteKey::parse(&route.route_key).map_err(|e| fail(route, e))?;
+        let (verb, path) = match key {
+            RouteKey::Default => (HttpMethod::Any, DEFAULT_ROUTE),
+            RouteKey::Path { verb, path } => (
+                HttpMethod::parse(verb).ok_or_else(|| fail(route, format!("unknown verb {verb}")))?,
+                path,
+            ),
+        };
+        let integration = route
+            .integration_id()
+            .and_then(|id| snapshot.integrations.get(id))
+            .map(|i| as_rest_integration(i, path))
+            .transpose()
+            .map_err(|e| fail(route, e))?
+            .map(|(i, format)| {
+                compile_integration(&i).map(|mut c| {
+                    c.payload_format = format;
+                    c
+                })
+            })
+            .transpose()
+            .map_err(|e| fail(route, e))?;
+        let method = Arc::new(CompiledMethod {
+            http_method: verb,
+            resource_id: route.route_id.clone(),
+            resource_path: path.to_owned(),
+            route_key: Some(route.route_key.clone()),
+            method: Method {
+                http_method: verb,
+                authorization_type: AuthorizationType::None,
+                authorizer_id: None,
+                api_key_required: false,
+                request_validator_id: None,
+                operation_name: route.operation_name.clone(),
+                request_parameters: Default::default(),
+                request_models: Default::default(),
+                method_responses: Default::default(),
+                method_integration: None,
+                authorization_scopes: vec![],
+            },
+            authorization: AuthorizationType::None,
+            authorizer: None,
+            integration,
+            validation: None,
+        });
+        match key {
+            RouteKey::Default => default_route = Some(method),
+            RouteKey::Path { .. } => by_path.entry(path).or_default().push(method),
+        }
+    }
+    let mut routes = RouteTree::param_beside_greedy();
+    for (path, methods) in by_path {
+        routes.insert(
+            path,
+            CompiledResource {
+                id: methods[0].resource_id.clone(),
+                path: path.to_owned(),
+                methods,
+            },
+        )?;
+    }
+    Ok(CompiledHttpApi {
+        api_id: snapshot.http_api.api_id.clone(),
+        snapshot_hash: hash.to_owned(),
+        disable_execute_api_endpoint: snapshot.http_api.disable_execute_api_endpoint,
+        routes,
+        default_route,
+        cors: snapshot.http_api.cors_configuration.clone(),
+    })
+}
+
+/// The REST integration that serves as `i` does on a route at `path`, and the payload format
+/// of its events.
+fn as_rest_integration(
+    i: &Integration,
+    path: &str,
+) -> Result<(rest_api::Integration, PayloadFormat), String> {
+    let (kind, uri, format) = match i.integration_type.as_str() {
+        "HTTP_PROXY" => {
+            let uri = i
+                .integration_uri
+                .clone()
+                .ok_or("an HTTP_PROXY integration needs a URI")?;
+            (IntegrationType::HttpProxy, uri, PayloadFormat::Rest)
+        }
+        "AWS_PROXY" => {
+            let uri = i
+                .integration_uri
+                .clone()
+                .ok_or("an AWS_PROXY integration needs a URI")?;
+            let format = match i.payload_format_version.as_deref() {
+                Some("1.0") => PayloadFormat::HttpV1,
+                _ => PayloadFormat::HttpV2,
+            };
+            (IntegrationType::AwsProxy, lambda_invocation_uri(&uri), format)
+        }
+        other => return Err(format!("integration type {other} is not served for HTTP APIs")),
+    };
+    // Each `{name}` of the URI that names a variable of the route's path is filled with it.
+    let variables = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|s| s.trim_end_matches('+'));
+    let request_parameters = variables
+        .filter(|v| uri.contains(&format!("{{{v}}}")))
+        .map(|v| {
+            (
+                format!("integration.request.path.{v}"),
+                format!("method.request.path.{v}"),
+            )
+        })
+        .collect();
+    let integration = rest_api::Integration {
+        kind,
+        http_method: i.integration_method.clone(),
+        uri: Some(uri),
+        connection_type: None,
+        connection_id: None,
+        credentials: i.credentials_arn.clone(),
+        request_parameters,
+        request_templates: Default::default(),
+        passthrough_behavior: None,
+        content_handling: None,
+        timeout_in_millis: i.timeout_in_millis,
+        cache_namespace: None,
+        cache_key_parameters: vec![],
+        integration_responses: Default::default(),
+        tls_config: None,
+    };
+    Ok((integration, format))
+}
+
+/// HTTP APIs name a Lambda integration by the function's ARN; REST APIs by its invocation
+/// URI, which says the same.
+pub fn lambda_invocation_uri(uri: &str) -> String {
+    let parts: Vec<&str> = uri.splitn(5, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", region, _] => {
+            format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{uri}/invocations")
+        }
+        _ => uri.to_owned(),
+    }
+}
+
+/// How long an HTTP API waits for an integration when it does not say: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::http_api::HttpApi;
+
+    fn route(id: &str, key: &str, target: Option<&str>) -> Route {
+        Route {
+            route_id: id.into(),
+            route_key: key.into(),
+            api_gateway_managed: false,
+            api_key_required: false,
+            authorization_scopes: vec![],
+            authorization_type: "NONE".into(),
+            authorizer_id: None,
+            model_selection_expression: None,
+            operation_name: None,
+            request_models: BTreeMap::new(),
+            request_parameters: BTreeMap::new(),
+            route_response_selection_expression: None,
+            target: target.map(|t| format!("integrations/{t}")),
+        }
+    }
+
+    fn snapshot(routes: Vec<Route>) -> HttpSnapshot {
+        let api = HttpApi {
+            api_id: "a1".into(),
+            name: "n".into(),
+            protocol_type: "HTTP".into(),
+            api_endpoint: String::new(),
+            api_key_selection_expression: None,
+            cors_configuration: None,
+            created_date: String::new(),
+            description: None,
+            disable_schema_validation: None,
+            disable_execute_api_endpoint: false,
+            ip_address_type: "ipv4".into(),
+            route_selection_expression: String::new(),
+            tags: BTreeMap::new(),
+            version: None,
+        };
+        let integration = Integration {
+            integration_id: "i1".into(),
+            integration_type: "HTTP_PROXY".into(),
+            api_gateway_managed: false,
+            connection_id: None,
+            connection_type: "INTERNET".into(),
+            content_handling_strategy: None,
+            credentials_arn: None,
+            description: None,
+            integration_method: Some("GET".into()),
+            integration_response_selection_expression: None,
+            integration_subtype: None,
+            integration_uri: Some("http://backend/items/{id}".into()),
+            passthrough_behavior: None,
+            payload_format_version: Some("1.0".into()),
+            request_parameters: BTreeMap::new(),
+            request_templates: BTreeMap::new(),
+            response_parameters: BTreeMap::new(),
+            template_selection_expression: None,
+            timeout_in_millis: 30000,
+            tls_config: None,
+        };
+        HttpSnapshot::new(api, routes, vec![integration])
+    }
+
+    #[test]
+    fn the_most_specific_route_for_the_verb_wins_then_default() {
+        let api = compile(
+            &snapshot(vec![
+                route("r1", "GET /pets/{id}", Some("i1")),
+                route("r2", "POST /pets/dog", None),
+                route("r3", "ANY /{proxy+}", None),
+                route("r4", "$default", None),
+            ]),
+            "h",
+        )
+        .unwrap();
+        let m = api.route("GET", "/pets/dog").unwrap();
+        assert_eq!(m.value.route_key.as_deref(), Some("GET /pets/{id}"));
+        assert_eq!(m.params, vec![("id", "dog")]);
+        assert_eq!(api.route("POST", "/pets/dog").unwrap().value.resource_id, "r2");
+        assert_eq!(api.route("DELETE", "/pets/1").unwrap().value.resource_id, "r3");
+        assert_eq!(api.route("GET", "/").unwrap().value.resource_id, "r4");
+        let m = api.route("GET", "/pets/1").unwrap();
+        let integration = m.value.integration.as_ref().unwrap();
+        assert_eq!(
+            integration.request_parameters.len(),
+            1,
+            "{{id}} is filled from the path"
+        );
+    }
+
+    #[test]
+    fn without_default_an_unmatched_request_has_no_route() {
+        let api = compile(&snapshot(vec![route("r1", "GET /a", None)]), "h").unwrap();
+        assert!(api.route("GET", "/b").is_none());
+        assert!(api.route("POST", "/a").is_none());
+    }
+
+    #[test]
+    fn lambda_arns_become_invocation_uris() {
+        assert_eq!(
+            lambda_invocation_uri("arn:aws:lambda:eu-west-1:123456789012:function:hello"),
+            "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:hello/invocations"
+        );
+        let rest = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/f/invocations";
+        assert_eq!(lambda_invocation_uri(rest), rest);
+    }
+}

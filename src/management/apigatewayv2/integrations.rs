@@ -1,0 +1,434 @@
+//! Integration: CreateIntegration, GetIntegration, GetIntegrations, UpdateIntegration,
+//! DeleteIntegration. HTTP APIs' integrations are AWS_PROXY (a Lambda function, payload format
+//! 1.0 or 2.0) and HTTP_PROXY (a URL); every change redeploys the API's autoDeploy stages.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use http::StatusCode;
+use serde::Deserialize;
+
+use super::deployments::auto_deploy;
+use super::{Items, Paging, check_len, find_api};
+use crate::domain::http_api::{HttpApi, Integration, Route, TlsConfig};
+use crate::domain::ids;
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult, OrNotFound};
+use crate::management::extract::AwsJson;
+use crate::store::api_documents::{self as docs, Kind};
+use crate::store::{RowLock, Tenant};
+
+/// CreateIntegration's and UpdateIntegration's body (UpdateIntegration: what it names changes).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationInput {
+    pub connection_id: Option<String>,
+    pub connection_type: Option<String>,
+    pub content_handling_strategy: Option<String>,
+    pub credentials_arn: Option<String>,
+    pub description: Option<String>,
+    pub integration_method: Option<String>,
+    pub integration_subtype: Option<String>,
+    pub integration_type: Option<String>,
+    pub integration_uri: Option<String>,
+    pub passthrough_behavior: Option<String>,
+    pub payload_format_version: Option<String>,
+    pub request_parameters: Option<BTreeMap<String, String>>,
+    pub request_templates: Option<BTreeMap<String, String>>,
+    pub response_parameters: Option<BTreeMap<String, BTreeMap<String, String>>>,
+    pub template_selection_expression: Option<String>,
+    pub timeout_in_millis: Option<i32>,
+    pub tls_config: Option<TlsConfig>,
+}
+
+pub fn integration_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Invalid Integration identifier specified {id}"))
+}
+
+/// A new integration of `api` from CreateIntegration's body.
+pub fn new_integration(api: &HttpApi, input: IntegrationInput) -> ApiResult<Integration> {
+    let kind = input
+        .integration_type
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("integrationType is required"))?;
+    let mut integration = Integration {
+        integration_id: ids::random_id(7),
+        integration_type: kind,
+        api_gateway_managed: false,
+        connection_id: None,
+        connection_type: "INTERNET".into(),
+        content_handling_strategy: None,
+        credentials_arn: None,
+        description: None,
+        integration_method: None,
+        integration_response_selection_expression: None,
+        integration_subtype: None,
+        integration_uri: None,
+        passthrough_behavior: None,
+        payload_format_version: None,
+        request_parameters: BTreeMap::new(),
+        request_templates: BTreeMap::new(),
+        response_parameters: BTreeMap::new(),
+        template_selection_expression: None,
+        timeout_in_millis: 30_000,
+        tls_config: None,
+    };
+    apply(api, &mut integration, input)?;
+    Ok(integration)
+}
+
+/// Applies `input` to `i` and checks the result as AWS does for the API's protocol.
+fn apply(api: &HttpApi, i: &mut Integration, input: IntegrationInput) -> ApiResult<()> {
+    let IntegrationInput {
+        connection_id,
+        connection_type,
+        content_handling_strategy,
+        credentials_arn,
+        description,
+        integration_method,
+        integration_subtype,
+        integration_type,
+        integration_uri,
+        passthrough_behavior,
+        payload_format_version,
+        request_parameters,
+        request_templates,
+        response_parameters,
+        template_selection_expression,
+        timeout_in_millis,
+        tls_config,
+    } = input;
+    if let Some(t) = integration_type {
+        i.integration_type = t;
+    }
+    if let Some(d) = description {
+        check_len("description", &d, 1024)?;
+        i.description = Some(d);
+    }
+    if let Some(c) = connection_type {
+        i.connection_type = c;
+    }
+    if connection_id.is_some() {
+        i.connection_id = connection_id;
+    }
+    if content_handling_strategy.is_some() {
+        i.content_handling_strategy = content_handling_strategy;
+    }
+    if let Some(c) = credentials_arn {
+        i.credentials_arn = Some(c).filter(|c| !c.is_empty());
+    }
+    if let Some(m) = integration_method {
+        i.integration_method = Some(m);
+    }
+    if integration_subtype.is_some() {
+        i.integration_subtype = integration_subtype;
+    }
+    if let Some(u) = integration_uri {
+        i.integration_uri = Some(u);
+    }
+    if passthrough_behavior.is_some() {
+        i.passthrough_behavior = passthrough_behavior;
+    }
+    if payload_format_version.is_some() {
+        i.payload_format_version = payload_format_version;
+    }
+    if let Some(p) = request_parameters {
+        i.request_parameters = p;
+    }
+    if let Some(t) = request_templates {
+        i.request_templates = t;
+    }
+    if let Some(p) = response_parameters {
+        i.response_parameters = p;
+    }
+    if template_selection_expression.is_some() {
+        i.template_selection_expression = template_selection_expression;
+    }
+    if let Some(t) = timeout_in_millis {
+        i.timeout_in_millis = t;
+    }
+    if tls_config.is_some() {
+        i.tls_config = tls_config;
+    }
+    if api.protocol_type == "HTTP" {
+        check_http(i)?;
+    } else {
+        check_websocket(i)?;
+    }
+    Ok(())
+}
+
+/// An HTTP API's integration, as AWS checks it.
+fn check_http(i: &mut Integration) -> ApiResult<()> {
+    if !(50..=30_000).contains(&i.timeout_in_millis) {
+        return Err(ApiError::bad_request(
+            "Invalid timeoutInMillis: it must be between 50 and 30000 for HTTP APIs",
+        ));
+    }
+    if !matches!(i.connection_type.as_str(), "INTERNET" | "VPC_LINK") {
+        return Err(ApiError::bad_request(format!(
+            "Invalid connectionType {}: expected INTERNET or VPC_LINK",
+            i.connection_type
+        )));
+    }
+    if i.connection_type == "VPC_LINK" {
+        return Err(ApiError::bad_request(
+            "VPC_LINK integrations are not supported by Gatehouse yet: use connectionType INTERNET with the backend's URL",
+        ));
+    }
+    if i.integration_subtype.is_some() {
+        return Err(ApiError::bad_request(
+            "AWS service integrations (integrationSubtype) are not supported by Gatehouse yet",
+        ));
+    }
+    if !i.request_parameters.is_empty() || !i.response_parameters.is_empty() {
+        return Err(ApiError::bad_request(
+            "Parameter mapping (requestParameters, responseParameters) is not supported by Gatehouse yet",
+        ));
+    }
+    if !i.request_templates.is_empty() || i.template_selection_expression.is_some() {
+        return Err(ApiError::bad_request(
+            "Request templates are supported only for WebSocket APIs",
+        ));
+    }
+    match i.integration_type.as_str() {
+        "AWS_PROXY" => {
+            match i.payload_format_version.as_deref() {
+                Some("1.0" | "2.0") => {}
+                Some(v) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid payloadFormatVersion {v}: expected 1.0 or 2.0"
+                    )));
+                }
+                None => {
+                    return Err(ApiError::bad_request(
+                        "payloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs",
+                    ));
+                }
+            }
+            let uri = i.integration_uri.as_deref().ok_or_else(|| {
+                ApiError::bad_request("integrationUri is required for AWS_PROXY integrations")
+            })?;
+            let invocation = crate::compiler::http_api::lambda_invocation_uri(uri);
+            if crate::compiler::lambda_target(&invocation).is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid integrationUri {uri}: expected a Lambda function ARN"
+                )));
+            }
+            i.integration_method.get_or_insert_with(|| "POST".into());
+        }
+        "HTTP_PROXY" => {
+            match i.payload_format_version.as_deref() {
+                None | Some("1.0") => i.payload_format_version = Some("1.0".into()),
+                Some(v) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid payloadFormatVersion {v}: HTTP_PROXY integrations use 1.0"
+                    )));
+                }
+            }
+            let uri = i.integration_uri.as_deref().ok_or_else(|| {
+                ApiError::bad_request("integrationUri is required for HTTP_PROXY integrations")
+            })?;
+            if crate::compiler::UriTemplate::parse(uri).is_err()
+                || !(uri.starts_with("http://") || uri.starts_with("https://"))
+            {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid integrationUri {uri}: expected an http:// or https:// URL"
+                )));
+            }
+            let method = i.integration_method.as_deref().ok_or_else(|| {
+                ApiError::bad_request("integrationMethod is required for HTTP_PROXY integrations")
+            })?;
+            const VERBS: [&str; 8] = ["ANY", "GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"];
+            if !VERBS.contains(&method) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid integrationMethod {method}"
+                )));
+            }
+        }
+        other @ ("AWS" | "HTTP" | "MOCK") => {
+            return Err(ApiError::bad_request(format!(
+                "Integration type {other} is supported only for WebSocket APIs"
+            )));
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid integrationType {other}: expected AWS_PROXY or HTTP_PROXY"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A WebSocket API's integration: kept, not served yet.
+fn check_websocket(i: &Integration) -> ApiResult<()> {
+    if !matches!(
+        i.integration_type.as_str(),
+        "AWS" | "AWS_PROXY" | "HTTP" | "HTTP_PROXY" | "MOCK"
+    ) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid integrationType {}",
+            i.integration_type
+        )));
+    }
+    if !(50..=29_000).contains(&i.timeout_in_millis) {
+        return Err(ApiError::bad_request(
+            "Invalid timeoutInMillis: it must be between 50 and 29000 for WebSocket APIs",
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/apis/{apiId}/integrations",
+    operation_id = "CreateIntegration",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path)),
+    request_body = IntegrationInput,
+    responses((status = 201, description = "CreateIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn create_integration(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    AwsJson(input): AwsJson<IntegrationInput>,
+) -> ApiResult<(StatusCode, Json<Integration>)> {
+    let mut tx = app.store.begin().await?;
+    let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let integration = new_integration(&api, input)?;
+    docs::insert(
+        &mut tx,
+        Kind::Integration,
+        &api_id,
+        &integration.integration_id,
+        &integration,
+    )
+    .await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(integration)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/apis/{apiId}/integrations/{integrationId}",
+    operation_id = "GetIntegrationV2",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("integrationId" = String, Path)),
+    responses((status = 200, description = "GetIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_integration(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Integration>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    let integration = docs::get(&mut conn, Kind::Integration, &api_id, &id, false)
+        .await
+        .or_not_found(|| integration_not_found(&id))?;
+    Ok(Json(integration))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/apis/{apiId}/integrations",
+    operation_id = "GetIntegrations",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("nextToken" = Option<String>, Query), ("maxResults" = Option<String>, Query)),
+    responses((status = 200, description = "GetIntegrations succeeded", body = Items<Integration>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_integrations(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    Paging(page): Paging,
+) -> ApiResult<Json<Items<Integration>>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    let page = docs::list(&mut conn, Kind::Integration, &api_id, page).await?;
+    Ok(Json(page.into()))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v2/apis/{apiId}/integrations/{integrationId}",
+    operation_id = "UpdateIntegrationV2",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("integrationId" = String, Path)),
+    request_body = IntegrationInput,
+    responses((status = 200, description = "UpdateIntegration succeeded", body = Integration), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn update_integration(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(input): AwsJson<IntegrationInput>,
+) -> ApiResult<Json<Integration>> {
+    let mut tx = app.store.begin().await?;
+    let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let mut integration: Integration = docs::get(&mut tx, Kind::Integration, &api_id, &id, true)
+        .await
+        .or_not_found(|| integration_not_found(&id))?;
+    if integration.api_gateway_managed {
+        return Err(managed("integration"));
+    }
+    apply(&api, &mut integration, input)?;
+    docs::update(&mut tx, Kind::Integration, &api_id, &id, &integration).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok(Json(integration))
+}
+
+/// AWS's refusal to change what quick create made by hand.
+pub fn managed(what: &str) -> ApiError {
+    ApiError::conflict(format!(
+        "Cannot modify or delete the {what}: it is managed by API Gateway (quick create); update the API instead"
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/apis/{apiId}/integrations/{integrationId}",
+    operation_id = "DeleteIntegrationV2",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("integrationId" = String, Path)),
+    responses((status = 204, description = "DeleteIntegration succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_integration(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let integration: Integration = docs::get(&mut tx, Kind::Integration, &api_id, &id, true)
+        .await
+        .or_not_found(|| integration_not_found(&id))?;
+    if integration.api_gateway_managed {
+        return Err(managed("integration"));
+    }
+    let routes: Vec<Route> = docs::all(&mut tx, Kind::Route, &api_id).await?;
+    let users: Vec<&str> = routes
+        .iter()
+        .filter(|r| r.integration_id() == Some(id.as_str()))
+        .map(|r| r.route_key.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "Integration {id} is the target of route(s) {}: change their targets first",
+            users.join(", ")
+        )));
+    }
+    docs::delete(&mut tx, Kind::Integration, &api_id, &id).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,350 @@
+//! Route: CreateRoute, GetRoute, GetRoutes, UpdateRoute, DeleteRoute,
+//! DeleteRouteRequestParameter. An HTTP API's route keys are `$default` or `VERB /path`, unique
+//! within the API; a route's target is one of the API's integrations. Every change redeploys
+//! the API's autoDeploy stages.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use http::StatusCode;
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use super::deployments::auto_deploy;
+use super::integrations::{integration_not_found, managed};
+use super::{Items, Paging, find_api};
+use crate::domain::http_api::{HttpApi, ParameterConstraints, Route, RouteKey};
+use crate::domain::ids;
+use crate::management::AppState;
+use crate::management::error::{ApiError, ApiResult, OrNotFound};
+use crate::management::extract::AwsJson;
+use crate::store::api_documents::{self as docs, Kind};
+use crate::store::{RowLock, StoreError, Tenant};
+
+/// CreateRoute's and UpdateRoute's body (UpdateRoute: what it names changes).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteInput {
+    pub api_key_required: Option<bool>,
+    pub authorization_scopes: Option<Vec<String>>,
+    pub authorization_type: Option<String>,
+    pub authorizer_id: Option<String>,
+    pub model_selection_expression: Option<String>,
+    pub operation_name: Option<String>,
+    pub request_models: Option<BTreeMap<String, String>>,
+    pub request_parameters: Option<BTreeMap<String, ParameterConstraints>>,
+    pub route_key: Option<String>,
+    pub route_response_selection_expression: Option<String>,
+    pub target: Option<String>,
+}
+
+pub fn route_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Invalid Route identifier specified {id}"))
+}
+
+/// A new route of `api` from CreateRoute's body.
+pub async fn new_route(conn: &mut PgConnection, api: &HttpApi, input: RouteInput) -> ApiResult<Route> {
+    let key = input
+        .route_key
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("routeKey is required"))?;
+    let mut route = Route {
+        route_id: ids::random_id(7),
+        route_key: key,
+        api_gateway_managed: false,
+        api_key_required: false,
+        authorization_scopes: vec![],
+        authorization_type: "NONE".into(),
+        authorizer_id: None,
+        model_selection_expression: None,
+        operation_name: None,
+        request_models: BTreeMap::new(),
+        request_parameters: BTreeMap::new(),
+        route_response_selection_expression: None,
+        target: None,
+    };
+    apply(conn, api, &mut route, input).await?;
+    Ok(route)
+}
+
+/// Applies `input` to `route` and checks the result as AWS does for the API's protocol.
+async fn apply(
+    conn: &mut PgConnection,
+    api: &HttpApi,
+    route: &mut Route,
+    input: RouteInput,
+) -> ApiResult<()> {
+    let RouteInput {
+        api_key_required,
+        authorization_scopes,
+        authorization_type,
+        authorizer_id,
+        model_selection_expression,
+        operation_name,
+        request_models,
+        request_parameters,
+        route_key,
+        route_response_selection_expression,
+        target,
+    } = input;
+    if let Some(k) = route_key {
+        route.route_key = k;
+    }
+    let http = api.protocol_type == "HTTP";
+    if http {
+        RouteKey::parse(&route.route_key).map_err(ApiError::bad_request)?;
+    } else if route.route_key.is_empty() || route.route_key.len() > 128 {
+        return Err(ApiError::bad_request(
+            "Invalid routeKey: it must be 1 to 128 characters",
+        ));
+    }
+    if let Some(t) = target {
+        if t.is_empty() {
+            route.target = None;
+        } else {
+            let id = t.strip_prefix("integrations/").ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Invalid target {t}: expected integrations/{{integrationId}}"
+                ))
+            })?;
+            if !docs::exists(conn, Kind::Integration, &api.api_id, id).await? {
+                return Err(integration_not_found(id));
+            }
+            route.target = Some(t);
+        }
+    }
+    if let Some(t) = authorization_type {
+        route.authorization_type = t;
+    }
+    if authorizer_id.is_some() {
+        route.authorizer_id = authorizer_id.filter(|a| !a.is_empty());
+    }
+    if let Some(s) = authorization_scopes {
+        route.authorization_scopes = s;
+    }
+    match route.authorization_type.as_str() {
+        "NONE" => {}
+        "AWS_IAM" | "JWT" | "CUSTOM" => {
+            // Accepting an authorization the data plane does not enforce would leave the
+            // route open: refused until authorizers of HTTP APIs are served.
+            return Err(ApiError::bad_request(format!(
+                "authorizationType {} is not supported by Gatehouse's HTTP and WebSocket APIs yet",
+                route.authorization_type
+            )));
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid authorizationType {other}: expected NONE, AWS_IAM, CUSTOM or JWT"
+            )));
+        }
+    }
+    if let Some(r) = api_key_required {
+        if r && http {
+            return Err(ApiError::bad_request(
+                "API keys are supported only for WebSocket APIs",
+            ));
+        }
+        route.api_key_required = r;
+    }
+    if let Some(m) = request_models {
+        if http && !m.is_empty() {
+            return Err(ApiError::bad_request(
+                "Request models are supported only for WebSocket APIs",
+            ));
+        }
+        route.request_models = m;
+    }
+    if let Some(p) = request_parameters {
+        if http && !p.is_empty() {
+            return Err(ApiError::bad_request(
+                "Route request parameters are supported only for WebSocket APIs",
+            ));
+        }
+        route.request_parameters = p;
+    }
+    if model_selection_expression.is_some() {
+        route.model_selection_expression = model_selection_expression;
+    }
+    if let Some(o) = operation_name {
+        super::check_len("operationName", &o, 64)?;
+        route.operation_name = Some(o);
+    }
+    if route_response_selection_expression.is_some() {
+        route.route_response_selection_expression = route_response_selection_expression;
+    }
+    Ok(())
+}
+
+/// Inserts or replaces a route; a route key the API already has is AWS's conflict.
+pub async fn save(conn: &mut PgConnection, api_id: &str, route: &Route, new: bool) -> ApiResult<()> {
+    let saved = if new {
+        docs::insert(conn, Kind::Route, api_id, &route.route_id, route).await
+    } else {
+        docs::update(conn, Kind::Route, api_id, &route.route_id, route).await
+    };
+    match saved {
+        Err(StoreError::AlreadyExists(c)) if c == "routes_route_key_unique" => Err(ApiError::conflict(
+            format!("Route with key {} already exists for this API", route.route_key),
+        )),
+        other => Ok(other?),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/apis/{apiId}/routes",
+    operation_id = "CreateRoute",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path)),
+    request_body = RouteInput,
+    responses((status = 201, description = "CreateRoute succeeded", body = Route), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn create_route(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    AwsJson(input): AwsJson<RouteInput>,
+) -> ApiResult<(StatusCode, Json<Route>)> {
+    let mut tx = app.store.begin().await?;
+    let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let route = new_route(&mut tx, &api, input).await?;
+    save(&mut tx, &api_id, &route, true).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(route)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/apis/{apiId}/routes/{routeId}",
+    operation_id = "GetRoute",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("routeId" = String, Path)),
+    responses((status = 200, description = "GetRoute succeeded", body = Route), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_route(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<Route>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    let route = docs::get(&mut conn, Kind::Route, &api_id, &id, false)
+        .await
+        .or_not_found(|| route_not_found(&id))?;
+    Ok(Json(route))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/apis/{apiId}/routes",
+    operation_id = "GetRoutes",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("nextToken" = Option<String>, Query), ("maxResults" = Option<String>, Query)),
+    responses((status = 200, description = "GetRoutes succeeded", body = Items<Route>), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn get_routes(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path(api_id): Path<String>,
+    Paging(page): Paging,
+) -> ApiResult<Json<Items<Route>>> {
+    let mut conn = app.store.pool().acquire().await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    Ok(Json(
+        docs::list(&mut conn, Kind::Route, &api_id, page).await?.into(),
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v2/apis/{apiId}/routes/{routeId}",
+    operation_id = "UpdateRoute",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("routeId" = String, Path)),
+    request_body = RouteInput,
+    responses((status = 200, description = "UpdateRoute succeeded", body = Route), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn update_route(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+    AwsJson(input): AwsJson<RouteInput>,
+) -> ApiResult<Json<Route>> {
+    let mut tx = app.store.begin().await?;
+    let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let mut route: Route = docs::get(&mut tx, Kind::Route, &api_id, &id, true)
+        .await
+        .or_not_found(|| route_not_found(&id))?;
+    if route.api_gateway_managed {
+        return Err(managed("route"));
+    }
+    apply(&mut tx, &api, &mut route, input).await?;
+    save(&mut tx, &api_id, &route, false).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok(Json(route))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/apis/{apiId}/routes/{routeId}",
+    operation_id = "DeleteRoute",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("routeId" = String, Path)),
+    responses((status = 204, description = "DeleteRoute succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_route(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let route: Route = docs::get(&mut tx, Kind::Route, &api_id, &id, true)
+        .await
+        .or_not_found(|| route_not_found(&id))?;
+    if route.api_gateway_managed {
+        return Err(managed("route"));
+    }
+    docs::delete(&mut tx, Kind::Route, &api_id, &id).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/apis/{apiId}/routes/{routeId}/requestparameters/{requestParameterKey}",
+    operation_id = "DeleteRouteRequestParameter",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("routeId" = String, Path), ("requestParameterKey" = String, Path)),
+    responses((status = 204, description = "DeleteRouteRequestParameter succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn delete_route_request_parameter(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, id, key)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let mut route: Route = docs::get(&mut tx, Kind::Route, &api_id, &id, true)
+        .await
+        .or_not_found(|| route_not_found(&id))?;
+    if route.request_parameters.remove(&key).is_none() {
+        return Err(ApiError::not_found(format!(
+            "Invalid request parameter key specified {key}"
+        )));
+    }
+    save(&mut tx, &api_id, &route, false).await?;
+    auto_deploy(&mut tx, &tenant, &api_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,318 @@
+//! HTTP APIs served by a worker: the walk-through (quick create, call, throttle), route keys
+//! most specific first, the `$default` route and stage, payload formats 2.0 and 1.0 against
+//! AWS's documented events, HTTP_PROXY, and HTTP APIs' own error answers.
+
+use aws_sdk_apigatewayv2::types::{IntegrationType, ProtocolType, RouteSettings};
+use serde_json::Value;
+
+use crate::backends::{echo_backend, fake_lambda};
+use crate::helpers::*;
+
+fn function(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:000000000000:function:{name}")
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn quick_create_then_curl_then_a_stage_throttle_of_one_per_second() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let lambda = fake_lambda().await;
+    let created = c
+        .create_api()
+        .name("hello")
+        .protocol_type(ProtocolType::Http)
+        .target(function("echo"))
+        .send()
+        .await
+        .unwrap();
+    let api = created.api_id().unwrap().to_owned();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let base = format!("http://{api}.execute-api.localhost:{}", worker.addr.port());
+
+    // The `$default` stage has no stage segment: the whole path is the API's.
+    let res = http
+        .post(format!(
+            "{base}/my/path?parameter1=value1&parameter1=value2&parameter2=value"
+        ))
+        .header("cookie", "cookie1=a; cookie2=b")
+        .header("header2", "value1")
+        .header("header2", "value2")
+        .header("content-type", "application/json")
+        .body(r#"{"hello":"lambda"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let event: Value = res.json().await.unwrap();
+    // AWS's documented 2.0 event, field by field (those a request without path parameters,
+    // stage variables or an authorizer has).
+    assert_eq!(
+        keys(&event),
+        [
+            "body",
+            "cookies",
+            "headers",
+            "isBase64Encoded",
+            "queryStringParameters",
+            "rawPath",
+            "rawQueryString",
+            "requestContext",
+            "routeKey",
+            "version"
+        ]
+    );
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "$default");
+    assert_eq!(event["rawPath"], "/my/path");
+    assert_eq!(
+        event["rawQueryString"],
+        "parameter1=value1&parameter1=value2&parameter2=value"
+    );
+    assert_eq!(event["cookies"], serde_json::json!(["cookie1=a", "cookie2=b"]));
+    assert_eq!(event["headers"]["header2"], "value1,value2");
+    assert!(event["headers"].get("cookie").is_none(), "cookies are apart");
+    assert_eq!(event["headers"]["content-type"], "application/json");
+    assert_eq!(
+        event["queryStringParameters"],
+        serde_json::json!({"parameter1": "value1,value2", "parameter2": "value"})
+    );
+    assert_eq!(event["body"], r#"{"hello":"lambda"}"#);
+    assert_eq!(event["isBase64Encoded"], false);
+    let rc = &event["requestContext"];
+    assert_eq!(
+        keys(rc),
+        [
+            "accountId",
+            "apiId",
+            "domainName",
+            "domainPrefix",
+            "http",
+            "requestId",
+            "routeKey",
+            "stage",
+            "time",
+            "timeEpoch"
+        ]
+    );
+    assert_eq!(rc["apiId"], api.as_str());
+    assert_eq!(rc["accountId"], ACCOUNT);
+    assert_eq!(rc["domainPrefix"], api.as_str());
+    assert_eq!(rc["stage"], "$default");
+    assert_eq!(rc["routeKey"], "$default");
+    assert!(rc["timeEpoch"].is_i64());
+    assert_eq!(
+        keys(&rc["http"]),
+        ["method", "path", "protocol", "sourceIp", "userAgent"]
+    );
+    assert_eq!(rc["http"]["method"], "POST");
+    assert_eq!(rc["http"]["path"], "/my/path");
+    assert_eq!(rc["http"]["protocol"], "HTTP/1.1");
+    assert_eq!(rc["http"]["sourceIp"], "127.0.0.1");
+    // A body that is not text reaches the function in base64.
+    let res = http
+        .post(format!("{base}/bin"))
+        .header("content-type", "application/octet-stream")
+        .body(vec![0u8, 159, 146, 150])
+        .send()
+        .await
+        .unwrap();
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["isBase64Encoded"], true);
+    assert_eq!(event["body"], "AJ+Slg==");
+
+    // Throttle the stage: 1 request a second, bursts of 2.
+    c.update_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .default_route_settings(
+            RouteSettings::builder()
+                .throttling_rate_limit(1.0)
+                .throttling_burst_limit(2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(stage_holds(&worker, &api, "$default", |s| !s.stage.method_settings.is_empty()).await);
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..6 {
+        let res = http.get(format!("{base}/hello")).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            refused = Some(res.text().await.unwrap());
+        }
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!((2..=3).contains(&ok), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 6 - ok);
+    assert_eq!(refused.unwrap(), r#"{"message":"Too Many Requests"}"#);
+}
+
+#[tokio::test]
+async fn routes_match_most_specific_first_on_named_stages() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let backend = echo_backend().await;
+    let lambda = fake_lambda().await;
+    let api = c
+        .create_api()
+        .name("pets")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let integration = |kind: IntegrationType, uri: String, method: &str, format: &str| {
+        let c = c.clone();
+        let api = api.clone();
+        let method = method.to_owned();
+        let format = format.to_owned();
+        async move {
+            let id = c
+                .create_integration()
+                .api_id(&api)
+                .integration_type(kind)
+                .integration_uri(uri)
+                .integration_method(method)
+                .payload_format_version(format)
+                .send()
+                .await
+                .unwrap()
+                .integration_id()
+                .unwrap()
+                .to_owned();
+            format!("integrations/{id}")
+        }
+    };
+    let item = integration(
+        IntegrationType::HttpProxy,
+        format!("http://{backend}/items/{{id}}"),
+        "GET",
+        "1.0",
+    )
+    .await;
+    let any = integration(
+        IntegrationType::HttpProxy,
+        format!("http://{backend}/any/{{proxy}}"),
+        "ANY",
+        "1.0",
+    )
+    .await;
+    let v1 = integration(IntegrationType::AwsProxy, function("echo"), "POST", "1.0").await;
+    let bare = integration(IntegrationType::AwsProxy, function("bare"), "POST", "2.0").await;
+    let broken = integration(IntegrationType::AwsProxy, function("error"), "POST", "2.0").await;
+    for (key, target) in [
+        ("GET /pets/{id}", &item),
+        ("ANY /pets/{proxy+}", &any),
+        ("GET /v1", &v1),
+        ("GET /bare", &bare),
+        ("GET /broken", &broken),
+    ] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(target)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| invoke_url(&api, &worker, "dev", path);
+
+    let res = http.get(url("/pets/42?x=1")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let echoed: Value = res.json().await.unwrap();
+    assert_eq!(echoed["path"], "/items/42", "the route's {{id}} fills the URI");
+    assert_eq!(echoed["query"], "x=1");
+    // POST has no route at /pets/{id}: the greedy route for any verb takes it.
+    let res = http.post(url("/pets/42")).body("x").send().await.unwrap();
+    let echoed: Value = res.json().await.unwrap();
+    assert_eq!(echoed["path"], "/any/42");
+    assert_eq!(echoed["method"], "POST");
+    let res = http.get(url("/pets/a/b")).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["path"], "/any/a/b");
+
+    // No route and no `$default` route: HTTP APIs' 404.
+    let res = http.get(url("/nothing")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.headers().get("x-amzn-errortype").is_none());
+    assert_eq!(res.text().await.unwrap(), r#"{"message":"Not Found"}"#);
+
+    // Payload 1.0 of HTTP APIs: REST's event with a version and the route key; the stage is
+    // part of a named stage's path.
+    let res = http.get(url("/v1")).send().await.unwrap();
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["version"], "1.0");
+    assert_eq!(event["routeKey"], "GET /v1");
+    assert_eq!(event["httpMethod"], "GET");
+    assert_eq!(event["requestContext"]["stage"], "dev");
+
+    // Payload 2.0 infers a 200 JSON answer from a bare JSON result.
+    let res = http.get(url("/bare")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        serde_json::json!({"message": "hi", "n": 1})
+    );
+    // A function error is HTTP APIs' 500.
+    let res = http.get(url("/broken")).send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"message":"Internal Server Error"}"#
+    );
+
+    // A `$default` route catches the rest; a new deployment brings it.
+    let fallback = integration(
+        IntegrationType::HttpProxy,
+        format!("http://{backend}/fallback"),
+        "ANY",
+        "1.0",
+    )
+    .await;
+    c.create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(&fallback)
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            http.get(url("/nothing")).send().await.unwrap().status() == 200
+        })
+        .await
+    );
+}
