@@ -8,10 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cors::CompiledCors;
 use super::routes::{Match, RouteTree};
 use super::{CompileError, CompiledMethod, CompiledResource, PayloadFormat, compile_integration};
 use crate::domain::enums::{AuthorizationType, HttpMethod, IntegrationType};
-use crate::domain::http_api::{Cors, DEFAULT_ROUTE, Integration, Route, RouteKey};
+use crate::domain::http_api::{DEFAULT_ROUTE, Integration, Route, RouteKey};
 use crate::domain::rest_api::{self, Method};
 use crate::domain::snapshot::HttpSnapshot;
 
@@ -25,7 +26,7 @@ pub struct CompiledHttpApi {
     pub routes: RouteTree<CompiledResource>,
     /// The `$default` route: every request no other route matches.
     pub default_route: Option<Arc<CompiledMethod>>,
-    pub cors: Option<Cors>,
+    pub cors: Option<CompiledCors>,
 }
 
 impl CompiledHttpApi {
@@ -124,7 +125,11 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
         disable_execute_api_endpoint: snapshot.http_api.disable_execute_api_endpoint,
         routes,
         default_route,
-        cors: snapshot.http_api.cors_configuration.clone(),
+        cors: snapshot
+            .http_api
+            .cors_configuration
+            .as_ref()
+            .map(CompiledCors::compile),
     })
 }
 

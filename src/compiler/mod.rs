@@ -6,6 +6,7 @@
 pub mod access_log;
 pub mod authorizers;
 pub mod context;
+pub mod cors;
 pub mod http_api;
 pub mod mapping;
 pub mod routes;

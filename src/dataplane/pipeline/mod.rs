@@ -29,6 +29,7 @@ pub mod api_key;
 pub mod authorize;
 pub mod cache;
 pub mod canary;
+pub mod cors;
 pub mod integrate;
 pub mod quota;
 pub mod resolve;
@@ -81,7 +82,13 @@ pub async fn handle(
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
     let outcome = Box::pin(run(dp, &config, parts, fields, body, &mut ctx)).await;
-    respond::answer(dp, outcome, &mut ctx)
+    let mut answer = respond::answer(dp, outcome, &mut ctx);
+    if let Some(CompiledApi::Http(api)) = ctx.api.map(|a| &**a)
+        && let Some(c) = &api.cors
+    {
+        cors::decorate(c, parts, fields, &mut answer);
+    }
+    answer
 }
 
 /// The steps, in their order; each returns what the next ones need, or the failure the rescue
@@ -148,8 +155,9 @@ async fn run<'r>(
     }
 }
 
-/// An HTTP API's steps after admission: its route (404 when none), the stage's route
-/// throttles, the integration. HTTP APIs have no API keys, validation or cache.
+/// An HTTP API's steps after admission: a CORS preflight answered ([`cors`]), its route (404
+/// when none), the stage's route throttles, the integration. HTTP APIs have no API keys,
+/// validation or cache. [`handle`] puts the CORS headers on the answer, errors included.
 #[expect(clippy::too_many_arguments, reason = "the request's parts, as `run` has them")]
 async fn run_http<'r>(
     dp: &DataPlane,
@@ -161,6 +169,11 @@ async fn run_http<'r>(
     path: &'r str,
     ctx: &mut RequestContext<'r>,
 ) -> Result<Reply, GatewayError> {
+    if let Some(c) = &api.cors
+        && let Some(reply) = cors::preflight(c, parts, fields)
+    {
+        return Ok(reply);
+    }
     let (method, mut request) = route::http_route(api, deployment, parts, fields, path, ctx)?;
     throttle::check(dp, method, ctx).await?;
     integrate::call(dp, &mut request, Payload::Streaming(body), method, path, ctx).await

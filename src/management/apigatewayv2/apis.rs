@@ -77,6 +77,12 @@ fn apply(api: &mut HttpApi, input: ApiInput) -> ApiResult<()> {
                 "CORS configuration is supported only for HTTP APIs",
             ));
         }
+        let any_origin = cors.allow_origins.iter().flatten().any(|o| o == "*");
+        if any_origin && cors.allow_credentials == Some(true) {
+            return Err(ApiError::bad_request(
+                "allowCredentials cannot be true with allowOrigins *: browsers refuse credentials for any origin; name the origins",
+            ));
+        }
         if cors.max_age.is_some_and(|a| !(-1..=86400).contains(&a)) {
             return Err(ApiError::bad_request(
                 "Invalid maxAge: it must be between -1 and 86400",

@@ -316,3 +316,132 @@ async fn routes_match_most_specific_first_on_named_stages() {
         .await
     );
 }
+
+#[tokio::test]
+async fn cors_preflights_are_answered_and_every_answer_carries_the_configuration() {
+    use aws_sdk_apigatewayv2::types::Cors;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    // A backend that sets CORS headers of its own, which the API's configuration replaces.
+    let backend = crate::backends::serve(|_req| async {
+        hyper::Response::builder()
+            .header("access-control-allow-origin", "*")
+            .header("x-backend", "1")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
+            .unwrap()
+    })
+    .await;
+    let api = c
+        .create_api()
+        .name("cors")
+        .protocol_type(ProtocolType::Http)
+        .target(format!("http://{backend}/items"))
+        .route_key("GET /items")
+        .cors_configuration(
+            Cors::builder()
+                .allow_origins("https://app.example.com")
+                .allow_methods("GET")
+                .allow_methods("POST")
+                .allow_headers("content-type")
+                .allow_headers("x-custom")
+                .expose_headers("x-backend")
+                .max_age(300)
+                .allow_credentials(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+    let origin = "https://app.example.com";
+
+    // The preflight is the gateway's, though no route has OPTIONS.
+    let res = http
+        .request(reqwest::Method::OPTIONS, url("/items"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], origin);
+    assert_eq!(h["access-control-allow-methods"], "GET,POST");
+    assert_eq!(h["access-control-allow-headers"], "content-type,x-custom");
+    assert_eq!(h["access-control-max-age"], "300");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    let res = http
+        .request(reqwest::Method::OPTIONS, url("/items"))
+        .header("origin", "https://evil.example.net")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    // A real answer: the configured headers in place of the backend's.
+    let res = http
+        .get(url("/items"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h["access-control-allow-origin"], origin);
+    assert_eq!(h.get_all("access-control-allow-origin").iter().count(), 1);
+    assert_eq!(h["access-control-expose-headers"], "x-backend");
+    assert_eq!(h["access-control-allow-credentials"], "true");
+    assert_eq!(h["x-backend"], "1");
+    assert_eq!(res.text().await.unwrap(), "ok");
+    // And the gateway's errors carry them too.
+    let res = http
+        .get(url("/missing"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["access-control-allow-origin"], origin);
+    // A disallowed origin gets none, and not the backend's either.
+    let res = http
+        .get(url("/items"))
+        .header("origin", "https://evil.example.net")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    // `*` with credentials is refused when configured.
+    let e = c
+        .update_api()
+        .api_id(&api)
+        .cors_configuration(Cors::builder().allow_origins("*").allow_credentials(true).build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    // Without a configuration, the backend's own headers pass.
+    c.delete_cors_configuration().api_id(&api).send().await.unwrap();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            let res = http
+                .get(url("/items"))
+                .header("origin", origin)
+                .send()
+                .await
+                .unwrap();
+            res.headers()
+                .get("access-control-allow-origin")
+                .is_some_and(|v| v == "*")
+        })
+        .await
+    );
+}
