@@ -29,6 +29,9 @@ pub enum AuthorizerKind {
     Lambda(LambdaAuthorizer),
     /// COGNITO_USER_POOLS: a JWT from one of these pools.
     CognitoUserPools(Vec<UserPool>),
+    /// An HTTP API's JWT authorizer: tokens of this issuer (its URL, whose OpenID discovery
+    /// document names its keys) for one of these audiences.
+    Jwt { issuer: String, audiences: Vec<String> },
     /// One that cannot run; why, for logs.
     Misconfigured(String),
 }

@@ -4,15 +4,18 @@
 //! REST APIs. An HTTP API integration is stated as the REST integration that behaves the same
 //! (HTTP_PROXY to a URI whose `{variables}` the route's path fills; AWS_PROXY to a Lambda
 //! function), and compiled by the same code; only the Lambda event's payload format differs.
+//! A JWT route is a user-pool-like method whose authorizer verifies tokens of its issuer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
 use super::cors::CompiledCors;
 use super::routes::{Match, RouteTree};
 use super::{CompileError, CompiledMethod, CompiledResource, PayloadFormat, compile_integration};
 use crate::domain::enums::{AuthorizationType, HttpMethod, IntegrationType};
-use crate::domain::http_api::{DEFAULT_ROUTE, Integration, Route, RouteKey};
+use crate::domain::http_api::{Authorizer, DEFAULT_ROUTE, Integration, Route, RouteKey};
 use crate::domain::rest_api::{self, Method};
 use crate::domain::snapshot::HttpSnapshot;
 
@@ -55,6 +58,11 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
         path: String::new(),
         reason,
     };
+    let authorizers: HashMap<&str, Arc<CompiledAuthorizer>> = snapshot
+        .authorizers
+        .values()
+        .map(|a| (a.authorizer_id.as_str(), Arc::new(compile_authorizer(a))))
+        .collect();
     let mut by_path: std::collections::BTreeMap<&str, Vec<Arc<CompiledMethod>>> = Default::default();
     let mut default_route = None;
     for route in &snapshot.routes {
@@ -80,6 +88,23 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
             })
             .transpose()
             .map_err(|e| fail(route, e))?;
+        // A JWT route is served as a user pool method is: its authorizer verifies the token,
+        // the route's scopes are the method's.
+        let (authorization, authorizer) = match route.authorization_type.as_str() {
+            "JWT" => (
+                AuthorizationType::CognitoUserPools,
+                Some(
+                    route
+                        .authorizer_id
+                        .as_deref()
+                        .and_then(|id| authorizers.get(id))
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(missing_authorizer(route))),
+                ),
+            ),
+            "NONE" => (AuthorizationType::None, None),
+            other => return Err(fail(route, format!("authorization {other} is not served"))),
+        };
         let method = Arc::new(CompiledMethod {
             http_method: verb,
             resource_id: route.route_id.clone(),
@@ -87,8 +112,8 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
             route_key: Some(route.route_key.clone()),
             method: Method {
                 http_method: verb,
-                authorization_type: AuthorizationType::None,
-                authorizer_id: None,
+                authorization_type: authorization,
+                authorizer_id: route.authorizer_id.clone(),
                 api_key_required: false,
                 request_validator_id: None,
                 operation_name: route.operation_name.clone(),
@@ -96,10 +121,10 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
                 request_models: Default::default(),
                 method_responses: Default::default(),
                 method_integration: None,
-                authorization_scopes: vec![],
+                authorization_scopes: route.authorization_scopes.clone(),
             },
-            authorization: AuthorizationType::None,
-            authorizer: None,
+            authorization,
+            authorizer,
             integration,
             validation: None,
         });
@@ -131,6 +156,44 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
             .as_ref()
             .map(CompiledCors::compile),
     })
+}
+
+/// An HTTP API authorizer, compiled: a JWT authorizer reads its token from one header.
+fn compile_authorizer(a: &Authorizer) -> CompiledAuthorizer {
+    let header = match a.identity_source.as_slice() {
+        [one] => one.strip_prefix("$request.header."),
+        _ => None,
+    };
+    let kind = match (a.authorizer_type.as_str(), &a.jwt_configuration, header) {
+        ("JWT", Some(jwt), Some(_)) => match jwt.issuer.clone() {
+            Some(issuer) => AuthorizerKind::Jwt {
+                issuer,
+                audiences: jwt.audience.clone(),
+            },
+            None => AuthorizerKind::Misconfigured("a JWT authorizer without an issuer".into()),
+        },
+        (kind, _, _) => {
+            AuthorizerKind::Misconfigured(format!("a {kind} authorizer of an HTTP API is not served"))
+        }
+    };
+    CompiledAuthorizer {
+        id: a.authorizer_id.clone(),
+        kind,
+        identity: header
+            .map(|h| vec![IdentitySource::Header(h.to_ascii_lowercase())])
+            .unwrap_or_default(),
+        ttl: Duration::ZERO,
+    }
+}
+
+/// What a route whose authorizer is not in the deployment is served with: AWS's 500.
+fn missing_authorizer(route: &Route) -> CompiledAuthorizer {
+    CompiledAuthorizer {
+        id: route.authorizer_id.clone().unwrap_or_default(),
+        kind: AuthorizerKind::Misconfigured("the route's authorizer is not in the deployment".into()),
+        identity: vec![],
+        ttl: Duration::ZERO,
+    }
 }
 
 /// The REST integration that serves as `i` does on a route at `path`, and the payload format

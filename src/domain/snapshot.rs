@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::http_api::{HttpApi, Integration as HttpIntegration, Route};
+use super::http_api::{Authorizer as HttpAuthorizer, HttpApi, Integration as HttpIntegration, Route};
 use super::rest_api::{
     ApiSummary, Authorizer, GatewayResponse, MethodSnapshot, Model, RequestValidator, Resource, RestApi,
 };
@@ -101,6 +101,9 @@ pub struct HttpSnapshot {
     pub routes: Vec<Route>,
     #[serde(default)]
     pub integrations: BTreeMap<String, HttpIntegration>,
+    /// The authorizers routes name, by id.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, HttpAuthorizer>,
 }
 
 impl HttpSnapshot {
@@ -117,6 +120,7 @@ impl HttpSnapshot {
                 .into_iter()
                 .map(|i| (i.integration_id.clone(), i))
                 .collect(),
+            authorizers: BTreeMap::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod cognito;
 pub mod iam;
+pub mod jwt;
 pub mod lambda;
 
 use std::sync::Arc;

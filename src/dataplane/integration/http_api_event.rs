@@ -91,6 +91,20 @@ pub fn event(
         },
         "isBase64Encoded": false,
     });
+    // A JWT authorizer's claims and the token's scopes, as AWS hands them on.
+    if let Some(claims) = ctx.authorizer.as_deref().and_then(|a| a.claims.as_ref()) {
+        let text: Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(crate::dataplane::identity::text(v))))
+            .collect();
+        let scopes = crate::dataplane::authorizer::jwt::token_scopes(claims);
+        let scopes = if scopes.is_empty() {
+            Value::Null
+        } else {
+            json!(scopes)
+        };
+        e["requestContext"]["authorizer"] = json!({"jwt": {"claims": text, "scopes": scopes}});
+    }
     let obj = e.as_object_mut().expect("an object");
     if !cookies.is_empty() {
         obj.insert("cookies".into(), json!(cookies));

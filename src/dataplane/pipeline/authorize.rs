@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use crate::compiler::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
 use crate::compiler::{CompiledMethod, CompiledRestApi};
-use crate::dataplane::authorizer::{Verdict, cognito, iam, lambda};
+use crate::dataplane::authorizer::{Verdict, cognito, iam, jwt, lambda};
 use crate::dataplane::config::RuntimeConfig;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::{GatewayError, Side};
@@ -38,13 +38,13 @@ const INVALIDATE_CACHE: &str = "execute-api:InvalidateCache";
 pub async fn check<'r>(
     dp: &DataPlane,
     config: &RuntimeConfig,
-    api: &CompiledRestApi,
+    policy: Option<&Policy>,
     method: &'r CompiledMethod,
     request: &MethodRequest<'r>,
     path: &str,
     ctx: &mut RequestContext<'r>,
 ) -> Result<(), GatewayError> {
-    if api.policy.is_none() && method.authorization == AuthorizationType::None {
+    if policy.is_none() && method.authorization == AuthorizationType::None {
         return Ok(());
     }
     let arn = method_arn(ctx, request, path);
@@ -76,7 +76,7 @@ pub async fn check<'r>(
         .as_ref()
         .map_or("anonymous", |s| s.config.principal_arn.as_str());
     let from = Origin::new(dp, request, ctx);
-    let by_resource_policy = api.policy.as_ref().map(|p| evaluate(p, who, INVOKE, &arn, &from));
+    let by_resource_policy = policy.map(|p| evaluate(p, who, INVOKE, &arn, &from));
     if by_resource_policy == Some(Decision::ExplicitDeny) {
         return Err(policy_denies(user, &arn, true));
     }
@@ -341,6 +341,11 @@ async fn ask<'r>(
             // Expiry, token use and scopes are the method's, checked on every request.
             cognito::admit(&verdict, scopes)?;
             return Ok(verdict);
+        }
+        AuthorizerKind::Jwt { issuer, audiences } => {
+            let scopes = &method.method.authorization_scopes;
+            let verdict = jwt::verify(dp, issuer, audiences, &identity[0], scopes).await?;
+            return Ok(Arc::new(verdict));
         }
         AuthorizerKind::Misconfigured(why) => {
             return Err(GatewayError::authorizer_configuration().caused_by(Side::Gateway, why));

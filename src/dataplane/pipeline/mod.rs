@@ -107,7 +107,7 @@ async fn run<'r>(
     let api = match &**deployment.api {
         CompiledApi::Rest(api) => api,
         CompiledApi::Http(api) => {
-            return run_http(dp, api, deployment, parts, fields, body, path, ctx).await;
+            return run_http(dp, config, api, deployment, parts, fields, body, path, ctx).await;
         }
     };
     let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
@@ -120,7 +120,7 @@ async fn run<'r>(
         }
         _ => Payload::Streaming(body),
     };
-    authorize::check(dp, config, api, method, &request, path, ctx).await?;
+    authorize::check(dp, config, api.policy.as_ref(), method, &request, path, ctx).await?;
     api_key::check(dp, api, method, &request, ctx)?;
     // Throttled requests use up no quota.
     throttle::check(dp, method, ctx).await?;
@@ -156,11 +156,12 @@ async fn run<'r>(
 }
 
 /// An HTTP API's steps after admission: a CORS preflight answered ([`cors`]), its route (404
-/// when none), the stage's route throttles, the integration. HTTP APIs have no API keys,
+/// when none), its JWT authorizer, the stage's route throttles, the integration. HTTP APIs have no API keys,
 /// validation or cache. [`handle`] puts the CORS headers on the answer, errors included.
 #[expect(clippy::too_many_arguments, reason = "the request's parts, as `run` has them")]
 async fn run_http<'r>(
     dp: &DataPlane,
+    config: &'r RuntimeConfig,
     api: &'r CompiledHttpApi,
     deployment: canary::Deployment<'r>,
     parts: &'r http::request::Parts,
@@ -175,6 +176,7 @@ async fn run_http<'r>(
         return Ok(reply);
     }
     let (method, mut request) = route::http_route(api, deployment, parts, fields, path, ctx)?;
+    authorize::check(dp, config, None, method, &request, path, ctx).await?;
     throttle::check(dp, method, ctx).await?;
     integrate::call(dp, &mut request, Payload::Streaming(body), method, path, ctx).await
 }

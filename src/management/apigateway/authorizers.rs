@@ -411,6 +411,11 @@ impl TestInvocation<'_> {
                 self.log.push(format!("Authorizer configuration error: {why}"));
                 status(500)
             }
+            AuthorizerKind::Jwt { .. } => {
+                self.log
+                    .push("Authorizer configuration error: JWT authorizers are HTTP APIs'".into());
+                status(500)
+            }
             AuthorizerKind::CognitoUserPools(pools) => {
                 let verified = cognito::verify(&app.tester, pools, &identity[0]).await;
                 match verified.and_then(|v| cognito::admit(&v, &[]).map(|()| v)) {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::{Items, Paging, check_len, find_api};
-use crate::domain::http_api::{Deployment, Integration, Route, Stage, iso_now};
+use crate::domain::http_api::{Authorizer, Deployment, Integration, Route, Stage, iso_now};
 use crate::domain::ids;
 use crate::domain::snapshot::HttpSnapshot;
 use crate::management::AppState;
@@ -34,7 +34,12 @@ async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiRe
         ));
     }
     let integrations: Vec<Integration> = docs::all(conn, Kind::Integration, api_id).await?;
-    let snapshot = HttpSnapshot::new(api, routes, integrations);
+    let mut snapshot = HttpSnapshot::new(api, routes, integrations);
+    let authorizers: Vec<Authorizer> = docs::all(conn, Kind::Authorizer, api_id).await?;
+    snapshot.authorizers = authorizers
+        .into_iter()
+        .map(|a| (a.authorizer_id.clone(), a))
+        .collect();
     if snapshot.http_api.protocol_type == "HTTP" {
         crate::compiler::http_api::compile(&snapshot, "")
             .map_err(|e| ApiError::bad_request(format!("Unable to deploy API: {e}")))?;

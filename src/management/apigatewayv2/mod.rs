@@ -6,6 +6,7 @@
 //! operation ids must be unique; the wire knows them by their URIs.
 
 pub mod apis;
+pub mod authorizers;
 pub mod deployments;
 pub mod integrations;
 pub mod routes;
@@ -53,6 +54,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(stages::delete_access_log_settings))
         .routes(routes!(stages::delete_route_settings))
+        .routes(routes!(
+            authorizers::create_authorizer,
+            authorizers::get_authorizers
+        ))
+        .routes(routes!(
+            authorizers::get_authorizer,
+            authorizers::update_authorizer,
+            authorizers::delete_authorizer
+        ))
         .routes(routes!(
             deployments::create_deployment,
             deployments::get_deployments

@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use super::deployments::auto_deploy;
 use super::integrations::{integration_not_found, managed};
 use super::{Items, Paging, find_api};
-use crate::domain::http_api::{HttpApi, ParameterConstraints, Route, RouteKey};
+use crate::domain::http_api::{Authorizer, HttpApi, ParameterConstraints, Route, RouteKey};
 use crate::domain::ids;
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
@@ -124,7 +124,25 @@ async fn apply(
         route.authorization_scopes = s;
     }
     match route.authorization_type.as_str() {
-        "NONE" => {}
+        "NONE" => {
+            route.authorizer_id = None;
+            route.authorization_scopes.clear();
+        }
+        "JWT" if http => {
+            let id = route
+                .authorizer_id
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("authorizerId is required for JWT routes"))?;
+            let authorizer: Authorizer = docs::get(conn, Kind::Authorizer, &api.api_id, id, false)
+                .await
+                .or_not_found(|| super::authorizers::authorizer_not_found(id))?;
+            if authorizer.authorizer_type != "JWT" {
+                return Err(ApiError::bad_request(format!(
+                    "Authorizer {id} is a {} authorizer: JWT routes need a JWT authorizer",
+                    authorizer.authorizer_type
+                )));
+            }
+        }
         "AWS_IAM" | "JWT" | "CUSTOM" => {
             // Accepting an authorization the data plane does not enforce would leave the
             // route open: refused until authorizers of HTTP APIs are served.

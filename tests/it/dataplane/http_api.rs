@@ -445,3 +445,176 @@ async fn cors_preflights_are_answered_and_every_answer_carries_the_configuration
         .await
     );
 }
+
+#[tokio::test]
+async fn jwt_authorizers_admit_tokens_of_their_issuer_and_audience_with_the_routes_scopes() {
+    use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, JwtConfiguration};
+    use serde_json::json;
+
+    use crate::backends::{OidcIssuer, epoch_now};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let lambda = fake_lambda().await;
+    let issuer = OidcIssuer::start().await;
+    let api = c
+        .create_api()
+        .name("secure")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let authorizer = c
+        .create_authorizer()
+        .api_id(&api)
+        .name("jwt")
+        .authorizer_type(AuthorizerType::Jwt)
+        .identity_source("$request.header.Authorization")
+        .jwt_configuration(
+            JwtConfiguration::builder()
+                .issuer(&issuer.url)
+                .audience("my-app")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let authorizer_id = authorizer.authorizer_id().unwrap().to_owned();
+    // A JWT authorizer needs an issuer and an audience.
+    let e = c
+        .create_authorizer()
+        .api_id(&api)
+        .name("bad")
+        .authorizer_type(AuthorizerType::Jwt)
+        .identity_source("$request.header.Authorization")
+        .jwt_configuration(JwtConfiguration::builder().issuer(&issuer.url).build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let target = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(function("echo"))
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .unwrap()
+        .integration_id()
+        .unwrap()
+        .to_owned();
+    for (key, scopes) in [("GET /me", vec![]), ("GET /admin", vec!["admin".to_owned()])] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{target}"))
+            .authorization_type(AuthorizationType::Jwt)
+            .authorizer_id(&authorizer_id)
+            .set_authorization_scopes(Some(scopes))
+            .send()
+            .await
+            .unwrap();
+    }
+    // An authorizer in use stays.
+    let e = c
+        .delete_authorizer()
+        .api_id(&api)
+        .authorizer_id(&authorizer_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+    let call = |path: &'static str, token: Option<String>| {
+        let http = http.clone();
+        let url = url(path);
+        async move {
+            let mut req = http.get(url);
+            if let Some(t) = token {
+                req = req.header("authorization", t);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let claims = |extra: Value| {
+        let mut c = json!({"sub": "user-1", "aud": "my-app", "exp": epoch_now() + 600});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let unauthorized = (401, r#"{"message":"Unauthorized"}"#.to_owned());
+    assert_eq!(call("/me", None).await, unauthorized);
+    assert_eq!(
+        call(
+            "/me",
+            Some(format!(
+                "Bearer {}",
+                issuer.forged("k1", claims(json!({"iss": issuer.url})))
+            ))
+        )
+        .await,
+        unauthorized
+    );
+    assert_eq!(
+        call(
+            "/me",
+            Some(issuer.token("k1", claims(json!({"aud": "another-app"}))))
+        )
+        .await,
+        unauthorized
+    );
+    assert_eq!(
+        call(
+            "/me",
+            Some(issuer.token("k1", claims(json!({"exp": epoch_now() - 10}))))
+        )
+        .await,
+        unauthorized
+    );
+    let (status, body) = call(
+        "/me",
+        Some(format!("Bearer {}", issuer.token("k1", claims(json!({}))))),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let jwt = &event["requestContext"]["authorizer"]["jwt"];
+    assert_eq!(jwt["claims"]["sub"], "user-1");
+    assert_eq!(jwt["claims"]["aud"], "my-app");
+    assert_eq!(jwt["scopes"], Value::Null);
+    // The admin route needs the admin scope.
+    assert_eq!(
+        call(
+            "/admin",
+            Some(issuer.token("k1", claims(json!({"scope": "read"}))))
+        )
+        .await,
+        (403, r#"{"message":"Forbidden"}"#.to_owned())
+    );
+    let (status, body) = call(
+        "/admin",
+        Some(issuer.token("k1", claims(json!({"scope": "read admin"})))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        event["requestContext"]["authorizer"]["jwt"]["scopes"],
+        json!(["read", "admin"])
+    );
+}
