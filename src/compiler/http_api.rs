@@ -158,6 +158,22 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
     })
 }
 
+/// Whether `routes` can live in one route tree: no two variables of different names, nor a
+/// greedy variable and another greedy one, at one place of their paths.
+pub fn check_routes<'a>(routes: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    let mut paths: std::collections::BTreeSet<&str> = Default::default();
+    for key in routes {
+        if let RouteKey::Path { path, .. } = RouteKey::parse(key)? {
+            paths.insert(path);
+        }
+    }
+    let mut tree = RouteTree::param_beside_greedy();
+    for path in paths {
+        tree.insert(path, ()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// An HTTP API authorizer, compiled: a JWT authorizer reads its token from one header.
 fn compile_authorizer(a: &Authorizer) -> CompiledAuthorizer {
     let header = match a.identity_source.as_slice() {
@@ -371,6 +387,20 @@ mod tests {
         let api = compile(&snapshot(vec![route("r1", "GET /a", None)]), "h").unwrap();
         assert!(api.route("GET", "/b").is_none());
         assert!(api.route("POST", "/a").is_none());
+    }
+
+    #[test]
+    fn routes_whose_variables_clash_cannot_share_a_tree() {
+        assert!(
+            check_routes([
+                "GET /pets/{id}",
+                "POST /pets/{id}",
+                "ANY /pets/{proxy+}",
+                "$default"
+            ])
+            .is_ok()
+        );
+        assert!(check_routes(["GET /pets/{id}", "POST /pets/{petId}"]).is_err());
     }
 
     #[test]

@@ -391,6 +391,11 @@ impl RuntimeConfig {
     pub fn stage(&self, api_id: &str, stage: &str) -> Option<&Arc<StageRuntime>> {
         self.apis.get(api_id)?.get(stage)
     }
+
+    /// Any stage of the API (which tells what kind of API it is).
+    pub fn any_stage(&self, api_id: &str) -> Option<&Arc<StageRuntime>> {
+        self.apis.get(api_id)?.values().next()
+    }
 }
 
 /// A stage's snapshots compile to its API's kind; anything else is a corrupt configuration.

@@ -254,6 +254,17 @@ async fn routes_and_integrations_are_managed_with_aws_shapes_and_errors() {
         .unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
 
+    // Variables of different names at one place of two routes' paths cannot be told apart.
+    let e = c
+        .create_route()
+        .api_id(&api)
+        .route_key("POST /pets/{name}")
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = err_of(e);
+    assert_eq!(code, "ConflictException");
+    assert!(message.contains("POST /pets/{name}"), "{message}");
     let updated = c
         .update_route()
         .api_id(&api)
@@ -397,6 +408,22 @@ async fn stages_and_deployments_follow_the_definition() {
         .await
         .unwrap();
     let first = auto.deployment_id().unwrap().to_owned();
+    // A change that leaves the definition as it was deploys nothing.
+    c.update_integration()
+        .api_id(&api)
+        .integration_id(integration.integration_id().unwrap())
+        .integration_method("ANY")
+        .send()
+        .await
+        .unwrap();
+    let again = c
+        .get_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.deployment_id(), Some(first.as_str()));
     let deployment = c
         .get_deployment()
         .api_id(&api)

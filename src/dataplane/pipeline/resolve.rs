@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::compiler::CompiledApi;
 use crate::dataplane::config::{RuntimeConfig, StageRuntime};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
@@ -16,18 +17,30 @@ pub fn stage<'r>(
     config: &'r RuntimeConfig,
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
-    let named =
-        resolve(ctx.host(), ctx.path()).and_then(|t| Some((config.stage(t.api_id, t.stage)?, t.path)));
+    let by_path = ctx.path().starts_with("/restapis/");
+    let named = resolve(ctx.host(), ctx.path())
+        // `$default` is no stage segment of an execute-api URL: `/$default/x` is its path.
+        .filter(|t| by_path || t.stage != DEFAULT_STAGE)
+        .and_then(|t| Some((config.stage(t.api_id, t.stage)?, t.path)));
     // An HTTP API's `$default` stage serves every path no named stage takes, whole.
     let (stage, path) = match named {
         Some(found) => found,
         None => {
             let path = ctx.path();
-            let api_id = host_api_id(ctx.host()).filter(|_| !path.starts_with("/restapis/"));
-            let stage = api_id
-                .and_then(|id| config.stage(id, DEFAULT_STAGE))
-                .ok_or_else(GatewayError::missing_token)?;
-            (stage, path)
+            let api_id = host_api_id(ctx.host()).filter(|_| !by_path);
+            match api_id.and_then(|id| config.stage(id, DEFAULT_STAGE)) {
+                Some(stage) => (stage, path),
+                None => {
+                    // An HTTP API without such a stage answers its own 404, not REST's 403.
+                    if let Some(any) = api_id.and_then(|id| config.any_stage(id))
+                        && matches!(*any.api, CompiledApi::Http(_))
+                    {
+                        ctx.api = Some(&any.api);
+                        return Err(GatewayError::not_found());
+                    }
+                    return Err(GatewayError::missing_token());
+                }
+            }
         }
     };
     ctx.stage_runtime = Some(stage);

@@ -538,11 +538,12 @@ pub async fn delete_rest_api(
     Path(api_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    // Workers drop every stage of the API; stages vanish by cascade, so say it here.
-    crate::store::revision::bump(&mut tx, "api", &api_id, "*").await?;
     rest_apis::delete(&mut tx, &tenant, &api_id)
         .await
         .or_not_found(|| api_not_found(&tenant, &api_id))?;
+    // Workers drop every stage of the API; stages vanish by cascade, so say it here (after
+    // the API's row is taken, as every writer takes the two, so none waits on another).
+    crate::store::revision::bump(&mut tx, "api", &api_id, "*").await?;
     tx.commit().await?;
     tracing::info!(api.id = %api_id, "rest api deleted");
     Ok(StatusCode::ACCEPTED)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use sqlx::PgConnection;
 
-use super::deployments::auto_deploy;
+use super::deployments::{auto_deploy, deploy_stage};
 use super::integrations::{IntegrationInput, new_integration};
 use super::routes::{self, RouteInput, new_route};
 use super::{Items, Paging, api_not_found};
@@ -173,14 +173,15 @@ async fn quick_create(
     };
     let mut route = new_route(conn, api, input).await?;
     route.api_gateway_managed = true;
-    routes::save(conn, &api.api_id, &route, true).await?;
-    let stage = Stage {
+    routes::save(conn, api, &route, true).await?;
+    let mut stage = Stage {
         api_gateway_managed: true,
         auto_deploy: true,
         ..Stage::new("$default".into())
     };
+    deploy_stage(conn, tenant, &api.api_id, &mut stage).await?;
     stages::insert(conn, &api.api_id, &stage).await?;
-    auto_deploy(conn, tenant, &api.api_id).await
+    Ok(())
 }
 
 /// UpdateApi's quick-create fields change what quick create made.
@@ -216,7 +217,7 @@ async fn quick_update(
     if let Some(key) = route_key {
         crate::domain::http_api::RouteKey::parse(&key).map_err(ApiError::bad_request)?;
         route.route_key = key;
-        routes::save(conn, &api.api_id, &route, false).await?;
+        routes::save(conn, api, &route, false).await?;
     }
     auto_deploy(conn, tenant, &api.api_id).await
 }
@@ -401,11 +402,12 @@ pub async fn delete_api(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    // Workers drop every stage of the API.
-    crate::store::revision::bump(&mut tx, "api", &id, "*").await?;
     http_apis::delete(&mut tx, &tenant, &id)
         .await
         .or_not_found(|| api_not_found(&tenant, &id))?;
+    // Workers drop every stage of the API. (Bumped after the API's row is taken, as every
+    // writer takes them, so that two writers never wait on each other.)
+    crate::store::revision::bump(&mut tx, "api", &id, "*").await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

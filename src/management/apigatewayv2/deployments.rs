@@ -47,17 +47,14 @@ async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiRe
     Ok(snapshot)
 }
 
-/// Deploys the API's current definition: the snapshot stored once by its hash, a deployment
-/// pointing at it.
-async fn deploy(
+/// Stores a frozen definition (once by its hash) and a deployment pointing at it.
+async fn record(
     conn: &mut PgConnection,
-    tenant: &Tenant,
     api_id: &str,
+    (bytes, hash): (Vec<u8>, String),
     description: Option<String>,
     auto: bool,
 ) -> ApiResult<Deployment> {
-    let snapshot = freeze(conn, tenant, api_id).await?;
-    let (bytes, hash) = snapshot.canonical();
     deployments::put_snapshot(conn, &hash, &bytes).await?;
     let deployment = Deployment {
         deployment_id: ids::deployment_id(),
@@ -71,25 +68,55 @@ async fn deploy(
     Ok(deployment)
 }
 
-/// Points `stage` at `deployment`, saying so as AWS does.
-async fn point(
+/// Deploys the API's current definition.
+async fn deploy(
     conn: &mut PgConnection,
+    tenant: &Tenant,
     api_id: &str,
-    stage: &mut Stage,
-    deployment: &Deployment,
-) -> ApiResult<()> {
+    description: Option<String>,
+    auto: bool,
+) -> ApiResult<Deployment> {
+    let snapshot = freeze(conn, tenant, api_id).await?;
+    record(conn, api_id, snapshot.canonical(), description, auto).await
+}
+
+/// Points `stage` at `deployment`, saying so as AWS does (the caller writes the stage).
+fn point(stage: &mut Stage, deployment: &Deployment) {
     stage.deployment_id = Some(deployment.deployment_id.clone());
     stage.last_deployment_status_message = Some(format!(
         "Successfully deployed stage with deployment ID '{}'",
         deployment.deployment_id
     ));
     stage.last_updated_date = iso_now();
-    stages::update(conn, api_id, stage).await?;
+}
+
+/// Why a definition could not be deployed, for an autoDeploy stage's status.
+fn failed(stage: &mut Stage, e: &ApiError) {
+    stage.last_deployment_status_message = Some(format!("Deployment failed: {}", e.message));
+    stage.last_updated_date = iso_now();
+}
+
+/// Deploys an autoDeploy stage being created or turned to autoDeploy, before it is written:
+/// the definition is read and compiled before the stage's write takes the configuration
+/// revision, which every tenant's live changes wait for.
+pub async fn deploy_stage(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    api_id: &str,
+    stage: &mut Stage,
+) -> ApiResult<()> {
+    match deploy(conn, tenant, api_id, None, true).await {
+        Ok(deployment) => point(stage, &deployment),
+        Err(e) if e.status == StatusCode::BAD_REQUEST => failed(stage, &e),
+        Err(e) => return Err(e),
+    }
     Ok(())
 }
 
-/// Redeploys the API's `autoDeploy` stages with its current definition (a definition that
-/// cannot be deployed leaves them as they were, with the reason in their status message).
+/// Redeploys the API's `autoDeploy` stages with its current definition, those not already
+/// serving it (a change that leaves the definition as it was deploys nothing). A definition
+/// that cannot be deployed leaves them as they were, with the reason in their status message.
+/// The caller holds the API's row locked, as every writer of its stages does.
 pub async fn auto_deploy(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiResult<()> {
     let auto: Vec<Stage> = stages::list::<Stage>(conn, api_id, None)
         .await?
@@ -99,19 +126,34 @@ pub async fn auto_deploy(conn: &mut PgConnection, tenant: &Tenant, api_id: &str)
     if auto.is_empty() {
         return Ok(());
     }
-    match deploy(conn, tenant, api_id, None, true).await {
-        Ok(deployment) => {
-            for mut stage in auto {
-                point(conn, api_id, &mut stage, &deployment).await?;
-            }
-        }
+    let (bytes, hash) = match freeze(conn, tenant, api_id).await {
+        Ok(snapshot) => snapshot.canonical(),
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             for mut stage in auto {
-                stage.last_deployment_status_message = Some(format!("Deployment failed: {}", e.message));
+                failed(&mut stage, &e);
                 stages::update(conn, api_id, &stage).await?;
             }
+            return Ok(());
         }
         Err(e) => return Err(e),
+    };
+    let mut stale = Vec::with_capacity(auto.len());
+    for stage in auto {
+        let serving = match stage.deployment_id.as_deref() {
+            Some(id) => Some(deployments::get::<Deployment>(conn, api_id, id, false).await?.1),
+            None => None,
+        };
+        if serving.as_deref() != Some(hash.as_str()) {
+            stale.push(stage);
+        }
+    }
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let deployment = record(conn, api_id, (bytes, hash), None, true).await?;
+    for mut stage in stale {
+        point(&mut stage, &deployment);
+        stages::update(conn, api_id, &stage).await?;
     }
     Ok(())
 }
@@ -143,7 +185,8 @@ pub async fn create_deployment(
         check_len("description", d, 1024)?;
     }
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
+    // The API's row first, as every writer of its stages takes it.
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let stage = match input.stage_name.as_deref() {
         Some(name) => {
             let stage: Stage = stages::get(&mut tx, &api_id, name, true)
@@ -160,7 +203,8 @@ pub async fn create_deployment(
     };
     let deployment = deploy(&mut tx, &tenant, &api_id, input.description, false).await?;
     if let Some(mut stage) = stage {
-        point(&mut tx, &api_id, &mut stage, &deployment).await?;
+        point(&mut stage, &deployment);
+        stages::update(&mut tx, &api_id, &stage).await?;
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(deployment)))

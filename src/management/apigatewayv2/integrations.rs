@@ -71,7 +71,12 @@ pub fn new_integration(api: &HttpApi, input: IntegrationInput) -> ApiResult<Inte
         request_templates: BTreeMap::new(),
         response_parameters: BTreeMap::new(),
         template_selection_expression: None,
-        timeout_in_millis: 30_000,
+        // AWS's defaults, which are each protocol's most.
+        timeout_in_millis: if api.protocol_type == "HTTP" {
+            30_000
+        } else {
+            29_000
+        },
         tls_config: None,
     };
     apply(api, &mut integration, input)?;

@@ -92,6 +92,11 @@ async fn apply(
         route.route_key = k;
     }
     let http = api.protocol_type == "HTTP";
+    if route.route_key.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "Invalid routeKey: it must be at most 1024 characters",
+        ));
+    }
     if http {
         RouteKey::parse(&route.route_key).map_err(ApiError::bad_request)?;
     } else if route.route_key.is_empty() || route.route_key.len() > 128 {
@@ -194,8 +199,34 @@ async fn apply(
     Ok(())
 }
 
-/// Inserts or replaces a route; a route key the API already has is AWS's conflict.
-pub async fn save(conn: &mut PgConnection, api_id: &str, route: &Route, new: bool) -> ApiResult<()> {
+/// AWS's quota of routes per API.
+const MAX_ROUTES: usize = 300;
+
+/// Inserts or replaces a route; a route key the API already has, or one whose path variables
+/// clash with another route's, is AWS's conflict.
+pub async fn save(conn: &mut PgConnection, api: &HttpApi, route: &Route, new: bool) -> ApiResult<()> {
+    let api_id = api.api_id.as_str();
+    let others: Vec<Route> = docs::all(conn, Kind::Route, api_id).await?;
+    if new && others.len() >= MAX_ROUTES {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LimitExceededException",
+            format!("An API has at most {MAX_ROUTES} routes"),
+        ));
+    }
+    let keys = others
+        .iter()
+        .filter(|r| r.route_id != route.route_id)
+        .map(|r| r.route_key.as_str())
+        .chain([route.route_key.as_str()]);
+    if api.protocol_type == "HTTP" {
+        crate::compiler::http_api::check_routes(keys).map_err(|e| {
+            ApiError::conflict(format!(
+                "Route key {} conflicts with the API's other routes: {e}",
+                route.route_key
+            ))
+        })?;
+    }
     let saved = if new {
         docs::insert(conn, Kind::Route, api_id, &route.route_id, route).await
     } else {
@@ -228,7 +259,7 @@ pub async fn create_route(
     let mut tx = app.store.begin().await?;
     let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let route = new_route(&mut tx, &api, input).await?;
-    save(&mut tx, &api_id, &route, true).await?;
+    save(&mut tx, &api, &route, true).await?;
     auto_deploy(&mut tx, &tenant, &api_id).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(route)))
@@ -303,7 +334,7 @@ pub async fn update_route(
         return Err(managed("route"));
     }
     apply(&mut tx, &api, &mut route, input).await?;
-    save(&mut tx, &api_id, &route, false).await?;
+    save(&mut tx, &api, &route, false).await?;
     auto_deploy(&mut tx, &tenant, &api_id).await?;
     tx.commit().await?;
     Ok(Json(route))
@@ -352,7 +383,7 @@ pub async fn delete_route_request_parameter(
     Path((api_id, id, key)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let mut route: Route = docs::get(&mut tx, Kind::Route, &api_id, &id, true)
         .await
         .or_not_found(|| route_not_found(&id))?;
@@ -361,7 +392,7 @@ pub async fn delete_route_request_parameter(
             "Invalid request parameter key specified {key}"
         )));
     }
-    save(&mut tx, &api_id, &route, false).await?;
+    save(&mut tx, &api, &route, false).await?;
     auto_deploy(&mut tx, &tenant, &api_id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,7 @@ use axum::extract::{Extension, Path, State};
 use http::StatusCode;
 use serde::Deserialize;
 
-use super::deployments::{auto_deploy, deployment_not_found};
+use super::deployments::{deploy_stage, deployment_not_found};
 use super::{Items, Paging, check_len, find_api};
 use crate::domain::http_api::{AccessLogSettings, RouteKey, RouteSettings, Stage, iso_now};
 use crate::domain::stage::{is_valid_variable_name, is_valid_variable_value};
@@ -155,16 +155,15 @@ pub async fn create_stage(
         stage.deployment_id = Some(id);
     }
     apply(&mut stage, api.protocol_type == "HTTP", input)?;
+    if stage.auto_deploy {
+        deploy_stage(&mut tx, &tenant, &api_id, &mut stage).await?;
+    }
     match stages::insert(&mut tx, &api_id, &stage).await {
         Ok(_) => {}
         Err(StoreError::AlreadyExists(_)) => {
             return Err(ApiError::conflict(format!("Stage {name} already exists")));
         }
         Err(e) => return Err(e.into()),
-    }
-    if stage.auto_deploy {
-        auto_deploy(&mut tx, &tenant, &api_id).await?;
-        stage = stages::get(&mut tx, &api_id, &name, false).await?;
     }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(stage)))
@@ -252,12 +251,11 @@ pub async fn update_stage(
     let was_auto = stage.auto_deploy;
     apply(&mut stage, api.protocol_type == "HTTP", input)?;
     stage.last_updated_date = iso_now();
-    stages::update(&mut tx, &api_id, &stage).await?;
     // A stage that starts deploying automatically is deployed at once.
     if stage.auto_deploy && !was_auto {
-        auto_deploy(&mut tx, &tenant, &api_id).await?;
-        stage = stages::get(&mut tx, &api_id, &name, false).await?;
+        deploy_stage(&mut tx, &tenant, &api_id, &mut stage).await?;
     }
+    stages::update(&mut tx, &api_id, &stage).await?;
     tx.commit().await?;
     Ok(Json(stage))
 }
@@ -343,7 +341,8 @@ async fn edit_stage(
     edit: impl FnOnce(&mut Stage) -> ApiResult<()>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, tenant, api_id, RowLock::None).await?;
+    // The API's row, as every writer of its stages takes it (an auto-deployment rewrites them).
+    find_api(&mut tx, tenant, api_id, RowLock::Update).await?;
     let mut stage: Stage = stages::get(&mut tx, api_id, name, true)
         .await
         .or_not_found(|| stage_not_found(name))?;

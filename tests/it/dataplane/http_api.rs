@@ -127,6 +127,10 @@ async fn quick_create_then_curl_then_a_stage_throttle_of_one_per_second() {
     let event: Value = res.json().await.unwrap();
     assert_eq!(event["isBase64Encoded"], true);
     assert_eq!(event["body"], "AJ+Slg==");
+    // `$default` is no stage segment: it is part of the path.
+    let res = http.get(format!("{base}/$default/x")).send().await.unwrap();
+    let event: Value = res.json().await.unwrap();
+    assert_eq!(event["rawPath"], "/$default/x");
 
     // Throttle the stage: 1 request a second, bursts of 2.
     c.update_stage()
@@ -239,6 +243,44 @@ async fn routes_match_most_specific_first_on_named_stages() {
         .send()
         .await
         .unwrap();
+    // A WebSocket API's deployment (not served yet) keeps no worker from serving the rest.
+    let chat = c
+        .create_api()
+        .name("chat")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let mock = c
+        .create_integration()
+        .api_id(&chat)
+        .integration_type(IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    c.create_route()
+        .api_id(&chat)
+        .route_key("$connect")
+        .target(format!("integrations/{}", mock.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    c.create_stage()
+        .api_id(&chat)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .api_id(&chat)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
     let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
     assert!(serving(&worker, &api, "dev").await);
     let http = invoker(&api, &worker);
@@ -257,6 +299,14 @@ async fn routes_match_most_specific_first_on_named_stages() {
     let res = http.get(url("/pets/a/b")).send().await.unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["path"], "/any/a/b");
 
+    // No such stage, and no `$default` stage: HTTP APIs' 404 too.
+    let res = http
+        .get(invoke_url(&api, &worker, "nostage", "/pets/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.text().await.unwrap(), r#"{"message":"Not Found"}"#);
     // No route and no `$default` route: HTTP APIs' 404.
     let res = http.get(url("/nothing")).send().await.unwrap();
     assert_eq!(res.status(), 404);
