@@ -40,6 +40,8 @@ context_fields! {
     DeploymentId => "deploymentId",
     ResourceId => "resourceId",
     ResourcePath => "resourcePath",
+    /// An HTTP API route's key (`GET /pets/{id}`, `$default`).
+    RouteKey => "routeKey",
     DomainName => "domainName",
     DomainPrefix => "domainPrefix",
     RequestTime => "requestTime",

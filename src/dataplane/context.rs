@@ -219,6 +219,7 @@ impl<'r> RequestContext<'r> {
             DeploymentId => Cow::Borrowed(self.deployment_id()?),
             ResourceId => Cow::Borrowed(self.resource_id()?),
             ResourcePath => Cow::Borrowed(self.resource_path()?),
+            RouteKey => Cow::Borrowed(self.method?.route_key.as_deref()?),
             DomainName => Cow::Borrowed(self.domain_name()?),
             DomainPrefix => Cow::Borrowed(self.domain_name()?.split('.').next()?),
             RequestTime => Cow::Owned(self.request_time_clf()),

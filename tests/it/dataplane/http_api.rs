@@ -668,3 +668,76 @@ async fn jwt_authorizers_admit_tokens_of_their_issuer_and_audience_with_the_rout
         json!(["read", "admin"])
     );
 }
+
+#[tokio::test]
+async fn access_logs_and_metrics_name_each_route() {
+    use aws_sdk_apigatewayv2::types::AccessLogSettings;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let backend = echo_backend().await;
+    let api = c
+        .create_api()
+        .name("logged")
+        .protocol_type(ProtocolType::Http)
+        .target(format!("http://{backend}/items/{{id}}"))
+        .route_key("GET /items/{id}")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let group = format!("gh-test-{}", uuid::Uuid::new_v4());
+    c.update_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .access_log_settings(
+            AccessLogSettings::builder()
+                .destination_arn(format!("arn:aws:logs:us-east-1:000000000000:log-group:{group}"))
+                .format(
+                    r#"{"routeKey":"$context.routeKey","status":"$context.status","path":"$context.path"}"#,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(stage_holds(&worker, &api, "$default", |s| s.access_log.is_some()).await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+    assert_eq!(http.get(url("/items/7")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(url("/other")).send().await.unwrap().status(), 404);
+
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("access-logs")
+        .join(format!("{group}.log"));
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            std::fs::read_to_string(&file).is_ok_and(|t| t.lines().count() >= 2)
+        })
+        .await
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["routeKey"], "GET /items/{id}");
+    assert_eq!(lines[0]["status"], "200");
+    assert_eq!(lines[0]["path"], "/items/7");
+    assert_eq!(lines[1]["status"], "404");
+    let metrics_at = worker.metrics_addr.unwrap();
+    let metrics = reqwest::get(format!("http://{metrics_at}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            r#"gatehouse_requests_total{{api="{api}",stage="$default",resource="/items/{{id}}",method="GET",canary="false"}} 1"#
+        )),
+        "{metrics}"
+    );
+}
