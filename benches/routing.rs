@@ -1,5 +1,5 @@
-//! Route lookup on a compiled API of 10,000 resources (goal: <= 1 us per lookup), and the
-//! snapshot compile that builds it.
+//! Route lookup on a compiled REST API of 10,000 resources and an HTTP API of 10,000 routes
+//! (goal: <= 1 us per lookup), and the snapshot compiles that build them.
 //!
 //! `cargo bench --bench routing`
 
@@ -122,5 +122,81 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// 10,000 HTTP API routes: 2,500 collections, each with `GET /cN/items`, `GET` and `DELETE`
+/// `/cN/items/{id}`, `GET /cN/items/{id}/detail`; and a `$default` route.
+fn http_snapshot() -> gatehouse::domain::snapshot::HttpSnapshot {
+    use gatehouse::domain::http_api::{HttpApi, Route};
+    let api = HttpApi {
+        api_id: "bench".into(),
+        name: "bench".into(),
+        protocol_type: "HTTP".into(),
+        api_endpoint: String::new(),
+        api_key_selection_expression: None,
+        cors_configuration: None,
+        created_date: String::new(),
+        description: None,
+        disable_schema_validation: None,
+        disable_execute_api_endpoint: false,
+        ip_address_type: "ipv4".into(),
+        route_selection_expression: "$request.method $request.path".into(),
+        tags: BTreeMap::new(),
+        version: None,
+    };
+    let route = |id: String, key: String| Route {
+        route_id: id,
+        route_key: key,
+        api_gateway_managed: false,
+        api_key_required: false,
+        authorization_scopes: vec![],
+        authorization_type: "NONE".into(),
+        authorizer_id: None,
+        model_selection_expression: None,
+        operation_name: None,
+        request_models: BTreeMap::new(),
+        request_parameters: BTreeMap::new(),
+        route_response_selection_expression: None,
+        target: None,
+    };
+    let mut routes = vec![route("default".into(), "$default".into())];
+    for i in 0..2500 {
+        for (j, key) in [
+            format!("GET /c{i}/items"),
+            format!("GET /c{i}/items/{{id}}"),
+            format!("DELETE /c{i}/items/{{id}}"),
+            format!("GET /c{i}/items/{{id}}/detail"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            routes.push(route(format!("r{i}-{j}"), key));
+        }
+    }
+    gatehouse::domain::snapshot::HttpSnapshot::new(api, routes, vec![])
+}
+
+fn bench_http(c: &mut Criterion) {
+    let snapshot = http_snapshot();
+    c.bench_function("compile a 10k-route HTTP API", |b| {
+        b.iter(|| gatehouse::compiler::http_api::compile(&snapshot, "h").unwrap())
+    });
+    let api = gatehouse::compiler::http_api::compile(&snapshot, "h").unwrap();
+    c.bench_function("route lookup, 10k HTTP API routes, param match", |b| {
+        b.iter(|| {
+            let m = api
+                .route("DELETE", std::hint::black_box("/c1777/items/42"))
+                .unwrap();
+            std::hint::black_box(m.value)
+        })
+    });
+    c.bench_function("route lookup, 10k HTTP API routes, to $default", |b| {
+        b.iter(|| {
+            let m = api
+                .route("POST", std::hint::black_box("/c1777/items/42/detail"))
+                .unwrap();
+            std::hint::black_box(m.value)
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_http);
 criterion_main!(benches);

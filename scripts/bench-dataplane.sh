@@ -87,6 +87,15 @@ $gw put-integration-response --rest-api-id "$API" --resource-id "$MOCK" --http-m
     --response-templates '{"application/json":"{\"id\": \"$context.requestId\", \"stage\": \"$context.stage\", \"tenant\": \"$input.params(\u0027tenant\u0027)\"}"}' > /dev/null
 $gw create-deployment --rest-api-id "$API" --stage-name bench > /dev/null
 HOST="$API.execute-api.localhost:$DP_PORT"
+# The same backend behind an HTTP API's HTTP_PROXY route (AWS's lean kind), on its `$default`
+# stage.
+gw2="aws --endpoint-url http://127.0.0.1:$MGMT_PORT apigatewayv2"
+HTTP_API=$($gw2 create-api --name bench --protocol-type HTTP --query ApiId --output text)
+HTTP_INT=$($gw2 create-integration --api-id "$HTTP_API" --integration-type HTTP_PROXY --integration-method ANY \
+    --integration-uri "http://127.0.0.1:$BACKEND_PORT/{proxy}" --query IntegrationId --output text)
+$gw2 create-route --api-id "$HTTP_API" --route-key 'ANY /{proxy+}' --target "integrations/$HTTP_INT" > /dev/null
+$gw2 create-stage --api-id "$HTTP_API" --stage-name '$default' --auto-deploy > /dev/null
+HTTP_HOST="$HTTP_API.execute-api.localhost:$DP_PORT"
 for _ in $(seq 1 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" "http://127.0.0.1:$DP_PORT/bench/hello")" = 200 ] && break
     sleep 0.1
@@ -133,6 +142,13 @@ run bare-hyper-proxy "http://127.0.0.1:$BARE_PORT/hello" "" "$BARE_PID"
 run bare-hyper-conn "http://127.0.0.1:$BARE_CONN_PORT/hello" "" "$BARE_CONN_PID"
 run gatehouse-proxy "http://127.0.0.1:$DP_PORT/bench/hello" "$HOST" "$GATEHOUSE_PID"
 run gatehouse-mock-vtl "http://127.0.0.1:$DP_PORT/bench/mock?tenant=acme" "$HOST" "$GATEHOUSE_PID"
+for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HTTP_HOST" "http://127.0.0.1:$DP_PORT/hello")" = 200 ] && break
+    sleep 0.1
+done
+run gatehouse-http-api "http://127.0.0.1:$DP_PORT/hello" "$HTTP_HOST" "$GATEHOUSE_PID"
+awk -v h="$(cat "$WORK/gatehouse-http-api.rps")" -v g="$(cat "$WORK/gatehouse-proxy.rps")" \
+    'BEGIN { printf "HTTP API http_proxy / REST http_proxy = %.2fx\n", h / g }' 
 awk -v g="$(cat "$WORK/gatehouse-proxy.rps")" -v n="$(cat "$WORK/nginx-proxy.rps")" -v d="$(cat "$WORK/backend-direct.rps")" \
     -v b="$(cat "$WORK/bare-hyper-proxy.rps")" \
     -v m="$(cat "$WORK/gatehouse-mock-vtl.rps")" \
@@ -152,9 +168,13 @@ if [ "$ROUNDS" -gt 0 ]; then
             'BEGIN { printf "%.3f\n", g / n }' >> "$WORK/throughput-ratios"
         awk -v g="$(cat "$WORK/gatehouse-proxy-r$r.cpu")" -v n="$(cat "$WORK/nginx-proxy-r$r.cpu")" \
             'BEGIN { printf "%.3f\n", g / n }' >> "$WORK/cpu-ratios"
+        run "gatehouse-http-api-r$r" "http://127.0.0.1:$DP_PORT/hello" "$HTTP_HOST" "$GATEHOUSE_PID"
+        awk -v h="$(cat "$WORK/gatehouse-http-api-r$r.rps")" -v g="$(cat "$WORK/gatehouse-proxy-r$r.rps")" \
+            'BEGIN { printf "%.3f\n", h / g }' >> "$WORK/http-api-ratios"
     done
     median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
     echo "  gatehouse / nginx, median of the rounds: throughput $(median "$WORK/throughput-ratios")x ($(paste -sd' ' "$WORK/throughput-ratios")), CPU per request $(median "$WORK/cpu-ratios")x ($(paste -sd' ' "$WORK/cpu-ratios"))"
+    echo "  HTTP API / REST HTTP_PROXY route, median of the rounds: $(median "$WORK/http-api-ratios")x ($(paste -sd' ' "$WORK/http-api-ratios"))"
 fi
 
 # Added latency at a fixed rate (open loop, latency measured from when each request was due).

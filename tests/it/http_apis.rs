@@ -637,3 +637,65 @@ async fn quick_create_makes_a_managed_integration_route_and_auto_stage() {
         .unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
 }
+
+#[tokio::test]
+async fn apis_and_their_stages_are_tagged_through_v2() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = http_api(&c, "tagged").await;
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    for arn in [
+        format!("arn:aws:apigateway:us-east-1::/apis/{api}"),
+        format!("arn:aws:apigateway:us-east-1::/apis/{api}/stages/dev"),
+    ] {
+        c.tag_resource()
+            .resource_arn(&arn)
+            .tags("team", "edge")
+            .tags("env", "test")
+            .send()
+            .await
+            .unwrap();
+        c.untag_resource()
+            .resource_arn(&arn)
+            .tag_keys("env")
+            .send()
+            .await
+            .unwrap();
+        let tags = c.get_tags().resource_arn(&arn).send().await.unwrap();
+        assert_eq!(tags.tags().unwrap().len(), 1, "{arn}");
+        assert_eq!(tags.tags().unwrap()["team"], "edge");
+    }
+    let got = c.get_api().api_id(&api).send().await.unwrap();
+    assert_eq!(got.tags().unwrap()["team"], "edge");
+    let stage = c.get_stage().api_id(&api).stage_name("dev").send().await.unwrap();
+    assert_eq!(stage.tags().unwrap()["team"], "edge");
+    // Unknown resources, other regions and another account's APIs are not found or refused.
+    let e = c
+        .get_tags()
+        .resource_arn("arn:aws:apigateway:us-east-1::/apis/nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+    let e = app
+        .v2_client_as("other", "other-secret", "us-east-1")
+        .tag_resource()
+        .resource_arn(format!("arn:aws:apigateway:us-east-1::/apis/{api}"))
+        .tags("x", "y")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+    let e = c
+        .get_tags()
+        .resource_arn(format!("arn:aws:apigateway:eu-west-1::/apis/{api}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+}

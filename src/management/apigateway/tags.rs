@@ -1,4 +1,6 @@
-//! Tags: TagResource, UntagResource, GetTags on the ARNs of REST APIs and stages.
+//! Tags: TagResource, UntagResource, GetTags on the ARNs of REST APIs and their stages, and of
+//! HTTP and WebSocket APIs and theirs (`/apis/...`, which `apigatewayv2`'s own tag operations
+//! reach through [`edit_tags`] and [`read_tags`]).
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,9 @@ const MAX_TAGS: usize = 50;
 enum Taggable {
     RestApi(String),
     Stage(String, String),
+    /// An HTTP or WebSocket API, and a stage of one.
+    Api(String),
+    ApiStage(String, String),
 }
 
 /// Parses `arn:aws:apigateway:{region}::/restapis/{id}[/stages/{name}]` for the caller's region.
@@ -42,12 +47,14 @@ fn parse_arn(arn: &str, tenant: &Tenant) -> ApiResult<Taggable> {
     match segs[..] {
         ["restapis", id] => Ok(Taggable::RestApi(id.to_owned())),
         ["restapis", id, "stages", name] => Ok(Taggable::Stage(id.to_owned(), name.to_owned())),
+        ["apis", id] => Ok(Taggable::Api(id.to_owned())),
+        ["apis", id, "stages", name] => Ok(Taggable::ApiStage(id.to_owned(), name.to_owned())),
         _ => Err(ApiError::bad_request("Invalid ARN specified in the request")),
     }
 }
 
 /// Reads, changes and writes the tags of what `arn` names, in one transaction.
-async fn edit_tags(
+pub(crate) async fn edit_tags(
     conn: &mut PgConnection,
     tenant: &Tenant,
     arn: &str,
@@ -69,7 +76,74 @@ async fn edit_tags(
             stages::update(conn, &id, &stage).await?;
             Ok(stage.tags)
         }
+        Taggable::Api(id) => {
+            let mut api =
+                crate::management::apigatewayv2::find_api(conn, tenant, &id, RowLock::Update).await?;
+            edit(&mut api.tags)?;
+            crate::store::http_apis::update(conn, tenant, &api).await?;
+            Ok(api.tags)
+        }
+        Taggable::ApiStage(id, name) => {
+            crate::management::apigatewayv2::find_api(conn, tenant, &id, RowLock::Update).await?;
+            let mut stage = stages::get::<crate::domain::http_api::Stage>(conn, &id, &name, true)
+                .await
+                .or_not_found(|| crate::management::apigatewayv2::stages::stage_not_found(&name))?;
+            edit(&mut stage.tags)?;
+            stages::update(conn, &id, &stage).await?;
+            Ok(stage.tags)
+        }
     }
+}
+
+/// The tags of what `arn` names.
+pub(crate) async fn read_tags(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    arn: &str,
+) -> ApiResult<BTreeMap<String, String>> {
+    Ok(match parse_arn(arn, tenant)? {
+        Taggable::RestApi(id) => find_api(conn, tenant, &id, RowLock::None).await?.tags,
+        Taggable::Stage(id, name) => {
+            find_api(conn, tenant, &id, RowLock::None).await?;
+            stages::get::<crate::domain::stage::Stage>(conn, &id, &name, false)
+                .await
+                .or_not_found(stage_not_found)?
+                .tags
+        }
+        Taggable::Api(id) => {
+            crate::management::apigatewayv2::find_api(conn, tenant, &id, RowLock::None)
+                .await?
+                .tags
+        }
+        Taggable::ApiStage(id, name) => {
+            crate::management::apigatewayv2::find_api(conn, tenant, &id, RowLock::None).await?;
+            stages::get::<crate::domain::http_api::Stage>(conn, &id, &name, false)
+                .await
+                .or_not_found(|| crate::management::apigatewayv2::stages::stage_not_found(&name))?
+                .tags
+        }
+    })
+}
+
+/// TagResource's change: the new tags added, at most [`MAX_TAGS`] in all.
+pub(crate) fn add_tags(tags: &mut BTreeMap<String, String>, new: BTreeMap<String, String>) -> ApiResult<()> {
+    check_tags(&new)?;
+    tags.extend(new);
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::bad_request(format!(
+            "A resource can have at most {MAX_TAGS} tags"
+        )));
+    }
+    Ok(())
+}
+
+/// UntagResource's keys, from the query string's `tagKeys`.
+pub(crate) fn tag_keys(uri: &Uri) -> Vec<String> {
+    form_pairs(uri.query().unwrap_or(""))
+        .into_iter()
+        .filter(|(k, _)| k == "tagKeys")
+        .map(|(_, v)| v)
+        .collect()
 }
 
 #[derive(Debug, Deserialize, Serialize, Default, utoipa::ToSchema)]
@@ -108,18 +182,8 @@ pub async fn tag_resource(
     Path(arn): Path<String>,
     AwsJson(body): AwsJson<TagsBody>,
 ) -> ApiResult<StatusCode> {
-    check_tags(&body.tags)?;
     let mut tx = app.store.begin().await?;
-    edit_tags(&mut tx, &tenant, &arn, |tags| {
-        tags.extend(body.tags);
-        if tags.len() > MAX_TAGS {
-            return Err(ApiError::bad_request(format!(
-                "A resource can have at most {MAX_TAGS} tags"
-            )));
-        }
-        Ok(())
-    })
-    .await?;
+    edit_tags(&mut tx, &tenant, &arn, |tags| add_tags(tags, body.tags)).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,11 +203,7 @@ pub async fn untag_resource(
     Path(arn): Path<String>,
     uri: Uri,
 ) -> ApiResult<StatusCode> {
-    let keys: Vec<String> = form_pairs(uri.query().unwrap_or(""))
-        .into_iter()
-        .filter(|(k, _)| k == "tagKeys")
-        .map(|(_, v)| v)
-        .collect();
+    let keys = tag_keys(&uri);
     let mut tx = app.store.begin().await?;
     edit_tags(&mut tx, &tenant, &arn, |tags| {
         for k in &keys {
@@ -171,16 +231,7 @@ pub async fn get_tags(
     Path(arn): Path<String>,
 ) -> ApiResult<Json<TagsBody>> {
     let mut conn = app.store.pool().acquire().await?;
-    let tags = match parse_arn(&arn, &tenant)? {
-        Taggable::RestApi(id) => find_api(&mut conn, &tenant, &id, RowLock::None).await?.tags,
-        Taggable::Stage(id, name) => {
-            find_api(&mut conn, &tenant, &id, RowLock::None).await?;
-            stages::get::<crate::domain::stage::Stage>(&mut conn, &id, &name, false)
-                .await
-                .or_not_found(stage_not_found)?
-                .tags
-        }
-    };
+    let tags = read_tags(&mut conn, &tenant, &arn).await?;
     Ok(Json(TagsBody { tags }))
 }
 

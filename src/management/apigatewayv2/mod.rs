@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod integrations;
 pub mod routes;
 pub mod stages;
+pub mod tags;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -54,6 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(stages::delete_access_log_settings))
         .routes(routes!(stages::delete_route_settings))
+        .routes(routes!(tags::get_tags, tags::tag_resource, tags::untag_resource))
         .routes(routes!(
             authorizers::create_authorizer,
             authorizers::get_authorizers
