@@ -13,7 +13,9 @@ use std::time::Duration;
 use super::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
 use super::cors::CompiledCors;
 use super::routes::{Match, RouteTree};
-use super::{CompileError, CompiledMethod, CompiledResource, PayloadFormat, compile_integration};
+use super::{
+    CompileError, CompiledMethod, CompiledResource, HttpMappings, PayloadFormat, compile_integration,
+};
 use crate::domain::enums::{AuthorizationType, HttpMethod, IntegrationType};
 use crate::domain::http_api::{Authorizer, DEFAULT_ROUTE, Integration, Route, RouteKey};
 use crate::domain::rest_api::{self, Method};
@@ -80,9 +82,10 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
             .map(|i| as_rest_integration(i, path))
             .transpose()
             .map_err(|e| fail(route, e))?
-            .map(|(i, format)| {
+            .map(|(i, format, mapping)| {
                 compile_integration(&i).map(|mut c| {
                     c.payload_format = format;
+                    c.http_mapping = mapping;
                     c
                 })
             })
@@ -217,7 +220,7 @@ fn missing_authorizer(route: &Route) -> CompiledAuthorizer {
 fn as_rest_integration(
     i: &Integration,
     path: &str,
-) -> Result<(rest_api::Integration, PayloadFormat), String> {
+) -> Result<(rest_api::Integration, PayloadFormat, Option<Box<HttpMappings>>), String> {
     let (kind, uri, format) = match i.integration_type.as_str() {
         "HTTP_PROXY" => {
             let uri = i
@@ -270,7 +273,15 @@ fn as_rest_integration(
         integration_responses: Default::default(),
         tls_config: None,
     };
-    Ok((integration, format))
+    let mapping = (!i.request_parameters.is_empty() || !i.response_parameters.is_empty())
+        .then(|| {
+            Ok::<_, String>(Box::new(HttpMappings {
+                request: super::http_mapping::request(&i.request_parameters)?,
+                responses: super::http_mapping::response(&i.response_parameters)?,
+            }))
+        })
+        .transpose()?;
+    Ok((integration, format, mapping))
 }
 
 /// HTTP APIs name a Lambda integration by the function's ARN; REST APIs by its invocation

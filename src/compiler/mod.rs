@@ -8,6 +8,7 @@ pub mod authorizers;
 pub mod context;
 pub mod cors;
 pub mod http_api;
+pub mod http_mapping;
 pub mod mapping;
 pub mod routes;
 pub mod validation;
@@ -147,6 +148,15 @@ pub struct CompiledIntegration {
     pub cache_key: Vec<ParamSource>,
     /// The Lambda event's shape (AWS_PROXY).
     pub payload_format: PayloadFormat,
+    /// An HTTP API integration's parameter mapping, when it has one.
+    pub http_mapping: Option<Box<HttpMappings>>,
+}
+
+/// An HTTP API integration's parameter mapping: of its requests, and of its answers by status.
+#[derive(Debug, Default)]
+pub struct HttpMappings {
+    pub request: http_mapping::RequestMapping,
+    pub responses: Vec<(u16, http_mapping::ResponseMapping)>,
 }
 
 /// The shape of a Lambda proxy integration's event and answer.
@@ -443,6 +453,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         cache_namespace: i.cache_namespace.clone().unwrap_or_default(),
         cache_key,
         payload_format: PayloadFormat::Rest,
+        http_mapping: None,
     })
 }
 

@@ -334,7 +334,17 @@ pub fn invoke_proxy<'a>(
     ctx: &RequestContext<'_>,
 ) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
     let budget = Budget::from(ctx.integration_started, integration.timeout);
-    let uri = match backend_url(integration, req, ctx, true, "") {
+    let mapping = integration.http_mapping.as_deref().map(|m| &m.request);
+    // A mapped query string is the request's as mapped: the request's own is not passed too.
+    let pass_query = mapping.is_none_or(|m| m.query.is_empty());
+    let uri = match backend_url(integration, req, ctx, pass_query, "") {
+        Ok(uri) => match mapping {
+            Some(m) => super::http_mapping::request_uri(m, req, ctx, uri),
+            None => Ok(uri),
+        },
+        Err(e) => Err(e),
+    };
+    let uri = match uri {
         Ok(uri) => uri,
         Err(e) => return Either::Right(std::future::ready(Err(e))),
     };
@@ -343,12 +353,16 @@ pub fn invoke_proxy<'a>(
     if let Err(e) = apply_header_mappings(&mut mapped, integration, req, ctx) {
         return Either::Right(std::future::ready(Err(e)));
     }
+    let mut removed = Vec::new();
+    if let Some(m) = mapping {
+        super::http_mapping::request_headers(m, req, ctx, &mut mapped, &mut removed);
+    }
     let added = GatewayFields {
         source: ctx.source_ip().as_bytes(),
         api_id: ctx.api_id().unwrap_or_default().as_bytes(),
         trace_id: ctx.trace_id.as_bytes(),
     };
-    let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, &added);
+    let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, &removed, &added);
     let sent =
         client_for(dp, integration).request_with_fields(method, &uri, &fields, body.into_body(), budget);
     // The answer streams through, but not past the integration's timeout, nor past AWS's 10 MB:
@@ -394,7 +408,13 @@ struct GatewayFields<'a> {
 /// `X-Forwarded-For` with the client's address added, the API's id and the request's trace id
 /// (the client's, when it sent one: the gateway's own win over a mapping's, as they do for HTTP
 /// integrations), and the mapped headers.
-fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap, added: &GatewayFields<'_>) {
+fn write_proxy_fields(
+    out: &mut Vec<u8>,
+    fields: &RawFields,
+    mapped: &HeaderMap,
+    removed: &[HeaderName],
+    added: &GatewayFields<'_>,
+) {
     let mut forwarded: smallvec::SmallVec<[&[u8]; 2]> = smallvec::SmallVec::new();
     fields.each_end_to_end(|name, value| {
         if is_head_field(name)
@@ -413,6 +433,12 @@ fn write_proxy_fields(out: &mut Vec<u8>, fields: &RawFields, mapped: &HeaderMap,
             && mapped
                 .keys()
                 .any(|k| name.eq_ignore_ascii_case(k.as_str().as_bytes()))
+        {
+            return;
+        }
+        if removed
+            .iter()
+            .any(|k| name.eq_ignore_ascii_case(k.as_str().as_bytes()))
         {
             return;
         }
@@ -521,7 +547,7 @@ mod tests {
                 api_id: b"a1b2c3",
                 trace_id: b"Root=1-x",
             };
-            write_proxy_fields(&mut out, &head.fields, mapped, &added);
+            write_proxy_fields(&mut out, &head.fields, mapped, &[], &added);
             String::from_utf8(out).unwrap()
         };
         let none = HeaderMap::new();

@@ -4,6 +4,7 @@ pub mod aws;
 pub mod content;
 pub mod http_api_event;
 pub mod http_backend;
+pub mod http_mapping;
 pub mod lambda;
 pub mod mock;
 pub mod service;
@@ -295,4 +296,36 @@ pub fn integration_response(
     }
     super::remap_mapped_headers(res.headers_mut());
     Ok(res)
+}
+
+/// A backend's fields passed through as they arrived, made headers of the answer (those `keep`
+/// says to keep), renamed where AWS renames them: its `Date`, `Server`, `Connection` and
+/// `Content-Length`, and the gateway's own id headers, as `x-amzn-Remapped-*`. For answers the
+/// gateway changes (CORS, response mappings).
+pub fn absorb_passed(
+    headers: &mut HeaderMap,
+    passed: &crate::dataplane::h1::RawFields,
+    keep: impl Fn(&[u8]) -> bool,
+) {
+    let mut backend = HeaderMap::new();
+    passed.each_end_to_end(|name, value| {
+        if !keep(name) {
+            return;
+        }
+        let ours = super::pipeline::AnswerIds::NAMES
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
+        let name = if ours {
+            HeaderName::from_bytes(&[b"x-amzn-Remapped-".as_slice(), name].concat())
+        } else {
+            HeaderName::from_bytes(name)
+        };
+        if let (Ok(n), Ok(v)) = (name, HeaderValue::from_bytes(value)) {
+            backend.append(n, v);
+        }
+    });
+    super::remap_proxy_headers(&mut backend);
+    for (name, value) in backend.iter() {
+        headers.append(name.clone(), value.clone());
+    }
 }

@@ -4,9 +4,9 @@
 //! configured headers, and the integration's own CORS headers give way to them.
 
 use http::header::{self, HeaderName};
-use http::{HeaderMap, Response, StatusCode};
+use http::{Response, StatusCode};
 
-use super::{Answer, AnswerIds};
+use super::Answer;
 use crate::compiler::cors::CompiledCors;
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::integration::Reply;
@@ -59,31 +59,11 @@ pub fn decorate(cors: &CompiledCors, parts: &http::request::Parts, fields: &RawF
         return;
     }
     // A backend's fields passed through as they arrived become headers of the answer, its
-    // CORS headers left out (renamed as a passed field would be, where AWS renames).
+    // CORS headers left out.
     if let Some(passed) = answer.passed.take() {
-        let mut backend = HeaderMap::new();
-        passed.each_end_to_end(|name, value| {
-            if name.len() > 15 && name[..15].eq_ignore_ascii_case(b"access-control-") {
-                return;
-            }
-            // The gateway's own id headers would replace a backend's of the same name.
-            let ours = AnswerIds::NAMES
-                .iter()
-                .any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
-            let name = if ours {
-                HeaderName::from_bytes(&[b"x-amzn-Remapped-".as_slice(), name].concat())
-            } else {
-                HeaderName::from_bytes(name)
-            };
-            if let (Ok(n), Ok(v)) = (name, http::HeaderValue::from_bytes(value)) {
-                backend.append(n, v);
-            }
+        crate::dataplane::integration::absorb_passed(answer.response.headers_mut(), &passed, |name| {
+            !(name.len() > 15 && name[..15].eq_ignore_ascii_case(b"access-control-"))
         });
-        crate::dataplane::remap_proxy_headers(&mut backend);
-        let headers = answer.response.headers_mut();
-        for (name, value) in backend.iter() {
-            headers.append(name.clone(), value.clone());
-        }
     }
     let headers = answer.response.headers_mut();
     let theirs: Vec<HeaderName> = headers

@@ -156,7 +156,8 @@ async fn run<'r>(
 }
 
 /// An HTTP API's steps after admission: a CORS preflight answered ([`cors`]), its route (404
-/// when none), its JWT authorizer, the stage's route throttles, the integration. HTTP APIs have no API keys,
+/// when none), its JWT authorizer, the stage's route throttles, the integration with its
+/// parameter mapping ([`crate::dataplane::integration::http_mapping`]). HTTP APIs have no API keys,
 /// validation or cache. [`handle`] puts the CORS headers on the answer, errors included.
 #[expect(clippy::too_many_arguments, reason = "the request's parts, as `run` has them")]
 async fn run_http<'r>(
@@ -178,5 +179,24 @@ async fn run_http<'r>(
     let (method, mut request) = route::http_route(api, deployment, parts, fields, path, ctx)?;
     authorize::check(dp, config, None, method, &request, path, ctx).await?;
     throttle::check(dp, method, ctx).await?;
-    integrate::call(dp, &mut request, Payload::Streaming(body), method, path, ctx).await
+    let mapping = method
+        .integration
+        .as_ref()
+        .and_then(|i| i.http_mapping.as_deref());
+    // A mapping that reads the body needs it whole first.
+    let body = match mapping {
+        Some(m) if m.request.reads_body() => {
+            let whole = Payload::Streaming(body).collect().await?;
+            request.body = Some(whole.clone());
+            Payload::Buffered(whole)
+        }
+        _ => Payload::Streaming(body),
+    };
+    let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;
+    Ok(match mapping {
+        Some(m) if !m.responses.is_empty() => {
+            crate::dataplane::integration::http_mapping::response(&m.responses, reply, &request, ctx)
+        }
+        _ => reply,
+    })
 }

@@ -187,11 +187,13 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
             "AWS service integrations (integrationSubtype) are not supported by Gatehouse yet",
         ));
     }
-    if !i.request_parameters.is_empty() || !i.response_parameters.is_empty() {
+    if !i.request_parameters.is_empty() && i.integration_type != "HTTP_PROXY" {
         return Err(ApiError::bad_request(
-            "Parameter mapping (requestParameters, responseParameters) is not supported by Gatehouse yet",
+            "requestParameters map HTTP_PROXY integrations' requests (AWS service integrations' are not supported by Gatehouse yet)",
         ));
     }
+    crate::compiler::http_mapping::request(&i.request_parameters).map_err(ApiError::bad_request)?;
+    crate::compiler::http_mapping::response(&i.response_parameters).map_err(ApiError::bad_request)?;
     if !i.request_templates.is_empty() || i.template_selection_expression.is_some() {
         return Err(ApiError::bad_request(
             "Request templates are supported only for WebSocket APIs",

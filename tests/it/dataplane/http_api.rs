@@ -741,3 +741,114 @@ async fn access_logs_and_metrics_name_each_route() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn parameter_mapping_changes_requests_and_answers() {
+    use std::collections::HashMap;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let backend = echo_backend().await;
+    let api = c
+        .create_api()
+        .name("mapped")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    // Mappings are checked as they are written.
+    let e = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_method("ANY")
+        .integration_uri(format!("http://{backend}/base"))
+        .request_parameters("replace:header.x", "1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let request: HashMap<String, String> = [
+        ("overwrite:header.x-tenant", "$request.querystring.tenant"),
+        ("append:header.x-multi", "added"),
+        ("remove:header.x-secret", "''"),
+        ("overwrite:querystring.page", "1"),
+        ("remove:querystring.drop", "''"),
+        ("append:querystring.id", "$request.path.id"),
+        ("overwrite:path", "$request.path"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let answer: HashMap<String, String> = [
+        ("append:header.x-backend-was", "$response.header.x-backend"),
+        ("overwrite:header.x-mapped", "yes"),
+        ("remove:header.x-backend", "''"),
+        ("overwrite:statuscode", "202"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let integration = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_method("ANY")
+        .integration_uri(format!("http://{backend}/base"))
+        .set_request_parameters(Some(request))
+        .response_parameters("200", answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(integration.request_parameters().unwrap().len(), 7);
+    c.create_route()
+        .api_id(&api)
+        .route_key("GET /items/{id}")
+        .target(format!("integrations/{}", integration.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .get(format!(
+            "http://{api}.execute-api.localhost:{}/items/7?tenant=acme&page=9&drop=1&keep=2",
+            worker.addr.port()
+        ))
+        .header("x-secret", "s3cret")
+        .header("x-multi", "client")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202, "overwrite:statuscode");
+    assert_eq!(res.headers()["x-backend-was"], "echo");
+    assert_eq!(res.headers()["x-mapped"], "yes");
+    assert!(res.headers().get("x-backend").is_none());
+    let echoed: Value = res.json().await.unwrap();
+    assert_eq!(echoed["path"], "/items/7", "overwrite:path");
+    let query = echoed["query"].as_str().unwrap();
+    let pairs: Vec<&str> = query.split('&').collect();
+    assert!(
+        pairs.contains(&"tenant=acme") && pairs.contains(&"keep=2"),
+        "{query}"
+    );
+    assert!(pairs.contains(&"page=1") && !pairs.contains(&"page=9"), "{query}");
+    assert!(!query.contains("drop"), "{query}");
+    assert!(pairs.contains(&"id=7"), "{query}");
+    assert_eq!(echoed["headers"]["x-tenant"], "acme");
+    assert!(echoed["headers"].get("x-secret").is_none(), "remove:header");
+    assert_eq!(
+        echoed["headers"]["x-multi"], "added",
+        "the appended value is the last"
+    );
+}
