@@ -254,7 +254,7 @@ impl Subscriber {
             }
         }
         match self.prepare(revision, &stages, &callers).await {
-            Ok((runtime, compiled)) => {
+            Ok((runtime, compiled, left_out)) => {
                 self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
                 self.stages = stages;
@@ -264,7 +264,7 @@ impl Subscriber {
                 if let Err(e) = self.write_cache() {
                     tracing::warn!(error = %e, "cannot write the config cache");
                 }
-                self.ack(revision, true, None).await;
+                self.ack(revision, true, left_out).await;
                 Ok(())
             }
             Err(e) => {
@@ -275,51 +275,88 @@ impl Subscriber {
         }
     }
 
+    /// The runtime configuration of `stages`, with every snapshot they need. A snapshot that
+    /// cannot be fetched refuses the revision (it may be fetched later); one that cannot be
+    /// compiled (it never will be) leaves its stages out, so that one bad deployment does not
+    /// freeze the configuration of every API: what was left out, and why, is returned for the
+    /// ack.
     async fn prepare(
         &self,
         revision: i64,
         stages: &BTreeMap<StageKey, StageConfig>,
         callers: &[CallerConfig],
-    ) -> Result<(RuntimeConfig, HashMap<String, Arc<CompiledApi>>), String> {
+    ) -> Result<(RuntimeConfig, HashMap<String, Arc<CompiledApi>>, Option<String>), String> {
         let mut compiled = HashMap::new();
+        let mut broken: HashMap<String, String> = HashMap::new();
         let hashes: Vec<String> = stages
             .values()
             .flat_map(|s| std::iter::once(s.snapshot.clone()).chain(s.canary_snapshot.clone()))
             .collect();
         for hash in hashes {
-            if compiled.contains_key(&hash) {
+            if compiled.contains_key(&hash) || broken.contains_key(&hash) {
                 continue;
             }
             let api = match self.compiled.get(&hash) {
                 Some(api) => api.clone(),
-                None => Arc::new(self.fetch_snapshot(&hash).await?),
+                None => match self.fetch_snapshot(&hash).await {
+                    Ok(api) => Arc::new(api),
+                    Err(SnapshotError::Fetch(e)) => return Err(e),
+                    Err(SnapshotError::Compile(e)) => {
+                        broken.insert(hash, e);
+                        continue;
+                    }
+                },
             };
             compiled.insert(hash, api);
         }
-        let runtime = RuntimeConfig::build(revision, stages.values(), &compiled, callers, &self.caches)?;
-        Ok((runtime, compiled))
+        let served = stages.values().filter(|s| {
+            let bad = std::iter::once(&s.snapshot)
+                .chain(&s.canary_snapshot)
+                .find_map(|h| broken.get(h));
+            if let Some(why) = bad {
+                tracing::error!(api.id = %s.api_id, stage.name = %s.stage.stage_name, error = %why, "stage left out: its deployment does not compile");
+            }
+            bad.is_none()
+        });
+        let runtime = RuntimeConfig::build(revision, served, &compiled, callers, &self.caches)?;
+        let left_out = (!broken.is_empty()).then(|| {
+            let mut why: Vec<&str> = broken.values().map(String::as_str).collect();
+            why.sort_unstable();
+            format!(
+                "stages left out, their deployments do not compile: {}",
+                why.join("; ")
+            )
+        });
+        Ok((runtime, compiled, left_out))
     }
 
-    async fn fetch_snapshot(&self, hash: &str) -> Result<CompiledApi, String> {
+    async fn fetch_snapshot(&self, hash: &str) -> Result<CompiledApi, SnapshotError> {
         let uri = format!("{}{}/{hash}", self.cfg.control_plane, protocol::SNAPSHOTS_PATH);
         let req = hyper::Request::get(uri)
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", self.cfg.token))
             .body(full_body(Bytes::new()))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SnapshotError::Fetch(e.to_string()))?;
         let res = self
             .client
             .request(req, Budget::starting_now(Duration::from_secs(30)))
             .await
-            .map_err(|e| format!("snapshot {hash}: {e}"))?;
+            .map_err(|e| SnapshotError::Fetch(format!("snapshot {hash}: {e}")))?;
         if !res.status.is_success() {
-            return Err(format!("snapshot {hash}: {}", res.status));
+            return Err(SnapshotError::Fetch(format!("snapshot {hash}: {}", res.status)));
         }
         let body = http_body_util::Limited::new(res.body, MAX_SNAPSHOT)
             .collect()
             .await
-            .map_err(|e| format!("snapshot {hash}: {e}"))?
+            .map_err(|e| SnapshotError::Fetch(format!("snapshot {hash}: {e}")))?
             .to_bytes();
-        let api = compile_verified(hash, &body)?;
+        // Bytes that do not match their hash were damaged on the way: fetched again later.
+        let actual = hex::encode(Sha256::digest(&body));
+        if actual != hash {
+            return Err(SnapshotError::Fetch(format!(
+                "snapshot {hash} does not match its content (hash {actual})"
+            )));
+        }
+        let api = compile_verified(hash, &body).map_err(SnapshotError::Compile)?;
         if let Some(dir) = &self.cfg.cache_dir {
             let dir = dir.join("snapshots");
             let _ = std::fs::create_dir_all(&dir);
@@ -370,6 +407,13 @@ impl Subscriber {
             tracing::debug!(error = %e, "ack not delivered");
         }
     }
+}
+
+/// Why a snapshot is not served: it could not be fetched (now), or it does not compile (ever;
+/// a snapshot whose bytes do not match its hash counts as a fetch that failed).
+enum SnapshotError {
+    Fetch(String),
+    Compile(String),
 }
 
 /// Checks a snapshot's bytes against its hash, then parses and compiles it.

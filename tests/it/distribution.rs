@@ -389,6 +389,102 @@ async fn a_bad_snapshot_is_refused_and_the_last_good_configuration_keeps_serving
 }
 
 #[tokio::test]
+async fn a_deployment_that_does_not_compile_leaves_its_stage_out_and_the_rest_is_served() {
+    use sha2::Digest;
+    let app = spawn_app().await;
+    let c = app.client();
+    let v2 = app.v2_client();
+    let worker = app.start_worker(None, None).await;
+    // An HTTP API whose served deployment is replaced by one no worker can compile (written
+    // behind the control plane's back: its own checks refuse such a definition).
+    let http_api = v2
+        .create_api()
+        .name("broken")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .target("http://127.0.0.1:9/")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    assert!(serving(&worker, &http_api, "$default").await);
+    let pool = app.store.pool();
+    let (body,): (Vec<u8>,) = sqlx::query_as(
+        "SELECT s.body FROM snapshots s JOIN deployments d ON d.snapshot_hash = s.hash WHERE d.api_id = $1",
+    )
+    .bind(&http_api)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut snapshot: Value = serde_json::from_slice(&body).unwrap();
+    snapshot["routes"][0]["routeKey"] = Value::from("NOT A ROUTE KEY");
+    let bytes = serde_json::to_vec(&snapshot).unwrap();
+    let hash = hex::encode(sha2::Sha256::digest(&bytes));
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO snapshots (hash, body) VALUES ($1, $2)")
+        .bind(&hash)
+        .bind(&bytes)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO deployments (api_id, id, snapshot_hash, doc) VALUES ($1, 'broken', $2, '{\"deploymentId\": \"broken\", \"createdDate\": \"2026-01-01T00:00:00Z\", \"deploymentStatus\": \"DEPLOYED\"}')",
+    )
+    .bind(&http_api)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE stages SET deployment_id = 'broken', doc = jsonb_set(doc, '{deploymentId}', '\"broken\"') WHERE api_id = $1")
+        .bind(&http_api)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    gatehouse::store::revision::bump(&mut tx, "stage", &http_api, "$default")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Another API deployed afterwards is served all the same; the broken stage is not.
+    let (api, _) = answering_api(&c, "fine").await;
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let http = invoker(&api, &worker);
+    let url = invoke_url(&api, &worker, "dev", "/");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answer(&http, &url).await.as_deref() == Some("fine")
+        })
+        .await,
+        "a later revision is applied"
+    );
+    assert!(worker.runtime.load().stage(&http_api, "$default").is_none());
+    let fleet: Vec<Value> = reqwest::Client::new()
+        .get(format!("{}/_gatehouse/v1/fleet", app.url()))
+        .bearer_auth(CLUSTER_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let me = fleet
+        .iter()
+        .find(|w| w["workerId"] == worker.worker_id.as_str())
+        .unwrap();
+    assert_eq!(me["applied"], true);
+    assert!(
+        me["lastError"].as_str().unwrap_or_default().contains("left out"),
+        "{me}"
+    );
+}
+
+#[tokio::test]
 async fn a_worker_too_far_behind_gets_the_full_configuration_and_old_changes_are_pruned() {
     use gatehouse::store::{live, revision};
     let app = spawn_app().await;
