@@ -46,6 +46,17 @@ pub struct LambdaAuthorizer {
     pub validation: Option<regex::Regex>,
     /// `authorizerCredentials`: the IAM role the function is invoked as.
     pub role_arn: Option<String>,
+    /// An HTTP API's authorizer: its event's payload format and answer's shape.
+    pub http: Option<HttpAuthorizerFormat>,
+}
+
+/// How an HTTP API's Lambda authorizer is called and answers.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpAuthorizerFormat {
+    /// Payload format 2.0 (else 1.0, REST's REQUEST event).
+    pub payload_v2: bool,
+    /// `enableSimpleResponses`: `{"isAuthorized": ..., "context": ...}` instead of a policy.
+    pub simple: bool,
 }
 
 /// A Cognito user pool, from its ARN `arn:aws:cognito-idp:{region}:{account}:userpool/{id}`.
@@ -171,6 +182,7 @@ fn kind(a: &Authorizer, identity: &[IdentitySource]) -> Result<AuthorizerKind, S
                     .authorizer_credentials
                     .clone()
                     .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
+                http: None,
             }))
         }
         AuthorizerType::CognitoUserPools => {

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::authorizers::{AuthorizerKind, CompiledAuthorizer, IdentitySource};
+use super::authorizers::{
+    AuthorizerKind, CompiledAuthorizer, HttpAuthorizerFormat, IdentitySource, LambdaAuthorizer,
+};
 use super::cors::CompiledCors;
 use super::routes::{Match, RouteTree};
 use super::{
@@ -105,6 +107,17 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
                         .unwrap_or_else(|| Arc::new(missing_authorizer(route))),
                 ),
             ),
+            "CUSTOM" => (
+                AuthorizationType::Custom,
+                Some(
+                    route
+                        .authorizer_id
+                        .as_deref()
+                        .and_then(|id| authorizers.get(id))
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(missing_authorizer(route))),
+                ),
+            ),
             "NONE" => (AuthorizationType::None, None),
             other => return Err(fail(route, format!("authorization {other} is not served"))),
         };
@@ -177,32 +190,79 @@ pub fn check_routes<'a>(routes: impl IntoIterator<Item = &'a str>) -> Result<(),
     Ok(())
 }
 
-/// An HTTP API authorizer, compiled: a JWT authorizer reads its token from one header.
+/// An HTTP API authorizer, compiled: a JWT authorizer reads its token from one header; a
+/// Lambda (REQUEST) one is called with the identity sources' values, its answers cached for its
+/// TTL under them.
 fn compile_authorizer(a: &Authorizer) -> CompiledAuthorizer {
-    let header = match a.identity_source.as_slice() {
-        [one] => one.strip_prefix("$request.header."),
-        _ => None,
-    };
-    let kind = match (a.authorizer_type.as_str(), &a.jwt_configuration, header) {
-        ("JWT", Some(jwt), Some(_)) => match jwt.issuer.clone() {
-            Some(issuer) => AuthorizerKind::Jwt {
-                issuer,
-                audiences: jwt.audience.clone(),
+    let identity: Result<Vec<IdentitySource>, String> = a
+        .identity_source
+        .iter()
+        .map(|s| {
+            identity_source(s).ok_or_else(|| format!("identity source {s:?} is not one API Gateway reads"))
+        })
+        .collect();
+    let kind = match (a.authorizer_type.as_str(), &identity) {
+        (_, Err(why)) => AuthorizerKind::Misconfigured(why.clone()),
+        ("JWT", Ok(sources)) => match (&a.jwt_configuration, sources.as_slice()) {
+            (Some(jwt), [IdentitySource::Header(_)]) => match jwt.issuer.clone() {
+                Some(issuer) => AuthorizerKind::Jwt {
+                    issuer,
+                    audiences: jwt.audience.clone(),
+                },
+                None => AuthorizerKind::Misconfigured("a JWT authorizer without an issuer".into()),
             },
-            None => AuthorizerKind::Misconfigured("a JWT authorizer without an issuer".into()),
+            _ => AuthorizerKind::Misconfigured("a JWT authorizer reads one header".into()),
         },
-        (kind, _, _) => {
+        ("REQUEST", Ok(_)) => {
+            let function = a
+                .authorizer_uri
+                .as_deref()
+                .and_then(|uri| super::lambda_target(&lambda_invocation_uri(uri)));
+            match function {
+                Some(function) => AuthorizerKind::Lambda(LambdaAuthorizer {
+                    function,
+                    token: false,
+                    validation: None,
+                    role_arn: a
+                        .authorizer_credentials_arn
+                        .clone()
+                        .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
+                    http: Some(HttpAuthorizerFormat {
+                        payload_v2: a.authorizer_payload_format_version.as_deref() == Some("2.0"),
+                        simple: a.enable_simple_responses == Some(true),
+                    }),
+                }),
+                None => AuthorizerKind::Misconfigured("the authorizer's URI names no Lambda function".into()),
+            }
+        }
+        (kind, _) => {
             AuthorizerKind::Misconfigured(format!("a {kind} authorizer of an HTTP API is not served"))
         }
     };
     CompiledAuthorizer {
         id: a.authorizer_id.clone(),
         kind,
-        identity: header
-            .map(|h| vec![IdentitySource::Header(h.to_ascii_lowercase())])
-            .unwrap_or_default(),
-        ttl: Duration::ZERO,
+        identity: identity.unwrap_or_default(),
+        ttl: Duration::from_secs(a.authorizer_result_ttl_in_seconds.unwrap_or(0).clamp(0, 3600) as u64),
     }
+}
+
+/// An HTTP API identity source: `$request.header.{name}`, `$request.querystring.{name}`,
+/// `$stageVariables.{name}` or `$context.{name}`.
+pub fn identity_source(raw: &str) -> Option<IdentitySource> {
+    let named = |prefix: &str| raw.strip_prefix(prefix).filter(|n| !n.is_empty());
+    if let Some(n) = named("$request.header.") {
+        return Some(IdentitySource::Header(n.to_ascii_lowercase()));
+    }
+    if let Some(n) = named("$request.querystring.") {
+        return Some(IdentitySource::Query(n.to_owned()));
+    }
+    if let Some(n) = named("$stageVariables.") {
+        return Some(IdentitySource::StageVariable(n.to_owned()));
+    }
+    named("$context.")
+        .and_then(super::context::ContextVariable::parse)
+        .map(IdentitySource::Context)
 }
 
 /// What a route whose authorizer is not in the deployment is served with: AWS's 500.

@@ -136,6 +136,18 @@ pub async fn fake_lambda() -> SocketAddr {
         let (status, function_error, answer) = match name.as_str() {
             "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
             "malformed" => (200, false, json!("just a string")),
+            // HTTP API authorizers: a simple response (2.0) and an IAM policy (1.0), allowing
+            // the `authorization: allow` header; the simple one tells what its event held.
+            "simple_auth" => {
+                let allowed = event["headers"]["authorization"] == "allow";
+                (200, false, json!({"isAuthorized": allowed, "context": {
+                    "type": event["type"], "routeArn": event["routeArn"], "identity": event["identitySource"], "version": event["version"]}}))
+            }
+            "policy_auth" => {
+                let effect = if event["headers"]["authorization"] == "allow" { "Allow" } else { "Deny" };
+                (200, false, json!({"principalId": "p1", "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": effect, "Action": "execute-api:Invoke", "Resource": event["methodArn"]}]}}))
+            }
             // An HTTP API's function answering bare JSON (payload 2.0 infers the rest).
             "bare" => (200, false, json!({"message": "hi", "n": 1})),
             "error" => (200, true, json!({"errorMessage": "boom", "errorType": "Error"})),

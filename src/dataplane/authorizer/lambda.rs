@@ -61,6 +61,51 @@ pub async fn ask(
     verdict(&answer).map_err(|why| GatewayError::authorizer_configuration().caused_by(Side::Backend, why))
 }
 
+/// Calls an HTTP API authorizer with simple responses: `{"isAuthorized": true|false,
+/// "context": {...}}`. A refusal is a verdict too (cached like an allowance), whose policy
+/// denies everything: AWS's 403.
+pub async fn ask_simple(
+    dp: &DataPlane,
+    authorizer: &LambdaAuthorizer,
+    variables: &BTreeMap<String, String>,
+    event: &Value,
+) -> Result<Verdict, GatewayError> {
+    let answer = invoke(dp, authorizer, variables, event).await?;
+    simple_verdict(&answer)
+        .map_err(|why| GatewayError::authorizer_configuration().caused_by(Side::Backend, why))
+}
+
+/// A simple response, as AWS accepts it.
+pub fn simple_verdict(answer: &[u8]) -> Result<Verdict, String> {
+    let value: Value = serde_json::from_slice(answer).map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let o = value.as_object().ok_or("the answer is not a JSON object")?;
+    let allowed = o
+        .get("isAuthorized")
+        .and_then(Value::as_bool)
+        .ok_or("the answer has no boolean isAuthorized")?;
+    let context = match o.get("context") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Object(c)) => c.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(_) => return Err("context is not a JSON object".into()),
+    };
+    let policy = if allowed {
+        None
+    } else {
+        let deny = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*"}]});
+        Some(Policy::from_value(&deny).map_err(|e| e.to_string())?)
+    };
+    Ok(Verdict {
+        authorization: Arc::new(Authorization {
+            principal_id: None,
+            context,
+            claims: None,
+            usage_identifier_key: None,
+        }),
+        policy,
+    })
+}
+
 /// Calls the authorizer's function with `event`: its answer, or AWS's outcome of a failed call
 /// (401 for a function that said `Unauthorized`, 500 for any other failure).
 pub async fn invoke(

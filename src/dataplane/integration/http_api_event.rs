@@ -91,6 +91,11 @@ pub fn event(
         },
         "isBase64Encoded": false,
     });
+    // A Lambda authorizer's context, as AWS hands it on (values as the function gave them).
+    if let Some(a) = ctx.authorizer.as_deref().filter(|a| a.claims.is_none()) {
+        let context: Map<String, Value> = a.context.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        e["requestContext"]["authorizer"] = json!({"lambda": context});
+    }
     // A JWT authorizer's claims and the token's scopes, as AWS hands them on.
     if let Some(claims) = ctx.authorizer.as_deref().and_then(|a| a.claims.as_ref()) {
         let text: Map<String, Value> = claims
@@ -144,6 +149,26 @@ pub fn event(
         };
         obj.insert("body".into(), value);
         obj.insert("isBase64Encoded".into(), json!(!text));
+    }
+    e
+}
+
+/// A payload format 2.0 authorizer's event: the request's event without its body, with the
+/// route's ARN and the identity sources' values.
+pub fn authorizer_event(
+    req: &MethodRequest<'_>,
+    method: &CompiledMethod,
+    ctx: &RequestContext<'_>,
+    path: &str,
+    route_arn: &str,
+    identity: &[&str],
+) -> Value {
+    let mut e = event(req, b"", method, ctx, path);
+    if let Some(o) = e.as_object_mut() {
+        o.remove("isBase64Encoded");
+        o.insert("type".into(), json!("REQUEST"));
+        o.insert("routeArn".into(), json!(route_arn));
+        o.insert("identitySource".into(), json!(identity));
     }
     e
 }

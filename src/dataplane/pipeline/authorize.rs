@@ -361,13 +361,21 @@ async fn ask<'r>(
         ctx.authorizer_latency_ms = Some(0);
         return Ok(hit);
     }
-    let event = if lambda.token {
-        lambda::token_event(&identity[0], arn)
-    } else {
-        lambda::request_event(request, method, ctx, path, arn)
+    let event = match lambda.http {
+        _ if lambda.token => lambda::token_event(&identity[0], arn),
+        Some(f) if f.payload_v2 => {
+            let values: Vec<&str> = identity.iter().map(|v| v.as_ref()).collect();
+            crate::dataplane::integration::http_api_event::authorizer_event(
+                request, method, ctx, path, arn, &values,
+            )
+        }
+        _ => lambda::request_event(request, method, ctx, path, arn),
     };
     let started = Instant::now();
-    let asked = lambda::ask(dp, lambda, request.variables, &event).await;
+    let asked = match lambda.http {
+        Some(f) if f.simple => lambda::ask_simple(dp, lambda, request.variables, &event).await,
+        _ => lambda::ask(dp, lambda, request.variables, &event).await,
+    };
     ctx.authorizer_latency_ms = Some(started.elapsed().as_millis() as u64);
     let verdict = Arc::new(asked?);
     if let Some(key) = key {

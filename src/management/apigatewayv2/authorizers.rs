@@ -1,7 +1,8 @@
 //! Authorizer: CreateAuthorizer, GetAuthorizer, GetAuthorizers, UpdateAuthorizer,
 //! DeleteAuthorizer. HTTP APIs' JWT authorizers: an issuer (whose OpenID discovery document
 //! names its keys), the audiences a token may be for, and the header the token comes in.
-//! Lambda (REQUEST) authorizers of HTTP APIs are refused until the data plane serves them.
+//! Lambda (REQUEST) authorizers: a function called with payload format 1.0 or 2.0 events,
+//! answering IAM policies or (2.0) simple responses; WebSocket APIs' are refused until served.
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
@@ -114,9 +115,47 @@ fn apply(api: &HttpApi, a: &mut Authorizer, input: AuthorizerInput) -> ApiResult
                 "JWT authorizers are supported only for HTTP APIs",
             ));
         }
+        "REQUEST" if api.protocol_type == "HTTP" => {
+            let uri = a
+                .authorizer_uri
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("authorizerUri is required for REQUEST authorizers"))?;
+            let invocation = crate::compiler::http_api::lambda_invocation_uri(uri);
+            if crate::compiler::lambda_target(&invocation).is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authorizerUri {uri}: expected a Lambda function's ARN or invocation URI"
+                )));
+            }
+            match a.authorizer_payload_format_version.as_deref() {
+                Some("2.0") => {}
+                Some("1.0") if a.enable_simple_responses != Some(true) => {}
+                Some("1.0") => {
+                    return Err(ApiError::bad_request(
+                        "enableSimpleResponses needs authorizerPayloadFormatVersion 2.0",
+                    ));
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "authorizerPayloadFormatVersion (1.0 or 2.0) is required for REQUEST authorizers of HTTP APIs",
+                    ));
+                }
+            }
+            for s in &a.identity_source {
+                if crate::compiler::http_api::identity_source(s).is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid identity source {s}: expected $request.header.*, $request.querystring.*, $context.* or $stageVariables.*"
+                    )));
+                }
+            }
+            if a.authorizer_result_ttl_in_seconds.unwrap_or(0) > 0 && a.identity_source.is_empty() {
+                return Err(ApiError::bad_request(
+                    "Caching authorizer results (authorizerResultTtlInSeconds) needs identity sources to key them",
+                ));
+            }
+        }
         "REQUEST" => {
             return Err(ApiError::bad_request(
-                "Lambda (REQUEST) authorizers of HTTP and WebSocket APIs are not supported by Gatehouse yet",
+                "Lambda (REQUEST) authorizers of WebSocket APIs are not supported by Gatehouse yet",
             ));
         }
         other => {

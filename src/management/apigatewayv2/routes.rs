@@ -133,19 +133,24 @@ async fn apply(
             route.authorizer_id = None;
             route.authorization_scopes.clear();
         }
-        "JWT" if http => {
-            let id = route
-                .authorizer_id
-                .as_deref()
-                .ok_or_else(|| ApiError::bad_request("authorizerId is required for JWT routes"))?;
+        kind @ ("JWT" | "CUSTOM") if http => {
+            let id = route.authorizer_id.as_deref().ok_or_else(|| {
+                ApiError::bad_request(format!("authorizerId is required for {kind} routes"))
+            })?;
             let authorizer: Authorizer = docs::get(conn, Kind::Authorizer, &api.api_id, id, false)
                 .await
                 .or_not_found(|| super::authorizers::authorizer_not_found(id))?;
-            if authorizer.authorizer_type != "JWT" {
+            let needed = if kind == "JWT" { "JWT" } else { "REQUEST" };
+            if authorizer.authorizer_type != needed {
                 return Err(ApiError::bad_request(format!(
-                    "Authorizer {id} is a {} authorizer: JWT routes need a JWT authorizer",
+                    "Authorizer {id} is a {} authorizer: {kind} routes need a {needed} authorizer",
                     authorizer.authorizer_type
                 )));
+            }
+            if kind == "CUSTOM" && !route.authorization_scopes.is_empty() {
+                return Err(ApiError::bad_request(
+                    "authorizationScopes are JWT routes': a Lambda authorizer decides alone",
+                ));
             }
         }
         "AWS_IAM" | "JWT" | "CUSTOM" => {

@@ -852,3 +852,117 @@ async fn parameter_mapping_changes_requests_and_answers() {
         "the appended value is the last"
     );
 }
+
+#[tokio::test]
+async fn lambda_authorizers_answer_simply_or_with_policies() {
+    use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let lambda = fake_lambda().await;
+    let api = c
+        .create_api()
+        .name("lambda-auth")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    // Simple responses need payload format 2.0.
+    let e = c
+        .create_authorizer()
+        .api_id(&api)
+        .name("bad")
+        .authorizer_type(AuthorizerType::Request)
+        .authorizer_uri(function("simple_auth"))
+        .authorizer_payload_format_version("1.0")
+        .enable_simple_responses(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let mut ids = Vec::new();
+    for (name, version, simple) in [("simple_auth", "2.0", true), ("policy_auth", "1.0", false)] {
+        let a = c
+            .create_authorizer()
+            .api_id(&api)
+            .name(name)
+            .authorizer_type(AuthorizerType::Request)
+            .authorizer_uri(function(name))
+            .authorizer_payload_format_version(version)
+            .enable_simple_responses(simple)
+            .identity_source("$request.header.Authorization")
+            .authorizer_result_ttl_in_seconds(300)
+            .send()
+            .await
+            .unwrap();
+        ids.push(a.authorizer_id().unwrap().to_owned());
+    }
+    let target = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(function("echo"))
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .unwrap()
+        .integration_id()
+        .unwrap()
+        .to_owned();
+    for (key, id) in [("GET /simple", &ids[0]), ("GET /policy", &ids[1])] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{target}"))
+            .authorization_type(AuthorizationType::Custom)
+            .authorizer_id(id)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{lambda}"))).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let call = |path: &'static str, token: Option<&'static str>| {
+        let http = http.clone();
+        let url = format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+        async move {
+            let mut req = http.get(url);
+            if let Some(t) = token {
+                req = req.header("authorization", t);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    for path in ["/simple", "/policy"] {
+        assert_eq!(call(path, None).await.0, 401, "{path}: no identity source");
+        assert_eq!(
+            call(path, Some("deny")).await,
+            (403, r#"{"message":"Forbidden"}"#.to_owned()),
+            "{path}"
+        );
+        assert_eq!(call(path, Some("allow")).await.0, 200, "{path}");
+    }
+    let (_, body) = call("/simple", Some("allow")).await;
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let seen = &event["requestContext"]["authorizer"]["lambda"];
+    assert_eq!(seen["type"], "REQUEST");
+    assert_eq!(seen["version"], "2.0");
+    assert_eq!(seen["identity"], serde_json::json!(["allow"]));
+    assert!(
+        seen["routeArn"].as_str().unwrap().starts_with(&format!(
+            "arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/$default/GET/simple"
+        )),
+        "{seen}"
+    );
+}
