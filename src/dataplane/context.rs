@@ -208,6 +208,10 @@ impl<'r> RequestContext<'r> {
         use ContextField::*;
         let number = |n: u64| Cow::Owned(itoa::Buffer::new().format(n).to_owned());
         Some(match f {
+            // HTTP APIs' request id is the short one they answer as `apigw-requestid`.
+            RequestId if matches!(self.api.map(|a| &**a), Some(CompiledApi::Http(_))) => {
+                Cow::Borrowed(self.extended_request_id.as_str())
+            }
             RequestId => Cow::Borrowed(self.request_id.as_str()),
             ExtendedRequestId => Cow::Borrowed(self.extended_request_id.as_str()),
             HttpMethod => Cow::Borrowed(self.http_method.as_str()),

@@ -83,7 +83,8 @@ pub fn event(
                 "sourceIp": ctx.source_ip(),
                 "userAgent": ctx.user_agent().unwrap_or_default(),
             },
-            "requestId": ctx.request_id,
+            // HTTP APIs' request ids are of the short kind, the `apigw-requestid` answered.
+            "requestId": ctx.extended_request_id,
             "routeKey": route_key,
             "stage": stage,
             "time": ctx.request_time_clf(),

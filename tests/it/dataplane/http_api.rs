@@ -51,7 +51,11 @@ async fn quick_create_then_curl_then_a_stage_throttle_of_one_per_second() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // HTTP APIs answer `apigw-requestid`, the event's request id, and not REST's ids.
+    let request_id = res.headers()["apigw-requestid"].to_str().unwrap().to_owned();
+    assert!(res.headers().get("x-amzn-requestid").is_none());
     let event: Value = res.json().await.unwrap();
+    assert_eq!(event["requestContext"]["requestId"], request_id.as_str());
     // AWS's documented 2.0 event, field by field (those a request without path parameters,
     // stage variables or an authorizer has).
     assert_eq!(
