@@ -96,28 +96,29 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
         // A JWT route is served as a user pool method is: its authorizer verifies the token,
         // the route's scopes are the method's.
         let (authorization, authorizer) = match route.authorization_type.as_str() {
-            "JWT" => (
-                AuthorizationType::CognitoUserPools,
-                Some(
-                    route
-                        .authorizer_id
-                        .as_deref()
-                        .and_then(|id| authorizers.get(id))
-                        .cloned()
-                        .unwrap_or_else(|| Arc::new(missing_authorizer(route))),
-                ),
-            ),
-            "CUSTOM" => (
-                AuthorizationType::Custom,
-                Some(
-                    route
-                        .authorizer_id
-                        .as_deref()
-                        .and_then(|id| authorizers.get(id))
-                        .cloned()
-                        .unwrap_or_else(|| Arc::new(missing_authorizer(route))),
-                ),
-            ),
+            // The route's authorizer, when it is of the route's kind (an authorizer whose type
+            // was changed under a route serves it no more: AWS's 500).
+            kind @ ("JWT" | "CUSTOM") => {
+                let jwt = kind == "JWT";
+                let authorizer = route
+                    .authorizer_id
+                    .as_deref()
+                    .and_then(|id| authorizers.get(id))
+                    .filter(|a| match &a.kind {
+                        AuthorizerKind::Jwt { .. } => jwt,
+                        AuthorizerKind::Lambda(_) => !jwt,
+                        _ => true,
+                    })
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(missing_authorizer(route)));
+                let authorization = if jwt {
+                    AuthorizationType::CognitoUserPools
+                } else {
+                    AuthorizationType::Custom
+                };
+                (authorization, Some(authorizer))
+            }
+            "AWS_IAM" => (AuthorizationType::AwsIam, None),
             "NONE" => (AuthorizationType::None, None),
             other => return Err(fail(route, format!("authorization {other} is not served"))),
         };
@@ -213,6 +214,14 @@ fn compile_authorizer(a: &Authorizer) -> CompiledAuthorizer {
             },
             _ => AuthorizerKind::Misconfigured("a JWT authorizer reads one header".into()),
         },
+        ("REQUEST", Ok(sources))
+            if sources.is_empty() && a.authorizer_result_ttl_in_seconds.unwrap_or(0) > 0 =>
+        {
+            // One cached answer would stand for every caller.
+            AuthorizerKind::Misconfigured(
+                "caching a Lambda authorizer's answers needs identity sources".into(),
+            )
+        }
         ("REQUEST", Ok(_)) => {
             let function = a
                 .authorizer_uri
@@ -265,7 +274,8 @@ pub fn identity_source(raw: &str) -> Option<IdentitySource> {
         .map(IdentitySource::Context)
 }
 
-/// What a route whose authorizer is not in the deployment is served with: AWS's 500.
+/// What a route whose authorizer is not in the deployment, or not of its kind, is served
+/// with: AWS's 500.
 fn missing_authorizer(route: &Route) -> CompiledAuthorizer {
     CompiledAuthorizer {
         id: route.authorizer_id.clone().unwrap_or_default(),

@@ -53,14 +53,23 @@ pub struct ResponseMapping {
     pub status: Option<Value>,
 }
 
-/// The headers a mapping may not set: the gateway's framing and connection are its own.
-const KEPT: [&str; 6] = [
+/// The headers a mapping may not set: the gateway's framing and connection are its own, and
+/// so are the forwarding headers it writes (as AWS reserves them).
+const KEPT: [&str; 14] = [
     "content-length",
     "transfer-encoding",
     "connection",
     "host",
     "upgrade",
     "te",
+    "trailer",
+    "keep-alive",
+    "expect",
+    "x-forwarded-for",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "forwarded",
+    "via",
 ];
 
 fn action_and_target(key: &str) -> Result<(Action, &str), String> {
@@ -83,7 +92,7 @@ fn action_and_target(key: &str) -> Result<(Action, &str), String> {
 fn header_name(key: &str, name: &str) -> Result<http::HeaderName, String> {
     let n = http::HeaderName::try_from(name)
         .map_err(|_| format!("Invalid mapping key {key:?}: not a header name"))?;
-    if KEPT.contains(&n.as_str()) {
+    if KEPT.contains(&n.as_str()) || n.as_str().starts_with("x-amzn-") || n.as_str().starts_with("proxy-") {
         return Err(format!(
             "Invalid mapping key {key:?}: the gateway sets {name} itself"
         ));

@@ -117,21 +117,38 @@ impl Subscriber {
         let cached: CachedConfig =
             serde_json::from_slice(&raw).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut compiled = HashMap::new();
+        let mut missing = std::collections::HashSet::new();
         for hash in cached
             .stages
             .iter()
             .flat_map(|s| std::iter::once(&s.snapshot).chain(&s.canary_snapshot))
         {
-            if compiled.contains_key(hash) {
+            if compiled.contains_key(hash) || missing.contains(hash) {
                 continue;
             }
-            let bytes = std::fs::read(dir.join("snapshots").join(format!("{hash}.json")))
-                .map_err(|e| format!("cached snapshot {hash}: {e}"))?;
-            compiled.insert(hash.clone(), Arc::new(compile_verified(hash, &bytes)?));
+            // A stage the worker left out (its deployment did not compile) has no snapshot
+            // here: it is left out again, the rest served.
+            let api = std::fs::read(dir.join("snapshots").join(format!("{hash}.json")))
+                .map_err(|e| format!("cached snapshot {hash}: {e}"))
+                .and_then(|bytes| compile_verified(hash, &bytes));
+            match api {
+                Ok(api) => {
+                    compiled.insert(hash.clone(), Arc::new(api));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a cached stage is left out");
+                    missing.insert(hash.clone());
+                }
+            }
         }
+        let servable = cached.stages.iter().filter(|s| {
+            !std::iter::once(&s.snapshot)
+                .chain(&s.canary_snapshot)
+                .any(|h| missing.contains(h))
+        });
         let runtime = RuntimeConfig::build(
             cached.revision,
-            &cached.stages,
+            servable,
             &compiled,
             &cached.callers,
             &self.caches,
@@ -254,9 +271,12 @@ impl Subscriber {
             }
         }
         match self.prepare(revision, &stages, &callers).await {
-            Ok((runtime, compiled, left_out)) => {
+            Ok((runtime, compiled, left_out, kept)) => {
                 self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
+                // A stage kept on its last good deployment stays so until the control plane
+                // sends it again (then its new deployment is tried again).
+                stages.extend(kept);
                 self.stages = stages;
                 self.callers = callers;
                 self.revision = revision;
@@ -285,7 +305,7 @@ impl Subscriber {
         revision: i64,
         stages: &BTreeMap<StageKey, StageConfig>,
         callers: &[CallerConfig],
-    ) -> Result<(RuntimeConfig, HashMap<String, Arc<CompiledApi>>, Option<String>), String> {
+    ) -> Result<Prepared, String> {
         let mut compiled = HashMap::new();
         let mut broken: HashMap<String, String> = HashMap::new();
         let hashes: Vec<String> = stages
@@ -309,15 +329,38 @@ impl Subscriber {
             };
             compiled.insert(hash, api);
         }
-        let served = stages.values().filter(|s| {
-            let bad = std::iter::once(&s.snapshot)
-                .chain(&s.canary_snapshot)
-                .find_map(|h| broken.get(h));
-            if let Some(why) = bad {
-                tracing::error!(api.id = %s.api_id, stage.name = %s.stage.stage_name, error = %why, "stage left out: its deployment does not compile");
+        // A stage whose new deployment does not compile keeps serving its last good one, when
+        // this worker has it; else it is left out.
+        let mut served: Vec<&StageConfig> = Vec::with_capacity(stages.len());
+        let mut kept: Vec<(StageKey, StageConfig)> = Vec::new();
+        for (k, s) in stages {
+            let snapshots = |c: &StageConfig| {
+                std::iter::once(c.snapshot.clone())
+                    .chain(c.canary_snapshot.clone())
+                    .collect::<Vec<_>>()
+            };
+            let Some(why) = snapshots(s).iter().find_map(|h| broken.get(h)) else {
+                served.push(s);
+                continue;
+            };
+            let previous = self
+                .stages
+                .get(k)
+                .filter(|p| snapshots(p).iter().all(|h| self.compiled.contains_key(h)));
+            match previous {
+                Some(p) => {
+                    for h in snapshots(p) {
+                        compiled.insert(h.clone(), self.compiled[&h].clone());
+                    }
+                    tracing::error!(api.id = %s.api_id, stage.name = %s.stage.stage_name, error = %why, "stage keeps its last good deployment: the new one does not compile");
+                    kept.push((k.clone(), p.clone()));
+                    served.push(p);
+                }
+                None => {
+                    tracing::error!(api.id = %s.api_id, stage.name = %s.stage.stage_name, error = %why, "stage left out: its deployment does not compile");
+                }
             }
-            bad.is_none()
-        });
+        }
         let runtime = RuntimeConfig::build(revision, served, &compiled, callers, &self.caches)?;
         let left_out = (!broken.is_empty()).then(|| {
             let mut why: Vec<&str> = broken.values().map(String::as_str).collect();
@@ -327,7 +370,7 @@ impl Subscriber {
                 why.join("; ")
             )
         });
-        Ok((runtime, compiled, left_out))
+        Ok((runtime, compiled, left_out, kept))
     }
 
     async fn fetch_snapshot(&self, hash: &str) -> Result<CompiledApi, SnapshotError> {
@@ -408,6 +451,15 @@ impl Subscriber {
         }
     }
 }
+
+/// A revision ready to apply: the runtime, the compiled snapshots it uses, what was left out
+/// (for the ack), and the stages kept on their last good configuration.
+type Prepared = (
+    RuntimeConfig,
+    HashMap<String, Arc<CompiledApi>>,
+    Option<String>,
+    Vec<(StageKey, StageConfig)>,
+);
 
 /// Why a snapshot is not served: it could not be fetched (now), or it does not compile (ever;
 /// a snapshot whose bytes do not match its hash counts as a fetch that failed).

@@ -332,14 +332,15 @@ pub fn invoke_proxy<'a>(
     body: Payload,
     integration: &CompiledIntegration,
     ctx: &RequestContext<'_>,
+    path: &str,
 ) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
     let budget = Budget::from(ctx.integration_started, integration.timeout);
     let mapping = integration.http_mapping.as_deref().map(|m| &m.request);
     // A mapped query string is the request's as mapped: the request's own is not passed too.
-    let pass_query = mapping.is_none_or(|m| m.query.is_empty());
+    let pass_query = mapping.is_none_or(|m| m.query.is_empty() && m.path.is_none());
     let uri = match backend_url(integration, req, ctx, pass_query, "") {
         Ok(uri) => match mapping {
-            Some(m) => super::http_mapping::request_uri(m, req, ctx, uri),
+            Some(m) => super::http_mapping::request_uri(m, req, ctx, path, uri),
             None => Ok(uri),
         },
         Err(e) => Err(e),
@@ -355,7 +356,7 @@ pub fn invoke_proxy<'a>(
     }
     let mut removed = Vec::new();
     if let Some(m) = mapping {
-        super::http_mapping::request_headers(m, req, ctx, &mut mapped, &mut removed);
+        super::http_mapping::request_headers(m, req, ctx, path, &mut mapped, &mut removed);
     }
     let added = GatewayFields {
         source: ctx.source_ip().as_bytes(),

@@ -13,16 +13,23 @@ use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
 
+/// A value for this request; `$request.path` is the path within the API, decoded.
 fn resolve<'a>(
     v: &'a Value,
     req: &'a MethodRequest<'_>,
     ctx: &'a RequestContext<'_>,
+    path: &'a str,
 ) -> Option<Cow<'a, str>> {
     match v {
         Value::Request(source) => req.source(source, ctx),
-        Value::WholePath => Some(Cow::Borrowed(ctx.path())),
+        Value::WholePath => Some(percent_encoding::percent_decode_str(path).decode_utf8_lossy()),
         Value::ResponseHeader(_) => None,
     }
+}
+
+/// A header value from mapped text: any bytes but control characters (CR, LF, NUL refused).
+fn header_value(v: &str) -> Option<HeaderValue> {
+    HeaderValue::from_bytes(v.as_bytes()).ok()
 }
 
 /// The request's headers as the mapping leaves them: `mapped` holds what replaces the client's
@@ -31,6 +38,7 @@ pub fn request_headers(
     m: &RequestMapping,
     req: &MethodRequest<'_>,
     ctx: &RequestContext<'_>,
+    path: &str,
     mapped: &mut HeaderMap,
     removed: &mut Vec<HeaderName>,
 ) {
@@ -41,8 +49,7 @@ pub fn request_headers(
                 removed.push(name.clone());
             }
             Action::Overwrite | Action::Append => {
-                let Some(value) = resolve(v, req, ctx).and_then(|v| HeaderValue::try_from(v.as_ref()).ok())
-                else {
+                let Some(value) = resolve(v, req, ctx, path).and_then(|v| header_value(&v)) else {
                     continue;
                 };
                 if *action == Action::Append && !mapped.contains_key(name) {
@@ -66,6 +73,7 @@ pub fn request_uri(
     m: &RequestMapping,
     req: &MethodRequest<'_>,
     ctx: &RequestContext<'_>,
+    api_path: &str,
     uri: http::Uri,
 ) -> Result<http::Uri, GatewayError> {
     if m.path.is_none() && m.query.is_empty() {
@@ -73,9 +81,11 @@ pub fn request_uri(
     }
     let mut path = uri.path().to_owned();
     if let Some(v) = &m.path
-        && let Some(p) = resolve(v, req, ctx)
+        && let Some(p) = resolve(v, req, ctx, api_path)
     {
-        if !p.starts_with('/') || crate::dataplane::request::has_dot_segment(&p) {
+        // One leading `/`: `//host/x` would read as an authority to some servers.
+        let p = format!("/{}", p.trim_start_matches('/'));
+        if crate::dataplane::request::has_dot_segment(&p) {
             return Err(GatewayError::invalid_path());
         }
         path = percent_encoding::utf8_percent_encode(&p, PATH).to_string();
@@ -89,7 +99,7 @@ pub fn request_uri(
         match action {
             Action::Remove => query.retain(|(k, _)| k != name),
             Action::Overwrite | Action::Append => {
-                let Some(value) = resolve(v, req, ctx) else {
+                let Some(value) = resolve(v, req, ctx, api_path) else {
                     continue;
                 };
                 if *action == Action::Overwrite {
@@ -139,6 +149,7 @@ pub fn response(
     mut reply: Reply,
     req: &MethodRequest<'_>,
     ctx: &RequestContext<'_>,
+    path: &str,
 ) -> Reply {
     let status = reply.response.status().as_u16();
     let Some((_, m)) = mappings.iter().find(|(code, _)| *code == status) else {
@@ -152,7 +163,7 @@ pub fn response(
     let value = |v: &Value| -> Option<String> {
         match v {
             Value::ResponseHeader(name) => answered.get(name.as_str())?.to_str().ok().map(str::to_owned),
-            other => resolve(other, req, ctx).map(Cow::into_owned),
+            other => resolve(other, req, ctx, path).map(Cow::into_owned),
         }
     };
     let headers = reply.response.headers_mut();
@@ -162,7 +173,7 @@ pub fn response(
                 headers.remove(name);
             }
             Action::Overwrite | Action::Append => {
-                let Some(value) = value(v).and_then(|v| HeaderValue::try_from(v).ok()) else {
+                let Some(value) = value(v).and_then(|v| header_value(&v)) else {
                     continue;
                 };
                 if *action == Action::Overwrite {

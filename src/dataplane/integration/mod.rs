@@ -37,7 +37,7 @@ pub async fn invoke(
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
         IntegrationType::HttpProxy => {
-            let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx).await;
+            let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx, path).await;
             ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
             return reply;
         }

@@ -177,25 +177,26 @@ async fn run_http<'r>(
         return Ok(reply);
     }
     let (method, mut request) = route::http_route(api, deployment, parts, fields, path, ctx)?;
-    authorize::check(dp, config, None, method, &request, path, ctx).await?;
-    throttle::check(dp, method, ctx).await?;
     let mapping = method
         .integration
         .as_ref()
         .and_then(|i| i.http_mapping.as_deref());
-    // A mapping that reads the body needs it whole first.
-    let body = match mapping {
-        Some(m) if m.request.reads_body() => {
-            let whole = Payload::Streaming(body).collect().await?;
-            request.body = Some(whole.clone());
-            Payload::Buffered(whole)
-        }
-        _ => Payload::Streaming(body),
+    // A signature covers the body, and a mapping may read it: then it is read whole first.
+    let body = if method.authorization == AuthorizationType::AwsIam
+        || mapping.is_some_and(|m| m.request.reads_body())
+    {
+        let whole = Payload::Streaming(body).collect().await?;
+        request.body = Some(whole.clone());
+        Payload::Buffered(whole)
+    } else {
+        Payload::Streaming(body)
     };
+    authorize::check(dp, config, None, method, &request, path, ctx).await?;
+    throttle::check(dp, method, ctx).await?;
     let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;
     Ok(match mapping {
         Some(m) if !m.responses.is_empty() => {
-            crate::dataplane::integration::http_mapping::response(&m.responses, reply, &request, ctx)
+            crate::dataplane::integration::http_mapping::response(&m.responses, reply, &request, ctx, path)
         }
         _ => reply,
     })

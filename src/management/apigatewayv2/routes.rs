@@ -153,6 +153,10 @@ async fn apply(
                 ));
             }
         }
+        "AWS_IAM" if http => {
+            route.authorizer_id = None;
+            route.authorization_scopes.clear();
+        }
         "AWS_IAM" | "JWT" | "CUSTOM" => {
             // Accepting an authorization the data plane does not enforce would leave the
             // route open: refused until authorizers of HTTP APIs are served.
