@@ -536,6 +536,32 @@ async fn stages_and_deployments_follow_the_definition() {
         .unwrap();
     let stages = c.get_stages().api_id(&api).send().await.unwrap();
     assert_eq!(stages.items().len(), 2);
+    // ResetAuthorizersCache starts a new generation of the stage's cached authorizer answers.
+    let generation = || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT authorizers_flushed FROM stages WHERE api_id = $1 AND name = 'dev'")
+                .bind(&api)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        n
+    };
+    let before = generation().await;
+    c.reset_authorizers_cache()
+        .api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(generation().await, before + 1);
+    let e = c
+        .reset_authorizers_cache()
+        .api_id(&api)
+        .stage_name("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
     c.delete_stage()
         .api_id(&api)
         .stage_name("dev")

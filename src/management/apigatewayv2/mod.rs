@@ -55,6 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(stages::delete_access_log_settings))
         .routes(routes!(stages::delete_route_settings))
+        .routes(routes!(stages::reset_authorizers_cache))
         .routes(routes!(tags::get_tags, tags::tag_resource, tags::untag_resource))
         .routes(routes!(
             authorizers::create_authorizer,

@@ -1,5 +1,5 @@
 //! Stage: CreateStage, GetStage, GetStages, UpdateStage, DeleteStage, DeleteAccessLogSettings,
-//! DeleteRouteSettings. A stage's settings are live configuration: every write reaches the
+//! DeleteRouteSettings, ResetAuthorizersCache. A stage's settings are live configuration: every write reaches the
 //! workers without a deployment. An `autoDeploy` stage is deployed as it is created, and again
 //! at every change of its API's definition.
 
@@ -349,6 +349,30 @@ async fn edit_stage(
     edit(&mut stage)?;
     stage.last_updated_date = iso_now();
     stages::update(&mut tx, api_id, &stage).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/apis/{apiId}/stages/{stageName}/cache/authorizers",
+    operation_id = "ResetAuthorizersCache",
+    tag = "apigatewayv2",
+    params(("apiId" = String, Path), ("stageName" = String, Path)),
+    responses((status = 204, description = "ResetAuthorizersCache succeeded"), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
+)]
+#[tracing::instrument(skip_all, fields(api.id = %api_id))]
+pub async fn reset_authorizers_cache(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Tenant>,
+    Path((api_id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let mut tx = app.store.begin().await?;
+    find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    // A new generation of the stage's cached authorizer answers, on every worker.
+    stages::flush(&mut tx, &api_id, &name, stages::Flushed::Authorizers)
+        .await
+        .or_not_found(|| stage_not_found(&name))?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
