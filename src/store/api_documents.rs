@@ -17,6 +17,8 @@ pub enum Kind {
     /// An HTTP or WebSocket API's routes and integrations (v2).
     Route,
     Integration,
+    /// An HTTP or WebSocket API's models, by id (v2).
+    ApiModel,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::GatewayResponse => ("gateway_responses", "response_type"),
             Kind::Route => ("routes", "id"),
             Kind::Integration => ("integrations", "id"),
+            Kind::ApiModel => ("api_models", "id"),
         }
     }
 

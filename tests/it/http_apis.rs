@@ -715,3 +715,65 @@ async fn apis_and_their_stages_are_tagged_through_v2() {
         .unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
 }
+
+#[tokio::test]
+async fn models_are_managed_with_their_templates() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = http_api(&c, "models").await;
+    let schema = r#"{"type":"object","properties":{"name":{"type":"string"}}}"#;
+    let model = c
+        .create_model()
+        .api_id(&api)
+        .name("Pet")
+        .content_type("application/json")
+        .schema(schema)
+        .send()
+        .await
+        .unwrap();
+    let id = model.model_id().unwrap().to_owned();
+    assert_eq!(model.schema(), Some(schema));
+    let e = c
+        .create_model()
+        .api_id(&api)
+        .name("Pet")
+        .schema(schema)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    let e = c
+        .create_model()
+        .api_id(&api)
+        .name("Empty")
+        .schema("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let template = c
+        .get_model_template()
+        .api_id(&api)
+        .model_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        template.value().unwrap().contains("$inputRoot.name"),
+        "{template:?}"
+    );
+    let updated = c
+        .update_model()
+        .api_id(&api)
+        .model_id(&id)
+        .description("a pet")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.description(), Some("a pet"));
+    assert_eq!(updated.name(), Some("Pet"));
+    assert_eq!(c.get_models().api_id(&api).send().await.unwrap().items().len(), 1);
+    c.delete_model().api_id(&api).model_id(&id).send().await.unwrap();
+    let e = c.get_model().api_id(&api).model_id(&id).send().await.unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}

@@ -26,7 +26,7 @@ fn model_not_found(name: &str) -> ApiError {
 const EMPTY_SCHEMA: &str = "Model schema must have at least 1 property or array items defined";
 
 /// A schema AWS accepts: present, non-blank, and (for JSON content types) a JSON object.
-fn check_schema(schema: Option<&str>, content_type: &str) -> ApiResult<()> {
+pub(crate) fn check_schema(schema: Option<&str>, content_type: &str) -> ApiResult<()> {
     let schema = schema
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -9,6 +9,7 @@ pub mod apis;
 pub mod authorizers;
 pub mod deployments;
 pub mod integrations;
+pub mod models;
 pub mod routes;
 pub mod stages;
 pub mod tags;
@@ -57,6 +58,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stages::delete_route_settings))
         .routes(routes!(stages::reset_authorizers_cache))
         .routes(routes!(tags::get_tags, tags::tag_resource, tags::untag_resource))
+        .routes(routes!(models::create_model, models::get_models))
+        .routes(routes!(
+            models::get_model,
+            models::update_model,
+            models::delete_model
+        ))
+        .routes(routes!(models::get_model_template))
         .routes(routes!(
             authorizers::create_authorizer,
             authorizers::get_authorizers
