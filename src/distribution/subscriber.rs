@@ -49,6 +49,8 @@ pub struct Subscriber {
     /// The callers of AWS_IAM methods.
     callers: Vec<CallerConfig>,
     compiled: HashMap<String, Arc<CompiledApi>>,
+    /// Snapshots that did not compile, and why: not fetched again while stages still name them.
+    broken: HashMap<String, String>,
     /// Told the fleet's size, so each worker enforces its share of rate limits.
     limiters: Option<Arc<crate::dataplane::throttle::Limiters>>,
     /// The stage caches, kept across configurations.
@@ -88,6 +90,7 @@ impl Subscriber {
             stages: BTreeMap::new(),
             callers: Vec::new(),
             compiled: HashMap::new(),
+            broken: HashMap::new(),
             limiters: None,
             caches: Arc::default(),
         }
@@ -271,9 +274,10 @@ impl Subscriber {
             }
         }
         match self.prepare(revision, &stages, &callers).await {
-            Ok((runtime, compiled, left_out, kept)) => {
+            Ok((runtime, compiled, left_out, kept, broken)) => {
                 self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
+                self.broken = broken;
                 // A stage kept on its last good deployment stays so until the control plane
                 // sends it again (then its new deployment is tried again).
                 stages.extend(kept);
@@ -314,6 +318,10 @@ impl Subscriber {
             .collect();
         for hash in hashes {
             if compiled.contains_key(&hash) || broken.contains_key(&hash) {
+                continue;
+            }
+            if let Some(why) = self.broken.get(&hash) {
+                broken.insert(hash, why.clone());
                 continue;
             }
             let api = match self.compiled.get(&hash) {
@@ -370,7 +378,7 @@ impl Subscriber {
                 why.join("; ")
             )
         });
-        Ok((runtime, compiled, left_out, kept))
+        Ok((runtime, compiled, left_out, kept, broken))
     }
 
     async fn fetch_snapshot(&self, hash: &str) -> Result<CompiledApi, SnapshotError> {
@@ -453,12 +461,14 @@ impl Subscriber {
 }
 
 /// A revision ready to apply: the runtime, the compiled snapshots it uses, what was left out
-/// (for the ack), and the stages kept on their last good configuration.
+/// (for the ack), the stages kept on their last good configuration, and the snapshots that
+/// did not compile.
 type Prepared = (
     RuntimeConfig,
     HashMap<String, Arc<CompiledApi>>,
     Option<String>,
     Vec<(StageKey, StageConfig)>,
+    HashMap<String, String>,
 );
 
 /// Why a snapshot is not served: it could not be fetched (now), or it does not compile (ever;
