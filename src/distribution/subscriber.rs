@@ -342,23 +342,18 @@ impl Subscriber {
         let mut served: Vec<&StageConfig> = Vec::with_capacity(stages.len());
         let mut kept: Vec<(StageKey, StageConfig)> = Vec::new();
         for (k, s) in stages {
-            let snapshots = |c: &StageConfig| {
-                std::iter::once(c.snapshot.clone())
-                    .chain(c.canary_snapshot.clone())
-                    .collect::<Vec<_>>()
-            };
-            let Some(why) = snapshots(s).iter().find_map(|h| broken.get(h)) else {
+            let Some(why) = snapshots_of(s).find_map(|h| broken.get(h)) else {
                 served.push(s);
                 continue;
             };
             let previous = self
                 .stages
                 .get(k)
-                .filter(|p| snapshots(p).iter().all(|h| self.compiled.contains_key(h)));
+                .filter(|p| snapshots_of(p).all(|h| self.compiled.contains_key(h)));
             match previous {
                 Some(p) => {
-                    for h in snapshots(p) {
-                        compiled.insert(h.clone(), self.compiled[&h].clone());
+                    for h in snapshots_of(p) {
+                        compiled.insert(h.clone(), self.compiled[h].clone());
                     }
                     tracing::error!(api.id = %s.api_id, stage.name = %s.stage.stage_name, error = %why, "stage keeps its last good deployment: the new one does not compile");
                     kept.push((k.clone(), p.clone()));
@@ -458,6 +453,11 @@ impl Subscriber {
             tracing::debug!(error = %e, "ack not delivered");
         }
     }
+}
+
+/// The snapshots a stage serves: its deployment's, and its canary's.
+fn snapshots_of(c: &StageConfig) -> impl Iterator<Item = &String> {
+    std::iter::once(&c.snapshot).chain(&c.canary_snapshot)
 }
 
 /// A revision ready to apply: the runtime, the compiled snapshots it uses, what was left out

@@ -120,8 +120,7 @@ impl<'a> RouteKey<'a> {
             )
         };
         let (verb, path) = raw.split_once(' ').ok_or_else(bad)?;
-        const VERBS: [&str; 8] = ["ANY", "GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"];
-        if !VERBS.contains(&verb) || !path.starts_with('/') || path.contains(' ') {
+        if super::enums::HttpMethod::parse(verb).is_none() || !path.starts_with('/') || path.contains(' ') {
             return Err(bad());
         }
         if path.len() > 1 {

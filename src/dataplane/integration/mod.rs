@@ -300,8 +300,8 @@ pub fn integration_response(
 
 /// A backend's fields passed through as they arrived, made headers of the answer (those `keep`
 /// says to keep), renamed where AWS renames them: its `Date`, `Server`, `Connection` and
-/// `Content-Length`, and the gateway's own id headers, as `x-amzn-Remapped-*`. For answers the
-/// gateway changes (CORS, response mappings).
+/// `Content-Length`, and the gateway's own id header (an HTTP API's `apigw-requestid`), as
+/// `x-amzn-Remapped-*`. For the HTTP API answers the gateway changes (CORS, response mappings).
 pub fn absorb_passed(
     headers: &mut HeaderMap,
     passed: &crate::dataplane::h1::RawFields,
@@ -312,9 +312,7 @@ pub fn absorb_passed(
         if !keep(name) {
             return;
         }
-        let ours = super::pipeline::AnswerIds::NAMES
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
+        let ours = name.eq_ignore_ascii_case(super::pipeline::AnswerIds::HTTP_API_NAME.as_bytes());
         let name = if ours {
             HeaderName::from_bytes(&[b"x-amzn-Remapped-".as_slice(), name].concat())
         } else {

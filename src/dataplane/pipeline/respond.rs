@@ -40,12 +40,15 @@ impl AnswerIds {
     /// client renamed (`x-amzn-Remapped-*`).
     pub const NAMES: [&'static str; 3] = ["x-amzn-RequestId", "x-amz-apigw-id", "X-Amzn-Trace-Id"];
 
+    /// An HTTP API's one id header, in place of [`Self::NAMES`].
+    pub const HTTP_API_NAME: &'static str = "apigw-requestid";
+
     /// The headers.
     pub fn headers(&self) -> smallvec::SmallVec<[(&'static str, &[u8]); 3]> {
         let [request_id, extended, trace] = Self::NAMES;
         let mut headers = smallvec::SmallVec::new();
         if self.http_api {
-            headers.push(("apigw-requestid", self.extended_request_id.as_bytes()));
+            headers.push((Self::HTTP_API_NAME, self.extended_request_id.as_bytes()));
             return headers;
         }
         headers.push((request_id, self.request_id.as_bytes()));

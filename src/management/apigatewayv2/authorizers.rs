@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::deployments::auto_deploy;
 use super::{Items, Paging, find_api};
-use crate::domain::http_api::{Authorizer, HttpApi, JwtConfiguration, Route};
+use crate::domain::http_api::{Authorizer, HttpApi, JwtConfiguration};
 use crate::domain::ids;
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
@@ -304,12 +304,10 @@ pub async fn delete_authorizer(
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
     find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
-    let routes: Vec<Route> = docs::all(&mut tx, Kind::Route, &api_id).await?;
-    let users: Vec<&str> = routes
-        .iter()
-        .filter(|r| r.authorizer_id.as_deref() == Some(id.as_str()))
-        .map(|r| r.route_key.as_str())
-        .collect();
+    let users = super::routes::keys_where(&mut tx, &api_id, |r| {
+        r.authorizer_id.as_deref() == Some(id.as_str())
+    })
+    .await?;
     if !users.is_empty() {
         return Err(ApiError::conflict(format!(
             "Authorizer {id} protects route(s) {}: change their authorization first",

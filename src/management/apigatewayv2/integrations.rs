@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::deployments::auto_deploy;
 use super::{Items, Paging, check_len, find_api};
-use crate::domain::http_api::{HttpApi, Integration, Route, TlsConfig};
+use crate::domain::http_api::{HttpApi, Integration, TlsConfig};
 use crate::domain::ids;
 use crate::management::AppState;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
@@ -247,8 +247,7 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
             let method = i.integration_method.as_deref().ok_or_else(|| {
                 ApiError::bad_request("integrationMethod is required for HTTP_PROXY integrations")
             })?;
-            const VERBS: [&str; 8] = ["ANY", "GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"];
-            if !VERBS.contains(&method) {
+            if crate::domain::enums::HttpMethod::parse(method).is_none() {
                 return Err(ApiError::bad_request(format!(
                     "Invalid integrationMethod {method}"
                 )));
@@ -422,12 +421,8 @@ pub async fn delete_integration(
     if integration.api_gateway_managed {
         return Err(managed("integration"));
     }
-    let routes: Vec<Route> = docs::all(&mut tx, Kind::Route, &api_id).await?;
-    let users: Vec<&str> = routes
-        .iter()
-        .filter(|r| r.integration_id() == Some(id.as_str()))
-        .map(|r| r.route_key.as_str())
-        .collect();
+    let users =
+        super::routes::keys_where(&mut tx, &api_id, |r| r.integration_id() == Some(id.as_str())).await?;
     if !users.is_empty() {
         return Err(ApiError::conflict(format!(
             "Integration {id} is the target of route(s) {}: change their targets first",

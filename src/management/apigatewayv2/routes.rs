@@ -208,6 +208,20 @@ async fn apply(
     Ok(())
 }
 
+/// The keys of the API's routes that `pick` picks (those a deletion would leave dangling).
+pub async fn keys_where(
+    conn: &mut PgConnection,
+    api_id: &str,
+    pick: impl Fn(&Route) -> bool,
+) -> ApiResult<Vec<String>> {
+    let routes: Vec<Route> = docs::all(conn, Kind::Route, api_id).await?;
+    Ok(routes
+        .into_iter()
+        .filter(|r| pick(r))
+        .map(|r| r.route_key)
+        .collect())
+}
+
 /// AWS's quota of routes per API.
 const MAX_ROUTES: usize = 300;
 
