@@ -151,6 +151,39 @@ impl<'a> RouteKey<'a> {
     }
 }
 
+/// A WebSocket route's response (what the route sends back to the client), as
+/// GetRouteResponse answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteResponse {
+    pub route_response_id: String,
+    pub route_response_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_selection_expression: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_models: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, ParameterConstraints>,
+}
+
+/// A WebSocket integration's response (how an integration's answer is turned into the route's),
+/// as GetIntegrationResponse answers it. Its key is `$default` or a `/regex/` over the answer's
+/// status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationResponse {
+    pub integration_response_id: String,
+    pub integration_response_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling_strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_templates: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_selection_expression: Option<String>,
+}
+
 /// An integration of an HTTP or WebSocket API, as GetIntegration answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -19,6 +19,10 @@ pub enum Kind {
     Integration,
     /// An HTTP or WebSocket API's models, by id (v2).
     ApiModel,
+    /// A WebSocket route's responses and an integration's responses (v2): children of their
+    /// route or integration (see [`insert_child`], [`get_child`], [`list_children`]).
+    RouteResponse,
+    IntegrationResponse,
 }
 
 impl Kind {
@@ -32,6 +36,8 @@ impl Kind {
             Kind::Route => ("routes", "id"),
             Kind::Integration => ("integrations", "id"),
             Kind::ApiModel => ("api_models", "id"),
+            Kind::RouteResponse => ("route_responses", "id"),
+            Kind::IntegrationResponse => ("integration_responses", "id"),
         }
     }
 
@@ -195,4 +201,75 @@ pub async fn delete(conn: &mut PgConnection, kind: Kind, api_id: &str, key: &str
     } else {
         Ok(())
     }
+}
+
+/// Inserts a document under its parent (a route's response under the route).
+pub async fn insert_child<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    parent: &str,
+    key: &str,
+    doc: &T,
+) -> Result<(), StoreError> {
+    let (table, col) = kind.table();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (api_id, parent_id, {col}, doc) VALUES ($1, $2, $3, $4)"
+    ))
+    .bind(api_id)
+    .bind(parent)
+    .bind(key)
+    .bind(Json(doc))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A document under `parent` (not found when it is another parent's). Once found, [`update`]
+/// and [`delete`] take it by its key alone: keys are unique within the API.
+pub async fn get_child<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    parent: &str,
+    key: &str,
+    lock: bool,
+) -> Result<T, StoreError> {
+    let (table, col) = kind.table();
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let (doc,): (serde_json::Value,) = sqlx::query_as(&format!(
+        "SELECT doc FROM {table} WHERE api_id = $1 AND parent_id = $2 AND {col} = $3{lock}"
+    ))
+    .bind(api_id)
+    .bind(parent)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    decode(doc)
+}
+
+/// A page of the documents under `parent`, in creation order.
+pub async fn list_children<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+    parent: &str,
+    page: PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let (table, _) = kind.table();
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(&format!(
+        "SELECT seq, doc FROM {table} WHERE api_id = $1 AND parent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+    ))
+    .bind(api_id)
+    .bind(parent)
+    .bind(page.after_seq)
+    .bind(page.limit + 1)
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, doc)| Ok((seq, decode(doc)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page::from_rows(rows, page.limit))
 }

@@ -777,3 +777,252 @@ async fn models_are_managed_with_their_templates() {
     let e = c.get_model().api_id(&api).model_id(&id).send().await.unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
 }
+
+#[tokio::test]
+async fn websocket_route_and_integration_responses_are_managed() {
+    use aws_sdk_apigatewayv2::types::{IntegrationType, ParameterConstraints};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let ws = c
+        .create_api()
+        .name("chat")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let integration = c
+        .create_integration()
+        .api_id(&ws)
+        .integration_type(IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap()
+        .integration_id()
+        .unwrap()
+        .to_owned();
+    let route = c
+        .create_route()
+        .api_id(&ws)
+        .route_key("sendmessage")
+        .target(format!("integrations/{integration}"))
+        .route_response_selection_expression("$default")
+        .send()
+        .await
+        .unwrap()
+        .route_id()
+        .unwrap()
+        .to_owned();
+
+    // Route responses: `$default` only, unique per route.
+    let rr = c
+        .create_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_key("$default")
+        .response_parameters(
+            "route.response.header.x",
+            ParameterConstraints::builder().required(true).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rr_id = rr.route_response_id().unwrap().to_owned();
+    assert_eq!(rr.route_response_key(), Some("$default"));
+    let e = c
+        .create_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_key("$default")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "ConflictException");
+    let e = c
+        .create_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_key("ok")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let e = c
+        .get_route_response()
+        .api_id(&ws)
+        .route_id("nope")
+        .route_response_id(&rr_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "NotFoundException".into(),
+            "Invalid Route identifier specified nope".into()
+        )
+    );
+    let updated = c
+        .update_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_id(&rr_id)
+        .model_selection_expression("$request.body.kind")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.model_selection_expression(), Some("$request.body.kind"));
+    assert_eq!(updated.route_response_key(), Some("$default"));
+    let got = c
+        .get_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_id(&rr_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.model_selection_expression(), Some("$request.body.kind"));
+    assert_eq!(
+        got.response_parameters().unwrap()["route.response.header.x"].required(),
+        Some(true)
+    );
+    let listed = c
+        .get_route_responses()
+        .api_id(&ws)
+        .route_id(&route)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.items().len(), 1);
+
+    // Integration responses: `$default` or a /regex/ over the status.
+    let ir = c
+        .create_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_key("/4\\d\\d/")
+        .response_templates("$default", "{\"error\": true}")
+        .template_selection_expression("\\$default")
+        .send()
+        .await
+        .unwrap();
+    let ir_id = ir.integration_response_id().unwrap().to_owned();
+    for bad in ["4xx", "/(/", ""] {
+        let e = c
+            .create_integration_response()
+            .api_id(&ws)
+            .integration_id(&integration)
+            .integration_response_key(bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err_of(e).0, "BadRequestException", "{bad}");
+    }
+    let e = c
+        .update_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_id(&ir_id)
+        .content_handling_strategy(aws_sdk_apigatewayv2::types::ContentHandlingStrategy::from(
+            "SOMETIMES",
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    c.create_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_key("$default")
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .get_integration_responses()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .max_results("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.items().len(), 1);
+    assert!(listed.next_token().is_some());
+    let got = c
+        .get_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_id(&ir_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.response_templates().unwrap()["$default"], "{\"error\": true}");
+    c.delete_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_id(&ir_id)
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .get_integration_response()
+        .api_id(&ws)
+        .integration_id(&integration)
+        .integration_response_id(&ir_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+
+    // Deleting the route takes its responses with it.
+    c.delete_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_id(&rr_id)
+        .send()
+        .await
+        .unwrap();
+    c.create_route_response()
+        .api_id(&ws)
+        .route_id(&route)
+        .route_response_key("$default")
+        .send()
+        .await
+        .unwrap();
+    c.delete_route()
+        .api_id(&ws)
+        .route_id(&route)
+        .send()
+        .await
+        .unwrap();
+
+    // HTTP APIs have neither.
+    let http = http_api(&c, "plain").await;
+    let i = c
+        .create_integration()
+        .api_id(&http)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_method("GET")
+        .integration_uri("http://example.com")
+        .payload_format_version("1.0")
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .create_integration_response()
+        .api_id(&http)
+        .integration_id(i.integration_id().unwrap())
+        .integration_response_key("$default")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "BadRequestException".into(),
+            "Integration responses are supported only for WebSocket APIs".into()
+        )
+    );
+}

@@ -10,6 +10,7 @@ pub mod authorizers;
 pub mod deployments;
 pub mod integrations;
 pub mod models;
+pub mod responses;
 pub mod routes;
 pub mod stages;
 pub mod tags;
@@ -39,6 +40,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
             routes::delete_route
         ))
         .routes(routes!(routes::delete_route_request_parameter))
+        .routes(routes!(
+            responses::create_route_response,
+            responses::get_route_responses
+        ))
+        .routes(routes!(
+            responses::get_route_response,
+            responses::update_route_response,
+            responses::delete_route_response
+        ))
+        .routes(routes!(
+            responses::create_integration_response,
+            responses::get_integration_responses
+        ))
+        .routes(routes!(
+            responses::get_integration_response,
+            responses::update_integration_response,
+            responses::delete_integration_response
+        ))
         .routes(routes!(
             integrations::create_integration,
             integrations::get_integrations
