@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::authorizers::{
     AuthorizerKind, CompiledAuthorizer, HttpAuthorizerFormat, IdentitySource, LambdaAuthorizer,
 };
+use super::aws_action::CompiledAction;
 use super::cors::CompiledCors;
 use super::routes::{Match, RouteTree};
 use super::{
@@ -84,10 +85,11 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
             .map(|i| as_rest_integration(i, path))
             .transpose()
             .map_err(|e| fail(route, e))?
-            .map(|(i, format, mapping)| {
+            .map(|(i, format, mapping, action)| {
                 compile_integration(&i).map(|mut c| {
                     c.payload_format = format;
                     c.http_mapping = mapping;
+                    c.aws_action = action;
                     c
                 })
             })
@@ -285,13 +287,28 @@ fn missing_authorizer(route: &Route) -> CompiledAuthorizer {
     }
 }
 
-/// The REST integration that serves as `i` does on a route at `path`, and the payload format
-/// of its events.
-fn as_rest_integration(
-    i: &Integration,
-    path: &str,
-) -> Result<(rest_api::Integration, PayloadFormat, Option<Box<HttpMappings>>), String> {
+/// What an HTTP API integration is served as: the REST integration that serves as `i` does on
+/// a route at `path`, the payload format of its events, its parameter mapping, and for an AWS
+/// service integration, its action.
+type Served = (
+    rest_api::Integration,
+    PayloadFormat,
+    Option<Box<HttpMappings>>,
+    Option<Box<CompiledAction>>,
+);
+
+fn as_rest_integration(i: &Integration, path: &str) -> Result<Served, String> {
+    // An AWS service integration's parameters are its action's, not a mapping of the request.
+    let action = i
+        .integration_subtype
+        .as_deref()
+        .map(|subtype| super::aws_action::compile(subtype, &i.request_parameters).map(Box::new))
+        .transpose()?;
     let (kind, uri, format) = match i.integration_type.as_str() {
+        "AWS_PROXY" if action.is_some() => {
+            let subtype = i.integration_subtype.clone().unwrap_or_default();
+            (IntegrationType::AwsProxy, subtype, PayloadFormat::HttpV1)
+        }
         "HTTP_PROXY" => {
             let uri = i
                 .integration_uri
@@ -343,15 +360,20 @@ fn as_rest_integration(
         integration_responses: Default::default(),
         tls_config: None,
     };
-    let mapping = (!i.request_parameters.is_empty() || !i.response_parameters.is_empty())
+    let mapped = if action.is_some() {
+        &Default::default()
+    } else {
+        &i.request_parameters
+    };
+    let mapping = (!mapped.is_empty() || !i.response_parameters.is_empty())
         .then(|| {
             Ok::<_, String>(Box::new(HttpMappings {
-                request: super::http_mapping::request(&i.request_parameters)?,
+                request: super::http_mapping::request(mapped)?,
                 responses: super::http_mapping::response(&i.response_parameters)?,
             }))
         })
         .transpose()?;
-    Ok((integration, format, mapping))
+    Ok((integration, format, mapping, action))
 }
 
 /// HTTP APIs name a Lambda integration by the function's ARN; REST APIs by its invocation

@@ -4,7 +4,10 @@
 //! status become, by status code (`header.{name}`, `overwrite:statuscode`). A value is a static
 //! string or one selection: `$request.header.{name}`, `$request.querystring.{name}`,
 //! `$request.path.{name}` or `$request.path`, `$request.body.{JSONPath}`, `$context.{name}`,
-//! `$stageVariables.{name}`; in answers also `$response.header.{name}`.
+//! `$stageVariables.{name}`; in answers also `$response.header.{name}` and
+//! `$response.body.{JSONPath}`. Text and selections mix with `${...}`:
+//! `Bearer ${request.header.token}`. A header or query selection joins all its values with
+//! commas, as AWS does.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +29,30 @@ pub enum Value {
     WholePath,
     /// `$response.header.{name}`: the integration's answer's header.
     ResponseHeader(String),
+    /// `$response.body.{JSONPath}` (or the whole body): from the integration's answer.
+    ResponseBody(Option<String>),
+    /// Text with selections in it: its parts, each a static text or a selection.
+    Mixed(Vec<Value>),
+}
+
+impl Value {
+    /// Whether the value is read from the request's body.
+    pub fn reads_body(&self) -> bool {
+        match self {
+            Value::Request(ParamSource::Body | ParamSource::BodyPath(_)) => true,
+            Value::Mixed(parts) => parts.iter().any(Value::reads_body),
+            _ => false,
+        }
+    }
+
+    /// Whether the value is read from the integration's answer's body.
+    pub fn reads_response_body(&self) -> bool {
+        match self {
+            Value::ResponseBody(_) => true,
+            Value::Mixed(parts) => parts.iter().any(Value::reads_response_body),
+            _ => false,
+        }
+    }
 }
 
 /// An integration's request mapping.
@@ -39,10 +66,9 @@ pub struct RequestMapping {
 impl RequestMapping {
     /// Whether a value is read from the request's body (which must then be read first).
     pub fn reads_body(&self) -> bool {
-        let body = |v: &Value| matches!(v, Value::Request(ParamSource::BodyPath(_)));
-        self.headers.iter().any(|(_, _, v)| body(v))
-            || self.query.iter().any(|(_, _, v)| body(v))
-            || self.path.as_ref().is_some_and(body)
+        self.headers.iter().any(|(_, _, v)| v.reads_body())
+            || self.query.iter().any(|(_, _, v)| v.reads_body())
+            || self.path.as_ref().is_some_and(Value::reads_body)
     }
 }
 
@@ -51,6 +77,14 @@ impl RequestMapping {
 pub struct ResponseMapping {
     pub headers: Vec<(Action, http::HeaderName, Value)>,
     pub status: Option<Value>,
+}
+
+impl ResponseMapping {
+    /// Whether a value is read from the answer's body (which must then be read first).
+    pub fn reads_body(&self) -> bool {
+        self.headers.iter().any(|(_, _, v)| v.reads_response_body())
+            || self.status.as_ref().is_some_and(Value::reads_response_body)
+    }
 }
 
 /// The headers a mapping may not set: the gateway's framing and connection are its own, and
@@ -100,8 +134,41 @@ fn header_name(key: &str, name: &str) -> Result<http::HeaderName, String> {
     Ok(n)
 }
 
-/// Parses a mapping's value.
+/// Parses a mapping's value: a static text, one selection, or text with `${...}` selections.
 pub fn value(raw: &str, response: bool) -> Result<Value, String> {
+    if !raw.contains("${") {
+        return selection(raw, response);
+    }
+    let mut parts = Vec::new();
+    let mut rest = raw;
+    while let Some(start) = rest.find("${") {
+        if start > 0 {
+            parts.push(Value::Request(ParamSource::Static(rest[..start].to_owned())));
+        }
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("Invalid mapping value {raw:?}: ${{ without its }}"))?;
+        let inner = &rest[start + 2..start + end];
+        if !inner.contains('.') {
+            return Err(format!(
+                "Invalid mapping value {raw:?}: ${{{inner}}} is not a selection"
+            ));
+        }
+        parts.push(selection(&format!("${inner}"), response)?);
+        rest = &rest[start + end + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Value::Request(ParamSource::Static(rest.to_owned())));
+    }
+    Ok(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Value::Mixed(parts)
+    })
+}
+
+/// Parses one selection (or a static text).
+fn selection(raw: &str, response: bool) -> Result<Value, String> {
     let named = |prefix: &str| {
         raw.strip_prefix(prefix)
             .filter(|n| !n.is_empty())
@@ -113,10 +180,16 @@ pub fn value(raw: &str, response: bool) -> Result<Value, String> {
     if raw == "$request.path" {
         return Ok(Value::WholePath);
     }
+    if raw == "$request.body" {
+        return Ok(Value::Request(ParamSource::Body));
+    }
+    if response && raw == "$response.body" {
+        return Ok(Value::ResponseBody(None));
+    }
     let source = if let Some(n) = named("$request.header.") {
-        ParamSource::Header(n)
+        ParamSource::MultiValueHeader(n.to_ascii_lowercase())
     } else if let Some(n) = named("$request.querystring.") {
-        ParamSource::QueryString(n)
+        ParamSource::MultiValueQueryString(n)
     } else if let Some(n) = named("$request.path.") {
         ParamSource::Path(n)
     } else if let Some(n) = named("$request.body.") {
@@ -129,10 +202,16 @@ pub fn value(raw: &str, response: bool) -> Result<Value, String> {
         ParamSource::StageVariable(n)
     } else if let (true, Some(n)) = (response, named("$response.header.")) {
         return Ok(Value::ResponseHeader(n.to_ascii_lowercase()));
+    } else if let (true, Some(n)) = (response, named("$response.body.")) {
+        return Ok(Value::ResponseBody(Some(n.trim_start_matches("$.").to_owned())));
     } else {
         return Err(format!(
             "Invalid mapping value {raw:?}: expected a static value or $request.header, $request.querystring, $request.path, $request.body, $context, $stageVariables{}",
-            if response { ", $response.header" } else { "" }
+            if response {
+                ", $response.header, $response.body"
+            } else {
+                ""
+            }
         ));
     };
     Ok(Value::Request(source))
@@ -174,7 +253,7 @@ pub fn response(
         for (key, raw) in params {
             let (action, target) = action_and_target(key)?;
             let v = value(raw, true)?;
-            if matches!(v, Value::Request(ParamSource::BodyPath(_))) {
+            if v.reads_body() {
                 return Err(format!(
                     "Invalid mapping value {raw:?}: answers cannot read the request's body"
                 ));

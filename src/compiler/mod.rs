@@ -5,6 +5,7 @@
 
 pub mod access_log;
 pub mod authorizers;
+pub mod aws_action;
 pub mod context;
 pub mod cors;
 pub mod http_api;
@@ -150,6 +151,8 @@ pub struct CompiledIntegration {
     pub payload_format: PayloadFormat,
     /// An HTTP API integration's parameter mapping, when it has one.
     pub http_mapping: Option<Box<HttpMappings>>,
+    /// An HTTP API's AWS service integration (`integrationSubtype`): the action it calls.
+    pub aws_action: Option<Box<aws_action::CompiledAction>>,
 }
 
 /// An HTTP API integration's parameter mapping: of its requests, and of its answers by status.
@@ -454,6 +457,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         cache_key,
         payload_format: PayloadFormat::Rest,
         http_mapping: None,
+        aws_action: None,
     })
 }
 

@@ -580,3 +580,79 @@ pub fn epoch_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// A call to an AWS service's JSON protocol: the action (`X-Amz-Target`), its body, and
+/// which service it was signed for by an assumed role.
+#[derive(Debug, Clone)]
+pub struct JsonCall {
+    pub target: String,
+    pub content_type: String,
+    pub body: serde_json::Value,
+    pub signed_as: Option<&'static str>,
+    pub path: String,
+}
+
+/// AWS services on the JSON protocol (SQS, EventBridge, Kinesis, Step Functions), enough to
+/// answer each action as the service does; a queue named `missing` is SQS's
+/// `QueueDoesNotExist` (400). Every call is kept.
+pub async fn fake_aws_json() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<JsonCall>>>) {
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = calls.clone();
+    let addr = serve(move |req: Request<hyper::body::Incoming>| {
+        let log = log.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            let header = |n: &str| {
+                parts
+                    .headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            // Signed as an assumed role (the secret [`fake_sts`] hands out).
+            let signed_as = ["sqs", "events", "kinesis", "states", "appconfig"]
+                .into_iter()
+                .find(|s| signed_with(&parts, &body, s, ROLE_SECRET));
+            let call = JsonCall {
+                target: header("x-amz-target"),
+                content_type: header("content-type"),
+                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                signed_as,
+                path: parts.uri.to_string(),
+            };
+            let (status, answer) = match call.target.as_str() {
+                "AmazonSQS.SendMessage" if call.body["QueueUrl"].as_str().is_some_and(|q| q.ends_with("/missing")) => (
+                    400,
+                    serde_json::json!({"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "The specified queue does not exist."}),
+                ),
+                "AmazonSQS.SendMessage" => (
+                    200,
+                    serde_json::json!({"MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e", "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274"}),
+                ),
+                "AWSEvents.PutEvents" => (
+                    200,
+                    serde_json::json!({"Entries": [{"EventId": "11710aed-b79e-4468-a20b-bb3c0c3b4860"}], "FailedEntryCount": 0}),
+                ),
+                "Kinesis_20131202.PutRecord" => (
+                    200,
+                    serde_json::json!({"SequenceNumber": "4960", "ShardId": "shardId-000000000000"}),
+                ),
+                "AWSStepFunctions.StartExecution" => (
+                    200,
+                    serde_json::json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e", "startDate": 1.7e9}),
+                ),
+                _ => (400, serde_json::json!({"__type": "UnknownOperationException"})),
+            };
+            log.lock().unwrap().push(call);
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/x-amz-json-1.0")
+                .body(Full::new(Bytes::from(answer.to_string())))
+                .unwrap()
+        }
+    })
+    .await;
+    (addr, calls)
+}

@@ -13,8 +13,9 @@ use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::request::MethodRequest;
 
-/// A value for this request; `$request.path` is the path within the API, decoded.
-fn resolve<'a>(
+/// A value for this request; `$request.path` is the path within the API, decoded. Text with
+/// selections keeps its text where a selection finds nothing.
+pub(crate) fn resolve<'a>(
     v: &'a Value,
     req: &'a MethodRequest<'_>,
     ctx: &'a RequestContext<'_>,
@@ -23,7 +24,10 @@ fn resolve<'a>(
     match v {
         Value::Request(source) => req.source(source, ctx),
         Value::WholePath => Some(percent_encoding::percent_decode_str(path).decode_utf8_lossy()),
-        Value::ResponseHeader(_) => None,
+        Value::Mixed(parts) => Some(Cow::Owned(
+            parts.iter().filter_map(|p| resolve(p, req, ctx, path)).collect(),
+        )),
+        Value::ResponseHeader(_) | Value::ResponseBody(_) => None,
     }
 }
 
@@ -143,16 +147,61 @@ const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// An answer as the mapping of its status code leaves it.
+/// The mapping of an answer's status, when it has one.
+fn mapping_of<'m>(mappings: &'m [(u16, ResponseMapping)], reply: &Reply) -> Option<&'m ResponseMapping> {
+    let status = reply.response.status().as_u16();
+    mappings.iter().find(|m| m.0 == status).map(|m| &m.1)
+}
+
+/// Whether the mapping of the answer's status reads its body.
+pub fn reads_answer_body(mappings: &[(u16, ResponseMapping)], reply: &Reply) -> bool {
+    mapping_of(mappings, reply).is_some_and(ResponseMapping::reads_body)
+}
+
+/// The answer's body, read whole (within AWS's 10 MB) when `needed` ([`reads_answer_body`]);
+/// the answer then carries the body read.
+pub async fn answer_body(reply: Reply, needed: bool) -> Result<(Reply, Option<bytes::Bytes>), GatewayError> {
+    if !needed {
+        return Ok((reply, None));
+    }
+    let Reply {
+        response,
+        passed,
+        traced,
+    } = reply;
+    let (parts, body) = response.into_parts();
+    let mut body = std::pin::pin!(body);
+    let mut whole = bytes::BytesMut::new();
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let Ok(data) = frame.map_err(|_| GatewayError::bad_gateway())?.into_data() else {
+            continue;
+        };
+        if whole.len() + data.len() > crate::dataplane::MAX_PAYLOAD {
+            return Err(GatewayError::bad_gateway());
+        }
+        whole.extend_from_slice(&data);
+    }
+    let whole = whole.freeze();
+    let response = http::Response::from_parts(parts, crate::dataplane::full_body(whole.clone()));
+    let reply = Reply {
+        response,
+        passed,
+        traced,
+    };
+    Ok((reply, Some(whole)))
+}
+
+/// An answer as the mapping of its status code leaves it (`body`: the answer's, when the
+/// mapping reads it: [`answer_body`]).
 pub fn response(
     mappings: &[(u16, ResponseMapping)],
     mut reply: Reply,
+    body: Option<&bytes::Bytes>,
     req: &MethodRequest<'_>,
     ctx: &RequestContext<'_>,
     path: &str,
 ) -> Reply {
-    let status = reply.response.status().as_u16();
-    let Some((_, m)) = mappings.iter().find(|(code, _)| *code == status) else {
+    let Some(m) = mapping_of(mappings, &reply) else {
         return reply;
     };
     // A backend's fields passed through become the answer's headers, to be changed.
@@ -160,12 +209,7 @@ pub fn response(
         super::absorb_passed(reply.response.headers_mut(), &passed, |_| true);
     }
     let answered = reply.response.headers().clone();
-    let value = |v: &Value| -> Option<String> {
-        match v {
-            Value::ResponseHeader(name) => answered.get(name.as_str())?.to_str().ok().map(str::to_owned),
-            other => resolve(other, req, ctx, path).map(Cow::into_owned),
-        }
-    };
+    let value = |v: &Value| answer_value(v, &answered, body, req, ctx, path);
     let headers = reply.response.headers_mut();
     for (action, name, v) in &m.headers {
         match action {
@@ -195,4 +239,27 @@ pub fn response(
         *reply.response.status_mut() = code;
     }
     reply
+}
+
+/// A value of an answer's mapping: from the answer's headers or body, or the request's.
+fn answer_value(
+    v: &Value,
+    answered: &HeaderMap,
+    body: Option<&bytes::Bytes>,
+    req: &MethodRequest<'_>,
+    ctx: &RequestContext<'_>,
+    path: &str,
+) -> Option<String> {
+    match v {
+        Value::ResponseHeader(name) => answered.get(name.as_str())?.to_str().ok().map(str::to_owned),
+        Value::ResponseBody(None) => Some(String::from_utf8_lossy(body?).into_owned()),
+        Value::ResponseBody(Some(json_path)) => crate::dataplane::request::body_path(body?, json_path),
+        Value::Mixed(parts) => Some(
+            parts
+                .iter()
+                .filter_map(|p| answer_value(p, answered, body, req, ctx, path))
+                .collect(),
+        ),
+        other => resolve(other, req, ctx, path).map(Cow::into_owned),
+    }
 }

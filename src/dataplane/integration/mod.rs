@@ -1,6 +1,7 @@
 //! Integrations: where a method request goes, and how the answer comes back.
 
 pub mod aws;
+pub mod aws_action;
 pub mod content;
 pub mod http_api_event;
 pub mod http_backend;
@@ -42,6 +43,9 @@ pub async fn invoke(
             return reply;
         }
         IntegrationType::Http => Box::pin(http_backend::invoke(dp, req, body, integration, ctx)).await,
+        IntegrationType::AwsProxy if integration.aws_action.is_some() => {
+            Box::pin(aws_action::invoke(dp, req, body, integration, ctx, path)).await
+        }
         IntegrationType::AwsProxy => {
             Box::pin(lambda::invoke_proxy(
                 dp,

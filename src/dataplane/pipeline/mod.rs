@@ -196,7 +196,10 @@ async fn run_http<'r>(
     let reply = integrate::call(dp, &mut request, body, method, path, ctx).await?;
     Ok(match mapping {
         Some(m) if !m.responses.is_empty() => {
-            crate::dataplane::integration::http_mapping::response(&m.responses, reply, &request, ctx, path)
+            use crate::dataplane::integration::http_mapping;
+            let needed = http_mapping::reads_answer_body(&m.responses, &reply);
+            let (reply, answer) = http_mapping::answer_body(reply, needed).await?;
+            http_mapping::response(&m.responses, reply, answer.as_ref(), &request, ctx, path)
         }
         _ => reply,
     })

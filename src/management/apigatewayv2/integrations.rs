@@ -1,6 +1,7 @@
 //! Integration: CreateIntegration, GetIntegration, GetIntegrations, UpdateIntegration,
 //! DeleteIntegration. HTTP APIs' integrations are AWS_PROXY (a Lambda function, payload format
-//! 1.0 or 2.0) and HTTP_PROXY (a URL); every change redeploys the API's autoDeploy stages.
+//! 1.0 or 2.0; or with an integrationSubtype, an AWS service's action) and HTTP_PROXY (a URL);
+//! every change redeploys the API's autoDeploy stages.
 
 use std::collections::BTreeMap;
 
@@ -182,23 +183,21 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
             "VPC_LINK integrations are not supported by Gatehouse yet: use connectionType INTERNET with the backend's URL",
         ));
     }
-    if i.integration_subtype.is_some() {
-        return Err(ApiError::bad_request(
-            "AWS service integrations (integrationSubtype) are not supported by Gatehouse yet",
-        ));
-    }
-    if !i.request_parameters.is_empty() && i.integration_type != "HTTP_PROXY" {
-        return Err(ApiError::bad_request(
-            "requestParameters map HTTP_PROXY integrations' requests (AWS service integrations' are not supported by Gatehouse yet)",
-        ));
-    }
-    crate::compiler::http_mapping::request(&i.request_parameters).map_err(ApiError::bad_request)?;
     crate::compiler::http_mapping::response(&i.response_parameters).map_err(ApiError::bad_request)?;
     if !i.request_templates.is_empty() || i.template_selection_expression.is_some() {
         return Err(ApiError::bad_request(
             "Request templates are supported only for WebSocket APIs",
         ));
     }
+    if let Some(subtype) = &i.integration_subtype {
+        return check_aws_service(i, subtype.clone());
+    }
+    if !i.request_parameters.is_empty() && i.integration_type != "HTTP_PROXY" {
+        return Err(ApiError::bad_request(
+            "requestParameters map the requests of HTTP_PROXY integrations, and the actions of AWS service integrations (integrationSubtype)",
+        ));
+    }
+    crate::compiler::http_mapping::request(&i.request_parameters).map_err(ApiError::bad_request)?;
     match i.integration_type.as_str() {
         "AWS_PROXY" => {
             match i.payload_format_version.as_deref() {
@@ -263,6 +262,38 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
                 "Invalid integrationType {other}: expected AWS_PROXY or HTTP_PROXY"
             )));
         }
+    }
+    Ok(())
+}
+
+/// An HTTP API's AWS service integration: an AWS_PROXY integration whose subtype names the
+/// action and whose requestParameters are the action's parameters (payload format 1.0).
+fn check_aws_service(i: &mut Integration, subtype: String) -> ApiResult<()> {
+    if i.integration_type != "AWS_PROXY" {
+        return Err(ApiError::bad_request(
+            "integrationSubtype is supported only for AWS_PROXY integrations",
+        ));
+    }
+    if i.connection_type != "INTERNET" {
+        return Err(ApiError::bad_request(
+            "AWS service integrations use connectionType INTERNET",
+        ));
+    }
+    match i.payload_format_version.as_deref() {
+        None | Some("1.0") => i.payload_format_version = Some("1.0".into()),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid payloadFormatVersion {v}: AWS service integrations use 1.0"
+            )));
+        }
+    }
+    crate::compiler::aws_action::compile(&subtype, &i.request_parameters).map_err(ApiError::bad_request)?;
+    if let Some(c) = &i.credentials_arn
+        && !(c.starts_with("arn:") && c.contains(":role/"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid credentialsArn {c}: expected an IAM role ARN"
+        )));
     }
     Ok(())
 }

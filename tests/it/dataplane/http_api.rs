@@ -5,7 +5,7 @@
 use aws_sdk_apigatewayv2::types::{IntegrationType, ProtocolType, RouteSettings};
 use serde_json::Value;
 
-use crate::backends::{echo_backend, fake_lambda};
+use crate::backends::{echo_backend, fake_aws_json, fake_lambda, fake_sts};
 use crate::helpers::*;
 
 fn function(name: &str) -> String {
@@ -779,6 +779,10 @@ async fn parameter_mapping_changes_requests_and_answers() {
         ("append:header.x-multi", "added"),
         ("remove:header.x-secret", "''"),
         ("overwrite:querystring.page", "1"),
+        (
+            "overwrite:header.x-bearer",
+            "Bearer ${request.querystring.tenant}!",
+        ),
         ("remove:querystring.drop", "''"),
         ("append:querystring.id", "$request.path.id"),
         ("overwrite:path", "$request.path"),
@@ -789,6 +793,7 @@ async fn parameter_mapping_changes_requests_and_answers() {
     let answer: HashMap<String, String> = [
         ("append:header.x-backend-was", "$response.header.x-backend"),
         ("overwrite:header.x-mapped", "yes"),
+        ("overwrite:header.x-echo-path", "$response.body.path"),
         ("remove:header.x-backend", "''"),
         ("overwrite:statuscode", "202"),
     ]
@@ -806,7 +811,7 @@ async fn parameter_mapping_changes_requests_and_answers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(integration.request_parameters().unwrap().len(), 7);
+    assert_eq!(integration.request_parameters().unwrap().len(), 8);
     c.create_route()
         .api_id(&api)
         .route_key("GET /items/{id}")
@@ -868,6 +873,7 @@ async fn parameter_mapping_changes_requests_and_answers() {
     assert_eq!(res.status(), 202, "overwrite:statuscode");
     assert_eq!(res.headers()["x-backend-was"], "echo");
     assert_eq!(res.headers()["x-mapped"], "yes");
+    assert_eq!(res.headers()["x-echo-path"], "/items/7", "$response.body");
     assert!(res.headers().get("x-backend").is_none());
     let echoed: Value = res.json().await.unwrap();
     assert_eq!(echoed["path"], "/items/7", "overwrite:path");
@@ -881,6 +887,10 @@ async fn parameter_mapping_changes_requests_and_answers() {
     assert!(!query.contains("drop"), "{query}");
     assert!(pairs.contains(&"id=7"), "{query}");
     assert_eq!(echoed["headers"]["x-tenant"], "acme");
+    assert_eq!(
+        echoed["headers"]["x-bearer"], "Bearer acme!",
+        "text and selections"
+    );
     assert!(echoed["headers"].get("x-secret").is_none(), "remove:header");
     assert_eq!(
         echoed["headers"]["x-multi"], "added",
@@ -1089,4 +1099,221 @@ async fn iam_routes_need_a_signed_caller_whose_policies_allow_the_route() {
         echoed["body"], r#"{"n":1}"#,
         "the signed body reaches the backend"
     );
+}
+
+#[tokio::test]
+async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
+    use gatehouse::dataplane::settings::AwsSettings;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let (aws, calls) = fake_aws_json().await;
+    let api = c
+        .create_api()
+        .name("events")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let role = "arn:aws:iam::000000000000:role/apigw-sqs";
+    let create = |subtype: &str, params: &[(&str, &str)]| {
+        c.create_integration()
+            .api_id(&api)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_subtype(subtype)
+            .payload_format_version("1.0")
+            .credentials_arn(role)
+            .set_request_parameters(Some(
+                params
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ))
+    };
+    // Parameters are the subtype's, the required ones given.
+    for (subtype, params, message) in [
+        (
+            "SQS-SendMessage",
+            &[("QueueUrl", "$request.header.queue")][..],
+            "Parameter: MessageBody is required for Operation: SQS-SendMessage.",
+        ),
+        (
+            "StepFunctions-StartExecution",
+            &[(
+                "stateMachineArn",
+                "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+            )][..],
+            "Parameter: stateMachineArn does not fit schema for Operation: StepFunctions-StartExecution.",
+        ),
+    ] {
+        let e = create(subtype, params).send().await.unwrap_err();
+        assert_eq!(err_of(e), ("BadRequestException".into(), message.into()));
+    }
+    let e = create("SQS-Teleport", &[]).send().await.unwrap_err();
+    assert!(
+        err_of(e)
+            .1
+            .starts_with("Operation: SQS-Teleport is not supported.")
+    );
+
+    let sqs = create(
+        "SQS-SendMessage",
+        &[
+            ("QueueUrl", "http://sqs/000000000000/${request.path.queue}"),
+            ("MessageBody", "$request.body"),
+            ("DelaySeconds", "$request.querystring.delay"),
+            (
+                "MessageAttributes",
+                "{\"from\": {\"DataType\": \"String\", \"StringValue\": \"${request.header.x-from}\"}}",
+            ),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(sqs.integration_subtype(), Some("SQS-SendMessage"));
+    assert_eq!(sqs.payload_format_version(), Some("1.0"));
+    let events = create(
+        "EventBridge-PutEvents",
+        &[
+            ("Detail", "$request.body.detail"),
+            ("DetailType", "order"),
+            ("Source", "$request.header.x-source"),
+            ("EventBusName", "$stageVariables.bus"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    let kinesis = create(
+        "Kinesis-PutRecord",
+        &[
+            ("StreamName", "clicks"),
+            ("Data", "$request.body"),
+            ("PartitionKey", "$context.requestId"),
+            ("Region", "eu-west-1"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    for (key, integration) in [
+        ("POST /queues/{queue}", &sqs),
+        ("POST /events", &events),
+        ("POST /clicks", &kinesis),
+    ] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{}", integration.integration_id().unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .stage_variables("bus", "orders")
+        .send()
+        .await
+        .unwrap();
+    let (sts, _) = fake_sts().await;
+    let endpoints = ["sqs", "events", "kinesis"]
+        .into_iter()
+        .map(|s| (s.to_owned(), format!("http://{aws}")))
+        .chain([("sts".to_owned(), format!("http://{sts}"))])
+        .collect();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIATEST"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    // The integration's role is assumed through STS; calls are signed with its credentials.
+    let settings = AwsSettings::from_env(endpoints, &env);
+    let worker = WorkerBuilder::new(&app.url()).aws(settings).start().await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+
+    let res = http
+        .post(url("/queues/orders?delay=5"))
+        .header("x-from", "shop")
+        .body("an order")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["MessageId"], "5fea7756-0ea4-451a-a703-a558b933e274");
+    let call = calls.lock().unwrap().pop().unwrap();
+    assert_eq!(call.target, "AmazonSQS.SendMessage");
+    assert_eq!(call.path, "/");
+    assert_eq!(call.content_type, "application/x-amz-json-1.0");
+    assert_eq!(call.signed_as, Some("sqs"));
+    assert_eq!(
+        call.body,
+        serde_json::json!({
+            "QueueUrl": "http://sqs/000000000000/orders",
+            "MessageBody": "an order",
+            "DelaySeconds": 5,
+            "MessageAttributes": {"from": {"DataType": "String", "StringValue": "shop"}},
+        })
+    );
+    // A parameter that is not of its kind is the client's 400; a service's refusal a 500.
+    let res = http
+        .post(url("/queues/orders?delay=soon"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.text().await.unwrap(), r#"{"message":"Bad Request"}"#);
+    let res = http.post(url("/queues/missing")).body("x").send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"message":"Internal Server Error"}"#
+    );
+    // A required parameter the request does not supply: 400.
+    let res = http.post(url("/queues/orders")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+
+    let res = http
+        .post(url("/events"))
+        .header("x-source", "shop.orders")
+        .json(&serde_json::json!({"detail": {"id": 7}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let call = calls.lock().unwrap().pop().unwrap();
+    assert_eq!(call.target, "AWSEvents.PutEvents");
+    assert_eq!(call.signed_as, Some("events"));
+    assert_eq!(
+        call.body,
+        serde_json::json!({"Entries": [{
+            "Detail": "{\"id\":7}",
+            "DetailType": "order",
+            "Source": "shop.orders",
+            "EventBusName": "orders",
+        }]})
+    );
+
+    let res = http.post(url("/clicks")).body("click!").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let id = res.headers()["apigw-requestid"].to_str().unwrap().to_owned();
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["ShardId"],
+        "shardId-000000000000"
+    );
+    let call = calls.lock().unwrap().pop().unwrap();
+    assert_eq!(call.target, "Kinesis_20131202.PutRecord");
+    assert_eq!(call.body["Data"], "Y2xpY2sh", "the blob is base64 on the wire");
+    assert_eq!(call.body["PartitionKey"], id.as_str());
+    assert_eq!(call.signed_as, Some("kinesis"));
 }
