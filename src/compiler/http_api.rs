@@ -19,7 +19,7 @@ use super::routes::{Match, RouteTree};
 use super::{
     CompileError, CompiledMethod, CompiledResource, HttpMappings, PayloadFormat, compile_integration,
 };
-use crate::domain::enums::{AuthorizationType, HttpMethod, IntegrationType};
+use crate::domain::enums::{AuthorizationType, ConnectionType, HttpMethod, IntegrationType};
 use crate::domain::http_api::{Authorizer, DEFAULT_ROUTE, Integration, Route, RouteKey};
 use crate::domain::rest_api::{self, Method};
 use crate::domain::snapshot::HttpSnapshot;
@@ -90,6 +90,9 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
                     c.payload_format = format;
                     c.http_mapping = mapping;
                     c.aws_action = action;
+                    if i.connection_type == Some(ConnectionType::VpcLink) {
+                        c.private_target = i.uri.as_deref().map(Box::from);
+                    }
                     c
                 })
             })
@@ -343,11 +346,12 @@ fn as_rest_integration(i: &Integration, path: &str) -> Result<Served, String> {
             )
         })
         .collect();
+    let private = i.connection_type == "VPC_LINK";
     let integration = rest_api::Integration {
         kind,
         http_method: i.integration_method.clone(),
         uri: Some(uri),
-        connection_type: None,
+        connection_type: private.then_some(ConnectionType::VpcLink),
         connection_id: None,
         credentials: i.credentials_arn.clone(),
         request_parameters,
@@ -385,6 +389,17 @@ pub fn lambda_invocation_uri(uri: &str) -> String {
             format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{uri}/invocations")
         }
         _ => uri.to_owned(),
+    }
+}
+
+/// Whether `uri` names a private target as AWS's VPC links reach them: an Application or
+/// Network Load Balancer's listener, or a Cloud Map service.
+pub fn private_target_arn(uri: &str) -> bool {
+    let parts: Vec<&str> = uri.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "elasticloadbalancing", _, _, resource] => resource.starts_with("listener/"),
+        ["arn", _, "servicediscovery", _, _, resource] => resource.starts_with("service/"),
+        _ => false,
     }
 }
 

@@ -153,6 +153,10 @@ pub struct CompiledIntegration {
     pub http_mapping: Option<Box<HttpMappings>>,
     /// An HTTP API's AWS service integration (`integrationSubtype`): the action it calls.
     pub aws_action: Option<Box<aws_action::CompiledAction>>,
+    /// An HTTP API's private integration (`connectionType: VPC_LINK`): its target, a load
+    /// balancer listener's or Cloud Map service's ARN (which the worker's `--aws-endpoint`
+    /// maps to a URL) or a URL. Requests go to it with their whole path.
+    pub private_target: Option<Box<str>>,
 }
 
 /// An HTTP API integration's parameter mapping: of its requests, and of its answers by status.
@@ -367,6 +371,13 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         .map(|m| m.parse::<http::Method>().map_err(|e| e.to_string()))
         .transpose()?;
     let (uri, lambda, aws_service) = match i.kind {
+        // A private target named by its ARN is found by the worker when a request goes to it.
+        IntegrationType::Http | IntegrationType::HttpProxy
+            if i.connection_type == Some(crate::domain::enums::ConnectionType::VpcLink)
+                && i.uri.as_deref().is_some_and(|u| u.starts_with("arn:")) =>
+        {
+            (None, None, None)
+        }
         IntegrationType::Http | IntegrationType::HttpProxy => {
             let raw = i.uri.as_deref().ok_or("an HTTP integration needs a uri")?;
             (Some(UriTemplate::parse(raw)?), None, None)
@@ -458,6 +469,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         payload_format: PayloadFormat::Rest,
         http_mapping: None,
         aws_action: None,
+        private_target: None,
     })
 }
 

@@ -130,8 +130,21 @@ impl AwsSettings {
 }
 
 /// Parses `svc=URL` endpoint settings (from `--aws-endpoint` or comma-separated in
-/// `GATEHOUSE_AWS_ENDPOINTS`).
+/// `GATEHOUSE_AWS_ENDPOINTS`); `ARN=URL` says where a private integration's target (a load
+/// balancer listener or Cloud Map service, by ARN) is reached.
 pub fn parse_endpoint(raw: &str) -> Result<(String, String), String> {
+    if raw.starts_with("arn:") {
+        let at = raw
+            .rfind("=http")
+            .ok_or_else(|| format!("{raw:?}: expected ARN=URL"))?;
+        let (arn, url) = (&raw[..at], raw[at + 1..].trim());
+        if !crate::compiler::http_api::private_target_arn(arn) {
+            return Err(format!(
+                "{raw:?}: {arn:?} is not a load balancer listener's or Cloud Map service's ARN"
+            ));
+        }
+        return Ok((arn.to_owned(), url.to_owned()));
+    }
     let (service, url) = raw
         .split_once('=')
         .ok_or_else(|| format!("{raw:?}: expected SERVICE=URL, e.g. sqs=http://localhost:4566"))?;
@@ -211,6 +224,19 @@ mod tests {
         let (key, _) = parse_endpoint("cognito-idp/us-east-1_AbC=http://127.0.0.1:9/issuer").unwrap();
         assert_eq!(key, "cognito-idp/us-east-1_AbC");
         assert!(parse_endpoint("cognito-idp/a.b=http://x").is_err());
+        let listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/alb/50dc6c495c0c9188/0467ef3c8400ae65";
+        assert_eq!(
+            parse_endpoint(&format!("{listener}=http://10.0.1.5:8080")).unwrap(),
+            (listener.to_owned(), "http://10.0.1.5:8080".to_owned())
+        );
+        let cloud_map = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-abc?stage=prod";
+        assert_eq!(
+            parse_endpoint(&format!("{cloud_map}=https://orders.internal"))
+                .unwrap()
+                .0,
+            cloud_map
+        );
+        assert!(parse_endpoint("arn:aws:sqs:us-east-1:123456789012:q=http://x").is_err());
         let mut aws = AwsSettings::default();
         assert_eq!(
             aws.user_pool_issuer("eu-west-1", "eu-west-1_x"),

@@ -535,3 +535,26 @@ mod tests {
         assert_eq!(method_setting_key("$default").unwrap(), "$default/ANY");
     }
 }
+
+/// A VPC link of HTTP APIs (v2), as GetVpcLink answers it: the private network an integration
+/// with `connectionType: VPC_LINK` reaches its target through. Gatehouse has nothing to
+/// provision, so a link is `AVAILABLE` from its creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLink {
+    pub vpc_link_id: String,
+    pub name: String,
+    pub created_date: String,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// `PENDING`, `AVAILABLE`, `DELETING`, `FAILED` or `INACTIVE`.
+    pub vpc_link_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_link_status_message: Option<String>,
+    /// `V2`.
+    pub vpc_link_version: String,
+}

@@ -17,6 +17,7 @@ pub mod revision;
 pub mod stages;
 pub mod usage;
 pub mod usage_plans;
+pub mod vpc_links;
 
 use std::time::Duration;
 

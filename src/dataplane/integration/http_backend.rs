@@ -334,11 +334,34 @@ pub fn invoke_proxy<'a>(
     ctx: &RequestContext<'_>,
     path: &str,
 ) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
-    let budget = Budget::from(ctx.integration_started, integration.timeout);
     let mapping = integration.http_mapping.as_deref().map(|m| &m.request);
     // A mapped query string is the request's as mapped: the request's own is not passed too.
     let pass_query = mapping.is_none_or(|m| m.query.is_empty() && m.path.is_none());
-    let uri = match backend_url(integration, req, ctx, pass_query, "") {
+    proxy_to(
+        dp,
+        req,
+        body,
+        integration,
+        ctx,
+        path,
+        backend_url(integration, req, ctx, pass_query, ""),
+    )
+}
+
+/// Passes the request through to `uri` (before the integration's parameter mapping), and its
+/// answer back: [`invoke_proxy`]'s work once the backend's URL is known.
+pub fn proxy_to<'a>(
+    dp: &'a DataPlane,
+    req: &MethodRequest<'_>,
+    body: Payload,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext<'_>,
+    path: &str,
+    uri: Result<http::Uri, GatewayError>,
+) -> impl Future<Output = Result<Reply, GatewayError>> + Send + 'a {
+    let budget = Budget::from(ctx.integration_started, integration.timeout);
+    let mapping = integration.http_mapping.as_deref().map(|m| &m.request);
+    let uri = match uri {
         Ok(uri) => match mapping {
             Some(m) => super::http_mapping::request_uri(m, req, ctx, path, uri),
             None => Ok(uri),

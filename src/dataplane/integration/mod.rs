@@ -8,6 +8,7 @@ pub mod http_backend;
 pub mod http_mapping;
 pub mod lambda;
 pub mod mock;
+pub mod private;
 pub mod service;
 
 use bytes::Bytes;
@@ -37,6 +38,11 @@ pub async fn invoke(
     // boxed so that an HTTP_PROXY or MOCK request does not pay for copying their space.
     let res = match integration.kind {
         IntegrationType::Mock => mock::invoke(req, body, integration, ctx).await,
+        IntegrationType::HttpProxy if integration.private_target.is_some() => {
+            let reply = private::invoke(dp, req, body, integration, ctx, path).await;
+            ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());
+            return reply;
+        }
         IntegrationType::HttpProxy => {
             let reply = http_backend::invoke_proxy(dp, req, body, integration, ctx, path).await;
             ctx.integration_latency_ms = Some(ctx.integration_started.elapsed().as_millis());

@@ -28,6 +28,8 @@ enum Taggable {
     /// An HTTP or WebSocket API, and a stage of one.
     Api(String),
     ApiStage(String, String),
+    /// A VPC link of HTTP APIs.
+    VpcLink(String),
 }
 
 /// Parses `arn:aws:apigateway:{region}::/restapis/{id}[/stages/{name}]` for the caller's region.
@@ -49,6 +51,7 @@ fn parse_arn(arn: &str, tenant: &Tenant) -> ApiResult<Taggable> {
         ["restapis", id, "stages", name] => Ok(Taggable::Stage(id.to_owned(), name.to_owned())),
         ["apis", id] => Ok(Taggable::Api(id.to_owned())),
         ["apis", id, "stages", name] => Ok(Taggable::ApiStage(id.to_owned(), name.to_owned())),
+        ["vpclinks", id] => Ok(Taggable::VpcLink(id.to_owned())),
         _ => Err(ApiError::bad_request("Invalid ARN specified in the request")),
     }
 }
@@ -92,6 +95,13 @@ pub(crate) async fn edit_tags(
             stages::update(conn, &id, &stage).await?;
             Ok(stage.tags)
         }
+        Taggable::VpcLink(id) => {
+            use crate::management::apigatewayv2::vpc_links::find_vpc_link;
+            let mut link = find_vpc_link(conn, tenant, &id, RowLock::Update).await?;
+            edit(&mut link.tags)?;
+            crate::store::vpc_links::update(conn, &id, &link).await?;
+            Ok(link.tags)
+        }
     }
 }
 
@@ -121,6 +131,10 @@ pub(crate) async fn read_tags(
                 .await
                 .or_not_found(|| crate::management::apigatewayv2::stages::stage_not_found(&name))?
                 .tags
+        }
+        Taggable::VpcLink(id) => {
+            use crate::management::apigatewayv2::vpc_links::find_vpc_link;
+            find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags
         }
     })
 }

@@ -115,8 +115,8 @@ fn apply(api: &HttpApi, i: &mut Integration, input: IntegrationInput) -> ApiResu
     if let Some(c) = connection_type {
         i.connection_type = c;
     }
-    if connection_id.is_some() {
-        i.connection_id = connection_id;
+    if let Some(c) = connection_id {
+        i.connection_id = Some(c).filter(|c| !c.is_empty());
     }
     if content_handling_strategy.is_some() {
         i.content_handling_strategy = content_handling_strategy;
@@ -178,10 +178,23 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
             i.connection_type
         )));
     }
-    if i.connection_type == "VPC_LINK" {
-        return Err(ApiError::bad_request(
-            "VPC_LINK integrations are not supported by Gatehouse yet: use connectionType INTERNET with the backend's URL",
-        ));
+    match (i.connection_type.as_str(), &i.connection_id) {
+        ("VPC_LINK", None) => {
+            return Err(ApiError::bad_request(
+                "connectionId is required for VPC_LINK integrations: the id of the VPC link",
+            ));
+        }
+        ("VPC_LINK", Some(_)) if i.integration_type != "HTTP_PROXY" => {
+            return Err(ApiError::bad_request(
+                "VPC_LINK integrations of HTTP APIs are HTTP_PROXY integrations",
+            ));
+        }
+        ("INTERNET", Some(_)) => {
+            return Err(ApiError::bad_request(
+                "connectionId names a VPC link: it is only for connectionType VPC_LINK",
+            ));
+        }
+        _ => {}
     }
     crate::compiler::http_mapping::response(&i.response_parameters).map_err(ApiError::bad_request)?;
     if !i.request_templates.is_empty() || i.template_selection_expression.is_some() {
@@ -236,9 +249,15 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
             let uri = i.integration_uri.as_deref().ok_or_else(|| {
                 ApiError::bad_request("integrationUri is required for HTTP_PROXY integrations")
             })?;
-            if crate::compiler::UriTemplate::parse(uri).is_err()
-                || !(uri.starts_with("http://") || uri.starts_with("https://"))
-            {
+            let url = crate::compiler::UriTemplate::parse(uri).is_ok()
+                && (uri.starts_with("http://") || uri.starts_with("https://"));
+            if i.connection_type == "VPC_LINK" {
+                if !(url || crate::compiler::http_api::private_target_arn(uri)) {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid integrationUri {uri}: a VPC_LINK integration names a load balancer listener ARN, a Cloud Map service ARN, or (Gatehouse) a URL"
+                    )));
+                }
+            } else if !url {
                 return Err(ApiError::bad_request(format!(
                     "Invalid integrationUri {uri}: expected an http:// or https:// URL"
                 )));
@@ -264,6 +283,17 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// The VPC link a private integration names must be one of the tenant's.
+async fn check_vpc_link(conn: &mut sqlx::PgConnection, tenant: &Tenant, i: &Integration) -> ApiResult<()> {
+    match (i.connection_type.as_str(), &i.connection_id) {
+        ("VPC_LINK", Some(id)) => super::vpc_links::find_vpc_link(conn, tenant, id, RowLock::Share)
+            .await
+            .map(drop)
+            .map_err(|_| ApiError::bad_request(format!("Invalid VpcLink identifier specified {id}"))),
+        _ => Ok(()),
+    }
 }
 
 /// An HTTP API's AWS service integration: an AWS_PROXY integration whose subtype names the
@@ -336,6 +366,7 @@ pub async fn create_integration(
     let mut tx = app.store.begin().await?;
     let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let integration = new_integration(&api, input)?;
+    check_vpc_link(&mut tx, &tenant, &integration).await?;
     docs::insert(
         &mut tx,
         Kind::Integration,
@@ -417,6 +448,7 @@ pub async fn update_integration(
         return Err(managed("integration"));
     }
     apply(&api, &mut integration, input)?;
+    check_vpc_link(&mut tx, &tenant, &integration).await?;
     docs::update(&mut tx, Kind::Integration, &api_id, &id, &integration).await?;
     auto_deploy(&mut tx, &tenant, &api_id).await?;
     tx.commit().await?;

@@ -14,6 +14,7 @@ pub mod responses;
 pub mod routes;
 pub mod stages;
 pub mod tags;
+pub mod vpc_links;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -77,6 +78,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stages::delete_route_settings))
         .routes(routes!(stages::reset_authorizers_cache))
         .routes(routes!(tags::get_tags, tags::tag_resource, tags::untag_resource))
+        .routes(routes!(vpc_links::create_vpc_link, vpc_links::get_vpc_links))
+        .routes(routes!(
+            vpc_links::get_vpc_link,
+            vpc_links::update_vpc_link,
+            vpc_links::delete_vpc_link
+        ))
         .routes(routes!(models::create_model, models::get_models))
         .routes(routes!(
             models::get_model,

@@ -1317,3 +1317,179 @@ async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
     assert_eq!(call.body["PartitionKey"], id.as_str());
     assert_eq!(call.signed_as, Some("kinesis"));
 }
+
+#[tokio::test]
+async fn private_integrations_reach_their_target_through_a_vpc_link() {
+    use gatehouse::dataplane::settings::AwsSettings;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let backend = echo_backend().await;
+    let listener = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/orders/50dc6c495c0c9188/0467ef3c8400ae65";
+
+    // The link: the tenant's, AVAILABLE at once, tagged, renamed; only a name changes.
+    let e = c.create_vpc_link().name("no-subnets").send().await.unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let link = c
+        .create_vpc_link()
+        .name("orders")
+        .subnet_ids("subnet-1")
+        .subnet_ids("subnet-2")
+        .security_group_ids("sg-1")
+        .tags("team", "orders")
+        .send()
+        .await
+        .unwrap();
+    let link_id = link.vpc_link_id().unwrap().to_owned();
+    assert_eq!(link.vpc_link_status().map(|s| s.as_str()), Some("AVAILABLE"));
+    assert_eq!(link.vpc_link_version().map(|s| s.as_str()), Some("V2"));
+    assert_eq!(link.subnet_ids(), ["subnet-1", "subnet-2"]);
+    let renamed = c
+        .update_vpc_link()
+        .vpc_link_id(&link_id)
+        .name("orders-v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.name(), Some("orders-v2"));
+    assert_eq!(renamed.security_group_ids(), ["sg-1"]);
+    let arn = format!("arn:aws:apigateway:us-east-1::/vpclinks/{link_id}");
+    c.tag_resource()
+        .resource_arn(&arn)
+        .tags("env", "prod")
+        .send()
+        .await
+        .unwrap();
+    let tags = c.get_tags().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(tags.tags().unwrap().len(), 2);
+    let listed = c.get_vpc_links().send().await.unwrap();
+    assert_eq!(listed.items().len(), 1);
+    let e = c.get_vpc_link().vpc_link_id("nope").send().await.unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "NotFoundException".into(),
+            "Invalid VpcLink identifier specified nope".into()
+        )
+    );
+
+    let api = c
+        .create_api()
+        .name("private")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let private = |uri: &str, link: &str| {
+        c.create_integration()
+            .api_id(&api)
+            .integration_type(IntegrationType::HttpProxy)
+            .integration_method("ANY")
+            .connection_type(aws_sdk_apigatewayv2::types::ConnectionType::VpcLink)
+            .connection_id(link)
+            .integration_uri(uri)
+            .payload_format_version("1.0")
+    };
+    let e = private(listener, "nope").send().await.unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "BadRequestException".into(),
+            "Invalid VpcLink identifier specified nope".into()
+        )
+    );
+    let e = private("arn:aws:sqs:us-east-1:000000000000:q", &link_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let whole = private(listener, &link_id).send().await.unwrap();
+    assert_eq!(whole.connection_id(), Some(link_id.as_str()));
+    let stripped = private(listener, &link_id)
+        .request_parameters("overwrite:path", "$request.path")
+        .send()
+        .await
+        .unwrap();
+    for (key, integration) in [("ANY /orders/{id}", &whole), ("GET /plain/{id}", &stripped)] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{}", integration.integration_id().unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    // A link its integrations use cannot go.
+    let e = c
+        .delete_vpc_link()
+        .vpc_link_id(&link_id)
+        .send()
+        .await
+        .unwrap_err();
+    let (kind, message) = err_of(e);
+    assert_eq!(kind, "BadRequestException");
+    assert!(message.contains(whole.integration_id().unwrap()), "{message}");
+
+    // The worker knows where the listener is.
+    let endpoints = [(listener.to_owned(), format!("http://{backend}"))].into();
+    let worker = WorkerBuilder::new(&app.url())
+        .aws(AwsSettings::from_env(endpoints, &Default::default()))
+        .start()
+        .await;
+    assert!(serving(&worker, &api, "prod").await);
+    let http = invoker(&api, &worker);
+    let url = |path: &str| format!("http://{api}.execute-api.localhost:{}{path}", worker.addr.port());
+    let echoed: Value = http
+        .post(url("/prod/orders/7?x=1"))
+        .body("hello")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(
+        echoed["path"], "/prod/orders/7",
+        "the stage's segment goes too, as AWS sends it"
+    );
+    assert_eq!(echoed["query"], "x=1");
+    assert_eq!(echoed["body"], "hello");
+    let echoed: Value = http
+        .get(url("/prod/plain/8"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["path"], "/plain/8", "overwrite:path with $request.path");
+
+    // A worker that does not know the target answers 500.
+    let unknown = WorkerBuilder::new(&app.url()).start().await;
+    assert!(serving(&unknown, &api, "prod").await);
+    let res = invoker(&api, &unknown)
+        .get(format!(
+            "http://{api}.execute-api.localhost:{}/prod/orders/7",
+            unknown.addr.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+
+    // Once no integration uses it, the link goes (202).
+    c.delete_api().api_id(&api).send().await.unwrap();
+    c.delete_vpc_link().vpc_link_id(&link_id).send().await.unwrap();
+    let e = c.get_vpc_link().vpc_link_id(&link_id).send().await.unwrap_err();
+    assert_eq!(err_of(e).0, "NotFoundException");
+}
