@@ -30,6 +30,7 @@ pub mod distribution;
 pub mod domain;
 pub mod iam;
 pub mod management;
+pub mod openapi;
 pub mod server;
 pub mod sigv4;
 pub mod store;

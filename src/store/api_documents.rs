@@ -203,6 +203,16 @@ pub async fn delete(conn: &mut PgConnection, kind: Kind, api_id: &str, key: &str
     }
 }
 
+/// Deletes every document of this kind in the API (a reimport replacing its definition).
+pub async fn delete_all(conn: &mut PgConnection, kind: Kind, api_id: &str) -> Result<(), StoreError> {
+    let (table, _) = kind.table();
+    sqlx::query(&format!("DELETE FROM {table} WHERE api_id = $1"))
+        .bind(api_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a document under its parent (a route's response under the route).
 pub async fn insert_child<T: serde::Serialize>(
     conn: &mut PgConnection,

@@ -2,6 +2,7 @@
 //! from REST APIs and between tenants.
 
 use aws_sdk_apigatewayv2::types::{Cors, ProtocolType};
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -1024,5 +1025,208 @@ async fn websocket_route_and_integration_responses_are_managed() {
             "BadRequestException".into(),
             "Integration responses are supported only for WebSocket APIs".into()
         )
+    );
+}
+
+/// A PetStore-like document as SAM or the console would write it: shared and inline
+/// integrations, a JWT and an IAM scheme, CORS, tags, and one integration HTTP APIs cannot have.
+const PETSTORE: &str = include_str!("../fixtures/petstore-http-api.yaml");
+
+#[tokio::test]
+async fn openapi_documents_import_reimport_and_export_round_trip() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+
+    // With failOnWarnings, the AWS integration fails the import, which makes nothing.
+    let e = c
+        .import_api()
+        .body(PETSTORE)
+        .fail_on_warnings(true)
+        .send()
+        .await
+        .unwrap_err();
+    let (kind, message) = err_of(e);
+    assert_eq!(kind, "BadRequestException");
+    assert!(message.starts_with("Warnings found during import:"), "{message}");
+    assert!(message.contains("'DELETE /pets/{petId}'"), "{message}");
+    assert!(c.get_apis().send().await.unwrap().items().is_empty());
+    for bad in [
+        "{ not json",
+        "swagger: '2.0'\ninfo: {title: t}\n",
+        "openapi: 3.0.1\ninfo: {}\n",
+    ] {
+        let e = c.import_api().body(bad).send().await.unwrap_err();
+        let (kind, message) = err_of(e);
+        assert_eq!(kind, "BadRequestException");
+        assert!(message.starts_with("Invalid OpenAPI input"), "{message}");
+    }
+
+    let imported = c.import_api().body(PETSTORE).send().await.unwrap();
+    let api = imported.api_id().unwrap().to_owned();
+    assert_eq!(imported.name(), Some("Example Pet Store"));
+    assert_eq!(imported.version(), Some("1.0"));
+    assert_eq!(imported.description(), Some("A Pet Store API."));
+    assert_eq!(imported.cors_configuration().unwrap().max_age(), Some(300));
+    assert_eq!(imported.tags().unwrap()["team"], "pets");
+    assert_eq!(imported.warnings().len(), 1, "{:?}", imported.warnings());
+    assert!(imported.import_info().iter().any(|i| i.contains("[schemas]")));
+    let routes = c.get_routes().api_id(&api).send().await.unwrap();
+    let mut keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "$default",
+            "DELETE /pets/{petId}",
+            "GET /pets",
+            "GET /pets/{petId}",
+            "POST /pets"
+        ]
+    );
+    let route = |key: &str| {
+        routes
+            .items()
+            .iter()
+            .find(|r| r.route_key() == Some(key))
+            .unwrap()
+    };
+    assert_eq!(
+        route("POST /pets").authorization_type().map(|t| t.as_str()),
+        Some("JWT")
+    );
+    assert_eq!(route("POST /pets").authorization_scopes(), ["pets/write"]);
+    assert_eq!(
+        route("GET /pets/{petId}")
+            .authorization_type()
+            .map(|t| t.as_str()),
+        Some("AWS_IAM")
+    );
+    assert_eq!(route("GET /pets").operation_name(), Some("ListPets"));
+    assert!(route("DELETE /pets/{petId}").target().is_none());
+    assert_eq!(
+        route("GET /pets").target(),
+        route("$default").target(),
+        "one shared integration"
+    );
+    let authorizers = c.get_authorizers().api_id(&api).send().await.unwrap();
+    assert_eq!(authorizers.items()[0].name(), Some("jwt"));
+    assert_eq!(
+        c.get_integrations()
+            .api_id(&api)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len(),
+        3
+    );
+
+    // Export, then import the export: the same API.
+    let export = |api: String, output: &'static str| {
+        let c = c.clone();
+        async move {
+            let out = c
+                .export_api()
+                .api_id(api)
+                .specification("OAS30")
+                .output_type(output)
+                .send()
+                .await
+                .unwrap();
+            String::from_utf8(out.body().unwrap().as_ref().to_vec()).unwrap()
+        }
+    };
+    let first = export(api.clone(), "JSON").await;
+    let doc: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(doc["openapi"], "3.0.1");
+    assert_eq!(doc["x-amazon-apigateway-importexport-version"], "1.0");
+    assert_eq!(
+        doc["paths"]["/pets"]["post"]["security"],
+        json!([{"jwt": ["pets/write"]}])
+    );
+    assert_eq!(
+        doc["paths"]["/pets/{petId}"]["get"]["security"],
+        json!([{"sigv4": []}])
+    );
+    assert_eq!(doc["paths"]["/pets/{petId}"]["parameters"][0]["name"], "petId");
+    assert_eq!(
+        doc["paths"]["/$default"]["x-amazon-apigateway-any-method"]["isDefaultRoute"],
+        true
+    );
+    assert_eq!(
+        doc["paths"]["/pets/{petId}"]["get"]["x-amazon-apigateway-integration"]["requestParameters"],
+        json!({"append:header.x-pet": "$request.path.petId"})
+    );
+    let again = c.import_api().body(&first).send().await.unwrap();
+    assert!(again.warnings().is_empty(), "{:?}", again.warnings());
+    let second = export(again.api_id().unwrap().to_owned(), "JSON").await;
+    let normal = |text: &str| {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["servers"] = Value::Null;
+        v
+    };
+    assert_eq!(normal(&first), normal(&second), "export → import → export");
+    let yaml = export(api.clone(), "YAML").await;
+    assert_eq!(
+        normal(&serde_json::to_string(&gatehouse::openapi::parse(&yaml).unwrap()).unwrap()),
+        normal(&first)
+    );
+    let bare = c
+        .export_api()
+        .api_id(&api)
+        .specification("OAS30")
+        .output_type("JSON")
+        .include_extensions(false)
+        .send()
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(bare.body().unwrap().as_ref()).contains("x-amazon-apigateway"));
+    let e = c
+        .export_api()
+        .api_id(&api)
+        .specification("SWAGGER")
+        .output_type("JSON")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+
+    // A stage exports its deployment; reimport replaces the definition and redeploys.
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("live")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let small = "openapi: 3.0.1\ninfo: {title: Smaller, version: '2'}\npaths:\n  /only:\n    get:\n      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: 'https://example.com/only', payloadFormatVersion: '1.0'}\n";
+    let reimported = c.reimport_api().api_id(&api).body(small).send().await.unwrap();
+    assert_eq!(reimported.name(), Some("Smaller"));
+    assert!(reimported.cors_configuration().is_none());
+    let routes = c.get_routes().api_id(&api).send().await.unwrap();
+    assert_eq!(routes.items().len(), 1);
+    assert!(
+        c.get_authorizers()
+            .api_id(&api)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+    let staged = c
+        .export_api()
+        .api_id(&api)
+        .specification("OAS30")
+        .output_type("JSON")
+        .stage_name("live")
+        .send()
+        .await
+        .unwrap();
+    let staged: Value = serde_json::from_slice(staged.body().unwrap().as_ref()).unwrap();
+    assert_eq!(staged["servers"][0]["variables"]["basePath"]["default"], "live");
+    assert_eq!(
+        staged["info"]["title"], "Smaller",
+        "the autoDeploy stage has the reimport"
     );
 }

@@ -46,7 +46,7 @@ pub struct ApiInput {
 }
 
 /// Checks and applies `input`'s fields to `api`.
-fn apply(api: &mut HttpApi, input: ApiInput) -> ApiResult<()> {
+pub(super) fn apply(api: &mut HttpApi, input: ApiInput) -> ApiResult<()> {
     if let Some(name) = input.name {
         if name.is_empty() || name.len() > 128 {
             return Err(ApiError::bad_request(
@@ -131,6 +131,28 @@ fn apply(api: &mut HttpApi, input: ApiInput) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A new API of `protocol`, with a new id and AWS's defaults, for its fields to be applied.
+pub(super) fn blank_api(tenant: &Tenant, protocol: String, route_selection: String) -> HttpApi {
+    let id = ids::random_id(10);
+    let scheme = if protocol == "HTTP" { "https" } else { "wss" };
+    HttpApi {
+        api_endpoint: format!("{scheme}://{id}.execute-api.{}.amazonaws.com", tenant.region),
+        api_id: id,
+        name: String::new(),
+        protocol_type: protocol,
+        api_key_selection_expression: Some("$request.header.x-api-key".into()),
+        cors_configuration: None,
+        created_date: iso_now(),
+        description: None,
+        disable_schema_validation: None,
+        disable_execute_api_endpoint: false,
+        ip_address_type: "ipv4".into(),
+        route_selection_expression: route_selection,
+        tags: BTreeMap::new(),
+        version: None,
+    }
 }
 
 /// What quick create makes of `target`: a Lambda function's ARN, or an HTTP URL.
@@ -268,24 +290,8 @@ pub async fn create_api(
             "routeKey and credentialsArn are quick create's: they need a target",
         ));
     }
-    let id = ids::random_id(10);
-    let scheme = if protocol == "HTTP" { "https" } else { "wss" };
-    let mut api = HttpApi {
-        api_endpoint: format!("{scheme}://{id}.execute-api.{}.amazonaws.com", tenant.region),
-        api_id: id,
-        name: String::new(),
-        protocol_type: protocol,
-        api_key_selection_expression: Some("$request.header.x-api-key".into()),
-        cors_configuration: None,
-        created_date: iso_now(),
-        description: None,
-        disable_schema_validation: None,
-        disable_execute_api_endpoint: false,
-        ip_address_type: "ipv4".into(),
-        route_selection_expression: route_selection,
-        tags: std::mem::take(&mut input.tags),
-        version: None,
-    };
+    let mut api = blank_api(&tenant, protocol, route_selection);
+    api.tags = std::mem::take(&mut input.tags);
     apply(&mut api, input)?;
     let mut tx = app.store.begin().await?;
     http_apis::insert(&mut tx, &tenant, &api).await?;

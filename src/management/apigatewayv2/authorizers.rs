@@ -39,6 +39,25 @@ pub fn authorizer_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Invalid Authorizer identifier specified {id}"))
 }
 
+/// A new authorizer of `api` from CreateAuthorizer's body.
+pub fn new_authorizer(api: &HttpApi, input: AuthorizerInput) -> ApiResult<Authorizer> {
+    let mut authorizer = Authorizer {
+        authorizer_id: ids::random_id(6),
+        name: String::new(),
+        authorizer_type: String::new(),
+        identity_source: vec![],
+        jwt_configuration: None,
+        authorizer_uri: None,
+        authorizer_credentials_arn: None,
+        authorizer_payload_format_version: None,
+        authorizer_result_ttl_in_seconds: None,
+        enable_simple_responses: None,
+        identity_validation_expression: None,
+    };
+    apply(api, &mut authorizer, input)?;
+    Ok(authorizer)
+}
+
 /// Applies `input` to `a` and checks the result as AWS does.
 fn apply(api: &HttpApi, a: &mut Authorizer, input: AuthorizerInput) -> ApiResult<()> {
     if let Some(n) = input.name {
@@ -188,20 +207,7 @@ pub async fn create_authorizer(
     }
     let mut tx = app.store.begin().await?;
     let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
-    let mut authorizer = Authorizer {
-        authorizer_id: ids::random_id(6),
-        name: String::new(),
-        authorizer_type: String::new(),
-        identity_source: vec![],
-        jwt_configuration: None,
-        authorizer_uri: None,
-        authorizer_credentials_arn: None,
-        authorizer_payload_format_version: None,
-        authorizer_result_ttl_in_seconds: None,
-        enable_simple_responses: None,
-        identity_validation_expression: None,
-    };
-    apply(&api, &mut authorizer, input)?;
+    let authorizer = new_authorizer(&api, input)?;
     docs::insert(
         &mut tx,
         Kind::Authorizer,

@@ -286,7 +286,11 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
 }
 
 /// The VPC link a private integration names must be one of the tenant's.
-async fn check_vpc_link(conn: &mut sqlx::PgConnection, tenant: &Tenant, i: &Integration) -> ApiResult<()> {
+pub(super) async fn check_vpc_link(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    i: &Integration,
+) -> ApiResult<()> {
     match (i.connection_type.as_str(), &i.connection_id) {
         ("VPC_LINK", Some(id)) => super::vpc_links::find_vpc_link(conn, tenant, id, RowLock::Share)
             .await

@@ -8,8 +8,10 @@
 pub mod apis;
 pub mod authorizers;
 pub mod deployments;
+pub mod import_export;
 pub mod integrations;
 pub mod models;
+pub mod openapi;
 pub mod responses;
 pub mod routes;
 pub mod stages;
@@ -31,8 +33,18 @@ use crate::store::{Page, PageRequest, RowLock, Tenant, http_apis};
 /// Every route of `apigatewayv2` Gatehouse answers, each with its OpenAPI operation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(apis::create_api, apis::get_apis))
-        .routes(routes!(apis::get_api, apis::update_api, apis::delete_api))
+        .routes(routes!(
+            apis::create_api,
+            apis::get_apis,
+            import_export::import_api
+        ))
+        .routes(routes!(
+            apis::get_api,
+            apis::update_api,
+            apis::delete_api,
+            import_export::reimport_api
+        ))
+        .routes(routes!(import_export::export_api))
         .routes(routes!(apis::delete_cors_configuration))
         .routes(routes!(routes::create_route, routes::get_routes))
         .routes(routes!(

@@ -1493,3 +1493,59 @@ async fn private_integrations_reach_their_target_through_a_vpc_link() {
     let e = c.get_vpc_link().vpc_link_id(&link_id).send().await.unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
 }
+
+#[tokio::test]
+async fn an_imported_openapi_document_is_served() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let backend = echo_backend().await;
+    let doc = format!(
+        r#"{{
+  "openapi": "3.0.1",
+  "info": {{"title": "imported", "version": "1"}},
+  "paths": {{
+    "/orders/{{id}}": {{
+      "get": {{
+        "x-amazon-apigateway-integration": {{
+          "type": "http_proxy", "httpMethod": "GET", "payloadFormatVersion": "1.0",
+          "uri": "http://{backend}/backend/{{id}}",
+          "requestParameters": {{"overwrite:header.x-imported": "yes"}}
+        }}
+      }}
+    }}
+  }}
+}}"#
+    );
+    let api = c
+        .import_api()
+        .body(doc)
+        .fail_on_warnings(true)
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let echoed: Value = invoker(&api, &worker)
+        .get(format!(
+            "http://{api}.execute-api.localhost:{}/orders/42",
+            worker.addr.port()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["path"], "/backend/42");
+    assert_eq!(echoed["headers"]["x-imported"], "yes");
+}
