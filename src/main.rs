@@ -47,7 +47,8 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
         lambda_endpoint: Option<String>,
         /// SERVICE=URL: where AWS service integrations call a service (repeatable; default:
-        /// AWS's regional endpoint), e.g. `--aws-endpoint sqs=http://localhost:4566`.
+        /// AWS's regional endpoint), e.g. `--aws-endpoint sqs=http://localhost:4566`; or ARN=URL:
+        /// where a private integration's load balancer listener (or Cloud Map service) is.
         #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
         aws_endpoints: Vec<(String, String)>,
         /// Where rate limits are kept: `local` (each worker its share, the default) or a Redis
@@ -83,7 +84,8 @@ enum Command {
         cluster_token: Option<String>,
         #[arg(long, env = "GATEHOUSE_LAMBDA_ENDPOINT")]
         lambda_endpoint: Option<String>,
-        /// SERVICE=URL: where AWS service integrations call a service (repeatable).
+        /// SERVICE=URL: where AWS service integrations call a service; ARN=URL: where a private
+        /// integration's target is (repeatable).
         #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
         aws_endpoints: Vec<(String, String)>,
         /// This worker's name in the fleet view (default: generated).

@@ -225,6 +225,19 @@ pub const SUBTYPES: &[Subtype] = &[
 /// The parameter every subtype takes: the region to call the service in (else the API's).
 pub const REGION: &str = "Region";
 
+/// Whether `region` is a region's name (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`): it
+/// becomes part of the host called, so nothing else may pass.
+pub fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
 pub fn subtype(name: &str) -> Option<&'static Subtype> {
     SUBTYPES.iter().find(|s| s.name == name)
 }
@@ -266,6 +279,13 @@ pub fn compile(name: &str, params: &BTreeMap<String, String>) -> Result<Compiled
     for (key, raw) in params {
         let value = http_mapping::value(raw, false)?;
         if key == REGION {
+            if let Value::Request(super::ParamSource::Static(r)) = &value
+                && !valid_region(r)
+            {
+                return Err(format!(
+                    "Invalid Region {r}: expected a region's name, such as us-east-1"
+                ));
+            }
             compiled.region = Some(value);
             continue;
         }
@@ -334,6 +354,31 @@ mod tests {
                 .starts_with("Operation: SQS-Nope is not supported.")
         );
         assert!(compile("SQS-PurgeQueue", &params(&[("QueueUrl", "$request.nope")])).is_err());
+    }
+
+    #[test]
+    fn regions_are_region_names_only() {
+        for ok in ["us-east-1", "eu-west-3", "ap-southeast-2", "us-gov-west-1"] {
+            assert!(valid_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "evil.example/",
+            "x@10.0.0.1/",
+            "US-EAST-1",
+            "us-east-1a",
+            "us--1",
+        ] {
+            assert!(!valid_region(bad), "{bad}");
+        }
+        assert!(
+            compile(
+                "SQS-PurgeQueue",
+                &params(&[("QueueUrl", "q"), ("Region", "a.b/")])
+            )
+            .is_err()
+        );
     }
 
     #[test]

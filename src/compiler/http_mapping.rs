@@ -149,7 +149,7 @@ pub fn value(raw: &str, response: bool) -> Result<Value, String> {
             .find('}')
             .ok_or_else(|| format!("Invalid mapping value {raw:?}: ${{ without its }}"))?;
         let inner = &rest[start + 2..start + end];
-        if !inner.contains('.') {
+        if !inner.contains('.') || inner.contains(['$', '{']) {
             return Err(format!(
                 "Invalid mapping value {raw:?}: ${{{inner}}} is not a selection"
             ));
@@ -309,6 +309,8 @@ mod tests {
             ("append:path", "/x"),
             ("overwrite:header.x", "$request.nope"),
             ("overwrite:header.x", "$context.nope"),
+            ("overwrite:header.x", "Bearer ${request.header.${x}}"),
+            ("overwrite:header.x", "Bearer ${request.header.x"),
         ] {
             assert!(request(&map(&[bad])).is_err(), "{bad:?}");
         }

@@ -40,6 +40,10 @@ pub async fn invoke(
     let req = &*req;
     let value = |v| resolve(v, req, ctx, path).filter(|t: &Cow<'_, str>| !t.is_empty());
     let region = match action.region.as_ref().and_then(value) {
+        // The region names the host called: a request's value must be a region's name.
+        Some(r) if !crate::compiler::aws_action::valid_region(&r) => {
+            return Err(bad_request(format!("{r:?} is not a region")));
+        }
         Some(r) => r.into_owned(),
         None => ctx
             .stage_runtime

@@ -111,13 +111,18 @@ async fn make(conn: &mut PgConnection, tenant: &Tenant, api: &HttpApi, plan: Pla
                 docs::insert(conn, Kind::Authorizer, api_id, &a.authorizer_id, &a).await?;
                 authorizer_ids.insert(scheme, (a.authorizer_id, a.authorizer_type));
             }
-            Err(e) => warnings.push(format!("Unable to create Authorizer '{scheme}': {}", e.message)),
+            Err(e) => warnings.push(format!(
+                "Unable to create Authorizer '{scheme}': {}",
+                refused(e)?.message
+            )),
         }
     }
     let mut integration_ids = std::collections::BTreeMap::new();
     for (key, input) in planned_integrations {
         let made = match integrations::new_integration(api, input) {
-            Ok(i) => integrations::check_vpc_link(conn, tenant, &i).await.map(|()| i),
+            Ok(i) => integrations::check_tenant_resources(conn, tenant, &i)
+                .await
+                .map(|()| i),
             Err(e) => Err(e),
         };
         match made {
@@ -127,7 +132,7 @@ async fn make(conn: &mut PgConnection, tenant: &Tenant, api: &HttpApi, plan: Pla
             }
             Err(e) => warnings.push(format!(
                 "Unable to create integration for resource at path '{key}': {}. Ignoring.",
-                e.message
+                refused(e)?.message
             )),
         }
     }
@@ -165,11 +170,17 @@ async fn make(conn: &mut PgConnection, tenant: &Tenant, api: &HttpApi, plan: Pla
         if let Err(e) = made {
             warnings.push(format!(
                 "Unable to create route '{key}': {}. Ignoring.",
-                e.message
+                refused(e)?.message
             ));
         }
     }
     Ok(warnings)
+}
+
+/// A refusal of what the document asks for is a warning; any other failure (the store's) fails
+/// the import, whose transaction can go no further.
+fn refused(e: ApiError) -> ApiResult<ApiError> {
+    if e.status.is_client_error() { Ok(e) } else { Err(e) }
 }
 
 /// With `failOnWarnings`, an import with warnings fails (its transaction rolled back).

@@ -497,6 +497,11 @@ pub fn export(d: &Definition<'_>, extensions: bool) -> Value {
         schemes.insert(name.clone(), authorizer_scheme(a));
         scheme_of.insert(a.authorizer_id.as_str(), name);
     }
+    // IAM's scheme: `sigv4`, unless an authorizer has that name.
+    let mut iam = "sigv4".to_owned();
+    while schemes.contains_key(&iam) {
+        iam.push('_');
+    }
     let integrations: BTreeMap<&str, &Integration> = d
         .integrations
         .iter()
@@ -523,10 +528,10 @@ pub fn export(d: &Definition<'_>, extensions: bool) -> Value {
         );
         match route.authorization_type.as_str() {
             "AWS_IAM" => {
-                schemes.entry("sigv4").or_insert_with(|| {
+                schemes.entry(iam.clone()).or_insert_with(|| {
                     json!({"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"})
                 });
-                op.insert("security".into(), json!([{"sigv4": []}]));
+                op.insert("security".into(), json!([{ iam.clone(): [] }]));
             }
             "JWT" | "CUSTOM" => {
                 if let Some(name) = route.authorizer_id.as_deref().and_then(|a| scheme_of.get(a)) {

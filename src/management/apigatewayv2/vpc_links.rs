@@ -1,7 +1,7 @@
 //! VpcLink: CreateVpcLink, GetVpcLink, GetVpcLinks, UpdateVpcLink, DeleteVpcLink. A link is
 //! the tenant's (not an API's); HTTP APIs' private integrations name it (`connectionType:
 //! VPC_LINK`, `connectionId`), and a link such an integration names cannot be deleted. Where a
-//! link's targets are is the workers' to know (README: private integrations).
+//! link's targets are is the workers' to know (README: "Private integrations").
 
 use std::collections::BTreeMap;
 
@@ -82,6 +82,8 @@ pub async fn create_vpc_link(
         ApiError::bad_request("subnetIds is required: a VPC link spans at least one subnet")
     })?;
     let security_group_ids = input.security_group_ids.unwrap_or_default();
+    let tags = input.tags.unwrap_or_default();
+    crate::management::apigateway::tags::check_tags(&tags)?;
     for id in subnet_ids.iter().chain(&security_group_ids) {
         if id.is_empty() || id.len() > 64 {
             return Err(ApiError::bad_request(format!(
@@ -95,7 +97,7 @@ pub async fn create_vpc_link(
         created_date: iso_now(),
         security_group_ids,
         subnet_ids,
-        tags: input.tags.unwrap_or_default(),
+        tags,
         vpc_link_status: "AVAILABLE".into(),
         vpc_link_status_message: Some("VPC link is ready to route traffic".into()),
         vpc_link_version: V2.into(),

@@ -1157,6 +1157,20 @@ async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
             .1
             .starts_with("Operation: SQS-Teleport is not supported.")
     );
+    // The service is called as a role of the API's own account, never as the gateway.
+    let queue = [("QueueUrl", "q"), ("MessageBody", "m")];
+    let e = create("SQS-SendMessage", &queue)
+        .set_credentials_arn(None)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err_of(e).1.starts_with("credentialsArn is required"));
+    let e = create("SQS-SendMessage", &queue)
+        .credentials_arn("arn:aws:iam::111111111111:role/theirs")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
 
     let sqs = create(
         "SQS-SendMessage",
@@ -1193,7 +1207,7 @@ async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
             ("StreamName", "clicks"),
             ("Data", "$request.body"),
             ("PartitionKey", "$context.requestId"),
-            ("Region", "eu-west-1"),
+            ("Region", "$request.header.x-region"),
         ],
     )
     .send()
@@ -1304,7 +1318,22 @@ async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
         }]})
     );
 
-    let res = http.post(url("/clicks")).body("click!").send().await.unwrap();
+    // A region from the request must be a region's name: it names the host called.
+    let res = http
+        .post(url("/clicks"))
+        .header("x-region", "evil.example/")
+        .body("click!")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = http
+        .post(url("/clicks"))
+        .header("x-region", "eu-west-1")
+        .body("click!")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let id = res.headers()["apigw-requestid"].to_str().unwrap().to_owned();
     assert_eq!(
@@ -1404,6 +1433,10 @@ async fn private_integrations_reach_their_target_through_a_vpc_link() {
         .send()
         .await
         .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    // Another account's listener is not this tenant's to reach.
+    let theirs = listener.replace("000000000000", "111111111111");
+    let e = private(&theirs, &link_id).send().await.unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
     let whole = private(listener, &link_id).send().await.unwrap();
     assert_eq!(whole.connection_id(), Some(link_id.as_str()));
