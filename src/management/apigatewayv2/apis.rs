@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::deployments::{auto_deploy, deploy_stage};
-use super::integrations::{IntegrationInput, new_integration};
+use super::integrations::{IntegrationInput, check_tenant_resources, new_integration};
 use super::routes::{self, RouteInput, new_route};
 use super::{Items, Paging, api_not_found};
 use crate::domain::http_api::{Cors, HttpApi, Integration, Route, Stage, iso_now};
@@ -179,6 +179,7 @@ async fn quick_create(
     credentials_arn: Option<String>,
 ) -> ApiResult<()> {
     let mut integration = new_integration(api, quick_integration(target, credentials_arn))?;
+    check_tenant_resources(conn, tenant, &integration).await?;
     integration.api_gateway_managed = true;
     docs::insert(
         conn,
@@ -231,6 +232,7 @@ async fn quick_update(
         let target = target.or(integration.integration_uri.take()).unwrap_or_default();
         let credentials = credentials_arn.or(integration.credentials_arn.take());
         let mut changed = new_integration(api, quick_integration(target, credentials))?;
+        check_tenant_resources(conn, tenant, &changed).await?;
         changed.integration_id = id.clone();
         changed.api_gateway_managed = true;
         integration = changed;

@@ -39,6 +39,18 @@ pub fn authorizer_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Invalid Authorizer identifier specified {id}"))
 }
 
+/// The role a Lambda authorizer is invoked as must be of the tenant's account.
+pub(super) fn check_role(a: &Authorizer, tenant: &Tenant) -> ApiResult<()> {
+    match a
+        .authorizer_credentials_arn
+        .as_deref()
+        .filter(|c| c.starts_with("arn:"))
+    {
+        Some(role) => super::integrations::check_owned("authorizerCredentialsArn", role, tenant),
+        None => Ok(()),
+    }
+}
+
 /// A new authorizer of `api` from CreateAuthorizer's body.
 pub fn new_authorizer(api: &HttpApi, input: AuthorizerInput) -> ApiResult<Authorizer> {
     let mut authorizer = Authorizer {
@@ -208,6 +220,7 @@ pub async fn create_authorizer(
     let mut tx = app.store.begin().await?;
     let api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let authorizer = new_authorizer(&api, input)?;
+    check_role(&authorizer, &tenant)?;
     docs::insert(
         &mut tx,
         Kind::Authorizer,
@@ -288,6 +301,7 @@ pub async fn update_authorizer(
         .await
         .or_not_found(|| authorizer_not_found(&id))?;
     apply(&api, &mut authorizer, input)?;
+    check_role(&authorizer, &tenant)?;
     docs::update(&mut tx, Kind::Authorizer, &api_id, &id, &authorizer).await?;
     auto_deploy(&mut tx, &tenant, &api_id).await?;
     tx.commit().await?;

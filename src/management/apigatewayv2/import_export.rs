@@ -106,7 +106,9 @@ async fn make(conn: &mut PgConnection, tenant: &Tenant, api: &HttpApi, plan: Pla
     let api_id = api.api_id.as_str();
     let mut authorizer_ids = std::collections::BTreeMap::new();
     for (scheme, input) in planned_authorizers {
-        match authorizers::new_authorizer(api, input) {
+        let made = authorizers::new_authorizer(api, input)
+            .and_then(|a| authorizers::check_role(&a, tenant).map(|()| a));
+        match made {
             Ok(a) => {
                 docs::insert(conn, Kind::Authorizer, api_id, &a.authorizer_id, &a).await?;
                 authorizer_ids.insert(scheme, (a.authorizer_id, a.authorizer_type));

@@ -293,7 +293,7 @@ fn check_http(i: &mut Integration) -> ApiResult<()> {
 
 /// What an integration names of its account must be the tenant's: the VPC link and the
 /// private target (a listener's or Cloud Map service's ARN) of a private integration, and the
-/// role an AWS service integration calls as. (Workers reach targets and assume roles for
+/// role an integration calls AWS as. (Workers reach targets and assume roles for
 /// every tenant: one account naming another's would reach what is not its own.)
 pub(super) async fn check_tenant_resources(
     conn: &mut sqlx::PgConnection,
@@ -314,16 +314,14 @@ pub(super) async fn check_tenant_resources(
             check_owned("integrationUri", uri, tenant)?;
         }
     }
-    if i.integration_subtype.is_some()
-        && let Some(role) = &i.credentials_arn
-    {
+    if let Some(role) = i.credentials_arn.as_deref().filter(|c| c.starts_with("arn:")) {
         check_owned("credentialsArn", role, tenant)?;
     }
     Ok(())
 }
 
 /// An ARN of the tenant's account (and, when it names one, region).
-fn check_owned(field: &str, arn: &str, tenant: &Tenant) -> ApiResult<()> {
+pub(super) fn check_owned(field: &str, arn: &str, tenant: &Tenant) -> ApiResult<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let (region, account) = match parts.as_slice() {
         [_, _, _, region, account, _] => (*region, *account),

@@ -1171,6 +1171,18 @@ async fn aws_service_integrations_call_their_action_with_mapped_parameters() {
         .await
         .unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
+    let e = c
+        .create_authorizer()
+        .api_id(&api)
+        .name("theirs")
+        .authorizer_type(aws_sdk_apigatewayv2::types::AuthorizerType::Request)
+        .authorizer_uri(function("auth"))
+        .authorizer_payload_format_version("2.0")
+        .authorizer_credentials_arn("arn:aws:iam::111111111111:role/theirs")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException", "another account's role");
 
     let sqs = create(
         "SQS-SendMessage",
