@@ -13,6 +13,7 @@ pub mod http_mapping;
 pub mod mapping;
 pub mod routes;
 pub mod validation;
+pub mod websocket;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub enum CompileError {
 pub enum CompiledApi {
     Rest(CompiledRestApi),
     Http(http_api::CompiledHttpApi),
+    WebSocket(websocket::CompiledWebSocketApi),
 }
 
 impl CompiledApi {
@@ -61,6 +63,9 @@ impl CompiledApi {
         use crate::domain::snapshot::AnySnapshot;
         match snapshot {
             AnySnapshot::Rest(s) => compile(s, hash),
+            AnySnapshot::Http(s) if s.http_api.protocol_type == "WEBSOCKET" => {
+                websocket::compile(s, hash).map(CompiledApi::WebSocket)
+            }
             AnySnapshot::Http(s) => http_api::compile(s, hash).map(CompiledApi::Http),
         }
     }

@@ -403,6 +403,7 @@ fn of_its_kind(s: &StageConfig, api: &CompiledApi) -> Result<(), String> {
     let matches = match api {
         CompiledApi::Rest(_) => s.protocol == ApiProtocol::Rest,
         CompiledApi::Http(_) => s.protocol == ApiProtocol::Http,
+        CompiledApi::WebSocket(_) => s.protocol == ApiProtocol::WebSocket,
     };
     if matches {
         Ok(())

@@ -175,7 +175,7 @@ impl<'r> RequestContext<'r> {
         match self.api.map(|api| &**api) {
             Some(CompiledApi::Rest(api)) => api.binary_media_types.as_slice(),
             // HTTP APIs have no binary media types: a body that is not text is base64.
-            Some(CompiledApi::Http(_)) | None => &[],
+            Some(CompiledApi::Http(_) | CompiledApi::WebSocket(_)) | None => &[],
         }
     }
 

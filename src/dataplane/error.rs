@@ -223,10 +223,10 @@ pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body>
         );
     }
     let default;
-    // Gateway responses are REST APIs'; HTTP APIs answer theirs.
+    // Gateway responses are REST APIs'; HTTP and WebSocket APIs answer theirs.
     let api = match ctx.api.map(|api| &**api) {
         Some(CompiledApi::Rest(api)) => Some(api),
-        Some(CompiledApi::Http(_)) => return http_api_answer(&err, ctx),
+        Some(CompiledApi::Http(_) | CompiledApi::WebSocket(_)) => return http_api_answer(&err, ctx),
         None => None,
     };
     let gw: &GatewayResponse = match api {

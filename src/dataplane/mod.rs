@@ -28,6 +28,7 @@ pub mod throttle;
 pub mod timer;
 pub mod trace;
 pub mod usage;
+pub mod websocket;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;

@@ -46,6 +46,8 @@ pub struct Shared {
     pub limiters: Arc<crate::dataplane::throttle::Limiters>,
     /// What API keys used, until the next report to the control plane.
     pub usage: Arc<crate::dataplane::usage::UsageCounter>,
+    /// The WebSocket connections the worker holds.
+    pub websockets: crate::dataplane::websocket::Registry,
 }
 
 impl DataPlane {

@@ -104,6 +104,9 @@ pub struct HttpSnapshot {
     /// The authorizers routes name, by id.
     #[serde(default)]
     pub authorizers: BTreeMap<String, HttpAuthorizer>,
+    /// A WebSocket API's route responses, by route id (what a route sends back).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_responses: BTreeMap<String, Vec<crate::domain::http_api::RouteResponse>>,
 }
 
 impl HttpSnapshot {
@@ -121,6 +124,7 @@ impl HttpSnapshot {
                 .map(|i| (i.integration_id.clone(), i))
                 .collect(),
             authorizers: BTreeMap::new(),
+            route_responses: BTreeMap::new(),
         }
     }
 

@@ -259,6 +259,24 @@ pub async fn get_child<T: serde::de::DeserializeOwned>(
     decode(doc)
 }
 
+/// Every document of a child kind in the API, with its parent's key, in creation order.
+pub async fn all_children<T: serde::de::DeserializeOwned>(
+    conn: &mut PgConnection,
+    kind: Kind,
+    api_id: &str,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let (table, _) = kind.table();
+    let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(&format!(
+        "SELECT parent_id, doc FROM {table} WHERE api_id = $1 ORDER BY seq"
+    ))
+    .bind(api_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(parent, doc)| Ok((parent, decode(doc)?)))
+        .collect()
+}
+
 /// A page of the documents under `parent`, in creation order.
 pub async fn list_children<T: serde::de::DeserializeOwned>(
     conn: &mut PgConnection,

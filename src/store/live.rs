@@ -11,13 +11,12 @@ use crate::domain::usage_plan::KeyHasher;
 pub use crate::domain::caller::CallerConfig;
 pub use crate::domain::stage::StageConfig;
 
-/// The stages workers serve: REST and HTTP APIs' (WebSocket APIs' are not served yet, and a
-/// worker refuses a revision holding a stage it cannot compile).
+/// The stages workers serve: every kind's.
 const STAGES_SQL: &str =
     "SELECT s.api_id, a.account_id, a.region, a.protocol, s.doc, d.snapshot_hash, cd.snapshot_hash, s.authorizers_flushed, s.cache_flushed,
             CASE WHEN (acs.doc->>'throttleEnforced')::boolean THEN acs.doc->'throttleSettings' END
      FROM stages s
-     JOIN apis a ON a.id = s.api_id AND a.protocol IN ('REST', 'HTTP')
+     JOIN apis a ON a.id = s.api_id AND a.protocol IN ('REST', 'HTTP', 'WEBSOCKET')
      LEFT JOIN account_settings acs ON acs.account_id = a.account_id AND acs.region = a.region
      JOIN deployments d ON d.api_id = s.api_id AND d.id = s.deployment_id
      LEFT JOIN deployments cd ON cd.api_id = s.api_id AND cd.id = s.canary_deployment_id";

@@ -27,6 +27,7 @@ pub fn check(
             api.disable_execute_api_endpoint,
         ),
         CompiledApi::Http(api) => (false, api.disable_execute_api_endpoint),
+        CompiledApi::WebSocket(api) => (false, api.disable_execute_api_endpoint),
     };
     if http_body::Body::size_hint(body).lower() > crate::dataplane::MAX_PAYLOAD as u64 {
         return Err(GatewayError::too_large());

@@ -109,6 +109,13 @@ async fn run<'r>(
         CompiledApi::Http(api) => {
             return run_http(dp, config, api, deployment, parts, fields, body, path, ctx).await;
         }
+        // A WebSocket API's stage answers HTTP requests only on its @connections API.
+        CompiledApi::WebSocket(_) => {
+            return crate::dataplane::websocket::connections::handle(
+                dp, config, parts, fields, body, path, ctx,
+            )
+            .await;
+        }
     };
     let (method, mut request) = route::method(deployment, parts, fields, path, ctx)?;
     // A signature covers the body: an IAM method reads it before authorizing.

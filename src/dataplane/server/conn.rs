@@ -32,6 +32,7 @@ use crate::dataplane::pipeline::{self, Answer, AnswerIds};
 use crate::dataplane::settings::ClientTimeouts;
 use crate::dataplane::state::DataPlane;
 use crate::dataplane::timer::LazyTimer;
+use crate::dataplane::websocket::{self, session::Upgrade};
 
 /// Bodies of known length up to this are read with their head, before the pipeline runs.
 const BUFFERED_BODY: u64 = 64 << 10;
@@ -51,8 +52,18 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPl
         now: std::time::Instant::now(),
         waited: false,
     };
-    if let Err(e) = conn.run(dp, Peer::new(remote, port)).await {
-        tracing::debug!(error = %e, client = %remote, "connection ended with an error");
+    match conn.run(dp, Peer::new(remote, port)).await {
+        Ok(None) => {}
+        // A WebSocket upgrade: the connection is the session's from here. Nothing else holds
+        // the socket (an upgrade request has no body to stream).
+        Ok(Some(upgrade)) => {
+            let Conn { stream, rbuf, .. } = conn;
+            if let Ok(stream) = Arc::try_unwrap(stream) {
+                crate::dataplane::websocket::session::serve(dp, stream, rbuf, upgrade).await;
+            }
+            return;
+        }
+        Err(e) => tracing::debug!(error = %e, client = %remote, "connection ended with an error"),
     }
     linger(&conn.stream).await;
 }
@@ -110,11 +121,13 @@ enum ConnError {
 }
 
 impl Conn {
-    async fn run(&mut self, dp: &DataPlane, peer: Peer) -> Result<(), ConnError> {
+    /// Serves requests until the connection ends, or until one asks to become a WebSocket of a
+    /// WebSocket API's stage (returned, for its session to take the connection).
+    async fn run(&mut self, dp: &DataPlane, peer: Peer) -> Result<Option<Upgrade>, ConnError> {
         loop {
             let head = match self.read_head().await {
                 Ok(Some(head)) => head,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(None),
                 Err(ConnError::Protocol(e)) => {
                     let status = match e {
                         ProtocolError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -137,11 +150,24 @@ impl Conn {
             } = head;
             let arrived = std::time::Instant::now();
             let head_request = method == Method::HEAD;
+            // An upgrade has no body: one with a body (or pipelined behind another, or over
+            // HTTP/1.0) is served as a plain request, which a WebSocket stage refuses.
+            let upgrade = framing == BodyFraming::Empty
+                && version == Version::HTTP_11
+                && websocket::is_upgrade(&method, &fields);
             let (body, returned) = self.body(framing, expect_continue, arrived).await?;
             let (mut parts, ()) = Request::new(()).into_parts();
             parts.method = method;
             parts.uri = uri;
             parts.version = version;
+            if upgrade && let Some(stage) = websocket::session::target(dp, &parts, &fields, &peer) {
+                return Ok(Some(Upgrade {
+                    parts,
+                    fields,
+                    peer,
+                    stage,
+                }));
+            }
 
             let answer = pipeline::handle(dp, &parts, &fields, body, &peer, arrived).await;
             self.now = answer.ready;
@@ -157,7 +183,7 @@ impl Conn {
             }
             let head = self.write_head(&answer, head_request, version, reusable);
             if !self.write_body(head, answer.response.into_body()).await? {
-                return Ok(());
+                return Ok(None);
             }
             if std::mem::take(&mut self.waited) {
                 self.now = std::time::Instant::now();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::{Items, Paging, check_len, find_api};
-use crate::domain::http_api::{Authorizer, Deployment, Integration, Route, Stage, iso_now};
+use crate::domain::http_api::{Authorizer, Deployment, Integration, Route, RouteResponse, Stage, iso_now};
 use crate::domain::ids;
 use crate::domain::snapshot::HttpSnapshot;
 use crate::management::AppState;
@@ -40,10 +40,17 @@ async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiRe
         .into_iter()
         .map(|a| (a.authorizer_id.clone(), a))
         .collect();
-    if snapshot.http_api.protocol_type == "HTTP" {
-        crate::compiler::http_api::compile(&snapshot, "")
-            .map_err(|e| ApiError::bad_request(format!("Unable to deploy API: {e}")))?;
-    }
+    let compiled = if snapshot.http_api.protocol_type == "HTTP" {
+        crate::compiler::http_api::compile(&snapshot, "").map(drop)
+    } else {
+        let responses: Vec<(String, RouteResponse)> =
+            docs::all_children(conn, Kind::RouteResponse, api_id).await?;
+        for (route, response) in responses {
+            snapshot.route_responses.entry(route).or_default().push(response);
+        }
+        crate::compiler::websocket::compile(&snapshot, "").map(drop)
+    };
+    compiled.map_err(|e| ApiError::bad_request(format!("Unable to deploy API: {e}")))?;
     Ok(snapshot)
 }
 

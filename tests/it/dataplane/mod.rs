@@ -9,6 +9,7 @@ mod lambda;
 mod observe;
 mod routing;
 mod throttle;
+mod websocket;
 
 use aws_sdk_apigateway::Client;
 

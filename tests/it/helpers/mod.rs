@@ -77,7 +77,7 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     }
 }
 
-fn http_client() -> aws_sdk_apigateway::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_apigateway::config::SharedHttpClient {
     static CLIENT: OnceLock<aws_sdk_apigateway::config::SharedHttpClient> = OnceLock::new();
     CLIENT
         .get_or_init(|| aws_smithy_http_client::Builder::new().build_http())

@@ -1,0 +1,193 @@
+//! A WebSocket API's deployment snapshot, compiled: its routes by route key (`$connect`,
+//! `$disconnect`, `$default` and the keys the route selection expression picks), each with its
+//! integration compiled as the REST integration that calls the same backend (a Lambda
+//! function, an HTTP URL, a mock), and whether the route answers its client (a route
+//! response). Messages pick their route by the API's route selection expression, evaluated on
+//! the message's JSON body.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{CompileError, CompiledIntegration, compile_integration};
+use crate::domain::enums::IntegrationType;
+use crate::domain::http_api::Integration;
+use crate::domain::rest_api;
+use crate::domain::snapshot::HttpSnapshot;
+
+/// A WebSocket API deployment, ready to serve.
+#[derive(Debug)]
+pub struct CompiledWebSocketApi {
+    pub api_id: String,
+    pub snapshot_hash: String,
+    pub disable_execute_api_endpoint: bool,
+    pub selection: RouteSelection,
+    pub routes: HashMap<String, Arc<WsRoute>>,
+}
+
+/// How a message's route key is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteSelection {
+    /// `$request.body.{JSONPath}`: the value there in the message's JSON body.
+    BodyPath(String),
+    /// Any other expression: a static key (every message goes to that route).
+    Static(String),
+}
+
+impl RouteSelection {
+    pub fn parse(expression: &str) -> Self {
+        match expression.strip_prefix("$request.body.") {
+            Some(path) if !path.is_empty() => RouteSelection::BodyPath(path.to_owned()),
+            _ => RouteSelection::Static(expression.to_owned()),
+        }
+    }
+}
+
+/// A route of a WebSocket API.
+#[derive(Debug)]
+pub struct WsRoute {
+    pub route_id: String,
+    pub route_key: String,
+    pub integration: Option<CompiledIntegration>,
+    /// Whether the integration's answer goes back to the client (the route has a route
+    /// response and a route response selection expression).
+    pub responds: bool,
+}
+
+impl CompiledWebSocketApi {
+    /// The route a message goes to: the one its selection picks, else `$default`.
+    pub fn route_for(&self, body: &[u8]) -> Option<&Arc<WsRoute>> {
+        let key = match &self.selection {
+            RouteSelection::BodyPath(path) => crate::dataplane::request::body_path(body, path),
+            RouteSelection::Static(key) => Some(key.clone()),
+        };
+        key.filter(|k| !k.starts_with('$'))
+            .and_then(|k| self.routes.get(&k))
+            .or_else(|| self.routes.get("$default"))
+    }
+
+    pub fn route(&self, key: &str) -> Option<&Arc<WsRoute>> {
+        self.routes.get(key)
+    }
+}
+
+pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketApi, CompileError> {
+    if snapshot.format != crate::domain::snapshot::SNAPSHOT_FORMAT {
+        return Err(CompileError::Format(snapshot.format));
+    }
+    let mut routes = HashMap::new();
+    for route in &snapshot.routes {
+        let fail = |reason: String| CompileError::Method {
+            method: route.route_key.clone(),
+            path: String::new(),
+            reason,
+        };
+        let integration = route
+            .integration_id()
+            .and_then(|id| snapshot.integrations.get(id))
+            .map(as_rest_integration)
+            .transpose()
+            .map_err(&fail)?
+            .map(|i| compile_integration(&i))
+            .transpose()
+            .map_err(&fail)?;
+        let responds = route.route_response_selection_expression.is_some()
+            && snapshot
+                .route_responses
+                .get(&route.route_id)
+                .is_some_and(|r| !r.is_empty());
+        routes.insert(
+            route.route_key.clone(),
+            Arc::new(WsRoute {
+                route_id: route.route_id.clone(),
+                route_key: route.route_key.clone(),
+                integration,
+                responds,
+            }),
+        );
+    }
+    Ok(CompiledWebSocketApi {
+        api_id: snapshot.http_api.api_id.clone(),
+        snapshot_hash: hash.to_owned(),
+        disable_execute_api_endpoint: snapshot.http_api.disable_execute_api_endpoint,
+        selection: RouteSelection::parse(&snapshot.http_api.route_selection_expression),
+        routes,
+    })
+}
+
+/// The REST integration that calls what a WebSocket integration calls: a Lambda function
+/// (AWS_PROXY), an HTTP URL the message is posted to (HTTP_PROXY, HTTP), or a mock whose
+/// request template says its status (MOCK).
+fn as_rest_integration(i: &Integration) -> Result<rest_api::Integration, String> {
+    let (kind, uri) = match i.integration_type.as_str() {
+        "AWS_PROXY" => (
+            IntegrationType::AwsProxy,
+            i.integration_uri
+                .as_deref()
+                .map(super::http_api::lambda_invocation_uri),
+        ),
+        "HTTP_PROXY" | "HTTP" => (IntegrationType::HttpProxy, i.integration_uri.clone()),
+        "MOCK" => (IntegrationType::Mock, None),
+        other => {
+            return Err(format!(
+                "integration type {other} is not served for WebSocket APIs yet"
+            ));
+        }
+    };
+    Ok(rest_api::Integration {
+        kind,
+        http_method: i.integration_method.clone().or(Some("POST".into())),
+        uri,
+        connection_type: None,
+        connection_id: None,
+        credentials: i.credentials_arn.clone(),
+        request_parameters: Default::default(),
+        request_templates: i
+            .request_templates
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        passthrough_behavior: None,
+        content_handling: None,
+        timeout_in_millis: i.timeout_in_millis,
+        cache_namespace: None,
+        cache_key_parameters: vec![],
+        integration_responses: Default::default(),
+        tls_config: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_pick_their_route_by_the_selection_expression_then_default() {
+        let mut api = CompiledWebSocketApi {
+            api_id: "a".into(),
+            snapshot_hash: "h".into(),
+            disable_execute_api_endpoint: false,
+            selection: RouteSelection::parse("$request.body.action"),
+            routes: HashMap::new(),
+        };
+        for key in ["sendmessage", "$default", "$connect"] {
+            api.routes.insert(
+                key.into(),
+                Arc::new(WsRoute {
+                    route_id: key.into(),
+                    route_key: key.into(),
+                    integration: None,
+                    responds: false,
+                }),
+            );
+        }
+        let key = |body: &str| api.route_for(body.as_bytes()).map(|r| r.route_key.as_str());
+        assert_eq!(key(r#"{"action":"sendmessage"}"#), Some("sendmessage"));
+        assert_eq!(key(r#"{"action":"other"}"#), Some("$default"));
+        assert_eq!(key("not json"), Some("$default"));
+        assert_eq!(
+            key(r#"{"action":"$connect"}"#),
+            Some("$default"),
+            "no reserved route by message"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The `@connections` API of a WebSocket API's stage (`apigatewaymanagementapi`):
+//! `POST /{stage}/@connections/{id}` sends a message to the connection, `GET` tells when it
+//! connected, who it is and when it was last active, `DELETE` closes it. Calls are SigV4-signed
+//! (`execute-api`) by a caller of the API's own account; a connection this worker does not hold
+//! is gone (410). Any other request to a WebSocket stage is told to upgrade (426).
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode};
+use serde_json::json;
+
+use super::{MAX_MESSAGE, Outgoing};
+use crate::dataplane::body::RequestBody;
+use crate::dataplane::config::RuntimeConfig;
+use crate::dataplane::context::RequestContext;
+use crate::dataplane::error::GatewayError;
+use crate::dataplane::h1::RawFields;
+use crate::dataplane::integration::{Payload, Reply};
+use crate::dataplane::request::MethodRequest;
+use crate::dataplane::state::DataPlane;
+use crate::domain::enums::GatewayResponseType;
+
+/// An answer of the @connections API: its status, AWS's error type and a message.
+fn answer(status: StatusCode, error: Option<&str>, body: Bytes) -> Reply {
+    let mut res = Response::new(crate::dataplane::full_body(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(kind) = error.and_then(|e| HeaderValue::from_str(e).ok()) {
+        res.headers_mut().insert("x-amzn-errortype", kind);
+    }
+    Reply::from(res)
+}
+
+fn error(status: StatusCode, kind: &str, message: &str) -> Reply {
+    answer(
+        status,
+        Some(kind),
+        Bytes::from(json!({ "message": message }).to_string()),
+    )
+}
+
+pub async fn handle<'r>(
+    dp: &DataPlane,
+    config: &'r RuntimeConfig,
+    parts: &'r http::request::Parts,
+    fields: &'r RawFields,
+    body: RequestBody,
+    path: &'r str,
+    ctx: &mut RequestContext<'r>,
+) -> Result<Reply, GatewayError> {
+    let stage = ctx.stage_runtime.ok_or_else(GatewayError::internal)?;
+    let Some(raw_id) = path
+        .strip_prefix("/@connections/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+    else {
+        return Err(GatewayError::new(
+            GatewayResponseType::Default4xx,
+            426,
+            "Upgrade Required",
+        ));
+    };
+    let id = percent_encoding::percent_decode_str(raw_id).decode_utf8_lossy();
+    let body = Payload::Streaming(body).collect().await?;
+    let request = MethodRequest {
+        method: parts.method.clone(),
+        raw_query: parts.uri.query().map(str::to_owned),
+        query: Vec::new(),
+        path_params: Vec::new(),
+        fields,
+        header_map: std::sync::OnceLock::new(),
+        variables: &stage.stage.variables,
+        body: None,
+    };
+    // A caller of the API's own account, proven by its signature.
+    let caller = match crate::dataplane::authorizer::iam::caller(
+        config,
+        &request,
+        ctx.path(),
+        &body,
+        &stage.region,
+        ctx.host(),
+    ) {
+        Ok(caller) => caller,
+        Err(e) => return Ok(error(StatusCode::FORBIDDEN, "ForbiddenException", &e.message)),
+    };
+    if caller.config.account_id != stage.account_id {
+        return Ok(error(
+            StatusCode::FORBIDDEN,
+            "ForbiddenException",
+            "The caller is not of the API's account",
+        ));
+    }
+    let Some(connection) = dp
+        .shared
+        .websockets
+        .get(&id, &stage.api_id, &stage.stage.stage_name)
+    else {
+        return Ok(answer(
+            StatusCode::GONE,
+            Some("GoneException"),
+            Bytes::from_static(b"{}"),
+        ));
+    };
+    let iso = |ms: u64| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    Ok(match parts.method {
+        Method::POST => {
+            if body.len() > MAX_MESSAGE {
+                return Ok(error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PayloadTooLargeException",
+                    "Message too long: at most 128 KB",
+                ));
+            }
+            match connection.outbox.try_send(Outgoing::Message(body)) {
+                Ok(()) => answer(StatusCode::OK, None, Bytes::new()),
+                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "LimitExceededException",
+                    "The connection is not reading its messages fast enough",
+                ),
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                    answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}"))
+                }
+            }
+        }
+        Method::GET => {
+            let mut identity = serde_json::Map::new();
+            identity.insert("sourceIp".into(), json!(connection.source_ip));
+            if let Some(ua) = &connection.user_agent {
+                identity.insert("userAgent".into(), json!(ua));
+            }
+            let body = json!({
+                "connectedAt": iso(super::epoch_ms(connection.connected_at)),
+                "identity": identity,
+                "lastActiveAt": iso(connection.last_active.load(std::sync::atomic::Ordering::Relaxed)),
+            });
+            answer(StatusCode::OK, None, Bytes::from(body.to_string()))
+        }
+        Method::DELETE => {
+            // Behind whatever messages the connection still has to send.
+            let close = connection.outbox.send(Outgoing::Close);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), close).await;
+            answer(StatusCode::NO_CONTENT, None, Bytes::new())
+        }
+        _ => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequestException",
+            "The @connections API takes POST, GET and DELETE",
+        ),
+    })
+}

@@ -1,0 +1,362 @@
+//! One WebSocket connection, from the upgrade request to its close: `$connect` runs first (its
+//! integration's non-2xx answer refuses the handshake with that status), then the handshake is
+//! answered and the connection registered; each message goes to the route the API's selection
+//! expression picks (else `$default`, else AWS's `Forbidden` error frame), and a route with a
+//! route response sends its integration's answer back. Messages from the `@connections` API
+//! arrive through the connection's outbox. The connection closes after 10 idle minutes or 2
+//! hours; `$disconnect` runs however it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode};
+
+use super::event::{ConnectionInfo, EventType, event, request_ids};
+use super::{Handle, IDLE_TIMEOUT, MAX_FRAME, MAX_LIFETIME, MAX_MESSAGE, Outgoing, connection_id, touch};
+use crate::compiler::CompiledApi;
+use crate::compiler::websocket::WsRoute;
+use crate::dataplane::client::Budget;
+use crate::dataplane::config::StageRuntime;
+use crate::dataplane::context::{Peer, RequestContext, RequestFields};
+use crate::dataplane::h1::RawFields;
+use crate::dataplane::state::DataPlane;
+use crate::domain::enums::IntegrationType;
+
+/// An upgrade request to a WebSocket API's stage, taken off the HTTP/1 connection.
+pub struct Upgrade {
+    pub parts: http::request::Parts,
+    pub fields: RawFields,
+    pub peer: Peer,
+    pub stage: Arc<StageRuntime>,
+}
+
+/// The WebSocket API stage an upgrade request is for, when it is for one.
+pub fn target(
+    dp: &DataPlane,
+    parts: &http::request::Parts,
+    fields: &RawFields,
+    peer: &Peer,
+) -> Option<Arc<StageRuntime>> {
+    let config = dp.runtime.load_full();
+    let host = match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().as_bytes()),
+        None => fields.get(b"host"),
+    };
+    let kept = RequestFields {
+        host,
+        user_agent: None,
+        trace_id: None,
+    };
+    let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, Instant::now());
+    let (stage, path) = crate::dataplane::pipeline::resolve::stage(&config, &mut ctx).ok()?;
+    (matches!(*stage.api, CompiledApi::WebSocket(_)) && path == "/").then(|| stage.clone())
+}
+
+/// Serves the connection: `leftover` is what the client sent after its upgrade request.
+pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, upgrade: Upgrade) {
+    let Upgrade {
+        parts,
+        fields,
+        peer,
+        stage,
+    } = upgrade;
+    let CompiledApi::WebSocket(api) = &*stage.api else {
+        return;
+    };
+    let text = |name: &[u8]| fields.get(name).and_then(|v| std::str::from_utf8(v).ok());
+    let Some(key) = text(b"sec-websocket-key").map(str::to_owned) else {
+        return;
+    };
+    let info = ConnectionInfo {
+        connection_id: connection_id(),
+        connected_at: SystemTime::now(),
+        api_id: stage.api_id.clone(),
+        stage: stage.stage.stage_name.clone(),
+        domain_name: text(b"host")
+            .map(|h| h.split(':').next().unwrap_or(h).to_owned())
+            .unwrap_or_default(),
+        source_ip: peer.as_str().to_owned(),
+        user_agent: text(b"user-agent").map(str::to_owned),
+        headers: fields
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    std::str::from_utf8(n).ok()?.to_owned(),
+                    std::str::from_utf8(v).ok()?.to_owned(),
+                ))
+            })
+            .collect(),
+        query: parts
+            .uri
+            .query()
+            .map(crate::domain::query::parse)
+            .unwrap_or_default(),
+    };
+
+    // `$connect` decides whether the client may connect.
+    if let Some(route) = api.route("$connect") {
+        let request = request_ids();
+        match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
+            Ok((status, _)) if (200..300).contains(&status) => {}
+            Ok((status, body)) => return refuse(&mut stream, status, &body).await,
+            Err(why) => {
+                tracing::warn!(error = %why, api.id = %info.api_id, "the $connect integration failed");
+                return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
+            }
+        }
+    }
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(MAX_MESSAGE);
+    config.max_frame_size = Some(MAX_FRAME);
+    let mut ws =
+        WebSocketStream::from_partially_read(stream, leftover.to_vec(), Role::Server, Some(config)).await;
+
+    let (outbox, mut inbox) = tokio::sync::mpsc::channel(64);
+    let last_active = Arc::new(AtomicU64::new(super::epoch_ms(info.connected_at)));
+    let handle = Arc::new(Handle {
+        api_id: info.api_id.clone(),
+        stage: info.stage.clone(),
+        outbox,
+        connected_at: info.connected_at,
+        last_active: last_active.clone(),
+        source_ip: info.source_ip.clone(),
+        user_agent: info.user_agent.clone(),
+    });
+    let registry = &dp.shared.websockets;
+    registry.insert(info.connection_id.clone(), handle);
+    tracing::debug!(connection.id = %info.connection_id, api.id = %info.api_id, "websocket connected");
+
+    let idle = tokio::time::sleep(IDLE_TIMEOUT);
+    let lifetime = tokio::time::sleep(MAX_LIFETIME);
+    tokio::pin!(idle, lifetime);
+    let close_reason: Option<(CloseCode, &str)> = loop {
+        tokio::select! {
+            incoming = ws.next() => match incoming {
+                None => break None,
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, connection.id = %info.connection_id, "websocket read failed");
+                    // A message or frame over the limits is refused with 1009 (too big).
+                    break Some((CloseCode::Size, "Message too big"));
+                }
+                Some(Ok(Message::Close(_))) => break None,
+                Some(Ok(Message::Text(t))) => {
+                    touch(&last_active);
+                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    let answer = on_message(dp, &stage, api, &info, t.as_bytes(), false).await;
+                    if let Some(frame) = answer && ws.send(frame).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Binary(b))) => {
+                    touch(&last_active);
+                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    let answer = on_message(dp, &stage, api, &info, &b, true).await;
+                    if let Some(frame) = answer && ws.send(frame).await.is_err() {
+                        break None;
+                    }
+                }
+                // Pings are answered (tungstenite queues the pong; a flush sends it).
+                Some(Ok(_)) => {
+                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    if ws.flush().await.is_err() {
+                        break None;
+                    }
+                }
+            },
+            out = inbox.recv() => match out {
+                Some(Outgoing::Message(bytes)) => {
+                    let frame = match String::from_utf8(bytes.to_vec()) {
+                        Ok(text) => Message::text(text),
+                        Err(_) => Message::binary(bytes),
+                    };
+                    if ws.send(frame).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Outgoing::Close) | None => break Some((CloseCode::Normal, "")),
+            },
+            () = &mut idle => break Some((CloseCode::Away, "Going away")),
+            () = &mut lifetime => break Some((CloseCode::Away, "Going away")),
+        }
+    };
+    registry.remove(&info.connection_id);
+    if let Some((code, reason)) = close_reason {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(Some(frame))).await;
+    }
+    if let Some(route) = api.route("$disconnect") {
+        let request = request_ids();
+        if let Err(why) = invoke(dp, &stage, route, &info, EventType::Disconnect, None, &request).await {
+            tracing::warn!(error = %why, api.id = %info.api_id, "the $disconnect integration failed");
+        }
+    }
+    tracing::debug!(connection.id = %info.connection_id, "websocket closed");
+}
+
+/// A message: its route's integration called, and what goes back to the client (the route
+/// response, or AWS's error frame).
+async fn on_message(
+    dp: &DataPlane,
+    stage: &StageRuntime,
+    api: &crate::compiler::websocket::CompiledWebSocketApi,
+    info: &ConnectionInfo,
+    body: &[u8],
+    binary: bool,
+) -> Option<Message> {
+    let request = request_ids();
+    let error = |message: &str| {
+        Some(Message::text(
+            json!({"message": message, "connectionId": info.connection_id, "requestId": request.0})
+                .to_string(),
+        ))
+    };
+    let Some(route) = api.route_for(body) else {
+        return error("Forbidden");
+    };
+    match invoke(
+        dp,
+        stage,
+        route,
+        info,
+        EventType::Message,
+        Some((body, binary)),
+        &request,
+    )
+    .await
+    {
+        Ok((_, answer)) if route.responds => Some(match String::from_utf8(answer.to_vec()) {
+            Ok(text) => Message::text(text),
+            Err(_) => Message::binary(answer),
+        }),
+        Ok(_) => None,
+        Err(why) => {
+            tracing::warn!(error = %why, route = %route.route_key, "a WebSocket integration failed");
+            error("Internal server error")
+        }
+    }
+}
+
+/// Calls a route's integration: its status and body.
+async fn invoke(
+    dp: &DataPlane,
+    stage: &StageRuntime,
+    route: &WsRoute,
+    info: &ConnectionInfo,
+    kind: EventType,
+    body: Option<(&[u8], bool)>,
+    request: &(String, String),
+) -> Result<(u16, Bytes), String> {
+    let Some(integration) = &route.integration else {
+        return Ok((200, Bytes::new()));
+    };
+    match integration.kind {
+        IntegrationType::Mock => Ok((200, Bytes::new())),
+        IntegrationType::AwsProxy => {
+            let target = integration
+                .lambda
+                .as_ref()
+                .ok_or("the integration names no function")?;
+            let payload = event(info, kind, &route.route_key, body, request).to_string();
+            let (parts, answer) = crate::dataplane::integration::lambda::call_function(
+                dp,
+                integration.into(),
+                target,
+                &stage.stage.variables,
+                Bytes::from(payload),
+            )
+            .await
+            .map_err(|e| e.message.clone())?;
+            if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
+                return Err(format!("the function failed ({})", parts.status));
+            }
+            Ok(proxy_answer(answer))
+        }
+        IntegrationType::HttpProxy | IntegrationType::Http => {
+            let template = integration.uri.as_ref().ok_or("the integration has no URI")?;
+            let uri = template.render(
+                |_| None,
+                |name| stage.stage.variables.get(name).map(String::as_str),
+            );
+            let payload = body.map_or_else(Bytes::new, |(b, _)| Bytes::copy_from_slice(b));
+            let request = http::Request::post(uri)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header("x-amzn-connection-id", &info.connection_id)
+                .body(crate::dataplane::full_body(payload))
+                .map_err(|e| e.to_string())?;
+            let res = dp
+                .http
+                .request(request, Budget::starting_now(integration.timeout))
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = res.status.as_u16();
+            let mut body = std::pin::pin!(res.body);
+            let mut whole = BytesMut::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| e.to_string())?;
+                if let Ok(data) = frame.into_data() {
+                    if whole.len() + data.len() > MAX_MESSAGE {
+                        return Err("the backend's answer is over 128 KB".into());
+                    }
+                    whole.extend_from_slice(&data);
+                }
+            }
+            Ok((status, whole.freeze()))
+        }
+        IntegrationType::Aws => Err("AWS integrations of WebSocket APIs are not served yet".into()),
+    }
+}
+
+/// A Lambda proxy answer: `{"statusCode": ..., "body": ...}`, or any other result as a 200's
+/// body.
+fn proxy_answer(answer: Bytes) -> (u16, Bytes) {
+    match serde_json::from_slice::<Value>(&answer) {
+        Ok(Value::Object(o)) if o.contains_key("statusCode") => {
+            let status = o
+                .get("statusCode")
+                .and_then(Value::as_u64)
+                .filter(|s| (100..600).contains(s))
+                .unwrap_or(500) as u16;
+            let body = match o.get("body") {
+                Some(Value::String(s)) => Bytes::from(s.clone()),
+                Some(Value::Null) | None => Bytes::new(),
+                Some(other) => Bytes::from(other.to_string()),
+            };
+            (status, body)
+        }
+        _ => (200, answer),
+    }
+}
+
+/// Refuses the handshake with the `$connect` integration's status.
+async fn refuse(stream: &mut TcpStream, status: u16, body: &[u8]) {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Refused");
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body).await;
+    let _ = stream.shutdown().await;
+}

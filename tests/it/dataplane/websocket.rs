@@ -1,0 +1,423 @@
+//! WebSocket APIs served by a worker, with a real WebSocket client: `$connect` deciding,
+//! messages routed by the selection expression (then `$default`), route responses, AWS's
+//! Lambda event, `$disconnect`, the @connections API through `aws-sdk-apigatewaymanagement`,
+//! and the message size limit.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_apigatewayv2::types::{IntegrationType, ProtocolType};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::authorize::add_caller;
+use crate::backends::{fake_lambda, serve};
+use crate::helpers::*;
+
+/// A backend that keeps every request's path and body, answering the status its path ends
+/// with (`/status/403`), else 200.
+async fn recorder() -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, String)>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let addr = serve(move |req: hyper::Request<hyper::body::Incoming>| {
+        let log = log.clone();
+        async move {
+            let path = req.uri().path().to_owned();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            log.lock()
+                .unwrap()
+                .push((path.clone(), String::from_utf8_lossy(&body).into_owned()));
+            let status = path
+                .rsplit_once("/status/")
+                .and_then(|(_, s)| s.parse().ok())
+                .unwrap_or(200);
+            hyper::Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::from_static(b"{\"from\": \"recorder\"}")))
+                .unwrap()
+        }
+    })
+    .await;
+    (addr, seen)
+}
+
+fn lambda(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
+}
+
+async fn next_text(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
+    let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("a message in time")
+        .expect("an open connection")
+        .expect("a frame");
+    serde_json::from_str(msg.to_text().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn websocket_connections_route_messages_and_take_connections_api_calls() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let (backend, seen) = recorder().await;
+    let api = c
+        .create_api()
+        .name("chat")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let integration = |kind: IntegrationType, uri: String| {
+        let c = c.clone();
+        let api = api.clone();
+        async move {
+            c.create_integration()
+                .api_id(api)
+                .integration_type(kind)
+                .integration_uri(uri)
+                .send()
+                .await
+                .unwrap()
+                .integration_id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let echo = integration(IntegrationType::AwsProxy, lambda("echo")).await;
+    let connect = integration(
+        IntegrationType::HttpProxy,
+        format!("http://{backend}/connect/status/${{stageVariables.connect}}"),
+    )
+    .await;
+    let disconnect = integration(IntegrationType::HttpProxy, format!("http://{backend}/disconnect")).await;
+    for (key, target, responds) in [
+        ("$connect", &connect, false),
+        ("$disconnect", &disconnect, false),
+        ("sendmessage", &echo, true),
+        ("$default", &echo, true),
+    ] {
+        let mut route = c
+            .create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{target}"));
+        if responds {
+            route = route.route_response_selection_expression("$default");
+        }
+        let route = route.send().await.unwrap();
+        if responds {
+            c.create_route_response()
+                .api_id(&api)
+                .route_id(route.route_id().unwrap())
+                .route_response_key("$default")
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    for (stage, status) in [("prod", "200"), ("closed", "403")] {
+        c.create_stage()
+            .api_id(&api)
+            .stage_name(stage)
+            .auto_deploy(true)
+            .stage_variables("connect", status)
+            .send()
+            .await
+            .unwrap();
+    }
+    add_caller(
+        &app,
+        "MANAGER",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/m"),
+        None,
+        &[],
+    )
+    .await;
+    let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(serving(&worker, &api, "prod").await);
+    assert!(serving(&worker, &api, "closed").await);
+    let port = worker.addr.port();
+    let url = |stage: &str| format!("ws://127.0.0.1:{port}/restapis/{api}/{stage}/_user_request_/");
+
+    // $connect's non-2xx answer refuses the handshake with its status.
+    match tokio_tungstenite::connect_async(url("closed")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("the connection should be refused: {other:?}"),
+    }
+    let (mut ws, res) = tokio_tungstenite::connect_async(format!("{}?room=7", url("prod")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 101);
+    let connects: Vec<_> = seen.lock().unwrap().iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(connects, ["/connect/status/403", "/connect/status/200"]);
+
+    // A message goes to the route its action names, and the route answers with the function's.
+    ws.send(Message::text(
+        json!({"action": "sendmessage", "data": "hi"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    // The echo function answers the event it got as its body.
+    let event = next_text(&mut ws).await;
+    let context = &event["requestContext"];
+    assert_eq!(context["routeKey"], "sendmessage", "{event}");
+    assert_eq!(context["eventType"], "MESSAGE");
+    assert_eq!(context["stage"], "prod");
+    assert_eq!(context["apiId"], api.as_str());
+    assert_eq!(context["messageDirection"], "IN");
+    assert_eq!(context["identity"]["sourceIp"], "127.0.0.1");
+    assert!(context["messageId"].is_string() && context["connectedAt"].is_u64());
+    assert_eq!(
+        event["body"],
+        json!({"action": "sendmessage", "data": "hi"}).to_string()
+    );
+    assert_eq!(event["isBase64Encoded"], false);
+    let connection_id = context["connectionId"].as_str().unwrap().to_owned();
+    assert_eq!(connection_id.len(), 16);
+    // Anything else goes to `$default`.
+    ws.send(Message::text("not json at all")).await.unwrap();
+    let event = next_text(&mut ws).await;
+    assert_eq!(event["requestContext"]["routeKey"], "$default");
+
+    // The @connections API, signed by a caller of the API's account.
+    let management = |key: &str, secret: &str| {
+        let config = aws_sdk_apigatewaymanagement::Config::builder()
+            .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewaymanagement::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+                key, secret, None, None, "tests",
+            ))
+            .endpoint_url(format!(
+                "http://127.0.0.1:{port}/restapis/{api}/prod/_user_request_"
+            ))
+            .http_client(http_client())
+            .build();
+        aws_sdk_apigatewaymanagement::Client::from_conf(config)
+    };
+    let m = management("MANAGER", "MANAGER-secret");
+    m.post_to_connection()
+        .connection_id(&connection_id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(
+            json!({"pushed": true}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ws).await, json!({"pushed": true}));
+    let got = m
+        .get_connection()
+        .connection_id(&connection_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(got.connected_at().is_some() && got.last_active_at().is_some());
+    assert_eq!(got.identity().unwrap().source_ip(), Some("127.0.0.1"));
+    let e = management("MANAGER", "wrong")
+        .post_to_connection()
+        .connection_id(&connection_id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.into_service_error().meta().code(), Some("ForbiddenException"));
+
+    // DELETE closes the connection; `$disconnect` runs; the connection is gone after.
+    m.delete_connection()
+        .connection_id(&connection_id)
+        .send()
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_close() {
+                return true;
+            }
+        }
+        true
+    })
+    .await
+    .unwrap();
+    assert!(closed);
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            seen.lock().unwrap().iter().any(|(p, _)| p == "/disconnect")
+        })
+        .await
+    );
+    let e = m
+        .post_to_connection()
+        .connection_id(&connection_id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("late"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_gone_exception());
+
+    // A client's close runs `$disconnect` too; a message over 128 KB closes with 1009.
+    let before = seen.lock().unwrap().len();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url("prod")).await.unwrap();
+    ws.send(Message::text("x".repeat(129 << 10))).await.unwrap();
+    let mut code = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+        if let Message::Close(Some(frame)) = msg {
+            code = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(1009), "message too big");
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            seen.lock().unwrap()[before..]
+                .iter()
+                .filter(|(p, _)| p == "/disconnect")
+                .count()
+                == 1
+        })
+        .await
+    );
+    // A plain request to the stage is told to upgrade.
+    let res = reqwest::get(format!(
+        "http://127.0.0.1:{port}/restapis/{api}/prod/_user_request_/"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 426);
+}
+
+/// A masked client text frame (RFC 6455 §5.2), for payloads under 126 bytes.
+fn client_frame(text: &str) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | text.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// The upgrade on the raw wire: the handshake's accept key, bytes sent behind the upgrade
+/// request read as frames (never as another HTTP request), and requests that only look like
+/// upgrades (with a body, over HTTP/1.0, to a REST stage) served as plain HTTP.
+#[tokio::test]
+async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing_else() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = c
+        .create_api()
+        .name("wire")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let echo = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(lambda("echo"))
+        .send()
+        .await
+        .unwrap();
+    let route = c
+        .create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(format!("integrations/{}", echo.integration_id().unwrap()))
+        .route_response_selection_expression("$default")
+        .send()
+        .await
+        .unwrap();
+    c.create_route_response()
+        .api_id(&api)
+        .route_id(route.route_id().unwrap())
+        .route_response_key("$default")
+        .send()
+        .await
+        .unwrap();
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let rest = super::mock_api(&app.client(), "prod").await;
+    let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(serving(&worker, &api, "prod").await);
+    assert!(serving(&worker, &rest, "prod").await);
+    let exchange = |request: Vec<u8>| async move {
+        let mut s = tokio::net::TcpStream::connect(worker.addr).await.unwrap();
+        s.write_all(&request).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read until the server has said enough (or closed).
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(std::time::Duration::from_millis(700), s.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let upgrade = |host: &str, extra: &str, version: &str| {
+        format!(
+            "GET /prod HTTP/{version}\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+        )
+    };
+    let host = format!("{api}.execute-api.localhost");
+
+    // The handshake, and a frame sent right behind the request: a message, not a request.
+    let mut request = upgrade(&host, "", "1.1").into_bytes();
+    request.extend(client_frame(r#"{"action":"hello"}"#));
+    let got = exchange(request).await;
+    assert!(got.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{got}");
+    assert!(
+        got.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+        "{got}"
+    );
+    assert!(
+        got.contains(r#""routeKey":"$default""#),
+        "the frame was a message: {got}"
+    );
+
+    // A body makes it a plain request (which a WebSocket stage answers 426), whose body is
+    // not taken for frames; HTTP/1.0 cannot upgrade.
+    let got = exchange(
+        upgrade(&host, "Content-Length: 5\r\n", "1.1")
+            .into_bytes()
+            .into_iter()
+            .chain(*b"hello")
+            .collect(),
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 426"), "{got}");
+    let got = exchange(upgrade(&host, "", "1.0").into_bytes()).await;
+    assert!(
+        got.starts_with("HTTP/1.1 426") || got.starts_with("HTTP/1.0 426"),
+        "{got}"
+    );
+    // An upgrade to a REST stage is a plain request to it.
+    let rest_host = format!("{rest}.execute-api.localhost");
+    let got = exchange(
+        upgrade(&rest_host, "", "1.1")
+            .replace("GET /prod ", "GET /prod/pets ")
+            .into_bytes(),
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains(r#"{"pets": ["rex"]}"#), "{got}");
+}
