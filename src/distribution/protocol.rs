@@ -11,6 +11,40 @@ pub const SNAPSHOTS_PATH: &str = "/_gatehouse/v1/snapshots";
 pub const ACKS_PATH: &str = "/_gatehouse/v1/acks";
 pub const FLEET_PATH: &str = "/_gatehouse/v1/fleet";
 pub const USAGE_PATH: &str = "/_gatehouse/v1/usage";
+/// Workers' WebSocket connections: registered and forgotten here (POST), and reached through
+/// here by a worker that does not hold one (`POST {CONNECTIONS_PATH}/{id}`).
+pub const CONNECTIONS_PATH: &str = "/_gatehouse/v1/connections";
+
+/// The connections a worker opened and closed since it last said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionChanges {
+    pub worker_id: String,
+    #[serde(default)]
+    pub opened: Vec<crate::store::websockets::ConnectionRecord>,
+    #[serde(default)]
+    pub closed: Vec<String>,
+}
+
+/// An @connections call for a connection another worker holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionCall {
+    pub api_id: String,
+    pub stage: String,
+    pub op: ConnectionOp,
+    /// A message's bytes, base64.
+    #[serde(default)]
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConnectionOp {
+    Post,
+    Get,
+    Delete,
+}
 
 /// A worker's report of what API keys used. Sent again until acknowledged, under the same
 /// `batchId`: the control plane applies each batch once.
@@ -53,6 +87,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         callers: Option<Vec<CallerConfig>>,
     },
+    /// A message for (or the close of) a WebSocket connection this worker holds, sent through
+    /// another worker's @connections API. Not a configuration change: `revision` is the last
+    /// one sent.
+    #[serde(rename_all = "camelCase")]
+    Deliver {
+        revision: i64,
+        connection_id: String,
+        close: bool,
+        /// The message, base64.
+        data: String,
+    },
     /// Nothing changed; the fleet's size, as the control plane last saw it.
     Heartbeat {
         revision: i64,
@@ -66,7 +111,8 @@ impl Event {
         match self {
             Event::Full { revision, .. }
             | Event::Delta { revision, .. }
-            | Event::Heartbeat { revision, .. } => *revision,
+            | Event::Heartbeat { revision, .. }
+            | Event::Deliver { revision, .. } => *revision,
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Subscriber {
     limiters: Option<Arc<crate::dataplane::throttle::Limiters>>,
     /// The stage caches, kept across configurations.
     caches: Arc<crate::dataplane::cache::ResponseCaches>,
+    /// The WebSocket connections the worker holds, for messages other workers deliver.
+    websockets: Option<Arc<crate::dataplane::websocket::Registry>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -93,6 +95,7 @@ impl Subscriber {
             broken: HashMap::new(),
             limiters: None,
             caches: Arc::default(),
+            websockets: None,
         }
     }
 
@@ -105,6 +108,11 @@ impl Subscriber {
     /// Keeps the stage caches in `caches` (the workers' threads serve from them).
     pub fn with_caches(mut self, caches: Arc<crate::dataplane::cache::ResponseCaches>) -> Self {
         self.caches = caches;
+        self
+    }
+
+    pub fn with_websockets(mut self, registry: Arc<crate::dataplane::websocket::Registry>) -> Self {
+        self.websockets = Some(registry);
         self
     }
 
@@ -238,6 +246,17 @@ impl Subscriber {
         let mut stages = self.stages.clone();
         let mut callers = self.callers.clone();
         match event {
+            Event::Deliver {
+                connection_id,
+                close,
+                data,
+                ..
+            } => {
+                if let Some(registry) = &self.websockets {
+                    registry.deliver(&connection_id, close, &data);
+                }
+                return Ok(());
+            }
             Event::Heartbeat { fleet, .. } => {
                 if let (Some(n), Some(l)) = (fleet, &self.limiters) {
                     l.set_fleet(n);

@@ -18,6 +18,7 @@ pub mod stages;
 pub mod usage;
 pub mod usage_plans;
 pub mod vpc_links;
+pub mod websockets;
 
 use std::time::Duration;
 

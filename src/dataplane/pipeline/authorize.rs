@@ -297,6 +297,29 @@ fn evaluate(policy: &Policy, caller: Caller<'_>, action: &str, arn: &str, origin
     })
 }
 
+/// Whether a signed caller's identity policies allow `action` on `arn` (an explicit deny
+/// wins): the @connections API's `execute-api:ManageConnections`.
+pub fn identity_allows<'a>(
+    dp: &'a DataPlane,
+    signer: &crate::dataplane::config::Caller,
+    action: &str,
+    arn: &str,
+    request: &MethodRequest<'a>,
+    ctx: &RequestContext<'a>,
+) -> bool {
+    let who = Caller::Iam {
+        account: &signer.config.account_id,
+        arn: &signer.config.principal_arn,
+    };
+    let from = Origin::new(dp, request, ctx);
+    signer
+        .policies
+        .iter()
+        .map(|p| evaluate(p, who, action, arn, &from))
+        .fold(Decision::ImplicitDeny, Decision::combine)
+        == Decision::Allow
+}
+
 /// AWS's 403 for policies that do not let `user` in.
 fn policy_denies(user: &str, arn: &str, explicitly: bool) -> GatewayError {
     let how = if explicitly { " with an explicit deny" } else { "" };

@@ -58,8 +58,12 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPl
         // the socket (an upgrade request has no body to stream).
         Ok(Some(upgrade)) => {
             let Conn { stream, rbuf, .. } = conn;
-            if let Ok(stream) = Arc::try_unwrap(stream) {
-                crate::dataplane::websocket::session::serve(dp, stream, rbuf, upgrade).await;
+            match Arc::try_unwrap(stream) {
+                Ok(stream) => crate::dataplane::websocket::session::serve(dp, stream, rbuf, upgrade).await,
+                // Only a request body still being read holds the socket, and an upgrade has none.
+                Err(_) => {
+                    tracing::warn!(client = %remote, "an upgraded connection's socket is still shared; closed")
+                }
             }
             return;
         }
@@ -173,8 +177,10 @@ impl Conn {
             self.now = answer.ready;
 
             // A streamed body hands the read buffer back once read to its end; one the pipeline
-            // left unread leaves the rest of it on the connection, which must then close.
-            let mut reusable = keep_alive;
+            // left unread leaves the rest of it on the connection, which must then close. A
+            // request that asked for an upgrade and was answered without one closes it too: a
+            // proxy in front may already tunnel the connection.
+            let mut reusable = keep_alive && fields.get(b"upgrade").is_none();
             if let Some(mut returned) = returned {
                 match returned.try_recv() {
                     Ok(buf) => self.rbuf = buf,

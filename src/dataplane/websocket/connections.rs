@@ -62,6 +62,14 @@ pub async fn handle<'r>(
         ));
     };
     let id = percent_encoding::percent_decode_str(raw_id).decode_utf8_lossy();
+    // A message is 128 KB at most: a larger one is refused before it is read.
+    if http_body::Body::size_hint(&body).lower() > MAX_MESSAGE as u64 {
+        return Ok(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLargeException",
+            "Message too long: at most 128 KB",
+        ));
+    }
     let body = Payload::Streaming(body).collect().await?;
     let request = MethodRequest {
         method: parts.method.clone(),
@@ -85,11 +93,28 @@ pub async fn handle<'r>(
         Ok(caller) => caller,
         Err(e) => return Ok(error(StatusCode::FORBIDDEN, "ForbiddenException", &e.message)),
     };
-    if caller.config.account_id != stage.account_id {
+    // A caller of the API's account whose policies allow it to manage this connection.
+    let arn = format!(
+        "arn:aws:execute-api:{}:{}:{}/{}/{}/@connections/{id}",
+        stage.region, stage.account_id, stage.api_id, stage.stage.stage_name, parts.method
+    );
+    if caller.config.account_id != stage.account_id
+        || !crate::dataplane::pipeline::authorize::identity_allows(
+            dp,
+            &caller,
+            "execute-api:ManageConnections",
+            &arn,
+            &request,
+            ctx,
+        )
+    {
         return Ok(error(
             StatusCode::FORBIDDEN,
             "ForbiddenException",
-            "The caller is not of the API's account",
+            &format!(
+                "User: {} is not authorized to perform: execute-api:ManageConnections on resource: {arn}",
+                caller.config.principal_arn
+            ),
         ));
     }
     let Some(connection) = dp
@@ -97,11 +122,7 @@ pub async fn handle<'r>(
         .websockets
         .get(&id, &stage.api_id, &stage.stage.stage_name)
     else {
-        return Ok(answer(
-            StatusCode::GONE,
-            Some("GoneException"),
-            Bytes::from_static(b"{}"),
-        ));
+        return Ok(elsewhere(dp, &id, stage, &parts.method, body).await);
     };
     let iso = |ms: u64| {
         chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
@@ -145,8 +166,15 @@ pub async fn handle<'r>(
         Method::DELETE => {
             // Behind whatever messages the connection still has to send.
             let close = connection.outbox.send(Outgoing::Close);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), close).await;
-            answer(StatusCode::NO_CONTENT, None, Bytes::new())
+            match tokio::time::timeout(std::time::Duration::from_secs(5), close).await {
+                Ok(Ok(())) => answer(StatusCode::NO_CONTENT, None, Bytes::new()),
+                Ok(Err(_)) => answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}")),
+                Err(_) => error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "LimitExceededException",
+                    "The connection is not reading its messages fast enough",
+                ),
+            }
         }
         _ => error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -154,4 +182,63 @@ pub async fn handle<'r>(
             "The @connections API takes POST, GET and DELETE",
         ),
     })
+}
+
+/// An @connections call for a connection this worker does not hold: the control plane reaches
+/// the worker that does, if any (else the connection is gone).
+async fn elsewhere(
+    dp: &DataPlane,
+    id: &str,
+    stage: &crate::dataplane::config::StageRuntime,
+    method: &Method,
+    body: Bytes,
+) -> Reply {
+    use base64::Engine;
+
+    use crate::distribution::protocol::{ConnectionCall, ConnectionOp};
+    let gone = || answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}"));
+    let op = match *method {
+        Method::POST if body.len() > MAX_MESSAGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLargeException",
+                "Message too long: at most 128 KB",
+            );
+        }
+        Method::POST => ConnectionOp::Post,
+        Method::GET => ConnectionOp::Get,
+        Method::DELETE => ConnectionOp::Delete,
+        _ => {
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "BadRequestException",
+                "The @connections API takes POST, GET and DELETE",
+            );
+        }
+    };
+    let Some(relay) = dp.shared.websockets.relay() else {
+        return gone();
+    };
+    let call = ConnectionCall {
+        api_id: stage.api_id.clone(),
+        stage: stage.stage.stage_name.clone(),
+        op,
+        data: base64::engine::general_purpose::STANDARD.encode(&body),
+    };
+    match relay.call(id, &call).await {
+        Ok((status, answered)) if status.is_success() => match op {
+            ConnectionOp::Get => answer(StatusCode::OK, None, answered),
+            ConnectionOp::Delete => answer(StatusCode::NO_CONTENT, None, Bytes::new()),
+            ConnectionOp::Post => answer(StatusCode::OK, None, Bytes::new()),
+        },
+        Ok((StatusCode::GONE | StatusCode::NOT_FOUND, _)) => gone(),
+        other => {
+            tracing::warn!(answer = ?other.map(|(s, _)| s), "the control plane cannot reach the connection");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerErrorException",
+                "The connection's worker cannot be reached",
+            )
+        }
+    }
 }

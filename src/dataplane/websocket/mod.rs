@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod event;
+pub mod fleet;
 pub mod session;
 
 use std::collections::HashMap;
@@ -36,10 +37,17 @@ pub fn is_upgrade(method: &Method, fields: &RawFields) -> bool {
             .flat_map(|v| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     };
+    // The key: a nonce of 16 bytes, base64.
+    let key_ok = fields.get(b"sec-websocket-key").is_some_and(|k| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(k)
+            .is_ok_and(|nonce| nonce.len() == 16)
+    });
     method == Method::GET
         && has_token(b"upgrade", "websocket")
         && has_token(b"connection", "upgrade")
-        && fields.get(b"sec-websocket-key").is_some()
+        && key_ok
         && fields.get(b"sec-websocket-version") == Some(b"13")
 }
 
@@ -63,32 +71,100 @@ pub struct Handle {
     pub user_agent: Option<String>,
 }
 
-/// The connections a worker holds, by connection id; shared by its threads.
+/// The connections a worker holds, by connection id; shared by its threads. Each one opened
+/// or closed is told to the fleet's registry (the control plane), through [`Registry::report_to`].
 #[derive(Debug, Default)]
-pub struct Registry(Mutex<HashMap<String, std::sync::Arc<Handle>>>);
+pub struct Registry {
+    map: Mutex<HashMap<String, std::sync::Arc<Handle>>>,
+    changes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Change>>,
+    /// How to reach connections other workers hold.
+    relay: std::sync::OnceLock<fleet::Relay>,
+}
+
+/// A connection opened or closed, for the control plane's registry.
+#[derive(Debug)]
+pub enum Change {
+    Opened(crate::store::websockets::ConnectionRecord),
+    Closed(String),
+}
 
 impl Registry {
+    /// Where the registry tells of connections opened and closed, and asks for the ones other
+    /// workers hold (set once, at startup).
+    pub fn report_to(&self, changes: tokio::sync::mpsc::UnboundedSender<Change>, relay: fleet::Relay) {
+        let _ = self.changes.set(changes);
+        let _ = self.relay.set(relay);
+    }
+
     pub fn insert(&self, id: String, handle: std::sync::Arc<Handle>) {
-        self.0
+        if let Some(changes) = self.changes.get() {
+            let _ = changes.send(Change::Opened(crate::store::websockets::ConnectionRecord {
+                connection_id: id.clone(),
+                api_id: handle.api_id.clone(),
+                stage: handle.stage.clone(),
+                connected_at: epoch_ms(handle.connected_at),
+                source_ip: handle.source_ip.clone(),
+                user_agent: handle.user_agent.clone(),
+            }));
+        }
+        self.map
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, handle);
     }
 
     pub fn remove(&self, id: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        let removed = self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        if removed.is_some()
+            && let Some(changes) = self.changes.get()
+        {
+            let _ = changes.send(Change::Closed(id.to_owned()));
+        }
     }
 
     /// The connection `id` of the API `api_id`'s stage `stage`.
     pub fn get(&self, id: &str, api_id: &str, stage: &str) -> Option<std::sync::Arc<Handle>> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.get(id)
             .filter(|h| h.api_id == api_id && h.stage == stage)
             .cloned()
     }
 
+    /// A message (base64) for, or the close of, a connection this worker holds, from another
+    /// worker's @connections API.
+    pub fn deliver(&self, id: &str, close: bool, data: &str) {
+        use base64::Engine;
+        let handle = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned();
+        let Some(handle) = handle else {
+            return;
+        };
+        let out = if close {
+            Outgoing::Close
+        } else {
+            match base64::engine::general_purpose::STANDARD.decode(data) {
+                Ok(bytes) => Outgoing::Message(Bytes::from(bytes)),
+                Err(_) => return,
+            }
+        };
+        if handle.outbox.try_send(out).is_err() {
+            tracing::debug!(
+                connection.id = id,
+                "a delivered message found the connection's outbox full"
+            );
+        }
+    }
+
+    pub fn relay(&self) -> Option<&fleet::Relay> {
+        self.relay.get()
+    }
+
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -58,7 +58,40 @@ pub fn target(
     };
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, Instant::now());
     let (stage, path) = crate::dataplane::pipeline::resolve::stage(&config, &mut ctx).ok()?;
-    (matches!(*stage.api, CompiledApi::WebSocket(_)) && path == "/").then(|| stage.clone())
+    // An API that disables its execute-api endpoint is refused by the plain request path.
+    let served = matches!(&*stage.api, CompiledApi::WebSocket(api) if !api.disable_execute_api_endpoint);
+    (served && path == "/").then(|| stage.clone())
+}
+
+/// The `domainName` events carry, which functions build their @connections URL from: the
+/// Host the client used when it is this API's local execute-api name, else AWS's for the API
+/// (never a name a client chose: the function would send its signed calls there).
+fn domain_name(host: Option<&str>, api_id: &str, region: &str) -> String {
+    let host = host.map(|h| h.split(':').next().unwrap_or(h));
+    match host {
+        Some(h) if h == format!("{api_id}.execute-api.localhost") => h.to_owned(),
+        _ => format!("{api_id}.execute-api.{region}.amazonaws.com"),
+    }
+}
+
+/// Removes a connection from the registry however its session ends (a panic included).
+struct Registered<'a> {
+    registry: &'a super::Registry,
+    id: &'a str,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.registry.remove(self.id);
+    }
+}
+
+/// Sends a frame, within the worker's write timeout: a client that does not read is dropped.
+async fn send<S>(ws: &mut WebSocketStream<S>, frame: Message, timeout: std::time::Duration) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    matches!(tokio::time::timeout(timeout, ws.send(frame)).await, Ok(Ok(())))
 }
 
 /// Serves the connection: `leftover` is what the client sent after its upgrade request.
@@ -81,9 +114,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         connected_at: SystemTime::now(),
         api_id: stage.api_id.clone(),
         stage: stage.stage.stage_name.clone(),
-        domain_name: text(b"host")
-            .map(|h| h.split(':').next().unwrap_or(h).to_owned())
-            .unwrap_or_default(),
+        domain_name: domain_name(text(b"host"), &stage.api_id, &stage.region),
         source_ip: peer.as_str().to_owned(),
         user_agent: text(b"user-agent").map(str::to_owned),
         headers: fields
@@ -107,7 +138,14 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         let request = request_ids();
         match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
             Ok((status, _)) if (200..300).contains(&status) => {}
-            Ok((status, body)) => return refuse(&mut stream, status, &body).await,
+            // Only an error status refuses as itself; anything else is the integration's fault.
+            Ok((status, body)) if (400..600).contains(&status) => {
+                return refuse(&mut stream, status, &body).await;
+            }
+            Ok((status, _)) => {
+                tracing::warn!(status, api.id = %info.api_id, "the $connect integration answered neither success nor error");
+                return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
+            }
             Err(why) => {
                 tracing::warn!(error = %why, api.id = %info.api_id, "the $connect integration failed");
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
@@ -124,6 +162,11 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(MAX_MESSAGE);
     config.max_frame_size = Some(MAX_FRAME);
+    // Small buffers: a worker holds many idle connections.
+    config.read_buffer_size = 8 << 10;
+    config.write_buffer_size = 8 << 10;
+    config.max_write_buffer_size = 256 << 10;
+    let write_timeout = dp.timeouts.write;
     let mut ws =
         WebSocketStream::from_partially_read(stream, leftover.to_vec(), Role::Server, Some(config)).await;
 
@@ -140,6 +183,10 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     });
     let registry = &dp.shared.websockets;
     registry.insert(info.connection_id.clone(), handle);
+    let registered = Registered {
+        registry,
+        id: &info.connection_id,
+    };
     tracing::debug!(connection.id = %info.connection_id, api.id = %info.api_id, "websocket connected");
 
     let idle = tokio::time::sleep(IDLE_TIMEOUT);
@@ -150,16 +197,26 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             incoming = ws.next() => match incoming {
                 None => break None,
                 Some(Err(e)) => {
+                    use tokio_tungstenite::tungstenite::Error;
                     tracing::debug!(error = %e, connection.id = %info.connection_id, "websocket read failed");
-                    // A message or frame over the limits is refused with 1009 (too big).
-                    break Some((CloseCode::Size, "Message too big"));
+                    break match e {
+                        // A message or frame over the limits: 1009 (too big).
+                        Error::Capacity(_) => Some((CloseCode::Size, "Message too big")),
+                        Error::Utf8(_) => Some((CloseCode::Invalid, "Invalid UTF-8")),
+                        Error::Protocol(_) => Some((CloseCode::Protocol, "Protocol error")),
+                        _ => None,
+                    };
                 }
-                Some(Ok(Message::Close(_))) => break None,
+                Some(Ok(Message::Close(_))) => {
+                    // The client's close is answered (tungstenite queued the reply).
+                    let _ = tokio::time::timeout(write_timeout, ws.flush()).await;
+                    break None;
+                }
                 Some(Ok(Message::Text(t))) => {
                     touch(&last_active);
                     idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
                     let answer = on_message(dp, &stage, api, &info, t.as_bytes(), false).await;
-                    if let Some(frame) = answer && ws.send(frame).await.is_err() {
+                    if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {
                         break None;
                     }
                 }
@@ -167,14 +224,14 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                     touch(&last_active);
                     idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
                     let answer = on_message(dp, &stage, api, &info, &b, true).await;
-                    if let Some(frame) = answer && ws.send(frame).await.is_err() {
+                    if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {
                         break None;
                     }
                 }
                 // Pings are answered (tungstenite queues the pong; a flush sends it).
                 Some(Ok(_)) => {
                     idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
-                    if ws.flush().await.is_err() {
+                    if !matches!(tokio::time::timeout(write_timeout, ws.flush()).await, Ok(Ok(()))) {
                         break None;
                     }
                 }
@@ -185,7 +242,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                         Ok(text) => Message::text(text),
                         Err(_) => Message::binary(bytes),
                     };
-                    if ws.send(frame).await.is_err() {
+                    if !send(&mut ws, frame, write_timeout).await {
                         break None;
                     }
                 }
@@ -195,7 +252,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             () = &mut lifetime => break Some((CloseCode::Away, "Going away")),
         }
     };
-    registry.remove(&info.connection_id);
+    drop(registered);
     if let Some((code, reason)) = close_reason {
         let frame = CloseFrame {
             code,
@@ -288,7 +345,11 @@ async fn invoke(
             if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
                 return Err(format!("the function failed ({})", parts.status));
             }
-            Ok(proxy_answer(answer))
+            let (status, body) = proxy_answer(answer);
+            if body.len() > MAX_MESSAGE {
+                return Err("the function's answer is over 128 KB".into());
+            }
+            Ok((status, body))
         }
         IntegrationType::HttpProxy | IntegrationType::Http => {
             let template = integration.uri.as_ref().ok_or("the integration has no URI")?;

@@ -171,11 +171,20 @@ async fn apply(
             )));
         }
     }
+    // What the data plane does not enforce yet is refused rather than left open.
+    let not_served = |what: &str| {
+        ApiError::bad_request(format!(
+            "{what} of WebSocket routes are not enforced by Gatehouse yet"
+        ))
+    };
     if let Some(r) = api_key_required {
         if r && http {
             return Err(ApiError::bad_request(
                 "API keys are supported only for WebSocket APIs",
             ));
+        }
+        if r {
+            return Err(not_served("API keys (apiKeyRequired)"));
         }
         route.api_key_required = r;
     }
@@ -185,6 +194,9 @@ async fn apply(
                 "Request models are supported only for WebSocket APIs",
             ));
         }
+        if !m.is_empty() {
+            return Err(not_served("Request models"));
+        }
         route.request_models = m;
     }
     if let Some(p) = request_parameters {
@@ -192,6 +204,9 @@ async fn apply(
             return Err(ApiError::bad_request(
                 "Route request parameters are supported only for WebSocket APIs",
             ));
+        }
+        if !p.is_empty() {
+            return Err(not_served("Required request parameters"));
         }
         route.request_parameters = p;
     }

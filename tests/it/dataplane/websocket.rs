@@ -133,15 +133,13 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
             .await
             .unwrap();
     }
-    add_caller(
-        &app,
-        "MANAGER",
-        ACCOUNT,
-        &format!("arn:aws:iam::{ACCOUNT}:user/m"),
-        None,
-        &[],
-    )
-    .await;
+    let manage = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:ManageConnections",
+         "Resource": format!("arn:aws:execute-api:*:*:{api}/prod/*")}]})
+    .to_string();
+    let user = |name: &str| format!("arn:aws:iam::{ACCOUNT}:user/{name}");
+    add_caller(&app, "MANAGER", ACCOUNT, &user("m"), None, &[manage]).await;
+    add_caller(&app, "NOBODY", ACCOUNT, &user("n"), None, &[]).await;
     let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
     assert!(serving(&worker, &api, "prod").await);
     assert!(serving(&worker, &api, "closed").await);
@@ -225,6 +223,14 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
         .post_to_connection()
         .connection_id(&connection_id)
         .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.into_service_error().meta().code(), Some("ForbiddenException"));
+    // A caller whose policies do not allow execute-api:ManageConnections is refused too.
+    let e = management("NOBODY", "NOBODY-secret")
+        .get_connection()
+        .connection_id(&connection_id)
         .send()
         .await
         .unwrap_err();
@@ -402,6 +408,18 @@ async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing
             .into_iter()
             .chain(*b"hello")
             .collect(),
+    )
+    .await;
+    assert!(got.starts_with("HTTP/1.1 426"), "{got}");
+    assert!(
+        got.to_ascii_lowercase().contains("connection: close"),
+        "a refused upgrade closes: {got}"
+    );
+    // A key that is no 16-byte nonce is no upgrade either.
+    let got = exchange(
+        upgrade(&host, "", "1.1")
+            .replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=")
+            .into_bytes(),
     )
     .await;
     assert!(got.starts_with("HTTP/1.1 426"), "{got}");

@@ -1,0 +1,123 @@
+//! The fleet's side of a worker's WebSocket connections: the connections it opens and closes
+//! are told to the control plane's registry (batched, sent again until taken), and an
+//! @connections call for a connection it does not hold goes to the control plane, which queues
+//! it for the worker holding the connection ([`crate::distribution::protocol::Event::Deliver`]).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::BodyExt;
+use tokio::sync::{mpsc, watch};
+
+use super::Change;
+use crate::dataplane::client::{BackendClient, Budget};
+use crate::dataplane::full_body;
+use crate::distribution::protocol::{CONNECTIONS_PATH, ConnectionCall, ConnectionChanges};
+
+/// How a worker reaches the control plane's registry.
+#[derive(Clone)]
+pub struct Relay {
+    pub client: BackendClient,
+    pub control_plane: String,
+    pub token: String,
+    pub worker_id: String,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay")
+            .field("control_plane", &self.control_plane)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    async fn post(&self, path: &str, body: Vec<u8>) -> Result<(StatusCode, Bytes), String> {
+        let req = http::Request::post(format!("{}{path}", self.control_plane))
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(full_body(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let res = self
+            .client
+            .request(req, Budget::starting_now(Duration::from_secs(5)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = res.status;
+        let body = http_body_util::Limited::new(res.body, 1 << 20)
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    /// An @connections call for connection `id`, which another worker may hold: the control
+    /// plane's status and answer.
+    pub async fn call(&self, id: &str, call: &ConnectionCall) -> Result<(StatusCode, Bytes), String> {
+        let id = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
+        let body = serde_json::to_vec(call).map_err(|e| e.to_string())?;
+        self.post(&format!("{CONNECTIONS_PATH}/{id}"), body).await
+    }
+}
+
+/// Changes kept while the control plane cannot be reached; beyond this, the oldest go.
+const MAX_PENDING: usize = 100_000;
+
+/// Tells the control plane of the connections opened and closed, until `closed` turns true.
+pub async fn report(
+    relay: Relay,
+    mut changes: mpsc::UnboundedReceiver<Change>,
+    mut closed: watch::Receiver<bool>,
+) {
+    let mut pending: VecDeque<Change> = VecDeque::new();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if pending.is_empty() {
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Some(c) => pending.push_back(c),
+                    None => return,
+                },
+                _ = closed.wait_for(|c| *c) => return,
+            }
+            // What else comes within a moment goes in the same report.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        while let Ok(c) = changes.try_recv() {
+            pending.push_back(c);
+        }
+        while pending.len() > MAX_PENDING {
+            pending.pop_front();
+        }
+        let mut report = ConnectionChanges {
+            worker_id: relay.worker_id.clone(),
+            opened: Vec::new(),
+            closed: Vec::new(),
+        };
+        for c in pending.iter().take(1000) {
+            match c {
+                Change::Opened(r) => report.opened.push(r.clone()),
+                Change::Closed(id) => report.closed.push(id.clone()),
+            }
+        }
+        let sent = report.opened.len() + report.closed.len();
+        let body = serde_json::to_vec(&report).expect("reports serialise");
+        match relay.post(CONNECTIONS_PATH, body).await {
+            Ok((status, _)) if status.is_success() => {
+                pending.drain(..sent);
+                backoff = Duration::from_millis(100);
+            }
+            other => {
+                tracing::debug!(answer = ?other.map(|(s, _)| s), "connection changes not taken; will retry");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = closed.wait_for(|c| *c) => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

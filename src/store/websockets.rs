@@ -1,0 +1,130 @@
+//! The fleet's WebSocket connections (which worker holds each) and the @connections commands
+//! waiting for the worker that holds their connection.
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use super::StoreError;
+use super::error::decode;
+use super::live::ALIVE_SECS;
+
+/// The NOTIFY channel that wakes the replica streaming to a worker (payload: its id).
+pub const CHANNEL: &str = "gatehouse_ws";
+
+/// What GetConnection tells of a connection, as its worker registered it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionRecord {
+    pub connection_id: String,
+    pub api_id: String,
+    pub stage: String,
+    /// Epoch milliseconds.
+    pub connected_at: u64,
+    pub source_ip: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+pub async fn register(
+    conn: &mut PgConnection,
+    worker_id: &str,
+    record: &ConnectionRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO websocket_connections (connection_id, worker_id, api_id, stage, doc) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (connection_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, doc = EXCLUDED.doc",
+    )
+    .bind(&record.connection_id)
+    .bind(worker_id)
+    .bind(&record.api_id)
+    .bind(&record.stage)
+    .bind(Json(record))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets connections a worker closed.
+pub async fn unregister(conn: &mut PgConnection, worker_id: &str, ids: &[String]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM websocket_connections WHERE worker_id = $1 AND connection_id = ANY($2)")
+        .bind(worker_id)
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The connection `id` of an API's stage and the worker holding it, when that worker is alive
+/// (a connection of a worker gone is forgotten).
+pub async fn find(
+    conn: &mut PgConnection,
+    id: &str,
+    api_id: &str,
+    stage: &str,
+) -> Result<Option<(String, ConnectionRecord)>, StoreError> {
+    let row: Option<(String, serde_json::Value, bool)> = sqlx::query_as(
+        "SELECT c.worker_id, c.doc,
+                COALESCE(w.last_seen > now() - make_interval(secs => $4), false)
+         FROM websocket_connections c LEFT JOIN fleet_workers w ON w.worker_id = c.worker_id
+         WHERE c.connection_id = $1 AND c.api_id = $2 AND c.stage = $3",
+    )
+    .bind(id)
+    .bind(api_id)
+    .bind(stage)
+    .bind(ALIVE_SECS as f64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some((worker, doc, true)) => Ok(Some((worker, decode(doc)?))),
+        Some((worker, _, false)) => {
+            unregister(conn, &worker, &[id.to_owned()]).await?;
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// Queues a message for (or the close of) a connection `worker` holds, and wakes the replica
+/// streaming to it.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    worker: &str,
+    connection_id: &str,
+    close: bool,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO websocket_commands (worker_id, connection_id, close, data) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(worker)
+    .bind(connection_id)
+    .bind(close)
+    .bind(data)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(worker)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the commands waiting for `worker`, oldest first (dropping any older than a minute:
+/// their worker did not come for them).
+pub async fn take(conn: &mut PgConnection, worker: &str) -> Result<Vec<(String, bool, Vec<u8>)>, StoreError> {
+    let mut rows: Vec<(i64, String, bool, Vec<u8>)> = sqlx::query_as(
+        "DELETE FROM websocket_commands WHERE worker_id = $1 RETURNING seq, connection_id, close, data",
+    )
+    .bind(worker)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM websocket_commands WHERE created < now() - interval '1 minute'")
+        .execute(conn)
+        .await?;
+    rows.sort_by_key(|r| r.0);
+    Ok(rows
+        .into_iter()
+        .map(|(_, id, close, data)| (id, close, data))
+        .collect())
+}
