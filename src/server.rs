@@ -237,6 +237,8 @@ impl Worker {
         ));
         let control_plane = opts.control_plane.trim_end_matches('/').to_owned();
         let token = opts.token.clone();
+        let websockets = Arc::new(dataplane::websocket::Registry::default());
+        let (reporter_control_plane, reporter_token) = (control_plane.clone(), token.clone());
         let worker_id = opts
             .worker_id
             .unwrap_or_else(|| format!("worker-{}-{}", addr.port(), ids::random_id(6)));
@@ -251,7 +253,8 @@ impl Worker {
             runtime.clone(),
         )
         .with_limiters(limiters.clone())
-        .with_caches(caches);
+        .with_caches(caches)
+        .with_websockets(websockets.clone());
         if let Err(e) = subscriber.load_cache() {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
@@ -267,6 +270,20 @@ impl Worker {
             usage: usage.clone(),
         };
         tokio::spawn(reporter.run(closed.clone()));
+        // The WebSocket connections the worker holds, told to the control plane's registry.
+        let relay = dataplane::websocket::fleet::Relay {
+            client: dataplane::client::verifying(),
+            control_plane: reporter_control_plane,
+            token: reporter_token,
+            worker_id: worker_id.clone(),
+        };
+        let (changes, changed) = tokio::sync::mpsc::unbounded_channel();
+        websockets.report_to(changes, relay.clone());
+        tokio::spawn(dataplane::websocket::fleet::report(
+            relay,
+            changed,
+            closed.clone(),
+        ));
         let metrics_addr = match opts.metrics_addr {
             Some(at) => {
                 let listener = TcpListener::bind(at)
@@ -290,6 +307,8 @@ impl Worker {
             key_hasher,
             limiters,
             usage,
+            websockets,
+            draining: Some(closed.clone()),
             ..Default::default()
         });
         for (i, listener) in listeners.into_iter().enumerate() {

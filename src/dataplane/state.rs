@@ -47,7 +47,9 @@ pub struct Shared {
     /// What API keys used, until the next report to the control plane.
     pub usage: Arc<crate::dataplane::usage::UsageCounter>,
     /// The WebSocket connections the worker holds.
-    pub websockets: crate::dataplane::websocket::Registry,
+    pub websockets: Arc<crate::dataplane::websocket::Registry>,
+    /// Turns true when the worker drains: its WebSocket sessions close and run `$disconnect`.
+    pub draining: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl DataPlane {

@@ -34,6 +34,16 @@ pub struct Publisher {
     fleet: watch::Receiver<u32>,
     /// Turns true when the control plane shuts down: streams end so connections can close.
     closing: watch::Receiver<bool>,
+    /// Wakes the stream of a worker with @connections commands waiting (by worker id).
+    wakers: Wakers,
+}
+
+type Wakers = Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>>;
+
+/// The waker of `worker`'s stream.
+fn waker(wakers: &Wakers, worker: &str) -> Arc<tokio::sync::Notify> {
+    let mut map = wakers.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(worker.to_owned()).or_default().clone()
 }
 
 impl Publisher {
@@ -52,11 +62,14 @@ impl Publisher {
         let pruner = tokio::spawn(prune_changes(store.clone()));
         let (fleet_tx, fleet) = watch::channel(1);
         let counter = tokio::spawn(count_fleet(store.clone(), fleet_tx));
+        let wakers: Wakers = Arc::default();
+        let waking = tokio::spawn(follow_commands(store.clone(), wakers.clone()));
         tokio::spawn(async move {
             let _ = until_closed.wait_for(|c| *c).await;
             follower.abort();
             pruner.abort();
             counter.abort();
+            waking.abort();
         });
         Ok(Self {
             store,
@@ -66,6 +79,7 @@ impl Publisher {
             latest,
             fleet,
             closing,
+            wakers,
         })
     }
 
@@ -77,6 +91,11 @@ impl Publisher {
             .route(protocol::ACKS_PATH, post(ack))
             .route(protocol::FLEET_PATH, get(fleet))
             .route(protocol::USAGE_PATH, post(usage))
+            .route(protocol::CONNECTIONS_PATH, post(connections))
+            .route(
+                &format!("{}/{{id}}", protocol::CONNECTIONS_PATH),
+                post(connection_call),
+            )
             .layer(middleware::from_fn_with_state(self.clone(), require_token))
             .with_state(self)
     }
@@ -266,7 +285,7 @@ async fn stream(State(p): State<Publisher>, Query(q): Query<StreamQuery>) -> Res
     let worker = q.worker_id.unwrap_or_default();
     tracing::info!(worker.id = %worker, revision = first.revision(), "worker subscribed");
     let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(produce(p, first, tx));
+    tokio::spawn(produce(p, first, tx, worker));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -295,20 +314,31 @@ async fn full_event(p: &Publisher) -> Result<Event, StoreError> {
     })
 }
 
-async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
+async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: String) {
     let mut sent = first.revision();
     if tx.send(line(&first)).await.is_err() {
         return;
     }
     let mut latest = p.latest.clone();
     let mut closing = p.closing.clone();
+    let wake = waker(&p.wakers, &worker);
     loop {
-        tokio::select! {
-            _ = latest.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => {}
+        // Woken by a revision, the heartbeat's timer, or @connections commands for the worker.
+        let (commands, only_commands) = tokio::select! {
+            _ = latest.changed() => (false, false),
+            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => (true, false),
+            () = wake.notified() => (true, true),
             _ = tx.closed() => return,
             _ = closing.wait_for(|c| *c) => return,
         };
+        // Commands are handed over as they come (and at every heartbeat, should a NOTIFY have
+        // been missed); they are no configuration change: no heartbeat for them alone.
+        if commands && !worker.is_empty() && !deliver(&p.store, &worker, sent, &tx).await {
+            return;
+        }
+        if only_commands && *latest.borrow() <= sent {
+            continue;
+        }
         // Whatever woke us, the latest revision decides: a change that arrived together with the
         // heartbeat timer is never mistaken for idleness.
         let target = *latest.borrow_and_update();
@@ -331,6 +361,122 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>) {
             return;
         }
     }
+}
+
+/// Sends the worker the @connections commands waiting for it; false when its stream is gone.
+async fn deliver(store: &Store, worker: &str, revision: i64, tx: &mpsc::Sender<Bytes>) -> bool {
+    use base64::Engine;
+    let taken = match store.pool().acquire().await {
+        Ok(mut conn) => crate::store::websockets::take(&mut conn, worker).await,
+        Err(e) => Err(e.into()),
+    };
+    let commands = match taken {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read @connections commands");
+            return true;
+        }
+    };
+    for (connection_id, close, data) in commands {
+        let event = Event::Deliver {
+            revision,
+            connection_id,
+            close,
+            data: base64::engine::general_purpose::STANDARD.encode(data),
+        };
+        if tx.send(line(&event)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Wakes the streams of workers with @connections commands waiting (NOTIFY, from whichever
+/// replica queued them).
+async fn follow_commands(store: Store, wakers: Wakers) {
+    loop {
+        match sqlx::postgres::PgListener::connect_with(store.pool()).await {
+            Ok(mut listener) => {
+                if listener.listen(crate::store::websockets::CHANNEL).await.is_ok() {
+                    while let Ok(n) = listener.recv().await {
+                        waker(&wakers, n.payload()).notify_one();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the @connections listener cannot connect"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A worker's connections opened and closed.
+async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::ConnectionChanges>) -> Response {
+    if c.worker_id.is_empty() || c.opened.len() + c.closed.len() > 10_000 {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let applied = async {
+        let mut tx = p.store.begin().await?;
+        for record in &c.opened {
+            crate::store::websockets::register(&mut tx, &c.worker_id, record).await?;
+        }
+        if !c.closed.is_empty() {
+            crate::store::websockets::unregister(&mut tx, &c.worker_id, &c.closed).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    match applied {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal_error(e),
+    }
+}
+
+/// An @connections call a worker could not answer itself: the connection's worker is sent the
+/// message (or the close) through its stream; GetConnection is answered from the registry.
+async fn connection_call(
+    State(p): State<Publisher>,
+    Path(id): Path<String>,
+    Json(call): Json<protocol::ConnectionCall>,
+) -> Response {
+    use base64::Engine;
+    use protocol::ConnectionOp;
+    let data = match base64::engine::general_purpose::STANDARD.decode(&call.data) {
+        Ok(d) if d.len() <= crate::dataplane::websocket::MAX_MESSAGE => d,
+        _ => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let answered = async {
+        let mut conn = p.store.pool().acquire().await?;
+        let Some((worker, record)) =
+            crate::store::websockets::find(&mut conn, &id, &call.api_id, &call.stage).await?
+        else {
+            return Ok(StatusCode::GONE.into_response());
+        };
+        Ok::<_, StoreError>(match call.op {
+            ConnectionOp::Get => {
+                let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(record.connected_at as i64)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let mut identity = serde_json::Map::new();
+                identity.insert("sourceIp".into(), serde_json::json!(record.source_ip));
+                if let Some(ua) = &record.user_agent {
+                    identity.insert("userAgent".into(), serde_json::json!(ua));
+                }
+                Json(serde_json::json!({"connectedAt": at, "identity": identity, "lastActiveAt": at}))
+                    .into_response()
+            }
+            ConnectionOp::Post => {
+                crate::store::websockets::enqueue(&mut conn, &worker, &id, false, &data).await?;
+                StatusCode::OK.into_response()
+            }
+            ConnectionOp::Delete => {
+                crate::store::websockets::enqueue(&mut conn, &worker, &id, true, &[]).await?;
+                StatusCode::NO_CONTENT.into_response()
+            }
+        })
+    }
+    .await;
+    answered.unwrap_or_else(internal_error)
 }
 
 async fn delta_event(store: &Store, hasher: &KeyHasher, since: i64) -> Result<Event, StoreError> {

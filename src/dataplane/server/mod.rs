@@ -21,6 +21,10 @@ use super::state::DataPlane;
 /// Open client connections one data-plane thread holds at most.
 pub const MAX_CONNECTIONS_PER_THREAD: usize = 16_384;
 
+/// How long a stopping thread waits for its connections to finish (WebSocket sessions close
+/// and run `$disconnect`; requests in flight are answered).
+const DRAIN: Duration = Duration::from_secs(5);
+
 /// Serves the data plane on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -38,7 +42,7 @@ pub async fn serve(
                 Ok(p) => p,
                 Err(_) => return Ok(()),
             },
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
         };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -50,7 +54,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let dp = dp.clone();
@@ -59,6 +63,17 @@ pub async fn serve(
             conn::serve(stream, remote, port, &dp).await;
         });
     }
+    // The listener goes first: with `SO_REUSEPORT`, the kernel would still queue new
+    // connections on it for a thread that no longer accepts.
+    drop(listener);
+    drain(&connections).await
+}
+
+/// Waits, for [`DRAIN`] at most, for the thread's connections to end.
+async fn drain(connections: &tokio::sync::Semaphore) -> std::io::Result<()> {
+    let all = MAX_CONNECTIONS_PER_THREAD as u32;
+    let _ = tokio::time::timeout(DRAIN, connections.acquire_many(all)).await;
+    Ok(())
 }
 
 /// A listening socket with `SO_REUSEPORT`, so each data-plane thread accepts on its own

@@ -192,6 +192,16 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     let idle = tokio::time::sleep(IDLE_TIMEOUT);
     let lifetime = tokio::time::sleep(MAX_LIFETIME);
     tokio::pin!(idle, lifetime);
+    let mut draining = dp.shared.draining.clone();
+    let drained = async move {
+        match draining.as_mut() {
+            Some(d) => {
+                let _ = d.wait_for(|c| *c).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(drained);
     let close_reason: Option<(CloseCode, &str)> = loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
@@ -249,6 +259,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 Some(Outgoing::Close) | None => break Some((CloseCode::Normal, "")),
             },
             () = &mut idle => break Some((CloseCode::Away, "Going away")),
+            () = &mut drained => break Some((CloseCode::Away, "Going away")),
             () = &mut lifetime => break Some((CloseCode::Away, "Going away")),
         }
     };

@@ -259,14 +259,18 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
         })
         .await
     );
-    let e = m
-        .post_to_connection()
-        .connection_id(&connection_id)
-        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("late"))
-        .send()
+    // Gone here at once; gone fleet-wide once the control plane has heard of the close.
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            m.post_to_connection()
+                .connection_id(&connection_id)
+                .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("late"))
+                .send()
+                .await
+                .is_err_and(|e| e.into_service_error().is_gone_exception())
+        })
         .await
-        .unwrap_err();
-    assert!(e.into_service_error().is_gone_exception());
+    );
 
     // A client's close runs `$disconnect` too; a message over 128 KB closes with 1009.
     let before = seen.lock().unwrap().len();
@@ -297,6 +301,27 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
     .await
     .unwrap();
     assert_eq!(res.status(), 426);
+
+    // A draining worker closes its sockets (1001) and runs `$disconnect` for each.
+    let before = seen.lock().unwrap().len();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url("prod")).await.unwrap();
+    drop(worker);
+    let mut code = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+        if let Message::Close(Some(frame)) = msg {
+            code = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(1001), "going away");
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            seen.lock().unwrap()[before..]
+                .iter()
+                .any(|(p, _)| p == "/disconnect")
+        })
+        .await
+    );
 }
 
 /// A masked client text frame (RFC 6455 §5.2), for payloads under 126 bytes.
@@ -438,4 +463,141 @@ async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing
     .await;
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(got.contains(r#"{"pets": ["rex"]}"#), "{got}");
+}
+
+/// A backend replying through @connections to a socket a *different* worker holds: the call
+/// goes through the control plane's registry to the worker holding the connection.
+#[tokio::test]
+async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = c
+        .create_api()
+        .name("fleet")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let echo = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(lambda("echo"))
+        .send()
+        .await
+        .unwrap();
+    let route = c
+        .create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(format!("integrations/{}", echo.integration_id().unwrap()))
+        .route_response_selection_expression("$default")
+        .send()
+        .await
+        .unwrap();
+    c.create_route_response()
+        .api_id(&api)
+        .route_id(route.route_id().unwrap())
+        .route_response_key("$default")
+        .send()
+        .await
+        .unwrap();
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let manage = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": "*"}]})
+    .to_string();
+    add_caller(
+        &app,
+        "BACKEND",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/b"),
+        None,
+        &[manage],
+    )
+    .await;
+    let holder = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    let other = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(serving(&holder, &api, "prod").await && serving(&other, &api, "prod").await);
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{}/restapis/{api}/prod/_user_request_/",
+        holder.addr.port()
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::text("who am i")).await.unwrap();
+    let id = next_text(&mut ws).await["requestContext"]["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = {
+        let config = aws_sdk_apigatewaymanagement::Config::builder()
+            .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewaymanagement::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+                "BACKEND",
+                "BACKEND-secret",
+                None,
+                None,
+                "tests",
+            ))
+            .endpoint_url(format!(
+                "http://127.0.0.1:{}/restapis/{api}/prod/_user_request_",
+                other.addr.port()
+            ))
+            .http_client(http_client())
+            .build();
+        aws_sdk_apigatewaymanagement::Client::from_conf(config)
+    };
+    // The holder tells the control plane of the connection as it opens: soon known fleet-wide.
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            m.get_connection().connection_id(&id).send().await.is_ok()
+        })
+        .await
+    );
+    let got = m.get_connection().connection_id(&id).send().await.unwrap();
+    assert_eq!(got.identity().unwrap().source_ip(), Some("127.0.0.1"));
+    m.post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(
+            r#"{"via": "other"}"#,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ws).await, json!({"via": "other"}));
+    m.delete_connection().connection_id(&id).send().await.unwrap();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the holder closed the connection");
+    // Once the holder has said it closed, the connection is gone everywhere.
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            m.post_to_connection()
+                .connection_id(&id)
+                .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("late"))
+                .send()
+                .await
+                .is_err_and(|e| e.into_service_error().is_gone_exception())
+        })
+        .await
+    );
 }
