@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::authorizers::IdentitySource;
 use super::{CompileError, CompiledIntegration, compile_integration};
 use crate::domain::enums::IntegrationType;
 use crate::domain::http_api::Integration;
@@ -51,6 +52,80 @@ pub struct WsRoute {
     /// Whether the integration's answer goes back to the client (the route has a route
     /// response and a route response selection expression).
     pub responds: bool,
+    /// How `$connect` authorizes clients.
+    pub authorization: WsAuthorization,
+}
+
+/// A `$connect` route's authorization.
+#[derive(Debug)]
+pub enum WsAuthorization {
+    None,
+    /// SigV4-signed handshakes whose callers' policies allow `execute-api:Invoke`.
+    Iam,
+    /// A Lambda function asked with the handshake's identity sources, answering a policy.
+    Lambda(super::authorizers::LambdaAuthorizer, Vec<IdentitySource>),
+    /// An authorizer the deployment lacks or cannot call: every client refused (AWS's 500).
+    Misconfigured(String),
+}
+
+/// A WebSocket API identity source: `route.request.header.{name}`,
+/// `route.request.querystring.{name}`, `stageVariables.{name}` or `context.{name}`.
+pub fn identity_source(raw: &str) -> Option<IdentitySource> {
+    let named = |prefix: &str| raw.strip_prefix(prefix).filter(|n| !n.is_empty());
+    if let Some(n) = named("route.request.header.") {
+        return Some(IdentitySource::Header(n.to_ascii_lowercase()));
+    }
+    if let Some(n) = named("route.request.querystring.") {
+        return Some(IdentitySource::Query(n.to_owned()));
+    }
+    if let Some(n) = named("stageVariables.") {
+        return Some(IdentitySource::StageVariable(n.to_owned()));
+    }
+    named("context.")
+        .and_then(super::context::ContextVariable::parse)
+        .map(IdentitySource::Context)
+}
+
+fn authorization(route: &crate::domain::http_api::Route, snapshot: &HttpSnapshot) -> WsAuthorization {
+    match route.authorization_type.as_str() {
+        "AWS_IAM" => WsAuthorization::Iam,
+        "CUSTOM" => {
+            let Some(a) = route
+                .authorizer_id
+                .as_deref()
+                .and_then(|id| snapshot.authorizers.get(id))
+            else {
+                return WsAuthorization::Misconfigured(
+                    "the route's authorizer is not in the deployment".into(),
+                );
+            };
+            let function = a
+                .authorizer_uri
+                .as_deref()
+                .and_then(|uri| super::lambda_target(&super::http_api::lambda_invocation_uri(uri)));
+            let identity: Option<Vec<IdentitySource>> =
+                a.identity_source.iter().map(|s| identity_source(s)).collect();
+            match (function, identity) {
+                (Some(function), Some(identity)) => WsAuthorization::Lambda(
+                    super::authorizers::LambdaAuthorizer {
+                        function,
+                        token: false,
+                        validation: None,
+                        role_arn: a
+                            .authorizer_credentials_arn
+                            .clone()
+                            .filter(|c| c.starts_with("arn:") && c.contains(":role/")),
+                        http: None,
+                    },
+                    identity,
+                ),
+                _ => WsAuthorization::Misconfigured(
+                    "the authorizer names no function or reads unknown sources".into(),
+                ),
+            }
+        }
+        _ => WsAuthorization::None,
+    }
 }
 
 impl CompiledWebSocketApi {
@@ -102,6 +177,7 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
                 route_key: route.route_key.clone(),
                 integration,
                 responds,
+                authorization: authorization(route, snapshot),
             }),
         );
     }
@@ -177,6 +253,7 @@ mod tests {
                     route_key: key.into(),
                     integration: None,
                     responds: false,
+                    authorization: WsAuthorization::None,
                 }),
             );
         }

@@ -22,6 +22,9 @@ pub struct ConnectionInfo {
     /// The handshake's headers and query string (for `$connect` and `$disconnect`).
     pub headers: Vec<(String, String)>,
     pub query: Vec<(String, String)>,
+    /// What the `$connect` authorizer said of the client (`principalId` and its context), in
+    /// every event of the connection.
+    pub authorizer: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +92,9 @@ pub fn event(
     context.insert("domainName".into(), json!(info.domain_name));
     context.insert("connectionId".into(), json!(info.connection_id));
     context.insert("apiId".into(), json!(info.api_id));
+    if let Some(a) = &info.authorizer {
+        context.insert("authorizer".into(), a.clone());
+    }
     if kind == EventType::Disconnect {
         context.insert("disconnectStatusCode".into(), json!(1000));
         context.insert("disconnectReason".into(), json!(""));

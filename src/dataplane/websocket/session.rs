@@ -131,10 +131,16 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             .query()
             .map(crate::domain::query::parse)
             .unwrap_or_default(),
+        authorizer: None,
     };
+    let mut info = info;
 
-    // `$connect` decides whether the client may connect.
+    // `$connect` decides whether the client may connect: its authorizer, then its integration.
     if let Some(route) = api.route("$connect") {
+        match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
+            Ok(said) => info.authorizer = said,
+            Err(super::authorize::Refusal(status, body)) => return refuse(&mut stream, status, body).await,
+        }
         let request = request_ids();
         match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
             Ok((status, _)) if (200..300).contains(&status) => {}

@@ -184,10 +184,31 @@ fn apply(api: &HttpApi, a: &mut Authorizer, input: AuthorizerInput) -> ApiResult
                 ));
             }
         }
+        // A WebSocket API's: a Lambda function asked on `$connect`, with the handshake's
+        // headers and query string as identity sources, answering an IAM policy.
         "REQUEST" => {
-            return Err(ApiError::bad_request(
-                "Lambda (REQUEST) authorizers of WebSocket APIs are not supported by Gatehouse yet",
-            ));
+            let uri = a
+                .authorizer_uri
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("authorizerUri is required for REQUEST authorizers"))?;
+            let invocation = crate::compiler::http_api::lambda_invocation_uri(uri);
+            if crate::compiler::lambda_target(&invocation).is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid authorizerUri {uri}: expected a Lambda function's ARN or invocation URI"
+                )));
+            }
+            for s in &a.identity_source {
+                if crate::compiler::websocket::identity_source(s).is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid identity source {s}: expected route.request.header.*, route.request.querystring.*, stageVariables.* or context.*"
+                    )));
+                }
+            }
+            if a.enable_simple_responses == Some(true) {
+                return Err(ApiError::bad_request(
+                    "enableSimpleResponses is for HTTP APIs: a WebSocket API's authorizer answers an IAM policy",
+                ));
+            }
         }
         other => {
             return Err(ApiError::bad_request(format!(

@@ -157,13 +157,35 @@ async fn apply(
             route.authorizer_id = None;
             route.authorization_scopes.clear();
         }
-        "AWS_IAM" | "JWT" | "CUSTOM" => {
-            // Accepting an authorization the data plane does not enforce would leave the
-            // route open: refused until authorizers of HTTP APIs are served.
+        // A WebSocket API authorizes its clients when they connect: on `$connect` only.
+        kind @ ("AWS_IAM" | "CUSTOM") if route.route_key != "$connect" => {
             return Err(ApiError::bad_request(format!(
-                "authorizationType {} is not supported by Gatehouse's HTTP and WebSocket APIs yet",
-                route.authorization_type
+                "authorizationType {kind} is supported only on the $connect route of a WebSocket API"
             )));
+        }
+        "CUSTOM" => {
+            let id = route
+                .authorizer_id
+                .as_deref()
+                .ok_or_else(|| ApiError::bad_request("authorizerId is required for CUSTOM routes"))?;
+            let authorizer: Authorizer = docs::get(conn, Kind::Authorizer, &api.api_id, id, false)
+                .await
+                .or_not_found(|| super::authorizers::authorizer_not_found(id))?;
+            if authorizer.authorizer_type != "REQUEST" {
+                return Err(ApiError::bad_request(format!(
+                    "Authorizer {id} is not a REQUEST authorizer"
+                )));
+            }
+            route.authorization_scopes.clear();
+        }
+        "AWS_IAM" => {
+            route.authorizer_id = None;
+            route.authorization_scopes.clear();
+        }
+        "JWT" => {
+            return Err(ApiError::bad_request(
+                "JWT authorizers are supported only for HTTP APIs",
+            ));
         }
         other => {
             return Err(ApiError::bad_request(format!(

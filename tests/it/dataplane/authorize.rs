@@ -968,6 +968,12 @@ impl<'a> Signer<'a> {
         }
     }
 
+    /// Signs in the query string (a presigned URL) rather than in headers.
+    pub(super) fn presigned(mut self) -> Self {
+        self.presigned = true;
+        self
+    }
+
     /// `req` signed for execute-api in us-east-1 (headers `extra` signed with it).
     pub(super) fn sign(&self, mut req: reqwest::Request) -> reqwest::Request {
         use aws_sigv4::http_request::{

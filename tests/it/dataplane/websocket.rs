@@ -601,3 +601,219 @@ async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
         .await
     );
 }
+
+/// `$connect` authorizers: a Lambda REQUEST authorizer (identity missing: 401; its policy
+/// denying: 403; allowing: connected, its principal and context in every event), and IAM (a
+/// presigned handshake URL by a caller whose policies allow it).
+#[tokio::test]
+async fn connect_authorizers_admit_and_refuse_clients() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use super::authorize::Signer;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let make_api = |name: &'static str| {
+        let c = c.clone();
+        async move {
+            c.create_api()
+                .name(name)
+                .protocol_type(ProtocolType::Websocket)
+                .route_selection_expression("$request.body.action")
+                .send()
+                .await
+                .unwrap()
+                .api_id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (lambda_api, iam_api) = (make_api("lambda-auth").await, make_api("iam-auth").await);
+    // A Lambda authorizer's identity sources are WebSocket's: `route.request.*`.
+    let e = c
+        .create_authorizer()
+        .api_id(&lambda_api)
+        .name("bad")
+        .authorizer_type(aws_sdk_apigatewayv2::types::AuthorizerType::Request)
+        .authorizer_uri(lambda("policy_auth"))
+        .identity_source("$request.header.Authorization")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
+    let authorizer = c
+        .create_authorizer()
+        .api_id(&lambda_api)
+        .name("policy")
+        .authorizer_type(aws_sdk_apigatewayv2::types::AuthorizerType::Request)
+        .authorizer_uri(lambda("policy_auth"))
+        .identity_source("route.request.header.Authorization")
+        .send()
+        .await
+        .unwrap()
+        .authorizer_id()
+        .unwrap()
+        .to_owned();
+    for (api, auth) in [(&lambda_api, "CUSTOM"), (&iam_api, "AWS_IAM")] {
+        let echo = c
+            .create_integration()
+            .api_id(api)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_uri(lambda("echo"))
+            .send()
+            .await
+            .unwrap()
+            .integration_id()
+            .unwrap()
+            .to_owned();
+        let mock = c
+            .create_integration()
+            .api_id(api)
+            .integration_type(IntegrationType::Mock)
+            .send()
+            .await
+            .unwrap()
+            .integration_id()
+            .unwrap()
+            .to_owned();
+        let mut connect = c
+            .create_route()
+            .api_id(api)
+            .route_key("$connect")
+            .target(format!("integrations/{mock}"))
+            .authorization_type(aws_sdk_apigatewayv2::types::AuthorizationType::from(auth));
+        if auth == "CUSTOM" {
+            connect = connect.authorizer_id(&authorizer);
+        }
+        connect.send().await.unwrap();
+        // Authorization is `$connect`'s alone.
+        let e = c
+            .create_route()
+            .api_id(api)
+            .route_key("other")
+            .authorization_type(aws_sdk_apigatewayv2::types::AuthorizationType::AwsIam)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err_of(e).0, "BadRequestException");
+        let route = c
+            .create_route()
+            .api_id(api)
+            .route_key("$default")
+            .target(format!("integrations/{echo}"))
+            .route_response_selection_expression("$default")
+            .send()
+            .await
+            .unwrap();
+        c.create_route_response()
+            .api_id(api)
+            .route_id(route.route_id().unwrap())
+            .route_response_key("$default")
+            .send()
+            .await
+            .unwrap();
+        c.create_stage()
+            .api_id(api)
+            .stage_name("prod")
+            .auto_deploy(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    let allow = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke",
+         "Resource": format!("arn:aws:execute-api:*:*:{iam_api}/prod/$connect")}]})
+    .to_string();
+    add_caller(
+        &app,
+        "CLIENT",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/c"),
+        None,
+        &[allow],
+    )
+    .await;
+    add_caller(
+        &app,
+        "STRANGER",
+        ACCOUNT,
+        &format!("arn:aws:iam::{ACCOUNT}:user/s"),
+        None,
+        &[],
+    )
+    .await;
+    let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(serving(&worker, &lambda_api, "prod").await && serving(&worker, &iam_api, "prod").await);
+    let port = worker.addr.port();
+    let status = |res: Result<_, tokio_tungstenite::tungstenite::Error>| match res {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    };
+
+    let url = format!("ws://127.0.0.1:{port}/restapis/{lambda_api}/prod/_user_request_/");
+    let with = |token: Option<&str>| {
+        let mut req = url.as_str().into_client_request().unwrap();
+        if let Some(t) = token {
+            req.headers_mut().insert("authorization", t.parse().unwrap());
+        }
+        req
+    };
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(with(None)).await.map(|_| ())),
+        401
+    );
+    assert_eq!(
+        status(
+            tokio_tungstenite::connect_async(with(Some("deny")))
+                .await
+                .map(|_| ())
+        ),
+        403
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(with(Some("allow")))
+        .await
+        .unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    let event = next_text(&mut ws).await;
+    assert_eq!(
+        event["requestContext"]["authorizer"]["principalId"], "p1",
+        "{event}"
+    );
+
+    // IAM: a presigned handshake URL.
+    let signed = |key: &'static str| {
+        let req = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/restapis/{iam_api}/prod/_user_request_/"
+            ))
+            .build()
+            .unwrap();
+        Signer::new(key)
+            .presigned()
+            .sign(req)
+            .url()
+            .to_string()
+            .replacen("http://", "ws://", 1)
+    };
+    let unsigned = format!("ws://127.0.0.1:{port}/restapis/{iam_api}/prod/_user_request_/");
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(unsigned).await.map(|_| ())),
+        403
+    );
+    assert_eq!(
+        status(
+            tokio_tungstenite::connect_async(signed("STRANGER"))
+                .await
+                .map(|_| ())
+        ),
+        403
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(signed("CLIENT")).await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    let event = next_text(&mut ws).await;
+    assert_eq!(
+        event["requestContext"]["authorizer"]["principalId"],
+        format!("arn:aws:iam::{ACCOUNT}:user/c")
+    );
+}
