@@ -90,6 +90,27 @@ pub struct Metrics {
     id: usize,
     shards: Mutex<Vec<Arc<Shard>>>,
     pub dropped_log_lines: AtomicU64,
+    /// WebSocket APIs' counts, by API and stage.
+    websocket: Mutex<std::collections::BTreeMap<(String, String), WsCounts>>,
+}
+
+/// AWS's WebSocket metrics: connections asked for, messages in and out, integrations that
+/// failed, and what clients got wrong (refused connections, messages no route takes).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WsCounts {
+    pub connect: u64,
+    pub message: u64,
+    pub integration_error: u64,
+    pub client_error: u64,
+}
+
+/// Which WebSocket count goes up.
+#[derive(Debug, Clone, Copy)]
+pub enum WsMetric {
+    Connect,
+    Message,
+    IntegrationError,
+    ClientError,
 }
 
 impl Default for Metrics {
@@ -99,6 +120,7 @@ impl Default for Metrics {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             shards: Mutex::default(),
             dropped_log_lines: AtomicU64::new(0),
+            websocket: Mutex::default(),
         }
     }
 }
@@ -246,8 +268,51 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
+    /// Counts one WebSocket event of an API's stage.
+    pub fn websocket(&self, api: &str, stage: &str, metric: WsMetric) {
+        let mut map = self.websocket.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = map.entry((api.to_owned(), stage.to_owned())).or_default();
+        match metric {
+            WsMetric::Connect => counts.connect += 1,
+            WsMetric::Message => counts.message += 1,
+            WsMetric::IntegrationError => counts.integration_error += 1,
+            WsMetric::ClientError => counts.client_error += 1,
+        }
+    }
+
+    /// An API's stage's WebSocket counts.
+    pub fn websocket_counts(&self, api: &str, stage: &str) -> WsCounts {
+        let map = self.websocket.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(api.to_owned(), stage.to_owned()))
+            .copied()
+            .unwrap_or_default()
+    }
+
     pub fn render(&self, revision: i64) -> String {
         let mut out = String::with_capacity(4096);
+        {
+            let map = self.websocket.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, pick) in [
+                (
+                    "connect_count",
+                    (|c: &WsCounts| c.connect) as fn(&WsCounts) -> u64,
+                ),
+                ("message_count", |c| c.message),
+                ("integration_error", |c| c.integration_error),
+                ("client_error", |c| c.client_error),
+            ] {
+                let _ = writeln!(out, "# TYPE gatehouse_websocket_{name}_total counter");
+                for ((api, stage), counts) in map.iter() {
+                    let _ = writeln!(
+                        out,
+                        "gatehouse_websocket_{name}_total{{api=\"{}\",stage=\"{}\"}} {}",
+                        escape(api),
+                        escape(stage),
+                        pick(counts)
+                    );
+                }
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP gatehouse_config_revision The configuration revision this worker serves."

@@ -135,17 +135,32 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     };
     let mut info = info;
 
+    use crate::dataplane::observe::WsMetric;
+    let count = |metric| dp.metrics.websocket(&info.api_id, &info.stage, metric);
+    count(WsMetric::Connect);
     // `$connect` decides whether the client may connect: its authorizer, then its integration.
     if let Some(route) = api.route("$connect") {
         match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
             Ok(said) => info.authorizer = said,
-            Err(super::authorize::Refusal(status, body)) => return refuse(&mut stream, status, body).await,
+            Err(super::authorize::Refusal(status, body)) => {
+                count(if status < 500 {
+                    WsMetric::ClientError
+                } else {
+                    WsMetric::IntegrationError
+                });
+                return refuse(&mut stream, status, body).await;
+            }
         }
         let request = request_ids();
         match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
             Ok((status, _)) if (200..300).contains(&status) => {}
             // Only an error status refuses as itself; anything else is the integration's fault.
             Ok((status, body)) if (400..600).contains(&status) => {
+                count(if status < 500 {
+                    WsMetric::ClientError
+                } else {
+                    WsMetric::IntegrationError
+                });
                 return refuse(&mut stream, status, &body).await;
             }
             Ok((status, _)) => {
@@ -153,6 +168,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
             }
             Err(why) => {
+                count(WsMetric::IntegrationError);
                 tracing::warn!(error = %why, api.id = %info.api_id, "the $connect integration failed");
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
             }
@@ -254,6 +270,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             },
             out = inbox.recv() => match out {
                 Some(Outgoing::Message(bytes)) => {
+                    count(WsMetric::Message);
                     let frame = match String::from_utf8(bytes.to_vec()) {
                         Ok(text) => Message::text(text),
                         Err(_) => Message::binary(bytes),
@@ -296,6 +313,9 @@ async fn on_message(
     body: &[u8],
     binary: bool,
 ) -> Option<Message> {
+    use crate::dataplane::observe::WsMetric;
+    let count = |metric| dp.metrics.websocket(&info.api_id, &info.stage, metric);
+    count(WsMetric::Message);
     let request = request_ids();
     let error = |message: &str| {
         Some(Message::text(
@@ -304,6 +324,7 @@ async fn on_message(
         ))
     };
     let Some(route) = api.route_for(body) else {
+        count(WsMetric::ClientError);
         return error("Forbidden");
     };
     match invoke(
@@ -323,6 +344,7 @@ async fn on_message(
         }),
         Ok(_) => None,
         Err(why) => {
+            count(WsMetric::IntegrationError);
             tracing::warn!(error = %why, route = %route.route_key, "a WebSocket integration failed");
             error("Internal server error")
         }

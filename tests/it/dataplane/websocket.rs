@@ -302,6 +302,28 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
     .unwrap();
     assert_eq!(res.status(), 426);
 
+    // AWS's WebSocket metrics, per API and stage.
+    let metrics = reqwest::get(format!("http://{}/metrics", worker.metrics_addr.unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |name: &str, stage: &str| -> u64 {
+        let series = format!("gatehouse_websocket_{name}_total{{api=\"{api}\",stage=\"{stage}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("connect_count", "prod"), 2, "{metrics}");
+    assert_eq!(count("client_error", "closed"), 1, "the refused connection");
+    assert!(
+        count("message_count", "prod") >= 3,
+        "two in, one pushed: {metrics}"
+    );
+
     // A draining worker closes its sockets (1001) and runs `$disconnect` for each.
     let before = seen.lock().unwrap().len();
     let (mut ws, _) = tokio_tungstenite::connect_async(url("prod")).await.unwrap();
