@@ -147,7 +147,15 @@ async fn main() {
                             .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("pushed"))
                             .send()
                             .await;
-                        if sent.is_ok() { ok += 1 } else { failed += 1 }
+                        match sent {
+                            Ok(_) => ok += 1,
+                            Err(e) => {
+                                if failed == 0 {
+                                    eprintln!("a POST failed: {:?}", e.into_service_error());
+                                }
+                                failed += 1;
+                            }
+                        }
                     }
                     (ok, failed)
                 }));

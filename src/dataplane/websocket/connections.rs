@@ -138,14 +138,14 @@ pub async fn handle<'r>(
                     "Message too long: at most 128 KB",
                 ));
             }
-            match connection.outbox.try_send(Outgoing::Message(body)) {
+            match connection.offer(Outgoing::Message(body)) {
                 Ok(()) => answer(StatusCode::OK, None, Bytes::new()),
-                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => error(
+                Err(super::Refused::Full) => error(
                     StatusCode::TOO_MANY_REQUESTS,
                     "LimitExceededException",
                     "The connection is not reading its messages fast enough",
                 ),
-                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                Err(super::Refused::Closed) => {
                     answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}"))
                 }
             }
@@ -165,15 +165,9 @@ pub async fn handle<'r>(
         }
         Method::DELETE => {
             // Behind whatever messages the connection still has to send.
-            let close = connection.outbox.send(Outgoing::Close);
-            match tokio::time::timeout(std::time::Duration::from_secs(5), close).await {
-                Ok(Ok(())) => answer(StatusCode::NO_CONTENT, None, Bytes::new()),
-                Ok(Err(_)) => answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}")),
-                Err(_) => error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "LimitExceededException",
-                    "The connection is not reading its messages fast enough",
-                ),
+            match connection.offer(Outgoing::Close) {
+                Ok(()) => answer(StatusCode::NO_CONTENT, None, Bytes::new()),
+                Err(_) => answer(StatusCode::GONE, Some("GoneException"), Bytes::from_static(b"{}")),
             }
         }
         _ => error(

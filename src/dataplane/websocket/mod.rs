@@ -59,12 +59,48 @@ pub enum Outgoing {
     Close,
 }
 
+/// What a connection's outbox holds at most: messages beyond it are refused (429 to a local
+/// POST; dropped, with a warning, when another worker's POST was already answered).
+pub const OUTBOX_BYTES: usize = 4 << 20;
+
+/// Why a message was not queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    Full,
+    Closed,
+}
+
+impl Handle {
+    /// Queues a message (or the close) for the client, within the outbox's budget.
+    pub fn offer(&self, out: Outgoing) -> Result<(), Refused> {
+        use std::sync::atomic::Ordering;
+        let size = match &out {
+            Outgoing::Message(b) => b.len().max(1),
+            Outgoing::Close => 0,
+        };
+        if size > 0 && self.queued.fetch_add(size, Ordering::Relaxed) + size > OUTBOX_BYTES {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
+            return Err(Refused::Full);
+        }
+        self.outbox.send(out).map_err(|_| Refused::Closed)
+    }
+
+    /// A message taken from the outbox was sent.
+    pub fn sent(&self, size: usize) {
+        self.queued
+            .fetch_sub(size.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// A connection this worker holds.
 #[derive(Debug)]
 pub struct Handle {
     pub api_id: String,
     pub stage: String,
-    pub outbox: tokio::sync::mpsc::Sender<Outgoing>,
+    pub outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    /// Bytes waiting in the outbox: bounded by [`OUTBOX_BYTES`], not by a count of messages,
+    /// so that a burst of small messages is not dropped while a slow client is still bounded.
+    pub queued: std::sync::atomic::AtomicUsize,
     pub connected_at: SystemTime,
     /// When the client last sent a message (epoch milliseconds).
     pub last_active: std::sync::Arc<AtomicU64>,
@@ -152,7 +188,7 @@ impl Registry {
                 Err(_) => return,
             }
         };
-        if handle.outbox.try_send(out).is_err() {
+        if handle.offer(out) == Err(Refused::Full) {
             tracing::debug!(
                 connection.id = id,
                 "a delivered message found the connection's outbox full"

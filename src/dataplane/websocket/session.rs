@@ -192,19 +192,20 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     let mut ws =
         WebSocketStream::from_partially_read(stream, leftover.to_vec(), Role::Server, Some(config)).await;
 
-    let (outbox, mut inbox) = tokio::sync::mpsc::channel(64);
+    let (outbox, mut inbox) = tokio::sync::mpsc::unbounded_channel();
     let last_active = Arc::new(AtomicU64::new(super::epoch_ms(info.connected_at)));
     let handle = Arc::new(Handle {
         api_id: info.api_id.clone(),
         stage: info.stage.clone(),
         outbox,
+        queued: std::sync::atomic::AtomicUsize::new(0),
         connected_at: info.connected_at,
         last_active: last_active.clone(),
         source_ip: info.source_ip.clone(),
         user_agent: info.user_agent.clone(),
     });
     let registry = &dp.shared.websockets;
-    registry.insert(info.connection_id.clone(), handle);
+    registry.insert(info.connection_id.clone(), handle.clone());
     let registered = Registered {
         registry,
         id: &info.connection_id,
@@ -270,6 +271,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             },
             out = inbox.recv() => match out {
                 Some(Outgoing::Message(bytes)) => {
+                    handle.sent(bytes.len());
                     count(WsMetric::Message);
                     let frame = match String::from_utf8(bytes.to_vec()) {
                         Ok(text) => Message::text(text),
