@@ -328,9 +328,14 @@ impl RouteSettings {
 /// plane looks a method's up: `{path without its leading /}/{VERB}`, and `$default/ANY` for
 /// the `$default` route (whose compiled method has that path and verb).
 pub fn method_setting_key(route_key: &str) -> Option<String> {
-    match RouteKey::parse(route_key).ok()? {
-        RouteKey::Default => Some(format!("{DEFAULT_ROUTE}/ANY")),
-        RouteKey::Path { verb, path } => Some(format!("{}/{verb}", &path[1..])),
+    match RouteKey::parse(route_key) {
+        Ok(RouteKey::Default) => Some(format!("{DEFAULT_ROUTE}/ANY")),
+        Ok(RouteKey::Path { verb, path }) => Some(format!("{}/{verb}", &path[1..])),
+        // A WebSocket API's route key (`$connect`, `sendmessage`): settings of the key, any verb.
+        Err(_) if !route_key.is_empty() && !route_key.contains([' ', '/']) => {
+            Some(format!("{route_key}/ANY"))
+        }
+        Err(_) => None,
     }
 }
 

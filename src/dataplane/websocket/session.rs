@@ -74,6 +74,36 @@ fn domain_name(host: Option<&str>, api_id: &str, region: &str) -> String {
     }
 }
 
+/// Whether a connect or a message of route `route_key` is within the stage's limits (the
+/// route's `routeSettings`, else `defaultRouteSettings`, then the account's): each takes a
+/// token of the worker's share of them.
+fn within_limits(dp: &DataPlane, stage: &StageRuntime, route_key: &str) -> bool {
+    use crate::dataplane::throttle::Limit;
+    let limiters = &dp.shared.limiters;
+    let own = format!("{route_key}/ANY");
+    let settings = &stage.stage.method_settings;
+    let route = settings
+        .get(&own)
+        .or_else(|| settings.get("*/*"))
+        .and_then(|s| Limit::of_method_setting(s.throttling_rate_limit, s.throttling_burst_limit))
+        .map(|limit| {
+            let name = format!("method/{}/{}/{own}", stage.api_id, stage.stage.stage_name);
+            limiters.bucket(&name, limit)
+        });
+    let buckets: Vec<_> = route
+        .into_iter()
+        .chain(stage.account_bucket(limiters).cloned())
+        .collect();
+    let (now, fleet) = (Instant::now(), limiters.fleet());
+    for (i, b) in buckets.iter().enumerate() {
+        if b.take(now, fleet).is_err() {
+            buckets[..i].iter().for_each(|b| b.give_back());
+            return false;
+        }
+    }
+    true
+}
+
 /// Removes a connection from the registry however its session ends (a panic included).
 struct Registered<'a> {
     registry: &'a super::Registry,
@@ -138,6 +168,10 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     use crate::dataplane::observe::WsMetric;
     let count = |metric| dp.metrics.websocket(&info.api_id, &info.stage, metric);
     count(WsMetric::Connect);
+    if !within_limits(dp, &stage, "$connect") {
+        count(WsMetric::ClientError);
+        return refuse(&mut stream, 429, br#"{"message": "Too Many Requests"}"#).await;
+    }
     // `$connect` decides whether the client may connect: its authorizer, then its integration.
     if let Some(route) = api.route("$connect") {
         match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
@@ -329,6 +363,10 @@ async fn on_message(
         count(WsMetric::ClientError);
         return error("Forbidden");
     };
+    if !within_limits(dp, stage, &route.route_key) {
+        count(WsMetric::ClientError);
+        return error("Too Many Requests");
+    }
     match invoke(
         dp,
         stage,

@@ -839,3 +839,72 @@ async fn connect_authorizers_admit_and_refuse_clients() {
         format!("arn:aws:iam::{ACCOUNT}:user/c")
     );
 }
+
+/// The stage's throttles: a connect and a message each take a token of their route's limit
+/// (`defaultRouteSettings`, or the route's own); past it, a connect is 429 and a message gets
+/// AWS's error frame.
+#[tokio::test]
+async fn connects_and_messages_are_throttled_by_the_stage() {
+    use aws_sdk_apigatewayv2::types::RouteSettings;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = c
+        .create_api()
+        .name("throttled")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    let mock = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap()
+        .integration_id()
+        .unwrap()
+        .to_owned();
+    for key in ["$connect", "$default"] {
+        c.create_route()
+            .api_id(&api)
+            .route_key(key)
+            .target(format!("integrations/{mock}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .default_route_settings(
+            RouteSettings::builder()
+                .throttling_rate_limit(0.01)
+                .throttling_burst_limit(1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "prod").await);
+    let url = format!(
+        "ws://127.0.0.1:{}/restapis/{api}/prod/_user_request_/",
+        worker.addr.port()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    match tokio_tungstenite::connect_async(&url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
+        other => panic!("the second connect should be throttled: {other:?}"),
+    }
+    // The first message takes `$default`'s one token (MOCK: no answer); the second is refused.
+    ws.send(Message::text("one")).await.unwrap();
+    ws.send(Message::text("two")).await.unwrap();
+    let refused = next_text(&mut ws).await;
+    assert_eq!(refused["message"], "Too Many Requests", "{refused}");
+}
