@@ -99,21 +99,34 @@ pub enum IdentitySource {
 }
 
 impl IdentitySource {
+    /// A REST API's identity source: `method.request.header.{name}`, ...
     pub fn parse(raw: &str) -> Option<Self> {
-        let raw = raw.trim();
+        Self::parse_with(
+            raw.trim(),
+            [
+                "method.request.header.",
+                "method.request.querystring.",
+                "stageVariables.",
+                "context.",
+            ],
+        )
+    }
+
+    /// An identity source as an API kind spells it: its prefixes of a header, a query string
+    /// parameter, a stage variable and a context variable (REST's `method.request.header.`,
+    /// HTTP APIs' `$request.header.`, WebSocket APIs' `route.request.header.`, ...).
+    pub fn parse_with(raw: &str, [header, query, stage, context]: [&str; 4]) -> Option<Self> {
         let named = |prefix: &str| raw.strip_prefix(prefix).filter(|n| !n.is_empty());
-        if let Some(n) = named("method.request.header.") {
+        if let Some(n) = named(header) {
             return Some(Self::Header(n.to_ascii_lowercase()));
         }
-        if let Some(n) = named("method.request.querystring.") {
+        if let Some(n) = named(query) {
             return Some(Self::Query(n.to_owned()));
         }
-        if let Some(n) = named("stageVariables.") {
+        if let Some(n) = named(stage) {
             return Some(Self::StageVariable(n.to_owned()));
         }
-        named("context.")
-            .and_then(ContextVariable::parse)
-            .map(Self::Context)
+        named(context).and_then(ContextVariable::parse).map(Self::Context)
     }
 }
 

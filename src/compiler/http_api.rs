@@ -264,19 +264,15 @@ fn compile_authorizer(a: &Authorizer) -> CompiledAuthorizer {
 /// An HTTP API identity source: `$request.header.{name}`, `$request.querystring.{name}`,
 /// `$stageVariables.{name}` or `$context.{name}`.
 pub fn identity_source(raw: &str) -> Option<IdentitySource> {
-    let named = |prefix: &str| raw.strip_prefix(prefix).filter(|n| !n.is_empty());
-    if let Some(n) = named("$request.header.") {
-        return Some(IdentitySource::Header(n.to_ascii_lowercase()));
-    }
-    if let Some(n) = named("$request.querystring.") {
-        return Some(IdentitySource::Query(n.to_owned()));
-    }
-    if let Some(n) = named("$stageVariables.") {
-        return Some(IdentitySource::StageVariable(n.to_owned()));
-    }
-    named("$context.")
-        .and_then(super::context::ContextVariable::parse)
-        .map(IdentitySource::Context)
+    IdentitySource::parse_with(
+        raw,
+        [
+            "$request.header.",
+            "$request.querystring.",
+            "$stageVariables.",
+            "$context.",
+        ],
+    )
 }
 
 /// What a route whose authorizer is not in the deployment, or not of its kind, is served

@@ -71,19 +71,15 @@ pub enum WsAuthorization {
 /// A WebSocket API identity source: `route.request.header.{name}`,
 /// `route.request.querystring.{name}`, `stageVariables.{name}` or `context.{name}`.
 pub fn identity_source(raw: &str) -> Option<IdentitySource> {
-    let named = |prefix: &str| raw.strip_prefix(prefix).filter(|n| !n.is_empty());
-    if let Some(n) = named("route.request.header.") {
-        return Some(IdentitySource::Header(n.to_ascii_lowercase()));
-    }
-    if let Some(n) = named("route.request.querystring.") {
-        return Some(IdentitySource::Query(n.to_owned()));
-    }
-    if let Some(n) = named("stageVariables.") {
-        return Some(IdentitySource::StageVariable(n.to_owned()));
-    }
-    named("context.")
-        .and_then(super::context::ContextVariable::parse)
-        .map(IdentitySource::Context)
+    IdentitySource::parse_with(
+        raw,
+        [
+            "route.request.header.",
+            "route.request.querystring.",
+            "stageVariables.",
+            "context.",
+        ],
+    )
 }
 
 fn authorization(route: &crate::domain::http_api::Route, snapshot: &HttpSnapshot) -> WsAuthorization {

@@ -346,27 +346,12 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
     );
 }
 
-/// A masked client text frame (RFC 6455 §5.2), for payloads under 126 bytes.
-fn client_frame(text: &str) -> Vec<u8> {
-    let mask = [0x12, 0x34, 0x56, 0x78];
-    let mut frame = vec![0x81, 0x80 | text.len() as u8];
-    frame.extend_from_slice(&mask);
-    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
-/// The upgrade on the raw wire: the handshake's accept key, bytes sent behind the upgrade
-/// request read as frames (never as another HTTP request), and requests that only look like
-/// upgrades (with a body, over HTTP/1.0, to a REST stage) served as plain HTTP.
-#[tokio::test]
-async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing_else() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app().await;
-    let c = app.v2_client();
-    let functions = fake_lambda().await;
+/// A WebSocket API whose `$default` route answers with the echo function's answer (the event
+/// it got), deployed to an autoDeploy stage `prod`.
+async fn echo_api(c: &aws_sdk_apigatewayv2::Client, name: &str) -> String {
     let api = c
         .create_api()
-        .name("wire")
+        .name(name)
         .protocol_type(ProtocolType::Websocket)
         .route_selection_expression("$request.body.action")
         .send()
@@ -406,6 +391,28 @@ async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing
         .send()
         .await
         .unwrap();
+    api
+}
+
+/// A masked client text frame (RFC 6455 §5.2), for payloads under 126 bytes.
+fn client_frame(text: &str) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x81, 0x80 | text.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// The upgrade on the raw wire: the handshake's accept key, bytes sent behind the upgrade
+/// request read as frames (never as another HTTP request), and requests that only look like
+/// upgrades (with a body, over HTTP/1.0, to a REST stage) served as plain HTTP.
+#[tokio::test]
+async fn the_upgrade_on_the_wire_hands_the_connection_to_the_session_and_nothing_else() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = echo_api(&c, "wire").await;
     let rest = super::mock_api(&app.client(), "prod").await;
     let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
     assert!(serving(&worker, &api, "prod").await);
@@ -494,48 +501,7 @@ async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
     let app = spawn_app().await;
     let c = app.v2_client();
     let functions = fake_lambda().await;
-    let api = c
-        .create_api()
-        .name("fleet")
-        .protocol_type(ProtocolType::Websocket)
-        .route_selection_expression("$request.body.action")
-        .send()
-        .await
-        .unwrap()
-        .api_id()
-        .unwrap()
-        .to_owned();
-    let echo = c
-        .create_integration()
-        .api_id(&api)
-        .integration_type(IntegrationType::AwsProxy)
-        .integration_uri(lambda("echo"))
-        .send()
-        .await
-        .unwrap();
-    let route = c
-        .create_route()
-        .api_id(&api)
-        .route_key("$default")
-        .target(format!("integrations/{}", echo.integration_id().unwrap()))
-        .route_response_selection_expression("$default")
-        .send()
-        .await
-        .unwrap();
-    c.create_route_response()
-        .api_id(&api)
-        .route_id(route.route_id().unwrap())
-        .route_response_key("$default")
-        .send()
-        .await
-        .unwrap();
-    c.create_stage()
-        .api_id(&api)
-        .stage_name("prod")
-        .auto_deploy(true)
-        .send()
-        .await
-        .unwrap();
+    let api = echo_api(&c, "fleet").await;
     let manage = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": "*"}]})
     .to_string();
