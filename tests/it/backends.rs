@@ -136,6 +136,8 @@ pub async fn fake_lambda() -> SocketAddr {
         let (status, function_error, answer) = match name.as_str() {
             "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
             "malformed" => (200, false, json!("just a string")),
+            // A WebSocket `$connect` function choosing a subprotocol.
+            "subprotocol" => (200, false, json!({"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat.v2"}})),
             // HTTP API authorizers: a simple response (2.0) and an IAM policy (1.0), allowing
             // the `authorization: allow` header; the simple one tells what its event held.
             "simple_auth" => {

@@ -173,6 +173,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         return refuse(&mut stream, 429, br#"{"message": "Too Many Requests"}"#).await;
     }
     // `$connect` decides whether the client may connect: its authorizer, then its integration.
+    let mut protocol: Option<String> = None;
     if let Some(route) = api.route("$connect") {
         match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
             Ok(said) => info.authorizer = said,
@@ -187,9 +188,9 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         }
         let request = request_ids();
         match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
-            Ok((status, _)) if (200..300).contains(&status) => {}
+            Ok((status, _, chosen)) if (200..300).contains(&status) => protocol = chosen,
             // Only an error status refuses as itself; anything else is the integration's fault.
-            Ok((status, body)) if (400..600).contains(&status) => {
+            Ok((status, body, _)) if (400..600).contains(&status) => {
                 count(if status < 500 {
                     WsMetric::ClientError
                 } else {
@@ -197,7 +198,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 });
                 return refuse(&mut stream, status, &body).await;
             }
-            Ok((status, _)) => {
+            Ok((status, _, _)) => {
                 tracing::warn!(status, api.id = %info.api_id, "the $connect integration answered neither success nor error");
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
             }
@@ -209,8 +210,14 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         }
     }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    // The subprotocol `$connect`'s integration chose, when it is one the client offered.
+    let offered = text(b"sec-websocket-protocol").unwrap_or("");
+    let protocol = protocol
+        .filter(|p| offered.split(',').any(|o| o.trim() == p))
+        .map(|p| format!("Sec-WebSocket-Protocol: {p}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol}\r\n"
     );
     if stream.write_all(head.as_bytes()).await.is_err() {
         return;
@@ -378,7 +385,7 @@ async fn on_message(
     )
     .await
     {
-        Ok((_, answer)) if route.responds => Some(match String::from_utf8(answer.to_vec()) {
+        Ok((_, answer, _)) if route.responds => Some(match String::from_utf8(answer.to_vec()) {
             Ok(text) => Message::text(text),
             Err(_) => Message::binary(answer),
         }),
@@ -400,12 +407,12 @@ async fn invoke(
     kind: EventType,
     body: Option<(&[u8], bool)>,
     request: &(String, String),
-) -> Result<(u16, Bytes), String> {
+) -> Result<(u16, Bytes, Option<String>), String> {
     let Some(integration) = &route.integration else {
-        return Ok((200, Bytes::new()));
+        return Ok((200, Bytes::new(), None));
     };
     match integration.kind {
-        IntegrationType::Mock => Ok((200, Bytes::new())),
+        IntegrationType::Mock => Ok((200, Bytes::new(), None)),
         IntegrationType::AwsProxy => {
             let target = integration
                 .lambda
@@ -424,11 +431,11 @@ async fn invoke(
             if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
                 return Err(format!("the function failed ({})", parts.status));
             }
-            let (status, body) = proxy_answer(answer);
+            let (status, body, protocol) = proxy_answer(answer);
             if body.len() > MAX_MESSAGE {
                 return Err("the function's answer is over 128 KB".into());
             }
-            Ok((status, body))
+            Ok((status, body, protocol))
         }
         IntegrationType::HttpProxy | IntegrationType::Http => {
             let template = integration.uri.as_ref().ok_or("the integration has no URI")?;
@@ -448,6 +455,11 @@ async fn invoke(
                 .await
                 .map_err(|e| e.to_string())?;
             let status = res.status.as_u16();
+            let protocol = res
+                .fields
+                .get(b"sec-websocket-protocol")
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_owned);
             let mut body = std::pin::pin!(res.body);
             let mut whole = BytesMut::new();
             while let Some(frame) = body.frame().await {
@@ -459,15 +471,16 @@ async fn invoke(
                     whole.extend_from_slice(&data);
                 }
             }
-            Ok((status, whole.freeze()))
+            Ok((status, whole.freeze(), protocol))
         }
         IntegrationType::Aws => Err("AWS integrations of WebSocket APIs are not served yet".into()),
     }
 }
 
-/// A Lambda proxy answer: `{"statusCode": ..., "body": ...}`, or any other result as a 200's
-/// body.
-fn proxy_answer(answer: Bytes) -> (u16, Bytes) {
+/// A Lambda proxy answer: `{"statusCode": ..., "body": ..., "headers": ...}` (whose
+/// `Sec-WebSocket-Protocol` is the subprotocol `$connect` chose), or any other result as a
+/// 200's body.
+fn proxy_answer(answer: Bytes) -> (u16, Bytes, Option<String>) {
     match serde_json::from_slice::<Value>(&answer) {
         Ok(Value::Object(o)) if o.contains_key("statusCode") => {
             let status = o
@@ -480,9 +493,18 @@ fn proxy_answer(answer: Bytes) -> (u16, Bytes) {
                 Some(Value::Null) | None => Bytes::new(),
                 Some(other) => Bytes::from(other.to_string()),
             };
-            (status, body)
+            let protocol = o
+                .get("headers")
+                .and_then(Value::as_object)
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+                })
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_owned);
+            (status, body, protocol)
         }
-        _ => (200, answer),
+        _ => (200, answer, None),
     }
 }
 

@@ -874,3 +874,53 @@ async fn connects_and_messages_are_throttled_by_the_stage() {
     let refused = next_text(&mut ws).await;
     assert_eq!(refused["message"], "Too Many Requests", "{refused}");
 }
+
+/// The subprotocol `$connect`'s function chooses (among those the client offered) is the
+/// handshake's.
+#[tokio::test]
+async fn connect_chooses_the_subprotocol() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = echo_api(&c, "protocols").await;
+    let chooser = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(lambda("subprotocol"))
+        .send()
+        .await
+        .unwrap();
+    c.create_route()
+        .api_id(&api)
+        .route_key("$connect")
+        .target(format!("integrations/{}", chooser.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            worker
+                .runtime
+                .load()
+                .stage(&api, "prod")
+                .is_some_and(|s| match &*s.api {
+                    gatehouse::compiler::CompiledApi::WebSocket(w) => w.route("$connect").is_some(),
+                    _ => false,
+                })
+        })
+        .await
+    );
+    let mut req = format!(
+        "ws://127.0.0.1:{}/restapis/{api}/prod/_user_request_/",
+        worker.addr.port()
+    )
+    .into_client_request()
+    .unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "chat.v1, chat.v2".parse().unwrap());
+    let (_, res) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(res.headers()["sec-websocket-protocol"], "chat.v2");
+}
