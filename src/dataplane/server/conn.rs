@@ -156,7 +156,9 @@ impl Conn {
             let head_request = method == Method::HEAD;
             // An upgrade has no body: one with a body (or pipelined behind another, or over
             // HTTP/1.0) is served as a plain request, which a WebSocket stage refuses.
-            let upgrade = framing == BodyFraming::Empty
+            let asks_upgrade = fields.get(b"upgrade").is_some();
+            let upgrade = asks_upgrade
+                && framing == BodyFraming::Empty
                 && version == Version::HTTP_11
                 && websocket::is_upgrade(&method, &fields);
             let (body, returned) = self.body(framing, expect_continue, arrived).await?;
@@ -180,7 +182,7 @@ impl Conn {
             // left unread leaves the rest of it on the connection, which must then close. A
             // request that asked for an upgrade and was answered without one closes it too: a
             // proxy in front may already tunnel the connection.
-            let mut reusable = keep_alive && fields.get(b"upgrade").is_none();
+            let mut reusable = keep_alive && !asks_upgrade;
             if let Some(mut returned) = returned {
                 match returned.try_recv() {
                     Ok(buf) => self.rbuf = buf,

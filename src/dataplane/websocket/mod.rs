@@ -39,17 +39,19 @@ pub fn is_upgrade(method: &Method, fields: &RawFields) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     };
     // The key: a nonce of 16 bytes, base64.
-    let key_ok = fields.get(b"sec-websocket-key").is_some_and(|k| {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD
-            .decode(k)
-            .is_ok_and(|nonce| nonce.len() == 16)
-    });
+    let key_ok = || {
+        fields.get(b"sec-websocket-key").is_some_and(|k| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(k)
+                .is_ok_and(|nonce| nonce.len() == 16)
+        })
+    };
     method == Method::GET
         && has_token(b"upgrade", "websocket")
         && has_token(b"connection", "upgrade")
-        && key_ok
         && fields.get(b"sec-websocket-version") == Some(b"13")
+        && key_ok()
 }
 
 /// What is sent to a connection from elsewhere (the `@connections` API).
