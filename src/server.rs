@@ -195,9 +195,30 @@ pub struct Worker {
     pub limiters: Arc<dataplane::throttle::Limiters>,
     closing: watch::Sender<bool>,
     follow: JoinHandle<()>,
+    /// The data-plane threads, and the task that tells the control plane of WebSocket
+    /// connections: a draining worker waits for them.
+    threads: Vec<std::thread::JoinHandle<()>>,
+    reporting: Option<JoinHandle<()>>,
 }
 
 impl Worker {
+    /// Stops the worker cleanly: its data-plane threads finish their connections (WebSocket
+    /// sessions close with 1001 and run `$disconnect`), then the connections they closed are
+    /// told to the control plane. Bounded: a few seconds at most.
+    pub async fn drain(mut self) {
+        let _ = self.closing.send(true);
+        let threads = std::mem::take(&mut self.threads);
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(8), joined).await;
+        if let Some(reporting) = self.reporting.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), reporting).await;
+        }
+    }
+
     /// Starts a worker on `addr` (port 0 picks one) with `threads` data-plane threads
     /// (default: one per core).
     pub async fn start(
@@ -279,11 +300,12 @@ impl Worker {
         };
         let (changes, changed) = tokio::sync::mpsc::unbounded_channel();
         websockets.report_to(changes, relay.clone());
-        tokio::spawn(dataplane::websocket::fleet::report(
+        let reporting = tokio::spawn(dataplane::websocket::fleet::report(
             relay,
             changed,
             closed.clone(),
         ));
+        let mut threads = Vec::new();
         let metrics_addr = match opts.metrics_addr {
             Some(at) => {
                 let listener = TcpListener::bind(at)
@@ -321,7 +343,7 @@ impl Worker {
             );
             let timeouts = opts.client_timeouts;
             let mut closed = closed.clone();
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name(format!("gatehouse-dp-{i}"))
                 .spawn(move || {
                     // Sockets and timers only: the signal and process drivers would look for
@@ -355,6 +377,7 @@ impl Worker {
                         }
                     });
                 })?;
+            threads.push(thread);
         }
         Ok(Self {
             addr,
@@ -364,6 +387,8 @@ impl Worker {
             limiters: shared.limiters.clone(),
             closing,
             follow,
+            threads,
+            reporting: Some(reporting),
         })
     }
 
@@ -538,7 +563,9 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
-    drop(worker);
+    if let Some(w) = worker {
+        w.drain().await;
+    }
     cp.stop().await;
     db.close().await
 }
@@ -574,7 +601,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
         worker.worker_id, worker.addr
     );
     shutdown_signal().await;
-    drop(worker);
+    worker.drain().await;
     Ok(())
 }
 

@@ -40,6 +40,25 @@ pub struct Publisher {
 
 type Wakers = Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>>;
 
+/// Forgets a worker's waker when its stream ends, unless another stream of it took it since.
+struct Forget {
+    wakers: Wakers,
+    worker: String,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        let mut map = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references: the map's and this one; a newer stream of the worker holds a third.
+        if map.get(&self.worker).is_some_and(|w| Arc::ptr_eq(w, &self.wake))
+            && Arc::strong_count(&self.wake) <= 3
+        {
+            map.remove(&self.worker);
+        }
+    }
+}
+
 /// The waker of `worker`'s stream.
 fn waker(wakers: &Wakers, worker: &str) -> Arc<tokio::sync::Notify> {
     let mut map = wakers.lock().unwrap_or_else(|e| e.into_inner());
@@ -231,6 +250,9 @@ async fn prune_changes(store: Store) {
             if let Err(e) = crate::store::usage::prune_batches(&mut conn).await {
                 tracing::warn!(error = %e, "cannot prune usage batch ids");
             }
+            if let Err(e) = crate::store::websockets::sweep(&mut conn).await {
+                tracing::warn!(error = %e, "cannot sweep WebSocket connections");
+            }
         }
     }
 }
@@ -322,11 +344,21 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
     let mut latest = p.latest.clone();
     let mut closing = p.closing.clone();
     let wake = waker(&p.wakers, &worker);
+    // The worker's waker goes with its last stream (worker ids change at every restart).
+    let _forget = Forget {
+        wakers: p.wakers.clone(),
+        worker: worker.clone(),
+        wake: wake.clone(),
+    };
+    // One heartbeat deadline, moved only when an event is sent: a stream busy with
+    // @connections commands still carries heartbeats (the worker's liveness).
+    let heartbeat = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS));
+    tokio::pin!(heartbeat);
     loop {
         // Woken by a revision, the heartbeat's timer, or @connections commands for the worker.
         let (commands, only_commands) = tokio::select! {
             _ = latest.changed() => (false, false),
-            _ = tokio::time::sleep(Duration::from_secs(protocol::HEARTBEAT_SECS)) => (true, false),
+            () = &mut heartbeat => (true, false),
             () = wake.notified() => (true, true),
             _ = tx.closed() => return,
             _ = closing.wait_for(|c| *c) => return,
@@ -360,6 +392,9 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
         if tx.send(line(&event)).await.is_err() {
             return;
         }
+        heartbeat
+            .as_mut()
+            .reset(tokio::time::Instant::now() + Duration::from_secs(protocol::HEARTBEAT_SECS));
     }
 }
 
@@ -399,7 +434,15 @@ async fn follow_commands(store: Store, wakers: Wakers) {
             Ok(mut listener) => {
                 if listener.listen(crate::store::websockets::CHANNEL).await.is_ok() {
                     while let Ok(n) = listener.recv().await {
-                        waker(&wakers, n.payload()).notify_one();
+                        // Only a worker this replica streams to has a waker here.
+                        let known = wakers
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get(n.payload())
+                            .cloned();
+                        if let Some(w) = known {
+                            w.notify_one();
+                        }
                     }
                 }
             }

@@ -55,7 +55,8 @@ pub async fn unregister(conn: &mut PgConnection, worker_id: &str, ids: &[String]
 }
 
 /// The connection `id` of an API's stage and the worker holding it, when that worker is alive
-/// (a connection of a worker gone is forgotten).
+/// (a worker not acked yet counts as alive). A connection of a worker gone is not answered for;
+/// its row is swept later ([`sweep`]), should the worker only have been slow.
 pub async fn find(
     conn: &mut PgConnection,
     id: &str,
@@ -64,7 +65,7 @@ pub async fn find(
 ) -> Result<Option<(String, ConnectionRecord)>, StoreError> {
     let row: Option<(String, serde_json::Value, bool)> = sqlx::query_as(
         "SELECT c.worker_id, c.doc,
-                COALESCE(w.last_seen > now() - make_interval(secs => $4), false)
+                COALESCE(w.last_seen > now() - make_interval(secs => $4), true)
          FROM websocket_connections c LEFT JOIN fleet_workers w ON w.worker_id = c.worker_id
          WHERE c.connection_id = $1 AND c.api_id = $2 AND c.stage = $3",
     )
@@ -76,12 +77,23 @@ pub async fn find(
     .await?;
     match row {
         Some((worker, doc, true)) => Ok(Some((worker, decode(doc)?))),
-        Some((worker, _, false)) => {
-            unregister(conn, &worker, &[id.to_owned()]).await?;
-            Ok(None)
-        }
-        None => Ok(None),
+        _ => Ok(None),
     }
+}
+
+/// Forgets the connections of workers not heard from for ten minutes, and commands older than
+/// a minute (their worker did not come for them).
+pub async fn sweep(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM websocket_connections c USING fleet_workers w
+         WHERE w.worker_id = c.worker_id AND w.last_seen < now() - interval '10 minutes'",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM websocket_commands WHERE created < now() - interval '1 minute'")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Queues a message for (or the close of) a connection `worker` holds, and wakes the replica
@@ -110,8 +122,7 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Takes the commands waiting for `worker`, oldest first (dropping any older than a minute:
-/// their worker did not come for them).
+/// Takes the commands waiting for `worker`, oldest first.
 pub async fn take(conn: &mut PgConnection, worker: &str) -> Result<Vec<(String, bool, Vec<u8>)>, StoreError> {
     let mut rows: Vec<(i64, String, bool, Vec<u8>)> = sqlx::query_as(
         "DELETE FROM websocket_commands WHERE worker_id = $1 RETURNING seq, connection_id, close, data",
@@ -119,9 +130,6 @@ pub async fn take(conn: &mut PgConnection, worker: &str) -> Result<Vec<(String, 
     .bind(worker)
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM websocket_commands WHERE created < now() - interval '1 minute'")
-        .execute(conn)
-        .await?;
     rows.sort_by_key(|r| r.0);
     Ok(rows
         .into_iter()

@@ -81,11 +81,12 @@ pub async fn connect(
                 return Err(FORBIDDEN);
             }
             let mut context = Map::new();
-            if let Some(p) = &verdict.authorization.principal_id {
-                context.insert("principalId".into(), json!(p));
-            }
             for (k, v) in &verdict.authorization.context {
                 context.insert(k.clone(), v.clone());
+            }
+            // The principal is the function's, whatever its context names so.
+            if let Some(p) = &verdict.authorization.principal_id {
+                context.insert("principalId".into(), json!(p));
             }
             Ok(Some(Value::Object(context)))
         }

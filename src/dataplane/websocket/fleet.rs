@@ -74,14 +74,24 @@ pub async fn report(
 ) {
     let mut pending: VecDeque<Change> = VecDeque::new();
     let mut backoff = Duration::from_millis(100);
+    // Once the worker drains, what its closing sessions report is still told, for a while.
+    let mut last_call: Option<tokio::time::Instant> = None;
     loop {
         if pending.is_empty() {
+            let quiet = Duration::from_millis(300);
             tokio::select! {
                 change = changes.recv() => match change {
                     Some(c) => pending.push_back(c),
                     None => return,
                 },
-                _ = closed.wait_for(|c| *c) => return,
+                _ = closed.wait_for(|c| *c), if last_call.is_none() => {
+                    last_call = Some(tokio::time::Instant::now() + Duration::from_secs(10));
+                    continue;
+                }
+                () = tokio::time::sleep(quiet), if last_call.is_some() => return,
+            }
+            if last_call.is_some_and(|l| tokio::time::Instant::now() > l) {
+                return;
             }
             // What else comes within a moment goes in the same report.
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -112,10 +122,10 @@ pub async fn report(
             }
             other => {
                 tracing::debug!(answer = ?other.map(|(s, _)| s), "connection changes not taken; will retry");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = closed.wait_for(|c| *c) => return,
+                if last_call.is_some_and(|l| tokio::time::Instant::now() > l) {
+                    return;
                 }
+                tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }

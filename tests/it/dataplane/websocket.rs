@@ -327,7 +327,8 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
     // A draining worker closes its sockets (1001) and runs `$disconnect` for each.
     let before = seen.lock().unwrap().len();
     let (mut ws, _) = tokio_tungstenite::connect_async(url("prod")).await.unwrap();
-    drop(worker);
+    // As `gatehouse worker` stops on SIGTERM.
+    let draining = tokio::spawn(worker.drain());
     let mut code = None;
     while let Ok(Some(Ok(msg))) = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
         if let Message::Close(Some(frame)) = msg {
@@ -344,6 +345,10 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
         })
         .await
     );
+    tokio::time::timeout(std::time::Duration::from_secs(15), draining)
+        .await
+        .expect("the worker drains within its bounds")
+        .unwrap();
 }
 
 /// A WebSocket API whose `$default` route answers with the echo function's answer (the event
