@@ -136,6 +136,11 @@ pub async fn fake_lambda() -> SocketAddr {
         let (status, function_error, answer) = match name.as_str() {
             "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
             "malformed" => (200, false, json!("just a string")),
+            // A policy allowing everyone but callers from loopback (a condition on aws:SourceIp).
+            "deny_local" => (200, false, json!({"principalId": "p2", "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+                {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*",
+                 "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}})),
             // A WebSocket `$connect` function choosing a subprotocol.
             "subprotocol" => (200, false, json!({"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "chat.v2"}})),
             // HTTP API authorizers: a simple response (2.0) and an IAM policy (1.0), allowing

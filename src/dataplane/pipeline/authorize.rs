@@ -297,6 +297,25 @@ fn evaluate(policy: &Policy, caller: Caller<'_>, action: &str, arn: &str, origin
     })
 }
 
+/// What an authorizer's `policy` decides for an anonymous caller's `action` on `arn`, with the
+/// request's condition keys (`aws:SourceIp`, ...): a WebSocket `$connect` authorizer's answer.
+pub fn policy_decides<'a>(
+    dp: &'a DataPlane,
+    policy: &Policy,
+    action: &str,
+    arn: &str,
+    request: &MethodRequest<'a>,
+    ctx: &RequestContext<'a>,
+) -> Decision {
+    evaluate(
+        policy,
+        Caller::Anonymous,
+        action,
+        arn,
+        &Origin::new(dp, request, ctx),
+    )
+}
+
 /// Whether a signed caller's identity policies allow `action` on `arn` (an explicit deny
 /// wins): the @connections API's `execute-api:ManageConnections`.
 pub fn identity_allows<'a>(

@@ -14,7 +14,7 @@ use crate::dataplane::context::{Peer, RequestContext, RequestFields};
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::request::MethodRequest;
 use crate::dataplane::state::DataPlane;
-use crate::iam::{Caller, Decision, Request};
+use crate::iam::Decision;
 
 /// How the handshake is refused: a status and AWS's body.
 pub struct Refusal(pub u16, pub &'static [u8]);
@@ -37,6 +37,24 @@ pub async fn connect(
         "arn:aws:execute-api:{}:{}:{}/{}/$connect",
         stage.region, stage.account_id, stage.api_id, stage.stage.stage_name
     );
+    // The handshake as a request, for signatures and policies' condition keys.
+    let host = fields.get(b"host");
+    let kept = RequestFields {
+        host,
+        user_agent: None,
+        trace_id: None,
+    };
+    let ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, std::time::Instant::now());
+    let request = MethodRequest {
+        method: parts.method.clone(),
+        raw_query: parts.uri.query().map(str::to_owned),
+        query: Vec::new(),
+        path_params: Vec::new(),
+        fields,
+        header_map: std::sync::OnceLock::new(),
+        variables: &stage.stage.variables,
+        body: None,
+    };
     match &route.authorization {
         WsAuthorization::None => Ok(None),
         WsAuthorization::Misconfigured(why) => {
@@ -55,8 +73,8 @@ pub async fn connect(
                     return Err(UNAUTHORIZED);
                 }
             }
-            let request = request_ids();
-            let mut ask = event(info, EventType::Connect, "$connect", None, &request);
+            let ids = request_ids();
+            let mut ask = event(info, EventType::Connect, "$connect", None, &ids);
             ask["type"] = json!("REQUEST");
             ask["methodArn"] = json!(arn);
             ask["stageVariables"] = json!(stage.stage.variables);
@@ -68,14 +86,15 @@ pub async fn connect(
                 tracing::warn!(api.id = %stage.api_id, reason = %why, "the $connect authorizer answered what AWS refuses");
                 FAILED
             })?;
-            let keys = |_: &str| None;
             let allowed = verdict.policy.as_ref().map(|p| {
-                p.evaluate(&Request {
-                    caller: Caller::Anonymous,
-                    action: "execute-api:Invoke",
-                    resource: &arn,
-                    keys: &keys,
-                })
+                crate::dataplane::pipeline::authorize::policy_decides(
+                    dp,
+                    p,
+                    "execute-api:Invoke",
+                    &arn,
+                    &request,
+                    &ctx,
+                )
             });
             if allowed != Some(Decision::Allow) {
                 return Err(FORBIDDEN);
@@ -92,23 +111,6 @@ pub async fn connect(
         }
         WsAuthorization::Iam => {
             let config = dp.runtime.load_full();
-            let host = fields.get(b"host");
-            let kept = RequestFields {
-                host,
-                user_agent: None,
-                trace_id: None,
-            };
-            let ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, std::time::Instant::now());
-            let request = MethodRequest {
-                method: parts.method.clone(),
-                raw_query: parts.uri.query().map(str::to_owned),
-                query: Vec::new(),
-                path_params: Vec::new(),
-                fields,
-                header_map: std::sync::OnceLock::new(),
-                variables: &stage.stage.variables,
-                body: None,
-            };
             let caller = crate::dataplane::authorizer::iam::caller(
                 &config,
                 &request,

@@ -622,6 +622,19 @@ async fn connect_authorizers_admit_and_refuse_clients() {
         }
     };
     let (lambda_api, iam_api) = (make_api("lambda-auth").await, make_api("iam-auth").await);
+    let local_api = make_api("deny-local").await;
+    let deny_local = c
+        .create_authorizer()
+        .api_id(&local_api)
+        .name("deny-local")
+        .authorizer_type(aws_sdk_apigatewayv2::types::AuthorizerType::Request)
+        .authorizer_uri(lambda("deny_local"))
+        .send()
+        .await
+        .unwrap()
+        .authorizer_id()
+        .unwrap()
+        .to_owned();
     // A Lambda authorizer's identity sources are WebSocket's: `route.request.*`.
     let e = c
         .create_authorizer()
@@ -647,7 +660,11 @@ async fn connect_authorizers_admit_and_refuse_clients() {
         .authorizer_id()
         .unwrap()
         .to_owned();
-    for (api, auth) in [(&lambda_api, "CUSTOM"), (&iam_api, "AWS_IAM")] {
+    for (api, auth) in [
+        (&lambda_api, "CUSTOM"),
+        (&iam_api, "AWS_IAM"),
+        (&local_api, "CUSTOM"),
+    ] {
         let echo = c
             .create_integration()
             .api_id(api)
@@ -676,7 +693,12 @@ async fn connect_authorizers_admit_and_refuse_clients() {
             .target(format!("integrations/{mock}"))
             .authorization_type(aws_sdk_apigatewayv2::types::AuthorizationType::from(auth));
         if auth == "CUSTOM" {
-            connect = connect.authorizer_id(&authorizer);
+            let id = if api == &local_api {
+                &deny_local
+            } else {
+                &authorizer
+            };
+            connect = connect.authorizer_id(id);
         }
         connect.send().await.unwrap();
         // Authorization is `$connect`'s alone.
@@ -772,6 +794,14 @@ async fn connect_authorizers_admit_and_refuse_clients() {
     assert_eq!(
         event["requestContext"]["authorizer"]["principalId"], "p1",
         "{event}"
+    );
+
+    // The policy's conditions see the client: a Deny on loopback addresses applies.
+    assert!(serving(&worker, &local_api, "prod").await);
+    let local = format!("ws://127.0.0.1:{port}/restapis/{local_api}/prod/_user_request_/");
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(local).await.map(|_| ())),
+        403
     );
 
     // IAM: a presigned handshake URL.
