@@ -509,8 +509,10 @@ async fn connection_call(
                     .into_response()
             }
             ConnectionOp::Post => {
-                crate::store::websockets::enqueue(&mut conn, &worker, &id, false, &data).await?;
-                StatusCode::OK.into_response()
+                match crate::store::websockets::enqueue(&mut conn, &worker, &id, false, &data).await? {
+                    true => StatusCode::OK.into_response(),
+                    false => StatusCode::TOO_MANY_REQUESTS.into_response(),
+                }
             }
             ConnectionOp::Delete => {
                 crate::store::websockets::enqueue(&mut conn, &worker, &id, true, &[]).await?;

@@ -96,15 +96,28 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What may wait for one connection: messages beyond it are refused (its worker is not taking
+/// them, or its client not reading them).
+pub const QUEUED_BYTES: i64 = 4 << 20;
+
 /// Queues a message for (or the close of) a connection `worker` holds, and wakes the replica
-/// streaming to it.
+/// streaming to it; false when the connection already has [`QUEUED_BYTES`] waiting.
 pub async fn enqueue(
     conn: &mut PgConnection,
     worker: &str,
     connection_id: &str,
     close: bool,
     data: &[u8],
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let (queued,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(SUM(length(data)), 0)::bigint FROM websocket_commands WHERE connection_id = $1",
+    )
+    .bind(connection_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if queued + data.len() as i64 > QUEUED_BYTES {
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO websocket_commands (worker_id, connection_id, close, data) VALUES ($1, $2, $3, $4)",
     )
@@ -119,7 +132,7 @@ pub async fn enqueue(
         .bind(worker)
         .execute(conn)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Takes the commands waiting for `worker`, oldest first.

@@ -226,6 +226,11 @@ async fn elsewhere(
             ConnectionOp::Post => answer(StatusCode::OK, None, Bytes::new()),
         },
         Ok((StatusCode::GONE | StatusCode::NOT_FOUND, _)) => gone(),
+        Ok((StatusCode::TOO_MANY_REQUESTS, _)) => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LimitExceededException",
+            "The connection is not taking its messages fast enough",
+        ),
         other => {
             tracing::warn!(answer = ?other.map(|(s, _)| s), "the control plane cannot reach the connection");
             error(

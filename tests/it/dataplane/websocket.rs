@@ -959,3 +959,47 @@ async fn connect_chooses_the_subprotocol() {
     let (_, res) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(res.headers()["sec-websocket-protocol"], "chat.v2");
 }
+
+/// Messages relayed to a connection whose worker is not taking them are bounded: past 4 MB
+/// waiting, more are refused (the @connections caller gets 429), so one tenant cannot fill the
+/// database with them.
+#[tokio::test]
+async fn relayed_messages_waiting_for_a_connection_are_bounded() {
+    use gatehouse::store::websockets::{QUEUED_BYTES, enqueue, take};
+    let app = spawn_app().await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let message = vec![b'x'; 128 << 10];
+    let fits = (QUEUED_BYTES as usize) / message.len();
+    for _ in 0..fits {
+        assert!(
+            enqueue(&mut conn, "absent-worker", "conn-1", false, &message)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !enqueue(&mut conn, "absent-worker", "conn-1", false, &message)
+            .await
+            .unwrap()
+    );
+    // Another connection has its own budget; a close always fits.
+    assert!(
+        enqueue(&mut conn, "absent-worker", "conn-2", false, &message)
+            .await
+            .unwrap()
+    );
+    assert!(
+        enqueue(&mut conn, "absent-worker", "conn-1", true, &[])
+            .await
+            .unwrap()
+    );
+    // Once the worker takes them, in order, the budget is free again.
+    let taken = take(&mut conn, "absent-worker").await.unwrap();
+    assert_eq!(taken.len(), fits + 2);
+    assert!(taken.last().unwrap().1, "the close comes last");
+    assert!(
+        enqueue(&mut conn, "absent-worker", "conn-1", false, &message)
+            .await
+            .unwrap()
+    );
+}
