@@ -15,6 +15,9 @@ pub struct ClientTimeouts {
     pub head: Duration,
     pub body: Duration,
     pub write: Duration,
+    /// How long a WebSocket connection may go without a message from its client (AWS's 10
+    /// minutes).
+    pub websocket_idle: Duration,
 }
 
 impl Default for ClientTimeouts {
@@ -24,6 +27,7 @@ impl Default for ClientTimeouts {
             head: Duration::from_secs(30),
             body: Duration::from_secs(60),
             write: Duration::from_secs(30),
+            websocket_idle: crate::dataplane::websocket::IDLE_TIMEOUT,
         }
     }
 }

@@ -330,6 +330,7 @@ async fn slow_clients_are_cut_off_and_oversized_bodies_refused_unread() {
         head: Duration::from_millis(300),
         body: Duration::from_millis(500),
         write: Duration::from_millis(300),
+        ..Default::default()
     };
     let (worker, host) = wire_api_timed(&app, timeouts).await;
     let within = |secs| Duration::from_secs(secs);

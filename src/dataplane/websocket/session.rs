@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode};
 
 use super::event::{ConnectionInfo, EventType, event, request_ids};
-use super::{Handle, IDLE_TIMEOUT, MAX_FRAME, MAX_LIFETIME, MAX_MESSAGE, Outgoing, connection_id, touch};
+use super::{Handle, MAX_FRAME, MAX_LIFETIME, MAX_MESSAGE, Outgoing, connection_id, touch};
 use crate::compiler::CompiledApi;
 use crate::compiler::websocket::WsRoute;
 use crate::dataplane::client::Budget;
@@ -253,7 +253,8 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     };
     tracing::debug!(connection.id = %info.connection_id, api.id = %info.api_id, "websocket connected");
 
-    let idle = tokio::time::sleep(IDLE_TIMEOUT);
+    let idle_timeout = dp.timeouts.websocket_idle;
+    let idle = tokio::time::sleep(idle_timeout);
     let lifetime = tokio::time::sleep(MAX_LIFETIME);
     tokio::pin!(idle, lifetime);
     let mut draining = dp.shared.draining.clone();
@@ -288,7 +289,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 }
                 Some(Ok(Message::Text(t))) => {
                     touch(&last_active);
-                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     let answer = on_message(dp, &stage, api, &info, t.as_bytes(), false).await;
                     if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {
                         break None;
@@ -296,7 +297,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 }
                 Some(Ok(Message::Binary(b))) => {
                     touch(&last_active);
-                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     let answer = on_message(dp, &stage, api, &info, &b, true).await;
                     if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {
                         break None;
@@ -304,7 +305,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 }
                 // Pings are answered (tungstenite queues the pong; a flush sends it).
                 Some(Ok(_)) => {
-                    idle.as_mut().reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     if !matches!(tokio::time::timeout(write_timeout, ws.flush()).await, Ok(Ok(()))) {
                         break None;
                     }

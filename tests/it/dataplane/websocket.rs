@@ -1003,3 +1003,47 @@ async fn relayed_messages_waiting_for_a_connection_are_bounded() {
             .unwrap()
     );
 }
+
+/// A connection whose client sends nothing for the idle timeout (AWS's 10 minutes; shortened
+/// here) is closed with 1001; one that keeps talking stays.
+#[tokio::test]
+async fn idle_connections_are_closed_after_the_idle_timeout() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = echo_api(&c, "idle").await;
+    let timeouts = gatehouse::dataplane::settings::ClientTimeouts {
+        websocket_idle: std::time::Duration::from_millis(800),
+        ..Default::default()
+    };
+    let worker = WorkerBuilder::new(&app.url())
+        .lambda(format!("http://{functions}"))
+        .timeouts(timeouts)
+        .start()
+        .await;
+    assert!(serving(&worker, &api, "prod").await);
+    let url = format!(
+        "ws://127.0.0.1:{}/restapis/{api}/prod/_user_request_/",
+        worker.addr.port()
+    );
+    let (mut idle, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut talking, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let started = std::time::Instant::now();
+    // The talking one sends every 300 ms, past the idle one's timeout.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        talking.send(Message::text("still here")).await.unwrap();
+        next_text(&mut talking).await;
+    }
+    let mut code = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(std::time::Duration::from_secs(5), idle.next()).await {
+        if let Message::Close(Some(frame)) = msg {
+            code = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(code, Some(1001), "the idle connection is closed");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800));
+    talking.send(Message::text("and now")).await.unwrap();
+    assert!(next_text(&mut talking).await["requestContext"]["routeKey"] == "$default");
+}
