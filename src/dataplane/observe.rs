@@ -280,14 +280,6 @@ impl Metrics {
         }
     }
 
-    /// An API's stage's WebSocket counts.
-    pub fn websocket_counts(&self, api: &str, stage: &str) -> WsCounts {
-        let map = self.websocket.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&(api.to_owned(), stage.to_owned()))
-            .copied()
-            .unwrap_or_default()
-    }
-
     pub fn render(&self, revision: i64) -> String {
         let mut out = String::with_capacity(4096);
         {

@@ -29,6 +29,27 @@ pub struct MethodRequest<'a> {
     pub body: Option<bytes::Bytes>,
 }
 
+impl<'a> MethodRequest<'a> {
+    /// A request known by its head alone (no route, no body read): an upgrade, or a call of the
+    /// @connections API.
+    pub fn of_head(
+        parts: &http::request::Parts,
+        fields: &'a RawFields,
+        variables: &'a BTreeMap<String, String>,
+    ) -> Self {
+        MethodRequest {
+            method: parts.method.clone(),
+            raw_query: parts.uri.query().map(str::to_owned),
+            query: Vec::new(),
+            path_params: Vec::new(),
+            fields,
+            header_map: OnceLock::new(),
+            variables,
+            body: None,
+        }
+    }
+}
+
 impl MethodRequest<'_> {
     /// The request's headers (with room for two more, which a backend request may add).
     pub fn headers(&self) -> &HeaderMap {

@@ -496,18 +496,8 @@ async fn connection_call(
             return Ok(StatusCode::GONE.into_response());
         };
         Ok::<_, StoreError>(match call.op {
-            ConnectionOp::Get => {
-                let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(record.connected_at as i64)
-                    .unwrap_or_default()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let mut identity = serde_json::Map::new();
-                identity.insert("sourceIp".into(), serde_json::json!(record.source_ip));
-                if let Some(ua) = &record.user_agent {
-                    identity.insert("userAgent".into(), serde_json::json!(ua));
-                }
-                Json(serde_json::json!({"connectedAt": at, "identity": identity, "lastActiveAt": at}))
-                    .into_response()
-            }
+            // The registry does not follow activity: last active when it connected.
+            ConnectionOp::Get => Json(record.get_connection(record.connected_at)).into_response(),
             ConnectionOp::Post => {
                 match crate::store::websockets::enqueue(&mut conn, &worker, &id, false, &data).await? {
                     true => StatusCode::OK.into_response(),

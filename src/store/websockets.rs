@@ -25,6 +25,27 @@ pub struct ConnectionRecord {
     pub user_agent: Option<String>,
 }
 
+impl ConnectionRecord {
+    /// GetConnection's answer for the connection, last active at `last_active` (epoch ms).
+    pub fn get_connection(&self, last_active: u64) -> serde_json::Value {
+        let iso = |ms: u64| {
+            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let mut identity = serde_json::Map::new();
+        identity.insert("sourceIp".into(), serde_json::json!(self.source_ip));
+        if let Some(ua) = &self.user_agent {
+            identity.insert("userAgent".into(), serde_json::json!(ua));
+        }
+        serde_json::json!({
+            "connectedAt": iso(self.connected_at),
+            "identity": identity,
+            "lastActiveAt": iso(last_active),
+        })
+    }
+}
+
 pub async fn register(
     conn: &mut PgConnection,
     worker_id: &str,

@@ -138,6 +138,18 @@ const GATEWAY_SET: [&str; 4] = [
     "X-Forwarded-Proto",
 ];
 
+/// Name-value pairs as a proxy event has them twice: each name's last value
+/// (`headers`, `queryStringParameters`), and all its values (`multiValue...`).
+pub fn single_and_multi<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> (Value, Value) {
+    let mut single = Map::new();
+    let mut multi: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for (k, v) in pairs {
+        single.insert(k.to_owned(), json!(v));
+        multi.entry(k).or_default().push(json!(v));
+    }
+    (Value::Object(single), json!(multi))
+}
+
 /// The payload format 1.0 event, field for field.
 pub fn event(
     req: &MethodRequest<'_>,
@@ -186,13 +198,7 @@ pub fn event(
     let (query, multi_query) = if req.query.is_empty() {
         (Value::Null, Value::Null)
     } else {
-        let mut single = Map::new();
-        let mut multi: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-        for (k, v) in &req.query {
-            single.insert(k.clone(), json!(v));
-            multi.entry(k.as_str()).or_default().push(json!(v));
-        }
-        (Value::Object(single), json!(multi))
+        single_and_multi(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     };
     let path_parameters = if req.path_params.is_empty() {
         Value::Null

@@ -45,16 +45,7 @@ pub async fn connect(
         trace_id: None,
     };
     let ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, std::time::Instant::now());
-    let request = MethodRequest {
-        method: parts.method.clone(),
-        raw_query: parts.uri.query().map(str::to_owned),
-        query: Vec::new(),
-        path_params: Vec::new(),
-        fields,
-        header_map: std::sync::OnceLock::new(),
-        variables: &stage.stage.variables,
-        body: None,
-    };
+    let request = MethodRequest::of_head(parts, fields, &stage.stage.variables);
     match &route.authorization {
         WsAuthorization::None => Ok(None),
         WsAuthorization::Misconfigured(why) => {

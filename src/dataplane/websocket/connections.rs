@@ -71,16 +71,7 @@ pub async fn handle<'r>(
         ));
     }
     let body = Payload::Streaming(body).collect().await?;
-    let request = MethodRequest {
-        method: parts.method.clone(),
-        raw_query: parts.uri.query().map(str::to_owned),
-        query: Vec::new(),
-        path_params: Vec::new(),
-        fields,
-        header_map: std::sync::OnceLock::new(),
-        variables: &stage.stage.variables,
-        body: None,
-    };
+    let request = MethodRequest::of_head(parts, fields, &stage.stage.variables);
     // A caller of the API's own account, proven by its signature.
     let caller = match crate::dataplane::authorizer::iam::caller(
         config,
@@ -124,11 +115,6 @@ pub async fn handle<'r>(
     else {
         return Ok(elsewhere(dp, &id, stage, &parts.method, body).await);
     };
-    let iso = |ms: u64| {
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
     Ok(match parts.method {
         Method::POST => {
             if body.len() > MAX_MESSAGE {
@@ -151,16 +137,8 @@ pub async fn handle<'r>(
             }
         }
         Method::GET => {
-            let mut identity = serde_json::Map::new();
-            identity.insert("sourceIp".into(), json!(connection.source_ip));
-            if let Some(ua) = &connection.user_agent {
-                identity.insert("userAgent".into(), json!(ua));
-            }
-            let body = json!({
-                "connectedAt": iso(super::epoch_ms(connection.connected_at)),
-                "identity": identity,
-                "lastActiveAt": iso(connection.last_active.load(std::sync::atomic::Ordering::Relaxed)),
-            });
+            let last_active = connection.last_active.load(std::sync::atomic::Ordering::Relaxed);
+            let body = connection.record(&id).get_connection(last_active);
             answer(StatusCode::OK, None, Bytes::from(body.to_string()))
         }
         Method::DELETE => {

@@ -101,33 +101,17 @@ pub fn event(
     }
     let mut event = Map::new();
     if kind != EventType::Message {
-        let mut headers = Map::new();
-        let mut multi: Map<String, Value> = Map::new();
-        for (k, v) in &info.headers {
-            headers.insert(k.clone(), json!(v));
-            match multi.get_mut(k) {
-                Some(Value::Array(a)) => a.push(json!(v)),
-                _ => {
-                    multi.insert(k.clone(), json!([v]));
-                }
-            }
+        use crate::dataplane::integration::lambda::single_and_multi;
+        fn pairs(all: &[(String, String)]) -> (Value, Value) {
+            single_and_multi(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         }
-        event.insert("headers".into(), Value::Object(headers));
-        event.insert("multiValueHeaders".into(), Value::Object(multi));
+        let (headers, multi) = pairs(&info.headers);
+        event.insert("headers".into(), headers);
+        event.insert("multiValueHeaders".into(), multi);
         if kind == EventType::Connect && !info.query.is_empty() {
-            let mut single = Map::new();
-            let mut multi: Map<String, Value> = Map::new();
-            for (k, v) in &info.query {
-                single.insert(k.clone(), json!(v));
-                match multi.get_mut(k) {
-                    Some(Value::Array(a)) => a.push(json!(v)),
-                    _ => {
-                        multi.insert(k.clone(), json!([v]));
-                    }
-                }
-            }
-            event.insert("queryStringParameters".into(), Value::Object(single));
-            event.insert("multiValueQueryStringParameters".into(), Value::Object(multi));
+            let (single, multi) = pairs(&info.query);
+            event.insert("queryStringParameters".into(), single);
+            event.insert("multiValueQueryStringParameters".into(), multi);
         }
     }
     event.insert("requestContext".into(), Value::Object(context));

@@ -73,6 +73,18 @@ pub enum Refused {
 }
 
 impl Handle {
+    /// The connection as the fleet's registry keeps it.
+    pub fn record(&self, id: &str) -> crate::store::websockets::ConnectionRecord {
+        crate::store::websockets::ConnectionRecord {
+            connection_id: id.to_owned(),
+            api_id: self.api_id.clone(),
+            stage: self.stage.clone(),
+            connected_at: epoch_ms(self.connected_at),
+            source_ip: self.source_ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
     /// Queues a message (or the close) for the client, within the outbox's budget.
     pub fn offer(&self, out: Outgoing) -> Result<(), Refused> {
         use std::sync::atomic::Ordering;
@@ -137,14 +149,7 @@ impl Registry {
 
     pub fn insert(&self, id: String, handle: std::sync::Arc<Handle>) {
         if let Some(changes) = self.changes.get() {
-            let _ = changes.send(Change::Opened(crate::store::websockets::ConnectionRecord {
-                connection_id: id.clone(),
-                api_id: handle.api_id.clone(),
-                stage: handle.stage.clone(),
-                connected_at: epoch_ms(handle.connected_at),
-                source_ip: handle.source_ip.clone(),
-                user_agent: handle.user_agent.clone(),
-            }));
+            let _ = changes.send(Change::Opened(handle.record(&id)));
         }
         self.map
             .lock()
@@ -191,23 +196,16 @@ impl Registry {
             }
         };
         if handle.offer(out) == Err(Refused::Full) {
-            tracing::debug!(
+            // Its caller was already answered 200: say so where an operator will see it.
+            tracing::warn!(
                 connection.id = id,
-                "a delivered message found the connection's outbox full"
+                "a message relayed from another worker was dropped: the connection's outbox is full"
             );
         }
     }
 
     pub fn relay(&self) -> Option<&fleet::Relay> {
         self.relay.get()
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
