@@ -107,6 +107,10 @@ pub struct HttpSnapshot {
     /// A WebSocket API's route responses, by route id (what a route sends back).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub route_responses: BTreeMap<String, Vec<crate::domain::http_api::RouteResponse>>,
+    /// A WebSocket API's integration responses, by integration id (how an answer becomes
+    /// the message sent back).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub integration_responses: BTreeMap<String, Vec<crate::domain::http_api::IntegrationResponse>>,
 }
 
 impl HttpSnapshot {
@@ -125,6 +129,7 @@ impl HttpSnapshot {
                 .collect(),
             authorizers: BTreeMap::new(),
             route_responses: BTreeMap::new(),
+            integration_responses: BTreeMap::new(),
         }
     }
 

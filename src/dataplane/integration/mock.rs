@@ -32,7 +32,7 @@ pub async fn invoke(
 
 /// The `statusCode` of a MOCK request; 200 when there is none. API Gateway reads it leniently:
 /// `{statusCode: 200}` (not JSON, as CDK's CORS preflight writes it) works too.
-fn status_code_of(output: &[u8]) -> u16 {
+pub(crate) fn status_code_of(output: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(output);
     let Some(at) = text.find("statusCode") else {
         return 200;

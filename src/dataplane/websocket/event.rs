@@ -62,6 +62,48 @@ pub fn event(
     body: Option<(&[u8], bool)>,
     request: &(String, String),
 ) -> Value {
+    let context = request_context(info, kind, route_key, request);
+    let mut event = Map::new();
+    if kind != EventType::Message {
+        use crate::dataplane::integration::lambda::single_and_multi;
+        fn pairs(all: &[(String, String)]) -> (Value, Value) {
+            single_and_multi(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        }
+        let (headers, multi) = pairs(&info.headers);
+        event.insert("headers".into(), headers);
+        event.insert("multiValueHeaders".into(), multi);
+        if kind == EventType::Connect && !info.query.is_empty() {
+            let (single, multi) = pairs(&info.query);
+            event.insert("queryStringParameters".into(), single);
+            event.insert("multiValueQueryStringParameters".into(), multi);
+        }
+    }
+    event.insert("requestContext".into(), Value::Object(context));
+    match body {
+        Some((bytes, binary)) => {
+            use base64::Engine;
+            let text = if binary {
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            } else {
+                String::from_utf8_lossy(bytes).into_owned()
+            };
+            event.insert("body".into(), json!(text));
+            event.insert("isBase64Encoded".into(), json!(binary));
+        }
+        None => {
+            event.insert("isBase64Encoded".into(), json!(false));
+        }
+    }
+    Value::Object(event)
+}
+
+/// The event's `requestContext`, which templates read as `$context` too.
+pub fn request_context(
+    info: &ConnectionInfo,
+    kind: EventType,
+    route_key: &str,
+    request: &(String, String),
+) -> Map<String, Value> {
     let now = SystemTime::now();
     let mut context = Map::new();
     context.insert("routeKey".into(), json!(route_key));
@@ -99,36 +141,5 @@ pub fn event(
         context.insert("disconnectStatusCode".into(), json!(1000));
         context.insert("disconnectReason".into(), json!(""));
     }
-    let mut event = Map::new();
-    if kind != EventType::Message {
-        use crate::dataplane::integration::lambda::single_and_multi;
-        fn pairs(all: &[(String, String)]) -> (Value, Value) {
-            single_and_multi(all.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        }
-        let (headers, multi) = pairs(&info.headers);
-        event.insert("headers".into(), headers);
-        event.insert("multiValueHeaders".into(), multi);
-        if kind == EventType::Connect && !info.query.is_empty() {
-            let (single, multi) = pairs(&info.query);
-            event.insert("queryStringParameters".into(), single);
-            event.insert("multiValueQueryStringParameters".into(), multi);
-        }
-    }
-    event.insert("requestContext".into(), Value::Object(context));
-    match body {
-        Some((bytes, binary)) => {
-            use base64::Engine;
-            let text = if binary {
-                base64::engine::general_purpose::STANDARD.encode(bytes)
-            } else {
-                String::from_utf8_lossy(bytes).into_owned()
-            };
-            event.insert("body".into(), json!(text));
-            event.insert("isBase64Encoded".into(), json!(binary));
-        }
-        None => {
-            event.insert("isBase64Encoded".into(), json!(false));
-        }
-    }
-    Value::Object(event)
+    context
 }

@@ -8,6 +8,8 @@ pub mod authorize;
 pub mod connections;
 pub mod event;
 pub mod fleet;
+pub mod integrate;
+pub mod mapping;
 pub mod session;
 
 use std::collections::HashMap;

@@ -10,26 +10,23 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode};
 
-use super::event::{ConnectionInfo, EventType, event, request_ids};
+use super::event::{ConnectionInfo, EventType, request_ids};
+use super::integrate::{self, Answer, Call, Failure};
 use super::{Handle, MAX_FRAME, MAX_LIFETIME, MAX_MESSAGE, Outgoing, connection_id, touch};
 use crate::compiler::CompiledApi;
-use crate::compiler::websocket::WsRoute;
-use crate::dataplane::client::Budget;
 use crate::dataplane::config::StageRuntime;
 use crate::dataplane::context::{Peer, RequestContext, RequestFields};
 use crate::dataplane::h1::RawFields;
 use crate::dataplane::state::DataPlane;
-use crate::domain::enums::IntegrationType;
 
 /// An upgrade request to a WebSocket API's stage, taken off the HTTP/1 connection.
 pub struct Upgrade {
@@ -187,10 +184,19 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             }
         }
         let request = request_ids();
-        match invoke(dp, &stage, route, &info, EventType::Connect, None, &request).await {
-            Ok((status, _, chosen)) if (200..300).contains(&status) => protocol = chosen,
+        let call = Call {
+            dp,
+            stage: &stage,
+            route,
+            info: &info,
+            kind: EventType::Connect,
+            body: None,
+            request: &request,
+        };
+        match integrate::invoke(call).await {
+            Ok(answer) if (200..300).contains(&answer.status) => protocol = answer.protocol,
             // Only an error status refuses as itself; anything else is the integration's fault.
-            Ok((status, body, _)) if (400..600).contains(&status) => {
+            Ok(Answer { status, body, .. }) if (400..600).contains(&status) => {
                 count(if status < 500 {
                     WsMetric::ClientError
                 } else {
@@ -198,7 +204,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 });
                 return refuse(&mut stream, status, &body).await;
             }
-            Ok((status, _, _)) => {
+            Ok(Answer { status, .. }) => {
                 tracing::warn!(status, api.id = %info.api_id, "the $connect integration answered neither success nor error");
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
             }
@@ -340,7 +346,16 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     }
     if let Some(route) = api.route("$disconnect") {
         let request = request_ids();
-        if let Err(why) = invoke(dp, &stage, route, &info, EventType::Disconnect, None, &request).await {
+        let call = Call {
+            dp,
+            stage: &stage,
+            route,
+            info: &info,
+            kind: EventType::Disconnect,
+            body: None,
+            request: &request,
+        };
+        if let Err(why) = integrate::invoke(call).await {
             tracing::warn!(error = %why, api.id = %info.api_id, "the $disconnect integration failed");
         }
     }
@@ -375,137 +390,30 @@ async fn on_message(
         count(WsMetric::ClientError);
         return error("Too Many Requests");
     }
-    match invoke(
+    let call = Call {
         dp,
         stage,
         route,
         info,
-        EventType::Message,
-        Some((body, binary)),
-        &request,
-    )
-    .await
-    {
-        Ok((_, answer, _)) if route.responds => Some(match String::from_utf8(answer.to_vec()) {
-            Ok(text) => Message::text(text),
-            Err(_) => Message::binary(answer),
+        kind: EventType::Message,
+        body: Some((body, binary)),
+        request: &request,
+    };
+    match integrate::invoke(call).await {
+        Ok(answer) if route.responds => Some(match String::from_utf8(answer.body.to_vec()) {
+            Ok(text) if !answer.binary => Message::text(text),
+            _ => Message::binary(answer.body),
         }),
         Ok(_) => None,
+        Err(Failure::Unsupported) => {
+            count(WsMetric::ClientError);
+            error("Unsupported Media Type")
+        }
         Err(why) => {
             count(WsMetric::IntegrationError);
             tracing::warn!(error = %why, route = %route.route_key, "a WebSocket integration failed");
             error("Internal server error")
         }
-    }
-}
-
-/// Calls a route's integration: its status and body.
-async fn invoke(
-    dp: &DataPlane,
-    stage: &StageRuntime,
-    route: &WsRoute,
-    info: &ConnectionInfo,
-    kind: EventType,
-    body: Option<(&[u8], bool)>,
-    request: &(String, String),
-) -> Result<(u16, Bytes, Option<String>), String> {
-    let Some(integration) = &route.integration else {
-        return Ok((200, Bytes::new(), None));
-    };
-    match integration.kind {
-        IntegrationType::Mock => Ok((200, Bytes::new(), None)),
-        IntegrationType::AwsProxy => {
-            let target = integration
-                .lambda
-                .as_ref()
-                .ok_or("the integration names no function")?;
-            let payload = event(info, kind, &route.route_key, body, request).to_string();
-            let (parts, answer) = crate::dataplane::integration::lambda::call_function(
-                dp,
-                integration.into(),
-                target,
-                &stage.stage.variables,
-                Bytes::from(payload),
-            )
-            .await
-            .map_err(|e| e.message.clone())?;
-            if !parts.status.is_success() || parts.headers.contains_key("x-amz-function-error") {
-                return Err(format!("the function failed ({})", parts.status));
-            }
-            let (status, body, protocol) = proxy_answer(answer);
-            if body.len() > MAX_MESSAGE {
-                return Err("the function's answer is over 128 KB".into());
-            }
-            Ok((status, body, protocol))
-        }
-        IntegrationType::HttpProxy | IntegrationType::Http => {
-            let template = integration.uri.as_ref().ok_or("the integration has no URI")?;
-            let uri = template.render(
-                |_| None,
-                |name| stage.stage.variables.get(name).map(String::as_str),
-            );
-            let payload = body.map_or_else(Bytes::new, |(b, _)| Bytes::copy_from_slice(b));
-            let request = http::Request::post(uri)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .header("x-amzn-connection-id", &info.connection_id)
-                .body(crate::dataplane::full_body(payload))
-                .map_err(|e| e.to_string())?;
-            let res = dp
-                .http
-                .request(request, Budget::starting_now(integration.timeout))
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = res.status.as_u16();
-            let protocol = res
-                .fields
-                .get(b"sec-websocket-protocol")
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .map(str::to_owned);
-            let mut body = std::pin::pin!(res.body);
-            let mut whole = BytesMut::new();
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| e.to_string())?;
-                if let Ok(data) = frame.into_data() {
-                    if whole.len() + data.len() > MAX_MESSAGE {
-                        return Err("the backend's answer is over 128 KB".into());
-                    }
-                    whole.extend_from_slice(&data);
-                }
-            }
-            Ok((status, whole.freeze(), protocol))
-        }
-        IntegrationType::Aws => Err("AWS integrations of WebSocket APIs are not served yet".into()),
-    }
-}
-
-/// A Lambda proxy answer: `{"statusCode": ..., "body": ..., "headers": ...}` (whose
-/// `Sec-WebSocket-Protocol` is the subprotocol `$connect` chose), or any other result as a
-/// 200's body.
-fn proxy_answer(answer: Bytes) -> (u16, Bytes, Option<String>) {
-    match serde_json::from_slice::<Value>(&answer) {
-        Ok(Value::Object(o)) if o.contains_key("statusCode") => {
-            let status = o
-                .get("statusCode")
-                .and_then(Value::as_u64)
-                .filter(|s| (100..600).contains(s))
-                .unwrap_or(500) as u16;
-            let body = match o.get("body") {
-                Some(Value::String(s)) => Bytes::from(s.clone()),
-                Some(Value::Null) | None => Bytes::new(),
-                Some(other) => Bytes::from(other.to_string()),
-            };
-            let protocol = o
-                .get("headers")
-                .and_then(Value::as_object)
-                .and_then(|h| {
-                    h.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
-                })
-                .and_then(|(_, v)| v.as_str())
-                .map(str::to_owned);
-            (status, body, protocol)
-        }
-        _ => (200, answer, None),
     }
 }
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::{Items, Paging, check_len, find_api};
-use crate::domain::http_api::{Authorizer, Deployment, Integration, Route, RouteResponse, Stage, iso_now};
+use crate::domain::http_api::{
+    Authorizer, Deployment, Integration, IntegrationResponse, Route, RouteResponse, Stage, iso_now,
+};
 use crate::domain::ids;
 use crate::domain::snapshot::HttpSnapshot;
 use crate::management::AppState;
@@ -47,6 +49,15 @@ async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiRe
             docs::all_children(conn, Kind::RouteResponse, api_id).await?;
         for (route, response) in responses {
             snapshot.route_responses.entry(route).or_default().push(response);
+        }
+        let responses: Vec<(String, IntegrationResponse)> =
+            docs::all_children(conn, Kind::IntegrationResponse, api_id).await?;
+        for (integration, response) in responses {
+            snapshot
+                .integration_responses
+                .entry(integration)
+                .or_default()
+                .push(response);
         }
         crate::compiler::websocket::compile(&snapshot, "").map(drop)
     };

@@ -374,20 +374,20 @@ fn check_aws_service(i: &mut Integration, subtype: String) -> ApiResult<()> {
     }
 }
 
-/// A WebSocket API's integration: kept, not served yet.
-fn check_websocket(i: &Integration) -> ApiResult<()> {
+/// A WebSocket API's integration, as AWS checks it; its integration response selection
+/// expression is AWS's for its type (the status for HTTP and MOCK, a Lambda function's error
+/// message for AWS).
+fn check_websocket(i: &mut Integration) -> ApiResult<()> {
+    use crate::compiler::websocket::{mapping, selection::SelectionExpression};
     if i.connection_type == "VPC_LINK" {
         return Err(ApiError::bad_request(
             "VPC_LINK integrations of WebSocket APIs go through REST (v1) VPC links, which Gatehouse does not have yet",
         ));
     }
-    if !matches!(
-        i.integration_type.as_str(),
-        "AWS" | "AWS_PROXY" | "HTTP" | "HTTP_PROXY" | "MOCK"
-    ) {
+    if i.connection_type != "INTERNET" {
         return Err(ApiError::bad_request(format!(
-            "Invalid integrationType {}",
-            i.integration_type
+            "Invalid connectionType {}: expected INTERNET",
+            i.connection_type
         )));
     }
     if !(50..=29_000).contains(&i.timeout_in_millis) {
@@ -395,6 +395,110 @@ fn check_websocket(i: &Integration) -> ApiResult<()> {
             "Invalid timeoutInMillis: it must be between 50 and 29000 for WebSocket APIs",
         ));
     }
+    if i.integration_subtype.is_some() || !i.response_parameters.is_empty() || i.tls_config.is_some() {
+        return Err(ApiError::bad_request(
+            "integrationSubtype, responseParameters and tlsConfig are supported only for HTTP APIs",
+        ));
+    }
+    let uri = i.integration_uri.as_deref();
+    let url = |uri: Option<&str>| {
+        uri.is_some_and(|u| {
+            (u.starts_with("http://") || u.starts_with("https://"))
+                && crate::compiler::UriTemplate::parse(u).is_ok()
+        })
+    };
+    let lambda = |uri: Option<&str>| {
+        uri.is_some_and(|u| {
+            crate::compiler::lambda_target(&crate::compiler::http_api::lambda_invocation_uri(u)).is_some()
+        })
+    };
+    let kind = i.integration_type.as_str();
+    match kind {
+        "AWS_PROXY" if !lambda(uri) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid integrationUri {}: AWS_PROXY integrations of WebSocket APIs name a Lambda function",
+                uri.unwrap_or("(none)")
+            )));
+        }
+        "HTTP" | "HTTP_PROXY" if !url(uri) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid integrationUri {}: expected an http:// or https:// URL",
+                uri.unwrap_or("(none)")
+            )));
+        }
+        "AWS" => {
+            let service = uri.and_then(crate::compiler::service_target);
+            if !lambda(uri) && service.is_none() {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid integrationUri {}: expected a Lambda function or an AWS service action (arn:aws:apigateway:{{region}}:{{service}}:action/{{Action}} or :path/{{path}})",
+                    uri.unwrap_or("(none)")
+                )));
+            }
+            // A service is called as the integration's role, never as the gateway itself.
+            let role = i
+                .credentials_arn
+                .as_deref()
+                .is_some_and(|c| c.starts_with("arn:") && c.contains(":role/"));
+            if service.is_some() && !role {
+                return Err(ApiError::bad_request(
+                    "credentialsArn is required for AWS service integrations: the IAM role API Gateway calls the service as",
+                ));
+            }
+        }
+        "MOCK" if uri.is_some() => {
+            return Err(ApiError::bad_request("MOCK integrations have no integrationUri"));
+        }
+        "AWS_PROXY" | "HTTP" | "HTTP_PROXY" | "MOCK" => {}
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid integrationType {other}: expected AWS, AWS_PROXY, HTTP, HTTP_PROXY or MOCK"
+            )));
+        }
+    }
+    if let Some(m) = &i.integration_method
+        && crate::domain::enums::HttpMethod::parse(m).is_none()
+    {
+        return Err(ApiError::bad_request(format!("Invalid integrationMethod {m}")));
+    }
+    match i.payload_format_version.as_deref() {
+        None | Some("1.0") => {}
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid payloadFormatVersion {v}: WebSocket APIs use 1.0"
+            )));
+        }
+    }
+    if let Some(p) = i.passthrough_behavior.as_deref()
+        && crate::domain::enums::PassthroughBehavior::parse(p).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid passthroughBehavior {p}: expected WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER"
+        )));
+    }
+    if let Some(c) = i.content_handling_strategy.as_deref()
+        && crate::domain::enums::ContentHandling::parse(c).is_none()
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid contentHandlingStrategy {c}: expected CONVERT_TO_BINARY or CONVERT_TO_TEXT"
+        )));
+    }
+    if let Some(e) = &i.template_selection_expression {
+        SelectionExpression::parse(e)
+            .and_then(|e| e.check(mapping::TEMPLATE_SELECTION_VARIABLES))
+            .map_err(ApiError::bad_request)?;
+    }
+    for (target, source) in &i.request_parameters {
+        mapping::parse_target(target).map_err(ApiError::bad_request)?;
+        mapping::WsSource::parse(source).map_err(ApiError::bad_request)?;
+    }
+    let proxy = matches!(kind, "AWS_PROXY" | "HTTP_PROXY");
+    if proxy && !i.request_templates.is_empty() {
+        return Err(ApiError::bad_request(
+            "requestTemplates transform the requests of AWS, HTTP and MOCK integrations: a proxy integration passes them as they are",
+        ));
+    }
+    i.integration_response_selection_expression =
+        mapping::default_response_selection(kind).map(str::to_owned);
     Ok(())
 }
 

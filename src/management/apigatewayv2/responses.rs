@@ -370,6 +370,12 @@ impl IntegrationResponseInput {
         if self.template_selection_expression.is_some() {
             r.template_selection_expression = self.template_selection_expression.filter(|t| !t.is_empty());
         }
+        if let Some(e) = &r.template_selection_expression {
+            use crate::compiler::websocket::{mapping, selection::SelectionExpression};
+            SelectionExpression::parse(e)
+                .and_then(|e| e.check(mapping::RESPONSE_SELECTION_VARIABLES))
+                .map_err(ApiError::bad_request)?;
+        }
         Ok(())
     }
 }

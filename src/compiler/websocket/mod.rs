@@ -5,15 +5,17 @@
 //! response). Messages pick their route by the API's route selection expression, evaluated on
 //! the message's JSON body.
 
+pub mod mapping;
+pub mod selection;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::CompileError;
 use super::authorizers::IdentitySource;
-use super::{CompileError, CompiledIntegration, compile_integration};
-use crate::domain::enums::IntegrationType;
-use crate::domain::http_api::Integration;
-use crate::domain::rest_api;
 use crate::domain::snapshot::HttpSnapshot;
+use mapping::WsIntegration;
+use selection::SelectionExpression;
 
 /// A WebSocket API deployment, ready to serve.
 #[derive(Debug)]
@@ -21,26 +23,9 @@ pub struct CompiledWebSocketApi {
     pub api_id: String,
     pub snapshot_hash: String,
     pub disable_execute_api_endpoint: bool,
-    pub selection: RouteSelection,
+    /// The route selection expression (`$request.body.action`).
+    pub selection: SelectionExpression,
     pub routes: HashMap<String, Arc<WsRoute>>,
-}
-
-/// How a message's route key is found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteSelection {
-    /// `$request.body.{JSONPath}`: the value there in the message's JSON body.
-    BodyPath(String),
-    /// Any other expression: a static key (every message goes to that route).
-    Static(String),
-}
-
-impl RouteSelection {
-    pub fn parse(expression: &str) -> Self {
-        match expression.strip_prefix("$request.body.") {
-            Some(path) if !path.is_empty() => RouteSelection::BodyPath(path.to_owned()),
-            _ => RouteSelection::Static(expression.to_owned()),
-        }
-    }
 }
 
 /// A route of a WebSocket API.
@@ -48,7 +33,7 @@ impl RouteSelection {
 pub struct WsRoute {
     pub route_id: String,
     pub route_key: String,
-    pub integration: Option<CompiledIntegration>,
+    pub integration: Option<WsIntegration>,
     /// Whether the integration's answer goes back to the client (the route has a route
     /// response and a route response selection expression).
     pub responds: bool,
@@ -127,10 +112,10 @@ fn authorization(route: &crate::domain::http_api::Route, snapshot: &HttpSnapshot
 impl CompiledWebSocketApi {
     /// The route a message goes to: the one its selection picks, else `$default`.
     pub fn route_for(&self, body: &[u8]) -> Option<&Arc<WsRoute>> {
-        let key = match &self.selection {
-            RouteSelection::BodyPath(path) => crate::dataplane::request::body_path(body, path),
-            RouteSelection::Static(key) => Some(key.clone()),
-        };
+        let key = self.selection.evaluate(|name| {
+            let path = name.strip_prefix("request.body.")?;
+            crate::dataplane::request::body_path(body, path)
+        });
         key.filter(|k| !k.starts_with('$'))
             .and_then(|k| self.routes.get(&k))
             .or_else(|| self.routes.get("$default"))
@@ -155,10 +140,10 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
         let integration = route
             .integration_id()
             .and_then(|id| snapshot.integrations.get(id))
-            .map(as_rest_integration)
-            .transpose()
-            .map_err(&fail)?
-            .map(|i| compile_integration(&i))
+            .map(|i| {
+                let responses = snapshot.integration_responses.get(&i.integration_id);
+                mapping::compile(i, responses.map_or(&[], Vec::as_slice))
+            })
             .transpose()
             .map_err(&fail)?;
         let responds = route.route_response_selection_expression.is_some()
@@ -181,50 +166,14 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
         api_id: snapshot.http_api.api_id.clone(),
         snapshot_hash: hash.to_owned(),
         disable_execute_api_endpoint: snapshot.http_api.disable_execute_api_endpoint,
-        selection: RouteSelection::parse(&snapshot.http_api.route_selection_expression),
+        selection: SelectionExpression::parse(&snapshot.http_api.route_selection_expression).map_err(
+            |reason| CompileError::Method {
+                method: "routeSelectionExpression".into(),
+                path: String::new(),
+                reason,
+            },
+        )?,
         routes,
-    })
-}
-
-/// The REST integration that calls what a WebSocket integration calls: a Lambda function
-/// (AWS_PROXY), an HTTP URL the message is posted to (HTTP_PROXY, HTTP), or a mock whose
-/// request template says its status (MOCK).
-fn as_rest_integration(i: &Integration) -> Result<rest_api::Integration, String> {
-    let (kind, uri) = match i.integration_type.as_str() {
-        "AWS_PROXY" => (
-            IntegrationType::AwsProxy,
-            i.integration_uri
-                .as_deref()
-                .map(super::http_api::lambda_invocation_uri),
-        ),
-        "HTTP_PROXY" | "HTTP" => (IntegrationType::HttpProxy, i.integration_uri.clone()),
-        "MOCK" => (IntegrationType::Mock, None),
-        other => {
-            return Err(format!(
-                "integration type {other} is not served for WebSocket APIs yet"
-            ));
-        }
-    };
-    Ok(rest_api::Integration {
-        kind,
-        http_method: i.integration_method.clone().or(Some("POST".into())),
-        uri,
-        connection_type: None,
-        connection_id: None,
-        credentials: i.credentials_arn.clone(),
-        request_parameters: Default::default(),
-        request_templates: i
-            .request_templates
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        passthrough_behavior: None,
-        content_handling: None,
-        timeout_in_millis: i.timeout_in_millis,
-        cache_namespace: None,
-        cache_key_parameters: vec![],
-        integration_responses: Default::default(),
-        tls_config: None,
     })
 }
 
@@ -238,7 +187,7 @@ mod tests {
             api_id: "a".into(),
             snapshot_hash: "h".into(),
             disable_execute_api_endpoint: false,
-            selection: RouteSelection::parse("$request.body.action"),
+            selection: SelectionExpression::parse("$request.body.action").unwrap(),
             routes: HashMap::new(),
         };
         for key in ["sendmessage", "$default", "$connect"] {
