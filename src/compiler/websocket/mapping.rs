@@ -218,14 +218,15 @@ pub fn compile(i: &Integration, responses: &[IntegrationResponse]) -> Result<WsI
 /// (AWS_PROXY, or AWS with a Lambda invocation URI), an AWS service's action (AWS), an HTTP URL
 /// (HTTP_PROXY, HTTP), or nothing (MOCK).
 fn as_rest_integration(i: &Integration) -> Result<rest_api::Integration, String> {
+    // A Lambda function is named by its ARN or by its invocation URI, as in HTTP APIs.
+    let function = || {
+        i.integration_uri
+            .as_deref()
+            .map(crate::compiler::http_api::lambda_invocation_uri)
+    };
     let (kind, uri) = match i.integration_type.as_str() {
-        "AWS_PROXY" => (
-            IntegrationType::AwsProxy,
-            i.integration_uri
-                .as_deref()
-                .map(crate::compiler::http_api::lambda_invocation_uri),
-        ),
-        "AWS" => (IntegrationType::Aws, i.integration_uri.clone()),
+        "AWS_PROXY" => (IntegrationType::AwsProxy, function()),
+        "AWS" => (IntegrationType::Aws, function()),
         "HTTP_PROXY" => (IntegrationType::HttpProxy, i.integration_uri.clone()),
         "HTTP" => (IntegrationType::Http, i.integration_uri.clone()),
         "MOCK" => (IntegrationType::Mock, None),

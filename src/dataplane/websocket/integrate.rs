@@ -197,10 +197,7 @@ fn mock_status(payload: &[u8]) -> u16 {
 }
 
 /// The names and values the request parameters map to one kind of target.
-fn mapped(
-    parameters: &[(ParamTarget, String)],
-    kind: fn(&ParamTarget) -> Option<&str>,
-) -> Vec<(&str, &str)> {
+fn mapped(parameters: &[(ParamTarget, String)], kind: fn(&ParamTarget) -> Option<&str>) -> Vec<(&str, &str)> {
     parameters
         .iter()
         .filter_map(|(target, value)| Some((kind(target)?, value.as_str())))

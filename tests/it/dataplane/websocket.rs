@@ -47,7 +47,7 @@ fn lambda(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
 }
 
-async fn next_text(
+pub(super) async fn next_text(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> Value {
     let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
