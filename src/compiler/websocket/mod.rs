@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::CompileError;
 use super::authorizers::IdentitySource;
+use crate::domain::enums::ApiKeySource;
 use crate::domain::snapshot::HttpSnapshot;
 use mapping::WsIntegration;
 use selection::SelectionExpression;
@@ -25,6 +26,8 @@ pub struct CompiledWebSocketApi {
     pub disable_execute_api_endpoint: bool,
     /// The route selection expression (`$request.body.action`).
     pub selection: SelectionExpression,
+    /// Where a route that requires an API key reads it (the API key selection expression).
+    pub api_key_source: ApiKeySource,
     pub routes: HashMap<String, Arc<WsRoute>>,
 }
 
@@ -39,6 +42,9 @@ pub struct WsRoute {
     pub responds: bool,
     /// How `$connect` authorizes clients.
     pub authorization: WsAuthorization,
+    /// Whether the connection needs an API key of one of the stage's usage plans (checked
+    /// at `$connect`; the key the connection presented then meters this route's messages).
+    pub api_key_required: bool,
 }
 
 /// A `$connect` route's authorization.
@@ -159,6 +165,7 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
                 integration,
                 responds,
                 authorization: authorization(route, snapshot),
+                api_key_required: route.api_key_required,
             }),
         );
     }
@@ -173,8 +180,18 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
                 reason,
             },
         )?,
+        api_key_source: api_key_source(snapshot.http_api.api_key_selection_expression.as_deref()),
         routes,
     })
+}
+
+/// Where the API key selection expression reads a key: `$request.header.x-api-key` (AWS's
+/// default), or `$context.authorizer.usageIdentifierKey`.
+fn api_key_source(expression: Option<&str>) -> ApiKeySource {
+    match expression {
+        Some("$context.authorizer.usageIdentifierKey") => ApiKeySource::Authorizer,
+        _ => ApiKeySource::Header,
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +205,7 @@ mod tests {
             snapshot_hash: "h".into(),
             disable_execute_api_endpoint: false,
             selection: SelectionExpression::parse("$request.body.action").unwrap(),
+            api_key_source: ApiKeySource::Header,
             routes: HashMap::new(),
         };
         for key in ["sendmessage", "$default", "$connect"] {
@@ -199,6 +217,7 @@ mod tests {
                     integration: None,
                     responds: false,
                     authorization: WsAuthorization::None,
+                    api_key_required: false,
                 }),
             );
         }

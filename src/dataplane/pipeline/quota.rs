@@ -6,15 +6,20 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::dataplane::config::KeyGrant;
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::state::DataPlane;
 
 pub fn check(dp: &DataPlane, ctx: &RequestContext<'_>) -> Result<(), GatewayError> {
-    let Some(key) = ctx.api_key.as_deref() else {
-        return Ok(());
-    };
-    let grant = &key.grant;
+    match ctx.api_key.as_deref() {
+        Some(key) => spend(dp, &key.grant),
+        None => Ok(()),
+    }
+}
+
+/// Counts one request of `grant`'s key against its plan's quota (and in its usage).
+pub fn spend(dp: &DataPlane, grant: &KeyGrant) -> Result<(), GatewayError> {
     let now = chrono::Utc::now();
     if let Some(q) = &grant.quota
         && now.timestamp() < q.period_ends

@@ -23,6 +23,16 @@ const UNAUTHORIZED: Refusal = Refusal(401, br#"{"message": "Unauthorized"}"#);
 const FORBIDDEN: Refusal = Refusal(403, br#"{"message": "Forbidden"}"#);
 const FAILED: Refusal = Refusal(500, br#"{"message": "Internal server error"}"#);
 
+/// What `$connect`'s authorizer said of an admitted client.
+#[derive(Default)]
+pub struct Admitted {
+    /// `principalId` and the context, in every event of the connection.
+    pub context: Option<Value>,
+    /// The API key a Lambda authorizer named (`usageIdentifierKey`), for an API whose key
+    /// selection expression reads it there.
+    pub usage_key: Option<String>,
+}
+
 /// Whether the client may connect; what its authorizer said of it.
 pub async fn connect(
     dp: &DataPlane,
@@ -32,7 +42,7 @@ pub async fn connect(
     fields: &RawFields,
     peer: &Peer,
     info: &ConnectionInfo,
-) -> Result<Option<Value>, Refusal> {
+) -> Result<Admitted, Refusal> {
     let arn = format!(
         "arn:aws:execute-api:{}:{}:{}/{}/$connect",
         stage.region, stage.account_id, stage.api_id, stage.stage.stage_name
@@ -47,7 +57,7 @@ pub async fn connect(
     let ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, std::time::Instant::now());
     let request = MethodRequest::of_head(parts, fields, &stage.stage.variables);
     match &route.authorization {
-        WsAuthorization::None => Ok(None),
+        WsAuthorization::None => Ok(Admitted::default()),
         WsAuthorization::Misconfigured(why) => {
             tracing::warn!(api.id = %stage.api_id, reason = %why, "the $connect authorizer cannot be used");
             Err(FAILED)
@@ -98,7 +108,10 @@ pub async fn connect(
             if let Some(p) = &verdict.authorization.principal_id {
                 context.insert("principalId".into(), json!(p));
             }
-            Ok(Some(Value::Object(context)))
+            Ok(Admitted {
+                context: Some(Value::Object(context)),
+                usage_key: verdict.authorization.usage_identifier_key.clone(),
+            })
         }
         WsAuthorization::Iam => {
             let config = dp.runtime.load_full();
@@ -123,9 +136,10 @@ pub async fn connect(
             if !allowed {
                 return Err(FORBIDDEN);
             }
-            Ok(Some(json!({
-                "principalId": caller.config.principal_arn,
-            })))
+            Ok(Admitted {
+                context: Some(json!({"principalId": caller.config.principal_arn})),
+                usage_key: None,
+            })
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct ConnectionInfo {
     /// What the `$connect` authorizer said of the client (`principalId` and its context), in
     /// every event of the connection.
     pub authorizer: Option<Value>,
+    /// The keyed hash of the API key the client connected with, when `$connect` required
+    /// one (never the key itself).
+    pub api_key: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -188,6 +188,7 @@ mod tests {
             headers: vec![("X-Team".into(), "blue".into())],
             query: vec![("room".into(), "7".into())],
             authorizer: Some(serde_json::json!({"principalId": "ann", "tier": "gold"})),
+            api_key: None,
         }
     }
 

@@ -159,6 +159,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             .map(crate::domain::query::parse)
             .unwrap_or_default(),
         authorizer: None,
+        api_key: None,
     };
     let mut info = info;
 
@@ -172,16 +173,30 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     // `$connect` decides whether the client may connect: its authorizer, then its integration.
     let mut protocol: Option<String> = None;
     if let Some(route) = api.route("$connect") {
-        match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
-            Ok(said) => info.authorizer = said,
-            Err(super::authorize::Refusal(status, body)) => {
-                count(if status < 500 {
-                    WsMetric::ClientError
-                } else {
-                    WsMetric::IntegrationError
-                });
-                return refuse(&mut stream, status, body).await;
-            }
+        let usage_key =
+            match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
+                Ok(said) => {
+                    info.authorizer = said.context;
+                    said.usage_key
+                }
+                Err(super::authorize::Refusal(status, body)) => {
+                    count(if status < 500 {
+                        WsMetric::ClientError
+                    } else {
+                        WsMetric::IntegrationError
+                    });
+                    return refuse(&mut stream, status, body).await;
+                }
+            };
+        // The key the client presents meters `$connect` when it requires one, and the
+        // messages of routes that do.
+        info.api_key = super::api_key::presented(dp, api, &info, usage_key.as_deref());
+        if route.api_key_required
+            && let Err(refused) = super::api_key::meter(dp, &stage, info.api_key.as_ref())
+        {
+            count(WsMetric::ClientError);
+            let body = json!({"message": refused.message()}).to_string();
+            return refuse(&mut stream, refused.status(), body.as_bytes()).await;
         }
         let request = request_ids();
         let call = Call {
@@ -214,6 +229,8 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
             }
         }
+    } else {
+        info.api_key = super::api_key::presented(dp, api, &info, None);
     }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     // The subprotocol `$connect`'s integration chose, when it is one the client offered.
@@ -390,6 +407,18 @@ async fn on_message(
         count(WsMetric::ClientError);
         return error("Too Many Requests");
     }
+    if route.api_key_required {
+        // The key's grant as the worker knows it now (a revoked key stops here).
+        let runtime = dp.runtime.load();
+        let metered = runtime
+            .stage(&info.api_id, &info.stage)
+            .ok_or(super::api_key::Refused::Forbidden)
+            .and_then(|now| super::api_key::meter(dp, now, info.api_key.as_ref()));
+        if let Err(refused) = metered {
+            count(WsMetric::ClientError);
+            return error(refused.message());
+        }
+    }
     let call = Call {
         dp,
         stage,
@@ -423,11 +452,13 @@ async fn refuse(stream: &mut TcpStream, status: u16, body: &[u8]) {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Refused");
-    let head = format!(
+    // One write: the head and the body reach the client together.
+    let mut answer = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body).await;
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    let _ = stream.write_all(&answer).await;
     let _ = stream.shutdown().await;
 }

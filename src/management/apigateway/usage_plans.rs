@@ -125,8 +125,25 @@ async fn check_stage(
             "Invalid API Stage {{api: {api}, stage: {stage}}} specified for usageplan {plan_id}"
         ))
     };
-    super::find_api_or(conn, tenant, api, RowLock::Share, missing).await?;
-    crate::store::stages::get::<crate::domain::stage::Stage>(conn, api, stage, false)
+    // A REST API's stage, or (as AWS allows) a WebSocket API's; HTTP APIs have no API keys.
+    if super::find_api_or(conn, tenant, api, RowLock::Share, missing)
+        .await
+        .is_ok()
+    {
+        crate::store::stages::get::<crate::domain::stage::Stage>(conn, api, stage, false)
+            .await
+            .or_not_found(missing)?;
+        return Ok(());
+    }
+    let v2 = crate::store::http_apis::get(conn, tenant, api, RowLock::Share)
+        .await
+        .or_not_found(missing)?;
+    if v2.protocol_type != "WEBSOCKET" {
+        return Err(ApiError::bad_request(format!(
+            "API {api} is an HTTP API: usage plans and API keys are supported for REST and WebSocket APIs"
+        )));
+    }
+    crate::store::stages::get::<crate::domain::http_api::Stage>(conn, api, stage, false)
         .await
         .or_not_found(missing)?;
     Ok(())

@@ -205,9 +205,6 @@ async fn apply(
                 "API keys are supported only for WebSocket APIs",
             ));
         }
-        if r {
-            return Err(not_served("API keys (apiKeyRequired)"));
-        }
         route.api_key_required = r;
     }
     if let Some(m) = request_models {

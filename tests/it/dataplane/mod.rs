@@ -10,6 +10,7 @@ mod observe;
 mod routing;
 mod throttle;
 mod websocket;
+mod websocket_keys;
 mod websocket_mapping;
 
 use aws_sdk_apigateway::Client;
