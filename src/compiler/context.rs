@@ -71,6 +71,12 @@ context_fields! {
     ErrorMessageString => "error.messageString",
     ErrorResponseType => "error.responseType",
     ErrorValidationErrorString => "error.validationErrorString",
+    /// A WebSocket event's (none in REST and HTTP API requests).
+    ConnectionId => "connectionId",
+    EventType => "eventType",
+    MessageId => "messageId",
+    ConnectedAt => "connectedAt",
+    MessageDirection => "messageDirection",
 }
 
 use ContextField::*;
@@ -99,6 +105,7 @@ impl ContextField {
         matches!(
             self,
             RequestTimeEpoch
+                | ConnectedAt
                 | Status
                 | ResponseLength
                 | ResponseLatency

@@ -253,6 +253,8 @@ impl<'r> RequestContext<'r> {
             ErrorValidationErrorString => {
                 Cow::Borrowed(self.error_detail.as_deref().or(self.error_message.as_deref())?)
             }
+            // A request is no WebSocket event.
+            ConnectionId | EventType | MessageId | ConnectedAt | MessageDirection => return None,
         })
     }
 }

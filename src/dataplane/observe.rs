@@ -5,6 +5,7 @@
 //! buffer), and log lines go to a background writer through a bounded channel (dropped, and
 //! counted, when it is full).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -17,6 +18,7 @@ use super::config::StageRuntime;
 use super::context::RequestContext;
 use crate::compiler::CompiledMethod;
 use crate::compiler::access_log::{AccessLogFormat, LogPart};
+use crate::compiler::context::ContextVariable;
 
 /// Latency buckets in milliseconds (API Gateway's own metrics are in ms).
 const BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000];
@@ -415,11 +417,16 @@ fn escape(v: &str) -> String {
 // here, beside the metrics, where the data plane observes requests.
 impl AccessLogFormat {
     pub fn render(&self, ctx: &RequestContext<'_>) -> String {
+        self.render_with(|v| ctx.variable(v))
+    }
+
+    /// The line, with each variable's value as `lookup` gives it (`-` for none).
+    pub fn render_with<'a>(&self, lookup: impl Fn(&ContextVariable) -> Option<Cow<'a, str>>) -> String {
         let mut out = String::with_capacity(256);
         for p in &self.parts {
             match p {
                 LogPart::Literal(s) => out.push_str(s),
-                LogPart::Context(v) => match v.as_ref().and_then(|v| ctx.variable(v)) {
+                LogPart::Context(v) => match v.as_ref().and_then(&lookup) {
                     Some(v) => out.push_str(&v),
                     None => out.push('-'),
                 },

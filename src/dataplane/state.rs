@@ -9,11 +9,12 @@ use arc_swap::ArcSwap;
 
 use super::authorizer::AuthorizerCache;
 use super::client::{self, BackendClient};
-use super::config::RuntimeConfig;
+use super::config::{RuntimeConfig, StageRuntime};
 use super::context::RequestContext;
 use super::jwt::Issuers;
 use super::observe::{AccessLogSink, Metrics};
 use super::settings::{AwsSettings, ClientTimeouts};
+use crate::compiler::access_log::AccessLogFormat;
 
 /// Everything a worker's requests share.
 pub struct DataPlane {
@@ -76,15 +77,23 @@ impl DataPlane {
         }
     }
 
-    /// Called once per request when its answer is ready: metrics, then the stage's access log.
-    pub fn observe(&self, ctx: &RequestContext<'_>) {
-        self.metrics.record(ctx);
-        if let Some(log) = ctx.stage_runtime.as_ref().and_then(|s| s.access_log.as_ref())
-            && !self.access_logs.write(&log.destination, log.render(ctx))
+    /// Writes the line `render` makes of the stage's access log format, when the stage has
+    /// an access log (a line the writer cannot take is counted as dropped).
+    pub fn access_log(&self, stage: &StageRuntime, render: impl FnOnce(&AccessLogFormat) -> String) {
+        if let Some(log) = &stage.access_log
+            && !self.access_logs.write(&log.destination, render(log))
         {
             self.metrics
                 .dropped_log_lines
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Called once per request when its answer is ready: metrics, then the stage's access log.
+    pub fn observe(&self, ctx: &RequestContext<'_>) {
+        self.metrics.record(ctx);
+        if let Some(stage) = ctx.stage_runtime {
+            self.access_log(stage, |log| log.render(ctx));
         }
         tracing::trace!(
             request.id = %ctx.request_id,

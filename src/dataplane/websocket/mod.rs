@@ -4,6 +4,7 @@
 //! selection expression, and runs `$disconnect` when either side closes. The worker's
 //! [`Registry`] knows the connections it holds, for the `@connections` API ([`connections`]).
 
+pub mod access_log;
 pub mod api_key;
 pub mod authorize;
 pub mod connections;

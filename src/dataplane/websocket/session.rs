@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode};
 
+use super::access_log::{self, Logged};
 use super::event::{ConnectionInfo, EventType, request_ids};
 use super::integrate::{self, Answer, Call, Failure};
 use super::{Handle, MAX_FRAME, MAX_LIFETIME, MAX_MESSAGE, Outgoing, connection_id, touch};
@@ -121,6 +122,83 @@ where
     matches!(tokio::time::timeout(timeout, ws.send(frame)).await, Ok(Ok(())))
 }
 
+/// How a handshake is refused: the status and body of its answer.
+struct Refused {
+    status: u16,
+    body: std::borrow::Cow<'static, [u8]>,
+}
+
+impl Refused {
+    fn new(status: u16, body: impl Into<std::borrow::Cow<'static, [u8]>>) -> Self {
+        Self {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+const INTERNAL_ERROR: &[u8] = br#"{"message": "Internal server error"}"#;
+
+/// `$connect`: the stage's limits, the route's authorizer, its API key and its integration
+/// decide whether the client may connect; the subprotocol the integration chose.
+async fn admit(
+    dp: &DataPlane,
+    stage: &StageRuntime,
+    api: &crate::compiler::websocket::CompiledWebSocketApi,
+    (parts, fields, peer): (&http::request::Parts, &RawFields, &Peer),
+    info: &mut ConnectionInfo,
+    request: &(String, String),
+    integration_latency: &mut Option<std::time::Duration>,
+) -> Result<Option<String>, Refused> {
+    if !within_limits(dp, stage, "$connect") {
+        return Err(Refused::new(429, &br#"{"message": "Too Many Requests"}"#[..]));
+    }
+    let Some(route) = api.route("$connect") else {
+        info.api_key = super::api_key::presented(dp, api, info, None);
+        return Ok(None);
+    };
+    let said = super::authorize::connect(dp, stage, route, parts, fields, peer, info)
+        .await
+        .map_err(|super::authorize::Refusal(status, body)| Refused::new(status, body))?;
+    info.authorizer = said.context;
+    // The key the client presents meters `$connect` when it requires one, and the messages
+    // of routes that do.
+    info.api_key = super::api_key::presented(dp, api, info, said.usage_key.as_deref());
+    if route.api_key_required {
+        super::api_key::meter(dp, stage, info.api_key.as_ref()).map_err(|refused| {
+            let body = json!({"message": refused.message()}).to_string();
+            Refused::new(refused.status(), body.into_bytes())
+        })?;
+    }
+    let call = Call {
+        dp,
+        stage,
+        route,
+        info,
+        kind: EventType::Connect,
+        body: None,
+        request,
+    };
+    let began = Instant::now();
+    let answer = integrate::invoke(call).await;
+    *integration_latency = Some(began.elapsed());
+    match answer {
+        Ok(answer) if (200..300).contains(&answer.status) => Ok(answer.protocol),
+        // Only an error status refuses as itself; anything else is the integration's fault.
+        Ok(Answer { status, body, .. }) if (400..600).contains(&status) => {
+            Err(Refused::new(status, body.to_vec()))
+        }
+        Ok(Answer { status, .. }) => {
+            tracing::warn!(status, api.id = %info.api_id, "the $connect integration answered neither success nor error");
+            Err(Refused::new(500, INTERNAL_ERROR))
+        }
+        Err(why) => {
+            tracing::warn!(error = %why, api.id = %info.api_id, "the $connect integration failed");
+            Err(Refused::new(500, INTERNAL_ERROR))
+        }
+    }
+}
+
 /// Serves the connection: `leftover` is what the client sent after its upgrade request.
 pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, upgrade: Upgrade) {
     let Upgrade {
@@ -164,74 +242,48 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     let mut info = info;
 
     use crate::dataplane::observe::WsMetric;
+    dp.metrics.websocket(&info.api_id, &info.stage, WsMetric::Connect);
+    let request = request_ids();
+    let started = Instant::now();
+    let mut integration_latency = None;
+    let admitted = admit(
+        dp,
+        &stage,
+        api,
+        (&parts, &fields, &peer),
+        &mut info,
+        &request,
+        &mut integration_latency,
+    )
+    .await;
     let count = |metric| dp.metrics.websocket(&info.api_id, &info.stage, metric);
-    count(WsMetric::Connect);
-    if !within_limits(dp, &stage, "$connect") {
-        count(WsMetric::ClientError);
-        return refuse(&mut stream, 429, br#"{"message": "Too Many Requests"}"#).await;
-    }
-    // `$connect` decides whether the client may connect: its authorizer, then its integration.
-    let mut protocol: Option<String> = None;
-    if let Some(route) = api.route("$connect") {
-        let usage_key =
-            match super::authorize::connect(dp, &stage, route, &parts, &fields, &peer, &info).await {
-                Ok(said) => {
-                    info.authorizer = said.context;
-                    said.usage_key
-                }
-                Err(super::authorize::Refusal(status, body)) => {
-                    count(if status < 500 {
-                        WsMetric::ClientError
-                    } else {
-                        WsMetric::IntegrationError
-                    });
-                    return refuse(&mut stream, status, body).await;
-                }
-            };
-        // The key the client presents meters `$connect` when it requires one, and the
-        // messages of routes that do.
-        info.api_key = super::api_key::presented(dp, api, &info, usage_key.as_deref());
-        if route.api_key_required
-            && let Err(refused) = super::api_key::meter(dp, &stage, info.api_key.as_ref())
-        {
-            count(WsMetric::ClientError);
-            let body = json!({"message": refused.message()}).to_string();
-            return refuse(&mut stream, refused.status(), body.as_bytes()).await;
+    let logged = |status, error| Logged {
+        info: &info,
+        kind: EventType::Connect,
+        route_key: "$connect",
+        request: &request,
+        started,
+        status,
+        integration_latency,
+        error,
+    };
+    let protocol = match admitted {
+        Ok(protocol) => {
+            access_log::log(dp, &stage, &logged(200, None));
+            protocol
         }
-        let request = request_ids();
-        let call = Call {
-            dp,
-            stage: &stage,
-            route,
-            info: &info,
-            kind: EventType::Connect,
-            body: None,
-            request: &request,
-        };
-        match integrate::invoke(call).await {
-            Ok(answer) if (200..300).contains(&answer.status) => protocol = answer.protocol,
-            // Only an error status refuses as itself; anything else is the integration's fault.
-            Ok(Answer { status, body, .. }) if (400..600).contains(&status) => {
-                count(if status < 500 {
-                    WsMetric::ClientError
-                } else {
-                    WsMetric::IntegrationError
-                });
-                return refuse(&mut stream, status, &body).await;
-            }
-            Ok(Answer { status, .. }) => {
-                tracing::warn!(status, api.id = %info.api_id, "the $connect integration answered neither success nor error");
-                return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
-            }
-            Err(why) => {
-                count(WsMetric::IntegrationError);
-                tracing::warn!(error = %why, api.id = %info.api_id, "the $connect integration failed");
-                return refuse(&mut stream, 500, br#"{"message": "Internal server error"}"#).await;
-            }
+        Err(refused) => {
+            count(if refused.status < 500 {
+                WsMetric::ClientError
+            } else {
+                WsMetric::IntegrationError
+            });
+            let message = serde_json::from_slice::<serde_json::Value>(&refused.body).ok();
+            let message = message.as_ref().and_then(|m| m["message"].as_str());
+            access_log::log(dp, &stage, &logged(refused.status, message));
+            return refuse(&mut stream, refused.status, &refused.body).await;
         }
-    } else {
-        info.api_key = super::api_key::presented(dp, api, &info, None);
-    }
+    };
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     // The subprotocol `$connect`'s integration chose, when it is one the client offered.
     let offered = text(b"sec-websocket-protocol").unwrap_or("");
@@ -361,8 +413,11 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
         };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), ws.close(Some(frame))).await;
     }
+    // `$disconnect` runs its route's integration (when it has one) and is logged either way.
+    let request = request_ids();
+    let began = Instant::now();
+    let (mut status, mut error, mut integration_latency) = (200, None, None);
     if let Some(route) = api.route("$disconnect") {
-        let request = request_ids();
         let call = Call {
             dp,
             stage: &stage,
@@ -372,15 +427,29 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
             body: None,
             request: &request,
         };
-        if let Err(why) = integrate::invoke(call).await {
+        let answer = integrate::invoke(call).await;
+        integration_latency = Some(began.elapsed());
+        if let Err(why) = answer {
             tracing::warn!(error = %why, api.id = %info.api_id, "the $disconnect integration failed");
+            (status, error) = (500, Some("Internal server error"));
         }
     }
+    let logged = Logged {
+        info: &info,
+        kind: EventType::Disconnect,
+        route_key: "$disconnect",
+        request: &request,
+        started: began,
+        status,
+        integration_latency,
+        error,
+    };
+    access_log::log(dp, &stage, &logged);
     tracing::debug!(connection.id = %info.connection_id, "websocket closed");
 }
 
 /// A message: its route's integration called, and what goes back to the client (the route
-/// response, or AWS's error frame).
+/// response, or AWS's error frame); its access log line.
 async fn on_message(
     dp: &DataPlane,
     stage: &StageRuntime,
@@ -390,22 +459,79 @@ async fn on_message(
     binary: bool,
 ) -> Option<Message> {
     use crate::dataplane::observe::WsMetric;
-    let count = |metric| dp.metrics.websocket(&info.api_id, &info.stage, metric);
-    count(WsMetric::Message);
+    dp.metrics.websocket(&info.api_id, &info.stage, WsMetric::Message);
     let request = request_ids();
-    let error = |message: &str| {
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        route_key: "$default",
+        status: 200,
+        error: None,
+        integration_latency: None,
+    };
+    let reply = route_message(dp, stage, api, info, (body, binary), &request, &mut outcome).await;
+    match outcome.status {
+        500.. => dp
+            .metrics
+            .websocket(&info.api_id, &info.stage, WsMetric::IntegrationError),
+        400.. => dp
+            .metrics
+            .websocket(&info.api_id, &info.stage, WsMetric::ClientError),
+        _ => {}
+    }
+    let logged = Logged {
+        info,
+        kind: EventType::Message,
+        route_key: outcome.route_key,
+        request: &request,
+        started,
+        status: outcome.status,
+        integration_latency: outcome.integration_latency,
+        error: outcome.error,
+    };
+    access_log::log(dp, stage, &logged);
+    reply
+}
+
+/// What a message came to, for its access log line.
+struct Outcome<'a> {
+    route_key: &'a str,
+    status: u16,
+    error: Option<&'static str>,
+    integration_latency: Option<std::time::Duration>,
+}
+
+impl Outcome<'_> {
+    /// AWS's error frame for a message that failed with `status` and `message`.
+    fn failed(
+        &mut self,
+        status: u16,
+        message: &'static str,
+        info: &ConnectionInfo,
+        request: &(String, String),
+    ) -> Option<Message> {
+        (self.status, self.error) = (status, Some(message));
         Some(Message::text(
             json!({"message": message, "connectionId": info.connection_id, "requestId": request.0})
                 .to_string(),
         ))
-    };
+    }
+}
+
+async fn route_message<'a>(
+    dp: &DataPlane,
+    stage: &StageRuntime,
+    api: &'a crate::compiler::websocket::CompiledWebSocketApi,
+    info: &ConnectionInfo,
+    (body, binary): (&[u8], bool),
+    request: &(String, String),
+    outcome: &mut Outcome<'a>,
+) -> Option<Message> {
     let Some(route) = api.route_for(body) else {
-        count(WsMetric::ClientError);
-        return error("Forbidden");
+        return outcome.failed(403, "Forbidden", info, request);
     };
+    outcome.route_key = &route.route_key;
     if !within_limits(dp, stage, &route.route_key) {
-        count(WsMetric::ClientError);
-        return error("Too Many Requests");
+        return outcome.failed(429, "Too Many Requests", info, request);
     }
     if route.api_key_required {
         // The key's grant as the worker knows it now (a revoked key stops here).
@@ -415,8 +541,7 @@ async fn on_message(
             .ok_or(super::api_key::Refused::Forbidden)
             .and_then(|now| super::api_key::meter(dp, now, info.api_key.as_ref()));
         if let Err(refused) = metered {
-            count(WsMetric::ClientError);
-            return error(refused.message());
+            return outcome.failed(refused.status(), refused.message(), info, request);
         }
     }
     let call = Call {
@@ -426,22 +551,21 @@ async fn on_message(
         info,
         kind: EventType::Message,
         body: Some((body, binary)),
-        request: &request,
+        request,
     };
-    match integrate::invoke(call).await {
+    let began = Instant::now();
+    let answer = integrate::invoke(call).await;
+    outcome.integration_latency = Some(began.elapsed());
+    match answer {
         Ok(answer) if route.responds => Some(match String::from_utf8(answer.body.to_vec()) {
             Ok(text) if !answer.binary => Message::text(text),
             _ => Message::binary(answer.body),
         }),
         Ok(_) => None,
-        Err(Failure::Unsupported) => {
-            count(WsMetric::ClientError);
-            error("Unsupported Media Type")
-        }
+        Err(Failure::Unsupported) => outcome.failed(415, "Unsupported Media Type", info, request),
         Err(why) => {
-            count(WsMetric::IntegrationError);
             tracing::warn!(error = %why, route = %route.route_key, "a WebSocket integration failed");
-            error("Internal server error")
+            outcome.failed(500, "Internal server error", info, request)
         }
     }
 }

@@ -249,11 +249,20 @@ async fn non_proxy_integrations_map_messages_both_ways() {
     .await;
     responding_route(&c, &api, "explode", failing).await;
 
+    let group = format!("ws-test-{}", uuid::Uuid::new_v4());
     c.create_stage()
         .api_id(&api)
         .stage_name("prod")
         .auto_deploy(true)
         .stage_variables("env", "test")
+        .access_log_settings(
+            aws_sdk_apigatewayv2::types::AccessLogSettings::builder()
+                .destination_arn(format!("arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}"))
+                .format(
+                    r#"{"id":"$context.connectionId","event":"$context.eventType","route":"$context.routeKey","status":"$context.status","error":"$context.error.message","message":"$context.messageId","latency":"$context.integrationLatency","ip":"$context.identity.sourceIp","requestId":"$context.requestId"}"#,
+                )
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -347,6 +356,59 @@ async fn non_proxy_integrations_map_messages_both_ways() {
         .await
         .unwrap();
     assert_eq!(next_text(&mut ws).await, json!({"failed": "boom"}));
+
+    // Each event is a line of the stage's access log: connect, the messages, disconnect.
+    ws.close(None).await.unwrap();
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("access-logs")
+        .join(format!("{group}.log"));
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            std::fs::read_to_string(&file).is_ok_and(|t| t.lines().count() >= 8)
+        })
+        .await
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["id"], connection_id.as_str(), "{l}");
+            assert_eq!(l["ip"], "127.0.0.1");
+            // The API has no `$connect` or `$disconnect` route: no integration ran.
+            let integrated = l["event"] == "MESSAGE";
+            assert_eq!(
+                l["latency"].as_str().unwrap().parse::<u64>().is_ok(),
+                integrated,
+                "{l}"
+            );
+            (
+                l["event"].as_str().unwrap(),
+                l["route"].as_str().unwrap(),
+                l["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("CONNECT", "$connect", "200"),
+            ("MESSAGE", "ping", "200"),
+            ("MESSAGE", "send", "200"),
+            ("MESSAGE", "send", "415"),
+            ("MESSAGE", "find", "200"),
+            ("MESSAGE", "tell", "200"),
+            ("MESSAGE", "explode", "200"),
+            ("DISCONNECT", "$disconnect", "200"),
+        ]
+    );
+    assert_eq!(lines[3]["error"], "Unsupported Media Type");
+    assert_eq!(lines[3]["requestId"], refused["requestId"]);
+    assert_eq!(lines[0]["message"], "-", "no message id on connect");
+    assert_ne!(lines[1]["message"], "-");
 }
 
 #[tokio::test]
