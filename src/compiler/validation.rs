@@ -41,7 +41,11 @@ pub fn model_url(api_id: &str, name: &str) -> String {
 
 /// Compiles models on demand, each once per snapshot.
 pub struct Models<'s> {
-    snapshot: &'s Snapshot,
+    /// The REST API's request validators (none for a WebSocket API's models).
+    validators: Option<&'s Snapshot>,
+    api_id: &'s str,
+    /// Each model's schema, by name.
+    schemas: BTreeMap<&'s str, &'s str>,
     compiled: HashMap<String, Schema>,
     /// Every model's schema by its URL, parsed once, for `$ref`s to resolve against.
     by_url: Option<Arc<HashMap<String, serde_json::Value>>>,
@@ -62,26 +66,38 @@ impl jsonschema::Retrieve for SnapshotModels {
 }
 
 impl<'s> Models<'s> {
+    /// A REST API's models and request validators.
     pub fn new(snapshot: &'s Snapshot) -> Self {
+        let schemas = snapshot
+            .models
+            .values()
+            .map(|m| (m.name.as_str(), m.schema.as_deref().unwrap_or("{}")));
         Self {
-            snapshot,
+            validators: Some(snapshot),
+            ..Self::of(&snapshot.rest_api.id, schemas)
+        }
+    }
+
+    /// An API's models, as (name, schema).
+    pub fn of(api_id: &'s str, models: impl IntoIterator<Item = (&'s str, &'s str)>) -> Self {
+        Self {
+            validators: None,
+            api_id,
+            schemas: models.into_iter().collect(),
             compiled: HashMap::new(),
             by_url: None,
         }
     }
 
     fn by_url(&mut self) -> Arc<HashMap<String, serde_json::Value>> {
-        let snapshot = self.snapshot;
+        let (api_id, schemas) = (self.api_id, &self.schemas);
         self.by_url
             .get_or_insert_with(|| {
-                let api_id = &snapshot.rest_api.id;
                 Arc::new(
-                    snapshot
-                        .models
-                        .values()
-                        .filter_map(|m| {
-                            let schema = serde_json::from_str(m.schema.as_deref().unwrap_or("{}")).ok()?;
-                            Some((model_url(api_id, &m.name), schema))
+                    schemas
+                        .iter()
+                        .filter_map(|(name, schema)| {
+                            Some((model_url(api_id, name), serde_json::from_str(schema).ok()?))
                         })
                         .collect(),
                 )
@@ -89,7 +105,8 @@ impl<'s> Models<'s> {
             .clone()
     }
 
-    fn schema(&mut self, name: &str) -> Schema {
+    /// The model `name`'s schema, compiled once.
+    pub fn schema(&mut self, name: &str) -> Schema {
         if let Some(s) = self.compiled.get(name) {
             return s.clone();
         }
@@ -105,12 +122,11 @@ impl<'s> Models<'s> {
         by_url: Arc<HashMap<String, serde_json::Value>>,
     ) -> Result<jsonschema::Validator, String> {
         let model = self
-            .snapshot
-            .models
+            .schemas
             .get(name)
             .ok_or_else(|| format!("model {name} does not exist"))?;
-        let schema: serde_json::Value = serde_json::from_str(model.schema.as_deref().unwrap_or("{}"))
-            .map_err(|e| format!("model {name}: {e}"))?;
+        let schema: serde_json::Value =
+            serde_json::from_str(model).map_err(|e| format!("model {name}: {e}"))?;
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
             .with_retriever(SnapshotModels(by_url))
@@ -121,7 +137,7 @@ impl<'s> Models<'s> {
     /// What the method's validator asks of its requests, if it has one that asks anything.
     pub fn for_method(&mut self, method: &Method) -> Option<CompiledValidation> {
         let validator = self
-            .snapshot
+            .validators?
             .request_validators
             .get(method.request_validator_id.as_deref()?)?;
         let mut required_parameters = Vec::new();

@@ -111,6 +111,10 @@ pub struct HttpSnapshot {
     /// the message sent back).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub integration_responses: BTreeMap<String, Vec<crate::domain::http_api::IntegrationResponse>>,
+    /// A WebSocket API's models, by name (what routes' request models validate messages
+    /// against).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, crate::domain::http_api::Model>,
 }
 
 impl HttpSnapshot {
@@ -130,6 +134,7 @@ impl HttpSnapshot {
             authorizers: BTreeMap::new(),
             route_responses: BTreeMap::new(),
             integration_responses: BTreeMap::new(),
+            models: BTreeMap::new(),
         }
     }
 

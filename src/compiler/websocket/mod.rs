@@ -7,6 +7,7 @@
 
 pub mod mapping;
 pub mod selection;
+pub mod validation;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct WsRoute {
     /// Whether the connection needs an API key of one of the stage's usage plans (checked
     /// at `$connect`; the key the connection presented then meters this route's messages).
     pub api_key_required: bool,
+    /// The handshake's required parameters (`$connect`) and the models messages must match.
+    pub validation: Option<validation::WsValidation>,
 }
 
 /// A `$connect` route's authorization.
@@ -137,6 +140,13 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
         return Err(CompileError::Format(snapshot.format));
     }
     let mut routes = HashMap::new();
+    let mut models = super::validation::Models::of(
+        &snapshot.http_api.api_id,
+        snapshot
+            .models
+            .values()
+            .map(|m| (m.name.as_str(), m.schema.as_deref().unwrap_or("{}"))),
+    );
     for route in &snapshot.routes {
         let fail = |reason: String| CompileError::Method {
             method: route.route_key.clone(),
@@ -166,6 +176,7 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledWebSocketA
                 responds,
                 authorization: authorization(route, snapshot),
                 api_key_required: route.api_key_required,
+                validation: validation::WsValidation::compile(route, &mut models).map_err(&fail)?,
             }),
         );
     }
@@ -218,6 +229,7 @@ mod tests {
                     responds: false,
                     authorization: WsAuthorization::None,
                     api_key_required: false,
+                    validation: None,
                 }),
             );
         }

@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod integrate;
 pub mod mapping;
 pub mod session;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -170,6 +170,10 @@ async fn admit(
             Refused::new(refused.status(), body.into_bytes())
         })?;
     }
+    if let Some(v) = &route.validation {
+        super::validate::handshake(v, info)
+            .map_err(|message| Refused::new(400, json!({"message": message}).to_string().into_bytes()))?;
+    }
     let call = Call {
         dp,
         stage,
@@ -542,6 +546,16 @@ async fn route_message<'a>(
             .and_then(|now| super::api_key::meter(dp, now, info.api_key.as_ref()));
         if let Err(refused) = metered {
             return outcome.failed(refused.status(), refused.message(), info, request);
+        }
+    }
+    if let Some(v) = &route.validation {
+        use super::validate::Invalid;
+        let lookup =
+            |name: &str| crate::dataplane::request::body_path(body, name.strip_prefix("request.body.")?);
+        match super::validate::message(v, body, lookup) {
+            Ok(()) => {}
+            Err(Invalid::Body) => return outcome.failed(400, "Invalid request body", info, request),
+            Err(Invalid::Model) => return outcome.failed(500, "Internal server error", info, request),
         }
     }
     let call = Call {

@@ -59,6 +59,8 @@ async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> ApiRe
                 .or_default()
                 .push(response);
         }
+        let models: Vec<crate::domain::http_api::Model> = docs::all(conn, Kind::ApiModel, api_id).await?;
+        snapshot.models = models.into_iter().map(|m| (m.name.clone(), m)).collect();
         crate::compiler::websocket::compile(&snapshot, "").map(drop)
     };
     compiled.map_err(|e| ApiError::bad_request(format!("Unable to deploy API: {e}")))?;

@@ -193,12 +193,6 @@ async fn apply(
             )));
         }
     }
-    // What the data plane does not enforce yet is refused rather than left open.
-    let not_served = |what: &str| {
-        ApiError::bad_request(format!(
-            "{what} of WebSocket routes are not enforced by Gatehouse yet"
-        ))
-    };
     if let Some(r) = api_key_required {
         if r && http {
             return Err(ApiError::bad_request(
@@ -214,7 +208,13 @@ async fn apply(
             ));
         }
         if !m.is_empty() {
-            return Err(not_served("Request models"));
+            let models: Vec<crate::domain::http_api::Model> =
+                docs::all(conn, Kind::ApiModel, &api.api_id).await?;
+            if let Some(missing) = m.values().find(|name| !models.iter().any(|d| &d.name == *name)) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid model name {missing}: the API has no such model"
+                )));
+            }
         }
         route.request_models = m;
     }
@@ -224,13 +224,24 @@ async fn apply(
                 "Route request parameters are supported only for WebSocket APIs",
             ));
         }
-        if !p.is_empty() {
-            return Err(not_served("Required request parameters"));
+        for key in p.keys() {
+            crate::compiler::websocket::validation::parameter(key).map_err(ApiError::bad_request)?;
         }
         route.request_parameters = p;
     }
     if model_selection_expression.is_some() {
-        route.model_selection_expression = model_selection_expression;
+        route.model_selection_expression = model_selection_expression.filter(|e| !e.is_empty());
+    }
+    if let Some(e) = &route.model_selection_expression {
+        use crate::compiler::websocket::{selection::SelectionExpression, validation};
+        if http {
+            return Err(ApiError::bad_request(
+                "Model selection expressions are supported only for WebSocket APIs",
+            ));
+        }
+        SelectionExpression::parse(e)
+            .and_then(|e| e.check(validation::MODEL_SELECTION_VARIABLES))
+            .map_err(ApiError::bad_request)?;
     }
     if let Some(o) = operation_name {
         super::check_len("operationName", &o, 64)?;

@@ -10,8 +10,8 @@ mod observe;
 mod routing;
 mod throttle;
 mod websocket;
-mod websocket_keys;
 mod websocket_mapping;
+mod websocket_requests;
 
 use aws_sdk_apigateway::Client;
 
