@@ -12,7 +12,7 @@
 //! checked at once, fleet-wide ([`crate::dataplane::throttle::redis`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use smallvec::SmallVec;
 
@@ -43,25 +43,7 @@ pub async fn check(
     }
     buckets.extend(stage.method_bucket(limiters, method));
     buckets.extend(stage.account_bucket(limiters).cloned());
-    if buckets.is_empty() {
-        return Ok(());
-    }
-    if let Some(remote) = limiters.remote() {
-        let all: SmallVec<[&Bucket; 4]> = buckets.iter().map(|b| &**b).collect();
-        // Boxed: only this mode waits here, and its state would enlarge every request's future.
-        if let Some(decided) = Box::pin(remote.take(&all)).await {
-            return decided.map_err(throttled);
-        }
-    }
-    // All or none: the tokens a throttled request took from earlier buckets go back.
-    let (now, fleet) = (Instant::now(), limiters.fleet());
-    for (i, b) in buckets.iter().enumerate() {
-        if let Err(wait) = b.take(now, fleet) {
-            buckets[..i].iter().for_each(|b| b.give_back());
-            return Err(throttled(wait));
-        }
-    }
-    Ok(())
+    limiters.take_all(&buckets).await.map_err(throttled)
 }
 
 fn throttled(wait: Duration) -> GatewayError {

@@ -178,6 +178,32 @@ impl Limiters {
         self.remote.as_ref()
     }
 
+    /// Takes a token of each bucket, all or none: fleet-wide through Redis when the fleet
+    /// shares it (and it answers), else from this worker's share. `Err`: how long until the
+    /// first bucket without a token has one.
+    pub async fn take_all(&self, buckets: &[Arc<Bucket>]) -> Result<(), Duration> {
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        if let Some(remote) = self.remote() {
+            let all: smallvec::SmallVec<[&Bucket; 4]> = buckets.iter().map(|b| &**b).collect();
+            // Boxed: only this mode waits here, and its state would enlarge every caller's
+            // future.
+            if let Some(decided) = Box::pin(remote.take(&all)).await {
+                return decided;
+            }
+        }
+        // The tokens a refused event took from earlier buckets go back.
+        let (now, fleet) = (Instant::now(), self.fleet());
+        for (i, b) in buckets.iter().enumerate() {
+            if let Err(wait) = b.take(now, fleet) {
+                buckets[..i].iter().for_each(|b| b.give_back());
+                return Err(wait);
+            }
+        }
+        Ok(())
+    }
+
     /// The bucket named `name` with `limit`: the live one when its limit is the same, else a
     /// new, full one.
     pub fn bucket(&self, name: &str, limit: Limit) -> Arc<Bucket> {

@@ -7,8 +7,6 @@
 //! the key the connection presented (an error frame when refused). The connection keeps the
 //! key's keyed hash, never the key.
 
-use std::time::Instant;
-
 use super::event::ConnectionInfo;
 use crate::compiler::websocket::CompiledWebSocketApi;
 use crate::dataplane::config::StageRuntime;
@@ -66,13 +64,12 @@ pub fn presented(
 
 /// Meters one event against the key whose hash is `key`: refused when no usage plan of the
 /// stage holds the key, or its plan's throttle or quota says no.
-pub fn meter(dp: &DataPlane, stage: &StageRuntime, key: Option<&[u8; 32]>) -> Result<(), Refused> {
+pub async fn meter(dp: &DataPlane, stage: &StageRuntime, key: Option<&[u8; 32]>) -> Result<(), Refused> {
     let grant = key.and_then(|k| stage.api_key(k)).ok_or(Refused::Forbidden)?;
     let limiters = &dp.shared.limiters;
-    if let Some(bucket) = grant.bucket(limiters)
-        && bucket.take(Instant::now(), limiters.fleet()).is_err()
-    {
-        return Err(Refused::Throttled);
+    if let Some(bucket) = grant.bucket(limiters) {
+        let bucket = std::slice::from_ref(bucket);
+        limiters.take_all(bucket).await.map_err(|_| Refused::Throttled)?;
     }
     crate::dataplane::pipeline::quota::spend(dp, grant).map_err(|_| Refused::QuotaExceeded)
 }

@@ -75,7 +75,7 @@ fn domain_name(host: Option<&str>, api_id: &str, region: &str) -> String {
 /// Whether a connect or a message of route `route_key` is within the stage's limits (the
 /// route's `routeSettings`, else `defaultRouteSettings`, then the account's): each takes a
 /// token of the worker's share of them.
-fn within_limits(dp: &DataPlane, stage: &StageRuntime, route_key: &str) -> bool {
+async fn within_limits(dp: &DataPlane, stage: &StageRuntime, route_key: &str) -> bool {
     use crate::dataplane::throttle::Limit;
     let limiters = &dp.shared.limiters;
     let own = format!("{route_key}/ANY");
@@ -92,14 +92,7 @@ fn within_limits(dp: &DataPlane, stage: &StageRuntime, route_key: &str) -> bool 
         .into_iter()
         .chain(stage.account_bucket(limiters).cloned())
         .collect();
-    let (now, fleet) = (Instant::now(), limiters.fleet());
-    for (i, b) in buckets.iter().enumerate() {
-        if b.take(now, fleet).is_err() {
-            buckets[..i].iter().for_each(|b| b.give_back());
-            return false;
-        }
-    }
-    true
+    limiters.take_all(&buckets).await.is_ok()
 }
 
 /// Removes a connection from the registry however its session ends (a panic included).
@@ -150,7 +143,7 @@ async fn admit(
     request: &(String, String),
     integration_latency: &mut Option<std::time::Duration>,
 ) -> Result<Option<String>, Refused> {
-    if !within_limits(dp, stage, "$connect") {
+    if !within_limits(dp, stage, "$connect").await {
         return Err(Refused::new(429, &br#"{"message": "Too Many Requests"}"#[..]));
     }
     let Some(route) = api.route("$connect") else {
@@ -165,10 +158,12 @@ async fn admit(
     // of routes that do.
     info.api_key = super::api_key::presented(dp, api, info, said.usage_key.as_deref());
     if route.api_key_required {
-        super::api_key::meter(dp, stage, info.api_key.as_ref()).map_err(|refused| {
-            let body = json!({"message": refused.message()}).to_string();
-            Refused::new(refused.status(), body.into_bytes())
-        })?;
+        super::api_key::meter(dp, stage, info.api_key.as_ref())
+            .await
+            .map_err(|refused| {
+                let body = json!({"message": refused.message()}).to_string();
+                Refused::new(refused.status(), body.into_bytes())
+            })?;
     }
     if let Some(v) = &route.validation {
         super::validate::handshake(v, info)
@@ -534,16 +529,16 @@ async fn route_message<'a>(
         return outcome.failed(403, "Forbidden", info, request);
     };
     outcome.route_key = &route.route_key;
-    if !within_limits(dp, stage, &route.route_key) {
+    if !within_limits(dp, stage, &route.route_key).await {
         return outcome.failed(429, "Too Many Requests", info, request);
     }
     if route.api_key_required {
         // The key's grant as the worker knows it now (a revoked key stops here).
-        let runtime = dp.runtime.load();
-        let metered = runtime
-            .stage(&info.api_id, &info.stage)
-            .ok_or(super::api_key::Refused::Forbidden)
-            .and_then(|now| super::api_key::meter(dp, now, info.api_key.as_ref()));
+        let runtime = dp.runtime.load_full();
+        let metered = match runtime.stage(&info.api_id, &info.stage) {
+            Some(now) => super::api_key::meter(dp, now, info.api_key.as_ref()).await,
+            None => Err(super::api_key::Refused::Forbidden),
+        };
         if let Err(refused) = metered {
             return outcome.failed(refused.status(), refused.message(), info, request);
         }

@@ -910,6 +910,81 @@ async fn connects_and_messages_are_throttled_by_the_stage() {
     assert_eq!(refused["message"], "Too Many Requests", "{refused}");
 }
 
+/// With Redis, a WebSocket stage's limit is the fleet's, however connects spread over its
+/// workers (each worker's share alone would admit half of the burst here).
+#[tokio::test]
+async fn with_redis_connects_share_the_stage_limit_across_workers() {
+    use aws_sdk_apigatewayv2::types::RouteSettings;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let api = c
+        .create_api()
+        .name("fleet-throttled")
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .unwrap()
+        .api_id()
+        .unwrap()
+        .to_owned();
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("prod")
+        .auto_deploy(true)
+        .default_route_settings(
+            RouteSettings::builder()
+                .throttling_rate_limit(0.01)
+                .throttling_burst_limit(4)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A route, so that the stage is deployed.
+    let mock = c
+        .create_integration()
+        .api_id(&api)
+        .integration_type(IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    c.create_route()
+        .api_id(&api)
+        .route_key("$default")
+        .target(format!("integrations/{}", mock.integration_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let redis = std::env::var("GATEHOUSE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let worker = WorkerBuilder::new(&app.control_plane_url())
+            .redis(&redis)
+            .start()
+            .await;
+        assert!(stage_holds(&worker, &api, "prod", |s| !s.stage.method_settings.is_empty()).await);
+        workers.push(worker);
+    }
+    let url = |w: &gatehouse::server::Worker| {
+        format!(
+            "ws://127.0.0.1:{}/restapis/{api}/prod/_user_request_/",
+            w.addr.port()
+        )
+    };
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let (ws, _) = tokio_tungstenite::connect_async(url(&workers[0])).await.unwrap();
+        open.push(ws);
+    }
+    for w in &workers {
+        match tokio_tungstenite::connect_async(url(w)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
+            other => panic!("the fleet's burst is spent: {other:?}"),
+        }
+    }
+}
+
 /// The subprotocol `$connect`'s function chooses (among those the client offered) is the
 /// handshake's.
 #[tokio::test]
