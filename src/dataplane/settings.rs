@@ -18,6 +18,9 @@ pub struct ClientTimeouts {
     /// How long a WebSocket connection may go without a message from its client (AWS's 10
     /// minutes).
     pub websocket_idle: Duration,
+    /// How often, at most, a WebSocket connection's activity is told to the control plane
+    /// (how old, at most, the `lastActiveAt` other workers answer is).
+    pub websocket_activity: Duration,
 }
 
 impl Default for ClientTimeouts {
@@ -28,6 +31,7 @@ impl Default for ClientTimeouts {
             body: Duration::from_secs(60),
             write: Duration::from_secs(30),
             websocket_idle: crate::dataplane::websocket::IDLE_TIMEOUT,
+            websocket_activity: crate::dataplane::websocket::ACTIVITY_REPORT,
         }
     }
 }

@@ -496,8 +496,11 @@ async fn connection_call(
             return Ok(StatusCode::GONE.into_response());
         };
         Ok::<_, StoreError>(match call.op {
-            // The registry does not follow activity: last active when it connected.
-            ConnectionOp::Get => Json(record.get_connection(record.connected_at)).into_response(),
+            // As recent as the worker's last report of the connection's activity.
+            ConnectionOp::Get => {
+                let last_active = record.last_active_at.unwrap_or(record.connected_at);
+                Json(record.get_connection(last_active)).into_response()
+            }
             ConnectionOp::Post => {
                 match crate::store::websockets::enqueue(&mut conn, &worker, &id, false, &data).await? {
                     true => StatusCode::OK.into_response(),

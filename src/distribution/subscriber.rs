@@ -209,6 +209,10 @@ impl Subscriber {
         if !res.status.is_success() {
             return Err(format!("stream answered {}", res.status));
         }
+        // A new stream: the control plane is told again of the connections held.
+        if let Some(registry) = &self.websockets {
+            registry.resync();
+        }
         let mut body = res.body;
         let mut buf = BytesMut::new();
         // How far `buf` was already searched for a newline.

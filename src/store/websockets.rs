@@ -23,6 +23,10 @@ pub struct ConnectionRecord {
     pub source_ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// When the client last sent a message (epoch milliseconds), as its worker last told
+    /// (within [`crate::dataplane::websocket::ACTIVITY_REPORT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<u64>,
 }
 
 impl ConnectionRecord {

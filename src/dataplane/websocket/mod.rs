@@ -31,6 +31,9 @@ pub const MAX_FRAME: usize = 32 << 10;
 /// AWS's timers: a connection idle for 10 minutes is closed, and every one after 2 hours.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MAX_LIFETIME: Duration = Duration::from_secs(7200);
+/// How often, at most, a connection's activity is told to the control plane (what other
+/// workers answer as its `lastActiveAt` is at most this old).
+pub const ACTIVITY_REPORT: Duration = Duration::from_secs(10);
 
 /// Whether a request asks to become a WebSocket (RFC 6455 §4.2.1): a GET with `Upgrade:
 /// websocket`, `Connection: upgrade`, a key and version 13.
@@ -87,6 +90,7 @@ impl Handle {
             connected_at: epoch_ms(self.connected_at),
             source_ip: self.source_ip.clone(),
             user_agent: self.user_agent.clone(),
+            last_active_at: Some(self.last_active.load(Ordering::Relaxed)),
         }
     }
 
@@ -152,22 +156,43 @@ impl Registry {
         let _ = self.relay.set(relay);
     }
 
+    // Changes are sent while the map is locked, so that they reach the control plane in the
+    // order the map saw them (a resync never tells of a connection after its close).
     pub fn insert(&self, id: String, handle: std::sync::Arc<Handle>) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(changes) = self.changes.get() {
             let _ = changes.send(Change::Opened(handle.record(&id)));
         }
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, handle);
+        map.insert(id, handle);
     }
 
     pub fn remove(&self, id: &str) {
-        let removed = self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-        if removed.is_some()
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.remove(id).is_some()
             && let Some(changes) = self.changes.get()
         {
             let _ = changes.send(Change::Closed(id.to_owned()));
+        }
+    }
+
+    /// Tells the control plane that connection `id` was active (its record again, with when),
+    /// for GetConnection calls answered by other workers.
+    pub fn active(&self, id: &str) {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(changes), Some(handle)) = (self.changes.get(), map.get(id)) {
+            let _ = changes.send(Change::Opened(handle.record(id)));
+        }
+    }
+
+    /// Tells the control plane of every connection held again (it registers them anew), as
+    /// when the worker's stream to it starts: whatever it forgot while the worker could not
+    /// reach it (a long outage sweeps a silent worker's connections) is known again.
+    pub fn resync(&self) {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(changes) = self.changes.get() {
+            for (id, handle) in map.iter() {
+                let _ = changes.send(Change::Opened(handle.record(id)));
+            }
         }
     }
 
@@ -235,6 +260,44 @@ pub fn connection_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn handle(api: &str) -> std::sync::Arc<Handle> {
+        std::sync::Arc::new(Handle {
+            api_id: api.into(),
+            stage: "prod".into(),
+            outbox: tokio::sync::mpsc::unbounded_channel().0,
+            queued: Default::default(),
+            connected_at: SystemTime::UNIX_EPOCH,
+            last_active: Default::default(),
+            source_ip: "10.0.0.1".into(),
+            user_agent: None,
+        })
+    }
+
+    #[test]
+    fn a_resync_tells_again_of_the_connections_held_and_of_none_closed() {
+        let registry = Registry::default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let relay = fleet::Relay {
+            client: crate::dataplane::client::verifying(),
+            control_plane: "http://127.0.0.1:1".into(),
+            token: "t".into(),
+            worker_id: "w".into(),
+        };
+        registry.report_to(tx, relay);
+        registry.insert("a".into(), handle("api"));
+        registry.insert("b".into(), handle("api"));
+        registry.remove("a");
+        registry.resync();
+        let mut told = Vec::new();
+        while let Ok(c) = rx.try_recv() {
+            told.push(match c {
+                Change::Opened(r) => format!("+{}", r.connection_id),
+                Change::Closed(id) => format!("-{id}"),
+            });
+        }
+        assert_eq!(told, ["+a", "+b", "-a", "+b"]);
+    }
 
     #[test]
     fn connection_ids_look_like_aws() {

@@ -95,6 +95,16 @@ async fn within_limits(dp: &DataPlane, stage: &StageRuntime, route_key: &str) ->
     limiters.take_all(&buckets).await.is_ok()
 }
 
+/// Tells the fleet's registry of the connection's activity, at most every
+/// `websocket_activity` ([`super::ACTIVITY_REPORT`] by default).
+fn report_activity(dp: &DataPlane, id: &str, reported: &mut Instant) {
+    if reported.elapsed() >= dp.timeouts.websocket_activity {
+        let registry = &dp.shared.websockets;
+        registry.active(id);
+        *reported = Instant::now();
+    }
+}
+
 /// Removes a connection from the registry however its session ends (a panic included).
 struct Registered<'a> {
     registry: &'a super::Registry,
@@ -327,6 +337,8 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
     };
     tracing::debug!(connection.id = %info.connection_id, api.id = %info.api_id, "websocket connected");
 
+    // When the registry was last told of the connection's activity (registering it told).
+    let mut reported = Instant::now();
     let idle_timeout = dp.timeouts.websocket_idle;
     let idle = tokio::time::sleep(idle_timeout);
     let lifetime = tokio::time::sleep(MAX_LIFETIME);
@@ -363,6 +375,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 }
                 Some(Ok(Message::Text(t))) => {
                     touch(&last_active);
+                    report_activity(dp, &info.connection_id, &mut reported);
                     idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     let answer = on_message(dp, &stage, api, &info, t.as_bytes(), false).await;
                     if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {
@@ -371,6 +384,7 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 }
                 Some(Ok(Message::Binary(b))) => {
                     touch(&last_active);
+                    report_activity(dp, &info.connection_id, &mut reported);
                     idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     let answer = on_message(dp, &stage, api, &info, &b, true).await;
                     if let Some(frame) = answer && !send(&mut ws, frame, write_timeout).await {

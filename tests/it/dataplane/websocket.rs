@@ -519,7 +519,16 @@ async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
         &[manage],
     )
     .await;
-    let holder = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    // The holder tells the control plane of its connections' activity every 200 ms at most.
+    let timeouts = gatehouse::dataplane::settings::ClientTimeouts {
+        websocket_activity: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let holder = WorkerBuilder::new(&app.url())
+        .lambda(format!("http://{functions}"))
+        .timeouts(timeouts)
+        .start()
+        .await;
     let other = app.start_worker(None, Some(format!("http://{functions}"))).await;
     assert!(serving(&holder, &api, "prod").await && serving(&other, &api, "prod").await);
 
@@ -562,6 +571,19 @@ async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
     );
     let got = m.get_connection().connection_id(&id).send().await.unwrap();
     assert_eq!(got.identity().unwrap().source_ip(), Some("127.0.0.1"));
+    // A message after a while: the other worker's answer tells of it, not of the connect.
+    let connected_at = got.connected_at().unwrap().to_millis().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    ws.send(Message::text("still here")).await.unwrap();
+    next_text(&mut ws).await;
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            let got = m.get_connection().connection_id(&id).send().await.unwrap();
+            got.last_active_at().unwrap().to_millis().unwrap() >= connected_at + 400
+        })
+        .await,
+        "lastActiveAt follows the client's messages"
+    );
     m.post_to_connection()
         .connection_id(&id)
         .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(
