@@ -24,6 +24,10 @@ pub struct ConnectionChanges {
     pub opened: Vec<crate::store::websockets::ConnectionRecord>,
     #[serde(default)]
     pub closed: Vec<String>,
+    /// The @connections commands the worker delivered (their `seq`), which the control plane
+    /// then forgets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered: Vec<i64>,
 }
 
 /// An @connections call for a connection another worker holds.
@@ -93,6 +97,10 @@ pub enum Event {
     #[serde(rename_all = "camelCase")]
     Deliver {
         revision: i64,
+        /// What the worker acknowledges once it delivered the command
+        /// ([`ConnectionChanges::delivered`]).
+        #[serde(default)]
+        seq: i64,
         connection_id: String,
         close: bool,
         /// The message, base64.

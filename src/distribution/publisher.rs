@@ -344,6 +344,8 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
     let mut latest = p.latest.clone();
     let mut closing = p.closing.clone();
     let wake = waker(&p.wakers, &worker);
+    // This stream's own name, for the commands it hands over.
+    let stream_id = uuid::Uuid::new_v4().to_string();
     // The worker's waker goes with its last stream (worker ids change at every restart).
     let _forget = Forget {
         wakers: p.wakers.clone(),
@@ -365,7 +367,7 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
         };
         // Commands are handed over as they come (and at every heartbeat, should a NOTIFY have
         // been missed); they are no configuration change: no heartbeat for them alone.
-        if commands && !worker.is_empty() && !deliver(&p.store, &worker, sent, &tx).await {
+        if commands && !worker.is_empty() && !deliver(&p.store, &worker, &stream_id, sent, &tx).await {
             return;
         }
         if only_commands && *latest.borrow() <= sent {
@@ -398,11 +400,12 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
     }
 }
 
-/// Sends the worker the @connections commands waiting for it; false when its stream is gone.
-async fn deliver(store: &Store, worker: &str, revision: i64, tx: &mpsc::Sender<Bytes>) -> bool {
+/// Sends the worker the @connections commands waiting for it that `stream` has not sent yet;
+/// false when its stream is gone.
+async fn deliver(store: &Store, worker: &str, stream: &str, revision: i64, tx: &mpsc::Sender<Bytes>) -> bool {
     use base64::Engine;
     let taken = match store.pool().acquire().await {
-        Ok(mut conn) => crate::store::websockets::take(&mut conn, worker).await,
+        Ok(mut conn) => crate::store::websockets::pending(&mut conn, worker, stream).await,
         Err(e) => Err(e.into()),
     };
     let commands = match taken {
@@ -412,9 +415,10 @@ async fn deliver(store: &Store, worker: &str, revision: i64, tx: &mpsc::Sender<B
             return true;
         }
     };
-    for (connection_id, close, data) in commands {
+    for (seq, connection_id, close, data) in commands {
         let event = Event::Deliver {
             revision,
+            seq,
             connection_id,
             close,
             data: base64::engine::general_purpose::STANDARD.encode(data),
@@ -454,7 +458,7 @@ async fn follow_commands(store: Store, wakers: Wakers) {
 
 /// A worker's connections opened and closed.
 async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::ConnectionChanges>) -> Response {
-    if c.worker_id.is_empty() || c.opened.len() + c.closed.len() > 10_000 {
+    if c.worker_id.is_empty() || c.opened.len() + c.closed.len() + c.delivered.len() > 10_000 {
         return StatusCode::BAD_REQUEST.into_response();
     }
     let applied = async {
@@ -464,6 +468,9 @@ async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::Connect
         }
         if !c.closed.is_empty() {
             crate::store::websockets::unregister(&mut tx, &c.worker_id, &c.closed).await?;
+        }
+        if !c.delivered.is_empty() {
+            crate::store::websockets::delivered(&mut tx, &c.worker_id, &c.delivered).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(())

@@ -251,13 +251,14 @@ impl Subscriber {
         let mut callers = self.callers.clone();
         match event {
             Event::Deliver {
+                seq,
                 connection_id,
                 close,
                 data,
                 ..
             } => {
                 if let Some(registry) = &self.websockets {
-                    registry.deliver(&connection_id, close, &data);
+                    registry.deliver(seq, &connection_id, close, &data);
                 }
                 return Ok(());
             }

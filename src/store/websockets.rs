@@ -160,17 +160,38 @@ pub async fn enqueue(
     Ok(true)
 }
 
-/// Takes the commands waiting for `worker`, oldest first.
-pub async fn take(conn: &mut PgConnection, worker: &str) -> Result<Vec<(String, bool, Vec<u8>)>, StoreError> {
-    let mut rows: Vec<(i64, String, bool, Vec<u8>)> = sqlx::query_as(
-        "DELETE FROM websocket_commands WHERE worker_id = $1 RETURNING seq, connection_id, close, data",
+/// A command for a connection: its sequence number (what the worker acknowledges), the
+/// connection, whether it closes it, and the message.
+pub type Command = (i64, String, bool, Vec<u8>);
+
+/// Hands over the commands waiting for `worker` that `stream` (one of the worker's config
+/// streams) has not sent yet, oldest first, marking them sent on it. A command stays until the
+/// worker says it delivered it ([`delivered`]): the worker's next stream sends it again should
+/// this one die with it (the worker knows what it already delivered).
+pub async fn pending(
+    conn: &mut PgConnection,
+    worker: &str,
+    stream: &str,
+) -> Result<Vec<Command>, StoreError> {
+    let mut rows: Vec<Command> = sqlx::query_as(
+        "UPDATE websocket_commands SET sent_on = $2
+         WHERE worker_id = $1 AND sent_on IS DISTINCT FROM $2
+         RETURNING seq, connection_id, close, data",
     )
     .bind(worker)
+    .bind(stream)
     .fetch_all(&mut *conn)
     .await?;
     rows.sort_by_key(|r| r.0);
-    Ok(rows
-        .into_iter()
-        .map(|(_, id, close, data)| (id, close, data))
-        .collect())
+    Ok(rows)
+}
+
+/// Forgets the commands `worker` delivered.
+pub async fn delivered(conn: &mut PgConnection, worker: &str, seqs: &[i64]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM websocket_commands WHERE worker_id = $1 AND seq = ANY($2)")
+        .bind(worker)
+        .bind(seqs)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

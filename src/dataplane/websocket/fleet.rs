@@ -106,14 +106,16 @@ pub async fn report(
             worker_id: relay.worker_id.clone(),
             opened: Vec::new(),
             closed: Vec::new(),
+            delivered: Vec::new(),
         };
         for c in pending.iter().take(1000) {
             match c {
                 Change::Opened(r) => report.opened.push(r.clone()),
                 Change::Closed(id) => report.closed.push(id.clone()),
+                Change::Delivered(seq) => report.delivered.push(*seq),
             }
         }
-        let sent = report.opened.len() + report.closed.len();
+        let sent = report.opened.len() + report.closed.len() + report.delivered.len();
         let body = serde_json::to_vec(&report).expect("reports serialise");
         match relay.post(CONNECTIONS_PATH, body).await {
             Ok((status, _)) if status.is_success() => {

@@ -139,6 +139,36 @@ pub struct Registry {
     changes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Change>>,
     /// How to reach connections other workers hold.
     relay: std::sync::OnceLock<fleet::Relay>,
+    /// The relayed commands delivered lately.
+    delivered: Mutex<Delivered>,
+}
+
+/// The relayed commands a worker delivered lately (by `seq`): a command sent again (its
+/// acknowledgement not taken before the stream it came on died) is not delivered twice.
+#[derive(Debug, Default)]
+struct Delivered {
+    seen: std::collections::HashSet<i64>,
+    order: std::collections::VecDeque<i64>,
+}
+
+impl Delivered {
+    /// Commands remembered: far more than can wait unacknowledged (they are forgotten by the
+    /// control plane within a minute).
+    const KEPT: usize = 100_000;
+
+    /// Whether `seq` is new (and now remembered).
+    fn insert(&mut self, seq: i64) -> bool {
+        if !self.seen.insert(seq) {
+            return false;
+        }
+        self.order.push_back(seq);
+        if self.order.len() > Self::KEPT
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
 }
 
 /// A connection opened or closed, for the control plane's registry.
@@ -146,6 +176,9 @@ pub struct Registry {
 pub enum Change {
     Opened(crate::store::websockets::ConnectionRecord),
     Closed(String),
+    /// An @connections command relayed by the control plane was delivered (or its connection
+    /// is gone): it may be forgotten.
+    Delivered(i64),
 }
 
 impl Registry {
@@ -205,9 +238,25 @@ impl Registry {
     }
 
     /// A message (base64) for, or the close of, a connection this worker holds, from another
-    /// worker's @connections API.
-    pub fn deliver(&self, id: &str, close: bool, data: &str) {
+    /// worker's @connections API: delivered once, however often the control plane sends it
+    /// (a command is sent again on a new stream until the worker's acknowledgement is taken).
+    pub fn deliver(&self, seq: i64, id: &str, close: bool, data: &str) {
         use base64::Engine;
+        // A command without a number (a control plane of before acknowledgements) is
+        // delivered as it comes.
+        if seq > 0 {
+            let fresh = self
+                .delivered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(seq);
+            if let Some(changes) = self.changes.get() {
+                let _ = changes.send(Change::Delivered(seq));
+            }
+            if !fresh {
+                return;
+            }
+        }
         let handle = self
             .map
             .lock()
@@ -294,9 +343,46 @@ mod tests {
             told.push(match c {
                 Change::Opened(r) => format!("+{}", r.connection_id),
                 Change::Closed(id) => format!("-{id}"),
+                Change::Delivered(seq) => format!("={seq}"),
             });
         }
         assert_eq!(told, ["+a", "+b", "-a", "+b"]);
+    }
+
+    #[test]
+    fn a_relayed_command_is_delivered_once_and_acknowledged_each_time() {
+        let registry = Registry::default();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let relay = fleet::Relay {
+            client: crate::dataplane::client::verifying(),
+            control_plane: "http://127.0.0.1:1".into(),
+            token: "t".into(),
+            worker_id: "w".into(),
+        };
+        registry.report_to(tx, relay);
+        let (outbox, mut inbox) = tokio::sync::mpsc::unbounded_channel();
+        let h = Handle {
+            outbox,
+            ..std::sync::Arc::into_inner(handle("api")).unwrap()
+        };
+        registry.insert("c".into(), std::sync::Arc::new(h));
+        // "aGk=" is "hi"; the second comes again on a new stream.
+        registry.deliver(7, "c", false, "aGk=");
+        registry.deliver(7, "c", false, "aGk=");
+        registry.deliver(8, "gone", false, "aGk=");
+        let mut messages = 0;
+        while let Ok(Outgoing::Message(m)) = inbox.try_recv() {
+            assert_eq!(&m[..], b"hi");
+            messages += 1;
+        }
+        assert_eq!(messages, 1);
+        let acks: Vec<i64> = std::iter::from_fn(|| rx.try_recv().ok())
+            .filter_map(|c| match c {
+                Change::Delivered(seq) => Some(seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acks, [7, 7, 8]);
     }
 
     #[test]

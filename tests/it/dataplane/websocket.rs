@@ -593,6 +593,21 @@ async fn connections_api_calls_reach_a_socket_held_by_another_worker() {
         .await
         .unwrap();
     assert_eq!(next_text(&mut ws).await, json!({"via": "other"}));
+    // The holder acknowledges what it delivered: the control plane forgets it (else it would
+    // send it again on the holder's next stream).
+    let waiting = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM websocket_commands")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        n
+    };
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            waiting().await == 0
+        })
+        .await
+    );
     m.delete_connection().connection_id(&id).send().await.unwrap();
     let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         while let Some(Ok(msg)) = ws.next().await {
@@ -1062,7 +1077,7 @@ async fn connect_chooses_the_subprotocol() {
 /// database with them.
 #[tokio::test]
 async fn relayed_messages_waiting_for_a_connection_are_bounded() {
-    use gatehouse::store::websockets::{QUEUED_BYTES, enqueue, take};
+    use gatehouse::store::websockets::{QUEUED_BYTES, delivered, enqueue, pending};
     let app = spawn_app().await;
     let mut conn = app.store.pool().acquire().await.unwrap();
     let message = vec![b'x'; 128 << 10];
@@ -1090,10 +1105,37 @@ async fn relayed_messages_waiting_for_a_connection_are_bounded() {
             .await
             .unwrap()
     );
-    // Once the worker takes them, in order, the budget is free again.
-    let taken = take(&mut conn, "absent-worker").await.unwrap();
-    assert_eq!(taken.len(), fits + 2);
-    assert!(taken.last().unwrap().1, "the close comes last");
+    // A stream hands them over in order, once; the worker's next stream again, until the
+    // worker says it delivered them. Then the budget is free again.
+    let sent = pending(&mut conn, "absent-worker", "stream-1").await.unwrap();
+    assert_eq!(sent.len(), fits + 2);
+    assert!(sent.last().unwrap().2, "the close comes last");
+    assert!(sent.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(
+        pending(&mut conn, "absent-worker", "stream-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = pending(&mut conn, "absent-worker", "stream-2").await.unwrap();
+    assert_eq!(again.len(), fits + 2);
+    let seqs: Vec<i64> = again.iter().map(|c| c.0).collect();
+    delivered(&mut conn, "other-worker", &seqs).await.unwrap();
+    assert_eq!(
+        pending(&mut conn, "absent-worker", "stream-3")
+            .await
+            .unwrap()
+            .len(),
+        fits + 2,
+        "another worker's acknowledgement forgets nothing"
+    );
+    delivered(&mut conn, "absent-worker", &seqs).await.unwrap();
+    assert!(
+        pending(&mut conn, "absent-worker", "stream-4")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         enqueue(&mut conn, "absent-worker", "conn-1", false, &message)
             .await
