@@ -463,8 +463,8 @@ async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::Connect
     }
     let applied = async {
         let mut tx = p.store.begin().await?;
-        for record in &c.opened {
-            crate::store::websockets::register(&mut tx, &c.worker_id, record).await?;
+        if !c.opened.is_empty() {
+            crate::store::websockets::register(&mut tx, &c.worker_id, &c.opened).await?;
         }
         if !c.closed.is_empty() {
             crate::store::websockets::unregister(&mut tx, &c.worker_id, &c.closed).await?;
@@ -482,6 +482,10 @@ async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::Connect
     }
 }
 
+/// How long an @connections call for a connection the registry has not heard of waits for it
+/// (a worker tells of a new connection within milliseconds of its handshake).
+const UNKNOWN_CONNECTION_WAIT: Duration = Duration::from_millis(500);
+
 /// An @connections call a worker could not answer itself: the connection's worker is sent the
 /// message (or the close) through its stream; GetConnection is answered from the registry.
 async fn connection_call(
@@ -496,11 +500,18 @@ async fn connection_call(
         _ => return StatusCode::BAD_REQUEST.into_response(),
     };
     let answered = async {
+        use crate::store::websockets::{Found, find};
         let mut conn = p.store.pool().acquire().await?;
-        let Some((worker, record)) =
-            crate::store::websockets::find(&mut conn, &id, &call.api_id, &call.stage).await?
-        else {
-            return Ok(StatusCode::GONE.into_response());
+        // A connection not told of yet may be one whose handshake is: it has a moment.
+        let deadline = tokio::time::Instant::now() + UNKNOWN_CONNECTION_WAIT;
+        let (worker, record) = loop {
+            match find(&mut conn, &id, &call.api_id, &call.stage).await? {
+                Found::Open(worker, record) => break (worker, record),
+                Found::Unknown if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Found::Gone | Found::Unknown => return Ok(StatusCode::GONE.into_response()),
+            }
         };
         Ok::<_, StoreError>(match call.op {
             // As recent as the worker's last report of the connection's activity.

@@ -2,7 +2,6 @@
 //! waiting for the worker that holds their connection.
 
 use sqlx::PgConnection;
-use sqlx::types::Json;
 
 use super::StoreError;
 use super::error::decode;
@@ -50,47 +49,62 @@ impl ConnectionRecord {
     }
 }
 
+/// Registers connections a worker holds (again, when it tells of them again: their activity,
+/// or all of them as its stream starts), in one statement; a closed one is never reopened.
 pub async fn register(
     conn: &mut PgConnection,
     worker_id: &str,
-    record: &ConnectionRecord,
+    records: &[ConnectionRecord],
 ) -> Result<(), StoreError> {
+    // The latest record of each connection (a batch may tell of one twice).
+    let mut latest: std::collections::HashMap<&str, &ConnectionRecord> = Default::default();
+    for r in records {
+        latest.insert(&r.connection_id, r);
+    }
+    let (mut ids, mut apis, mut stages, mut docs) = (vec![], vec![], vec![], vec![]);
+    for r in latest.values() {
+        ids.push(r.connection_id.as_str());
+        apis.push(r.api_id.as_str());
+        stages.push(r.stage.as_str());
+        docs.push(serde_json::to_value(r).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    }
     sqlx::query(
-        "INSERT INTO websocket_connections (connection_id, worker_id, api_id, stage, doc) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (connection_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, doc = EXCLUDED.doc",
+        "INSERT INTO websocket_connections (connection_id, worker_id, api_id, stage, doc)
+         SELECT id, $1, api, stage, doc FROM UNNEST($2::text[], $3::text[], $4::text[], $5::jsonb[])
+             AS t(id, api, stage, doc)
+         ON CONFLICT (connection_id) DO UPDATE SET worker_id = EXCLUDED.worker_id, doc = EXCLUDED.doc
+         WHERE websocket_connections.closed_at IS NULL",
     )
-    .bind(&record.connection_id)
     .bind(worker_id)
-    .bind(&record.api_id)
-    .bind(&record.stage)
-    .bind(Json(record))
+    .bind(ids)
+    .bind(apis)
+    .bind(stages)
+    .bind(docs)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Forgets connections a worker closed.
+/// Marks connections a worker closed (kept a while, for an at-once 410; see [`sweep`]).
 pub async fn unregister(conn: &mut PgConnection, worker_id: &str, ids: &[String]) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM websocket_connections WHERE worker_id = $1 AND connection_id = ANY($2)")
-        .bind(worker_id)
-        .bind(ids)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE websocket_connections SET closed_at = now()
+         WHERE worker_id = $1 AND connection_id = ANY($2) AND closed_at IS NULL",
+    )
+    .bind(worker_id)
+    .bind(ids)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// The connection `id` of an API's stage and the worker holding it, when that worker is alive
 /// (a worker not acked yet counts as alive). A connection of a worker gone is not answered for;
 /// its row is swept later ([`sweep`]), should the worker only have been slow.
-pub async fn find(
-    conn: &mut PgConnection,
-    id: &str,
-    api_id: &str,
-    stage: &str,
-) -> Result<Option<(String, ConnectionRecord)>, StoreError> {
+pub async fn find(conn: &mut PgConnection, id: &str, api_id: &str, stage: &str) -> Result<Found, StoreError> {
     let row: Option<(String, serde_json::Value, bool)> = sqlx::query_as(
         "SELECT c.worker_id, c.doc,
-                COALESCE(w.last_seen > now() - make_interval(secs => $4), true)
+                c.closed_at IS NULL AND COALESCE(w.last_seen > now() - make_interval(secs => $4), true)
          FROM websocket_connections c LEFT JOIN fleet_workers w ON w.worker_id = c.worker_id
          WHERE c.connection_id = $1 AND c.api_id = $2 AND c.stage = $3",
     )
@@ -100,14 +114,26 @@ pub async fn find(
     .bind(ALIVE_SECS as f64)
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        Some((worker, doc, true)) => Ok(Some((worker, decode(doc)?))),
-        _ => Ok(None),
-    }
+    Ok(match row {
+        Some((worker, doc, true)) => Found::Open(worker, decode(doc)?),
+        Some(_) => Found::Gone,
+        None => Found::Unknown,
+    })
 }
 
-/// Forgets the connections of workers not heard from for ten minutes, and commands older than
-/// a minute (their worker did not come for them).
+/// What the registry knows of a connection.
+#[derive(Debug)]
+pub enum Found {
+    /// Open, on this worker.
+    Open(String, ConnectionRecord),
+    /// Closed, or its worker is gone.
+    Gone,
+    /// Never told of: a bad id, or one whose handshake its worker is still telling of.
+    Unknown,
+}
+
+/// Forgets the connections of workers not heard from for ten minutes and those closed ten
+/// minutes ago, and commands older than a minute (their worker did not come for them).
 pub async fn sweep(conn: &mut PgConnection) -> Result<(), StoreError> {
     sqlx::query(
         "DELETE FROM websocket_connections c USING fleet_workers w
@@ -115,6 +141,9 @@ pub async fn sweep(conn: &mut PgConnection) -> Result<(), StoreError> {
     )
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM websocket_connections WHERE closed_at < now() - interval '10 minutes'")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM websocket_commands WHERE created < now() - interval '1 minute'")
         .execute(conn)
         .await?;

@@ -1143,6 +1143,55 @@ async fn relayed_messages_waiting_for_a_connection_are_bounded() {
     );
 }
 
+/// The fleet's registry tells a closed connection (410 at once) from one it has not heard of
+/// (perhaps one whose handshake its worker is still telling of), and a closed connection is
+/// never reopened by a late report of its activity.
+#[tokio::test]
+async fn the_registry_tells_closed_connections_from_unknown_ones() {
+    use gatehouse::store::websockets::{ConnectionRecord, Found, find, register, unregister};
+    let app = spawn_app().await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let record = |id: &str, last_active: u64| ConnectionRecord {
+        connection_id: id.into(),
+        api_id: "api".into(),
+        stage: "prod".into(),
+        connected_at: 1,
+        source_ip: "10.0.0.1".into(),
+        user_agent: None,
+        last_active_at: Some(last_active),
+    };
+    // One report may tell of a connection twice (opened, then active): the latest counts.
+    register(&mut conn, "w1", &[record("a", 1), record("b", 1), record("a", 5)])
+        .await
+        .unwrap();
+    match find(&mut conn, "a", "api", "prod").await.unwrap() {
+        Found::Open(worker, r) => assert_eq!((worker.as_str(), r.last_active_at), ("w1", Some(5))),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        find(&mut conn, "a", "api", "other").await.unwrap(),
+        Found::Unknown
+    ));
+    assert!(matches!(
+        find(&mut conn, "zz", "api", "prod").await.unwrap(),
+        Found::Unknown
+    ));
+    unregister(&mut conn, "w1", &["a".into()]).await.unwrap();
+    assert!(matches!(
+        find(&mut conn, "a", "api", "prod").await.unwrap(),
+        Found::Gone
+    ));
+    register(&mut conn, "w1", &[record("a", 9)]).await.unwrap();
+    assert!(matches!(
+        find(&mut conn, "a", "api", "prod").await.unwrap(),
+        Found::Gone
+    ));
+    assert!(matches!(
+        find(&mut conn, "b", "api", "prod").await.unwrap(),
+        Found::Open(..)
+    ));
+}
+
 /// A connection whose client sends nothing for the idle timeout (AWS's 10 minutes; shortened
 /// here) is closed with 1001; one that keeps talking stays.
 #[tokio::test]
