@@ -54,7 +54,22 @@ pub fn router(state: AppState) -> Router {
         // The SigV4 layer already bounds the body (GATEHOUSE_MAX_BODY_BYTES); axum's own 2 MiB
         // default would otherwise refuse larger signed bodies after they were accepted.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        // Every answer, a refused signature's too, names its request.
+        .layer(middleware::from_fn(request_id))
         // Outermost: one span per call, so the auth failure is traced too.
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Gives the call a request id: its answer's `x-amzn-RequestId` (which the AWS SDKs and CLI
+/// report as the call's request id, errors included) and its log lines' `request.id`.
+async fn request_id(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    let id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("management", request.id = %id);
+    let mut res = next.run(req).instrument(span).await;
+    if let Ok(value) = http::HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-amzn-requestid", value);
+    }
+    res
 }

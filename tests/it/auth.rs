@@ -210,3 +210,39 @@ async fn oversized_bodies_are_refused_before_anything_else() {
         .unwrap();
     assert_eq!(res.status(), 413);
 }
+
+/// Every management answer names its request (`x-amzn-RequestId`), as the SDKs report it:
+/// successes and errors of both APIs, and calls refused before any handler ran.
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    use aws_sdk_apigateway::operation::RequestId;
+    let app = spawn_app().await;
+    let c = app.client();
+    let mut ids = Vec::new();
+    let listed = c.get_rest_apis().send().await.unwrap();
+    ids.push(listed.request_id().map(str::to_owned));
+    let missing = c.get_rest_api().rest_api_id("nope").send().await.unwrap_err();
+    ids.push(missing.request_id().map(str::to_owned));
+    let refused = app
+        .client_as("test", "not-the-secret", REGION)
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap_err();
+    ids.push(refused.request_id().map(str::to_owned));
+    let v2 = app.v2_client().get_apis().send().await.unwrap();
+    ids.push(aws_sdk_apigatewayv2::operation::RequestId::request_id(&v2).map(str::to_owned));
+    let unsigned = reqwest::get(format!("{}/restapis", app.url())).await.unwrap();
+    ids.push(
+        unsigned
+            .headers()
+            .get("x-amzn-requestid")
+            .map(|v| v.to_str().unwrap().to_owned()),
+    );
+    let ids: Vec<String> = ids.into_iter().map(|id| id.expect("a request id")).collect();
+    for id in &ids {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+}
