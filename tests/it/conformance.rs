@@ -60,20 +60,20 @@ fn recordings_dir() -> PathBuf {
 }
 
 /// A raw HTTP client that signs like the SDK does, so any JSON can be sent as-is.
-struct SignedClient {
+pub(crate) struct SignedClient {
     base: String,
     http: reqwest::Client,
     identity: Identity,
 }
 
-struct Answer {
-    status: u16,
-    error_type: Option<String>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) error_type: Option<String>,
     body: Value,
 }
 
 impl SignedClient {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         let creds =
             aws_sdk_apigateway::config::Credentials::new("other", "other-secret", None, None, "conformance");
         Self {
@@ -83,7 +83,7 @@ impl SignedClient {
         }
     }
 
-    async fn send(&self, method: &str, uri: &str, body: Option<&Value>) -> Answer {
+    pub(crate) async fn send(&self, method: &str, uri: &str, body: Option<&Value>) -> Answer {
         let url = format!("{}{uri}", self.base);
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
         let mut req = http::Request::builder()

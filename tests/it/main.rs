@@ -17,6 +17,7 @@ mod http_apis;
 mod integrations;
 mod methods;
 mod openapi;
+mod operations;
 mod resources;
 mod rest_apis;
 mod serve;
