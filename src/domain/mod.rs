@@ -14,6 +14,7 @@ pub mod rest_api;
 pub mod snapshot;
 pub mod stage;
 pub mod usage_plan;
+pub mod vpc_link;
 
 /// Seconds since the epoch, the timestamp format of AWS's rest-json protocol.
 pub type Timestamp = i64;

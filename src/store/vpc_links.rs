@@ -109,3 +109,24 @@ pub async fn integrations_using(
     .fetch_all(conn)
     .await?)
 }
+
+/// The tenant's REST API methods whose integration reaches its backend through link `id`, as
+/// `(api id, resource id, HTTP method)`.
+pub async fn rest_integrations_using(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT m.api_id, m.resource_id, m.http_method FROM methods m JOIN apis a ON a.id = m.api_id \
+         WHERE a.account_id = $1 AND a.region = $2 \
+         AND m.doc->'methodIntegration'->>'connectionType' = 'VPC_LINK' \
+         AND m.doc->'methodIntegration'->>'connectionId' = $3 \
+         ORDER BY m.api_id, m.resource_id, m.http_method",
+    )
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -26,4 +26,5 @@ mod tags;
 mod templates;
 mod usage_plans;
 mod validation;
+mod vpc_links;
 mod wire;

@@ -21,6 +21,7 @@ pub mod stages;
 pub mod tags;
 pub mod usage;
 pub mod usage_plans;
+pub mod vpc_links;
 
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -37,7 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     use {
         api_keys as k, authorizers as au, deployments as d, gateway_responses as g, integrations as i,
         methods as m, models as mo, request_validators as v, resources as r, rest_apis as a, stages as s,
-        usage_plans as up,
+        usage_plans as up, vpc_links as vl,
     };
     OpenApiRouter::new()
         .routes(routes!(a::create_rest_api, a::get_rest_apis))
@@ -120,6 +121,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(up::get_usage_plan_key, up::delete_usage_plan_key))
         .routes(routes!(usage::get_usage))
         .routes(routes!(usage::update_usage))
+        .routes(routes!(vl::create_vpc_link, vl::get_vpc_links))
+        .routes(routes!(
+            vl::get_vpc_link,
+            vl::update_vpc_link,
+            vl::delete_vpc_link
+        ))
 }
 
 /// A page of a `Get*s` listing in AWS's wire shape: `{"position": ..., "item": [...]}` (the

@@ -1,0 +1,159 @@
+//! REST APIs' VPC links (`apigateway`): CreateVpcLink (202, AVAILABLE at once), GetVpcLink,
+//! GetVpcLinks with paging, UpdateVpcLink, DeleteVpcLink (refused while an integration names
+//! the link), AWS's validation and errors.
+
+use aws_sdk_apigateway::types::{ConnectionType, IntegrationType, Op, PatchOperation, VpcLinkStatus};
+
+use crate::helpers::*;
+
+const NLB: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/orders/50dc6c495c0c9188";
+
+#[tokio::test]
+async fn vpc_links_are_managed_as_aws_manages_them() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let created = c
+        .create_vpc_link()
+        .name("orders")
+        .description("the orders service")
+        .target_arns(NLB)
+        .tags("team", "blue")
+        .send()
+        .await
+        .unwrap();
+    let id = created.id().unwrap().to_owned();
+    assert_eq!(created.status(), Some(&VpcLinkStatus::Available));
+    assert_eq!(created.target_arns(), [NLB]);
+    assert_eq!(created.tags().unwrap()["team"], "blue");
+    let got = c.get_vpc_link().vpc_link_id(&id).send().await.unwrap();
+    assert_eq!(got.name(), Some("orders"));
+    assert_eq!(got.description(), Some("the orders service"));
+
+    // What AWS refuses.
+    let no_target = c.create_vpc_link().name("x").send().await.unwrap_err();
+    assert_eq!(err_of(no_target).0, "BadRequestException");
+    let alb = c
+        .create_vpc_link()
+        .name("x")
+        .target_arns(NLB.replace("/net/", "/app/"))
+        .send()
+        .await
+        .unwrap_err();
+    let (kind, message) = err_of(alb);
+    assert_eq!(kind, "BadRequestException");
+    assert!(message.contains("Network Load Balancer"), "{message}");
+    let two = c
+        .create_vpc_link()
+        .name("x")
+        .target_arns(NLB)
+        .target_arns(NLB)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(two).0, "BadRequestException");
+    let missing = c.get_vpc_link().vpc_link_id("nope").send().await.unwrap_err();
+    assert_eq!(err_of(missing).0, "NotFoundException");
+
+    // Updated by patch; listed a page at a time.
+    let patch = |path: &str, value: &str| {
+        PatchOperation::builder()
+            .op(Op::Replace)
+            .path(path)
+            .value(value)
+            .build()
+    };
+    let updated = c
+        .update_vpc_link()
+        .vpc_link_id(&id)
+        .patch_operations(patch("/name", "orders-v2"))
+        .patch_operations(patch("/description", "moved"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.name(), updated.description()),
+        (Some("orders-v2"), Some("moved"))
+    );
+    let bad_path = c
+        .update_vpc_link()
+        .vpc_link_id(&id)
+        .patch_operations(patch("/targetArns", NLB))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(bad_path).0, "BadRequestException");
+    let other = c
+        .create_vpc_link()
+        .name("payments")
+        .target_arns(NLB)
+        .send()
+        .await
+        .unwrap();
+    let first = c.get_vpc_links().limit(1).send().await.unwrap();
+    assert_eq!(first.items().len(), 1);
+    let rest = c
+        .get_vpc_links()
+        .position(first.position().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = first
+        .items()
+        .iter()
+        .chain(rest.items())
+        .filter_map(|l| l.name())
+        .collect();
+    assert_eq!(names, ["orders-v2", "payments"]);
+    // Another account sees none of them.
+    assert!(
+        app.other_client()
+            .get_vpc_links()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .is_empty()
+    );
+
+    // A link an integration names is kept; once it no longer does, it goes.
+    let (api, root) = create_api(&c, "private").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri("http://orders.internal/")
+        .connection_type(ConnectionType::VpcLink)
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let (kind, message) = err_of(c.delete_vpc_link().vpc_link_id(&id).send().await.unwrap_err());
+    assert_eq!(kind, "BadRequestException");
+    assert!(message.contains(&format!("[GET:{root}:{api}]")), "{message}");
+    c.delete_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
+    c.delete_vpc_link().vpc_link_id(&id).send().await.unwrap();
+    c.delete_vpc_link()
+        .vpc_link_id(other.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let gone = c.get_vpc_link().vpc_link_id(&id).send().await.unwrap_err();
+    assert_eq!(err_of(gone).0, "NotFoundException");
+}
