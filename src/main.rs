@@ -48,7 +48,8 @@ enum Command {
         lambda_endpoint: Option<String>,
         /// SERVICE=URL: where AWS service integrations call a service (repeatable; default:
         /// AWS's regional endpoint), e.g. `--aws-endpoint sqs=http://localhost:4566`; or ARN=URL:
-        /// where a private integration's load balancer listener (or Cloud Map service) is.
+        /// where a private integration's load balancer listener (or Cloud Map service) is, or a
+        /// REST API's VPC link's Network Load Balancer.
         #[arg(long = "aws-endpoint", value_parser = parse_aws_endpoint)]
         aws_endpoints: Vec<(String, String)>,
         /// Where rate limits are kept: `local` (each worker its share, the default) or a Redis

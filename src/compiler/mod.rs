@@ -162,6 +162,32 @@ pub struct CompiledIntegration {
     /// balancer listener's or Cloud Map service's ARN (which the worker's `--aws-endpoint`
     /// maps to a URL) or a URL. Requests go to it with their whole path.
     pub private_target: Option<Box<str>>,
+    /// A REST API's integration through a VPC link (`connectionType: VPC_LINK`).
+    pub vpc_link: Option<Box<VpcLinkRoute>>,
+}
+
+/// The VPC link a REST API's integration names (its id, or `${stageVariables.name}`) and the
+/// targets of the API's links: requests go to the URL the worker's `--aws-endpoint ARN=URL`
+/// gives for the target, with the integration URI's path and query.
+#[derive(Debug)]
+pub struct VpcLinkRoute {
+    pub connection_id: String,
+    pub targets: BTreeMap<String, String>,
+}
+
+impl VpcLinkRoute {
+    /// The target ARN of the link, with the stage's `variables`.
+    pub fn target(&self, variables: &BTreeMap<String, String>) -> Option<&str> {
+        let named = self
+            .connection_id
+            .strip_prefix("${stageVariables.")
+            .and_then(|v| v.strip_suffix('}'));
+        let id = match named {
+            Some(v) => variables.get(v)?.as_str(),
+            None => self.connection_id.as_str(),
+        };
+        self.targets.get(id).map(String::as_str)
+    }
 }
 
 /// An HTTP API integration's parameter mapping: of its requests, and of its answers by status.
@@ -288,9 +314,20 @@ pub fn compile(snapshot: &Snapshot, hash: &str) -> Result<CompiledApi, CompileEr
             let integration = m
                 .method_integration
                 .as_ref()
-                .map(compile_integration)
+                .map(|i| {
+                    let mut c = compile_integration(i)?;
+                    let private = i.connection_type == Some(crate::domain::enums::ConnectionType::VpcLink)
+                        && matches!(i.kind, IntegrationType::Http | IntegrationType::HttpProxy);
+                    if private {
+                        c.vpc_link = Some(Box::new(VpcLinkRoute {
+                            connection_id: i.connection_id.clone().unwrap_or_default(),
+                            targets: snapshot.vpc_links.clone(),
+                        }));
+                    }
+                    Ok(c)
+                })
                 .transpose()
-                .map_err(|reason| CompileError::Method {
+                .map_err(|reason: String| CompileError::Method {
                     method: m.http_method.to_string(),
                     path: r.path.clone(),
                     reason,
@@ -475,6 +512,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         http_mapping: None,
         aws_action: None,
         private_target: None,
+        vpc_link: None,
     })
 }
 

@@ -146,9 +146,11 @@ pub fn parse_endpoint(raw: &str) -> Result<(String, String), String> {
             .rfind("=http")
             .ok_or_else(|| format!("{raw:?}: expected ARN=URL"))?;
         let (arn, url) = (&raw[..at], raw[at + 1..].trim());
-        if !crate::compiler::http_api::private_target_arn(arn) {
+        if !crate::compiler::http_api::private_target_arn(arn)
+            && !crate::domain::vpc_link::is_load_balancer_arn(arn)
+        {
             return Err(format!(
-                "{raw:?}: {arn:?} is not a load balancer listener's or Cloud Map service's ARN"
+                "{raw:?}: {arn:?} is not a load balancer's, a load balancer listener's or a Cloud Map service's ARN"
             ));
         }
         return Ok((arn.to_owned(), url.to_owned()));

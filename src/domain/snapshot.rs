@@ -34,6 +34,10 @@ pub struct Snapshot {
     pub authorizers: BTreeMap<String, Authorizer>,
     #[serde(default)]
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    /// The tenant's VPC links (id → target ARN), when an integration reaches its backend
+    /// through one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vpc_links: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -52,6 +56,7 @@ impl Snapshot {
             request_validators: BTreeMap::new(),
             authorizers: BTreeMap::new(),
             gateway_responses: BTreeMap::new(),
+            vpc_links: BTreeMap::new(),
         }
     }
 

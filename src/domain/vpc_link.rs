@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Whether `arn` names a Network Load Balancer (what a REST API's VPC link targets).
+pub fn is_load_balancer_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", _, "elasticloadbalancing", _, _, resource] if resource.starts_with("loadbalancer/net/"))
+}
+
 /// A VPC link as GetVpcLink answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

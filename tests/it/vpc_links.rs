@@ -157,3 +157,152 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
     let gone = c.get_vpc_link().vpc_link_id(&id).send().await.unwrap_err();
     assert_eq!(err_of(gone).0, "NotFoundException");
 }
+
+/// Integrations through a VPC link reach the link's target (the URL the worker is given for
+/// its load balancer's ARN) with the integration URI's path and query: by the link's id, or by
+/// a stage variable holding it; a worker that does not know the target answers 500.
+#[tokio::test]
+async fn integrations_through_a_vpc_link_reach_its_target() {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use gatehouse::dataplane::settings::AwsSettings;
+    use http_body_util::Full;
+
+    let app = spawn_app().await;
+    let c = app.client();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let backend = crate::backends::serve(move |req: hyper::Request<hyper::body::Incoming>| {
+        let log = log.clone();
+        async move {
+            log.lock()
+                .unwrap()
+                .push(format!("{} {}", req.method(), req.uri()));
+            hyper::Response::new(Full::new(Bytes::from_static(b"{\"private\": true}")))
+        }
+    })
+    .await;
+    let link = c
+        .create_vpc_link()
+        .name("orders")
+        .target_arns(NLB)
+        .send()
+        .await
+        .unwrap();
+    let link = link.id().unwrap();
+    let (api, root) = create_api(&c, "private").await;
+    let items = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(&root)
+        .path_part("items")
+        .send()
+        .await
+        .unwrap();
+    let item = c
+        .create_resource()
+        .rest_api_id(&api)
+        .parent_id(items.id().unwrap())
+        .path_part("{id}")
+        .send()
+        .await
+        .unwrap();
+    for (resource, verb) in [(item.id().unwrap(), "GET"), (items.id().unwrap(), "POST")] {
+        c.put_method()
+            .rest_api_id(&api)
+            .resource_id(resource)
+            .http_method(verb)
+            .authorization_type("NONE")
+            .send()
+            .await
+            .unwrap();
+    }
+    // By id, proxied; the URI's host is the load balancer's name, never called itself.
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(item.id().unwrap())
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri("http://orders-nlb.elb.us-east-1.amazonaws.com/v1/items/{id}")
+        .request_parameters("integration.request.path.id", "method.request.path.id")
+        .connection_type(ConnectionType::VpcLink)
+        .connection_id(link)
+        .send()
+        .await
+        .unwrap();
+    // By a stage variable, not proxied.
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(items.id().unwrap())
+        .http_method("POST")
+        .r#type(IntegrationType::Http)
+        .integration_http_method("PUT")
+        .uri("http://orders-nlb.elb.us-east-1.amazonaws.com/v1/items?source=gateway")
+        .connection_type(ConnectionType::VpcLink)
+        .connection_id("${stageVariables.ordersLink}")
+        .send()
+        .await
+        .unwrap();
+    c.put_method_response()
+        .rest_api_id(&api)
+        .resource_id(items.id().unwrap())
+        .http_method("POST")
+        .status_code("200")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(items.id().unwrap())
+        .http_method("POST")
+        .status_code("200")
+        .selection_pattern("")
+        .send()
+        .await
+        .unwrap();
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("prod")
+        .variables("ordersLink", link)
+        .send()
+        .await
+        .unwrap();
+
+    let aws = AwsSettings {
+        endpoints: [(NLB.to_owned(), format!("http://{backend}"))].into(),
+        ..AwsSettings::default()
+    };
+    let worker = WorkerBuilder::new(&app.url()).aws(aws).start().await;
+    assert!(serving(&worker, &api, "prod").await);
+    let http = invoker(&api, &worker);
+    let res = http
+        .get(invoke_url(&api, &worker, "prod", "/items/7?color=red"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), r#"{"private": true}"#);
+    let res = http
+        .post(invoke_url(&api, &worker, "prod", "/items"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["GET /v1/items/7?color=red", "PUT /v1/items?source=gateway"]
+    );
+
+    // A worker not told where the target is cannot reach it.
+    let blind = app.start_worker(None, None).await;
+    assert!(serving(&blind, &api, "prod").await);
+    let res = invoker(&api, &blind)
+        .get(invoke_url(&api, &blind, "prod", "/items/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+}

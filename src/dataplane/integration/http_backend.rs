@@ -72,6 +72,8 @@ pub(super) fn backend_url(
     // A spelled-out scheme and authority were parsed when the API was compiled: only the path
     // and query are rendered and checked now.
     let origin = if base.is_empty() { template.origin() } else { None };
+    // Below a base, a spelled-out origin gives way to it (a VPC link's target).
+    let path_only = origin.is_some() || !base.is_empty() && template.origin().is_some();
     let mut url = String::with_capacity(base.len() + 128);
     url.push_str(base);
     // Whether a decoded value holds a dot segment, which a backend (or a server between)
@@ -79,7 +81,7 @@ pub(super) fn backend_url(
     let mut climbs = false;
     template.render_into(
         &mut url,
-        origin.is_some(),
+        path_only,
         // `$context.requestOverride.path.x` from a request template wins over any mapping;
         // then a mapping; then the method's own (still encoded) path parameter.
         |name, out| {
@@ -344,8 +346,34 @@ pub fn invoke_proxy<'a>(
         integration,
         ctx,
         path,
-        backend_url(integration, req, ctx, pass_query, ""),
+        link_base(dp, integration, req).and_then(|base| backend_url(integration, req, ctx, pass_query, base)),
     )
+}
+
+/// Where a VPC link integration's requests go: the URL `--aws-endpoint ARN=URL` gives for its
+/// link's target (`""` for any other integration: its URI's own origin).
+fn link_base<'a>(
+    dp: &'a DataPlane,
+    integration: &CompiledIntegration,
+    req: &MethodRequest<'_>,
+) -> Result<&'a str, GatewayError> {
+    let Some(link) = &integration.vpc_link else {
+        return Ok("");
+    };
+    let Some(target) = link.target(req.variables) else {
+        tracing::warn!(vpc_link.id = %link.connection_id, "the integration's VPC link is not in the deployment");
+        return Err(GatewayError::internal());
+    };
+    match dp.aws.endpoints.get(target) {
+        Some(url) => Ok(url.trim_end_matches('/')),
+        None => {
+            tracing::warn!(
+                vpc.target = target,
+                "no URL for the VPC link's target: give the worker --aws-endpoint ARN=URL"
+            );
+            Err(GatewayError::internal())
+        }
+    }
 }
 
 /// Passes the request through to `uri` (before the integration's parameter mapping), and its
@@ -504,7 +532,8 @@ pub async fn invoke(
     integration: &CompiledIntegration,
     ctx: &mut RequestContext<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    let mut request = integration_request(req, body, integration, ctx, "").await?;
+    let base = link_base(dp, integration, req)?;
+    let mut request = integration_request(req, body, integration, ctx, base).await?;
     add_gateway_headers(request.headers_mut(), ctx);
     let req = &*req;
     let request = request.map(full_body);

@@ -79,6 +79,27 @@ pub async fn freeze(conn: &mut PgConnection, tenant: &Tenant, api_id: &str) -> A
         .into_iter()
         .map(|r| (r.response_type.as_str().to_owned(), r))
         .collect();
+    // The links integrations may name (by id, or by a stage variable holding one).
+    let private = snapshot.resources.iter().any(|r| {
+        r.resource_methods.iter().flatten().any(|(_, m)| {
+            m.method_integration
+                .as_ref()
+                .is_some_and(|i| i.connection_type == Some(crate::domain::enums::ConnectionType::VpcLink))
+        })
+    });
+    if private {
+        let page = crate::store::PageRequest {
+            after_seq: 0,
+            limit: 10_000,
+        };
+        let links: crate::store::Page<crate::domain::vpc_link::VpcLink> =
+            crate::store::vpc_links::list(conn, tenant, "V1", page).await?;
+        snapshot.vpc_links = links
+            .items
+            .into_iter()
+            .filter_map(|l| Some((l.id, l.target_arns.into_iter().next()?)))
+            .collect();
+    }
     Ok(snapshot)
 }
 

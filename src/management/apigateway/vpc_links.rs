@@ -59,9 +59,7 @@ fn check_targets(targets: &[String]) -> ApiResult<()> {
             "A VPC link has exactly one target: a Network Load Balancer's ARN",
         ));
     };
-    let parts: Vec<&str> = target.splitn(6, ':').collect();
-    let nlb = matches!(parts.as_slice(), ["arn", _, "elasticloadbalancing", _, _, resource] if resource.starts_with("loadbalancer/net/"));
-    if !nlb {
+    if !crate::domain::vpc_link::is_load_balancer_arn(target) {
         return Err(ApiError::bad_request(format!(
             "Invalid target ARN {target}: expected a Network Load Balancer (arn:aws:elasticloadbalancing:{{region}}:{{account}}:loadbalancer/net/{{name}}/{{id}})"
         )));
