@@ -77,6 +77,19 @@ impl DataPlane {
         }
     }
 
+    /// The same data plane with backend clients of its own, for another runtime (a pooled
+    /// connection belongs to the runtime that opened it).
+    pub fn with_own_clients(&self) -> Self {
+        Self::new(
+            self.runtime.clone(),
+            self.aws.clone(),
+            self.metrics.clone(),
+            self.access_logs.clone(),
+            self.timeouts,
+            self.shared.clone(),
+        )
+    }
+
     /// Writes the line `render` makes of the stage's access log format, when the stage has
     /// an access log (a line the writer cannot take is counted as dropped).
     pub fn access_log(&self, stage: &StageRuntime, render: impl FnOnce(&AccessLogFormat) -> String) {

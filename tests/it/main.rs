@@ -24,6 +24,7 @@ mod serve;
 mod stages;
 mod tags;
 mod templates;
+mod test_invoke;
 mod usage_plans;
 mod validation;
 mod vpc_links;

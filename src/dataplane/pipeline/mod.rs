@@ -66,7 +66,20 @@ pub async fn handle(
     arrived: Instant,
 ) -> Answer {
     // One configuration for the whole request, whatever is swapped meanwhile.
-    let config = dp.runtime.load_full();
+    handle_with(dp, &dp.runtime.load_full(), parts, fields, body, peer, arrived).await
+}
+
+/// [`handle`] with the configuration `config` (TestInvokeMethod's, a stage of its own
+/// serving an API's current definition) rather than the worker's.
+pub async fn handle_with(
+    dp: &DataPlane,
+    config: &RuntimeConfig,
+    parts: &http::request::Parts,
+    fields: &RawFields,
+    body: RequestBody,
+    peer: &Peer,
+    arrived: Instant,
+) -> Answer {
     // A target in absolute form names the host, whatever the Host header says (RFC 9112
     // §3.2.2; the parser let only a valid `host[:port]` authority through).
     let host = match parts.uri.authority() {
@@ -81,7 +94,7 @@ pub async fn handle(
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, arrived);
     // Boxed: the request's future is moved into place a few times, and `run`'s state is most
     // of its size; one allocation costs less than copying kilobytes each time.
-    let outcome = Box::pin(run(dp, &config, parts, fields, body, &mut ctx)).await;
+    let outcome = Box::pin(run(dp, config, parts, fields, body, &mut ctx)).await;
     let mut answer = respond::answer(dp, outcome, &mut ctx);
     if let Some(CompiledApi::Http(api)) = ctx.api.map(|a| &**a)
         && let Some(c) = &api.cors

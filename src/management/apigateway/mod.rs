@@ -19,6 +19,7 @@ pub mod resources;
 pub mod rest_apis;
 pub mod stages;
 pub mod tags;
+pub mod test_invoke;
 pub mod usage;
 pub mod usage_plans;
 pub mod vpc_links;
@@ -54,7 +55,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
             m::put_method,
             m::get_method,
             m::update_method,
-            m::delete_method
+            m::delete_method,
+            test_invoke::test_invoke_method
         ))
         .routes(routes!(
             m::put_method_response,
