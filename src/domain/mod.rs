@@ -6,6 +6,7 @@
 //! wire (request bodies, AWS's error texts) lives in `management`.
 
 pub mod caller;
+pub mod client_certificate;
 pub mod enums;
 pub mod http_api;
 pub mod ids;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_documents;
 pub mod apis;
+pub mod client_certificates;
 pub mod credentials;
 pub mod deployments;
 pub mod embedded;

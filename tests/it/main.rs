@@ -9,6 +9,7 @@ mod auth;
 mod aws_integrations;
 mod backends;
 mod binary;
+mod client_certificates;
 mod conformance;
 mod dataplane;
 mod deployments;

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod authorizers;
+pub mod client_certificates;
 pub mod deployments;
 pub mod gateway_responses;
 pub mod integrations;
@@ -37,9 +38,9 @@ use crate::store::{Page, RowLock, Tenant};
 /// on its handler gives both the URI and the document), so the two cannot drift apart.
 pub fn routes() -> OpenApiRouter<AppState> {
     use {
-        api_keys as k, authorizers as au, deployments as d, gateway_responses as g, integrations as i,
-        methods as m, models as mo, request_validators as v, resources as r, rest_apis as a, stages as s,
-        usage_plans as up, vpc_links as vl,
+        api_keys as k, authorizers as au, client_certificates as cc, deployments as d,
+        gateway_responses as g, integrations as i, methods as m, models as mo, request_validators as v,
+        resources as r, rest_apis as a, stages as s, usage_plans as up, vpc_links as vl,
     };
     OpenApiRouter::new()
         .routes(routes!(a::create_rest_api, a::get_rest_apis))
@@ -123,6 +124,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(up::get_usage_plan_key, up::delete_usage_plan_key))
         .routes(routes!(usage::get_usage))
         .routes(routes!(usage::update_usage))
+        .routes(routes!(
+            cc::generate_client_certificate,
+            cc::get_client_certificates
+        ))
+        .routes(routes!(
+            cc::get_client_certificate,
+            cc::update_client_certificate,
+            cc::delete_client_certificate
+        ))
         .routes(routes!(vl::create_vpc_link, vl::get_vpc_links))
         .routes(routes!(
             vl::get_vpc_link,

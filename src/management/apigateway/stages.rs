@@ -274,6 +274,9 @@ pub async fn update_stage(
     if !deployments::exists(&mut tx, &api_id, &stage.deployment_id).await? {
         return Err(deployment_not_found());
     }
+    if let Some(id) = &stage.client_certificate_id {
+        super::client_certificates::ensure_certificate(&mut tx, &tenant, id).await?;
+    }
     if let Some(canary) = &mut stage.canary_settings {
         let id = canary
             .deployment_id

@@ -1,0 +1,117 @@
+//! Client certificates, scoped by tenant, with their private keys in a column of their own
+//! (never in the document the API answers).
+
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use super::error::decode;
+use super::{Page, PageRequest, RowLock, StoreError, Tenant};
+use crate::domain::client_certificate::{ClientCertificate, ClientIdentity};
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    cert: &ClientCertificate,
+    private_key: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO client_certificates (id, account_id, region, private_key, doc) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&cert.client_certificate_id)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(private_key)
+    .bind(Json(cert))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    id: &str,
+    lock: RowLock,
+) -> Result<ClientCertificate, StoreError> {
+    let (doc,): (serde_json::Value,) = sqlx::query_as(&format!(
+        "SELECT doc FROM client_certificates WHERE id = $1 AND account_id = $2 AND region = $3{}",
+        lock.sql()
+    ))
+    .bind(id)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    decode(doc)
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    page: PageRequest,
+) -> Result<Page<ClientCertificate>, StoreError> {
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "SELECT seq, doc FROM client_certificates WHERE account_id = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(page.after_seq)
+    .bind(page.limit + 1)
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, doc)| Ok((seq, decode(doc)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+/// Replaces a certificate's document (the caller holds its row).
+pub async fn update(conn: &mut PgConnection, cert: &ClientCertificate) -> Result<(), StoreError> {
+    sqlx::query("UPDATE client_certificates SET doc = $2 WHERE id = $1")
+        .bind(&cert.client_certificate_id)
+        .bind(Json(cert))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut PgConnection, tenant: &Tenant, id: &str) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("DELETE FROM client_certificates WHERE id = $1 AND account_id = $2 AND region = $3")
+            .bind(id)
+            .bind(&tenant.account_id)
+            .bind(&tenant.region)
+            .execute(conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The certificate and key a stage's backends are presented, for the workers serving it.
+pub async fn identity(
+    conn: &mut PgConnection,
+    account_id: &str,
+    region: &str,
+    id: &str,
+) -> Result<Option<ClientIdentity>, StoreError> {
+    let row: Option<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT private_key, doc FROM client_certificates WHERE id = $1 AND account_id = $2 AND region = $3",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(region)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(private_key_pem, doc)| {
+        let cert: ClientCertificate = decode(doc)?;
+        Ok(ClientIdentity {
+            certificate_pem: cert.pem_encoded_certificate,
+            private_key_pem,
+        })
+    })
+    .transpose()
+}
