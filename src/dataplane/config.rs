@@ -74,6 +74,29 @@ pub struct StageRuntime {
     /// How each method's answers are cached (`None`: they are not), by method, worked out
     /// from the stage's `methodSettings` when a method is first called.
     pub cache_policies: MethodMemo<Option<CachePolicy>>,
+    /// The client certificate the stage's HTTP integrations present to their backends.
+    pub client_identity: Option<Arc<StageIdentity>>,
+}
+
+/// A stage's client certificate, and what tells it from others (a hash of the certificate
+/// and its key).
+#[derive(Debug)]
+pub struct StageIdentity {
+    pub key: [u8; 32],
+    pub identity: crate::domain::client_certificate::ClientIdentity,
+}
+
+impl StageIdentity {
+    pub fn new(identity: crate::domain::client_certificate::ClientIdentity) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(identity.certificate_pem.as_bytes());
+        hasher.update(identity.private_key_pem.as_bytes());
+        Self {
+            key: hasher.finalize().into(),
+            identity,
+        }
+    }
 }
 
 /// How a method's answers are cached on a stage: for how long, and what a request that asks
@@ -344,6 +367,7 @@ impl RuntimeConfig {
                 account_bucket: Default::default(),
                 cache: stage_caches.remove(&(s.api_id.clone(), s.stage.stage_name.clone())),
                 cache_policies: Default::default(),
+                client_identity: s.client_identity.clone().map(|i| Arc::new(StageIdentity::new(i))),
                 access_log: s.stage.access_log_settings.as_ref().and_then(|a| {
                     Some(AccessLogFormat::parse(
                         a.format.as_deref()?,

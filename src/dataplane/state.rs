@@ -30,6 +30,9 @@ pub struct DataPlane {
     pub timeouts: ClientTimeouts,
     /// What the worker's threads share: authorizers' results, issuers' keys.
     pub shared: Arc<Shared>,
+    /// Clients presenting a stage's client certificate, by certificate and verification: made
+    /// when first needed and kept for the thread's life (certificates are few).
+    presenting: std::sync::Mutex<std::collections::HashMap<([u8; 32], bool), &'static BackendClient>>,
 }
 
 /// Caches a worker's threads share, so that a TTL or a key fetch is once per worker, not once
@@ -74,6 +77,31 @@ impl DataPlane {
             access_logs,
             timeouts,
             shared,
+            presenting: Default::default(),
+        }
+    }
+
+    /// The client presenting `identity` to backends (verifying them unless `insecure`); `None`
+    /// when its certificate or key cannot be used (logged).
+    pub fn client_presenting(
+        &self,
+        identity: &crate::dataplane::config::StageIdentity,
+        insecure: bool,
+    ) -> Option<&'static BackendClient> {
+        let mut clients = self.presenting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(&(identity.key, insecure)) {
+            return Some(c);
+        }
+        match client::presenting(&identity.identity, insecure) {
+            Ok(c) => {
+                let c: &'static BackendClient = Box::leak(Box::new(c));
+                clients.insert((identity.key, insecure), c);
+                Some(c)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the stage's client certificate cannot be presented");
+                None
+            }
         }
     }
 

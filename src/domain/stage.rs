@@ -160,4 +160,8 @@ pub struct StageConfig {
     /// The usage plans covering the stage, with the keyed hashes of their enabled keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_plans: Vec<super::usage_plan::StagePlan>,
+    /// The client certificate the stage's HTTP integrations present to their backends
+    /// (`clientCertificateId`), with its private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_identity: Option<super::client_certificate::ClientIdentity>,
 }

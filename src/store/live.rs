@@ -69,6 +69,7 @@ fn to_config(
         cache_flushed,
         account_throttle: account_throttle.map(decode).transpose()?,
         usage_plans: vec![],
+        client_identity: None,
     })
 }
 
@@ -87,6 +88,10 @@ async fn stage_config(
         &config.stage.stage_name,
     )
     .await?;
+    if let Some(id) = config.stage.client_certificate_id.clone() {
+        config.client_identity =
+            super::client_certificates::identity(conn, &config.account_id, &config.region, &id).await?;
+    }
     Ok(config)
 }
 

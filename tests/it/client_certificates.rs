@@ -118,3 +118,79 @@ fn base64_body(pem: &str) -> Vec<u8> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD.decode(body).unwrap()
 }
+
+/// A stage naming a client certificate presents it to its HTTP backends: a backend that
+/// demands it answers that stage, and refuses another stage of the same API.
+#[tokio::test]
+async fn a_stages_client_certificate_is_presented_to_its_backends() {
+    use aws_sdk_apigateway::types::{IntegrationType, TlsConfig};
+
+    let app = spawn_app().await;
+    let c = app.client();
+    let cert = c.generate_client_certificate().send().await.unwrap();
+    let backend = crate::backends::tls_backend_demanding(Some(cert.pem_encoded_certificate().unwrap())).await;
+    let (api, root) = create_api(&c, "mtls").await;
+    c.put_method()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    c.put_integration()
+        .rest_api_id(&api)
+        .resource_id(&root)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(format!("https://{backend}/secure"))
+        // The backend's own certificate is self-signed.
+        .tls_config(TlsConfig::builder().insecure_skip_verification(true).build())
+        .send()
+        .await
+        .unwrap();
+    for stage in ["prod", "plain"] {
+        c.create_deployment()
+            .rest_api_id(&api)
+            .stage_name(stage)
+            .send()
+            .await
+            .unwrap();
+    }
+    c.update_stage()
+        .rest_api_id(&api)
+        .stage_name("prod")
+        .patch_operations(
+            PatchOperation::builder()
+                .op(Op::Replace)
+                .path("/clientCertificateId")
+                .value(cert.client_certificate_id().unwrap())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(
+        stage_holds(&worker, &api, "prod", |s| s.client_identity.is_some()).await,
+        "the worker knows the stage's certificate"
+    );
+    let http = invoker(&api, &worker);
+    let res = http
+        .get(invoke_url(&api, &worker, "prod", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"tls": true, "path": "/secure"})
+    );
+    let refused = http
+        .get(invoke_url(&api, &worker, "plain", "/"))
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_server_error(), "{}", refused.status());
+}

@@ -35,7 +35,7 @@ use tokio::time::Instant as TokioInstant;
 use tower::ServiceExt;
 
 pub use body::{BackendResponse, ResponseBody};
-pub use tls::{insecure, verifying};
+pub use tls::{insecure, presenting, verifying};
 
 use super::h1::client::{self as h1, RequestFraming};
 use super::timer::LazyTimer;

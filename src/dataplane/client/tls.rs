@@ -1,6 +1,7 @@
 //! TLS to backends (rustls with the ring provider): one client verifying against the webpki
 //! roots, one accepting any certificate for integrations with
-//! `tlsConfig.insecureSkipVerification`, as AWS does for them.
+//! `tlsConfig.insecureSkipVerification`, as AWS does for them; and clients that present a
+//! stage's client certificate.
 
 use std::sync::Arc;
 
@@ -36,6 +37,37 @@ pub fn insecure() -> BackendClient {
         .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
         .with_no_client_auth();
     BackendClient::new(tls)
+}
+
+/// A client that presents `identity` (a stage's client certificate) to backends, verifying
+/// them as [`verifying`] does, or not at all when `insecure`.
+pub fn presenting(
+    identity: &crate::domain::client_certificate::ClientIdentity,
+    insecure: bool,
+) -> Result<BackendClient, String> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let chain = CertificateDer::pem_slice_iter(identity.certificate_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the client certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(identity.private_key_pem.as_bytes())
+        .map_err(|e| format!("the client certificate's key: {e}"))?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
+    } else {
+        builder.with_root_certificates(rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        })
+    };
+    let tls = builder
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    Ok(BackendClient::new(tls))
 }
 
 /// Skips certificate checks but still verifies the handshake signatures.

@@ -301,19 +301,27 @@ pub(super) fn apply_header_mappings(
 fn send<'a>(
     dp: &'a DataPlane,
     integration: &CompiledIntegration,
+    ctx: &RequestContext<'_>,
     request: Request<Body>,
     budget: Budget,
 ) -> impl Future<Output = Result<BackendResponse, GatewayError>> + Send + 'a {
-    answered(client_for(dp, integration).request(request, budget))
+    answered(client_for(dp, integration, ctx).request(request, budget))
 }
 
-/// The client for an integration's backend.
-fn client_for<'a>(dp: &'a DataPlane, integration: &CompiledIntegration) -> &'a BackendClient {
-    if integration.insecure_skip_verification {
-        &dp.http_insecure
-    } else {
-        &dp.http
+/// The client for an integration's backend: one presenting the stage's client certificate
+/// when it has one.
+fn client_for<'a>(
+    dp: &'a DataPlane,
+    integration: &CompiledIntegration,
+    ctx: &RequestContext<'_>,
+) -> &'a BackendClient {
+    let insecure = integration.insecure_skip_verification;
+    if let Some(identity) = ctx.stage_runtime.and_then(|s| s.client_identity.as_deref())
+        && let Some(client) = dp.client_presenting(identity, insecure)
+    {
+        return client;
     }
+    if insecure { &dp.http_insecure } else { &dp.http }
 }
 
 /// A backend's answer, or the gateway's error for its failure ([`GatewayError::from_backend`]).
@@ -416,7 +424,7 @@ pub fn proxy_to<'a>(
     };
     let fields = |out: &mut Vec<u8>| write_proxy_fields(out, req.fields, &mapped, &removed, &added);
     let sent =
-        client_for(dp, integration).request_with_fields(method, &uri, &fields, body.into_body(), budget);
+        client_for(dp, integration, ctx).request_with_fields(method, &uri, &fields, body.into_body(), budget);
     // The answer streams through, but not past the integration's timeout, nor past AWS's 10 MB:
     // one declared larger is AWS's 502, one of unknown length is cut there. Its fields go back
     // as they came (the server writes the end-to-end ones), not through a header map.
@@ -539,7 +547,7 @@ pub async fn invoke(
     let request = request.map(full_body);
     let budget = Budget::from(ctx.integration_started, integration.timeout);
     let deadline = budget.deadline;
-    let res = send(dp, integration, request, budget).await?;
+    let res = send(dp, integration, ctx, request, budget).await?;
     let (parts, body) = res
         .into_response()
         .map_err(|_| GatewayError::bad_gateway())?

@@ -266,6 +266,7 @@ pub async fn test_invoke_method(
         cache_flushed: 0,
         account_throttle: None,
         usage_plans: Vec::new(),
+        client_identity: None,
     };
     let compiled = HashMap::from([(hash, Arc::new(api))]);
     let runtime =
