@@ -28,8 +28,9 @@ enum Taggable {
     /// An HTTP or WebSocket API, and a stage of one.
     Api(String),
     ApiStage(String, String),
-    /// A VPC link of HTTP APIs.
+    /// A VPC link, of HTTP APIs or of REST APIs.
     VpcLink(String),
+    ClientCertificate(String),
 }
 
 /// Parses `arn:aws:apigateway:{region}::/restapis/{id}[/stages/{name}]` for the caller's region.
@@ -52,6 +53,7 @@ fn parse_arn(arn: &str, tenant: &Tenant) -> ApiResult<Taggable> {
         ["apis", id] => Ok(Taggable::Api(id.to_owned())),
         ["apis", id, "stages", name] => Ok(Taggable::ApiStage(id.to_owned(), name.to_owned())),
         ["vpclinks", id] => Ok(Taggable::VpcLink(id.to_owned())),
+        ["clientcertificates", id] => Ok(Taggable::ClientCertificate(id.to_owned())),
         _ => Err(ApiError::bad_request("Invalid ARN specified in the request")),
     }
 }
@@ -97,10 +99,36 @@ pub(crate) async fn edit_tags(
         }
         Taggable::VpcLink(id) => {
             use crate::management::apigatewayv2::vpc_links::find_vpc_link;
+            // A REST API's link, else an HTTP API's (ids are unique across both).
+            let v1 = crate::store::vpc_links::get::<crate::domain::vpc_link::VpcLink>(
+                conn,
+                tenant,
+                "V1",
+                &id,
+                RowLock::Update,
+            )
+            .await;
+            match v1 {
+                Ok(mut link) => {
+                    edit(&mut link.tags)?;
+                    crate::store::vpc_links::update(conn, &id, &link).await?;
+                    return Ok(link.tags);
+                }
+                Err(crate::store::StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
             let mut link = find_vpc_link(conn, tenant, &id, RowLock::Update).await?;
             edit(&mut link.tags)?;
             crate::store::vpc_links::update(conn, &id, &link).await?;
             Ok(link.tags)
+        }
+        Taggable::ClientCertificate(id) => {
+            let mut cert = crate::store::client_certificates::get(conn, tenant, &id, RowLock::Update)
+                .await
+                .or_not_found(super::client_certificates::certificate_not_found)?;
+            edit(&mut cert.tags)?;
+            crate::store::client_certificates::update(conn, &cert).await?;
+            Ok(cert.tags)
         }
     }
 }
@@ -134,7 +162,27 @@ pub(crate) async fn read_tags(
         }
         Taggable::VpcLink(id) => {
             use crate::management::apigatewayv2::vpc_links::find_vpc_link;
-            find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags
+            let v1 = crate::store::vpc_links::get::<crate::domain::vpc_link::VpcLink>(
+                conn,
+                tenant,
+                "V1",
+                &id,
+                RowLock::None,
+            )
+            .await;
+            match v1 {
+                Ok(link) => link.tags,
+                Err(crate::store::StoreError::NotFound) => {
+                    find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Taggable::ClientCertificate(id) => {
+            crate::store::client_certificates::get(conn, tenant, &id, RowLock::None)
+                .await
+                .or_not_found(super::client_certificates::certificate_not_found)?
+                .tags
         }
     })
 }
