@@ -7,6 +7,7 @@
 
 pub mod caller;
 pub mod client_certificate;
+pub mod documentation;
 pub mod enums;
 pub mod http_api;
 pub mod ids;

@@ -23,6 +23,9 @@ pub enum Kind {
     /// route or integration (see [`insert_child`], [`get_child`], [`list_children`]).
     RouteResponse,
     IntegrationResponse,
+    /// A REST API's documentation parts (by id) and versions (by version name).
+    DocumentationPart,
+    DocumentationVersion,
 }
 
 impl Kind {
@@ -38,6 +41,8 @@ impl Kind {
             Kind::ApiModel => ("api_models", "id"),
             Kind::RouteResponse => ("route_responses", "id"),
             Kind::IntegrationResponse => ("integration_responses", "id"),
+            Kind::DocumentationPart => ("documentation_parts", "id"),
+            Kind::DocumentationVersion => ("documentation_versions", "id"),
         }
     }
 

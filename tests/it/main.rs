@@ -14,6 +14,7 @@ mod conformance;
 mod dataplane;
 mod deployments;
 mod distribution;
+mod documentation;
 mod http_apis;
 mod integrations;
 mod methods;

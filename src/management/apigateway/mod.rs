@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod authorizers;
 pub mod client_certificates;
 pub mod deployments;
+pub mod documentation;
 pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
@@ -38,7 +39,7 @@ use crate::store::{Page, RowLock, Tenant};
 /// on its handler gives both the URI and the document), so the two cannot drift apart.
 pub fn routes() -> OpenApiRouter<AppState> {
     use {
-        api_keys as k, authorizers as au, client_certificates as cc, deployments as d,
+        api_keys as k, authorizers as au, client_certificates as cc, deployments as d, documentation as doc,
         gateway_responses as g, integrations as i, methods as m, models as mo, request_validators as v,
         resources as r, rest_apis as a, stages as s, usage_plans as up, vpc_links as vl,
     };
@@ -124,6 +125,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(up::get_usage_plan_key, up::delete_usage_plan_key))
         .routes(routes!(usage::get_usage))
         .routes(routes!(usage::update_usage))
+        .routes(routes!(
+            doc::create_documentation_part,
+            doc::get_documentation_parts,
+            doc::import_documentation_parts
+        ))
+        .routes(routes!(
+            doc::get_documentation_part,
+            doc::update_documentation_part,
+            doc::delete_documentation_part
+        ))
+        .routes(routes!(
+            doc::create_documentation_version,
+            doc::get_documentation_versions
+        ))
+        .routes(routes!(
+            doc::get_documentation_version,
+            doc::update_documentation_version,
+            doc::delete_documentation_version
+        ))
         .routes(routes!(
             cc::generate_client_certificate,
             cc::get_client_certificates
