@@ -35,6 +35,9 @@ pub struct DataPlane {
     presenting: std::sync::Mutex<std::collections::HashMap<([u8; 32], bool), &'static BackendClient>>,
 }
 
+/// How many clients presenting client certificates a data-plane thread keeps.
+const MAX_PRESENTING: usize = 64;
+
 /// Caches a worker's threads share, so that a TTL or a key fetch is once per worker, not once
 /// per thread.
 #[derive(Default)]
@@ -91,6 +94,11 @@ impl DataPlane {
         let mut clients = self.presenting.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = clients.get(&(identity.key, insecure)) {
             return Some(c);
+        }
+        // Certificates are few; a thread keeps at most this many clients for them.
+        if clients.len() >= MAX_PRESENTING {
+            tracing::warn!("too many client certificates in use: this one is not presented");
+            return None;
         }
         match client::presenting(&identity.identity, insecure) {
             Ok(c) => {

@@ -486,6 +486,32 @@ async fn connections(State(p): State<Publisher>, Json(c): Json<protocol::Connect
 /// (a worker tells of a new connection within milliseconds of its handshake).
 const UNKNOWN_CONNECTION_WAIT: Duration = Duration::from_millis(500);
 
+/// How many calls may wait so at once on a replica; beyond, an unknown connection is gone at
+/// once (calls for made-up ids cannot tie up the replica).
+const MAX_WAITING: usize = 32;
+
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One call waiting for an unknown connection, counted while it waits.
+struct Waiting;
+
+impl Waiting {
+    fn start() -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        if WAITING.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            WAITING.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Waiting)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// An @connections call a worker could not answer itself: the connection's worker is sent the
 /// message (or the close) through its stream; GetConnection is answered from the registry.
 async fn connection_call(
@@ -501,18 +527,31 @@ async fn connection_call(
     };
     let answered = async {
         use crate::store::websockets::{Found, find};
-        let mut conn = p.store.pool().acquire().await?;
-        // A connection not told of yet may be one whose handshake is: it has a moment.
+        // A connection not told of yet may be one whose handshake is: it has a moment, while
+        // few calls wait so (each poll takes a pooled connection of its own, briefly).
         let deadline = tokio::time::Instant::now() + UNKNOWN_CONNECTION_WAIT;
+        let mut waiting: Option<Waiting> = None;
         let (worker, record) = loop {
-            match find(&mut conn, &id, &call.api_id, &call.stage).await? {
+            let found = {
+                let mut conn = p.store.pool().acquire().await?;
+                find(&mut conn, &id, &call.api_id, &call.stage).await?
+            };
+            match found {
                 Found::Open(worker, record) => break (worker, record),
                 Found::Unknown if tokio::time::Instant::now() < deadline => {
+                    if waiting.is_none() {
+                        match Waiting::start() {
+                            Some(w) => waiting = Some(w),
+                            None => return Ok(StatusCode::GONE.into_response()),
+                        }
+                    }
                     tokio::time::sleep(Duration::from_millis(25)).await;
                 }
                 Found::Gone | Found::Unknown => return Ok(StatusCode::GONE.into_response()),
             }
         };
+        drop(waiting);
+        let mut conn = p.store.pool().acquire().await?;
         Ok::<_, StoreError>(match call.op {
             // As recent as the worker's last report of the connection's activity.
             ConnectionOp::Get => {

@@ -35,7 +35,12 @@ pub struct Location {
 /// Which fields a location of each type has: (path, method, status code, name); `Some` with
 /// a default when it may be left out, `None` when it must not be given. A name is required
 /// where the type has one.
-type Fields = (Option<&'static str>, Option<&'static str>, Option<&'static str>, bool);
+type Fields = (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    bool,
+);
 
 fn fields(kind: &str) -> Option<Fields> {
     Some(match kind {

@@ -115,3 +115,21 @@ pub async fn identity(
     })
     .transpose()
 }
+
+/// A stage of the tenant's that names certificate `id`, as `(api id, stage name)`.
+pub async fn stage_using(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT s.api_id, s.name FROM stages s JOIN apis a ON a.id = s.api_id \
+         WHERE a.account_id = $1 AND a.region = $2 AND s.doc->>'clientCertificateId' = $3 \
+         ORDER BY s.seq LIMIT 1",
+    )
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -97,6 +97,14 @@ async fn client_certificates_are_generated_and_managed() {
     );
     let stage = name(&id).await.unwrap();
     assert_eq!(stage.client_certificate_id(), Some(id.as_str()));
+    // A certificate a stage uses is kept.
+    let e = c
+        .delete_client_certificate()
+        .client_certificate_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(e).0, "BadRequestException");
 
     c.delete_client_certificate()
         .client_certificate_id(other.client_certificate_id().unwrap())

@@ -89,7 +89,9 @@ async fn tags_on_vpc_links_and_client_certificates() {
     let link = c
         .create_vpc_link()
         .name("orders")
-        .target_arns("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/orders/1")
+        .target_arns(format!(
+            "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/orders/1"
+        ))
         .tags("team", "a")
         .send()
         .await

@@ -165,3 +165,33 @@ async fn test_invoke_calls_an_http_proxy_backend() {
         [("/v1/items?size=2".to_owned(), Some("blue".to_owned()))]
     );
 }
+
+/// The path of a test is a path and query string, nothing more: a request line cannot be
+/// smuggled through it.
+#[tokio::test]
+async fn a_test_path_cannot_carry_a_request_line() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let api = mock_api(&c, "dev").await;
+    let resources = c.get_resources().rest_api_id(&api).send().await.unwrap();
+    let pets = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/pets"))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    for path in ["/pets HTTP/1.1\r\nHost: evil\r\n\r\n", "/pets#x", "/pe ts"] {
+        let e = c
+            .test_invoke_method()
+            .rest_api_id(&api)
+            .resource_id(&pets)
+            .http_method("GET")
+            .path_with_query_string(path)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err_of(e).0, "BadRequestException", "{path:?}");
+    }
+}

@@ -6,8 +6,9 @@ use aws_sdk_apigateway::types::{ConnectionType, IntegrationType, Op, PatchOperat
 
 use crate::helpers::*;
 
-const NLB: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/orders/50dc6c495c0c9188";
+fn nlb() -> String {
+    format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/orders/50dc6c495c0c9188")
+}
 
 #[tokio::test]
 async fn vpc_links_are_managed_as_aws_manages_them() {
@@ -17,14 +18,14 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
         .create_vpc_link()
         .name("orders")
         .description("the orders service")
-        .target_arns(NLB)
+        .target_arns(nlb())
         .tags("team", "blue")
         .send()
         .await
         .unwrap();
     let id = created.id().unwrap().to_owned();
     assert_eq!(created.status(), Some(&VpcLinkStatus::Available));
-    assert_eq!(created.target_arns(), [NLB]);
+    assert_eq!(created.target_arns(), [nlb()]);
     assert_eq!(created.tags().unwrap()["team"], "blue");
     let got = c.get_vpc_link().vpc_link_id(&id).send().await.unwrap();
     assert_eq!(got.name(), Some("orders"));
@@ -36,18 +37,27 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
     let alb = c
         .create_vpc_link()
         .name("x")
-        .target_arns(NLB.replace("/net/", "/app/"))
+        .target_arns(nlb().replace("/net/", "/app/"))
         .send()
         .await
         .unwrap_err();
     let (kind, message) = err_of(alb);
     assert_eq!(kind, "BadRequestException");
     assert!(message.contains("Network Load Balancer"), "{message}");
+    // Only a load balancer of the caller's own account.
+    let foreign = c
+        .create_vpc_link()
+        .name("x")
+        .target_arns(nlb().replace(ACCOUNT, "999999999999"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(foreign).0, "BadRequestException");
     let two = c
         .create_vpc_link()
         .name("x")
-        .target_arns(NLB)
-        .target_arns(NLB)
+        .target_arns(nlb())
+        .target_arns(nlb())
         .send()
         .await
         .unwrap_err();
@@ -78,7 +88,7 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
     let bad_path = c
         .update_vpc_link()
         .vpc_link_id(&id)
-        .patch_operations(patch("/targetArns", NLB))
+        .patch_operations(patch("/targetArns", &nlb()))
         .send()
         .await
         .unwrap_err();
@@ -86,7 +96,7 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
     let other = c
         .create_vpc_link()
         .name("payments")
-        .target_arns(NLB)
+        .target_arns(nlb())
         .send()
         .await
         .unwrap();
@@ -186,7 +196,7 @@ async fn integrations_through_a_vpc_link_reach_its_target() {
     let link = c
         .create_vpc_link()
         .name("orders")
-        .target_arns(NLB)
+        .target_arns(nlb())
         .send()
         .await
         .unwrap();
@@ -271,7 +281,7 @@ async fn integrations_through_a_vpc_link_reach_its_target() {
         .unwrap();
 
     let aws = AwsSettings {
-        endpoints: [(NLB.to_owned(), format!("http://{backend}"))].into(),
+        endpoints: [(nlb(), format!("http://{backend}"))].into(),
         ..AwsSettings::default()
     };
     let worker = WorkerBuilder::new(&app.url()).aws(aws).start().await;

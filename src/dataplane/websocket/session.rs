@@ -288,8 +288,12 @@ pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, up
                 WsMetric::IntegrationError
             });
             let message = serde_json::from_slice::<serde_json::Value>(&refused.body).ok();
-            let message = message.as_ref().and_then(|m| m["message"].as_str());
-            access_log::log(dp, &stage, &logged(refused.status, message));
+            // An integration's message may echo the client: no control character reaches a log.
+            let message: Option<String> = message
+                .as_ref()
+                .and_then(|m| m["message"].as_str())
+                .map(|m| m.chars().map(|c| if c.is_control() { ' ' } else { c }).collect());
+            access_log::log(dp, &stage, &logged(refused.status, message.as_deref()));
             return refuse(&mut stream, refused.status, &refused.body).await;
         }
     };

@@ -173,6 +173,15 @@ pub async fn delete_client_certificate(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = app.store.begin().await?;
+    // A stage still presenting it would go on presenting a deleted key: refused.
+    store::get(&mut tx, &tenant, &id, RowLock::Update)
+        .await
+        .or_not_found(certificate_not_found)?;
+    if let Some((api, stage)) = store::stage_using(&mut tx, &tenant, &id).await? {
+        return Err(ApiError::bad_request(format!(
+            "Cannot delete client certificate {id}: stage {stage} of API {api} uses it"
+        )));
+    }
     store::delete(&mut tx, &tenant, &id)
         .await
         .or_not_found(certificate_not_found)?;

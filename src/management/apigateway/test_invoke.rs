@@ -66,6 +66,13 @@ fn request_head(
 ) -> ApiResult<crate::dataplane::h1::server::RequestHead> {
     let invalid =
         || ApiError::bad_request("Invalid request: a header name or value, or the path, cannot be sent");
+    // A path and query string only: no space, control character or fragment, so nothing can
+    // be written into the request line but a target.
+    if path.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'#')
+        || path.parse::<http::uri::PathAndQuery>().is_err()
+    {
+        return Err(invalid());
+    }
     let path = if path.starts_with('/') {
         path.to_owned()
     } else {

@@ -52,8 +52,9 @@ fn check_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A target AWS takes: one Network Load Balancer's ARN.
-fn check_targets(targets: &[String]) -> ApiResult<()> {
+/// A target AWS takes: one Network Load Balancer's ARN, of the tenant's own account and
+/// region (a worker reaches every tenant's targets by the same map of ARNs).
+fn check_targets(targets: &[String], tenant: &Tenant) -> ApiResult<()> {
     let [target] = targets else {
         return Err(ApiError::bad_request(
             "A VPC link has exactly one target: a Network Load Balancer's ARN",
@@ -64,7 +65,7 @@ fn check_targets(targets: &[String]) -> ApiResult<()> {
             "Invalid target ARN {target}: expected a Network Load Balancer (arn:aws:elasticloadbalancing:{{region}}:{{account}}:loadbalancer/net/{{name}}/{{id}})"
         )));
     }
-    Ok(())
+    crate::management::apigatewayv2::integrations::check_owned("targetArns", target, tenant)
 }
 
 #[utoipa::path(
@@ -88,7 +89,7 @@ pub async fn create_vpc_link(
     let target_arns = req
         .target_arns
         .ok_or_else(|| ApiError::bad_request("targetArns is required"))?;
-    check_targets(&target_arns)?;
+    check_targets(&target_arns, &tenant)?;
     let tags = req.tags.unwrap_or_default();
     super::tags::check_tags(&tags)?;
     let link = VpcLink {

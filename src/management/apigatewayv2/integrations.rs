@@ -321,7 +321,7 @@ pub(super) async fn check_tenant_resources(
 }
 
 /// An ARN of the tenant's account (and, when it names one, region).
-pub(super) fn check_owned(field: &str, arn: &str, tenant: &Tenant) -> ApiResult<()> {
+pub(crate) fn check_owned(field: &str, arn: &str, tenant: &Tenant) -> ApiResult<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let (region, account) = match parts.as_slice() {
         [_, _, _, region, account, _] => (*region, *account),
