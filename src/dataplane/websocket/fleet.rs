@@ -66,6 +66,41 @@ impl Relay {
 /// Changes kept while the control plane cannot be reached; beyond this, the oldest go.
 const MAX_PENDING: usize = 100_000;
 
+/// Makes room in the changes waiting for the control plane: a connection's record told twice
+/// (its activity) is told once, its latest; then, while there are still too many, the oldest
+/// records go. Closes and acknowledgements are never dropped (a close dropped would leave a
+/// gone connection answering, an acknowledgement dropped would have a command sent again).
+fn compact(pending: &mut VecDeque<Change>) {
+    use std::collections::HashMap;
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in pending.iter().enumerate() {
+        if let Change::Opened(r) = c {
+            latest.insert(r.connection_id.as_str(), i);
+        }
+    }
+    let keep: Vec<bool> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            Change::Opened(r) => latest.get(r.connection_id.as_str()) == Some(&i),
+            _ => true,
+        })
+        .collect();
+    let mut i = 0;
+    pending.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    let mut excess = pending.len().saturating_sub(MAX_PENDING);
+    pending.retain(|c| {
+        if excess > 0 && matches!(c, Change::Opened(_)) {
+            excess -= 1;
+            return false;
+        }
+        true
+    });
+}
+
 /// Tells the control plane of the connections opened and closed, until `closed` turns true.
 pub async fn report(
     relay: Relay,
@@ -99,8 +134,8 @@ pub async fn report(
         while let Ok(c) = changes.try_recv() {
             pending.push_back(c);
         }
-        while pending.len() > MAX_PENDING {
-            pending.pop_front();
+        if pending.len() > MAX_PENDING {
+            compact(&mut pending);
         }
         let mut report = ConnectionChanges {
             worker_id: relay.worker_id.clone(),
@@ -131,5 +166,51 @@ pub async fn report(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opened(id: &str, active: u64) -> Change {
+        Change::Opened(crate::store::websockets::ConnectionRecord {
+            connection_id: id.into(),
+            api_id: "api".into(),
+            stage: "prod".into(),
+            connected_at: 1,
+            source_ip: "10.0.0.1".into(),
+            user_agent: None,
+            last_active_at: Some(active),
+        })
+    }
+
+    #[test]
+    fn compacting_keeps_each_connections_latest_record_and_every_close_and_ack() {
+        let mut pending: VecDeque<Change> = VecDeque::new();
+        for n in 0..MAX_PENDING as u64 {
+            pending.push_back(opened("busy", n));
+        }
+        pending.push_back(Change::Closed("gone".into()));
+        pending.push_back(Change::Delivered(7));
+        pending.push_back(opened("new", 1));
+        compact(&mut pending);
+        let told: Vec<String> = pending
+            .iter()
+            .map(|c| match c {
+                Change::Opened(r) => format!("+{}@{}", r.connection_id, r.last_active_at.unwrap()),
+                Change::Closed(id) => format!("-{id}"),
+                Change::Delivered(seq) => format!("={seq}"),
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                format!("+busy@{}", MAX_PENDING - 1),
+                "-gone".into(),
+                "=7".into(),
+                "+new@1".into()
+            ]
+        );
     }
 }
