@@ -22,9 +22,27 @@ pub struct VpcLink {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub target_arns: Vec<String>,
-    /// `AVAILABLE` at once: there is nothing to provision.
+    /// `PENDING` in CreateVpcLink's answer, `AVAILABLE` after: there is nothing to provision.
     pub status: String,
-    pub status_message: String,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    /// Shown by GetVpcLink and UpdateVpcLink even when empty, as AWS shows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl VpcLink {
+    /// As AWS lists or creates a link: its tags only when it has some.
+    pub fn without_empty_tags(mut self) -> Self {
+        if self.tags.as_ref().is_some_and(BTreeMap::is_empty) {
+            self.tags = None;
+        }
+        self
+    }
+
+    /// As GetVpcLink shows it: its tags, even none.
+    pub fn with_tags(mut self) -> Self {
+        self.tags.get_or_insert_with(BTreeMap::new);
+        self
+    }
 }

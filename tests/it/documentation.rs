@@ -80,6 +80,52 @@ async fn documentation_parts_and_versions() {
         .unwrap_err();
     assert_eq!(err_of(e).0, "BadRequestException");
 
+    // AWS's answers (recorded): an unknown type, a part of an unknown API.
+    let e = c
+        .create_documentation_part()
+        .rest_api_id(&api)
+        .location(location(DocumentationPartType::from("INVALID")).build().unwrap())
+        .properties("{}")
+        .send()
+        .await
+        .unwrap_err();
+    let (kind, message) = err_of(e);
+    assert_eq!(kind, "ValidationException");
+    assert!(
+        message.starts_with(
+            "1 validation error detected: Value 'INVALID' at 'createDocumentationPartInput.location.type'"
+        ),
+        "{message}"
+    );
+    let e = c
+        .get_documentation_part()
+        .rest_api_id("nope")
+        .documentation_part_id(method.id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "NotFoundException".into(),
+            "Invalid Documentation part identifier specified".into()
+        )
+    );
+    let e = c
+        .import_documentation_parts()
+        .rest_api_id(&api)
+        .body(Blob::new("not: [valid"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "BadRequestException".into(),
+            "Unable to build importer with provided input.".into()
+        )
+    );
+
     // Listed by type, a page at a time; updated; deleted.
     let methods = c
         .get_documentation_parts()

@@ -55,16 +55,37 @@ async fn test_invoke_runs_the_current_definition_of_a_method() {
         serde_json::from_str::<serde_json::Value>(tested.body().unwrap()).unwrap(),
         serde_json::json!({"pets": ["rex", "tom"], "color": "red", "stage": "tested"})
     );
-    // Header names as the answer's header map has them: lowercase.
-    assert_eq!(tested.headers().unwrap()["x-mock"], "yes");
+    // Header names as AWS shows them (recorded: `Content-Type`).
+    assert_eq!(tested.headers().unwrap()["X-Mock"], "yes");
+    assert_eq!(tested.headers().unwrap()["Content-Type"], "application/json");
     assert_eq!(
-        tested.multi_value_headers().unwrap()["x-mock"],
+        tested.multi_value_headers().unwrap()["X-Mock"],
         vec!["yes".to_owned()]
     );
     let log = tested.log().unwrap();
     assert!(log.starts_with("Execution log for request "), "{log}");
     assert!(log.contains("Method request query string: {color=red}"), "{log}");
     assert!(log.contains("Method completed with status: 200"), "{log}");
+    assert!(log.contains("Method request path: {}"), "{log}");
+    // As AWS does (recorded), the method runs whatever the path says.
+    let elsewhere = c
+        .test_invoke_method()
+        .rest_api_id(&api)
+        .resource_id(&pets)
+        .http_method("GET")
+        .path_with_query_string("/random/test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 200);
+    assert!(
+        elsewhere
+            .log()
+            .unwrap()
+            .contains("HTTP Method: GET, Resource Path: /random/test"),
+        "{:?}",
+        elsewhere.log()
+    );
 
     // Unknown methods and resources are AWS's 404s.
     let e = c
@@ -158,7 +179,7 @@ async fn test_invoke_calls_an_http_proxy_backend() {
         .unwrap();
     assert_eq!(tested.status(), 201, "{:?}", tested.log());
     assert_eq!(tested.body(), Some("made"));
-    assert_eq!(tested.headers().unwrap()["x-backend"], "seen");
+    assert_eq!(tested.headers().unwrap()["X-Backend"], "seen");
     assert!(tested.latency() >= 0);
     assert_eq!(
         *seen.lock().unwrap(),

@@ -24,10 +24,13 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
         .await
         .unwrap();
     let id = created.id().unwrap().to_owned();
-    assert_eq!(created.status(), Some(&VpcLinkStatus::Available));
+    // As AWS answers: PENDING as it is made, AVAILABLE once got.
+    assert_eq!(created.status(), Some(&VpcLinkStatus::Pending));
     assert_eq!(created.target_arns(), [nlb()]);
     assert_eq!(created.tags().unwrap()["team"], "blue");
     let got = c.get_vpc_link().vpc_link_id(&id).send().await.unwrap();
+    assert_eq!(got.status(), Some(&VpcLinkStatus::Available));
+    assert_eq!(got.status_message(), Some("Your vpc link is ready for use"));
     assert_eq!(got.name(), Some("orders"));
     assert_eq!(got.description(), Some("the orders service"));
 
@@ -63,7 +66,39 @@ async fn vpc_links_are_managed_as_aws_manages_them() {
         .unwrap_err();
     assert_eq!(err_of(two).0, "BadRequestException");
     let missing = c.get_vpc_link().vpc_link_id("nope").send().await.unwrap_err();
-    assert_eq!(err_of(missing).0, "NotFoundException");
+    assert_eq!(
+        err_of(missing),
+        (
+            "NotFoundException".into(),
+            "Invalid Vpc Link identifier specified".into()
+        )
+    );
+    // AWS's words (recorded): a malformed ARN, an empty name.
+    let e = c
+        .create_vpc_link()
+        .name("x")
+        .target_arns("invalid-arn")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        (
+            "BadRequestException".into(),
+            "Invalid ARN. ARN is not well formed invalid-arn".into()
+        )
+    );
+    let e = c
+        .create_vpc_link()
+        .name("")
+        .target_arns(nlb())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(e),
+        ("BadRequestException".into(), "Name cannot be empty".into())
+    );
 
     // Updated by patch; listed a page at a time.
     let patch = |path: &str, value: &str| {

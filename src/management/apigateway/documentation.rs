@@ -97,6 +97,34 @@ fn duplicate(location: &Location) -> ApiError {
     ))
 }
 
+/// The location types AWS takes, in the order its validation message lists them.
+const TYPES: [&str; 12] = [
+    "RESPONSE_BODY",
+    "RESPONSE",
+    "METHOD",
+    "MODEL",
+    "AUTHORIZER",
+    "RESPONSE_HEADER",
+    "RESOURCE",
+    "PATH_PARAMETER",
+    "REQUEST_BODY",
+    "QUERY_PARAMETER",
+    "API",
+    "REQUEST_HEADER",
+];
+
+/// AWS's validation error for a location type it does not know.
+fn check_type(location: Option<&Location>, input: &str) -> ApiResult<()> {
+    match location {
+        Some(l) if !TYPES.contains(&l.kind.as_str()) => Err(ApiError::validation(&[format!(
+            "Value '{}' at '{input}.location.type' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            l.kind,
+            TYPES.join(", ")
+        )])),
+        _ => Ok(()),
+    }
+}
+
 /// A part, checked: its location normalized, its properties a JSON object.
 fn checked(location: Option<Location>, properties: Option<String>) -> Result<(Location, String), String> {
     let location = location.ok_or("location is required")?.normalized()?;
@@ -121,10 +149,11 @@ pub async fn create_documentation_part(
     Path(api_id): Path<String>,
     AwsJson(req): AwsJson<CreateDocumentationPartRequest>,
 ) -> ApiResult<(StatusCode, Json<DocumentationPart>)> {
-    let (location, properties) = checked(req.location, req.properties).map_err(ApiError::bad_request)?;
     let mut tx = app.store.begin().await?;
     // The API's row, held: parts of one API are made one at a time (one per location).
     find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
+    check_type(req.location.as_ref(), "createDocumentationPartInput")?;
+    let (location, properties) = checked(req.location, req.properties).map_err(ApiError::bad_request)?;
     let parts: Vec<DocumentationPart> = docs::all(&mut tx, Kind::DocumentationPart, &api_id).await?;
     if parts.iter().any(|p| p.location == location) {
         return Err(duplicate(&location));
@@ -206,7 +235,8 @@ pub async fn get_documentation_part(
     Path((api_id, id)): Path<(String, String)>,
 ) -> ApiResult<Json<DocumentationPart>> {
     let mut conn = app.store.pool().acquire().await?;
-    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    // An unknown API is an unknown part here, as AWS answers it.
+    super::find_api_or(&mut conn, &tenant, &api_id, RowLock::None, part_not_found).await?;
     let part = docs::get(&mut conn, Kind::DocumentationPart, &api_id, &id, false)
         .await
         .or_not_found(part_not_found)?;
@@ -231,7 +261,7 @@ pub async fn update_documentation_part(
 ) -> ApiResult<Json<DocumentationPart>> {
     let ops = patch::parse(body, "updateDocumentationPartInput")?;
     let mut tx = app.store.begin().await?;
-    find_api(&mut tx, &tenant, &api_id, RowLock::None).await?;
+    super::find_api_or(&mut tx, &tenant, &api_id, RowLock::None, part_not_found).await?;
     let mut part: DocumentationPart = docs::get(&mut tx, Kind::DocumentationPart, &api_id, &id, true)
         .await
         .or_not_found(part_not_found)?;
@@ -303,8 +333,13 @@ pub async fn import_documentation_parts(
         }
     };
     let fail_on_warnings = param("failonwarnings").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("The document is not UTF-8"))?;
-    let document = crate::openapi::parse(text).map_err(ApiError::bad_request)?;
+    // AWS's one answer for a document it cannot read.
+    let unreadable = || ApiError::bad_request("Unable to build importer with provided input.");
+    let text = std::str::from_utf8(&body).map_err(|_| unreadable())?;
+    let document = crate::openapi::parse(text).map_err(|_| unreadable())?;
+    if !document.is_object() {
+        return Err(unreadable());
+    }
     let listed = document
         .get("x-amazon-apigateway-documentation")
         .and_then(|d| d.get("documentationParts"))

@@ -110,9 +110,11 @@ pub(crate) async fn edit_tags(
             .await;
             match v1 {
                 Ok(mut link) => {
-                    edit(&mut link.tags)?;
+                    let tags = link.tags.get_or_insert_with(BTreeMap::new);
+                    edit(tags)?;
+                    let tags = tags.clone();
                     crate::store::vpc_links::update(conn, &id, &link).await?;
-                    return Ok(link.tags);
+                    return Ok(tags);
                 }
                 Err(crate::store::StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
@@ -171,7 +173,7 @@ pub(crate) async fn read_tags(
             )
             .await;
             match v1 {
-                Ok(link) => link.tags,
+                Ok(link) => link.tags.unwrap_or_default(),
                 Err(crate::store::StoreError::NotFound) => {
                     find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags
                 }

@@ -66,11 +66,7 @@ fn request_head(
 ) -> ApiResult<crate::dataplane::h1::server::RequestHead> {
     let invalid =
         || ApiError::bad_request("Invalid request: a header name or value, or the path, cannot be sent");
-    // A path and query string only: no space, control character or fragment, so nothing can
-    // be written into the request line but a target.
-    if path.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'#')
-        || path.parse::<http::uri::PathAndQuery>().is_err()
-    {
+    if !sendable_path(path) {
         return Err(invalid());
     }
     let path = if path.starts_with('/') {
@@ -178,6 +174,52 @@ async fn serve(
             .unwrap_or_default();
         (status, multi, collected)
     }
+}
+
+/// The path parameters `path` gives the resource path `template` (`/pets/{id}`,
+/// `/{proxy+}`), or `None` when it does not match it.
+fn path_parameters(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut given = path.trim_start_matches('/').split('/');
+    let mut params = Vec::new();
+    for part in template.trim_start_matches('/').split('/') {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+            let rest: Vec<&str> = given.by_ref().collect();
+            if rest.is_empty() || rest == [""] {
+                return None;
+            }
+            params.push((name.to_owned(), rest.join("/")));
+            return Some(params);
+        }
+        let segment = given.next()?;
+        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => params.push((name.to_owned(), segment.to_owned())),
+            Some(_) => return None,
+            None if segment == part => {}
+            None => return None,
+        }
+    }
+    given.next().is_none().then_some(params)
+}
+
+/// `content-type` as `Content-Type`.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A path and query string only: no space, control character or fragment, so nothing can
+/// be written into the request line (or the log) but a target.
+fn sendable_path(path: &str) -> bool {
+    !path.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'#')
+        && path.parse::<http::uri::PathAndQuery>().is_ok()
 }
 
 /// AWS's execution log lines, each stamped as AWS stamps them.
@@ -298,7 +340,27 @@ pub async fn test_invoke_method(
     }
     let body = req.body.clone().unwrap_or_default();
     let sent_method = if verb == "ANY" { "GET" } else { verb.as_str() };
-    let head = request_head(sent_method, &api_id, &path, &headers, body.len())?;
+    if !sendable_path(&path) {
+        return Err(ApiError::bad_request(
+            "Invalid request: a header name or value, or the path, cannot be sent",
+        ));
+    }
+    // The method is run whatever the path says, as AWS runs it: a path its resource does not
+    // match is sent as the resource's own (its parameters named by themselves).
+    let (route_path, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
+    let params = path_parameters(&resource_path, route_path);
+    let sent = match &params {
+        Some(_) => path.clone(),
+        None => {
+            let own = resource_path.replace(['{', '}'], "").replace('+', "");
+            if query.is_empty() {
+                own
+            } else {
+                format!("{own}?{query}")
+            }
+        }
+    };
+    let head = request_head(sent_method, &api_id, &sent, &headers, body.len())?;
     let parts = {
         let mut r = http::Request::new(());
         *r.method_mut() = head.method.clone();
@@ -309,8 +371,11 @@ pub async fn test_invoke_method(
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut log = Log(format!("Execution log for request {request_id}\n"));
     log.line(format!("Starting execution for request: {request_id}"));
-    log.line(format!("HTTP Method: {verb}, Resource Path: {path}"));
-    let query = path.split_once('?').map_or("", |(_, q)| q);
+    log.line(format!("HTTP Method: {verb}, Resource Path: {route_path}"));
+    log.line(format!(
+        "Method request path: {}",
+        shown(params.unwrap_or_default())
+    ));
     log.line(format!(
         "Method request query string: {}",
         shown(crate::domain::query::parse(query))
@@ -324,6 +389,8 @@ pub async fn test_invoke_method(
     drop(headers);
     let (status, multi, collected) = run(app.tester.clone(), runtime, parts, head, Bytes::from(body)).await?;
     let body = String::from_utf8_lossy(&collected).into_owned();
+    // Header names as AWS shows them (`Content-Type`).
+    let multi: BTreeMap<String, Vec<String>> = multi.into_iter().map(|(k, v)| (title_case(&k), v)).collect();
     let single: BTreeMap<String, String> = multi
         .iter()
         .filter_map(|(k, v)| Some((k.clone(), v.last()?.clone())))
@@ -344,4 +411,26 @@ pub async fn test_invoke_method(
         log: log.0,
         latency: started.elapsed().as_millis() as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_give_their_resources_parameters() {
+        let p = |t, path| path_parameters(t, path);
+        assert_eq!(p("/pets", "/pets"), Some(vec![]));
+        assert_eq!(p("/", "/"), Some(vec![]));
+        assert_eq!(p("/pets/{id}", "/pets/7"), Some(vec![("id".into(), "7".into())]));
+        assert_eq!(
+            p("/files/{proxy+}", "/files/a/b"),
+            Some(vec![("proxy".into(), "a/b".into())])
+        );
+        assert_eq!(p("/pets", "/random/test"), None);
+        assert_eq!(p("/pets/{id}", "/pets"), None);
+        assert_eq!(p("/", "/x"), None);
+        assert_eq!(title_case("content-type"), "Content-Type");
+        assert_eq!(title_case("x-amzn-trace-id"), "X-Amzn-Trace-Id");
+    }
 }

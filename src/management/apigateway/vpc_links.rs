@@ -39,14 +39,17 @@ pub struct VpcLinkListing {
     pub items: Vec<VpcLink>,
 }
 
-pub fn vpc_link_not_found(id: &str) -> ApiError {
-    ApiError::not_found(format!("Invalid VPC link identifier specified {id}"))
+pub fn vpc_link_not_found(_id: &str) -> ApiError {
+    ApiError::not_found("Invalid Vpc Link identifier specified")
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 255 {
+    if name.trim().is_empty() {
+        return Err(ApiError::bad_request("Name cannot be empty"));
+    }
+    if name.len() > 255 {
         return Err(ApiError::bad_request(
-            "Invalid VPC link name: 1 to 255 characters",
+            "Invalid VPC link name: at most 255 characters",
         ));
     }
     Ok(())
@@ -60,6 +63,11 @@ fn check_targets(targets: &[String], tenant: &Tenant) -> ApiResult<()> {
             "A VPC link has exactly one target: a Network Load Balancer's ARN",
         ));
     };
+    if !target.starts_with("arn:") || target.splitn(6, ':').count() < 6 {
+        return Err(ApiError::bad_request(format!(
+            "Invalid ARN. ARN is not well formed {target}"
+        )));
+    }
     if !crate::domain::vpc_link::is_load_balancer_arn(target) {
         return Err(ApiError::bad_request(format!(
             "Invalid target ARN {target}: expected a Network Load Balancer (arn:aws:elasticloadbalancing:{{region}}:{{account}}:loadbalancer/net/{{name}}/{{id}})"
@@ -98,12 +106,18 @@ pub async fn create_vpc_link(
         description: req.description,
         target_arns,
         status: "AVAILABLE".into(),
-        status_message: "Your vpc link is ready for use".into(),
-        tags,
+        status_message: Some("Your vpc link is ready for use".into()),
+        tags: Some(tags),
     };
     let mut conn = app.store.pool().acquire().await?;
     vpc_links::insert(&mut conn, &tenant, V1, &link.id, &link).await?;
-    Ok((StatusCode::ACCEPTED, Json(link)))
+    // As AWS answers a link it has only begun to make.
+    let made = VpcLink {
+        status: "PENDING".into(),
+        status_message: None,
+        ..link
+    };
+    Ok((StatusCode::ACCEPTED, Json(made.without_empty_tags())))
 }
 
 #[utoipa::path(
@@ -121,10 +135,10 @@ pub async fn get_vpc_link(
     Path(id): Path<String>,
 ) -> ApiResult<Json<VpcLink>> {
     let mut conn = app.store.pool().acquire().await?;
-    let link = vpc_links::get(&mut conn, &tenant, V1, &id, RowLock::None)
+    let link: VpcLink = vpc_links::get(&mut conn, &tenant, V1, &id, RowLock::None)
         .await
         .or_not_found(|| vpc_link_not_found(&id))?;
-    Ok(Json(link))
+    Ok(Json(link.with_tags()))
 }
 
 #[utoipa::path(
@@ -145,7 +159,7 @@ pub async fn get_vpc_links(
     let found = vpc_links::list(&mut conn, &tenant, V1, page).await?;
     Ok(Json(VpcLinkListing {
         position: found.next.map(|n| n.to_string()),
-        items: found.items,
+        items: found.items.into_iter().map(VpcLink::without_empty_tags).collect(),
     }))
 }
 
@@ -184,7 +198,7 @@ pub async fn update_vpc_link(
     }
     vpc_links::update(&mut tx, &id, &link).await?;
     tx.commit().await?;
-    Ok(Json(link))
+    Ok(Json(link.with_tags()))
 }
 
 #[utoipa::path(
