@@ -102,8 +102,12 @@ pub async fn invoke(call: Call<'_>) -> Result<Answer, Failure> {
     );
     let (payload, parameters) = request(&scope, integration, binary)?;
     let (status, headers, answer) = match integration.call.kind {
-        IntegrationType::Mock => (mock_status(&payload), Vec::new(), Bytes::new()),
-        IntegrationType::Http => http(&call, integration, payload, &parameters).await?,
+        IntegrationType::Mock => (
+            crate::dataplane::integration::mock::status_code_of(&payload),
+            Vec::new(),
+            Bytes::new(),
+        ),
+        IntegrationType::Http => http(&call, integration, payload, &parameters, None).await?,
         IntegrationType::Aws => aws(&call, integration, payload, &parameters).await?,
         IntegrationType::AwsProxy | IntegrationType::HttpProxy => unreachable!("proxies pass through"),
     };
@@ -128,12 +132,16 @@ fn request(
     let payload = content::request_out(payload, binary, handling)
         .map_err(|_| Failure::Failed("the payload is not base64 where CONVERT_TO_BINARY needs it".into()))?
         .into_bytes();
-    let parameters = integration
+    Ok((payload, parameters(scope, integration)))
+}
+
+/// The request parameters' values (target, value); one whose source has none is left out.
+fn parameters(scope: &Scope<'_>, integration: &WsIntegration) -> Vec<(ParamTarget, String)> {
+    integration
         .parameters
         .iter()
         .filter_map(|(target, source)| Some((target.clone(), scope.parameter(source)?)))
-        .collect();
-    Ok((payload, parameters))
+        .collect()
 }
 
 /// The answer through the integration response its selection value picks (its template, its
@@ -189,11 +197,6 @@ fn within_limit(status: u16, body: Bytes, handling: Option<ContentHandling>) -> 
         binary,
         protocol: None,
     })
-}
-
-/// A MOCK's status: its request's `statusCode`, else 200.
-fn mock_status(payload: &[u8]) -> u16 {
-    crate::dataplane::integration::mock::status_code_of(payload)
 }
 
 /// The names and values the request parameters map to one kind of target.
@@ -276,13 +279,14 @@ fn build(
     builder
 }
 
-/// An HTTP integration's call: the mapped request to its URL; the answer's status, headers
-/// and body (128 KB at most).
+/// An HTTP or HTTP_PROXY integration's call: the request to its URL (HTTP_PROXY's tells the
+/// connection's id); the answer's status, headers and body (128 KB at most).
 async fn http(
     call: &Call<'_>,
     integration: &WsIntegration,
     payload: Bytes,
     parameters: &[(ParamTarget, String)],
+    connection_id: Option<&str>,
 ) -> Result<(u16, Vec<(String, String)>, Bytes), Failure> {
     let template = integration
         .call
@@ -290,9 +294,14 @@ async fn http(
         .as_ref()
         .ok_or("the integration has no URI".to_owned())?;
     let method = integration.call.http_method.clone().unwrap_or(http::Method::POST);
-    let request = build(&method, &url(template, call, parameters), parameters, None)
-        .body(crate::dataplane::full_body(payload))
-        .map_err(|e| e.to_string())?;
+    let request = build(
+        &method,
+        &url(template, call, parameters),
+        parameters,
+        connection_id,
+    )
+    .body(crate::dataplane::full_body(payload))
+    .map_err(|e| e.to_string())?;
     let res = call
         .dp
         .http
@@ -423,10 +432,6 @@ async fn proxy(call: &Call<'_>, integration: &WsIntegration) -> Result<Answer, F
             Ok(answer)
         }
         _ => {
-            let template = compiled
-                .uri
-                .as_ref()
-                .ok_or("the integration has no URI".to_owned())?;
             let (message, _) = call.body.unwrap_or((b"", false));
             let scope = Scope::new(
                 call.info,
@@ -436,33 +441,15 @@ async fn proxy(call: &Call<'_>, integration: &WsIntegration) -> Result<Answer, F
                 &call.stage.stage.variables,
                 message,
             );
-            let parameters: Vec<(ParamTarget, String)> = integration
-                .parameters
-                .iter()
-                .filter_map(|(t, s)| Some((t.clone(), scope.parameter(s)?)))
-                .collect();
-            drop(scope);
-            let method = compiled.http_method.clone().unwrap_or(http::Method::POST);
-            let request = build(
-                &method,
-                &url(template, call, &parameters),
-                &parameters,
-                Some(&call.info.connection_id),
-            )
-            .body(crate::dataplane::full_body(Bytes::copy_from_slice(message)))
-            .map_err(|e| e.to_string())?;
-            let res = dp
-                .http
-                .request(request, Budget::starting_now(compiled.timeout))
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = res.status.as_u16();
-            let protocol = res
-                .fields
-                .get(b"sec-websocket-protocol")
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .map(str::to_owned);
-            let body = read_limited(res.body).await?;
+            let parameters = parameters(&scope, integration);
+            let payload = Bytes::copy_from_slice(message);
+            let connection_id = Some(call.info.connection_id.as_str());
+            let (status, headers, body) =
+                http(call, integration, payload, &parameters, connection_id).await?;
+            let protocol = headers
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+                .map(|(_, v)| v);
             Ok(Answer {
                 protocol,
                 binary: std::str::from_utf8(&body).is_err(),

@@ -100,24 +100,12 @@ pub(crate) async fn edit_tags(
         Taggable::VpcLink(id) => {
             use crate::management::apigatewayv2::vpc_links::find_vpc_link;
             // A REST API's link, else an HTTP API's (ids are unique across both).
-            let v1 = crate::store::vpc_links::get::<crate::domain::vpc_link::VpcLink>(
-                conn,
-                tenant,
-                "V1",
-                &id,
-                RowLock::Update,
-            )
-            .await;
-            match v1 {
-                Ok(mut link) => {
-                    let tags = link.tags.get_or_insert_with(BTreeMap::new);
-                    edit(tags)?;
-                    let tags = tags.clone();
-                    crate::store::vpc_links::update(conn, &id, &link).await?;
-                    return Ok(tags);
-                }
-                Err(crate::store::StoreError::NotFound) => {}
-                Err(e) => return Err(e.into()),
+            if let Some(mut link) = super::vpc_links::rest_link(conn, tenant, &id, RowLock::Update).await? {
+                let tags = link.tags.get_or_insert_with(BTreeMap::new);
+                edit(tags)?;
+                let tags = tags.clone();
+                crate::store::vpc_links::update(conn, &id, &link).await?;
+                return Ok(tags);
             }
             let mut link = find_vpc_link(conn, tenant, &id, RowLock::Update).await?;
             edit(&mut link.tags)?;
@@ -164,20 +152,9 @@ pub(crate) async fn read_tags(
         }
         Taggable::VpcLink(id) => {
             use crate::management::apigatewayv2::vpc_links::find_vpc_link;
-            let v1 = crate::store::vpc_links::get::<crate::domain::vpc_link::VpcLink>(
-                conn,
-                tenant,
-                "V1",
-                &id,
-                RowLock::None,
-            )
-            .await;
-            match v1 {
-                Ok(link) => link.tags.unwrap_or_default(),
-                Err(crate::store::StoreError::NotFound) => {
-                    find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags
-                }
-                Err(e) => return Err(e.into()),
+            match super::vpc_links::rest_link(conn, tenant, &id, RowLock::None).await? {
+                Some(link) => link.tags.unwrap_or_default(),
+                None => find_vpc_link(conn, tenant, &id, RowLock::None).await?.tags,
             }
         }
         Taggable::ClientCertificate(id) => {

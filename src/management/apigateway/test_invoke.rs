@@ -81,10 +81,11 @@ fn request_head(
         let sendable = !name.is_empty()
             && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
             && !value.bytes().any(|b| b == b'\r' || b == b'\n');
-        if !sendable || name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("content-length") {
-            if !sendable {
-                return Err(invalid());
-            }
+        if !sendable {
+            return Err(invalid());
+        }
+        // The test's own: the host it is sent to, the length of its body.
+        if name.eq_ignore_ascii_case("host") || name.eq_ignore_ascii_case("content-length") {
             continue;
         }
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -123,8 +124,12 @@ async fn run(
     .await;
     match ran {
         Ok(Ok(outcome)) => Ok(outcome),
-        failed => {
-            tracing::warn!(error = ?failed.err(), "the test invocation did not run");
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the test invocation's runtime cannot start");
+            Err(ApiError::internal())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the test invocation did not run");
             Err(ApiError::internal())
         }
     }

@@ -43,6 +43,20 @@ pub fn vpc_link_not_found(_id: &str) -> ApiError {
     ApiError::not_found("Invalid Vpc Link identifier specified")
 }
 
+/// The tenant's REST API link `id`, when it is one.
+pub async fn rest_link(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    id: &str,
+    lock: RowLock,
+) -> ApiResult<Option<VpcLink>> {
+    match vpc_links::get(conn, tenant, V1, id, lock).await {
+        Ok(link) => Ok(Some(link)),
+        Err(crate::store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn check_name(name: &str) -> ApiResult<()> {
     if name.trim().is_empty() {
         return Err(ApiError::bad_request("Name cannot be empty"));
