@@ -35,7 +35,8 @@ async fn main() {
     .await
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let config = Config::from_env(&Default::default()).unwrap();
+    let mut config = Config::from_env(&Default::default()).unwrap();
+    config.certificate_key = Some("07".repeat(32));
     let cp = ControlPlane::start(listener, store.clone(), &config, "bench".into())
         .await
         .unwrap();

@@ -119,7 +119,8 @@ impl ControlPlane {
         let addr = listener.local_addr()?;
         let (closing, closed) = watch::channel(false);
         let replica: Arc<str> = format!("control-plane@{addr}").into();
-        let publisher = Publisher::start(store.clone(), token, replica, closed.clone()).await?;
+        let sealer = Arc::new(certificate_sealer(config, true)?);
+        let publisher = Publisher::start(store.clone(), token, sealer, replica, closed.clone()).await?;
         let app = publisher
             .clone()
             .metrics_router()
@@ -459,22 +460,60 @@ pub fn cluster_token(config: &Config, create: bool) -> anyhow::Result<String> {
         return Ok(t.clone());
     }
     let path = config.data_dir.join("cluster-token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
+    secret_file(
+        &path,
+        create,
+        "no cluster token: pass --cluster-token, set GATEHOUSE_CLUSTER_TOKEN, or run next to the control plane's data dir",
+        || ids::secret_access_key().replace(['/', '+'], "x"),
+    )
+}
+
+/// What seals imported certificates' private keys: the configured key, else the one kept in
+/// the data dir (created when absent and `create`, as the cluster token is).
+pub fn certificate_sealer(
+    config: &Config,
+    create: bool,
+) -> anyhow::Result<crate::store::certificates::Sealer> {
+    use crate::store::certificates::Sealer;
+    if let Some(k) = &config.certificate_key {
+        return Sealer::parse(k).map_err(|e| anyhow::anyhow!("GATEHOUSE_CERTIFICATE_KEY: {e}"));
+    }
+    let path = config.data_dir.join("certificate-key");
+    let key = secret_file(
+        &path,
+        create,
+        "no certificate key: set GATEHOUSE_CERTIFICATE_KEY, or run next to the control plane's data dir",
+        || {
+            let mut key = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut key);
+            hex::encode(key)
+        },
+    )?;
+    Sealer::parse(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// A secret kept in the file `path` (only its owner may read it): read, or made by `make` and
+/// written when absent and `create`; `missing` says what to do otherwise.
+fn secret_file(
+    path: &std::path::Path,
+    create: bool,
+    missing: &str,
+    make: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
+    if let Ok(t) = std::fs::read_to_string(path) {
         let t = t.trim();
         anyhow::ensure!(
             t.len() >= 16,
-            "{} holds no usable token (at least 16 characters): delete it to make a new one",
+            "{} holds no usable secret (at least 16 characters): delete it to make a new one",
             path.display()
         );
         return Ok(t.to_owned());
     }
-    anyhow::ensure!(
-        create,
-        "no cluster token: pass --cluster-token, set GATEHOUSE_CLUSTER_TOKEN, or run next to the control plane's data dir ({})",
-        path.display()
-    );
-    std::fs::create_dir_all(&config.data_dir)?;
-    let token = ids::secret_access_key().replace(['/', '+'], "x");
+    anyhow::ensure!(create, "{missing} ({})", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let token = make();
     {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -482,7 +521,7 @@ pub fn cluster_token(config: &Config, create: bool) -> anyhow::Result<String> {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&path)?;
+            .open(path)?;
         f.write_all(token.as_bytes())?;
     }
     Ok(token)

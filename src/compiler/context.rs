@@ -44,6 +44,8 @@ context_fields! {
     RouteKey => "routeKey",
     DomainName => "domainName",
     DomainPrefix => "domainPrefix",
+    /// The base path of the custom domain mapping that took the request.
+    CustomDomainBasePathMatched => "customDomain.basePathMatched",
     RequestTime => "requestTime",
     RequestTimeEpoch => "requestTimeEpoch",
     IdentitySourceIp => "identity.sourceIp",

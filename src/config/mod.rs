@@ -76,6 +76,9 @@ pub struct Config {
     pub rate_limit_redis: Option<String>,
     /// The token that authenticates workers to the control plane's internal endpoints.
     pub cluster_token: Option<String>,
+    /// The key imported certificates' private keys are sealed under (64 hex digits or the
+    /// base64 of 32 bytes); none: the one kept in `data_dir/certificate-key`.
+    pub certificate_key: Option<String>,
     /// Base URLs of AWS services by name (`lambda`, `sqs`, ...); a service not here is called
     /// at AWS's regional endpoint.
     pub aws_endpoints: std::collections::BTreeMap<String, String>,
@@ -103,6 +106,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("bootstrap_credentials", &self.bootstrap_credentials)
             .field("cluster_token", &self.cluster_token.as_ref().map(|_| "<set>"))
+            .field("certificate_key", &self.certificate_key.as_ref().map(|_| "<set>"))
             .field("aws_endpoints", &self.aws_endpoints)
             .field("control_plane_url", &self.control_plane_url)
             .field("config_cache", &self.config_cache)
@@ -186,6 +190,7 @@ impl Config {
                 crate::dataplane::cache::DEFAULT_STAGE_LIMIT,
             )?,
             cluster_token: get("GATEHOUSE_CLUSTER_TOKEN").map(str::to_owned),
+            certificate_key: get("GATEHOUSE_CERTIFICATE_KEY").map(str::to_owned),
             aws_endpoints: aws_endpoints(get("GATEHOUSE_AWS_ENDPOINTS"), get("GATEHOUSE_LAMBDA_ENDPOINT"))?,
             control_plane_url: get("GATEHOUSE_CONTROL_PLANE").map(str::to_owned),
             config_cache: get("GATEHOUSE_CONFIG_CACHE").map(PathBuf::from),

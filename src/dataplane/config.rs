@@ -14,6 +14,7 @@ use crate::compiler::{CompiledApi, CompiledMethod};
 use crate::dataplane::cache::{ResponseCaches, StageCache};
 use crate::dataplane::throttle::{Bucket, Limit, Limiters};
 use crate::domain::caller::CallerConfig;
+use crate::domain::domain_name::{ApiMapping, DomainRoute};
 use crate::domain::enums::ApiProtocol;
 use crate::domain::enums::UnauthorizedCacheControlHeaderStrategy;
 use crate::domain::stage::{Stage, StageConfig};
@@ -25,6 +26,34 @@ pub struct RuntimeConfig {
     apis: StageMap,
     /// Callers of AWS_IAM methods, by access key id.
     callers: HashMap<String, Arc<Caller>, Hasher>,
+    /// Custom domain names, by name (lowercase; a wildcard one as `*.{parent}`).
+    domains: HashMap<String, DomainRuntime, Hasher>,
+}
+
+/// A custom domain as a worker routes to it.
+#[derive(Debug)]
+pub struct DomainRuntime {
+    /// Its mappings, the longest base path first (the empty one last).
+    pub mappings: Vec<ApiMapping>,
+}
+
+impl DomainRuntime {
+    /// The mapping whose base path starts `path` (whole segments), the longest, and the rest
+    /// of the path after it (with its leading `/`, or `/` when none is left).
+    pub fn mapping<'p>(&self, path: &'p str) -> Option<(&ApiMapping, &'p str)> {
+        let inner = path.strip_prefix('/').unwrap_or(path);
+        self.mappings.iter().find_map(|m| {
+            if m.key.is_empty() {
+                return Some((m, path));
+            }
+            let rest = inner.strip_prefix(m.key.as_str())?;
+            match rest {
+                "" => Some((m, "/")),
+                r if r.starts_with('/') => Some((m, r)),
+                _ => None,
+            }
+        })
+    }
 }
 
 /// A caller of AWS_IAM methods: its key and principal, and its identity policies, parsed.
@@ -317,6 +346,7 @@ impl RuntimeConfig {
         stages: impl IntoIterator<Item = &'a StageConfig>,
         compiled: &HashMap<String, Arc<CompiledApi>>,
         callers: &[CallerConfig],
+        domains: &[DomainRoute],
         caches: &ResponseCaches,
     ) -> Result<Self, String> {
         let stages: Vec<&StageConfig> = stages.into_iter().collect();
@@ -400,11 +430,37 @@ impl RuntimeConfig {
                 Some((c.access_key_id.clone(), Arc::new(caller)))
             })
             .collect();
+        let domains = domains
+            .iter()
+            .map(|d| {
+                let mut mappings = d.mappings.clone();
+                mappings.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
+                (d.domain_name.to_ascii_lowercase(), DomainRuntime { mappings })
+            })
+            .collect();
         Ok(Self {
             revision,
             apis,
             callers,
+            domains,
         })
+    }
+
+    /// The custom domain `host` names (lowercase, without its port): its own, else the
+    /// wildcard one of its parent.
+    pub fn domain(&self, host: &str) -> Option<&DomainRuntime> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        self.domains.get(host).or_else(|| {
+            let (_, parent) = host.split_once('.')?;
+            self.domains.get(&format!("*.{parent}"))
+        })
+    }
+
+    /// Whether any custom domain is served.
+    pub fn has_domains(&self) -> bool {
+        !self.domains.is_empty()
     }
 
     /// The caller whose access key id is `key`.

@@ -46,6 +46,9 @@ pub struct RequestContext<'r> {
     pub api: Option<&'r Arc<CompiledApi>>,
     /// The stage serving this request: its API, account, name, deployment and access log.
     pub stage_runtime: Option<&'r Arc<StageRuntime>>,
+    /// The base path of the custom domain mapping that took the request (`""` for none):
+    /// `None` when the request did not come through a custom domain.
+    pub base_path_matched: Option<&'r str>,
     /// What the method's authorizer established about the caller.
     pub authorizer: Option<Arc<Authorization>>,
     /// The IAM caller who signed the request (AWS_IAM methods).
@@ -107,6 +110,7 @@ impl<'r> RequestContext<'r> {
             method_label: "-",
             api: None,
             stage_runtime: None,
+            base_path_matched: None,
             authorizer: None,
             caller: None,
             authorizer_latency_ms: None,
@@ -226,6 +230,7 @@ impl<'r> RequestContext<'r> {
             RouteKey => Cow::Borrowed(self.method?.route_key.as_deref()?),
             DomainName => Cow::Borrowed(self.domain_name()?),
             DomainPrefix => Cow::Borrowed(self.domain_name()?.split('.').next()?),
+            CustomDomainBasePathMatched => Cow::Borrowed(self.base_path_matched?),
             RequestTime => Cow::Owned(self.request_time_clf()),
             RequestTimeEpoch => Cow::Owned(self.request_time_epoch_ms().to_string()),
             IdentitySourceIp => Cow::Borrowed(self.source_ip()),

@@ -101,6 +101,11 @@ impl GatewayError {
         )
     }
 
+    /// A request to a custom domain that no mapping takes (AWS has nowhere to send it).
+    pub fn forbidden() -> Self {
+        Self::new(GatewayResponseType::Default4xx, 403, "Forbidden")
+    }
+
     /// A request no route of an HTTP API matches.
     pub fn not_found() -> Self {
         Self::new(GatewayResponseType::ResourceNotFound, 404, "Not Found")

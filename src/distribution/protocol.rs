@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::domain_name::DomainRoute;
 pub use crate::store::live::{CallerConfig, FleetWorker, StageConfig};
 
 /// Where the internal endpoints live on the control plane's port.
@@ -76,12 +77,15 @@ pub enum Event {
         /// network, or be served over TLS).
         #[serde(default)]
         callers: Vec<CallerConfig>,
+        /// The custom domain names, with their certificates' keys (as secret as the callers).
+        #[serde(default)]
+        domains: Vec<DomainRoute>,
         /// How many workers the fleet has: each enforces its share of rate limits.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fleet: Option<u32>,
     },
     /// Changes up to `revision`: stages (re)placed, stages and whole APIs removed, and every
-    /// caller when any changed.
+    /// caller (every domain) when any changed.
     #[serde(rename_all = "camelCase")]
     Delta {
         revision: i64,
@@ -90,6 +94,9 @@ pub enum Event {
         removed_apis: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         callers: Option<Vec<CallerConfig>>,
+        /// Every custom domain, when any changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domains: Option<Vec<DomainRoute>>,
     },
     /// A message for (or the close of) a WebSocket connection this worker holds, sent through
     /// another worker's @connections API. Not a configuration change: `revision` is the last

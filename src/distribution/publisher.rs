@@ -17,7 +17,6 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
 use super::protocol::{self, Ack, Event, StageKey};
-use crate::domain::usage_plan::KeyHasher;
 use crate::store::{Store, StoreError, deployments, live, revision};
 
 /// What the internal endpoints share.
@@ -27,6 +26,8 @@ pub struct Publisher {
     pub token: Arc<str>,
     /// How API keys are hashed for the workers (from the cluster token they share).
     pub key_hasher: crate::domain::usage_plan::KeyHasher,
+    /// Opens imported certificates' keys, for the workers serving their domains.
+    pub sealer: Arc<crate::store::certificates::Sealer>,
     /// This replica's name in the fleet view.
     pub replica: Arc<str>,
     latest: watch::Receiver<i64>,
@@ -71,6 +72,7 @@ impl Publisher {
     pub async fn start(
         store: Store,
         token: Arc<str>,
+        sealer: Arc<crate::store::certificates::Sealer>,
         replica: Arc<str>,
         closing: watch::Receiver<bool>,
     ) -> Result<Self, StoreError> {
@@ -93,6 +95,7 @@ impl Publisher {
         Ok(Self {
             store,
             key_hasher: crate::domain::usage_plan::KeyHasher::from_secret(&token),
+            sealer,
             token,
             replica,
             latest,
@@ -326,12 +329,13 @@ fn line(e: &Event) -> Bytes {
 
 async fn full_event(p: &Publisher) -> Result<Event, StoreError> {
     let mut tx = p.store.begin_snapshot_read().await?;
-    let full = live::full(&mut tx, &p.key_hasher).await?;
+    let full = live::full(&mut tx, &p.key_hasher, &p.sealer).await?;
     tx.commit().await?;
     Ok(Event::Full {
         revision: full.revision,
         stages: full.stages,
         callers: full.callers,
+        domains: full.domains,
         fleet: Some(*p.fleet.borrow()),
     })
 }
@@ -377,7 +381,7 @@ async fn produce(p: Publisher, first: Event, tx: mpsc::Sender<Bytes>, worker: St
         // heartbeat timer is never mistaken for idleness.
         let target = *latest.borrow_and_update();
         let event = if target > sent {
-            match delta_event(&p.store, &p.key_hasher, sent).await {
+            match delta_event(&p, sent).await {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot compute delta; closing stream");
@@ -574,9 +578,9 @@ async fn connection_call(
     answered.unwrap_or_else(internal_error)
 }
 
-async fn delta_event(store: &Store, hasher: &KeyHasher, since: i64) -> Result<Event, StoreError> {
-    let mut tx = store.begin_snapshot_read().await?;
-    let delta = live::since(&mut tx, hasher, since).await?;
+async fn delta_event(p: &Publisher, since: i64) -> Result<Event, StoreError> {
+    let mut tx = p.store.begin_snapshot_read().await?;
+    let delta = live::since(&mut tx, &p.key_hasher, &p.sealer, since).await?;
     let event = match delta {
         Some(d) => Event::Delta {
             revision: d.revision,
@@ -588,13 +592,15 @@ async fn delta_event(store: &Store, hasher: &KeyHasher, since: i64) -> Result<Ev
                 .collect(),
             removed_apis: d.removed_apis,
             callers: d.callers,
+            domains: d.domains,
         },
         None => {
-            let full = live::full(&mut tx, hasher).await?;
+            let full = live::full(&mut tx, &p.key_hasher, &p.sealer).await?;
             Event::Full {
                 revision: full.revision,
                 stages: full.stages,
                 callers: full.callers,
+                domains: full.domains,
                 fleet: None,
             }
         }

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use super::protocol::{self, Ack, CallerConfig, Event, StageKey};
+use super::protocol::{self, Ack, CallerConfig, DomainRoute, Event, StageKey};
 use crate::compiler::CompiledApi;
 use crate::dataplane::client::{BackendClient, Budget, RequestError};
 use crate::dataplane::config::RuntimeConfig;
@@ -48,6 +48,8 @@ pub struct Subscriber {
     stages: BTreeMap<StageKey, StageConfig>,
     /// The callers of AWS_IAM methods.
     callers: Vec<CallerConfig>,
+    /// The custom domain names.
+    domains: Vec<DomainRoute>,
     compiled: HashMap<String, Arc<CompiledApi>>,
     /// Snapshots that did not compile, and why: not fetched again while stages still name them.
     broken: HashMap<String, String>,
@@ -65,6 +67,8 @@ struct CachedConfig {
     stages: Vec<StageConfig>,
     #[serde(default)]
     callers: Vec<CallerConfig>,
+    #[serde(default)]
+    domains: Vec<DomainRoute>,
 }
 
 fn key(s: &StageConfig) -> StageKey {
@@ -91,6 +95,7 @@ impl Subscriber {
             revision: 0,
             stages: BTreeMap::new(),
             callers: Vec::new(),
+            domains: Vec::new(),
             compiled: HashMap::new(),
             broken: HashMap::new(),
             limiters: None,
@@ -162,11 +167,13 @@ impl Subscriber {
             servable,
             &compiled,
             &cached.callers,
+            &cached.domains,
             &self.caches,
         )?;
         self.runtime.store(Arc::new(runtime));
         self.compiled = compiled;
         self.callers = cached.callers;
+        self.domains = cached.domains;
         self.stages = cached.stages.into_iter().map(|s| (key(&s), s)).collect();
         self.revision = cached.revision;
         tracing::info!(revision = self.revision, "serving the cached configuration");
@@ -249,6 +256,7 @@ impl Subscriber {
         let revision = event.revision();
         let mut stages = self.stages.clone();
         let mut callers = self.callers.clone();
+        let mut domains = self.domains.clone();
         match event {
             Event::Deliver {
                 seq,
@@ -272,9 +280,11 @@ impl Subscriber {
             Event::Full {
                 stages: all,
                 callers: all_callers,
+                domains: all_domains,
                 fleet,
                 ..
             } => {
+                domains = all_domains;
                 if let (Some(n), Some(l)) = (fleet, &self.limiters) {
                     l.set_fleet(n);
                 }
@@ -286,8 +296,12 @@ impl Subscriber {
                 removed,
                 removed_apis,
                 callers: changed_callers,
+                domains: changed_domains,
                 ..
             } => {
+                if let Some(d) = changed_domains {
+                    domains = d;
+                }
                 if let Some(c) = changed_callers {
                     callers = c;
                 }
@@ -297,7 +311,7 @@ impl Subscriber {
                 }
             }
         }
-        match self.prepare(revision, &stages, &callers).await {
+        match self.prepare(revision, &stages, &callers, &domains).await {
             Ok((runtime, compiled, left_out, kept, broken)) => {
                 self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
@@ -307,6 +321,7 @@ impl Subscriber {
                 stages.extend(kept);
                 self.stages = stages;
                 self.callers = callers;
+                self.domains = domains;
                 self.revision = revision;
                 tracing::info!(revision, stages = self.stages.len(), "configuration applied");
                 if let Err(e) = self.write_cache() {
@@ -333,6 +348,7 @@ impl Subscriber {
         revision: i64,
         stages: &BTreeMap<StageKey, StageConfig>,
         callers: &[CallerConfig],
+        domains: &[DomainRoute],
     ) -> Result<Prepared, String> {
         let mut compiled = HashMap::new();
         let mut broken: HashMap<String, String> = HashMap::new();
@@ -388,7 +404,7 @@ impl Subscriber {
                 }
             }
         }
-        let runtime = RuntimeConfig::build(revision, served, &compiled, callers, &self.caches)?;
+        let runtime = RuntimeConfig::build(revision, served, &compiled, callers, domains, &self.caches)?;
         let left_out = (!broken.is_empty()).then(|| {
             let mut why: Vec<&str> = broken.values().map(String::as_str).collect();
             why.sort_unstable();
@@ -447,6 +463,7 @@ impl Subscriber {
             revision: self.revision,
             stages: self.stages.values().cloned().collect(),
             callers: self.callers.clone(),
+            domains: self.domains.clone(),
         };
         write_atomically(
             &dir.join("live.json"),

@@ -55,6 +55,13 @@ pub fn iso_now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `ts` (seconds since the epoch) as v2 dates are written.
+pub fn iso(ts: super::Timestamp) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A route (`GET /pets/{id}`, `ANY /{proxy+}`, `$default`), as GetRoute answers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -8,6 +8,7 @@
 pub mod caller;
 pub mod client_certificate;
 pub mod documentation;
+pub mod domain_name;
 pub mod enums;
 pub mod http_api;
 pub mod ids;

@@ -5,6 +5,7 @@
 
 pub mod apigateway;
 pub mod apigatewayv2;
+pub mod domains;
 pub mod error;
 pub mod extract;
 pub mod sigv4;

@@ -4,7 +4,9 @@
 use sqlx::PgConnection;
 
 use super::StoreError;
+use super::certificates::Sealer;
 use super::error::decode;
+use crate::domain::domain_name::DomainRoute;
 use crate::domain::enums::ApiProtocol;
 use crate::domain::usage_plan::KeyHasher;
 
@@ -97,7 +99,7 @@ async fn stage_config(
 
 /// The whole live config and its revision, read consistently (call inside a REPEATABLE READ
 /// transaction, see [`super::Store::begin_snapshot_read`]).
-pub async fn full(conn: &mut PgConnection, hasher: &KeyHasher) -> Result<Full, StoreError> {
+pub async fn full(conn: &mut PgConnection, hasher: &KeyHasher, sealer: &Sealer) -> Result<Full, StoreError> {
     let revision = super::revision::current(conn).await?;
     let rows: Vec<Row> = sqlx::query_as(&format!("{STAGES_SQL} ORDER BY s.seq"))
         .fetch_all(&mut *conn)
@@ -110,6 +112,7 @@ pub async fn full(conn: &mut PgConnection, hasher: &KeyHasher) -> Result<Full, S
         revision,
         stages,
         callers: super::credentials::callers(conn).await?,
+        domains: super::domain_names::routes(conn, sealer).await?,
     })
 }
 
@@ -118,6 +121,7 @@ pub struct Full {
     pub revision: i64,
     pub stages: Vec<StageConfig>,
     pub callers: Vec<CallerConfig>,
+    pub domains: Vec<DomainRoute>,
 }
 
 /// What changed after `since`: the current state of each changed stage, the stages that are gone,
@@ -129,11 +133,14 @@ pub struct Delta {
     pub removed_apis: Vec<String>,
     /// Every caller, when any changed.
     pub callers: Option<Vec<CallerConfig>>,
+    /// Every domain, when any changed.
+    pub domains: Option<Vec<DomainRoute>>,
 }
 
 pub async fn since(
     conn: &mut PgConnection,
     hasher: &KeyHasher,
+    sealer: &Sealer,
     since: i64,
 ) -> Result<Option<Delta>, StoreError> {
     let revision = super::revision::current(conn).await?;
@@ -154,6 +161,7 @@ pub async fn since(
         removed: vec![],
         removed_apis: vec![],
         callers: None,
+        domains: None,
     };
     let mut seen = std::collections::HashSet::new();
     for (kind, api_id, key) in changes {
@@ -161,7 +169,14 @@ pub async fn since(
             continue;
         }
         match kind.as_str() {
-            "api" => delta.removed_apis.push(api_id),
+            "api" => {
+                delta.removed_apis.push(api_id);
+                // Its mappings went with it.
+                delta.domains = Some(super::domain_names::routes(&mut *conn, sealer).await?);
+            }
+            super::domain_names::CHANGE => {
+                delta.domains = Some(super::domain_names::routes(&mut *conn, sealer).await?)
+            }
             "callers" => delta.callers = Some(super::credentials::callers(&mut *conn).await?),
             _ => {
                 let row: Option<Row> =

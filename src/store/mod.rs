@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod api_documents;
 pub mod apis;
+pub mod certificates;
 pub mod client_certificates;
 pub mod credentials;
 pub mod deployments;
+pub mod domain_names;
 pub mod embedded;
 pub mod error;
 pub mod http_apis;

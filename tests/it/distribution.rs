@@ -509,13 +509,13 @@ async fn a_worker_too_far_behind_gets_the_full_configuration_and_old_changes_are
         .await
         .unwrap();
     assert!(
-        live::since(&mut conn, &Default::default(), 10)
+        live::since(&mut conn, &Default::default(), &test_sealer(), 10)
             .await
             .unwrap()
             .is_none(),
         "10 is older than the kept changes"
     );
-    let delta = live::since(&mut conn, &Default::default(), 14_999)
+    let delta = live::since(&mut conn, &Default::default(), &test_sealer(), 14_999)
         .await
         .unwrap()
         .expect("a delta");

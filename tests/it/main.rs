@@ -15,6 +15,7 @@ mod dataplane;
 mod deployments;
 mod distribution;
 mod documentation;
+mod domains;
 mod http_apis;
 mod integrations;
 mod methods;

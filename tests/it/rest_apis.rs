@@ -385,7 +385,7 @@ async fn rest_api_operations_see_only_rest_apis_and_the_live_configuration_names
     let api = built.id.clone();
     let protocols = || async {
         let mut conn = app.store.pool().acquire().await.unwrap();
-        let full = gatehouse::store::live::full(&mut conn, &Default::default())
+        let full = gatehouse::store::live::full(&mut conn, &Default::default(), &test_sealer())
             .await
             .unwrap();
         full.stages
@@ -420,7 +420,7 @@ async fn rest_api_operations_see_only_rest_apis_and_the_live_configuration_names
     );
     assert_eq!(code, "NotFoundException");
     let mut conn = app.store.pool().acquire().await.unwrap();
-    let full = gatehouse::store::live::full(&mut conn, &Default::default())
+    let full = gatehouse::store::live::full(&mut conn, &Default::default(), &test_sealer())
         .await
         .unwrap();
     let http_stage = full.stages.iter().find(|s| s.api_id == http_id).unwrap();

@@ -59,7 +59,10 @@ pub fn event(
     }
     let stage = ctx.stage_name().unwrap_or_default();
     // A named stage is part of the path a function sees; the `$default` stage has none.
-    let raw_path = if stage == "$default" {
+    // Through a custom domain, the path as requested (its base path in it).
+    let raw_path = if ctx.base_path_matched.is_some() {
+        ctx.path().to_owned()
+    } else if stage == "$default" {
         path.to_owned()
     } else {
         format!("/{stage}{path}")

@@ -234,6 +234,12 @@ pub fn event(
     };
     // A SigV4-signed caller's identity (AWS_IAM methods); null otherwise.
     let identity = |f: ContextField| ctx.field(f).map(|v| v.into_owned());
+    // Through a custom domain, a function sees the path with its base path, as AWS shows it.
+    let path = if ctx.base_path_matched.is_some() {
+        ctx.path()
+    } else {
+        path
+    };
     let mut e = json!({
         "resource": method.resource_path,
         "path": path,

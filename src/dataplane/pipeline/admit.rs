@@ -1,7 +1,8 @@
 //! Step 3, admit: what is refused before routing, in this order: a body declared larger than
 //! AWS's 10 MB (413, before any of it is read); then, once what a gateway response may map from
 //! the request is kept (when the API has such a response), a path with a `.` or `..` segment
-//! once decoded (400) and the execute-api endpoint of an API that disables it (403).
+//! once decoded (400) and the execute-api endpoint of an API that disables it (403; its custom
+//! domains still serve it).
 
 use crate::compiler::CompiledApi;
 use crate::dataplane::body::RequestBody;
@@ -48,7 +49,8 @@ pub fn check(
     {
         return Err(GatewayError::invalid_path());
     }
-    if disabled {
+    // A custom domain still serves an API whose execute-api endpoint is disabled.
+    if disabled && ctx.base_path_matched.is_none() {
         return Err(GatewayError::new(
             GatewayResponseType::AccessDenied,
             403,

@@ -1,13 +1,14 @@
-//! Step 1, resolve: which API and stage a request is for, from its Host and path: the
-//! execute-api host form (`{api-id}.execute-api.{anything}` with `/{stage}/{path}`) or the path
-//! form (`/restapis/{api-id}/{stage}/_user_request_/{path}`); an HTTP API's `$default` stage
-//! takes the whole path of any request no named stage takes. An unknown one is AWS's 403
-//! Missing Authentication Token.
+//! Step 1, resolve: which API and stage a request is for, from its Host and path: a custom
+//! domain's mapping with the longest base path that starts the path (403 Forbidden when none
+//! does), the execute-api host form (`{api-id}.execute-api.{anything}` with
+//! `/{stage}/{path}`) or the path form (`/restapis/{api-id}/{stage}/_user_request_/{path}`);
+//! an HTTP API's `$default` stage takes the whole path of any request no named stage takes.
+//! An unknown one is AWS's 403 Missing Authentication Token.
 
 use std::sync::Arc;
 
 use crate::compiler::CompiledApi;
-use crate::dataplane::config::{RuntimeConfig, StageRuntime};
+use crate::dataplane::config::{DomainRuntime, RuntimeConfig, StageRuntime};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
 
@@ -18,6 +19,20 @@ pub fn stage<'r>(
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
     let by_path = ctx.path().starts_with("/restapis/");
+    if !by_path
+        && config.has_domains()
+        && let Some(host) = ctx.domain_name()
+        && host_api_id(Some(host)).is_none()
+    {
+        let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            host.to_ascii_lowercase().into()
+        } else {
+            host.into()
+        };
+        if let Some(domain) = config.domain(&host) {
+            return through_domain(config, domain, ctx);
+        }
+    }
     let named = resolve(ctx.host(), ctx.path())
         // `$default` is no stage segment of an execute-api URL: `/$default/x` is its path.
         .filter(|t| by_path || t.stage != DEFAULT_STAGE)
@@ -43,6 +58,31 @@ pub fn stage<'r>(
             }
         }
     };
+    ctx.stage_runtime = Some(stage);
+    Ok((stage, path))
+}
+
+/// The stage and path a custom domain's mappings give the request.
+fn through_domain<'r>(
+    config: &'r RuntimeConfig,
+    domain: &'r DomainRuntime,
+    ctx: &mut RequestContext<'r>,
+) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
+    let (m, rest) = domain.mapping(ctx.path()).ok_or_else(GatewayError::forbidden)?;
+    // A v1 mapping without a stage leaves it to the path's next segment.
+    let (stage_name, path) = if m.stage.is_empty() {
+        let inner = rest.strip_prefix('/').unwrap_or(rest);
+        match inner.bytes().position(|b| b == b'/') {
+            Some(i) => (&inner[..i], &inner[i..]),
+            None => (inner, "/"),
+        }
+    } else {
+        (m.stage.as_str(), rest)
+    };
+    let stage = config
+        .stage(&m.api_id, stage_name)
+        .ok_or_else(GatewayError::forbidden)?;
+    ctx.base_path_matched = Some(&m.key);
     ctx.stage_runtime = Some(stage);
     Ok((stage, path))
 }

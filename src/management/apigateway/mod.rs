@@ -10,6 +10,7 @@ pub mod authorizers;
 pub mod client_certificates;
 pub mod deployments;
 pub mod documentation;
+pub mod domain_names;
 pub mod gateway_responses;
 pub mod integrations;
 pub mod methods;
@@ -40,8 +41,9 @@ use crate::store::{Page, RowLock, Tenant};
 pub fn routes() -> OpenApiRouter<AppState> {
     use {
         api_keys as k, authorizers as au, client_certificates as cc, deployments as d, documentation as doc,
-        gateway_responses as g, integrations as i, methods as m, models as mo, request_validators as v,
-        resources as r, rest_apis as a, stages as s, usage_plans as up, vpc_links as vl,
+        domain_names as dn, gateway_responses as g, integrations as i, methods as m, models as mo,
+        request_validators as v, resources as r, rest_apis as a, stages as s, usage_plans as up,
+        vpc_links as vl,
     };
     OpenApiRouter::new()
         .routes(routes!(a::create_rest_api, a::get_rest_apis))
@@ -152,6 +154,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
             cc::get_client_certificate,
             cc::update_client_certificate,
             cc::delete_client_certificate
+        ))
+        .routes(routes!(dn::create_domain_name, dn::get_domain_names))
+        .routes(routes!(
+            dn::get_domain_name,
+            dn::update_domain_name,
+            dn::delete_domain_name
+        ))
+        .routes(routes!(dn::create_base_path_mapping, dn::get_base_path_mappings))
+        .routes(routes!(
+            dn::get_base_path_mapping,
+            dn::update_base_path_mapping,
+            dn::delete_base_path_mapping
         ))
         .routes(routes!(vl::create_vpc_link, vl::get_vpc_links))
         .routes(routes!(

@@ -31,6 +31,7 @@ enum Taggable {
     /// A VPC link, of HTTP APIs or of REST APIs.
     VpcLink(String),
     ClientCertificate(String),
+    DomainName(String),
 }
 
 /// Parses `arn:aws:apigateway:{region}::/restapis/{id}[/stages/{name}]` for the caller's region.
@@ -54,6 +55,7 @@ fn parse_arn(arn: &str, tenant: &Tenant) -> ApiResult<Taggable> {
         ["apis", id, "stages", name] => Ok(Taggable::ApiStage(id.to_owned(), name.to_owned())),
         ["vpclinks", id] => Ok(Taggable::VpcLink(id.to_owned())),
         ["clientcertificates", id] => Ok(Taggable::ClientCertificate(id.to_owned())),
+        ["domainnames", name] => Ok(Taggable::DomainName(name.to_owned())),
         _ => Err(ApiError::bad_request("Invalid ARN specified in the request")),
     }
 }
@@ -120,6 +122,12 @@ pub(crate) async fn edit_tags(
             crate::store::client_certificates::update(conn, &cert).await?;
             Ok(cert.tags)
         }
+        Taggable::DomainName(name) => {
+            let mut d = crate::management::domains::find_domain(conn, tenant, &name, RowLock::Update).await?;
+            edit(&mut d.tags)?;
+            crate::store::domain_names::update(conn, &d).await?;
+            Ok(d.tags)
+        }
     }
 }
 
@@ -161,6 +169,11 @@ pub(crate) async fn read_tags(
             crate::store::client_certificates::get(conn, tenant, &id, RowLock::None)
                 .await
                 .or_not_found(super::client_certificates::certificate_not_found)?
+                .tags
+        }
+        Taggable::DomainName(name) => {
+            crate::management::domains::find_domain(conn, tenant, &name, RowLock::None)
+                .await?
                 .tags
         }
     })

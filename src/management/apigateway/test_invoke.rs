@@ -323,8 +323,8 @@ pub async fn test_invoke_method(
         client_identity: None,
     };
     let compiled = HashMap::from([(hash, Arc::new(api))]);
-    let runtime =
-        RuntimeConfig::build(0, [&config], &compiled, &[], &ResponseCaches::default()).map_err(|e| {
+    let runtime = RuntimeConfig::build(0, [&config], &compiled, &[], &[], &ResponseCaches::default())
+        .map_err(|e| {
             tracing::warn!(error = %e, "the test stage cannot be built");
             ApiError::internal()
         })?;

@@ -8,6 +8,7 @@
 pub mod apis;
 pub mod authorizers;
 pub mod deployments;
+pub mod domain_names;
 pub mod import_export;
 pub mod integrations;
 pub mod models;
@@ -46,6 +47,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(import_export::export_api))
         .routes(routes!(apis::delete_cors_configuration))
+        .routes(routes!(
+            domain_names::create_domain_name,
+            domain_names::get_domain_names
+        ))
+        .routes(routes!(
+            domain_names::get_domain_name,
+            domain_names::update_domain_name,
+            domain_names::delete_domain_name
+        ))
+        .routes(routes!(
+            domain_names::create_api_mapping,
+            domain_names::get_api_mappings
+        ))
+        .routes(routes!(
+            domain_names::get_api_mapping,
+            domain_names::update_api_mapping,
+            domain_names::delete_api_mapping
+        ))
         .routes(routes!(routes::create_route, routes::get_routes))
         .routes(routes!(
             routes::get_route,

@@ -24,6 +24,13 @@ pub const OTHER_ACCOUNT: &str = "111111111111";
 pub const REGION: &str = "us-east-1";
 
 pub const CLUSTER_TOKEN: &str = "test-cluster-token";
+/// A sealer under [`CERTIFICATE_KEY`].
+pub fn test_sealer() -> gatehouse::store::certificates::Sealer {
+    gatehouse::store::certificates::Sealer::parse(CERTIFICATE_KEY).unwrap()
+}
+
+/// What the test control planes seal imported certificates' keys under.
+pub const CERTIFICATE_KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -63,7 +70,10 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
         .unwrap();
     }
     drop(c);
-    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut env: std::collections::HashMap<String, String> =
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    env.entry("GATEHOUSE_CERTIFICATE_KEY".into())
+        .or_insert_with(|| CERTIFICATE_KEY.into());
     let config = Config::from_env(&env).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let control_plane = ControlPlane::start(listener, store.clone(), &config, CLUSTER_TOKEN.into())
@@ -177,7 +187,8 @@ impl TestApp {
 
     /// Another control-plane replica on the same database.
     pub async fn start_replica(&self) -> ControlPlane {
-        let config = Config::from_env(&Default::default()).unwrap();
+        let env = [("GATEHOUSE_CERTIFICATE_KEY".to_owned(), CERTIFICATE_KEY.to_owned())].into();
+        let config = Config::from_env(&env).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let store = Store::connect(&db::with_database(db::admin_url().await, &self.db), 4)
             .await
