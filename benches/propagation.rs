@@ -54,6 +54,7 @@ async fn main() {
             trusted_proxies: vec![],
             cache_stage_limit: gatehouse::dataplane::cache::DEFAULT_STAGE_LIMIT,
             rate_limit_redis: None,
+            tls_addr: None,
         };
         workers.push(
             Worker::start("127.0.0.1:0".parse().unwrap(), Some(1), opts)

@@ -19,6 +19,7 @@
 //!   integrations with their parsed mapping templates, compiled request models;
 //! - [`dataplane`] serves requests through the steps listed in [`dataplane::pipeline`], its
 //!   integrations under [`dataplane::integration`], every failure through [`dataplane::error`];
+//! - [`tls`] holds custom domains' certificates and TLS configurations, chosen by SNI;
 //! - [`vtl`] is the Velocity engine mapping templates run on (pure, no I/O);
 //! - [`iam`] evaluates IAM policies (authorizers' policies, resource policies) for
 //!   `execute-api:Invoke` (pure, no I/O).
@@ -34,6 +35,7 @@ pub mod openapi;
 pub mod server;
 pub mod sigv4;
 pub mod store;
+pub mod tls;
 pub mod vtl;
 
 /// What the fuzz targets (property tests beside the parsers they fuzz) share.

@@ -38,6 +38,10 @@ enum Command {
         /// Data-plane address of the embedded worker.
         #[arg(long, env = "GATEHOUSE_DATA_PLANE_ADDR")]
         data_plane: Option<SocketAddr>,
+        /// Where the embedded worker serves custom domains over HTTPS, each with its imported
+        /// certificate, chosen by SNI (GATEHOUSE_DATA_PLANE_TLS_ADDR; default: nowhere).
+        #[arg(long)]
+        listen_tls: Option<SocketAddr>,
         /// Where the embedded worker serves its Prometheus metrics (default 127.0.0.1:9102;
         /// GATEHOUSE_METRICS_ADDR=off for nowhere). Kept off the data-plane port, which anyone
         /// calling an API can reach.
@@ -74,6 +78,10 @@ enum Command {
         /// Data-plane address.
         #[arg(long, env = "GATEHOUSE_DATA_PLANE_ADDR")]
         listen: Option<SocketAddr>,
+        /// Where custom domains are served over HTTPS, each with its imported certificate,
+        /// chosen by SNI (GATEHOUSE_DATA_PLANE_TLS_ADDR; default: nowhere).
+        #[arg(long)]
+        listen_tls: Option<SocketAddr>,
         /// Where the worker serves its Prometheus metrics (default 127.0.0.1:9102;
         /// GATEHOUSE_METRICS_ADDR=off for nowhere).
         #[arg(long)]
@@ -113,6 +121,54 @@ enum Command {
         #[command(subcommand)]
         action: CredentialsAction,
     },
+    /// Manages the certificates custom domains present (Gatehouse's stand-in for ACM), and the
+    /// truststores of mutual TLS.
+    Certificates {
+        #[command(subcommand)]
+        action: CertificatesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertificatesAction {
+    /// Imports a certificate and its private key (PEM) for an account's domains and prints
+    /// its ARN, which CreateDomainName's (regional)CertificateArn names. The key is kept sealed
+    /// under the certificate key (GATEHOUSE_CERTIFICATE_KEY, else DATA_DIR/certificate-key).
+    Import {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// The ARN to import it under (a certificate imported again under its ARN replaces
+        /// it); default: a new ACM ARN.
+        #[arg(long)]
+        arn: Option<String>,
+        /// The certificate, PEM.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Its private key, PEM.
+        #[arg(long)]
+        key: PathBuf,
+        /// The intermediate certificates, PEM.
+        #[arg(long)]
+        chain: Option<PathBuf>,
+    },
+    /// Imports the CA bundle (PEM) a domain's mutualTlsAuthentication.truststoreUri names.
+    ImportTruststore {
+        #[arg(long)]
+        account_id: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// The URI domains name it by (`s3://bucket/key`).
+        #[arg(long)]
+        uri: String,
+        #[arg(long)]
+        pem: PathBuf,
+    },
+    /// Lists the imported certificates: ARN, account, region, names, expiry.
+    List,
+    /// Deletes an imported certificate no domain presents.
+    Delete { arn: String },
 }
 
 #[derive(Subcommand)]
@@ -171,11 +227,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             data_plane,
+            listen_tls,
             metrics_listen,
             lambda_endpoint,
             aws_endpoints,
             rate_limit_backend,
         } => {
+            config.data_plane_tls_addr = listen_tls.or(config.data_plane_tls_addr);
             config.set_rate_limit_backend(rate_limit_backend)?;
             config.set_metrics_addr(metrics_listen);
             config.management_addr = listen.unwrap_or(config.management_addr);
@@ -197,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker {
             control_plane,
             listen,
+            listen_tls,
             metrics_listen,
             config_cache,
             cluster_token,
@@ -208,6 +267,7 @@ async fn main() -> anyhow::Result<()> {
             config.set_rate_limit_backend(rate_limit_backend)?;
             config.set_metrics_addr(metrics_listen);
             config.control_plane_url = Some(control_plane);
+            config.data_plane_tls_addr = listen_tls.or(config.data_plane_tls_addr);
             config.data_plane_addr = listen.unwrap_or(config.data_plane_addr);
             config.config_cache = config_cache.or(config.config_cache);
             config.cluster_token = cluster_token.or(config.cluster_token);
@@ -231,6 +291,7 @@ async fn main() -> anyhow::Result<()> {
             db.close().await
         }
         Command::Credentials { action } => credentials_command(config, action).await,
+        Command::Certificates { action } => certificates_command(config, action).await,
         Command::Openapi => {
             println!("{}", gatehouse::management::openapi().to_pretty_json()?);
             Ok(())
@@ -305,6 +366,84 @@ async fn credentials_command(config: Config, action: CredentialsAction) -> anyho
     }
     drop(conn);
     // Leave an adopted cluster running for its owner; stop one this command started.
+    db.close().await
+}
+
+async fn certificates_command(config: Config, action: CertificatesAction) -> anyhow::Result<()> {
+    use gatehouse::store::{Tenant, certificates};
+    let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+    let db = Database::open(&config, true, true).await?;
+    let mut conn = db.store.pool().acquire().await?;
+    match action {
+        CertificatesAction::Import {
+            account_id,
+            region,
+            arn,
+            cert,
+            key,
+            chain,
+        } => {
+            let tenant = Tenant {
+                account_id: parse_account_id(&account_id)?,
+                region,
+            };
+            let mut pem = read(&cert)?;
+            if let Some(chain) = &chain {
+                pem.push('\n');
+                pem.push_str(&read(chain)?);
+            }
+            let sealer = server::certificate_sealer(&config, true)?;
+            let imported =
+                server::import_certificate(&mut conn, &sealer, &tenant, arn, &pem, &read(&key)?).await?;
+            println!("{}", imported.arn);
+            eprintln!(
+                "covers {}; valid until {}",
+                imported.domain_names.join(", "),
+                imported.not_after
+            );
+        }
+        CertificatesAction::ImportTruststore {
+            account_id,
+            region,
+            uri,
+            pem,
+        } => {
+            let tenant = Tenant {
+                account_id: parse_account_id(&account_id)?,
+                region,
+            };
+            anyhow::ensure!(
+                uri.starts_with("s3://"),
+                "the truststore URI must be an s3:// URI, as domains name it"
+            );
+            let pem = read(&pem)?;
+            let cas = gatehouse::tls::parse_chain(&pem).map_err(anyhow::Error::msg)?;
+            certificates::import_truststore(&mut conn, &tenant, &uri, &pem).await?;
+            println!("imported {} certificates under {uri}", cas.len());
+        }
+        CertificatesAction::List => {
+            for (account, region, c) in certificates::list(&mut conn).await? {
+                println!(
+                    "{}\t{account}\t{region}\t{}\t{}",
+                    c.arn,
+                    c.domain_names.join(","),
+                    c.not_after
+                );
+            }
+        }
+        CertificatesAction::Delete { arn } => {
+            if let Some(domain) = gatehouse::store::domain_names::using_certificate(&mut conn, &arn).await? {
+                anyhow::bail!(
+                    "domain {domain} presents {arn}: delete the domain or give it another certificate first"
+                );
+            }
+            certificates::delete(&mut conn, &arn)
+                .await
+                .with_context(|| format!("no certificate {arn}"))?;
+            println!("deleted {arn}");
+        }
+    }
+    drop(conn);
     db.close().await
 }
 

@@ -181,6 +181,8 @@ pub struct WorkerOptions {
     pub cache_stage_limit: u64,
     /// The Redis server that keeps rate limits for the fleet; none: each worker its share.
     pub rate_limit_redis: Option<String>,
+    /// Where custom domains are served over TLS (port 0 picks one); none: not at all.
+    pub tls_addr: Option<SocketAddr>,
 }
 
 /// A running worker: the data plane on one current-thread runtime per core (each with its own
@@ -188,6 +190,8 @@ pub struct WorkerOptions {
 /// subscriber on the caller's runtime.
 pub struct Worker {
     pub addr: SocketAddr,
+    /// Where it serves custom domains over TLS, if anywhere.
+    pub tls_addr: Option<SocketAddr>,
     /// Where its metrics are served, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     pub worker_id: String,
@@ -241,6 +245,22 @@ impl Worker {
         for _ in 1..threads {
             listeners.push(dataplane::server::reuseport_listener(addr)?);
         }
+        // The TLS listeners, one per thread as the plain ones.
+        let mut tls_listeners = Vec::new();
+        let mut tls_addr = None;
+        if let Some(at) = opts.tls_addr {
+            if at.port() != 0 {
+                drop(std::net::TcpListener::bind(at)?);
+            }
+            let first = dataplane::server::reuseport_listener(at)?;
+            let bound = first.local_addr()?;
+            tls_listeners.push(first);
+            for _ in 1..threads {
+                tls_listeners.push(dataplane::server::reuseport_listener(bound)?);
+            }
+            tls_addr = Some(bound);
+        }
+        let tls_domains = Arc::new(ArcSwap::from_pointee(crate::tls::TlsDomains::default()));
         let runtime = Arc::new(ArcSwap::from_pointee(RuntimeConfig::default()));
         let key_hasher = crate::domain::usage_plan::KeyHasher::from_secret(&opts.token);
         let limiters = Arc::new(match &opts.rate_limit_redis {
@@ -276,7 +296,8 @@ impl Worker {
         )
         .with_limiters(limiters.clone())
         .with_caches(caches)
-        .with_websockets(websockets.clone());
+        .with_websockets(websockets.clone())
+        .with_tls(tls_domains.clone());
         if let Err(e) = subscriber.load_cache() {
             tracing::warn!(error = %e, "the config cache cannot be used; waiting for the control plane");
         }
@@ -334,7 +355,9 @@ impl Worker {
             draining: Some(closed.clone()),
             ..Default::default()
         });
+        let mut tls_listeners = tls_listeners.into_iter();
         for (i, listener) in listeners.into_iter().enumerate() {
+            let tls = tls_listeners.next().map(|l| (l, tls_domains.clone()));
             let (runtime, aws, metrics, access_logs, shared) = (
                 runtime.clone(),
                 opts.aws.clone(),
@@ -370,10 +393,23 @@ impl Worker {
                             timeouts,
                             shared,
                         ));
+                        let mut tls_closed = closed.clone();
                         let stop = async move {
                             let _ = closed.wait_for(|c| *c).await;
                         };
-                        if let Err(e) = dataplane::server::serve(listener, dp, stop).await {
+                        let plain = dataplane::server::serve(listener, dp.clone(), stop);
+                        let tls = async move {
+                            let Some((listener, domains)) = tls else {
+                                return Ok(());
+                            };
+                            let listener = TcpListener::from_std(listener)?;
+                            let stop = async move {
+                                let _ = tls_closed.wait_for(|c| *c).await;
+                            };
+                            dataplane::server::serve_tls(listener, dp, domains, stop).await
+                        };
+                        let (plain, tls) = tokio::join!(plain, tls);
+                        if let Err(e) = plain.and(tls) {
                             tracing::error!(error = %e, "data plane stopped");
                         }
                     });
@@ -382,6 +418,7 @@ impl Worker {
         }
         Ok(Self {
             addr,
+            tls_addr,
             metrics_addr,
             worker_id,
             runtime,
@@ -527,6 +564,36 @@ fn secret_file(
     Ok(token)
 }
 
+/// Imports a certificate chain and its key for `tenant`'s domains (`gatehouse certificates
+/// import`), under `arn` or a new ACM ARN of the tenant's: checked (the key must be the
+/// certificate's), its names and expiry read, its key sealed.
+pub async fn import_certificate(
+    conn: &mut sqlx::PgConnection,
+    sealer: &crate::store::certificates::Sealer,
+    tenant: &crate::store::Tenant,
+    arn: Option<String>,
+    chain_pem: &str,
+    key_pem: &str,
+) -> anyhow::Result<crate::store::certificates::Certificate> {
+    let facts = crate::tls::describe(chain_pem, key_pem).map_err(anyhow::Error::msg)?;
+    let prefix = format!("arn:aws:acm:{}:{}:certificate/", tenant.region, tenant.account_id);
+    let arn = arn.unwrap_or_else(|| format!("{prefix}{}", uuid::Uuid::new_v4()));
+    anyhow::ensure!(
+        arn.strip_prefix(&prefix).is_some_and(|id| !id.is_empty()),
+        "the ARN must be an ACM certificate ARN of the account and region: {prefix}..."
+    );
+    let cert = crate::store::certificates::Certificate {
+        arn,
+        domain_names: facts.names,
+        not_after: facts.not_after,
+        imported_at: crate::domain::now(),
+    };
+    let mut tx = sqlx::Acquire::begin(conn).await?;
+    crate::store::certificates::import(&mut tx, tenant, sealer, &cert, chain_pem, key_pem).await?;
+    tx.commit().await?;
+    Ok(cert)
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -568,6 +635,7 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             trusted_proxies: config.trusted_proxies.clone(),
             cache_stage_limit: config.cache_max_bytes,
             rate_limit_redis: config.rate_limit_redis.clone(),
+            tls_addr: config.data_plane_tls_addr,
         };
         Some(
             Worker::start(config.data_plane_addr, config.data_plane_threads, opts)
@@ -596,6 +664,9 @@ pub async fn run_control_plane(config: Config, embedded_worker: bool) -> anyhow:
             w.addr,
             w.addr.port()
         );
+        if let Some(t) = w.tls_addr {
+            println!("  custom domains over HTTPS on {t}");
+        }
         if let Some(m) = w.metrics_addr {
             println!("  worker metrics on http://{m}/metrics");
         }
@@ -632,6 +703,7 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
             trusted_proxies: config.trusted_proxies.clone(),
             cache_stage_limit: config.cache_max_bytes,
             rate_limit_redis: config.rate_limit_redis.clone(),
+            tls_addr: config.data_plane_tls_addr,
         },
     )
     .await?;
@@ -639,6 +711,9 @@ pub async fn run_worker(config: Config, worker_id: Option<String>) -> anyhow::Re
         "Gatehouse worker {} serving on http://{}",
         worker.worker_id, worker.addr
     );
+    if let Some(t) = worker.tls_addr {
+        println!("  custom domains over HTTPS on {t}");
+    }
     shutdown_signal().await;
     worker.drain().await;
     Ok(())

@@ -60,6 +60,8 @@ pub struct Config {
     pub max_db_connections: u32,
     /// Where the data plane (a worker, or `serve`'s embedded one) listens.
     pub data_plane_addr: SocketAddr,
+    /// Where a worker serves custom domains over TLS (none: no TLS listener).
+    pub data_plane_tls_addr: Option<SocketAddr>,
     /// Where a worker serves its Prometheus metrics (`None`: nowhere), and whether that address
     /// was given (a default one already taken is skipped with a warning, as when two workers
     /// run on one machine).
@@ -101,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
             .field("management_addr", &self.management_addr)
             .field("data_plane_addr", &self.data_plane_addr)
+            .field("data_plane_tls_addr", &self.data_plane_tls_addr)
             .field("data_plane_threads", &self.data_plane_threads)
             .field("metrics_addr", &self.metrics_addr)
             .field("data_dir", &self.data_dir)
@@ -163,6 +166,13 @@ impl Config {
                 .parse()
                 .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
                     name: "GATEHOUSE_DATA_PLANE_ADDR",
+                    reason: e.to_string(),
+                })?,
+            data_plane_tls_addr: get("GATEHOUSE_DATA_PLANE_TLS_ADDR")
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+                    name: "GATEHOUSE_DATA_PLANE_TLS_ADDR",
                     reason: e.to_string(),
                 })?,
             metrics_addr: match get("GATEHOUSE_METRICS_ADDR") {

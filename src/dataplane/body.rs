@@ -11,6 +11,8 @@ use http_body::{Frame, SizeHint};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
+use crate::dataplane::server::transport::Transport;
+
 use crate::dataplane::h1::Chunked;
 
 pub struct RequestBody {
@@ -28,12 +30,12 @@ enum Kind {
 /// buffer while it does, and hands it back (with whatever followed the body) once read to the
 /// end; a body dropped before then leaves the connection unusable, and it is closed.
 struct Streaming {
-    stream: Arc<TcpStream>,
+    stream: Arc<Transport>,
     buf: BytesMut,
     framing: Framing,
     give_back: Option<oneshot::Sender<BytesMut>>,
     /// How much of a `100 Continue` the client waits for is sent: it goes out when the body is
-    /// first read (`None` once sent, or when the client does not wait for one).
+    /// first read (`None` once sent and flushed, or when the client does not wait for one).
     go_ahead: Option<usize>,
     /// The whole body must have arrived by then.
     deadline: tokio::time::Instant,
@@ -61,7 +63,7 @@ impl RequestBody {
     /// `deadline`, of which `buf` holds the first bytes; `go_ahead`: the client waits for a
     /// `100 Continue` before sending it. The receiver gets the buffer back when the body is done.
     pub fn streaming(
-        stream: Arc<TcpStream>,
+        stream: Arc<Transport>,
         buf: BytesMut,
         length: Option<u64>,
         go_ahead: bool,
@@ -97,13 +99,15 @@ impl Streaming {
     /// Sends the `100 Continue` the client waits for, if it does.
     fn poll_go_ahead(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while let Some(sent) = self.go_ahead {
-            match self.stream.try_write(&CONTINUE[sent..]) {
+            if sent == CONTINUE.len() {
+                // Over TLS, the records may still be rustls's: the client waits for them.
+                std::task::ready!(self.stream.poll_flush(cx))?;
+                self.go_ahead = None;
+                break;
+            }
+            match std::task::ready!(self.stream.poll_write(cx, &CONTINUE[sent..])) {
                 Ok(0) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
-                Ok(n) if sent + n == CONTINUE.len() => self.go_ahead = None,
                 Ok(n) => self.go_ahead = Some(sent + n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::task::ready!(self.stream.poll_write_ready(cx))?;
-                }
                 Err(e) => return Poll::Ready(Err(e)),
             }
         }
@@ -156,7 +160,7 @@ impl Streaming {
                     Err(e) => return Poll::Ready(Some(Err(Error::new(ErrorKind::InvalidData, e)))),
                 },
             }
-            let filled = match poll_fill(&self.stream, &mut self.buf, cx) {
+            let filled = match self.stream.poll_fill(&mut self.buf, cx) {
                 Poll::Ready(filled) => filled,
                 Poll::Pending => return self.poll_deadline(cx),
             };
@@ -213,15 +217,16 @@ impl http_body::Body for RequestBody {
 /// The room a read gets.
 pub const READ_SIZE: usize = 8 << 10;
 
-/// Reads what the client sent into `buf`; 0 at its end. Shared by the connection, for heads, and by
-/// streamed bodies, which read the same socket through their own handle.
+/// Reads what the client sent on a TCP connection into `buf`; 0 at its end. Shared by the
+/// connection, for heads, and by streamed bodies, which read the same socket through their own
+/// handle ([`Transport::poll_fill`]).
 ///
 /// A read that leaves room in the buffer has drained the socket, and its readiness is cleared
 /// with it, as tokio's own `poll_read` does: the next read then waits for the runtime to see
 /// more arrive, instead of trying at once and finding nothing. Reading right after each answer
 /// found nothing (EAGAIN) on most requests; those syscalls and the wakeups around them cost a
 /// fifth of the throughput of a proxied request.
-pub fn poll_fill(
+pub fn poll_fill_tcp(
     stream: &TcpStream,
     buf: &mut BytesMut,
     cx: &mut Context<'_>,

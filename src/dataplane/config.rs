@@ -35,6 +35,8 @@ pub struct RuntimeConfig {
 pub struct DomainRuntime {
     /// Its mappings, the longest base path first (the empty one last).
     pub mappings: Vec<ApiMapping>,
+    /// Whether it takes only clients with a certificate its truststore vouches for.
+    pub mutual_tls: bool,
 }
 
 impl DomainRuntime {
@@ -435,7 +437,11 @@ impl RuntimeConfig {
             .map(|d| {
                 let mut mappings = d.mappings.clone();
                 mappings.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
-                (d.domain_name.to_ascii_lowercase(), DomainRuntime { mappings })
+                let runtime = DomainRuntime {
+                    mappings,
+                    mutual_tls: d.truststore.is_some(),
+                };
+                (d.domain_name.to_ascii_lowercase(), runtime)
             })
             .collect();
         Ok(Self {

@@ -371,6 +371,8 @@ pub struct RequestFields<'r> {
 pub struct Peer {
     text: std::sync::Arc<str>,
     listen_port: u16,
+    /// What the connection's TLS established, on a TLS listener.
+    tls: Option<Arc<crate::tls::TlsSession>>,
 }
 
 impl Peer {
@@ -379,7 +381,18 @@ impl Peer {
         Self {
             text: ip_string(addr.ip()).into(),
             listen_port,
+            tls: None,
         }
+    }
+
+    /// The client of a TLS connection that established `session`.
+    pub fn with_tls(mut self, session: crate::tls::TlsSession) -> Self {
+        self.tls = Some(Arc::new(session));
+        self
+    }
+
+    pub fn tls(&self) -> Option<&crate::tls::TlsSession> {
+        self.tls.as_deref()
     }
 
     pub fn as_str(&self) -> &str {

@@ -59,6 +59,8 @@ pub struct Subscriber {
     caches: Arc<crate::dataplane::cache::ResponseCaches>,
     /// The WebSocket connections the worker holds, for messages other workers deliver.
     websockets: Option<Arc<crate::dataplane::websocket::Registry>>,
+    /// The TLS configurations of the custom domains, for a worker with a TLS listener.
+    tls: Option<Arc<ArcSwap<crate::tls::TlsDomains>>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -101,6 +103,22 @@ impl Subscriber {
             limiters: None,
             caches: Arc::default(),
             websockets: None,
+            tls: None,
+        }
+    }
+
+    /// Keeps `tls` holding the custom domains' TLS configurations.
+    pub fn with_tls(mut self, tls: Arc<ArcSwap<crate::tls::TlsDomains>>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Makes the domains' TLS configurations again, when they changed (or `always`).
+    fn refresh_tls(&self, domains: &[DomainRoute], always: bool) {
+        if let Some(tls) = &self.tls
+            && (always || domains != self.domains.as_slice())
+        {
+            tls.store(Arc::new(crate::tls::TlsDomains::build(domains)));
         }
     }
 
@@ -171,6 +189,7 @@ impl Subscriber {
             &self.caches,
         )?;
         self.runtime.store(Arc::new(runtime));
+        self.refresh_tls(&cached.domains, true);
         self.compiled = compiled;
         self.callers = cached.callers;
         self.domains = cached.domains;
@@ -314,6 +333,7 @@ impl Subscriber {
         match self.prepare(revision, &stages, &callers, &domains).await {
             Ok((runtime, compiled, left_out, kept, broken)) => {
                 self.runtime.store(Arc::new(runtime));
+                self.refresh_tls(&domains, self.revision == 0);
                 self.compiled = compiled;
                 self.broken = broken;
                 // A stage kept on its last good deployment stays so until the control plane

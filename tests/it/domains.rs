@@ -614,3 +614,348 @@ async fn workers_route_a_custom_domain_by_its_longest_base_path() {
         .unwrap();
     assert_eq!(direct.status(), 200);
 }
+
+/// A certificate authority that issues server and client certificates.
+struct Ca {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let issuer =
+            rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
+        Self { issuer }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `names` (a client's when `client`), and its key, PEM.
+    fn issue(&self, names: &[&str], client: bool) -> (String, String) {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
+        params.extended_key_usages = vec![if client {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// Runs `gatehouse certificates ARGS` on the test app's database; its standard output.
+async fn gatehouse_certificates(app: &TestApp, args: &[&str]) -> String {
+    let url = crate::helpers::db::with_database(crate::helpers::db::admin_url().await, &app.db);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("certificates")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("GATEHOUSE_CERTIFICATE_KEY", CERTIFICATE_KEY)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// One request over TLS to `addr`, naming `sni` in the handshake and `host` in the request,
+/// trusting `ca`, presenting `client` (certificate and key) when given; the answer's status
+/// and body, or the error of the handshake or the exchange.
+async fn over_tls(
+    addr: std::net::SocketAddr,
+    sni: &str,
+    host: &str,
+    path: &str,
+    ca: &str,
+    client: Option<&(String, String)>,
+) -> Result<(u16, String), String> {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match client {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
+    let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    tls.read_to_end(&mut answer).await.map_err(|e| e.to_string())?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an answer: {answer:?}"))?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[tokio::test]
+async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let dir = std::env::temp_dir().join(format!("gatehouse-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // The domains' certificate, from a CA of their own; the CA of the clients; a stranger's.
+    let server_ca = Ca::new("Server CA");
+    let (cert, key) = server_ca.issue(&["api.example.com", "mtls.example.com"], false);
+    let client_ca = Ca::new("Client CA");
+    let client = client_ca.issue(&["alice.example.com"], true);
+    let stranger = Ca::new("Stranger CA").issue(&["mallory.example.com"], true);
+
+    let arn = gatehouse_certificates(
+        &app,
+        &[
+            "import",
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            REGION,
+            "--cert",
+            &write("cert.pem", &cert),
+            "--key",
+            &write("key.pem", &key),
+        ],
+    )
+    .await;
+    assert!(
+        arn.starts_with(&format!("arn:aws:acm:{REGION}:{ACCOUNT}:certificate/")),
+        "{arn}"
+    );
+    gatehouse_certificates(
+        &app,
+        &[
+            "import-truststore",
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            REGION,
+            "--uri",
+            "s3://trust/clients.pem",
+            "--pem",
+            &write("clients.pem", &client_ca.pem()),
+        ],
+    )
+    .await;
+    // The key is kept sealed: nothing of it is in the database as text.
+    let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT sealed_key FROM certificates WHERE arn = $1")
+        .bind(&arn)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    let body = key.lines().nth(1).unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains(body));
+
+    let api = TestApi::create(&c, "shop").await;
+    api.mock("/pets", "GET", r#"{"pets": "$context.domainName"}"#)
+        .await;
+    api.deploy("prod").await;
+    let uncovered = c
+        .create_domain_name()
+        .domain_name("other.example.com")
+        .regional_certificate_arn(&arn)
+        .endpoint_configuration(regional())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err_of(uncovered).1,
+        "The domain name to be created is not covered by the provided certificate."
+    );
+    let untrusted_store = c
+        .create_domain_name()
+        .domain_name("mtls.example.com")
+        .regional_certificate_arn(&arn)
+        .endpoint_configuration(regional())
+        .mutual_tls_authentication(
+            aws_sdk_apigateway::types::MutualTlsAuthenticationInput::builder()
+                .truststore_uri("s3://trust/missing.pem")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(untrusted_store).0, "BadRequestException");
+    for (name, truststore) in [
+        ("api.example.com", None),
+        ("mtls.example.com", Some("s3://trust/clients.pem")),
+    ] {
+        let created = c
+            .create_domain_name()
+            .domain_name(name)
+            .regional_certificate_arn(&arn)
+            .endpoint_configuration(regional())
+            .set_mutual_tls_authentication(truststore.map(|uri| {
+                aws_sdk_apigateway::types::MutualTlsAuthenticationInput::builder()
+                    .truststore_uri(uri)
+                    .build()
+            }))
+            .send()
+            .await
+            .unwrap();
+        if truststore.is_some() {
+            assert_eq!(
+                created.mutual_tls_authentication().unwrap().truststore_uri(),
+                Some("s3://trust/clients.pem")
+            );
+        }
+        c.create_base_path_mapping()
+            .domain_name(name)
+            .rest_api_id(&api.id)
+            .stage("prod")
+            .send()
+            .await
+            .unwrap();
+    }
+    let worker = WorkerBuilder::new(&app.control_plane_url()).tls().start().await;
+    let tls_addr = worker.tls_addr.unwrap();
+    assert!(serving(&worker, &api.id, "prod").await);
+    let ca = server_ca.pem();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            over_tls(tls_addr, "api.example.com", "api.example.com", "/pets", &ca, None)
+                .await
+                .is_ok()
+        })
+        .await,
+        "the domain comes to be served over TLS"
+    );
+    let (status, body) = over_tls(tls_addr, "api.example.com", "api.example.com", "/pets", &ca, None)
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"pets": "api.example.com"}"#));
+
+    // A name no domain has fails the handshake.
+    assert!(
+        over_tls(
+            tls_addr,
+            "nope.example.com",
+            "nope.example.com",
+            "/pets",
+            &ca,
+            None
+        )
+        .await
+        .is_err()
+    );
+
+    // Mutual TLS: a client of the truststore's CA is served; one without a certificate is
+    // refused 403; a stranger's certificate fails the handshake.
+    let (status, _) = over_tls(
+        tls_addr,
+        "mtls.example.com",
+        "mtls.example.com",
+        "/pets",
+        &ca,
+        Some(&client),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = over_tls(
+        tls_addr,
+        "mtls.example.com",
+        "mtls.example.com",
+        "/pets",
+        &ca,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    assert!(
+        over_tls(
+            tls_addr,
+            "mtls.example.com",
+            "mtls.example.com",
+            "/pets",
+            &ca,
+            Some(&stranger)
+        )
+        .await
+        .is_err_and(|e| !e.starts_with("not an answer")),
+        "an untrusted client certificate fails the handshake"
+    );
+    // A connection made for another name does not carry requests to the mutual-TLS domain,
+    // nor does plain HTTP.
+    let (status, _) = over_tls(
+        tls_addr,
+        "api.example.com",
+        "mtls.example.com",
+        "/pets",
+        &ca,
+        Some(&client),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+    let plain = reqwest::Client::builder()
+        .resolve("mtls.example.com", worker.addr)
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://mtls.example.com:{}/pets", worker.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 403);
+
+    // The CLI lists what it imported, and refuses to delete a certificate a domain presents.
+    let listed = gatehouse_certificates(&app, &["list"]).await;
+    assert!(
+        listed.contains(&arn) && listed.contains("api.example.com"),
+        "{listed}"
+    );
+    let url = crate::helpers::db::with_database(crate::helpers::db::admin_url().await, &app.db);
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["certificates", "delete", &arn])
+        .env("DATABASE_URL", url)
+        .env("GATEHOUSE_CERTIFICATE_KEY", CERTIFICATE_KEY)
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -95,6 +95,10 @@ pub fn event(
         },
         "isBase64Encoded": false,
     });
+    // A mutual-TLS client's certificate.
+    if let Some(cert) = ctx.source.tls().and_then(|t| t.client_cert.as_ref()) {
+        e["requestContext"]["authentication"] = json!({"clientCert": cert});
+    }
     // A Lambda authorizer's context, as AWS hands it on (values as the function gave them).
     if let Some(a) = ctx.authorizer.as_deref().filter(|a| a.claims.is_none()) {
         let context: Map<String, Value> = a.context.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

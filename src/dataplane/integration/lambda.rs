@@ -284,6 +284,10 @@ pub fn event(
         "body": body_value,
         "isBase64Encoded": binary,
     });
+    // A mutual-TLS client's certificate.
+    if let Some(cert) = ctx.source.tls().and_then(|t| t.client_cert.as_ref()) {
+        e["requestContext"]["identity"]["clientCert"] = json!(cert);
+    }
     if let Some(authorizer) = authorizer_of(ctx) {
         e["requestContext"]["authorizer"] = authorizer;
     }

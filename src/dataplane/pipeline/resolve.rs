@@ -30,6 +30,17 @@ pub fn stage<'r>(
             host.into()
         };
         if let Some(domain) = config.domain(&host) {
+            // A domain of mutual TLS takes only a client that showed a certificate its
+            // truststore vouches for, in a handshake for this very name (a connection made
+            // for another domain does not carry requests to this one).
+            if domain.mutual_tls
+                && !ctx
+                    .source
+                    .tls()
+                    .is_some_and(|t| t.client_cert.is_some() && t.server_name == *host)
+            {
+                return Err(GatewayError::forbidden());
+            }
             return through_domain(config, domain, ctx);
         }
     }

@@ -20,11 +20,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, StatusCode, Version};
 use http_body::Body as _;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::dataplane::body::{READ_SIZE, RequestBody, poll_fill};
+use super::transport::Transport;
+use crate::dataplane::body::{READ_SIZE, RequestBody};
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
@@ -41,8 +41,8 @@ const COALESCED_BODY: usize = 16 << 10;
 /// How long a closing connection waits for the client to close its side.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Serves the connection `stream` from `remote`, made to our `port`.
-pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPlane) {
+/// Serves the connection `stream` from `peer` (at `remote`).
+pub async fn serve(stream: Transport, remote: SocketAddr, peer: Peer, dp: &DataPlane) {
     let mut conn = Conn {
         stream: Arc::new(stream),
         rbuf: BytesMut::with_capacity(READ_SIZE),
@@ -52,7 +52,7 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPl
         now: std::time::Instant::now(),
         waited: false,
     };
-    match conn.run(dp, Peer::new(remote, port)).await {
+    match conn.run(dp, peer).await {
         Ok(None) => {}
         // A WebSocket upgrade: the connection is the session's from here. Nothing else holds
         // the socket (an upgrade request has no body to stream).
@@ -76,10 +76,10 @@ pub async fn serve(stream: TcpStream, remote: SocketAddr, port: u16, dp: &DataPl
 /// resets it, and a reset can discard what the client has not read yet. The write side shuts
 /// down first; what the client still sends is read and dropped until it closes too, for a
 /// moment and a megabyte at most.
-async fn linger(stream: &TcpStream) {
-    if socket2::SockRef::from(stream)
-        .shutdown(std::net::Shutdown::Write)
-        .is_err()
+async fn linger(stream: &Transport) {
+    if tokio::time::timeout(LINGER, stream.shutdown_write())
+        .await
+        .map_or(true, |r| r.is_err())
     {
         return;
     }
@@ -88,7 +88,7 @@ async fn linger(stream: &TcpStream) {
         let mut left = 1usize << 20;
         while left > 0 {
             scratch.clear();
-            match std::future::poll_fn(|cx| poll_fill(stream, &mut scratch, cx)).await {
+            match std::future::poll_fn(|cx| stream.poll_fill(&mut scratch, cx)).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => left = left.saturating_sub(n),
             }
@@ -98,7 +98,7 @@ async fn linger(stream: &TcpStream) {
 }
 
 struct Conn {
-    stream: Arc<TcpStream>,
+    stream: Arc<Transport>,
     /// Bytes read and not yet used: the next request's head, or a pipelined request.
     rbuf: BytesMut,
     /// The answer being written.
@@ -265,7 +265,7 @@ impl Conn {
     /// Reads more of the request into the buffer; 0 when the client has closed its side.
     async fn fill_before(&mut self, deadline: Instant) -> Result<usize, ConnError> {
         std::future::poll_fn(|cx| {
-            if let Poll::Ready(r) = poll_fill(&self.stream, &mut self.rbuf, cx) {
+            if let Poll::Ready(r) = self.stream.poll_fill(&mut self.rbuf, cx) {
                 return Poll::Ready(r.map_err(ConnError::from));
             }
             // Armed once per connection and moved forward only when it fires early: resetting
@@ -421,22 +421,35 @@ impl Conn {
     /// time (on the connection's timer: `tokio::time::timeout` would make every answer's
     /// future carry a timer entry of its own).
     async fn write_all_of(&mut self, mut data: &[u8]) -> Result<(), ConnError> {
+        let tls = matches!(*self.stream, Transport::Tls(_));
         while !data.is_empty() {
-            match self.stream.try_write(data) {
-                Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()),
-                Ok(n) => data = &data[n..],
+            let sent = match self.stream.try_write(data) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     self.waited = true;
                     let deadline = Instant::now() + self.timeouts.write;
                     let (stream, timer) = (&self.stream, &mut self.timer);
-                    std::future::poll_fn(|cx| match stream.poll_write_ready(cx) {
-                        Poll::Ready(ready) => Poll::Ready(ready.map_err(ConnError::from)),
+                    std::future::poll_fn(|cx| match stream.poll_write(cx, data) {
+                        Poll::Ready(sent) => Poll::Ready(sent.map_err(ConnError::from)),
                         Poll::Pending => timer.poll_passed(deadline, cx).map(|()| Err(ConnError::TimedOut)),
                     })
-                    .await?;
+                    .await?
                 }
-                Err(e) => return Err(e.into()),
+                sent => sent?,
+            };
+            if sent == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
             }
+            data = &data[sent..];
+        }
+        if tls {
+            // What rustls still holds goes out before the answer counts as sent.
+            let deadline = Instant::now() + self.timeouts.write;
+            let (stream, timer) = (&self.stream, &mut self.timer);
+            std::future::poll_fn(|cx| match stream.poll_flush(cx) {
+                Poll::Ready(done) => Poll::Ready(done.map_err(ConnError::from)),
+                Poll::Pending => timer.poll_passed(deadline, cx).map(|()| Err(ConnError::TimedOut)),
+            })
+            .await?;
         }
         Ok(())
     }

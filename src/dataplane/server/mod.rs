@@ -8,15 +8,19 @@
 
 mod conn;
 mod date;
+pub mod transport;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use arc_swap::ArcSwap;
+use tokio::net::{TcpListener, TcpStream};
 
+use super::context::Peer;
 use super::state::DataPlane;
+use crate::tls::{ClientCert, TlsDomains, TlsSession};
 
 /// Open client connections one data-plane thread holds at most.
 pub const MAX_CONNECTIONS_PER_THREAD: usize = 16_384;
@@ -31,9 +35,86 @@ pub async fn serve(
     dp: Arc<DataPlane>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    tokio::pin!(shutdown);
     // The port clients connect to (`X-Forwarded-Port`).
     let port = listener.local_addr()?.port();
+    accept(listener, shutdown, move |stream, remote| {
+        let dp = dp.clone();
+        async move {
+            conn::serve(stream.into(), remote, Peer::new(remote, port), &dp).await;
+        }
+    })
+    .await
+}
+
+/// How long a client has to complete its TLS handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// Serves the data plane over TLS on `listener` until `shutdown` resolves: each connection's
+/// configuration is its custom domain's, chosen by the name the client asks for (SNI). A
+/// client that names no domain served over TLS is refused in the handshake.
+pub async fn serve_tls(
+    listener: TcpListener,
+    dp: Arc<DataPlane>,
+    domains: Arc<ArcSwap<TlsDomains>>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let port = listener.local_addr()?.port();
+    accept(listener, shutdown, move |stream, remote| {
+        let (dp, domains) = (dp.clone(), domains.clone());
+        async move {
+            let Some((stream, session)) = handshake(stream, &domains).await else {
+                return;
+            };
+            let peer = Peer::new(remote, port).with_tls(session);
+            conn::serve(stream.into(), remote, peer, &dp).await;
+        }
+    })
+    .await
+}
+
+/// The TLS handshake of a connection, in the configuration of the domain it names.
+async fn handshake(
+    stream: TcpStream,
+    domains: &ArcSwap<TlsDomains>,
+) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, TlsSession)> {
+    let hello = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+    let start = tokio::time::timeout(HANDSHAKE, hello).await.ok()?.ok()?;
+    let name = start.client_hello().server_name()?.to_ascii_lowercase();
+    let config = domains.load().config(&name)?;
+    let stream = match tokio::time::timeout(HANDSHAKE, start.into_stream(config)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, server.name = %name, "TLS handshake failed");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let client_cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|c| ClientCert::of(c));
+    Some((
+        stream,
+        TlsSession {
+            server_name: name,
+            client_cert,
+        },
+    ))
+}
+
+/// Accepts connections on `listener`, each served by `handle` on a task of its own, until
+/// `shutdown` resolves; then waits for them to finish.
+async fn accept<F>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    handle: impl Fn(TcpStream, SocketAddr) -> F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    tokio::pin!(shutdown);
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_THREAD));
     loop {
         // A bounded number of connections per thread: at the bound, accepting waits for one to end.
@@ -57,10 +138,10 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let dp = dp.clone();
+        let served = handle(stream, remote);
         tokio::spawn(async move {
             let _permit = permit;
-            conn::serve(stream, remote, port, &dp).await;
+            served.await;
         });
     }
     // The listener goes first: with `SO_REUSEPORT`, the kernel would still queue new

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Instant, SystemTime};
 
+use crate::dataplane::server::transport::Transport;
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode};
@@ -209,7 +209,7 @@ async fn admit(
 }
 
 /// Serves the connection: `leftover` is what the client sent after its upgrade request.
-pub async fn serve(dp: &DataPlane, mut stream: TcpStream, leftover: BytesMut, upgrade: Upgrade) {
+pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, upgrade: Upgrade) {
     let Upgrade {
         parts,
         fields,
@@ -598,7 +598,7 @@ async fn route_message<'a>(
 }
 
 /// Refuses the handshake with the `$connect` integration's status.
-async fn refuse(stream: &mut TcpStream, status: u16, body: &[u8]) {
+async fn refuse(stream: &mut Transport, status: u16, body: &[u8]) {
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())

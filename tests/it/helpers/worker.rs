@@ -18,6 +18,7 @@ pub struct WorkerBuilder {
     timeouts: ClientTimeouts,
     trusted_proxies: Vec<gatehouse::iam::Cidr>,
     rate_limit_redis: Option<String>,
+    tls: bool,
 }
 
 impl WorkerBuilder {
@@ -29,7 +30,14 @@ impl WorkerBuilder {
             timeouts: ClientTimeouts::default(),
             trusted_proxies: vec![],
             rate_limit_redis: None,
+            tls: false,
         }
+    }
+
+    /// Serves custom domains over TLS too, on an ephemeral port ([`Worker::tls_addr`]).
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
     }
 
     /// Keeps its configuration in `dir` (and starts from it when the control plane is away).
@@ -85,6 +93,7 @@ impl WorkerBuilder {
                 trusted_proxies: self.trusted_proxies,
                 cache_stage_limit: gatehouse::dataplane::cache::DEFAULT_STAGE_LIMIT,
                 rate_limit_redis: self.rate_limit_redis,
+                tls_addr: self.tls.then(|| "127.0.0.1:0".parse().unwrap()),
             },
         )
         .await

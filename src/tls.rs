@@ -1,0 +1,267 @@
+//! Certificates and TLS for custom domains: what an imported certificate covers (checked when
+//! it is imported), each domain's rustls server configuration (its certificate, the TLS
+//! versions its security policy allows, its truststore of mutual TLS), chosen by the SNI a
+//! client sends, and what a client certificate shows an integration (`clientCert`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ServerConfig, WebPkiClientVerifier};
+use serde::Serialize;
+
+use crate::domain::domain_name::DomainRoute;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The certificates of a PEM chain, the domain's own first.
+pub fn parse_chain(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let chain = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("Unable to parse certificate: {e}"))?;
+    if chain.is_empty() {
+        return Err("Unable to parse certificate: no CERTIFICATE block".into());
+    }
+    Ok(chain)
+}
+
+pub fn parse_key(pem: &str) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| format!("Unable to parse the private key: {e}"))
+}
+
+/// What an imported certificate covers, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFacts {
+    /// Its DNS names (subject alternative names, else its common name).
+    pub names: Vec<String>,
+    /// Seconds since the epoch.
+    pub not_after: i64,
+}
+
+/// Checks that `key_pem` is the private key of the first certificate of `chain_pem`, and says
+/// what the certificate covers.
+pub fn describe(chain_pem: &str, key_pem: &str) -> Result<CertificateFacts, String> {
+    let chain = parse_chain(chain_pem)?;
+    let key = parse_key(key_pem)?;
+    rustls::sign::CertifiedKey::from_der(chain.clone(), key, &provider())
+        .map_err(|e| format!("the private key is not the certificate's: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&chain[0])
+        .map_err(|e| format!("Unable to parse certificate: {e}"))?;
+    let mut names: Vec<String> = match cert.subject_alternative_name() {
+        Ok(Some(san)) => san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    };
+    if names.is_empty() {
+        names.extend(
+            cert.subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok())
+                .map(str::to_ascii_lowercase),
+        );
+    }
+    Ok(CertificateFacts {
+        names,
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+/// The TLS versions a security policy allows: TLS 1.3 alone for AWS's `*TLS13_1_3*`
+/// policies, else 1.2 and 1.3 (TLS_1_0's 1.0 and 1.1 are not offered: rustls has neither).
+fn versions(policy: &str) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    static TLS12_UP: [&rustls::SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS12, &rustls::version::TLS13];
+    if policy.contains("TLS13_1_3") {
+        &TLS13_ONLY
+    } else {
+        &TLS12_UP
+    }
+}
+
+/// A domain's server configuration: its certificate, its policy's versions, and with a
+/// truststore a verifier of client certificates. A client may present none (the request is
+/// then refused 403, as AWS does); one the truststore does not vouch for fails the handshake.
+fn server_config(d: &DomainRoute) -> Result<ServerConfig, String> {
+    let cert = d.certificate.as_ref().ok_or("its certificate is not imported")?;
+    let chain = parse_chain(&cert.chain_pem)?;
+    let key = parse_key(&cert.key_pem)?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(versions(&d.security_policy))
+        .map_err(|e| e.to_string())?;
+    let builder = match &d.truststore {
+        Some(pem) => {
+            let mut roots = RootCertStore::empty();
+            for c in parse_chain(pem)? {
+                roots.add(c).map_err(|e| format!("the truststore: {e}"))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| format!("the truststore: {e}"))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Every domain's TLS configuration, by name (a wildcard one as `*.{parent}`).
+#[derive(Default)]
+pub struct TlsDomains {
+    by_name: HashMap<String, Arc<ServerConfig>>,
+}
+
+impl TlsDomains {
+    /// The configurations of `domains`; one that cannot be made (no certificate imported, a
+    /// bad truststore) is logged and left out: its domain is then served over plain HTTP only.
+    pub fn build(domains: &[DomainRoute]) -> Self {
+        let by_name = domains
+            .iter()
+            .filter_map(|d| match server_config(d) {
+                Ok(c) => Some((d.domain_name.clone(), Arc::new(c))),
+                Err(e) => {
+                    tracing::warn!(domain.name = %d.domain_name, error = %e, "the domain is not served over TLS");
+                    None
+                }
+            })
+            .collect();
+        Self { by_name }
+    }
+
+    /// The configuration for the name a client asked for.
+    pub fn config(&self, server_name: &str) -> Option<Arc<ServerConfig>> {
+        self.by_name.get(server_name).cloned().or_else(|| {
+            let (_, parent) = server_name.split_once('.')?;
+            self.by_name.get(&format!("*.{parent}")).cloned()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// What a TLS connection established: the name the client asked for and its certificate.
+#[derive(Debug)]
+pub struct TlsSession {
+    /// Lowercase.
+    pub server_name: String,
+    pub client_cert: Option<ClientCert>,
+}
+
+/// A client's certificate as AWS shows it to integrations (`clientCert`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientCert {
+    pub client_cert_pem: String,
+    #[serde(rename = "subjectDN")]
+    pub subject_dn: String,
+    #[serde(rename = "issuerDN")]
+    pub issuer_dn: String,
+    pub serial_number: String,
+    pub validity: Validity,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Validity {
+    pub not_before: String,
+    pub not_after: String,
+}
+
+impl ClientCert {
+    /// The certificate `der` described; `None` when it cannot be read (rustls verified it, so
+    /// it can).
+    pub fn of(der: &[u8]) -> Option<Self> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        // OpenSSL's text form, as AWS writes dates: `May 28 12:30:02 2019 GMT`.
+        let date = |t: x509_parser::time::ASN1Time| {
+            chrono::DateTime::from_timestamp(t.timestamp(), 0)
+                .map(|d| d.format("%b %e %H:%M:%S %Y GMT").to_string())
+                .unwrap_or_default()
+        };
+        let pem = {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+            let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+            for line in b64.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+            pem
+        };
+        Some(Self {
+            client_cert_pem: pem,
+            subject_dn: cert.subject().to_string(),
+            issuer_dn: cert.issuer().to_string(),
+            serial_number: cert.raw_serial_as_string(),
+            validity: Validity {
+                not_before: date(cert.validity().not_before),
+                not_after: date(cert.validity().not_after),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(names: &[&str]) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    #[test]
+    fn certificates_say_what_they_cover_and_keys_must_match() {
+        let (cert, key) = self_signed(&["api.example.com", "*.example.org"]);
+        let facts = describe(&cert, &key).unwrap();
+        assert_eq!(facts.names, ["api.example.com", "*.example.org"]);
+        assert!(facts.not_after > chrono::Utc::now().timestamp());
+        let (_, other_key) = self_signed(&["x.example.com"]);
+        assert!(describe(&cert, &other_key).is_err());
+        assert!(describe("not a pem", &key).is_err());
+    }
+
+    #[test]
+    fn domains_are_chosen_by_name_or_wildcard() {
+        let (cert, key) = self_signed(&["*.example.com"]);
+        let route = |name: &str| DomainRoute {
+            domain_name: name.into(),
+            account_id: "000000000000".into(),
+            mappings: vec![],
+            security_policy: "TLS_1_2".into(),
+            certificate: Some(crate::domain::domain_name::CertifiedKey {
+                arn: "arn".into(),
+                chain_pem: cert.clone(),
+                key_pem: key.clone(),
+            }),
+            truststore: None,
+        };
+        let mut without = route("plain.example.net");
+        without.certificate = None;
+        let tls = TlsDomains::build(&[route("*.example.com"), without]);
+        assert!(tls.config("api.example.com").is_some());
+        assert!(tls.config("a.b.example.com").is_none());
+        assert!(tls.config("plain.example.net").is_none());
+    }
+}
