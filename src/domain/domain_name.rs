@@ -95,8 +95,15 @@ impl DomainName {
         }
     }
 
-    pub fn arn(&self, region: &str) -> String {
-        format!("arn:aws:apigateway:{region}::/domainnames/{}", self.domain_name)
+    /// Its ARN: a private domain's names its account and id, as AWS's do.
+    pub fn arn(&self, region: &str, account: &str) -> String {
+        match &self.domain_name_id {
+            Some(id) => format!(
+                "arn:aws:apigateway:{region}:{account}:/domainnames/{}+{id}",
+                self.domain_name
+            ),
+            None => format!("arn:aws:apigateway:{region}::/domainnames/{}", self.domain_name),
+        }
     }
 
     /// The name AWS would give the domain's endpoint: where its DNS record points.
@@ -109,12 +116,12 @@ impl DomainName {
     }
 
     /// `apigateway`'s shape.
-    pub fn v1(&self, region: &str) -> RestDomainName {
+    pub fn v1(&self, region: &str, account: &str) -> RestDomainName {
         let regional = self.is_regional();
         RestDomainName {
             domain_name: self.domain_name.clone(),
             domain_name_id: self.domain_name_id.clone(),
-            domain_name_arn: self.arn(region),
+            domain_name_arn: self.arn(region, account),
             certificate_name: self.certificate_name.clone(),
             certificate_arn: self.certificate_arn.clone(),
             certificate_upload_date: Some(self.certificate_upload_date),
@@ -142,11 +149,11 @@ impl DomainName {
     }
 
     /// `apigatewayv2`'s shape.
-    pub fn v2(&self, region: &str) -> DomainNameV2 {
+    pub fn v2(&self, region: &str, account: &str) -> DomainNameV2 {
         DomainNameV2 {
             api_mapping_selection_expression: "$request.basepath".into(),
             domain_name: self.domain_name.clone(),
-            domain_name_arn: self.arn(region),
+            domain_name_arn: self.arn(region, account),
             domain_name_configurations: vec![DomainNameConfiguration {
                 api_gateway_domain_name: Some(self.endpoint_name(region)),
                 certificate_arn: self.certificate().map(str::to_owned),
@@ -322,6 +329,19 @@ impl From<&ApiMapping> for ApiMappingV2 {
             stage: m.stage.clone(),
         }
     }
+}
+
+/// A VPC endpoint's access to a private domain (stored and answered; private APIs are not
+/// served).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainNameAccessAssociation {
+    pub domain_name_access_association_arn: String,
+    pub domain_name_arn: String,
+    pub access_association_source_type: String,
+    pub access_association_source: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Whether `name` is a domain name AWS accepts: labels of letters, digits and hyphens (not at

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 
 use super::error::decode;
 use super::{Page, PageRequest, RowLock, StoreError, Tenant, revision};
-use crate::domain::domain_name::{ApiMapping, DomainName, DomainRoute};
+use crate::domain::domain_name::{ApiMapping, DomainName, DomainNameAccessAssociation, DomainRoute};
 
 /// The live configuration's kind of change for domains.
 pub const CHANGE: &str = "domains";
@@ -80,8 +80,16 @@ pub async fn update(conn: &mut PgConnection, domain: &DomainName) -> Result<(), 
     changed(conn).await
 }
 
-/// Deletes a domain and its mappings.
+/// Deletes a domain, its mappings and its access associations.
 pub async fn delete(conn: &mut PgConnection, tenant: &Tenant, name: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM domain_access_associations WHERE account_id = $2 AND region = $3 AND domain_arn LIKE '%:/domainnames/' || $1 || '+%'",
+    )
+    .bind(name)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .execute(&mut *conn)
+    .await?;
     let done = sqlx::query("DELETE FROM domain_names WHERE name = $1 AND account_id = $2 AND region = $3")
         .bind(name)
         .bind(&tenant.account_id)
@@ -294,4 +302,66 @@ pub async fn mapped_protocols(
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
+/// Stores an access association; [`StoreError::AlreadyExists`] when its ARN is taken.
+pub async fn insert_association(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    a: &DomainNameAccessAssociation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO domain_access_associations (arn, account_id, region, domain_arn, doc) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&a.domain_name_access_association_arn)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(&a.domain_name_arn)
+    .bind(Json(a))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn associations(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    page: PageRequest,
+) -> Result<Page<DomainNameAccessAssociation>, StoreError> {
+    let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+        "SELECT seq, doc FROM domain_access_associations WHERE account_id = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(page.after_seq)
+    .bind(page.limit + 1)
+    .fetch_all(conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, doc)| Ok((seq, decode(doc)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+/// Deletes the tenant's association `arn`, when it is of `domain_arn` if one is given.
+pub async fn delete_association(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    arn: &str,
+    domain_arn: Option<&str>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM domain_access_associations WHERE arn = $1 AND account_id = $2 AND region = $3 AND ($4::text IS NULL OR domain_arn = $4)",
+    )
+    .bind(arn)
+    .bind(&tenant.account_id)
+    .bind(&tenant.region)
+    .bind(domain_arn)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

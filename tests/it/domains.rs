@@ -959,3 +959,96 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     assert!(!refused.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn private_domains_take_access_associations_and_sdks_are_not_generated() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let private = c
+        .create_domain_name()
+        .domain_name("private.example.com")
+        .certificate_arn(regional_cert())
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Private)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = private.domain_name_id().unwrap();
+    let arn = private.domain_name_arn().unwrap().to_owned();
+    assert_eq!(
+        arn,
+        format!("arn:aws:apigateway:{REGION}:{ACCOUNT}:/domainnames/private.example.com+{id}")
+    );
+    let created = c
+        .create_domain_name_access_association()
+        .domain_name_arn(&arn)
+        .access_association_source_type(aws_sdk_apigateway::types::AccessAssociationSourceType::Vpce)
+        .access_association_source("vpce-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap();
+    let association = created.domain_name_access_association_arn().unwrap().to_owned();
+    assert!(
+        association.ends_with("/vpcesource/vpce-0123456789abcdef0"),
+        "{association}"
+    );
+    let again = c
+        .create_domain_name_access_association()
+        .domain_name_arn(&arn)
+        .access_association_source_type(aws_sdk_apigateway::types::AccessAssociationSourceType::Vpce)
+        .access_association_source("vpce-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(again).0, "ConflictException");
+    let unknown = c
+        .create_domain_name_access_association()
+        .domain_name_arn(arn.replace("+", "+x"))
+        .access_association_source_type(aws_sdk_apigateway::types::AccessAssociationSourceType::Vpce)
+        .access_association_source("vpce-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(unknown).0, "NotFoundException");
+    let listed = c.get_domain_name_access_associations().send().await.unwrap();
+    assert_eq!(listed.items().len(), 1);
+    let theirs = app
+        .other_client()
+        .get_domain_name_access_associations()
+        .send()
+        .await
+        .unwrap();
+    assert!(theirs.items().is_empty());
+    c.reject_domain_name_access_association()
+        .domain_name_access_association_arn(&association)
+        .domain_name_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let gone = c
+        .delete_domain_name_access_association()
+        .domain_name_access_association_arn(&association)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(gone).0, "NotFoundException");
+
+    // No SDK types: each asked for is AWS's NotFound.
+    assert!(c.get_sdk_types().send().await.unwrap().items().is_empty());
+    let sdk_type = c.get_sdk_type().id("javascript").send().await.unwrap_err();
+    assert_eq!(err_of(sdk_type).0, "NotFoundException");
+    let api = TestApi::create(&c, "shop").await;
+    api.mock("/pets", "GET", "{}").await.deploy("prod").await;
+    let sdk = c
+        .get_sdk()
+        .rest_api_id(&api.id)
+        .stage_name("prod")
+        .sdk_type("javascript")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err_of(sdk).0, "NotFoundException");
+}

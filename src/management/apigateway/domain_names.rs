@@ -127,6 +127,8 @@ pub async fn create_domain_name(
     super::tags::check_tags(&tags)?;
     let endpoint_type = endpoint_type(req.endpoint_configuration.as_ref())?;
     let domain = DomainName {
+        // A private domain is known by its name and an id of its own.
+        domain_name_id: (endpoint_type == "PRIVATE").then(|| ids::random_id(8)),
         domain_name: name.to_ascii_lowercase(),
         endpoint_type,
         certificate_arn: req.certificate_arn.filter(|a| !a.is_empty()),
@@ -141,7 +143,6 @@ pub async fn create_domain_name(
         ownership_verification_certificate_arn: req.ownership_verification_certificate_arn,
         endpoint_access_mode: req.endpoint_access_mode,
         policy: req.policy,
-        domain_name_id: None,
         ip_address_type: req
             .endpoint_configuration
             .and_then(|c| c.ip_address_type)
@@ -153,7 +154,10 @@ pub async fn create_domain_name(
     domains::check_domain(&mut tx, &tenant, &domain).await?;
     domains::insert_domain(&mut tx, &tenant, &domain, exists).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(domain.v1(&tenant.region))))
+    Ok((
+        StatusCode::CREATED,
+        Json(domain.v1(&tenant.region, &tenant.account_id)),
+    ))
 }
 
 #[utoipa::path(
@@ -172,7 +176,7 @@ pub async fn get_domain_name(
 ) -> ApiResult<Json<RestDomainName>> {
     let mut conn = app.store.pool().acquire().await?;
     let d = find_domain(&mut conn, &tenant, &name, RowLock::None).await?;
-    Ok(Json(d.v1(&tenant.region)))
+    Ok(Json(d.v1(&tenant.region, &tenant.account_id)))
 }
 
 #[utoipa::path(
@@ -193,7 +197,11 @@ pub async fn get_domain_names(
     let found = store::list(&mut conn, &tenant, page).await?;
     Ok(Json(Listing {
         position: found.next.map(|n| n.to_string()),
-        items: found.items.iter().map(|d| d.v1(&tenant.region)).collect(),
+        items: found
+            .items
+            .iter()
+            .map(|d| d.v1(&tenant.region, &tenant.account_id))
+            .collect(),
     }))
 }
 
@@ -293,7 +301,7 @@ pub async fn update_domain_name(
     domains::check_domain(&mut tx, &tenant, &d).await?;
     store::update(&mut tx, &d).await?;
     tx.commit().await?;
-    Ok(Json(d.v1(&tenant.region)))
+    Ok(Json(d.v1(&tenant.region, &tenant.account_id)))
 }
 
 #[utoipa::path(

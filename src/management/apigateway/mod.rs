@@ -10,6 +10,7 @@ pub mod authorizers;
 pub mod client_certificates;
 pub mod deployments;
 pub mod documentation;
+pub mod domain_access;
 pub mod domain_names;
 pub mod gateway_responses;
 pub mod integrations;
@@ -20,6 +21,7 @@ pub mod patch;
 pub mod request_validators;
 pub mod resources;
 pub mod rest_apis;
+pub mod sdks;
 pub mod stages;
 pub mod tags;
 pub mod test_invoke;
@@ -167,6 +169,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
             dn::update_base_path_mapping,
             dn::delete_base_path_mapping
         ))
+        .routes(routes!(
+            domain_access::create_domain_name_access_association,
+            domain_access::get_domain_name_access_associations
+        ))
+        .routes(routes!(domain_access::delete_domain_name_access_association))
+        .routes(routes!(domain_access::reject_domain_name_access_association))
+        .routes(routes!(sdks::get_sdk_types))
+        .routes(routes!(sdks::get_sdk_type))
+        .routes(routes!(sdks::get_sdk))
         .routes(routes!(vl::create_vpc_link, vl::get_vpc_links))
         .routes(routes!(
             vl::get_vpc_link,

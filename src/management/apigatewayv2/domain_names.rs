@@ -147,7 +147,10 @@ pub async fn create_domain_name(
     domains::check_domain(&mut tx, &tenant, &d).await?;
     domains::insert_domain(&mut tx, &tenant, &d, exists).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(d.v2(&tenant.region))))
+    Ok((
+        StatusCode::CREATED,
+        Json(d.v2(&tenant.region, &tenant.account_id)),
+    ))
 }
 
 #[utoipa::path(
@@ -166,7 +169,7 @@ pub async fn get_domain_name(
 ) -> ApiResult<Json<DomainNameV2>> {
     let mut conn = app.store.pool().acquire().await?;
     let d = find_domain(&mut conn, &tenant, &name, RowLock::None).await?;
-    Ok(Json(d.v2(&tenant.region)))
+    Ok(Json(d.v2(&tenant.region, &tenant.account_id)))
 }
 
 #[utoipa::path(
@@ -191,7 +194,7 @@ pub async fn get_domain_names(
             .items
             .iter()
             .filter(|d| d.is_regional())
-            .map(|d| d.v2(&tenant.region))
+            .map(|d| d.v2(&tenant.region, &tenant.account_id))
             .collect(),
         next_token: found.next.map(|n| n.to_string()),
     }))
@@ -225,7 +228,7 @@ pub async fn update_domain_name(
     domains::check_domain(&mut tx, &tenant, &d).await?;
     store::update(&mut tx, &d).await?;
     tx.commit().await?;
-    Ok(Json(d.v2(&tenant.region)))
+    Ok(Json(d.v2(&tenant.region, &tenant.account_id)))
 }
 
 #[utoipa::path(
