@@ -432,14 +432,14 @@ async fn certificates_command(config: Config, action: CertificatesAction) -> any
             }
         }
         CertificatesAction::Delete { arn } => {
-            if let Some(domain) = gatehouse::store::domain_names::using_certificate(&mut conn, &arn).await? {
+            let used = certificates::delete(&mut conn, &arn)
+                .await
+                .with_context(|| format!("no certificate {arn}"))?;
+            if let Some(domain) = used {
                 anyhow::bail!(
                     "domain {domain} presents {arn}: delete the domain or give it another certificate first"
                 );
             }
-            certificates::delete(&mut conn, &arn)
-                .await
-                .with_context(|| format!("no certificate {arn}"))?;
             println!("deleted {arn}");
         }
     }

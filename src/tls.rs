@@ -102,6 +102,7 @@ fn server_config(d: &DomainRoute) -> Result<ServerConfig, String> {
         .with_protocol_versions(versions(&d.security_policy))
         .map_err(|e| e.to_string())?;
     let builder = match &d.truststore {
+        None if d.mutual_tls => return Err("its truststore is not imported".into()),
         Some(pem) => {
             let mut roots = RootCertStore::empty();
             for c in parse_chain(pem)? {
@@ -143,12 +144,16 @@ impl TlsDomains {
         Self { by_name }
     }
 
-    /// The configuration for the name a client asked for.
-    pub fn config(&self, server_name: &str) -> Option<Arc<ServerConfig>> {
-        self.by_name.get(server_name).cloned().or_else(|| {
-            let (_, parent) = server_name.split_once('.')?;
-            self.by_name.get(&format!("*.{parent}")).cloned()
-        })
+    /// The configuration for the name a client asked for, and the domain it is of (a
+    /// wildcard one as `*.{parent}`).
+    pub fn config(&self, server_name: &str) -> Option<(String, Arc<ServerConfig>)> {
+        if let Some(c) = self.by_name.get(server_name) {
+            return Some((server_name.to_owned(), c.clone()));
+        }
+        let (_, parent) = server_name.split_once('.')?;
+        let wildcard = format!("*.{parent}");
+        let c = self.by_name.get(&wildcard)?.clone();
+        Some((wildcard, c))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -156,11 +161,12 @@ impl TlsDomains {
     }
 }
 
-/// What a TLS connection established: the name the client asked for and its certificate.
+/// What a TLS connection established: the domain whose configuration it was made in and the
+/// client's certificate, which that domain's truststore vouched for.
 #[derive(Debug)]
 pub struct TlsSession {
-    /// Lowercase.
-    pub server_name: String,
+    /// The domain's name (`*.{parent}` for a wildcard one): the only one the connection serves.
+    pub domain: String,
     pub client_cert: Option<ClientCert>,
 }
 
@@ -255,12 +261,13 @@ mod tests {
                 chain_pem: cert.clone(),
                 key_pem: key.clone(),
             }),
+            mutual_tls: false,
             truststore: None,
         };
         let mut without = route("plain.example.net");
         without.certificate = None;
         let tls = TlsDomains::build(&[route("*.example.com"), without]);
-        assert!(tls.config("api.example.com").is_some());
+        assert_eq!(tls.config("api.example.com").unwrap().0, "*.example.com");
         assert!(tls.config("a.b.example.com").is_none());
         assert!(tls.config("plain.example.net").is_none());
     }

@@ -439,7 +439,7 @@ impl RuntimeConfig {
                 mappings.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
                 let runtime = DomainRuntime {
                     mappings,
-                    mutual_tls: d.truststore.is_some(),
+                    mutual_tls: d.mutual_tls,
                 };
                 (d.domain_name.to_ascii_lowercase(), runtime)
             })
@@ -453,15 +453,17 @@ impl RuntimeConfig {
     }
 
     /// The custom domain `host` names (lowercase, without its port): its own, else the
-    /// wildcard one of its parent.
-    pub fn domain(&self, host: &str) -> Option<&DomainRuntime> {
+    /// wildcard one of its parent; with its name (`*.{parent}` for a wildcard one).
+    pub fn domain(&self, host: &str) -> Option<(&str, &DomainRuntime)> {
         if self.domains.is_empty() {
             return None;
         }
-        self.domains.get(host).or_else(|| {
-            let (_, parent) = host.split_once('.')?;
-            self.domains.get(&format!("*.{parent}"))
-        })
+        if let Some((name, d)) = self.domains.get_key_value(host) {
+            return Some((name, d));
+        }
+        let (_, parent) = host.split_once('.')?;
+        let (name, d) = self.domains.get_key_value(&format!("*.{parent}"))?;
+        Some((name, d))
     }
 
     /// Whether any custom domain is served.

@@ -384,6 +384,10 @@ pub struct DomainRoute {
     /// The certificate the domain presents over TLS, when it was imported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertifiedKey>,
+    /// Whether the domain takes only clients with a certificate its truststore vouches for
+    /// (true even when the truststore cannot be found: the domain then takes none).
+    #[serde(default)]
+    pub mutual_tls: bool,
     /// The CAs whose client certificates the domain accepts (mutual TLS), PEM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truststore: Option<String>,

@@ -106,6 +106,13 @@ pub async fn check_domain(conn: &mut PgConnection, tenant: &Tenant, d: &DomainNa
             d.endpoint_type
         )));
     };
+    // Names are the fleet's: one account's wildcard domain and another's names under it
+    // would each take the other's traffic.
+    if store::overlaps_another_account(conn, tenant, &d.domain_name).await? {
+        return Err(ApiError::bad_request(
+            "The domain name you provided overlaps a wildcard domain name of another account.",
+        ));
+    }
     check_certificate(conn, tenant, d, arn, wanted_region).await?;
     if let Some(m) = &d.mutual_tls_authentication {
         if !d.is_regional() {

@@ -117,10 +117,11 @@ pub async fn import(
     super::domain_names::changed(conn).await
 }
 
-/// The tenant's certificate `arn`.
+/// The tenant's certificate `arn`, share-locked (a domain naming it keeps it from deletion
+/// until the domain's transaction ends).
 pub async fn get(conn: &mut PgConnection, account_id: &str, arn: &str) -> Result<Certificate, StoreError> {
     let (doc,): (serde_json::Value,) =
-        sqlx::query_as("SELECT doc FROM certificates WHERE arn = $1 AND account_id = $2")
+        sqlx::query_as("SELECT doc FROM certificates WHERE arn = $1 AND account_id = $2 FOR SHARE")
             .bind(arn)
             .bind(account_id)
             .fetch_optional(conn)
@@ -139,15 +140,26 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<(String, String, Certif
         .collect()
 }
 
-pub async fn delete(conn: &mut PgConnection, arn: &str) -> Result<(), StoreError> {
-    let done = sqlx::query("DELETE FROM certificates WHERE arn = $1")
+/// Deletes certificate `arn`, unless a domain presents it: then the domain's name is returned
+/// and nothing is deleted.
+pub async fn delete(conn: &mut PgConnection, arn: &str) -> Result<Option<String>, StoreError> {
+    let mut tx = sqlx::Acquire::begin(conn).await?;
+    let locked: Option<(String,)> = sqlx::query_as("SELECT arn FROM certificates WHERE arn = $1 FOR UPDATE")
         .bind(arn)
-        .execute(conn)
+        .fetch_optional(&mut *tx)
         .await?;
-    if done.rows_affected() == 0 {
+    if locked.is_none() {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    if let Some(domain) = super::domain_names::using_certificate(&mut tx, arn).await? {
+        return Ok(Some(domain));
+    }
+    sqlx::query("DELETE FROM certificates WHERE arn = $1")
+        .bind(arn)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(None)
 }
 
 /// Certificate `arn` of `account_id` with its key unsealed, for workers; `None` when it is

@@ -82,6 +82,8 @@ pub async fn update(conn: &mut PgConnection, domain: &DomainName) -> Result<(), 
 
 /// Deletes a domain, its mappings and its access associations.
 pub async fn delete(conn: &mut PgConnection, tenant: &Tenant, name: &str) -> Result<(), StoreError> {
+    let name = name.to_ascii_lowercase();
+    let name = name.as_str();
     sqlx::query(
         "DELETE FROM domain_access_associations WHERE account_id = $2 AND region = $3 AND domain_arn LIKE '%:/domainnames/' || $1 || '+%'",
     )
@@ -254,6 +256,7 @@ pub async fn routes(
                 .collect(),
             account_id,
             security_policy: domain.security_policy,
+            mutual_tls: domain.mutual_tls_authentication.is_some(),
             certificate,
             truststore,
         });
@@ -364,4 +367,35 @@ pub async fn delete_association(
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Whether another account has a domain that overlaps `name` through a wildcard: `*.{parent}`
+/// for a name under it, or a name under `name` when it is a wildcard.
+pub async fn overlaps_another_account(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    name: &str,
+) -> Result<bool, StoreError> {
+    let Some((first, parent)) = name.split_once('.') else {
+        return Ok(false);
+    };
+    let found: Vec<(String,)> = if first == "*" {
+        sqlx::query_as("SELECT name FROM domain_names WHERE account_id <> $1 AND right(name, length($2) + 1) = '.' || $2")
+            .bind(&tenant.account_id)
+            .bind(parent)
+            .fetch_all(conn)
+            .await?
+    } else {
+        sqlx::query_as("SELECT name FROM domain_names WHERE account_id <> $1 AND name = '*.' || $2")
+            .bind(&tenant.account_id)
+            .bind(parent)
+            .fetch_all(conn)
+            .await?
+    };
+    // A wildcard covers one label.
+    Ok(found.iter().any(|(n,)| {
+        first != "*"
+            || n.strip_suffix(parent)
+                .is_some_and(|head| head.matches('.').count() == 1)
+    }))
 }

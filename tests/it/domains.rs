@@ -173,6 +173,41 @@ async fn rest_domain_names_are_managed_as_aws_manages_them() {
     // Another tenant sees none of it.
     let theirs = app.other_client().get_domain_names().send().await.unwrap();
     assert!(theirs.items().is_empty());
+    // Nor can it take names under a wildcard domain of this account, or the other way round.
+    c.create_domain_name()
+        .domain_name("*.shop.example.com")
+        .regional_certificate_arn(regional_cert())
+        .endpoint_configuration(regional())
+        .send()
+        .await
+        .unwrap();
+    let under = app
+        .other_client()
+        .create_domain_name()
+        .domain_name("pay.shop.example.com")
+        .regional_certificate_arn(regional_cert().replace(ACCOUNT, OTHER_ACCOUNT))
+        .endpoint_configuration(regional())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err_of(under).1.contains("another account"));
+    let over = app
+        .other_client()
+        .create_domain_name()
+        .domain_name("*.example.com")
+        .regional_certificate_arn(regional_cert().replace(ACCOUNT, OTHER_ACCOUNT))
+        .endpoint_configuration(regional())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err_of(over).1.contains("another account"));
+    c.create_domain_name()
+        .domain_name("pay.shop.example.com")
+        .regional_certificate_arn(regional_cert())
+        .endpoint_configuration(regional())
+        .send()
+        .await
+        .expect("a name under the account's own wildcard");
 
     // Tags by the domain's ARN.
     let arn = format!("arn:aws:apigateway:{REGION}::/domainnames/api.example.com");
@@ -550,7 +585,7 @@ async fn workers_route_a_custom_domain_by_its_longest_base_path() {
                 .runtime
                 .load()
                 .domain("api.example.com")
-                .is_some_and(|d| d.mappings.len() == 3)
+                .is_some_and(|(_, d)| d.mappings.len() == 3)
         })
         .await
     );
@@ -924,6 +959,31 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
         tls_addr,
         "api.example.com",
         "mtls.example.com",
+        "/pets",
+        &ca,
+        Some(&client),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+    // Nor to an execute-api host, nor the other way around: a TLS connection serves the one
+    // domain its handshake was for.
+    let execute_api = format!("{}.execute-api.localhost", api.id);
+    let (status, _) = over_tls(
+        tls_addr,
+        "mtls.example.com",
+        &execute_api,
+        "/prod/pets",
+        &ca,
+        Some(&client),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+    let (status, _) = over_tls(
+        tls_addr,
+        "mtls.example.com",
+        "api.example.com",
         "/pets",
         &ca,
         Some(&client),

@@ -19,29 +19,35 @@ pub fn stage<'r>(
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
     let by_path = ctx.path().starts_with("/restapis/");
-    if !by_path
-        && config.has_domains()
-        && let Some(host) = ctx.domain_name()
-        && host_api_id(Some(host)).is_none()
-    {
-        let host: std::borrow::Cow<'_, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
-            host.to_ascii_lowercase().into()
-        } else {
-            host.into()
-        };
-        if let Some(domain) = config.domain(&host) {
-            // A domain of mutual TLS takes only a client that showed a certificate its
-            // truststore vouches for, in a handshake for this very name (a connection made
-            // for another domain does not carry requests to this one).
-            if domain.mutual_tls
-                && !ctx
-                    .source
-                    .tls()
-                    .is_some_and(|t| t.client_cert.is_some() && t.server_name == *host)
-            {
-                return Err(GatewayError::forbidden());
+    // A TLS connection serves the one domain its handshake was made for: the certificate it
+    // showed and the client certificate it took (by that domain's truststore) are that
+    // domain's, not another's nor an execute-api host's.
+    let tls = ctx.source.tls();
+    if tls.is_some() || (!by_path && config.has_domains()) {
+        let host = ctx.domain_name().filter(|_| !by_path).map(|host| {
+            if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                std::borrow::Cow::Owned(host.to_ascii_lowercase())
+            } else {
+                std::borrow::Cow::Borrowed(host)
             }
-            return through_domain(config, domain, ctx);
+        });
+        let domain = host
+            .as_deref()
+            .filter(|h| host_api_id(Some(h)).is_none())
+            .and_then(|h| config.domain(h));
+        match (domain, tls) {
+            (Some((name, domain)), Some(t)) if name == t.domain => {
+                // Mutual TLS: the handshake took a certificate the truststore vouched for.
+                if domain.mutual_tls && t.client_cert.is_none() {
+                    return Err(GatewayError::forbidden());
+                }
+                return through_domain(config, domain, ctx);
+            }
+            (_, Some(_)) => return Err(GatewayError::forbidden()),
+            // Mutual TLS needs TLS.
+            (Some((_, domain)), None) if domain.mutual_tls => return Err(GatewayError::forbidden()),
+            (Some((_, domain)), None) => return through_domain(config, domain, ctx),
+            (None, None) => {}
         }
     }
     let named = resolve(ctx.host(), ctx.path())

@@ -80,7 +80,7 @@ async fn handshake(
     let hello = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
     let start = tokio::time::timeout(HANDSHAKE, hello).await.ok()?.ok()?;
     let name = start.client_hello().server_name()?.to_ascii_lowercase();
-    let config = domains.load().config(&name)?;
+    let (domain, config) = domains.load().config(&name)?;
     let stream = match tokio::time::timeout(HANDSHAKE, start.into_stream(config)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
@@ -95,13 +95,7 @@ async fn handshake(
         .peer_certificates()
         .and_then(|c| c.first())
         .and_then(|c| ClientCert::of(c));
-    Some((
-        stream,
-        TlsSession {
-            server_name: name,
-            client_cert,
-        },
-    ))
+    Some((stream, TlsSession { domain, client_cert }))
 }
 
 /// Accepts connections on `listener`, each served by `handle` on a task of its own, until

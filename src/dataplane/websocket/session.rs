@@ -56,8 +56,10 @@ pub fn target(
     };
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, Instant::now());
     let (stage, path) = crate::dataplane::pipeline::resolve::stage(&config, &mut ctx).ok()?;
-    // An API that disables its execute-api endpoint is refused by the plain request path.
-    let served = matches!(&*stage.api, CompiledApi::WebSocket(api) if !api.disable_execute_api_endpoint);
+    // An API that disables its execute-api endpoint is refused by the plain request path
+    // (its custom domains still serve it).
+    let served = matches!(&*stage.api, CompiledApi::WebSocket(api)
+        if !api.disable_execute_api_endpoint || ctx.base_path_matched.is_some());
     (served && path == "/").then(|| stage.clone())
 }
 
@@ -307,7 +309,12 @@ pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, up
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{protocol}\r\n"
     );
-    if stream.write_all(head.as_bytes()).await.is_err() {
+    // Flushed (over TLS the answer's tail may still be rustls's), within the write timeout.
+    let sent = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.flush().await
+    };
+    if !matches!(tokio::time::timeout(dp.timeouts.write, sent).await, Ok(Ok(()))) {
         return;
     }
     let mut config = WebSocketConfig::default();
