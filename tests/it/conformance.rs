@@ -83,15 +83,31 @@ impl SignedClient {
         }
     }
 
-    pub(crate) async fn send(&self, method: &str, uri: &str, body: Option<&Value>) -> Answer {
+    /// The same client as the test app's own account (`test`), not the other tenant.
+    pub(crate) fn of_first_account(app: &TestApp) -> Self {
+        let creds = aws_sdk_apigateway::config::Credentials::new("test", "test", None, None, "conformance");
+        Self {
+            base: app.url(),
+            http: reqwest::Client::new(),
+            identity: creds.into(),
+        }
+    }
+
+    /// Sends a signed request with `headers` beside the signature's.
+    pub(crate) async fn execute(
+        &self,
+        method: &str,
+        uri: &str,
+        bytes: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let url = format!("{}{uri}", self.base);
-        let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
         let mut req = http::Request::builder()
             .method(method)
             .uri(&url)
             .header("host", self.base.trim_start_matches("http://"));
-        if body.is_some() {
-            req = req.header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let mut req = req.body(bytes.clone()).unwrap();
         let params = v4::SigningParams::builder()
@@ -103,20 +119,34 @@ impl SignedClient {
             .build()
             .unwrap()
             .into();
-        let headers: Vec<(&str, &str)> = req
+        let signed_headers: Vec<(&str, &str)> = req
             .headers()
             .iter()
             .map(|(k, v)| (k.as_str(), v.to_str().unwrap()))
             .collect();
-        let signable =
-            SignableRequest::new(method, &url, headers.into_iter(), SignableBody::Bytes(&bytes)).unwrap();
+        let signable = SignableRequest::new(
+            method,
+            &url,
+            signed_headers.into_iter(),
+            SignableBody::Bytes(&bytes),
+        )
+        .unwrap();
         let (instructions, _) = sign(signable, &params).unwrap().into_parts();
         instructions.apply_to_request_http1x(&mut req);
-        let res = self
-            .http
+        self.http
             .execute(reqwest::Request::try_from(req).unwrap())
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub(crate) async fn send(&self, method: &str, uri: &str, body: Option<&Value>) -> Answer {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let headers: &[(&str, &str)] = if body.is_some() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        let res = self.execute(method, uri, bytes, headers).await;
         let status = res.status().as_u16();
         let error_type = res
             .headers()

@@ -17,6 +17,7 @@ mod distribution;
 mod documentation;
 mod domains;
 mod http_apis;
+mod import_export;
 mod integrations;
 mod methods;
 mod openapi;

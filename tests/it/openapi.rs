@@ -31,5 +31,5 @@ fn every_operation_is_documented() {
                 .count()
         })
         .sum();
-    assert_eq!(operations, 192);
+    assert_eq!(operations, 194);
 }

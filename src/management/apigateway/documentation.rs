@@ -340,35 +340,7 @@ pub async fn import_documentation_parts(
     if !document.is_object() {
         return Err(unreadable());
     }
-    let listed = document
-        .get("x-amazon-apigateway-documentation")
-        .and_then(|d| d.get("documentationParts"))
-        .and_then(|p| p.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let mut warnings = Vec::new();
-    let mut imported: Vec<(Location, String)> = Vec::new();
-    for (i, raw) in listed.iter().enumerate() {
-        let location = raw
-            .get("location")
-            .cloned()
-            .map(serde_json::from_value::<Location>);
-        let properties = raw.get("properties").map(|p| p.to_string());
-        let part = match location {
-            Some(Ok(l)) => checked(Some(l), properties),
-            Some(Err(e)) => Err(e.to_string()),
-            None => Err("location is required".into()),
-        };
-        match part {
-            Ok(p) if imported.iter().any(|(l, _)| *l == p.0) => {
-                warnings.push(format!(
-                    "Documentation part {i}: a location documented twice; the first is kept"
-                ));
-            }
-            Ok(p) => imported.push(p),
-            Err(e) => warnings.push(format!("Documentation part {i}: {e}")),
-        }
-    }
+    let (imported, warnings) = read_parts(&document);
     if fail_on_warnings && !warnings.is_empty() {
         return Err(ApiError::bad_request(format!(
             "Warnings found during import: {}",
@@ -377,33 +349,7 @@ pub async fn import_documentation_parts(
     }
     let mut tx = app.store.begin().await?;
     find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
-    if overwrite {
-        docs::delete_all(&mut tx, Kind::DocumentationPart, &api_id).await?;
-    }
-    let existing: Vec<DocumentationPart> = docs::all(&mut tx, Kind::DocumentationPart, &api_id).await?;
-    let mut ids = Vec::with_capacity(imported.len());
-    for (location, properties) in imported {
-        match existing.iter().find(|p| p.location == location) {
-            // Merged: the part documenting the location takes the new properties.
-            Some(found) => {
-                let part = DocumentationPart {
-                    properties,
-                    ..found.clone()
-                };
-                docs::update(&mut tx, Kind::DocumentationPart, &api_id, &part.id, &part).await?;
-                ids.push(part.id);
-            }
-            None => {
-                let part = DocumentationPart {
-                    id: ids::random_id(6),
-                    location,
-                    properties,
-                };
-                docs::insert(&mut tx, Kind::DocumentationPart, &api_id, &part.id, &part).await?;
-                ids.push(part.id);
-            }
-        }
-    }
+    let ids = write_parts(&mut tx, &api_id, imported, overwrite).await?;
     tx.commit().await?;
     Ok(Json(DocumentationPartIds { ids, warnings }))
 }
@@ -564,4 +510,102 @@ pub async fn delete_documentation_version(
     }
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The parts a document's `x-amazon-apigateway-documentation` lists, each checked, and a
+/// warning for each that cannot be imported.
+pub fn read_parts(document: &serde_json::Value) -> (Vec<(Location, String)>, Vec<String>) {
+    let listed = document
+        .get("x-amazon-apigateway-documentation")
+        .and_then(|d| d.get("documentationParts"))
+        .and_then(|p| p.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut warnings = Vec::new();
+    let mut imported: Vec<(Location, String)> = Vec::new();
+    for (i, raw) in listed.iter().enumerate() {
+        let location = raw
+            .get("location")
+            .cloned()
+            .map(serde_json::from_value::<Location>);
+        let properties = raw.get("properties").map(|p| p.to_string());
+        let part = match location {
+            Some(Ok(l)) => checked(Some(l), properties),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("location is required".into()),
+        };
+        match part {
+            Ok(p) if imported.iter().any(|(l, _)| *l == p.0) => {
+                warnings.push(format!(
+                    "Documentation part {i}: a location documented twice; the first is kept"
+                ));
+            }
+            Ok(p) => imported.push(p),
+            Err(e) => warnings.push(format!("Documentation part {i}: {e}")),
+        }
+    }
+    (imported, warnings)
+}
+
+/// Writes imported parts to API `api_id` (whose row the caller holds): merged with its parts
+/// (a location's part takes the new properties), or replacing them all. Their ids.
+pub async fn write_parts(
+    conn: &mut sqlx::PgConnection,
+    api_id: &str,
+    imported: Vec<(Location, String)>,
+    overwrite: bool,
+) -> ApiResult<Vec<String>> {
+    if overwrite {
+        docs::delete_all(conn, Kind::DocumentationPart, api_id).await?;
+    }
+    let existing: Vec<DocumentationPart> = docs::all(conn, Kind::DocumentationPart, api_id).await?;
+    let mut ids = Vec::with_capacity(imported.len());
+    for (location, properties) in imported {
+        match existing.iter().find(|p| p.location == location) {
+            // Merged: the part documenting the location takes the new properties.
+            Some(found) => {
+                let part = DocumentationPart {
+                    properties,
+                    ..found.clone()
+                };
+                docs::update(conn, Kind::DocumentationPart, api_id, &part.id, &part).await?;
+                ids.push(part.id);
+            }
+            None => {
+                let part = DocumentationPart {
+                    id: ids::random_id(6),
+                    location,
+                    properties,
+                };
+                docs::insert(conn, Kind::DocumentationPart, api_id, &part.id, &part).await?;
+                ids.push(part.id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The documentation of API `api_id` as `x-amazon-apigateway-documentation` (for exports).
+pub async fn exported(
+    conn: &mut sqlx::PgConnection,
+    api_id: &str,
+    version: Option<&str>,
+) -> ApiResult<Option<serde_json::Value>> {
+    let parts: Vec<DocumentationPart> = docs::all(conn, Kind::DocumentationPart, api_id).await?;
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let listed: Vec<serde_json::Value> = parts
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "location": p.location,
+                "properties": serde_json::from_str::<serde_json::Value>(&p.properties).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Some(serde_json::json!({
+        "version": version.unwrap_or("1"),
+        "documentationParts": listed,
+    })))
 }

@@ -13,9 +13,11 @@ pub mod documentation;
 pub mod domain_access;
 pub mod domain_names;
 pub mod gateway_responses;
+pub mod import_export;
 pub mod integrations;
 pub mod methods;
 pub mod models;
+pub mod openapi;
 pub mod paging;
 pub mod patch;
 pub mod request_validators;
@@ -49,7 +51,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
     };
     OpenApiRouter::new()
         .routes(routes!(a::create_rest_api, a::get_rest_apis))
-        .routes(routes!(a::get_rest_api, a::update_rest_api, a::delete_rest_api))
+        .routes(routes!(
+            a::get_rest_api,
+            a::update_rest_api,
+            a::delete_rest_api,
+            import_export::put_rest_api
+        ))
+        .routes(routes!(import_export::get_export))
         .routes(routes!(r::get_resources))
         .routes(routes!(
             r::create_resource,

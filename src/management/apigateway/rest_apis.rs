@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -61,7 +61,7 @@ fn enum_error(value: &str, at: &str, choices: &str) -> String {
 
 /// Turns a CreateRestApi body into a new API, with AWS's validation order: enum constraints
 /// (all reported together), then the business rules.
-fn new_rest_api(req: CreateRestApiRequest) -> ApiResult<RestApi> {
+pub(super) fn new_rest_api(req: CreateRestApiRequest) -> ApiResult<RestApi> {
     let mut errors = Vec::new();
     let ec = req.endpoint_configuration.unwrap_or_default();
     let types: Option<Vec<EndpointType>> = match &ec.types {
@@ -213,6 +213,7 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     path = "/restapis",
     operation_id = "CreateRestApi",
     tag = "apigateway",
+    params(("mode" = Option<String>, Query, description = "`import`: ImportRestApi, the body an OpenAPI document")),
     request_body = CreateRestApiRequest,
     responses((status = 201, description = "CreateRestApi succeeded", body = RestApi), (status = "4XX", description = "AWS error", body = crate::management::error::ErrorBody))
 )]
@@ -220,27 +221,44 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 pub async fn create_rest_api(
     State(app): State<AppState>,
     Extension(tenant): Extension<Tenant>,
-    AwsJson(req): AwsJson<CreateRestApiRequest>,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<RestApi>)> {
+    // ImportRestApi is CreateRestApi's URI with `mode=import`, its body a document.
+    let pairs = crate::management::extract::form_pairs(query.as_deref().unwrap_or(""));
+    if pairs.iter().any(|(k, v)| k == "mode" && v == "import") {
+        return super::import_export::import_rest_api(&app, &tenant, &pairs, &body).await;
+    }
+    let req: CreateRestApiRequest = crate::management::extract::parse_json(&body)?;
     let clone_from = req.clone_from.clone();
     let api = new_rest_api(req)?;
     let mut tx = app.store.begin().await?;
-    rest_apis::insert(&mut tx, &tenant, &api).await?;
-    let root = Node {
-        id: api.root_resource_id.clone(),
-        parent_id: None,
-        path_part: None,
-    };
-    resources::insert(&mut tx, &api.id, &root).await?;
-    for (name, doc) in default_models() {
-        api_documents::insert(&mut tx, Kind::Model, &api.id, name, &doc).await?;
-    }
+    insert_new(&mut tx, &tenant, &api).await?;
     if let Some(source_id) = clone_from {
         clone_definition(&mut tx, &tenant, &source_id, &api).await?;
     }
     tx.commit().await?;
     tracing::info!(api.id = %api.id, account.id = %tenant.account_id, "rest api created");
     Ok((StatusCode::CREATED, Json(api)))
+}
+
+/// Stores a new API with its root resource and AWS's default models.
+pub(super) async fn insert_new(
+    conn: &mut sqlx::PgConnection,
+    tenant: &Tenant,
+    api: &RestApi,
+) -> ApiResult<()> {
+    rest_apis::insert(conn, tenant, api).await?;
+    let root = Node {
+        id: api.root_resource_id.clone(),
+        parent_id: None,
+        path_part: None,
+    };
+    resources::insert(conn, &api.id, &root).await?;
+    for (name, doc) in default_models() {
+        api_documents::insert(conn, Kind::Model, &api.id, name, &doc).await?;
+    }
+    Ok(())
 }
 
 /// The `Empty` and `Error` models AWS gives every new API.
