@@ -826,7 +826,9 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     let api = TestApi::create(&c, "shop").await;
     api.mock("/pets", "GET", r#"{"pets": "$context.domainName"}"#)
         .await;
+    api.lambda_proxy("/who", "GET", "echo").await;
     api.deploy("prod").await;
+    let lambda = crate::backends::fake_lambda().await;
     let uncovered = c
         .create_domain_name()
         .domain_name("other.example.com")
@@ -884,7 +886,11 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
             .await
             .unwrap();
     }
-    let worker = WorkerBuilder::new(&app.control_plane_url()).tls().start().await;
+    let worker = WorkerBuilder::new(&app.control_plane_url())
+        .tls()
+        .lambda(format!("http://{lambda}"))
+        .start()
+        .await;
     let tls_addr = worker.tls_addr.unwrap();
     assert!(serving(&worker, &api.id, "prod").await);
     let ca = server_ca.pem();
@@ -929,6 +935,44 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     .await
     .unwrap();
     assert_eq!(status, 200);
+    // A function sees the certificate, as AWS shows it.
+    let (status, body) = over_tls(
+        tls_addr,
+        "mtls.example.com",
+        "mtls.example.com",
+        "/who",
+        &ca,
+        Some(&client),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let event: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+    let cert = &event["requestContext"]["identity"]["clientCert"];
+    assert!(
+        cert["subjectDN"].as_str().unwrap().contains("alice.example.com"),
+        "{cert}"
+    );
+    assert!(cert["issuerDN"].as_str().unwrap().contains("Client CA"), "{cert}");
+    assert!(
+        cert["clientCertPem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(
+        cert["validity"]["notAfter"].as_str().unwrap().ends_with(" GMT"),
+        "{cert}"
+    );
+    assert!(cert["serialNumber"].as_str().unwrap().contains(':'), "{cert}");
+    assert_eq!(event["requestContext"]["domainName"], "mtls.example.com");
+    let (_, body) = over_tls(tls_addr, "api.example.com", "api.example.com", "/who", &ca, None)
+        .await
+        .unwrap();
+    assert!(
+        !body.contains("clientCert"),
+        "no certificate where none was asked for: {body}"
+    );
     let (status, body) = over_tls(
         tls_addr,
         "mtls.example.com",

@@ -82,6 +82,16 @@ fn petstore(backend: &str) -> Value {
             },
             "/pets/{petId}": {
                 "parameters": [{"name": "petId", "in": "path", "required": true, "type": "string"}],
+                "put": {
+                    "consumes": ["application/json"],
+                    "parameters": [{"in": "body", "name": "Pet", "required": true, "schema": {"$ref": "#/definitions/Pet"}}],
+                    "responses": {"200": {"description": "kept"}},
+                    "x-amazon-apigateway-integration": {
+                        "type": "mock",
+                        "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                        "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"kept\": true}"}}}
+                    }
+                },
                 "get": {
                     "security": [{"token": []}],
                     "responses": {"200": {"description": "a pet", "schema": {"$ref": "#/definitions/Pet"}}},
@@ -348,6 +358,29 @@ async fn an_imported_petstore_is_defined_served_exported_and_imported_again() {
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!([{"id": 1, "type": "cat"}]));
+    // The document's default validator checks bodies against the imported model.
+    let put = |body: &'static str| {
+        client
+            .put(invoke_url(&api, &worker, "prod", "/v1/pets/7"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = put(r#"{"id": 7}"#).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["message"],
+        "Invalid request body"
+    );
+    assert_eq!(put(r#"{"name": "rex"}"#).await.unwrap().status(), 200);
+    // The API key the document's security asks for.
+    let res = client
+        .post(invoke_url(&api, &worker, "prod", "/v1/pets"))
+        .body(r#"{"name": "rex"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     let res = client
         .get(invoke_url(&api, &worker, "prod", "/v1/shop/toys/ball"))
         .send()
