@@ -608,6 +608,76 @@ async fn put_rest_api_merges_or_overwrites_and_bad_documents_make_nothing() {
     let made = c.import_rest_api().body(Blob::new(warned)).send().await.unwrap();
     assert_eq!(made.warnings().len(), 1, "{:?}", made.warnings());
 
+    // What would make an API other than the document says is refused, warnings or not: a
+    // security scheme nothing defines (the method would be open), siblings both variables.
+    for refused in [
+        json!({"swagger": "2.0", "info": {"title": "open", "version": "1"},
+               "paths": {"/x": {"get": {"security": [{"nobody": []}], "responses": {}}}}}),
+        json!({"swagger": "2.0", "info": {"title": "siblings", "version": "1"},
+               "paths": {"/p/{a}": {"get": {"responses": {}}}, "/p/{b}": {"get": {"responses": {}}}}}),
+        json!({"swagger": "2.0", "info": {"title": "greedy", "version": "1"},
+               "paths": {"/p/{proxy+}/x": {"get": {"responses": {}}}}}),
+    ] {
+        let e = c
+            .import_rest_api()
+            .body(Blob::new(refused.to_string()))
+            .send()
+            .await
+            .unwrap_err();
+        let (kind, message) = err_of(e);
+        assert_eq!(kind, "BadRequestException");
+        assert!(message.starts_with("Errors found during import"), "{message}");
+    }
+    assert_eq!(c.get_rest_apis().send().await.unwrap().items().len(), before + 1);
+
+    // A policy and an API key source round-trip; overwrite returns what a document leaves out
+    // to AWS's defaults.
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]});
+    let with_policy = json!({
+        "openapi": "3.0.1", "info": {"title": "guarded", "version": "1"},
+        "x-amazon-apigateway-policy": policy,
+        "x-amazon-apigateway-api-key-source": "AUTHORIZER",
+        "paths": {"/a": mock}
+    });
+    let guarded = c
+        .import_rest_api()
+        .body(Blob::new(with_policy.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let guarded_id = guarded.id().unwrap().to_owned();
+    assert_eq!(guarded.api_key_source().map(|s| s.as_str()), Some("AUTHORIZER"));
+    assert!(guarded.policy().unwrap().contains("execute-api:Invoke"));
+    c.create_deployment()
+        .rest_api_id(&guarded_id)
+        .stage_name("s")
+        .send()
+        .await
+        .unwrap();
+    let export = c
+        .get_export()
+        .rest_api_id(&guarded_id)
+        .stage_name("s")
+        .export_type("oas30")
+        .parameters("extensions", "apigateway")
+        .send()
+        .await
+        .unwrap();
+    let exported: Value = serde_json::from_slice(export.body().unwrap().as_ref()).unwrap();
+    assert_eq!(exported["x-amazon-apigateway-policy"], policy);
+    assert_eq!(exported["x-amazon-apigateway-api-key-source"], "AUTHORIZER");
+    let reset = c
+        .put_rest_api()
+        .rest_api_id(&guarded_id)
+        .mode(PutMode::Overwrite)
+        .body(Blob::new(doc(json!({"/a": mock}))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.api_key_source().map(|s| s.as_str()), Some("HEADER"));
+    assert_eq!(reset.policy(), None);
+
     // OpenAPI 3 in YAML, its server's base path variable split off.
     let yaml = "openapi: 3.0.1\ninfo:\n  title: split\n  version: 2.0\nservers:\n  - url: https://example.com/{basePath}\n    variables:\n      basePath:\n        default: /api/v2\npaths:\n  /things:\n    get:\n      responses:\n        200:\n          description: ok\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates:\n          application/json: '{\"statusCode\": 200}'\n        responses:\n          default:\n            statusCode: 200\n";
     let split = c

@@ -46,7 +46,7 @@ pub struct CreateAuthorizerRequest {
 }
 
 /// The rules AWS applies to an authorizer whatever call produced it.
-fn check_authorizer(a: &Authorizer) -> ApiResult<()> {
+pub(super) fn check_authorizer(a: &Authorizer) -> ApiResult<()> {
     if a.name.trim().is_empty() {
         return Err(ApiError::bad_request("Invalid authorizer name specified"));
     }

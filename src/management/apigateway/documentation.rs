@@ -585,13 +585,32 @@ pub async fn write_parts(
     Ok(ids)
 }
 
-/// The documentation of API `api_id` as `x-amazon-apigateway-documentation` (for exports).
+/// The documentation of API `api_id` as `x-amazon-apigateway-documentation` (for exports): the
+/// parts of the stage's documentation version, or the API's current parts when the stage has
+/// none.
 pub async fn exported(
     conn: &mut sqlx::PgConnection,
     api_id: &str,
     version: Option<&str>,
 ) -> ApiResult<Option<serde_json::Value>> {
-    let parts: Vec<DocumentationPart> = docs::all(conn, Kind::DocumentationPart, api_id).await?;
+    let parts: Vec<DocumentationPart> = match version {
+        Some(v) => {
+            match docs::get::<crate::domain::documentation::StoredVersion>(
+                conn,
+                Kind::DocumentationVersion,
+                api_id,
+                v,
+                false,
+            )
+            .await
+            {
+                Ok(stored) => stored.parts,
+                Err(crate::store::StoreError::NotFound) => vec![],
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => docs::all(conn, Kind::DocumentationPart, api_id).await?,
+    };
     if parts.is_empty() {
         return Ok(None);
     }

@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use super::openapi::{self, ExportOf, Extensions, Imported};
 use super::rest_apis::{CreateRestApiRequest, WireEndpointConfiguration, insert_new, new_rest_api};
 use super::{find_api, stages::stage_not_found};
-use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, RequestValidator, RestApi};
+use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, PathPartKind, RequestValidator, RestApi};
 use crate::domain::{ids, snapshot::Snapshot};
 use crate::management::AppState;
 use crate::management::apigatewayv2::openapi::BasePath;
@@ -25,6 +25,10 @@ use crate::management::extract::form_pairs;
 use crate::store::api_documents::{self as docs, Kind};
 use crate::store::resources::Node;
 use crate::store::{RowLock, Tenant, deployments, methods, resources, rest_apis, stages};
+
+/// The most resources one import makes (AWS's quota of resources per API is 300, raised on
+/// request).
+const MAX_RESOURCES: usize = 1000;
 
 /// AWS's one answer for a document it cannot read.
 fn invalid_input() -> ApiError {
@@ -184,7 +188,20 @@ async fn write(
         gateway_responses,
         documentation,
         mut warnings,
+        errors,
     } = imported;
+    if !errors.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Errors found during import:\n\t{}",
+            errors.join("\n\t")
+        )));
+    }
+    if planned.len() > MAX_RESOURCES {
+        return Err(ApiError::bad_request(format!(
+            "Errors found during import:\n\tThe document has {} paths; an API has at most {MAX_RESOURCES} resources",
+            planned.len()
+        )));
+    }
     let api_id = api.id.clone();
 
     // The API's own fields.
@@ -208,6 +225,13 @@ async fn write(
     }
     if let Some(s) = fields.api_key_source {
         api.api_key_source = s;
+    } else if overwrite {
+        api.api_key_source = crate::domain::enums::ApiKeySource::Header;
+    }
+    if overwrite {
+        // What the document does not say is AWS's default again.
+        api.policy = None;
+        api.minimum_compression_size = None;
     }
     if let Some(p) = fields.policy {
         match crate::domain::rest_api::stored_policy(&p)
@@ -318,20 +342,57 @@ async fn write(
         segments.reverse();
         by_path.insert(format!("/{}", segments.join("/")), n.id.clone());
     }
+    // Each node's path part, and each parent's children's, for AWS's rules on siblings.
+    let mut part_of: HashMap<String, String> = nodes
+        .iter()
+        .filter_map(|n| Some((n.id.clone(), n.path_part.clone()?)))
+        .collect();
+    let mut children: HashMap<String, Vec<String>> = HashMap::new();
+    for n in &nodes {
+        if let (Some(parent), Some(part)) = (&n.parent_id, &n.path_part) {
+            children.entry(parent.clone()).or_default().push(part.clone());
+        }
+    }
+    let mut made = 0usize;
     for r in planned {
         let mut parent = api.root_resource_id.clone();
         let mut path = String::new();
-        let mut ok = true;
         for part in r.path.split('/').filter(|p| !p.is_empty()) {
-            path = format!("{path}/{part}");
+            path.push('/');
+            path.push_str(part);
             if let Some(id) = by_path.get(&path) {
                 parent = id.clone();
                 continue;
             }
-            if let Err(e) = super::resources::parse_path_part(part) {
-                warnings.push(format!("Resource {}: {}", r.path, e.message));
-                ok = false;
-                break;
+            let refuse = |why: String| {
+                ApiError::bad_request(format!(
+                    "Errors found during import:\n\tResource {}: {why}",
+                    r.path
+                ))
+            };
+            super::resources::parse_path_part(part).map_err(|e| refuse(e.message))?;
+            if part_of
+                .get(&parent)
+                .is_some_and(|p| PathPartKind::of(p) == PathPartKind::Greedy)
+            {
+                return Err(refuse(
+                    "a resource with a greedy path variable has no children".into(),
+                ));
+            }
+            let variable = PathPartKind::of(part).is_variable();
+            if let Some(sibling) = children
+                .get(&parent)
+                .into_iter()
+                .flatten()
+                .find(|s| variable && PathPartKind::of(s).is_variable())
+            {
+                return Err(refuse(format!(
+                    "a sibling ({sibling}) already has a variable path part -- only one is allowed"
+                )));
+            }
+            made += 1;
+            if made > MAX_RESOURCES {
+                return Err(refuse(format!("an API has at most {MAX_RESOURCES} resources")));
             }
             let id = ids::resource_id(false);
             resources::insert(
@@ -345,10 +406,9 @@ async fn write(
             )
             .await?;
             by_path.insert(path.clone(), id.clone());
+            children.entry(parent.clone()).or_default().push(part.to_owned());
+            part_of.insert(id.clone(), part.to_owned());
             parent = id;
-        }
-        if !ok {
-            continue;
         }
         for (verb, mut m) in r.methods {
             let at = format!("{verb} {}", r.path);
@@ -396,9 +456,9 @@ async fn write(
         }
     }
 
-    // Documentation parts.
-    if let Some(d) = documentation {
-        let doc = serde_json::json!({ "x-amazon-apigateway-documentation": d });
+    // Documentation parts (replaced, or none left, when the definition is).
+    if documentation.is_some() || overwrite {
+        let doc = serde_json::json!({ "x-amazon-apigateway-documentation": documentation });
         let (parts, more) = super::documentation::read_parts(&doc);
         warnings.extend(more);
         super::documentation::write_parts(conn, &api_id, parts, overwrite).await?;
@@ -487,9 +547,22 @@ pub async fn get_export(
     } else {
         "json"
     };
+    // The file name of letters, digits and `._-` alone: an API's name may hold anything.
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
     let disposition = format!(
-        "attachment; filename=\"{}-{stage_name}-{export_type}.{extension}\"",
-        api.name.replace(['"', '\r', '\n'], "")
+        "attachment; filename=\"{}-{}-{export_type}.{extension}\"",
+        safe(&api.name),
+        safe(&stage_name)
     );
     Ok((
         [

@@ -63,6 +63,9 @@ pub struct Imported {
     /// `x-amazon-apigateway-documentation`, for the documentation importer.
     pub documentation: Option<Value>,
     pub warnings: Vec<String>,
+    /// What refuses the import whatever `failonwarnings` says (a method's security naming no
+    /// scheme it could be given: made, it would be open to anyone).
+    pub errors: Vec<String>,
 }
 
 /// A string field, or a number written as one (`version: 1.0` in YAML).
@@ -173,6 +176,8 @@ struct Security {
     authorization: Option<(AuthorizationType, Option<String>)>,
     scopes: Vec<String>,
     api_key: bool,
+    /// Schemes it names that cannot be made.
+    unknown: Vec<String>,
 }
 
 /// What `api_id`'s import of `doc` asks for.
@@ -217,10 +222,14 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
         Value::String(s) => s.clone(),
         other => other.to_string(),
     });
-    out.fields.minimum_compression_size = root
-        .get("x-amazon-apigateway-minimum-compression-size")
-        .and_then(Value::as_i64)
-        .map(|n| n as i32);
+    if let Some(n) = root.get("x-amazon-apigateway-minimum-compression-size") {
+        match n.as_i64().filter(|n| (0..=10_485_760).contains(n)) {
+            Some(n) => out.fields.minimum_compression_size = Some(n as i32),
+            None => out.warnings.push(format!(
+                "x-amazon-apigateway-minimum-compression-size {n} is not between 0 and 10485760"
+            )),
+        }
+    }
     out.documentation = root.get("x-amazon-apigateway-documentation").cloned();
 
     // Models, their references rewritten to model URLs.
@@ -239,6 +248,12 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
             out.warnings.push(format!(
                 "Model name {name} is invalid: it must be alphanumeric; the model is left out"
+            ));
+            continue;
+        }
+        if !schema.is_object() {
+            out.warnings.push(format!(
+                "Model {name}: its schema is not an object; the model is left out"
             ));
             continue;
         }
@@ -290,7 +305,10 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
     let mut iam_schemes = BTreeSet::new();
     for (name, scheme) in schemes.and_then(Value::as_object).into_iter().flatten() {
         match scheme.get("x-amazon-apigateway-authorizer") {
-            Some(a) => match authorizer(name, scheme, a) {
+            Some(a) => match authorizer(name, scheme, a).and_then(|a| {
+                super::authorizers::check_authorizer(&a).map_err(|e| e.message)?;
+                Ok(a)
+            }) {
                 Ok(a) => out.authorizers.push(a),
                 Err(e) => out.warnings.push(format!("Authorizer {name}: {e}")),
             },
@@ -301,7 +319,12 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
             {
                 iam_schemes.insert(name.clone());
             }
-            None if scheme.get("type").and_then(Value::as_str) == Some("apiKey") => {
+            None if scheme.get("type").and_then(Value::as_str) == Some("apiKey")
+                && scheme
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case("x-api-key")) =>
+            {
                 api_key_schemes.insert(name.clone());
             }
             None => out.warnings.push(format!(
@@ -330,6 +353,8 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                         AuthorizationType::Custom
                     };
                     s.authorization = Some((kind, Some(name.clone())));
+                } else {
+                    s.unknown.push(name.clone());
                 }
             }
         }
@@ -377,7 +402,7 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
         let Some(item) = item.as_object() else { continue };
         let full = format!("{base}{}", if path == "/" { "" } else { path.as_str() });
         let full = if full.is_empty() { "/".to_owned() } else { full };
-        if !full.starts_with('/') || full.contains("//") {
+        if !path.starts_with('/') || full.contains("//") {
             out.warnings
                 .push(format!("Path {path} is invalid; it is left out"));
             continue;
@@ -406,8 +431,15 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                     authorization: document_security.authorization.clone(),
                     scopes: document_security.scopes.clone(),
                     api_key: document_security.api_key,
+                    unknown: document_security.unknown.clone(),
                 },
             };
+            if !security.unknown.is_empty() {
+                out.errors.push(format!(
+                    "{where_}: security names {}, which no valid security scheme defines",
+                    security.unknown.join(", ")
+                ));
+            }
             let (authorization_type, authorizer_id) = security
                 .authorization
                 .clone()
@@ -598,10 +630,13 @@ fn authorizer(name: &str, scheme: &Value, a: &Value) -> Result<Authorizer, Strin
         authorizer_credentials: a.get("authorizerCredentials").and_then(text),
         identity_source: a.get("identitySource").and_then(text).or(header),
         identity_validation_expression: a.get("identityValidationExpression").and_then(text),
-        authorizer_result_ttl_in_seconds: a
-            .get("authorizerResultTtlInSeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(300) as i32,
+        authorizer_result_ttl_in_seconds: match a.get("authorizerResultTtlInSeconds") {
+            None => 300,
+            Some(t) => t
+                .as_i64()
+                .and_then(|t| i32::try_from(t).ok())
+                .ok_or("authorizerResultTtlInSeconds is not a number of seconds")?,
+        },
     })
 }
 
@@ -654,10 +689,13 @@ fn integration_of(i: &Value) -> Result<Integration, String> {
                 .unwrap_or(PassthroughBehavior::WhenNoMatch),
         ),
         content_handling: upper("contentHandling").and_then(|c| ContentHandling::parse(&c)),
-        timeout_in_millis: i
-            .get("timeoutInMillis")
-            .and_then(Value::as_i64)
-            .map_or(*super::integrations::TIMEOUT_RANGE.end(), |t| t as i32),
+        timeout_in_millis: match i.get("timeoutInMillis") {
+            None => *super::integrations::TIMEOUT_RANGE.end(),
+            Some(t) => t
+                .as_i64()
+                .and_then(|t| i32::try_from(t).ok())
+                .ok_or("timeoutInMillis is not a number of milliseconds")?,
+        },
         cache_namespace: i.get("cacheNamespace").and_then(text),
         cache_key_parameters: i
             .get("cacheKeyParameters")
@@ -849,6 +887,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                 );
             }
             let mut responses = Map::new();
+            let mut produces = BTreeSet::new();
             for (status, r) in &m.method_responses {
                 let mut response = Map::new();
                 response.insert("description".into(), json!(format!("{status} response")));
@@ -884,10 +923,14 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                     }
                 } else if let Some(model) = r.response_models.values().next() {
                     response.insert("schema".into(), json!({"$ref": format!("{models_ref}{model}")}));
+                    produces.extend(r.response_models.keys().cloned());
                 }
                 responses.insert(status.clone(), Value::Object(response));
             }
             op.insert("responses".into(), Value::Object(responses));
+            if !produces.is_empty() {
+                op.insert("produces".into(), json!(produces));
+            }
             let mut security = Vec::new();
             match (
                 m.authorization_type,
@@ -1065,7 +1108,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
         if let Some(p) = api
             .policy
             .as_deref()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+            .and_then(|p| serde_json::from_str::<Value>(&crate::domain::rest_api::policy_document(p)).ok())
         {
             doc.insert("x-amazon-apigateway-policy".into(), p);
         }
