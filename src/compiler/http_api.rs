@@ -79,9 +79,14 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
                 path,
             ),
         };
-        let integration = route
+        let source = route
             .integration_id()
-            .and_then(|id| snapshot.integrations.get(id))
+            .and_then(|id| snapshot.integrations.get(id));
+        let server_name: Option<Box<str>> = source
+            .and_then(|i| i.tls_config.as_ref()?.server_name_to_verify.as_deref())
+            .filter(|n| !n.is_empty())
+            .map(Box::from);
+        let integration = source
             .map(|i| as_rest_integration(i, path))
             .transpose()
             .map_err(|e| fail(route, e))?
@@ -93,6 +98,7 @@ pub fn compile(snapshot: &HttpSnapshot, hash: &str) -> Result<CompiledHttpApi, C
                     if i.connection_type == Some(ConnectionType::VpcLink) {
                         c.private_target = i.uri.as_deref().map(Box::from);
                     }
+                    c.server_name = server_name.clone();
                     c
                 })
             })

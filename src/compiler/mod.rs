@@ -164,6 +164,9 @@ pub struct CompiledIntegration {
     pub private_target: Option<Box<str>>,
     /// A REST API's integration through a VPC link (`connectionType: VPC_LINK`).
     pub vpc_link: Option<Box<VpcLinkRoute>>,
+    /// The name an HTTP API's integration verifies its backend's certificate against, and
+    /// sends in the handshake (`tlsConfig.serverNameToVerify`), instead of the URI's host.
+    pub server_name: Option<Box<str>>,
 }
 
 /// The VPC link a REST API's integration names (its id, or `${stageVariables.name}`) and the
@@ -513,6 +516,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         aws_action: None,
         private_target: None,
         vpc_link: None,
+        server_name: None,
     })
 }
 

@@ -30,13 +30,18 @@ pub struct DataPlane {
     pub timeouts: ClientTimeouts,
     /// What the worker's threads share: authorizers' results, issuers' keys.
     pub shared: Arc<Shared>,
-    /// Clients presenting a stage's client certificate, by certificate and verification: made
-    /// when first needed and kept for the thread's life (certificates are few).
-    presenting: std::sync::Mutex<std::collections::HashMap<([u8; 32], bool), &'static BackendClient>>,
+    /// Clients presenting a stage's client certificate or verifying another name, by what tells
+    /// them apart: made when first needed and kept for the thread's life (they are few).
+    presenting: std::sync::Mutex<std::collections::HashMap<ClientKey, &'static BackendClient>>,
 }
 
-/// How many clients presenting client certificates a data-plane thread keeps.
+/// How many clients of their own (presenting client certificates, verifying other names) a
+/// data-plane thread keeps.
 const MAX_PRESENTING: usize = 64;
+
+/// What tells such clients apart: the certificate presented (its hash), whether backends are
+/// verified, the name they are verified against.
+type ClientKey = (Option<[u8; 32]>, bool, Option<Box<str>>);
 
 /// Caches a worker's threads share, so that a TTL or a key fetch is once per worker, not once
 /// per thread.
@@ -84,30 +89,33 @@ impl DataPlane {
         }
     }
 
-    /// The client presenting `identity` to backends (verifying them unless `insecure`); `None`
-    /// when its certificate or key cannot be used (logged).
-    pub fn client_presenting(
+    /// The client presenting `identity` to backends (when given), verifying them unless
+    /// `insecure`, against `server_name` instead of their URI's host (when given); `None` when
+    /// the certificate, key or name cannot be used (logged).
+    pub fn client_with(
         &self,
-        identity: &crate::dataplane::config::StageIdentity,
+        identity: Option<&crate::dataplane::config::StageIdentity>,
         insecure: bool,
+        server_name: Option<&str>,
     ) -> Option<&'static BackendClient> {
+        let key: ClientKey = (identity.map(|i| i.key), insecure, server_name.map(Box::from));
         let mut clients = self.presenting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&(identity.key, insecure)) {
+        if let Some(c) = clients.get(&key) {
             return Some(c);
         }
-        // Certificates are few; a thread keeps at most this many clients for them.
+        // Certificates and names are few; a thread keeps at most this many clients for them.
         if clients.len() >= MAX_PRESENTING {
-            tracing::warn!("too many client certificates in use: this one is not presented");
+            tracing::warn!("too many client certificates and server names in use: this one is not used");
             return None;
         }
-        match client::presenting(&identity.identity, insecure) {
+        match client::with(identity.map(|i| &i.identity), insecure, server_name) {
             Ok(c) => {
                 let c: &'static BackendClient = Box::leak(Box::new(c));
-                clients.insert((identity.key, insecure), c);
+                clients.insert(key, c);
                 Some(c)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "the stage's client certificate cannot be presented");
+                tracing::warn!(error = %e, "the stage's client certificate or the integration's server name cannot be used");
                 None
             }
         }

@@ -35,7 +35,7 @@ use tokio::time::Instant as TokioInstant;
 use tower::ServiceExt;
 
 pub use body::{BackendResponse, ResponseBody};
-pub use tls::{insecure, presenting, verifying};
+pub use tls::{insecure, verifying, with};
 
 use super::h1::client::{self as h1, RequestFraming};
 use super::timer::LazyTimer;
@@ -79,16 +79,28 @@ pub struct BackendClient {
 
 impl BackendClient {
     pub(super) fn new(tls: rustls::ClientConfig) -> Self {
+        Self::with_server_name(tls, None)
+    }
+
+    /// A client whose TLS sends and verifies `server_name` (when given) rather than the host of
+    /// each request's URI.
+    pub(super) fn with_server_name(
+        tls: rustls::ClientConfig,
+        server_name: Option<rustls::pki_types::ServerName<'static>>,
+    ) -> Self {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(10)));
         // The TLS layer decides between http:// and https://.
         http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+            .https_or_http();
+        let builder = match server_name {
+            Some(name) => builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name)),
+            None => builder,
+        };
+        let connector = builder.enable_http1().wrap_connector(http);
         Self {
             connector,
             pool: Arc::default(),

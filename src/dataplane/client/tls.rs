@@ -1,7 +1,8 @@
 //! TLS to backends (rustls with the ring provider): one client verifying against the webpki
 //! roots, one accepting any certificate for integrations with
 //! `tlsConfig.insecureSkipVerification`, as AWS does for them; and clients that present a
-//! stage's client certificate.
+//! stage's client certificate, or verify backends against another name than their URI's
+//! (`tlsConfig.serverNameToVerify`).
 
 use std::sync::Arc;
 
@@ -39,19 +40,19 @@ pub fn insecure() -> BackendClient {
     BackendClient::new(tls)
 }
 
-/// A client that presents `identity` (a stage's client certificate) to backends, verifying
-/// them as [`verifying`] does, or not at all when `insecure`.
-pub fn presenting(
-    identity: &crate::domain::client_certificate::ClientIdentity,
+/// A client that presents `identity` (a stage's client certificate) to backends when given,
+/// verifying them as [`verifying`] does (against `server_name` instead of their URI's host,
+/// when given: `tlsConfig.serverNameToVerify`), or not at all when `insecure`.
+pub fn with(
+    identity: Option<&crate::domain::client_certificate::ClientIdentity>,
     insecure: bool,
+    server_name: Option<&str>,
 ) -> Result<BackendClient, String> {
     use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject;
-    let chain = CertificateDer::pem_slice_iter(identity.certificate_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("the client certificate: {e}"))?;
-    let key = PrivateKeyDer::from_pem_slice(identity.private_key_pem.as_bytes())
-        .map_err(|e| format!("the client certificate's key: {e}"))?;
+    let server_name = server_name
+        .map(|n| ServerName::try_from(n.to_owned()).map_err(|e| format!("the server name {n}: {e}")))
+        .transpose()?;
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
@@ -64,10 +65,20 @@ pub fn presenting(
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         })
     };
-    let tls = builder
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-    Ok(BackendClient::new(tls))
+    let tls = match identity {
+        Some(identity) => {
+            let chain = CertificateDer::pem_slice_iter(identity.certificate_pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("the client certificate: {e}"))?;
+            let key = PrivateKeyDer::from_pem_slice(identity.private_key_pem.as_bytes())
+                .map_err(|e| format!("the client certificate's key: {e}"))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(BackendClient::with_server_name(tls, server_name))
 }
 
 /// Skips certificate checks but still verifies the handshake signatures.

@@ -316,8 +316,10 @@ fn client_for<'a>(
     ctx: &RequestContext<'_>,
 ) -> &'a BackendClient {
     let insecure = integration.insecure_skip_verification;
-    if let Some(identity) = ctx.stage_runtime.and_then(|s| s.client_identity.as_deref())
-        && let Some(client) = dp.client_presenting(identity, insecure)
+    let identity = ctx.stage_runtime.and_then(|s| s.client_identity.as_deref());
+    let server_name = integration.server_name.as_deref();
+    if (identity.is_some() || server_name.is_some())
+        && let Some(client) = dp.client_with(identity, insecure, server_name)
     {
         return client;
     }

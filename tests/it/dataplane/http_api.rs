@@ -1594,3 +1594,89 @@ async fn an_imported_openapi_document_is_served() {
     assert_eq!(echoed["path"], "/backend/42");
     assert_eq!(echoed["headers"]["x-imported"], "yes");
 }
+
+/// A TLS server that records the name each client asks for (SNI), then drops the handshake.
+async fn sni_recorder() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let recorded = recorded.clone();
+            tokio::spawn(async move {
+                let hello =
+                    tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+                if let Ok(start) = hello.await {
+                    let name = start.client_hello().server_name().map(str::to_owned);
+                    recorded.lock().unwrap().push(name);
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test]
+async fn an_integration_verifies_the_server_name_it_is_told_to() {
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let (backend, seen) = sni_recorder().await;
+    let api = c
+        .create_api()
+        .name("named")
+        .protocol_type(ProtocolType::Http)
+        .send()
+        .await
+        .unwrap();
+    let api = api.api_id().unwrap().to_owned();
+    for (route, name) in [("GET /named", Some("backend.internal")), ("GET /plain", None)] {
+        let integration = c
+            .create_integration()
+            .api_id(&api)
+            .integration_type(IntegrationType::HttpProxy)
+            .integration_method("GET")
+            .integration_uri(format!("https://{backend}/"))
+            .payload_format_version("1.0")
+            .set_tls_config(name.map(|n| {
+                aws_sdk_apigatewayv2::types::TlsConfigInput::builder()
+                    .server_name_to_verify(n)
+                    .build()
+            }))
+            .send()
+            .await
+            .unwrap();
+        c.create_route()
+            .api_id(&api)
+            .route_key(route)
+            .target(format!("integrations/{}", integration.integration_id().unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_stage()
+        .api_id(&api)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, None).await;
+    assert!(serving(&worker, &api, "$default").await);
+    let http = invoker(&api, &worker);
+    let base = format!("http://{api}.execute-api.localhost:{}", worker.addr.port());
+    // The handshake names the server it was told to (and fails: nothing answers it).
+    let res = http.get(format!("{base}/named")).send().await.unwrap();
+    assert!(res.status().is_server_error(), "{}", res.status());
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [Some("backend.internal".to_owned())]
+    );
+    // Without one, the URI's host (an address: no name at all).
+    let res = http.get(format!("{base}/plain")).send().await.unwrap();
+    assert!(res.status().is_server_error());
+    assert_eq!(seen.lock().unwrap().last(), Some(&None));
+}
