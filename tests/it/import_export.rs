@@ -678,6 +678,72 @@ async fn put_rest_api_merges_or_overwrites_and_bad_documents_make_nothing() {
     assert_eq!(reset.api_key_source().map(|s| s.as_str()), Some("HEADER"));
     assert_eq!(reset.policy(), None);
 
+    // Documentation parts travel with the document (unless ignored), and back with
+    // `extensions=documentation`; `endpointConfigurationTypes` makes a regional API.
+    let documented = json!({
+        "swagger": "2.0", "info": {"title": "documented", "version": "1"},
+        "paths": {"/a": mock},
+        "x-amazon-apigateway-documentation": {"version": "1", "documentationParts": [
+            {"location": {"type": "API"}, "properties": {"description": "the API"}},
+            {"location": {"type": "METHOD", "path": "/a", "method": "GET"}, "properties": {"summary": "get a"}}
+        ]}
+    })
+    .to_string();
+    let regional = c
+        .import_rest_api()
+        .body(Blob::new(documented.clone()))
+        .parameters("endpointConfigurationTypes", "REGIONAL")
+        .send()
+        .await
+        .unwrap();
+    let regional_id = regional.id().unwrap().to_owned();
+    assert_eq!(
+        regional.endpoint_configuration().unwrap().types(),
+        [aws_sdk_apigateway::types::EndpointType::Regional]
+    );
+    let parts = c
+        .get_documentation_parts()
+        .rest_api_id(&regional_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parts.items().len(), 2);
+    c.create_deployment()
+        .rest_api_id(&regional_id)
+        .stage_name("s")
+        .send()
+        .await
+        .unwrap();
+    let export = c
+        .get_export()
+        .rest_api_id(&regional_id)
+        .stage_name("s")
+        .export_type("swagger")
+        .parameters("extensions", "documentation")
+        .send()
+        .await
+        .unwrap();
+    let exported: Value = serde_json::from_slice(export.body().unwrap().as_ref()).unwrap();
+    let listed = exported["x-amazon-apigateway-documentation"]["documentationParts"]
+        .as_array()
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|p| p["properties"]["summary"] == "get a"));
+    let ignoring = c
+        .import_rest_api()
+        .body(Blob::new(documented))
+        .parameters("ignore", "documentation")
+        .send()
+        .await
+        .unwrap();
+    let none = c
+        .get_documentation_parts()
+        .rest_api_id(ignoring.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(none.items().is_empty());
+
     // OpenAPI 3 in YAML, its server's base path variable split off.
     let yaml = "openapi: 3.0.1\ninfo:\n  title: split\n  version: 2.0\nservers:\n  - url: https://example.com/{basePath}\n    variables:\n      basePath:\n        default: /api/v2\npaths:\n  /things:\n    get:\n      responses:\n        200:\n          description: ok\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates:\n          application/json: '{\"statusCode\": 200}'\n        responses:\n          default:\n            statusCode: 200\n";
     let split = c

@@ -40,6 +40,8 @@ struct Options {
     basepath: BasePath,
     fail_on_warnings: bool,
     overwrite: bool,
+    /// `ignore=documentation`: the document's documentation parts are not imported.
+    ignore_documentation: bool,
 }
 
 fn options(pairs: &[(String, String)]) -> ApiResult<Options> {
@@ -69,10 +71,20 @@ fn options(pairs: &[(String, String)]) -> ApiResult<Options> {
             )));
         }
     };
+    let ignore_documentation = match get("ignore") {
+        None => false,
+        Some("documentation") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid ignore {other}: expected documentation"
+            )));
+        }
+    };
     Ok(Options {
         basepath,
         fail_on_warnings,
         overwrite,
+        ignore_documentation,
     })
 }
 
@@ -123,7 +135,10 @@ pub async fn import_rest_api(
         tags: BTreeMap::new(),
         disable_execute_api_endpoint: None,
     })?;
-    let (_, imported) = read(body, &api.id, opts.basepath)?;
+    let (_, mut imported) = read(body, &api.id, opts.basepath)?;
+    if opts.ignore_documentation {
+        imported.documentation = None;
+    }
     let Some(name) = imported.fields.name.clone().filter(|n| !n.trim().is_empty()) else {
         return Err(ApiError::bad_request(
             "Invalid OpenAPI input: info.title names the API and is required",
@@ -160,7 +175,10 @@ pub async fn put_rest_api(
     let pairs = form_pairs(query.as_deref().unwrap_or(""));
     let opts = options(&pairs)?;
     // The document is read first: a bad one is refused whatever the API, as AWS does.
-    let (_, imported) = read(&body, &api_id, opts.basepath)?;
+    let (_, mut imported) = read(&body, &api_id, opts.basepath)?;
+    if opts.ignore_documentation {
+        imported.documentation = None;
+    }
     let mut tx = app.store.begin().await?;
     let mut api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
     let warnings = write(&mut tx, &tenant, &mut api, imported, opts.overwrite).await?;
