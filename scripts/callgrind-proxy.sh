@@ -6,7 +6,10 @@
 # control plane's and subscriber's own work meanwhile). Needs valgrind, nginx, the AWS CLI and
 # a PostgreSQL (DATABASE_URL, or the embedded one).
 #
-#   scripts/callgrind-proxy.sh [path/to/gatehouse]     (default: target/release/gatehouse)
+#   [KIND=rest|http] scripts/callgrind-proxy.sh [path/to/gatehouse]     (default: target/release/gatehouse)
+#
+# KIND=http measures an HTTP API's `$default` route (quick-created with the backend as its
+# target) instead of the REST API's `{proxy+}` HTTP_PROXY resource.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/gatehouse}
@@ -28,6 +31,12 @@ VG=$!
 for _ in $(seq 1 600); do grep -q "data plane on" "$W/serve.log" 2>/dev/null && break; sleep 0.2; done
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 gw="aws --endpoint-url http://127.0.0.1:29000 apigateway"
+if [ "${KIND:-rest}" = http ]; then
+    API=$(aws --endpoint-url http://127.0.0.1:29000 apigatewayv2 create-api --name callgrind --protocol-type HTTP \
+        --target "http://127.0.0.1:28081/hello" --query ApiId --output text)
+    HOST="$API.execute-api.localhost:28080"
+    URL=http://127.0.0.1:28080/hello
+else
 API=$($gw create-rest-api --name callgrind --query id --output text)
 ROOT=$($gw get-resources --rest-api-id "$API" --query 'items[0].id' --output text)
 PROXY=$($gw create-resource --rest-api-id "$API" --parent-id "$ROOT" --path-part '{proxy+}' --query id --output text)
@@ -37,16 +46,20 @@ $gw put-integration --rest-api-id "$API" --resource-id "$PROXY" --http-method AN
     --request-parameters '{"integration.request.path.proxy":"method.request.path.proxy"}' > /dev/null
 $gw create-deployment --rest-api-id "$API" --stage-name bench > /dev/null
 HOST="$API.execute-api.localhost:28080"
+URL=http://127.0.0.1:28080/bench/hello
+fi
 for _ in $(seq 1 300); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" http://127.0.0.1:28080/bench/hello)" = 200 ] && break
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$URL")" = 200 ] && break
     sleep 0.2
 done
 # Warm the connection pool and the caches first.
-target/release/examples/fixed_rate http://127.0.0.1:28080/bench/hello "$HOST" 200 5 > /dev/null
+target/release/examples/fixed_rate "$URL" "$HOST" 200 5 > /dev/null
 callgrind_control -i on "$VG" > /dev/null
-target/release/examples/fixed_rate http://127.0.0.1:28080/bench/hello "$HOST" 500 20 > /dev/null
+target/release/examples/fixed_rate "$URL" "$HOST" 500 20 > /dev/null
 callgrind_control -i off "$VG" > /dev/null
 callgrind_control -d "$VG" > /dev/null
 sleep 1
 TOTAL=$(cat "$W"/cg.out* | awk '/^totals:/ {s += $2} END {print s}')
 echo "instructions per proxied request: $((TOTAL / 10000)) (total $TOTAL over 10,000 requests)"
+# With CALLGRIND_KEEP=DIR, the profile is kept there for callgrind_annotate.
+if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP" && cp "$W"/cg.out* "$CALLGRIND_KEEP"/; fi
