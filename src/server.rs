@@ -120,13 +120,15 @@ impl ControlPlane {
         let (closing, closed) = watch::channel(false);
         let replica: Arc<str> = format!("control-plane@{addr}").into();
         let sealer = Arc::new(certificate_sealer(config, true)?);
-        let publisher = Publisher::start(store.clone(), token, sealer, replica, closed.clone()).await?;
+        let publisher =
+            Publisher::start(store.clone(), token, sealer.clone(), replica, closed.clone()).await?;
         let app = publisher
             .clone()
             .metrics_router()
             .merge(publisher.router())
             .merge(management::router(AppState {
                 store,
+                sealer,
                 max_body_bytes: config.max_body_bytes,
                 tester: Arc::new(dataplane::state::DataPlane::new(
                     Default::default(),

@@ -23,6 +23,8 @@ pub struct AppState {
     /// A data plane of the control plane's own, serving no stage: TestInvoke* calls run
     /// authorizers (and later methods) on it, with the control plane's AWS settings.
     pub tester: std::sync::Arc<crate::dataplane::state::DataPlane>,
+    /// Seals the private keys of generated client certificates.
+    pub sealer: std::sync::Arc<crate::store::certificates::Sealer>,
 }
 
 /// The management API's OpenAPI document, built from the same route table the server uses.

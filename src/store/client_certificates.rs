@@ -1,5 +1,6 @@
 //! Client certificates, scoped by tenant, with their private keys in a column of their own
-//! (never in the document the API answers).
+//! (never in the document the API answers), sealed under the control plane's certificate key
+//! ([`super::certificates::Sealer`]; a key stored before keys were sealed is read as it is).
 
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -8,19 +9,35 @@ use super::error::decode;
 use super::{Page, PageRequest, RowLock, StoreError, Tenant};
 use crate::domain::client_certificate::{ClientCertificate, ClientIdentity};
 
+/// What marks a sealed key (base64 after it); a key without it is PEM, stored before keys
+/// were sealed.
+const SEALED: &str = "sealed:";
+
+/// What a client certificate's key is sealed for: it opens for that certificate alone.
+fn seal_context(id: &str) -> String {
+    format!("clientcertificate:{id}")
+}
+
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: &Tenant,
     cert: &ClientCertificate,
+    sealer: &super::certificates::Sealer,
     private_key: &str,
 ) -> Result<(), StoreError> {
+    use base64::Engine;
+    let sealed = sealer.seal(private_key.as_bytes(), &seal_context(&cert.client_certificate_id));
+    let private_key = format!(
+        "{SEALED}{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    );
     sqlx::query(
         "INSERT INTO client_certificates (id, account_id, region, private_key, doc) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&cert.client_certificate_id)
     .bind(&tenant.account_id)
     .bind(&tenant.region)
-    .bind(private_key)
+    .bind(&private_key)
     .bind(Json(cert))
     .execute(conn)
     .await?;
@@ -94,6 +111,7 @@ pub async fn delete(conn: &mut PgConnection, tenant: &Tenant, id: &str) -> Resul
 /// The certificate and key a stage's backends are presented, for the workers serving it.
 pub async fn identity(
     conn: &mut PgConnection,
+    sealer: &super::certificates::Sealer,
     account_id: &str,
     region: &str,
     id: &str,
@@ -106,8 +124,24 @@ pub async fn identity(
     .bind(region)
     .fetch_optional(conn)
     .await?;
-    row.map(|(private_key_pem, doc)| {
+    row.map(|(stored, doc)| {
         let cert: ClientCertificate = decode(doc)?;
+        let private_key_pem = match stored.strip_prefix(SEALED) {
+            Some(b64) => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .ok()
+                    .and_then(|sealed| sealer.open(&sealed, &seal_context(id)))
+                    .and_then(|k| String::from_utf8(k).ok())
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "client certificate {id}: its key does not open under this control plane's certificate key"
+                        ))
+                    })?
+            }
+            None => stored,
+        };
         Ok(ClientIdentity {
             certificate_pem: cert.pem_encoded_certificate,
             private_key_pem,

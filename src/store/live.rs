@@ -79,6 +79,7 @@ fn to_config(
 async fn stage_config(
     conn: &mut PgConnection,
     hasher: &KeyHasher,
+    sealer: &Sealer,
     row: Row,
 ) -> Result<StageConfig, StoreError> {
     let mut config = to_config(row)?;
@@ -92,7 +93,8 @@ async fn stage_config(
     .await?;
     if let Some(id) = config.stage.client_certificate_id.clone() {
         config.client_identity =
-            super::client_certificates::identity(conn, &config.account_id, &config.region, &id).await?;
+            super::client_certificates::identity(conn, sealer, &config.account_id, &config.region, &id)
+                .await?;
     }
     Ok(config)
 }
@@ -106,7 +108,7 @@ pub async fn full(conn: &mut PgConnection, hasher: &KeyHasher, sealer: &Sealer) 
         .await?;
     let mut stages = Vec::with_capacity(rows.len());
     for row in rows {
-        stages.push(stage_config(conn, hasher, row).await?);
+        stages.push(stage_config(conn, hasher, sealer, row).await?);
     }
     Ok(Full {
         revision,
@@ -186,7 +188,7 @@ pub async fn since(
                         .fetch_optional(&mut *conn)
                         .await?;
                 match row {
-                    Some(row) => delta.upserts.push(stage_config(conn, hasher, row).await?),
+                    Some(row) => delta.upserts.push(stage_config(conn, hasher, sealer, row).await?),
                     None => delta.removed.push((api_id, key)),
                 }
             }

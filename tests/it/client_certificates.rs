@@ -20,6 +20,16 @@ async fn client_certificates_are_generated_and_managed() {
     let id = made.client_certificate_id().unwrap().to_owned();
     let pem = made.pem_encoded_certificate().unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // Its private key is kept sealed.
+    let (stored,): (String,) = sqlx::query_as("SELECT private_key FROM client_certificates WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("sealed:") && !stored.contains("PRIVATE KEY"),
+        "{stored}"
+    );
     // A real certificate: rustls takes it as a trust anchor (as a backend demanding it would).
     let der = rustls::pki_types::CertificateDer::from(base64_body(pem));
     let mut roots = rustls::RootCertStore::empty();

@@ -78,7 +78,7 @@ pub async fn generate_client_certificate(
         tags,
     };
     let mut conn = app.store.pool().acquire().await?;
-    store::insert(&mut conn, &tenant, &cert, &private_key).await?;
+    store::insert(&mut conn, &tenant, &cert, &app.sealer, &private_key).await?;
     Ok((StatusCode::CREATED, Json(cert)))
 }
 
