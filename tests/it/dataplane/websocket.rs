@@ -1235,3 +1235,60 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
     talking.send(Message::text("and now")).await.unwrap();
     assert!(next_text(&mut talking).await["requestContext"]["routeKey"] == "$default");
 }
+
+/// A WebSocket API reached through a custom domain's API mapping: the handshake's Host and
+/// path name the domain and the mapping's key.
+#[tokio::test]
+async fn a_custom_domain_maps_a_websocket_api() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app().await;
+    let c = app.v2_client();
+    let functions = fake_lambda().await;
+    let api = echo_api(&c, "chat").await;
+    c.create_domain_name()
+        .domain_name("ws.example.com")
+        .domain_name_configurations(
+            aws_sdk_apigatewayv2::types::DomainNameConfiguration::builder()
+                .certificate_arn(format!("arn:aws:acm:{REGION}:{ACCOUNT}:certificate/ws"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.create_api_mapping()
+        .domain_name("ws.example.com")
+        .api_id(&api)
+        .stage("prod")
+        .api_mapping_key("chat")
+        .send()
+        .await
+        .unwrap();
+    let worker = app.start_worker(None, Some(format!("http://{functions}"))).await;
+    assert!(serving(&worker, &api, "prod").await);
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            worker.runtime.load().domain("ws.example.com").is_some()
+        })
+        .await
+    );
+    let open = |path: &'static str| {
+        let addr = worker.addr;
+        async move {
+            let req = format!("ws://ws.example.com:{}{path}", addr.port())
+                .into_client_request()
+                .unwrap();
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tokio_tungstenite::client_async(req, tcp).await
+        }
+    };
+    let (mut ws, _) = open("/chat").await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    let event = next_text(&mut ws).await;
+    assert_eq!(event["body"], "hello");
+    assert_eq!(event["requestContext"]["stage"], "prod");
+    // A path no mapping takes is refused the upgrade.
+    match open("/elsewhere").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
+        other => panic!("expected a 403, got {:?}", other.map(|(_, r)| r.status())),
+    }
+}
