@@ -45,6 +45,81 @@ pub fn render(doc: &Value, output: Output) -> Result<String, String> {
     }
 }
 
+/// What `basepath` does with a document's base path (Swagger's `basePath`, or the path of
+/// OpenAPI 3's first server, its variables at their defaults): nothing, put it before every
+/// path, or put all but its first segment there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BasePath {
+    #[default]
+    Ignore,
+    Prepend,
+    Split,
+}
+
+impl BasePath {
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        match raw {
+            None | Some("ignore") => Ok(BasePath::Ignore),
+            Some("prepend") => Ok(BasePath::Prepend),
+            Some("split") => Ok(BasePath::Split),
+            Some(other) => Err(format!(
+                "Invalid basepath {other}: expected ignore, prepend or split"
+            )),
+        }
+    }
+}
+
+/// A string field, or a number written as one (`version: 1.0` in YAML).
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.1}"),
+            _ => n.to_string(),
+        }),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The base path a document's `basePath` (Swagger) or first server (OpenAPI 3) gives, as
+/// `basepath` asks to keep it.
+pub fn base_path(doc: &Value, mode: BasePath) -> String {
+    if mode == BasePath::Ignore {
+        return String::new();
+    }
+    let raw = match doc.get("basePath").and_then(Value::as_str) {
+        Some(b) => b.to_owned(),
+        None => {
+            let Some(server) = doc.pointer("/servers/0") else {
+                return String::new();
+            };
+            let url = server.get("url").and_then(Value::as_str).unwrap_or_default();
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+            // `/{basePath}` takes its variable's default.
+            let mut path = path.to_owned();
+            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
+                for (name, var) in vars {
+                    if let Some(d) = var.get("default").and_then(Value::as_str) {
+                        path = path.replace(&format!("{{{name}}}"), d.trim_matches('/'));
+                    }
+                }
+            }
+            path
+        }
+    };
+    let segments: Vec<&str> = raw
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.contains('{'))
+        .collect();
+    let kept = match mode {
+        BasePath::Split => segments.get(1..).unwrap_or_default(),
+        _ => &segments[..],
+    };
+    kept.iter().map(|s| format!("/{s}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use crate::domain::rest_api::{
     RequestValidator, TlsConfig,
 };
 use crate::domain::snapshot::Snapshot;
-use crate::management::apigatewayv2::openapi::BasePath;
+use crate::openapi::{BasePath, base_path, text};
 
 /// The API's own fields a document sets.
 #[derive(Debug, Default)]
@@ -68,19 +68,6 @@ pub struct Imported {
     pub errors: Vec<String>,
 }
 
-/// A string field, or a number written as one (`version: 1.0` in YAML).
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.1}"),
-            _ => n.to_string(),
-        }),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|o| {
@@ -106,44 +93,6 @@ fn template_map(v: Option<&Value>) -> BTreeMap<String, String> {
 fn ref_name(v: Option<&Value>) -> Option<String> {
     let r = v?.get("$ref")?.as_str()?;
     r.rsplit_once('/').map(|(_, name)| name.to_owned())
-}
-
-/// The base path a document's `basePath` (Swagger) or first server (OpenAPI 3) gives, as
-/// `basepath` asks to keep it.
-fn base_path(doc: &Value, mode: BasePath) -> String {
-    if mode == BasePath::Ignore {
-        return String::new();
-    }
-    let raw = match doc.get("basePath").and_then(Value::as_str) {
-        Some(b) => b.to_owned(),
-        None => {
-            let Some(server) = doc.pointer("/servers/0") else {
-                return String::new();
-            };
-            let url = server.get("url").and_then(Value::as_str).unwrap_or_default();
-            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-            let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-            // `/{basePath}` takes its variable's default.
-            let mut path = path.to_owned();
-            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
-                for (name, var) in vars {
-                    if let Some(d) = var.get("default").and_then(Value::as_str) {
-                        path = path.replace(&format!("{{{name}}}"), d.trim_matches('/'));
-                    }
-                }
-            }
-            path
-        }
-    };
-    let segments: Vec<&str> = raw
-        .split('/')
-        .filter(|s| !s.is_empty() && !s.contains('{'))
-        .collect();
-    let kept = match mode {
-        BasePath::Split => segments.get(1..).unwrap_or_default(),
-        _ => &segments[..],
-    };
-    kept.iter().map(|s| format!("/{s}")).collect()
 }
 
 /// The URL a model's `$ref` to model `name` of API `api_id` becomes.

@@ -21,29 +21,8 @@ use super::integrations::IntegrationInput;
 use crate::domain::http_api::{
     Authorizer, Cors, HttpApi, Integration, JwtConfiguration, Route, RouteKey, TlsConfig,
 };
-
-/// What `basepath` does with the document's base path (`servers[0]`'s `basePath` variable or
-/// URL path): nothing, put it before every route's path, or put all but its first segment there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BasePath {
-    #[default]
-    Ignore,
-    Prepend,
-    Split,
-}
-
-impl BasePath {
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        match raw {
-            None | Some("ignore") => Ok(BasePath::Ignore),
-            Some("prepend") => Ok(BasePath::Prepend),
-            Some("split") => Ok(BasePath::Split),
-            Some(other) => Err(format!(
-                "Invalid basepath {other}: expected ignore, prepend or split"
-            )),
-        }
-    }
-}
+pub use crate::openapi::BasePath;
+use crate::openapi::{base_path, text};
 
 /// The API's own fields a document sets.
 #[derive(Debug, Default)]
@@ -143,7 +122,7 @@ pub fn plan(doc: &Value, basepath: BasePath) -> Result<Plan, String> {
             .collect();
         plan.api.tags = Some(tags);
     }
-    let prefix = base_path(servers.and_then(|s| s.first()), basepath);
+    let prefix = base_path(doc, basepath);
     plan_schemes(doc, &mut plan);
     let components = doc.pointer(&format!("/components/{INTEGRATIONS}"));
     for (name, integration) in components.and_then(Value::as_object).into_iter().flatten() {
@@ -239,48 +218,6 @@ pub fn plan(doc: &Value, basepath: BasePath) -> Result<Plan, String> {
         }
     }
     Ok(plan)
-}
-
-/// A string field, or a number written as one (`version: 1.0` in YAML).
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 => format!("{f:.1}"),
-            _ => n.to_string(),
-        }),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// The prefix `basepath` puts before routes' paths.
-fn base_path(server: Option<&Value>, mode: BasePath) -> String {
-    if mode == BasePath::Ignore {
-        return String::new();
-    }
-    let Some(server) = server else {
-        return String::new();
-    };
-    let raw = server
-        .pointer("/variables/basePath/default")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| {
-            let url = server.get("url")?.as_str()?;
-            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-            after_scheme.find('/').map(|i| after_scheme[i..].to_owned())
-        })
-        .unwrap_or_default();
-    let segments: Vec<&str> = raw
-        .split('/')
-        .filter(|s| !s.is_empty() && !s.contains('{'))
-        .collect();
-    let kept = match mode {
-        BasePath::Split => segments.get(1..).unwrap_or_default(),
-        _ => &segments[..],
-    };
-    kept.iter().map(|s| format!("/{s}")).collect()
 }
 
 /// `security`: none, or one requirement naming one scheme (AWS refuses more).
