@@ -167,6 +167,14 @@ enum CertificatesAction {
     },
     /// Lists the imported certificates: ARN, account, region, names, expiry.
     List,
+    /// Seals every private key (imported certificates', client certificates') again under a
+    /// new certificate key, in one transaction; then give every control plane the new key
+    /// (the key file in DATA_DIR, when the current key came from it, is rewritten).
+    RotateKey {
+        /// The new key: 64 hex digits or the base64 of 32 bytes.
+        #[arg(long, env = "GATEHOUSE_NEW_CERTIFICATE_KEY", hide_env_values = true)]
+        new_key: String,
+    },
     /// Deletes an imported certificate no domain presents.
     Delete { arn: String },
 }
@@ -420,6 +428,35 @@ async fn certificates_command(config: Config, action: CertificatesAction) -> any
             let cas = gatehouse::tls::parse_chain(&pem).map_err(anyhow::Error::msg)?;
             certificates::import_truststore(&mut conn, &tenant, &uri, &pem).await?;
             println!("imported {} certificates under {uri}", cas.len());
+        }
+        CertificatesAction::RotateKey { new_key } => {
+            let old = server::certificate_sealer(&config, false)?;
+            let new = certificates::Sealer::parse(&new_key).map_err(anyhow::Error::msg)?;
+            let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+            let (certs, clients) = certificates::reseal_all(&mut tx, &old, &new).await?;
+            tx.commit().await?;
+            if config.certificate_key.is_none() {
+                let path = config.data_dir.join("certificate-key");
+                let tmp = config.data_dir.join("certificate-key.new");
+                {
+                    use std::io::Write;
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let _ = std::fs::remove_file(&tmp);
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&tmp)?;
+                    f.write_all(new_key.trim().as_bytes())?;
+                }
+                std::fs::rename(&tmp, &path)?;
+                println!("{} holds the new key", path.display());
+            } else {
+                println!(
+                    "set GATEHOUSE_CERTIFICATE_KEY to the new key on every control plane and restart them"
+                );
+            }
+            println!("sealed again: {certs} certificate keys, {clients} client certificate keys");
         }
         CertificatesAction::List => {
             for (account, region, c) in certificates::list(&mut conn).await? {

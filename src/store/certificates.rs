@@ -228,6 +228,33 @@ pub async fn truststore(
     Ok(row.map(|(p,)| p))
 }
 
+/// Seals every private key again under `new` (imported certificates' and client
+/// certificates'), in the caller's transaction: what `old` cannot open refuses the rotation
+/// (nothing is changed). How many of each were sealed again.
+pub async fn reseal_all(
+    conn: &mut PgConnection,
+    old: &Sealer,
+    new: &Sealer,
+) -> Result<(usize, usize), StoreError> {
+    let certs: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT arn, sealed_key FROM certificates FOR UPDATE")
+        .fetch_all(&mut *conn)
+        .await?;
+    for (arn, sealed) in &certs {
+        let plain = old.open(sealed, arn).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "certificate {arn}: its key does not open under the current key"
+            ))
+        })?;
+        sqlx::query("UPDATE certificates SET sealed_key = $2 WHERE arn = $1")
+            .bind(arn)
+            .bind(new.seal(&plain, arn))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let clients = super::client_certificates::reseal_all(conn, old, new).await?;
+    Ok((certs.len(), clients))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

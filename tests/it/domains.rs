@@ -1156,3 +1156,67 @@ async fn private_domains_take_access_associations_and_sdks_are_not_generated() {
         .unwrap_err();
     assert_eq!(err_of(sdk).0, "NotFoundException");
 }
+
+#[tokio::test]
+async fn the_certificate_key_rotates_and_every_private_key_is_sealed_again() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("gatehouse-rotate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = Ca::new("Rotation CA");
+    let (cert, key) = ca.issue(&["rotate.example.com"], false);
+    let (cert_path, key_path) = (dir.join("c.pem"), dir.join("k.pem"));
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, &key).unwrap();
+    let arn = gatehouse_certificates(
+        &app,
+        &[
+            "import",
+            "--account-id",
+            ACCOUNT,
+            "--cert",
+            cert_path.to_str().unwrap(),
+            "--key",
+            key_path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let client = app.client().generate_client_certificate().send().await.unwrap();
+    let client_id = client.client_certificate_id().unwrap().to_owned();
+
+    let new_key = "0202020202020202020202020202020202020202020202020202020202020202";
+    let out = gatehouse_certificates(&app, &["rotate-key", "--new-key", new_key]).await;
+    assert!(
+        out.contains("1 certificate keys, 1 client certificate keys"),
+        "{out}"
+    );
+
+    // Both keys now open under the new key alone.
+    let new = gatehouse::store::certificates::Sealer::parse(new_key).unwrap();
+    let old = test_sealer();
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let opened = gatehouse::store::certificates::certified_key(&mut conn, &new, ACCOUNT, &arn)
+        .await
+        .unwrap()
+        .expect("the certificate's key opens under the new key");
+    assert_eq!(opened.key_pem, key);
+    assert!(
+        gatehouse::store::certificates::certified_key(&mut conn, &old, ACCOUNT, &arn)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let identity =
+        gatehouse::store::client_certificates::identity(&mut conn, &new, ACCOUNT, REGION, &client_id)
+            .await
+            .unwrap()
+            .expect("the client certificate's key opens under the new key");
+    assert!(identity.private_key_pem.contains("PRIVATE KEY"));
+    assert!(
+        gatehouse::store::client_certificates::identity(&mut conn, &old, ACCOUNT, REGION, &client_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "under the old key it does not open, and is not presented"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
