@@ -37,6 +37,9 @@ struct Streaming {
     /// How much of a `100 Continue` the client waits for is sent: it goes out when the body is
     /// first read (`None` once sent and flushed, or when the client does not wait for one).
     go_ahead: Option<usize>,
+    /// Set by the connection when it starts the request's final answer: a go-ahead not begun
+    /// by then is never sent (it would land inside the answer).
+    answering: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// The whole body must have arrived by then.
     deadline: tokio::time::Instant,
     /// Armed the first time the body has to wait.
@@ -61,12 +64,13 @@ impl RequestBody {
 
     /// A body of `length` bytes (or chunked, when `None`) still to come on `stream` before
     /// `deadline`, of which `buf` holds the first bytes; `go_ahead`: the client waits for a
-    /// `100 Continue` before sending it. The receiver gets the buffer back when the body is done.
+    /// `100 Continue` before sending it, unless the flag it holds says the final answer has
+    /// begun. The receiver gets the buffer back when the body is done.
     pub fn streaming(
         stream: Arc<Transport>,
         buf: BytesMut,
         length: Option<u64>,
-        go_ahead: bool,
+        go_ahead: Option<Arc<std::sync::atomic::AtomicBool>>,
         deadline: tokio::time::Instant,
     ) -> (Self, oneshot::Receiver<BytesMut>) {
         let (give_back, returned) = oneshot::channel();
@@ -79,7 +83,8 @@ impl RequestBody {
             buf,
             framing,
             give_back: Some(give_back),
-            go_ahead: go_ahead.then_some(0),
+            go_ahead: go_ahead.is_some().then_some(0),
+            answering: go_ahead,
             deadline,
             timer: None,
         };
@@ -99,6 +104,16 @@ impl Streaming {
     /// Sends the `100 Continue` the client waits for, if it does.
     fn poll_go_ahead(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while let Some(sent) = self.go_ahead {
+            if sent == 0
+                && self
+                    .answering
+                    .as_ref()
+                    .is_some_and(|a| a.load(std::sync::atomic::Ordering::Acquire))
+            {
+                // The final answer came first: the client reads it instead (RFC 9110 §10.1.1).
+                self.go_ahead = None;
+                break;
+            }
             if sent == CONTINUE.len() {
                 // Over TLS, the records may still be rustls's: the client waits for them.
                 std::task::ready!(self.stream.poll_flush(cx))?;
@@ -254,5 +269,54 @@ pub fn poll_fill_tcp(
             Err(e) if e.kind() == WouldBlock => continue,
             Err(e) => return Poll::Ready(Err(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A streamed body on a real socket, its client waiting for `100 Continue`; `answered`:
+    /// whether the connection had begun the final answer before the body was first read.
+    /// What the client received before the body was read whole.
+    async fn first_read(answered: bool) -> Vec<u8> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let flag = Arc::new(AtomicBool::new(answered));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let (body, _returned) = RequestBody::streaming(
+            Arc::new(Transport::from(server)),
+            BytesMut::new(),
+            Some(4),
+            Some(flag),
+            deadline,
+        );
+        // The client sends its body at once (as one that stops waiting does).
+        client.write_all(b"ping").await.unwrap();
+        let read = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&read[..], b"ping");
+        let mut got = vec![0u8; 64];
+        let n = tokio::time::timeout(std::time::Duration::from_millis(200), client.read(&mut got))
+            .await
+            .map_or(0, |r| r.unwrap());
+        got.truncate(n);
+        got
+    }
+
+    #[tokio::test]
+    async fn the_go_ahead_is_sent_on_the_first_read_unless_the_answer_began() {
+        assert_eq!(first_read(false).await, CONTINUE);
+        assert!(
+            first_read(true).await.is_empty(),
+            "no interim answer once the final one is on its way"
+        );
     }
 }

@@ -51,6 +51,7 @@ pub async fn serve(stream: Transport, remote: SocketAddr, peer: Peer, dp: &DataP
         timeouts: dp.timeouts,
         now: std::time::Instant::now(),
         waited: false,
+        answering: None,
     };
     match conn.run(dp, peer).await {
         Ok(None) => {}
@@ -112,6 +113,8 @@ struct Conn {
     now: std::time::Instant,
     /// Whether sending the answer had to wait (for the client to read, or for its body).
     waited: bool,
+    /// The request's body waits to send a `100 Continue` until this says its answer began.
+    answering: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +192,10 @@ impl Conn {
                     Err(_) => reusable = false,
                 }
             }
+            // From here the answer is on the wire: a go-ahead not yet begun would land in it.
+            if let Some(answering) = self.answering.take() {
+                answering.store(true, std::sync::atomic::Ordering::Release);
+            }
             let head = self.write_head(&answer, head_request, version, reusable);
             if !self.write_body(head, answer.response.into_body()).await? {
                 return Ok(None);
@@ -255,8 +262,13 @@ impl Conn {
             _ => {
                 let buf = std::mem::take(&mut self.rbuf);
                 let deadline = Instant::from_std(arrived + self.timeouts.body);
+                let answering = go_ahead.then(|| {
+                    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    self.answering = Some(flag.clone());
+                    flag
+                });
                 let (body, returned) =
-                    RequestBody::streaming(self.stream.clone(), buf, length, go_ahead, deadline);
+                    RequestBody::streaming(self.stream.clone(), buf, length, answering, deadline);
                 Ok((body, Some(returned)))
             }
         }
