@@ -34,12 +34,9 @@ struct Streaming {
     buf: BytesMut,
     framing: Framing,
     give_back: Option<oneshot::Sender<BytesMut>>,
-    /// How much of a `100 Continue` the client waits for is sent: it goes out when the body is
-    /// first read (`None` once sent and flushed, or when the client does not wait for one).
-    go_ahead: Option<usize>,
-    /// Set by the connection when it starts the request's final answer: a go-ahead not begun
-    /// by then is never sent (it would land inside the answer).
-    answering: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The `100 Continue` the client waits for, if it does: it goes out when the body is first
+    /// read, unless the connection has begun the final answer ([`GoAhead`]).
+    go_ahead: Option<Arc<GoAhead>>,
     /// The whole body must have arrived by then.
     deadline: tokio::time::Instant,
     /// Armed the first time the body has to wait.
@@ -64,13 +61,13 @@ impl RequestBody {
 
     /// A body of `length` bytes (or chunked, when `None`) still to come on `stream` before
     /// `deadline`, of which `buf` holds the first bytes; `go_ahead`: the client waits for a
-    /// `100 Continue` before sending it, unless the flag it holds says the final answer has
-    /// begun. The receiver gets the buffer back when the body is done.
+    /// `100 Continue` before sending it (shared with the connection, which may begin the final
+    /// answer first). The receiver gets the buffer back when the body is done.
     pub fn streaming(
         stream: Arc<Transport>,
         buf: BytesMut,
         length: Option<u64>,
-        go_ahead: Option<Arc<std::sync::atomic::AtomicBool>>,
+        go_ahead: Option<Arc<GoAhead>>,
         deadline: tokio::time::Instant,
     ) -> (Self, oneshot::Receiver<BytesMut>) {
         let (give_back, returned) = oneshot::channel();
@@ -83,8 +80,7 @@ impl RequestBody {
             buf,
             framing,
             give_back: Some(give_back),
-            go_ahead: go_ahead.is_some().then_some(0),
-            answering: go_ahead,
+            go_ahead,
             deadline,
             timer: None,
         };
@@ -98,34 +94,60 @@ impl RequestBody {
 }
 
 /// The interim answer a client that sent `Expect: 100-continue` waits for.
-const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// How far a request's `100 Continue` went, shared by its body (which sends it) and the
+/// connection (which answers): bytes of it written (0 to its length), [`GoAhead::SENT`] once
+/// flushed, [`GoAhead::ANSWERING`] once the final answer began. The connection, starting the
+/// answer, finishes a go-ahead the body left half written ([`GoAhead::answer_begins`]), so that
+/// the client never reads an answer inside another. (The body is read on the connection's own
+/// task, so the two never write at once.)
+#[derive(Debug, Default)]
+pub struct GoAhead(std::sync::atomic::AtomicUsize);
+
+impl GoAhead {
+    const SENT: usize = usize::MAX - 1;
+    const ANSWERING: usize = usize::MAX;
+
+    /// The final answer begins: what of the go-ahead must still precede it (the rest of a
+    /// half-written one; nothing when none was begun, which is then never sent).
+    pub fn answer_begins(&self) -> &'static [u8] {
+        match self.0.swap(Self::ANSWERING, std::sync::atomic::Ordering::AcqRel) {
+            n if n > 0 && n < CONTINUE.len() => &CONTINUE[n..],
+            _ => &[],
+        }
+    }
+}
 
 impl Streaming {
     /// Sends the `100 Continue` the client waits for, if it does.
     fn poll_go_ahead(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        while let Some(sent) = self.go_ahead {
-            if sent == 0
-                && self
-                    .answering
-                    .as_ref()
-                    .is_some_and(|a| a.load(std::sync::atomic::Ordering::Acquire))
-            {
-                // The final answer came first: the client reads it instead (RFC 9110 §10.1.1).
-                self.go_ahead = None;
-                break;
-            }
-            if sent == CONTINUE.len() {
-                // Over TLS, the records may still be rustls's: the client waits for them.
-                std::task::ready!(self.stream.poll_flush(cx))?;
-                self.go_ahead = None;
-                break;
-            }
-            match std::task::ready!(self.stream.poll_write(cx, &CONTINUE[sent..])) {
-                Ok(0) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.go_ahead = Some(sent + n),
-                Err(e) => return Poll::Ready(Err(e)),
+        use std::sync::atomic::Ordering::{AcqRel, Acquire};
+        let Some(go) = &self.go_ahead else {
+            return Poll::Ready(Ok(()));
+        };
+        loop {
+            match go.0.load(Acquire) {
+                // Sent; or the final answer came first, and the client reads it instead (RFC
+                // 9110 §10.1.1: the connection finishes a half-sent go-ahead before it).
+                GoAhead::SENT | GoAhead::ANSWERING => break,
+                n if n == CONTINUE.len() => {
+                    // Over TLS, the records may still be rustls's: the client waits for them.
+                    std::task::ready!(self.stream.poll_flush(cx))?;
+                    let _ = go.0.compare_exchange(n, GoAhead::SENT, AcqRel, Acquire);
+                    break;
+                }
+                sent => match std::task::ready!(self.stream.poll_write(cx, &CONTINUE[sent..])) {
+                    Ok(0) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                    Ok(n) => {
+                        // The connection may have begun the answer meanwhile: it then owns the rest.
+                        let _ = go.0.compare_exchange(sent, sent + n, AcqRel, Acquire);
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                },
             }
         }
+        self.go_ahead = None;
         Poll::Ready(Ok(()))
     }
 
@@ -274,7 +296,7 @@ pub fn poll_fill_tcp(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering;
 
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -290,7 +312,10 @@ mod tests {
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let flag = Arc::new(AtomicBool::new(answered));
+        let flag = Arc::new(GoAhead::default());
+        if answered {
+            assert!(flag.answer_begins().is_empty(), "nothing of it was sent");
+        }
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
         let (body, _returned) = RequestBody::streaming(
             Arc::new(Transport::from(server)),
@@ -309,6 +334,21 @@ mod tests {
             .map_or(0, |r| r.unwrap());
         got.truncate(n);
         got
+    }
+
+    #[test]
+    fn an_answer_begun_finishes_a_half_written_go_ahead_first() {
+        let go = GoAhead::default();
+        go.0.store(10, Ordering::Release);
+        assert_eq!(go.answer_begins(), &CONTINUE[10..]);
+        // Once: the answer owns the rest.
+        assert!(go.answer_begins().is_empty());
+        let whole = GoAhead::default();
+        whole.0.store(CONTINUE.len(), Ordering::Release);
+        assert!(whole.answer_begins().is_empty(), "written whole: nothing to add");
+        let sent = GoAhead::default();
+        sent.0.store(GoAhead::SENT, Ordering::Release);
+        assert!(sent.answer_begins().is_empty());
     }
 
     #[tokio::test]

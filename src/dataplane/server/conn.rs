@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::transport::Transport;
-use crate::dataplane::body::{READ_SIZE, RequestBody};
+use crate::dataplane::body::{GoAhead, READ_SIZE, RequestBody};
 use crate::dataplane::context::Peer;
 use crate::dataplane::h1::server::{self as h1, BodyFraming, Connection, RequestHead, ResponseFraming};
 use crate::dataplane::h1::{MAX_HEAD, ProtocolError};
@@ -51,7 +51,7 @@ pub async fn serve(stream: Transport, remote: SocketAddr, peer: Peer, dp: &DataP
         timeouts: dp.timeouts,
         now: std::time::Instant::now(),
         waited: false,
-        answering: None,
+        go_ahead: None,
     };
     match conn.run(dp, peer).await {
         Ok(None) => {}
@@ -113,8 +113,9 @@ struct Conn {
     now: std::time::Instant,
     /// Whether sending the answer had to wait (for the client to read, or for its body).
     waited: bool,
-    /// The request's body waits to send a `100 Continue` until this says its answer began.
-    answering: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The request's `100 Continue`, which its body sends when first read and the answer must
+    /// not interrupt.
+    go_ahead: Option<Arc<GoAhead>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,9 +193,13 @@ impl Conn {
                     Err(_) => reusable = false,
                 }
             }
-            // From here the answer is on the wire: a go-ahead not yet begun would land in it.
-            if let Some(answering) = self.answering.take() {
-                answering.store(true, std::sync::atomic::Ordering::Release);
+            // From here the answer is on the wire: a go-ahead not begun is never sent, one the
+            // body left half written is finished first (an interim answer, then the final one).
+            if let Some(go_ahead) = self.go_ahead.take() {
+                let rest = go_ahead.answer_begins();
+                if !rest.is_empty() {
+                    self.write_all_of(rest).await?;
+                }
             }
             let head = self.write_head(&answer, head_request, version, reusable);
             if !self.write_body(head, answer.response.into_body()).await? {
@@ -262,13 +267,13 @@ impl Conn {
             _ => {
                 let buf = std::mem::take(&mut self.rbuf);
                 let deadline = Instant::from_std(arrived + self.timeouts.body);
-                let answering = go_ahead.then(|| {
-                    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                    self.answering = Some(flag.clone());
-                    flag
+                let go_ahead = go_ahead.then(|| {
+                    let shared = Arc::new(GoAhead::default());
+                    self.go_ahead = Some(shared.clone());
+                    shared
                 });
                 let (body, returned) =
-                    RequestBody::streaming(self.stream.clone(), buf, length, answering, deadline);
+                    RequestBody::streaming(self.stream.clone(), buf, length, go_ahead, deadline);
                 Ok((body, Some(returned)))
             }
         }
