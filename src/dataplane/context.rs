@@ -395,6 +395,11 @@ impl Peer {
         self.tls.as_deref()
     }
 
+    /// How the client reached us (`X-Forwarded-Proto`).
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }

@@ -966,6 +966,7 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     );
     assert!(cert["serialNumber"].as_str().unwrap().contains(':'), "{cert}");
     assert_eq!(event["requestContext"]["domainName"], "mtls.example.com");
+    assert_eq!(event["headers"]["X-Forwarded-Proto"], "https");
     let (_, body) = over_tls(tls_addr, "api.example.com", "api.example.com", "/who", &ca, None)
         .await
         .unwrap();

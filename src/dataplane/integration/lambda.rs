@@ -189,7 +189,7 @@ pub fn event(
         (GATEWAY_SET[0], ctx.trace_id.as_str()),
         (GATEWAY_SET[1], forwarded_for.as_str()),
         (GATEWAY_SET[2], port.format(ctx.source.listen_port())),
-        (GATEWAY_SET[3], "http"),
+        (GATEWAY_SET[3], ctx.source.scheme()),
     ];
     for (name, value) in added {
         headers.insert(name.to_owned(), json!(value));
