@@ -744,6 +744,57 @@ async fn put_rest_api_merges_or_overwrites_and_bad_documents_make_nothing() {
         .unwrap();
     assert!(none.items().is_empty());
 
+    // Shared parameters, request bodies and responses, by reference.
+    let shared = json!({
+        "openapi": "3.0.1", "info": {"title": "shared", "version": "1"},
+        "paths": {"/pets/{petId}": {"put": {
+            "parameters": [{"$ref": "#/components/parameters/petId"}, {"$ref": "#/components/parameters/trace"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Pet"},
+            "responses": {"200": {"$ref": "#/components/responses/Kept"}},
+            "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}
+        }}},
+        "components": {
+            "parameters": {
+                "petId": {"name": "petId", "in": "path", "required": true, "schema": {"type": "string"}},
+                "trace": {"name": "X-Trace", "in": "header", "required": true, "schema": {"type": "string"}}
+            },
+            "requestBodies": {"Pet": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}},
+            "responses": {"Kept": {"description": "kept", "headers": {"X-Kept": {"schema": {"type": "string"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}},
+            "schemas": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}
+        }
+    })
+    .to_string();
+    let made = c.import_rest_api().body(Blob::new(shared)).send().await.unwrap();
+    let made_id = made.id().unwrap().to_owned();
+    let resources = c.get_resources().rest_api_id(&made_id).send().await.unwrap();
+    let pet = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/pets/{petId}"))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    let put = c
+        .get_method()
+        .rest_api_id(&made_id)
+        .resource_id(&pet)
+        .http_method("PUT")
+        .send()
+        .await
+        .unwrap();
+    let params = put.request_parameters().unwrap();
+    assert!(params["method.request.path.petId"] && params["method.request.header.X-Trace"]);
+    assert_eq!(put.request_models().unwrap()["application/json"], "Pet");
+    let kept = &put.method_responses().unwrap()["200"];
+    assert_eq!(kept.response_models().unwrap()["application/json"], "Pet");
+    assert!(
+        kept.response_parameters()
+            .unwrap()
+            .contains_key("method.response.header.X-Kept")
+    );
+
     // OpenAPI 3 in YAML, its server's base path variable split off.
     let yaml = "openapi: 3.0.1\ninfo:\n  title: split\n  version: 2.0\nservers:\n  - url: https://example.com/{basePath}\n    variables:\n      basePath:\n        default: /api/v2\npaths:\n  /things:\n    get:\n      responses:\n        200:\n          description: ok\n      x-amazon-apigateway-integration:\n        type: mock\n        requestTemplates:\n          application/json: '{\"statusCode\": 200}'\n        responses:\n          default:\n            statusCode: 200\n";
     let split = c

@@ -89,6 +89,30 @@ fn template_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// What `v` is: itself, or the part of `doc` its local `$ref` names (`#/parameters/id`,
+/// `#/components/requestBodies/Pet`, ...), followed a few times at most. A reference that
+/// names nothing is itself (and then has none of the fields looked for).
+fn local<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        let Some(pointer) = v
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        else {
+            break;
+        };
+        // A schema reference is a model's, kept as it is.
+        if pointer.starts_with("/definitions/") || pointer.starts_with("/components/schemas/") {
+            break;
+        }
+        match doc.pointer(pointer) {
+            Some(found) => v = found,
+            None => break,
+        }
+    }
+    v
+}
+
 /// The model name a `$ref` names (`#/definitions/Pet`, `#/components/schemas/Pet`).
 fn ref_name(v: Option<&Value>) -> Option<String> {
     let r = v?.get("$ref")?.as_str()?;
@@ -426,6 +450,8 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                 .map(|a| a.iter().filter_map(text).collect())
                 .unwrap_or_else(|| consumes_default.clone());
             for p in params {
+                // A shared parameter (`#/parameters/...`, `#/components/parameters/...`).
+                let p = local(doc, p);
                 let name = p.get("name").and_then(text).unwrap_or_default();
                 let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
                 let location = match p.get("in").and_then(Value::as_str) {
@@ -462,6 +488,7 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
             }
             if let Some(content) = op
                 .get("requestBody")
+                .map(|b| local(doc, b))
                 .and_then(|b| b.get("content"))
                 .and_then(Value::as_object)
             {
@@ -490,6 +517,8 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                 if !crate::domain::rest_api::is_valid_status_code(status) {
                     continue;
                 }
+                // A shared response (`#/responses/...`, `#/components/responses/...`).
+                let r = local(doc, r);
                 let mut response = MethodResponse {
                     status_code: status.clone(),
                     response_parameters: BTreeMap::new(),
