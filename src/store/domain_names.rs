@@ -49,18 +49,23 @@ pub async fn get(
     decode(doc)
 }
 
+/// A page of the tenant's domains; with `endpoint_type`, of that type alone.
 pub async fn list(
     conn: &mut PgConnection,
     tenant: &Tenant,
+    endpoint_type: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<DomainName>, StoreError> {
     let rows: Vec<(i64, serde_json::Value)> = sqlx::query_as(
-        "SELECT seq, doc FROM domain_names WHERE account_id = $1 AND region = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+        "SELECT seq, doc FROM domain_names WHERE account_id = $1 AND region = $2 AND seq > $3
+           AND ($5::text IS NULL OR doc->>'endpointType' = $5)
+         ORDER BY seq LIMIT $4",
     )
     .bind(&tenant.account_id)
     .bind(&tenant.region)
     .bind(page.after_seq)
     .bind(page.limit + 1)
+    .bind(endpoint_type)
     .fetch_all(conn)
     .await?;
     let rows = rows

@@ -461,6 +461,21 @@ async fn base_path_mappings_and_api_mappings_are_one_thing() {
         .unwrap();
     assert_eq!(left.items().len(), 1);
 
+    // v2 lists the REGIONAL domains alone, pages full.
+    c.create_domain_name()
+        .domain_name("edge-listed.example.com")
+        .certificate_arn(regional_cert())
+        .send()
+        .await
+        .unwrap();
+    let listed = v2.get_domain_names().max_results("1").send().await.unwrap();
+    assert_eq!(listed.items().len(), 1);
+    assert_eq!(listed.items()[0].domain_name(), Some("api.example.com"));
+    assert!(
+        listed.next_token().is_none(),
+        "the EDGE domain is no page of v2's"
+    );
+
     // The v2 view of the domain; EDGE domains are v1's alone.
     let d = v2
         .get_domain_name()

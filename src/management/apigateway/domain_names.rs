@@ -194,7 +194,7 @@ pub async fn get_domain_names(
     Pagination(page): Pagination,
 ) -> ApiResult<Json<Listing<RestDomainName>>> {
     let mut conn = app.store.pool().acquire().await?;
-    let found = store::list(&mut conn, &tenant, page).await?;
+    let found = store::list(&mut conn, &tenant, None, page).await?;
     Ok(Json(Listing {
         position: found.next.map(|n| n.to_string()),
         items: found

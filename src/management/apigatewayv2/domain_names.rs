@@ -187,13 +187,12 @@ pub async fn get_domain_names(
     Paging(page): Paging,
 ) -> ApiResult<Json<Items<DomainNameV2>>> {
     let mut conn = app.store.pool().acquire().await?;
-    let found = store::list(&mut conn, &tenant, page).await?;
-    // v2 shows the REGIONAL domains; a page may hold fewer than asked when there are others.
+    // v2 shows the REGIONAL domains alone.
+    let found = store::list(&mut conn, &tenant, Some("REGIONAL"), page).await?;
     Ok(Json(Items {
         items: found
             .items
             .iter()
-            .filter(|d| d.is_regional())
             .map(|d| d.v2(&tenant.region, &tenant.account_id))
             .collect(),
         next_token: found.next.map(|n| n.to_string()),
