@@ -432,24 +432,23 @@ async fn certificates_command(config: Config, action: CertificatesAction) -> any
         CertificatesAction::RotateKey { new_key } => {
             let old = server::certificate_sealer(&config, false)?;
             let new = certificates::Sealer::parse(&new_key).map_err(anyhow::Error::msg)?;
+            // A key file is replaced only once the keys are sealed under the new key; it is
+            // written first, so that a failure to write it leaves the keys as they were.
+            let key_file = config.certificate_key.is_none().then(|| {
+                (
+                    config.data_dir.join("certificate-key"),
+                    config.data_dir.join("certificate-key.new"),
+                )
+            });
+            if let Some((_, tmp)) = &key_file {
+                let _ = std::fs::remove_file(tmp);
+                server::write_new_secret(tmp, new_key.trim())?;
+            }
             let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
             let (certs, clients) = certificates::reseal_all(&mut tx, &old, &new).await?;
             tx.commit().await?;
-            if config.certificate_key.is_none() {
-                let path = config.data_dir.join("certificate-key");
-                let tmp = config.data_dir.join("certificate-key.new");
-                {
-                    use std::io::Write;
-                    use std::os::unix::fs::OpenOptionsExt;
-                    let _ = std::fs::remove_file(&tmp);
-                    let mut f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .mode(0o600)
-                        .open(&tmp)?;
-                    f.write_all(new_key.trim().as_bytes())?;
-                }
-                std::fs::rename(&tmp, &path)?;
+            if let Some((path, tmp)) = &key_file {
+                std::fs::rename(tmp, path)?;
                 println!("{} holds the new key", path.display());
             } else {
                 println!(

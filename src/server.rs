@@ -553,17 +553,22 @@ fn secret_file(
         std::fs::create_dir_all(dir)?;
     }
     let token = make();
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
-        f.write_all(token.as_bytes())?;
-    }
+    write_new_secret(path, &token)?;
     Ok(token)
+}
+
+/// Writes `secret` to the new file `path`, which only its owner may read (an existing one is
+/// not overwritten: two processes making a secret at once do not both win).
+pub fn write_new_secret(path: &std::path::Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(secret.as_bytes())?;
+    Ok(())
 }
 
 /// Imports a certificate chain and its key for `tenant`'s domains (`gatehouse certificates

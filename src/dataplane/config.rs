@@ -26,13 +26,17 @@ pub struct RuntimeConfig {
     apis: StageMap,
     /// Callers of AWS_IAM methods, by access key id.
     callers: HashMap<String, Arc<Caller>, Hasher>,
-    /// Custom domain names, by name (lowercase; a wildcard one as `*.{parent}`).
+    /// Custom domain names, by name (lowercase), and the wildcard ones (`*.{parent}`) by their
+    /// parent: a request's host finds either without making a key.
     domains: HashMap<String, DomainRuntime, Hasher>,
+    wildcards: HashMap<String, DomainRuntime, Hasher>,
 }
 
 /// A custom domain as a worker routes to it.
 #[derive(Debug)]
 pub struct DomainRuntime {
+    /// Its name, lowercase (`*.{parent}` for a wildcard one).
+    pub name: String,
     /// Its mappings, the longest base path first (the empty one last).
     pub mappings: Vec<ApiMapping>,
     /// Whether it takes only clients with a certificate its truststore vouches for.
@@ -432,43 +436,43 @@ impl RuntimeConfig {
                 Some((c.access_key_id.clone(), Arc::new(caller)))
             })
             .collect();
-        let domains = domains
-            .iter()
-            .map(|d| {
-                let mut mappings = d.mappings.clone();
-                mappings.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
-                let runtime = DomainRuntime {
-                    mappings,
-                    mutual_tls: d.mutual_tls,
-                };
-                (d.domain_name.to_ascii_lowercase(), runtime)
-            })
-            .collect();
+        let (mut exact, mut wildcards) = (HashMap::default(), HashMap::default());
+        for d in domains {
+            let mut mappings = d.mappings.clone();
+            mappings.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
+            let name = d.domain_name.to_ascii_lowercase();
+            let runtime = DomainRuntime {
+                name: name.clone(),
+                mappings,
+                mutual_tls: d.mutual_tls,
+            };
+            match name.strip_prefix("*.") {
+                Some(parent) => wildcards.insert(parent.to_owned(), runtime),
+                None => exact.insert(name, runtime),
+            };
+        }
         Ok(Self {
             revision,
             apis,
             callers,
-            domains,
+            domains: exact,
+            wildcards,
         })
     }
 
     /// The custom domain `host` names (lowercase, without its port): its own, else the
     /// wildcard one of its parent; with its name (`*.{parent}` for a wildcard one).
     pub fn domain(&self, host: &str) -> Option<(&str, &DomainRuntime)> {
-        if self.domains.is_empty() {
-            return None;
-        }
-        if let Some((name, d)) = self.domains.get_key_value(host) {
-            return Some((name, d));
-        }
-        let (_, parent) = host.split_once('.')?;
-        let (name, d) = self.domains.get_key_value(&format!("*.{parent}"))?;
-        Some((name, d))
+        let d = self.domains.get(host).or_else(|| {
+            let (_, parent) = host.split_once('.')?;
+            self.wildcards.get(parent)
+        })?;
+        Some((&d.name, d))
     }
 
     /// Whether any custom domain is served.
     pub fn has_domains(&self) -> bool {
-        !self.domains.is_empty()
+        !self.domains.is_empty() || !self.wildcards.is_empty()
     }
 
     /// The caller whose access key id is `key`.

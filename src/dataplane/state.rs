@@ -32,7 +32,7 @@ pub struct DataPlane {
     pub shared: Arc<Shared>,
     /// Clients presenting a stage's client certificate or verifying another name, by what tells
     /// them apart: made when first needed and kept for the thread's life (they are few).
-    presenting: std::sync::Mutex<std::collections::HashMap<ClientKey, &'static BackendClient>>,
+    presenting: std::sync::Mutex<Vec<(ClientKey, &'static BackendClient)>>,
 }
 
 /// How many clients of their own (presenting client certificates, verifying other names) a
@@ -98,9 +98,13 @@ impl DataPlane {
         insecure: bool,
         server_name: Option<&str>,
     ) -> Option<&'static BackendClient> {
-        let key: ClientKey = (identity.map(|i| i.key), insecure, server_name.map(Box::from));
+        let certificate = identity.map(|i| i.key);
         let mut clients = self.presenting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&key) {
+        // A few entries at most, compared without making a key: this runs per request.
+        if let Some((_, c)) = clients
+            .iter()
+            .find(|((k, i, n), _)| *k == certificate && *i == insecure && n.as_deref() == server_name)
+        {
             return Some(c);
         }
         // Certificates and names are few; a thread keeps at most this many clients for them.
@@ -111,7 +115,7 @@ impl DataPlane {
         match client::with(identity.map(|i| &i.identity), insecure, server_name) {
             Ok(c) => {
                 let c: &'static BackendClient = Box::leak(Box::new(c));
-                clients.insert(key, c);
+                clients.push(((certificate, insecure, server_name.map(Box::from)), c));
                 Some(c)
             }
             Err(e) => {

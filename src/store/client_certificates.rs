@@ -18,6 +18,29 @@ fn seal_context(id: &str) -> String {
     format!("clientcertificate:{id}")
 }
 
+/// Certificate `id`'s key as stored: sealed, behind [`SEALED`].
+fn seal(sealer: &super::certificates::Sealer, id: &str, key: &[u8]) -> String {
+    use base64::Engine;
+    let sealed = sealer.seal(key, &seal_context(id));
+    format!(
+        "{SEALED}{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    )
+}
+
+/// Certificate `id`'s key from what is stored: opened, or as it is when stored before keys
+/// were sealed; `None` when it does not open under `sealer`.
+fn open(sealer: &super::certificates::Sealer, id: &str, stored: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    match stored.strip_prefix(SEALED) {
+        Some(b64) => {
+            let sealed = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+            sealer.open(&sealed, &seal_context(id))
+        }
+        None => Some(stored.as_bytes().to_vec()),
+    }
+}
+
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: &Tenant,
@@ -25,12 +48,7 @@ pub async fn insert(
     sealer: &super::certificates::Sealer,
     private_key: &str,
 ) -> Result<(), StoreError> {
-    use base64::Engine;
-    let sealed = sealer.seal(private_key.as_bytes(), &seal_context(&cert.client_certificate_id));
-    let private_key = format!(
-        "{SEALED}{}",
-        base64::engine::general_purpose::STANDARD.encode(sealed)
-    );
+    let private_key = seal(sealer, &cert.client_certificate_id, private_key.as_bytes());
     sqlx::query(
         "INSERT INTO client_certificates (id, account_id, region, private_key, doc) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -126,25 +144,11 @@ pub async fn identity(
     .await?;
     row.map(|(stored, doc)| {
         let cert: ClientCertificate = decode(doc)?;
-        let private_key_pem = match stored.strip_prefix(SEALED) {
-            Some(b64) => {
-                use base64::Engine;
-                let opened = base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .ok()
-                    .and_then(|sealed| sealer.open(&sealed, &seal_context(id)))
-                    .and_then(|k| String::from_utf8(k).ok());
-                match opened {
-                    Some(k) => k,
-                    // Sealed under another key (a rotation this control plane has not been told
-                    // of): the stage presents no certificate rather than stopping every update.
-                    None => {
-                        tracing::error!(client_certificate.id = %id, "a client certificate's key does not open under this control plane's certificate key: it is not presented");
-                        return Ok(None);
-                    }
-                }
-            }
-            None => stored,
+        // Sealed under another key (a rotation this control plane has not been told of): the
+        // stage presents no certificate rather than stopping every update.
+        let Some(private_key_pem) = open(sealer, id, &stored).and_then(|k| String::from_utf8(k).ok()) else {
+            tracing::error!(client_certificate.id = %id, "a client certificate's key does not open under this control plane's certificate key: it is not presented");
+            return Ok(None);
         };
         Ok(Some(ClientIdentity {
             certificate_pem: cert.pem_encoded_certificate,
@@ -180,26 +184,17 @@ pub async fn reseal_all(
     old: &super::certificates::Sealer,
     new: &super::certificates::Sealer,
 ) -> Result<usize, StoreError> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT id, private_key FROM client_certificates FOR UPDATE")
             .fetch_all(&mut *conn)
             .await?;
     for (id, stored) in &rows {
-        let plain = match stored.strip_prefix(SEALED) {
-            Some(sealed) => b64
-                .decode(sealed)
-                .ok()
-                .and_then(|s| old.open(&s, &seal_context(id)))
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "client certificate {id}: its key does not open under the current key"
-                    ))
-                })?,
-            None => stored.as_bytes().to_vec(),
-        };
-        let sealed = format!("{SEALED}{}", b64.encode(new.seal(&plain, &seal_context(id))));
+        let plain = open(old, id, stored).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "client certificate {id}: its key does not open under the current key"
+            ))
+        })?;
+        let sealed = seal(new, id, &plain);
         sqlx::query("UPDATE client_certificates SET private_key = $2 WHERE id = $1")
             .bind(id)
             .bind(sealed)

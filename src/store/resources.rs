@@ -89,6 +89,12 @@ impl Tree {
         Self { nodes, index }
     }
 
+    /// Adds a node (one just stored).
+    pub fn insert(&mut self, node: Node) {
+        self.index.insert(node.id.clone(), self.nodes.len());
+        self.nodes.push(node);
+    }
+
     pub fn get(&self, id: &str) -> Option<&Node> {
         self.index.get(id).map(|&i| &self.nodes[i])
     }

@@ -11,7 +11,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
@@ -44,14 +44,6 @@ impl Transport {
     fn tls(m: &Mutex<TlsStream>) -> std::sync::MutexGuard<'_, TlsStream> {
         // A poll that panicked left the stream as rustls had it: still a stream.
         m.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The socket beneath.
-    pub fn tcp(&self) -> SocketRef<'_> {
-        match self {
-            Transport::Tcp(s) => SocketRef::Tcp(s),
-            Transport::Tls(m) => SocketRef::Tls(Self::tls(m)),
-        }
     }
 
     /// Reads what the client sent into `buf`; 0 at its end.
@@ -112,33 +104,6 @@ impl Transport {
             }
         }
     }
-
-    /// The client's verified certificate (DER), on a TLS connection that presented one.
-    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
-        match self {
-            Transport::Tcp(_) => None,
-            Transport::Tls(m) => {
-                let s = Self::tls(m);
-                let certs = s.get_ref().1.peer_certificates()?;
-                certs.first().map(|c| c.to_vec())
-            }
-        }
-    }
-}
-
-/// The TCP socket of a transport, for socket options.
-pub enum SocketRef<'a> {
-    Tcp(&'a TcpStream),
-    Tls(std::sync::MutexGuard<'a, TlsStream>),
-}
-
-impl SocketRef<'_> {
-    pub fn with<T>(&self, f: impl FnOnce(&TcpStream) -> T) -> T {
-        match self {
-            SocketRef::Tcp(s) => f(s),
-            SocketRef::Tls(s) => f(s.get_ref().0),
-        }
-    }
 }
 
 /// An upgraded (WebSocket) connection owns its transport and reads and writes it as a stream.
@@ -175,6 +140,3 @@ impl AsyncWrite for Transport {
         }
     }
 }
-
-/// A connection's transport, shared by the connection and its streamed bodies.
-pub type SharedTransport = Arc<Transport>;

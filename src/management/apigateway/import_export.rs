@@ -16,9 +16,10 @@ use sqlx::PgConnection;
 use super::openapi::{self, ExportOf, Extensions, Imported};
 use super::rest_apis::{CreateRestApiRequest, WireEndpointConfiguration, insert_new, new_rest_api};
 use super::{find_api, stages::stage_not_found};
-use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, PathPartKind, RequestValidator, RestApi};
+use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, RequestValidator, RestApi};
 use crate::domain::{ids, snapshot::Snapshot};
 use crate::management::AppState;
+use crate::management::apigatewayv2::import_export::refuse_warnings;
 use crate::management::error::{ApiError, ApiResult, OrNotFound};
 use crate::management::extract::form_pairs;
 use crate::openapi::BasePath;
@@ -94,16 +95,6 @@ fn read(body: &[u8], api_id: &str, basepath: BasePath) -> ApiResult<(serde_json:
     let doc = crate::openapi::parse(text).map_err(|_| invalid_input())?;
     let imported = openapi::import(&doc, api_id, basepath).map_err(|_| invalid_input())?;
     Ok((doc, imported))
-}
-
-fn refuse_warnings(fail: bool, warnings: &[String]) -> ApiResult<()> {
-    if fail && !warnings.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Warnings found during import:\n\t{}",
-            warnings.join("\n\t")
-        )));
-    }
-    Ok(())
 }
 
 /// ImportRestApi (`POST /restapis?mode=import`): a new API from a document.
@@ -339,38 +330,12 @@ async fn write(
         .collect();
 
     // Resources by path, made with the parents they need; then their methods.
-    let mut by_path: HashMap<String, String> = HashMap::new();
-    let nodes = resources::all(conn, &api_id).await?;
-    let parts: HashMap<&str, (&Option<String>, &Option<String>)> = nodes
+    let mut tree = resources::Tree::new(resources::all(conn, &api_id).await?);
+    let mut by_path: HashMap<String, String> = tree
+        .nodes
         .iter()
-        .map(|n| (n.id.as_str(), (&n.parent_id, &n.path_part)))
+        .map(|n| (tree.path_of(&n.id), n.id.clone()))
         .collect();
-    for n in &nodes {
-        let mut segments = Vec::new();
-        let mut at = Some(n.id.as_str());
-        while let Some(id) = at {
-            let Some((parent, part)) = parts.get(id) else {
-                break;
-            };
-            if let Some(p) = part {
-                segments.push(p.as_str());
-            }
-            at = parent.as_deref();
-        }
-        segments.reverse();
-        by_path.insert(format!("/{}", segments.join("/")), n.id.clone());
-    }
-    // Each node's path part, and each parent's children's, for AWS's rules on siblings.
-    let mut part_of: HashMap<String, String> = nodes
-        .iter()
-        .filter_map(|n| Some((n.id.clone(), n.path_part.clone()?)))
-        .collect();
-    let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    for n in &nodes {
-        if let (Some(parent), Some(part)) = (&n.parent_id, &n.path_part) {
-            children.entry(parent.clone()).or_default().push(part.clone());
-        }
-    }
     let mut made = 0usize;
     for r in planned {
         let mut parent = api.root_resource_id.clone();
@@ -382,51 +347,30 @@ async fn write(
                 parent = id.clone();
                 continue;
             }
-            let refuse = |why: String| {
+            // AWS's rules, as CreateResource applies them.
+            let refused = |e: ApiError| {
                 ApiError::bad_request(format!(
-                    "Errors found during import:\n\tResource {}: {why}",
-                    r.path
+                    "Errors found during import:\n\tResource {}: {}",
+                    r.path, e.message
                 ))
             };
-            super::resources::parse_path_part(part).map_err(|e| refuse(e.message))?;
-            if part_of
-                .get(&parent)
-                .is_some_and(|p| PathPartKind::of(p) == PathPartKind::Greedy)
-            {
-                return Err(refuse(
-                    "a resource with a greedy path variable has no children".into(),
-                ));
-            }
-            let variable = PathPartKind::of(part).is_variable();
-            if let Some(sibling) = children
-                .get(&parent)
-                .into_iter()
-                .flatten()
-                .find(|s| variable && PathPartKind::of(s).is_variable())
-            {
-                return Err(refuse(format!(
-                    "a sibling ({sibling}) already has a variable path part -- only one is allowed"
-                )));
-            }
+            super::resources::parse_path_part(part).map_err(refused)?;
+            super::resources::check_placement(&tree, &parent, part, None).map_err(refused)?;
             made += 1;
             if made > MAX_RESOURCES {
-                return Err(refuse(format!("an API has at most {MAX_RESOURCES} resources")));
+                return Err(refused(ApiError::bad_request(format!(
+                    "an API has at most {MAX_RESOURCES} resources"
+                ))));
             }
-            let id = ids::resource_id(false);
-            resources::insert(
-                conn,
-                &api_id,
-                &Node {
-                    id: id.clone(),
-                    parent_id: Some(parent.clone()),
-                    path_part: Some(part.to_owned()),
-                },
-            )
-            .await?;
-            by_path.insert(path.clone(), id.clone());
-            children.entry(parent.clone()).or_default().push(part.to_owned());
-            part_of.insert(id.clone(), part.to_owned());
-            parent = id;
+            let node = Node {
+                id: ids::resource_id(false),
+                parent_id: Some(parent.clone()),
+                path_part: Some(part.to_owned()),
+            };
+            resources::insert(conn, &api_id, &node).await?;
+            by_path.insert(path.clone(), node.id.clone());
+            parent = node.id.clone();
+            tree.insert(node);
         }
         for (verb, mut m) in r.methods {
             let at = format!("{verb} {}", r.path);

@@ -61,7 +61,12 @@ pub fn parse_path_part(raw: &str) -> ApiResult<String> {
 }
 
 /// Checks that `part` may sit under `parent_id` (ignoring `moving`, the node being renamed or moved).
-fn check_placement(tree: &Tree, parent_id: &str, part: &str, moving: Option<&str>) -> ApiResult<()> {
+pub(super) fn check_placement(
+    tree: &Tree,
+    parent_id: &str,
+    part: &str,
+    moving: Option<&str>,
+) -> ApiResult<()> {
     let parent = tree.get(parent_id).ok_or_else(resource_not_found)?;
     if let Some(pp) = &parent.path_part
         && PathPartKind::of(pp) == PathPartKind::Greedy

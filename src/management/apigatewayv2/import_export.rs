@@ -185,8 +185,9 @@ fn refused(e: ApiError) -> ApiResult<ApiError> {
     if e.status.is_client_error() { Ok(e) } else { Err(e) }
 }
 
-/// With `failOnWarnings`, an import with warnings fails (its transaction rolled back).
-fn refuse_warnings(fail: bool, warnings: &[String]) -> ApiResult<()> {
+/// With `failOnWarnings`, an import with warnings fails (its transaction rolled back), for
+/// both APIs' imports.
+pub(crate) fn refuse_warnings(fail: bool, warnings: &[String]) -> ApiResult<()> {
     if fail && !warnings.is_empty() {
         return Err(ApiError::bad_request(format!(
             "Warnings found during import:\n\t{}",
