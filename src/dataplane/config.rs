@@ -484,9 +484,9 @@ impl RuntimeConfig {
         self.apis.get(api_id)?.get(stage)
     }
 
-    /// Any stage of the API (which tells what kind of API it is).
-    pub fn any_stage(&self, api_id: &str) -> Option<&Arc<StageRuntime>> {
-        self.apis.get(api_id)?.values().next()
+    /// An API's stages, by name.
+    pub fn stages(&self, api_id: &str) -> Option<&HashMap<String, Arc<StageRuntime>, Hasher>> {
+        self.apis.get(api_id)
     }
 }
 

@@ -19,7 +19,11 @@ use crate::compiler::{CompiledApi, CompiledMethod};
 /// and the configuration the request is served by (`'r`), and the ids are inline.
 #[derive(Debug)]
 pub struct RequestContext<'r> {
-    pub request_id: InlineId<36>,
+    /// The request's random bits, which its ids are made of.
+    bits: u128,
+    /// `$context.requestId` of a REST or WebSocket API (a UUID), made from `bits` when first
+    /// read: an HTTP API's answers and events never show it.
+    request_id: std::sync::OnceLock<InlineId<36>>,
     pub extended_request_id: InlineId<16>,
     /// `X-Amzn-Trace-Id`: the client's, or one made for the request.
     pub trace_id: TraceId,
@@ -87,14 +91,12 @@ impl<'r> RequestContext<'r> {
         let text = super::h1::text;
         // A userspace RNG: `Uuid::new_v4` would make a getrandom syscall per request.
         let bits: u128 = rand::random();
-        let uuid = uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid();
-        let mut request_id = InlineId([0; 36]);
-        uuid.hyphenated().encode_lower(&mut request_id.0);
         let request_time = super::clock::wall(arrived);
         let trace_id = TraceId::of_request(fields.trace_id, request_time);
         Self {
             extended_request_id: extended_id(bits),
-            request_id,
+            bits,
+            request_id: std::sync::OnceLock::new(),
             trace_id,
             started: arrived,
             request_time,
@@ -126,6 +128,16 @@ impl<'r> RequestContext<'r> {
             error_response_type: None,
             error_detail: None,
         }
+    }
+
+    /// The request's UUID (`x-amzn-RequestId`, a REST API's `$context.requestId`).
+    pub fn request_id(&self) -> &InlineId<36> {
+        self.request_id.get_or_init(|| {
+            let uuid = uuid::Builder::from_random_bytes(self.bits.to_le_bytes()).into_uuid();
+            let mut id = InlineId([0; 36]);
+            uuid.hyphenated().encode_lower(&mut id.0);
+            id
+        })
     }
 
     /// The answer is ready at `at`.
@@ -216,7 +228,7 @@ impl<'r> RequestContext<'r> {
             RequestId if matches!(self.api.map(|a| &**a), Some(CompiledApi::Http(_))) => {
                 Cow::Borrowed(self.extended_request_id.as_str())
             }
-            RequestId => Cow::Borrowed(self.request_id.as_str()),
+            RequestId => Cow::Borrowed(self.request_id().as_str()),
             ExtendedRequestId => Cow::Borrowed(self.extended_request_id.as_str()),
             HttpMethod => Cow::Borrowed(self.http_method.as_str()),
             Path => Cow::Borrowed(self.path()),

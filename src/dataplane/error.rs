@@ -220,7 +220,7 @@ impl From<super::template::TemplateError> for GatewayError {
 pub fn rescue(err: GatewayError, ctx: &mut RequestContext<'_>) -> Response<Body> {
     if let Some(cause) = &err.cause {
         tracing::debug!(
-            request.id = %ctx.request_id,
+            request.id = %ctx.request_id(),
             error.side = cause.side.as_str(),
             error.cause = %cause.error,
             status = err.status,

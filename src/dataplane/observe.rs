@@ -561,7 +561,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["status"], "204");
         assert_eq!(v["ip"], "10.0.0.1");
-        assert_eq!(v["requestId"], ctx.request_id.as_str());
+        assert_eq!(v["requestId"], ctx.request_id().as_str());
         let clf = AccessLogFormat::parse(
             "$context.identity.sourceIp - [$context.requestTime] \"$context.httpMethod\" $context.status",
             "g",

@@ -157,7 +157,7 @@ impl DataPlane {
             self.access_log(stage, |log| log.render(ctx));
         }
         tracing::trace!(
-            request.id = %ctx.request_id,
+            request.id = %ctx.request_id(),
             api.id = ctx.api_id().unwrap_or("-"),
             stage.name = ctx.stage_name().unwrap_or("-"),
             status = ctx.status,

@@ -262,7 +262,7 @@ pub fn event(
             "stage": stage,
             "domainPrefix": ctx.domain_name().and_then(|d| d.split('.').next()),
             "requestTimeEpoch": ctx.request_time_epoch_ms(),
-            "requestId": ctx.request_id,
+            "requestId": ctx.request_id(),
             "identity": {
                 "cognitoIdentityPoolId": null,
                 "accountId": identity(ContextField::IdentityAccountId),

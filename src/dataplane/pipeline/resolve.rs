@@ -50,30 +50,33 @@ pub fn stage<'r>(
             (None, None) => {}
         }
     }
-    let named = resolve(ctx.host(), ctx.path())
-        // `$default` is no stage segment of an execute-api URL: `/$default/x` is its path.
-        .filter(|t| by_path || t.stage != DEFAULT_STAGE)
-        .and_then(|t| Some((config.stage(t.api_id, t.stage)?, t.path)));
+    // `$default` is no stage segment of an execute-api URL: `/$default/x` is its path.
+    let target = resolve(ctx.host(), ctx.path()).filter(|t| by_path || t.stage != DEFAULT_STAGE);
+    // The API's stages, looked up once for the named stage and for the `$default` fallback.
+    let api_id = match &target {
+        Some(t) => Some(t.api_id),
+        None => host_api_id(ctx.host()).filter(|_| !by_path),
+    };
+    let stages = api_id.and_then(|id| config.stages(id));
+    let named = target.and_then(|t| Some((stages?.get(t.stage)?, t.path)));
     // An HTTP API's `$default` stage serves every path no named stage takes, whole.
-    let (stage, path) = match named {
-        Some(found) => found,
-        None => {
-            let path = ctx.path();
-            let api_id = host_api_id(ctx.host()).filter(|_| !by_path);
-            match api_id.and_then(|id| config.stage(id, DEFAULT_STAGE)) {
-                Some(stage) => (stage, path),
-                None => {
-                    // An HTTP API without such a stage answers its own 404, not REST's 403.
-                    if let Some(any) = api_id.and_then(|id| config.any_stage(id))
-                        && matches!(*any.api, CompiledApi::Http(_))
-                    {
-                        ctx.api = Some(&any.api);
-                        return Err(GatewayError::not_found());
-                    }
-                    return Err(GatewayError::missing_token());
-                }
-            }
+    let whole = ctx.path();
+    let default = || {
+        if by_path {
+            None
+        } else {
+            Some((stages?.get(DEFAULT_STAGE)?, whole))
         }
+    };
+    let Some((stage, path)) = named.or_else(default) else {
+        // An HTTP API without such a stage answers its own 404, not REST's 403.
+        if let Some(any) = stages.and_then(|s| s.values().next()).filter(|_| !by_path)
+            && matches!(*any.api, CompiledApi::Http(_))
+        {
+            ctx.api = Some(&any.api);
+            return Err(GatewayError::not_found());
+        }
+        return Err(GatewayError::missing_token());
     };
     ctx.stage_runtime = Some(stage);
     Ok((stage, path))

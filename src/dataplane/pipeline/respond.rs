@@ -29,10 +29,10 @@ pub struct Answer {
 /// `x-amzn-RequestId`, `x-amz-apigw-id` and, for the answers of integrations AWS traces,
 /// `X-Amzn-Trace-Id`; an HTTP API's answers carry `apigw-requestid` alone, as AWS's do.
 pub struct AnswerIds {
-    request_id: InlineId<36>,
+    /// `None` on an HTTP API's answer.
+    request_id: Option<InlineId<36>>,
     extended_request_id: InlineId<16>,
     trace_id: Option<TraceId>,
-    http_api: bool,
 }
 
 impl AnswerIds {
@@ -47,11 +47,11 @@ impl AnswerIds {
     pub fn headers(&self) -> smallvec::SmallVec<[(&'static str, &[u8]); 3]> {
         let [request_id, extended, trace] = Self::NAMES;
         let mut headers = smallvec::SmallVec::new();
-        if self.http_api {
+        let Some(id) = &self.request_id else {
             headers.push((Self::HTTP_API_NAME, self.extended_request_id.as_bytes()));
             return headers;
-        }
-        headers.push((request_id, self.request_id.as_bytes()));
+        };
+        headers.push((request_id, id.as_bytes()));
         headers.push((extended, self.extended_request_id.as_bytes()));
         if let Some(id) = &self.trace_id {
             headers.push((trace, id.as_bytes()));
@@ -78,15 +78,15 @@ pub fn answer(dp: &DataPlane, outcome: Result<Reply, GatewayError>, ctx: &mut Re
     let ready = Instant::now();
     ctx.finish(ready);
     dp.observe(ctx);
+    let http_api = matches!(ctx.api.map(|a| &**a), Some(crate::compiler::CompiledApi::Http(_)));
     Answer {
         response: res,
         ready,
         passed: reply.passed,
         ids: Some(AnswerIds {
-            request_id: ctx.request_id,
+            request_id: (!http_api).then(|| *ctx.request_id()),
             extended_request_id: ctx.extended_request_id,
             trace_id: reply.traced.then(|| ctx.trace_id.take()),
-            http_api: matches!(ctx.api.map(|a| &**a), Some(crate::compiler::CompiledApi::Http(_))),
         }),
     }
 }
