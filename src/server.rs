@@ -355,6 +355,7 @@ impl Worker {
             usage,
             websockets,
             draining: Some(closed.clone()),
+            tls: tls_addr.map(|_| tls_domains.clone()),
             ..Default::default()
         });
         let mut tls_listeners = tls_listeners.into_iter();

@@ -2,14 +2,20 @@
 //! it is imported), each domain's rustls server configuration (its certificate, the TLS
 //! versions its security policy allows, its truststore of mutual TLS), chosen by the SNI a
 //! client sends, and what a client certificate shows an integration (`clientCert`).
+//!
+//! A connection's handshake is made under its domain's configuration of that moment; when a
+//! domain's truststore changes, a connection made before vouches for its client again, under
+//! the new one, before its next request is served ([`TlsSession::vouched`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::UnixTime;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use serde::Serialize;
 
@@ -91,29 +97,52 @@ fn versions(policy: &str) -> &'static [&'static rustls::SupportedProtocolVersion
     }
 }
 
+/// A truststore of mutual TLS: its certificates as imported, and the verifier made of them.
+pub struct Truststore {
+    pem: String,
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl Truststore {
+    fn new(pem: &str) -> Result<Self, String> {
+        let mut roots = RootCertStore::empty();
+        for c in parse_chain(pem)? {
+            roots.add(c).map_err(|e| format!("the truststore: {e}"))?;
+        }
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .allow_unauthenticated()
+            .build()
+            .map_err(|e| format!("the truststore: {e}"))?;
+        Ok(Self {
+            pem: pem.to_owned(),
+            verifier,
+        })
+    }
+
+    /// Whether it vouches for the client certificate `chain` (the client's own first) now.
+    fn vouches_for(&self, chain: &[CertificateDer<'static>]) -> bool {
+        let Some((end_entity, intermediates)) = chain.split_first() else {
+            return false;
+        };
+        self.verifier
+            .verify_client_cert(end_entity, intermediates, UnixTime::now())
+            .is_ok()
+    }
+}
+
 /// A domain's server configuration: its certificate, its policy's versions, and with a
 /// truststore a verifier of client certificates. A client may present none (the request is
 /// then refused 403, as AWS does); one the truststore does not vouch for fails the handshake.
-fn server_config(d: &DomainRoute) -> Result<ServerConfig, String> {
+fn server_config(d: &DomainRoute, truststore: Option<&Truststore>) -> Result<ServerConfig, String> {
     let cert = d.certificate.as_ref().ok_or("its certificate is not imported")?;
     let chain = parse_chain(&cert.chain_pem)?;
     let key = parse_key(&cert.key_pem)?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(versions(&d.security_policy))
         .map_err(|e| e.to_string())?;
-    let builder = match &d.truststore {
+    let builder = match truststore {
         None if d.mutual_tls => return Err("its truststore is not imported".into()),
-        Some(pem) => {
-            let mut roots = RootCertStore::empty();
-            for c in parse_chain(pem)? {
-                roots.add(c).map_err(|e| format!("the truststore: {e}"))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| format!("the truststore: {e}"))?;
-            builder.with_client_cert_verifier(verifier)
-        }
+        Some(t) => builder.with_client_cert_verifier(t.verifier.clone()),
         None => builder.with_no_client_auth(),
     };
     let mut config = builder.with_single_cert(chain, key).map_err(|e| e.to_string())?;
@@ -121,23 +150,59 @@ fn server_config(d: &DomainRoute) -> Result<ServerConfig, String> {
     Ok(config)
 }
 
+/// A domain's TLS: its server configuration and its truststore.
+struct TlsDomain {
+    config: Arc<ServerConfig>,
+    truststore: Option<Arc<Truststore>>,
+}
+
 /// Every domain's TLS configuration, by name (a wildcard one as `*.{parent}`).
 #[derive(Default)]
 pub struct TlsDomains {
-    by_name: HashMap<String, Arc<ServerConfig>>,
+    by_name: HashMap<String, TlsDomain>,
+}
+
+/// The configuration a client's handshake is made in.
+pub struct Chosen {
+    /// The domain's name (`*.{parent}` for a wildcard one).
+    pub domain: String,
+    pub config: Arc<ServerConfig>,
+    truststore: Option<Arc<Truststore>>,
 }
 
 impl TlsDomains {
     /// The configurations of `domains`; one that cannot be made (no certificate imported, a
     /// bad truststore) is logged and left out: its domain is then served over plain HTTP only.
-    pub fn build(domains: &[DomainRoute]) -> Self {
+    /// A truststore the same as in `previous` is kept as it was: connections it vouched for
+    /// need not vouch again.
+    pub fn build(domains: &[DomainRoute], previous: &TlsDomains) -> Self {
         let by_name = domains
             .iter()
-            .filter_map(|d| match server_config(d) {
-                Ok(c) => Some((d.domain_name.clone(), Arc::new(c))),
-                Err(e) => {
-                    tracing::warn!(domain.name = %d.domain_name, error = %e, "the domain is not served over TLS");
-                    None
+            .filter_map(|d| {
+                let kept = previous
+                    .by_name
+                    .get(&d.domain_name)
+                    .and_then(|p| p.truststore.as_ref())
+                    .filter(|t| d.truststore.as_deref() == Some(t.pem.as_str()));
+                let truststore = match (kept, &d.truststore) {
+                    (Some(t), _) => Some(Ok(t.clone())),
+                    (None, Some(pem)) => Some(Truststore::new(pem).map(Arc::new)),
+                    (None, None) => None,
+                }
+                .transpose();
+                let made = truststore.and_then(|truststore| {
+                    let config = server_config(d, truststore.as_deref())?;
+                    Ok(TlsDomain {
+                        config: Arc::new(config),
+                        truststore,
+                    })
+                });
+                match made {
+                    Ok(t) => Some((d.domain_name.clone(), t)),
+                    Err(e) => {
+                        tracing::warn!(domain.name = %d.domain_name, error = %e, "the domain is not served over TLS");
+                        None
+                    }
                 }
             })
             .collect();
@@ -146,14 +211,25 @@ impl TlsDomains {
 
     /// The configuration for the name a client asked for, and the domain it is of (a
     /// wildcard one as `*.{parent}`).
-    pub fn config(&self, server_name: &str) -> Option<(String, Arc<ServerConfig>)> {
-        if let Some(c) = self.by_name.get(server_name) {
-            return Some((server_name.to_owned(), c.clone()));
+    pub fn config(&self, server_name: &str) -> Option<Chosen> {
+        let chosen = |domain: String, d: &TlsDomain| Chosen {
+            domain,
+            config: d.config.clone(),
+            truststore: d.truststore.clone(),
+        };
+        if let Some(d) = self.by_name.get(server_name) {
+            return Some(chosen(server_name.to_owned(), d));
         }
         let (_, parent) = server_name.split_once('.')?;
         let wildcard = format!("*.{parent}");
-        let c = self.by_name.get(&wildcard)?.clone();
-        Some((wildcard, c))
+        let d = self.by_name.get(&wildcard)?;
+        Some(chosen(wildcard, d))
+    }
+
+    /// Whether the domain (`*.{parent}` for a wildcard one) is served over TLS: then it is
+    /// served over TLS only.
+    pub fn serves(&self, domain: &str) -> bool {
+        self.by_name.contains_key(domain)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -168,6 +244,57 @@ pub struct TlsSession {
     /// The domain's name (`*.{parent}` for a wildcard one): the only one the connection serves.
     pub domain: String,
     pub client_cert: Option<ClientCert>,
+    /// The client's certificate chain as it presented it, its own first.
+    chain: Vec<CertificateDer<'static>>,
+    /// The truststore that vouched for it last.
+    vouched_by: arc_swap::ArcSwapOption<Truststore>,
+}
+
+impl std::fmt::Debug for Truststore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Truststore").finish_non_exhaustive()
+    }
+}
+
+impl TlsSession {
+    /// The session a handshake in `chosen` established, the client presenting `chain`.
+    pub fn new(chosen: &Chosen, chain: Vec<CertificateDer<'static>>) -> Self {
+        // rustls verified the certificate, so it can be read.
+        let client_cert = chain.first().and_then(|c| ClientCert::of(c));
+        let vouched_by = client_cert.as_ref().and(chosen.truststore.clone());
+        Self {
+            domain: chosen.domain.clone(),
+            client_cert,
+            chain,
+            vouched_by: arc_swap::ArcSwapOption::new(vouched_by),
+        }
+    }
+
+    /// Whether the client's certificate is vouched for by its domain's truststore in `tls`
+    /// (the worker's domains now): the one that vouched in the handshake, or a new one that
+    /// vouches for the certificate too (checked once per connection and truststore). False
+    /// when the client presented none, or the domain has no truststore now.
+    pub fn vouched(&self, tls: &TlsDomains) -> bool {
+        let Some(current) = tls.by_name.get(&self.domain).and_then(|d| d.truststore.as_ref()) else {
+            return false;
+        };
+        if self.client_cert.is_none() {
+            return false;
+        }
+        if self
+            .vouched_by
+            .load()
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, current))
+        {
+            return true;
+        }
+        let vouches = current.vouches_for(&self.chain);
+        if vouches {
+            self.vouched_by.store(Some(current.clone()));
+        }
+        vouches
+    }
 }
 
 /// A client's certificate as AWS shows it to integrations (`clientCert`).
@@ -266,8 +393,8 @@ mod tests {
         };
         let mut without = route("plain.example.net");
         without.certificate = None;
-        let tls = TlsDomains::build(&[route("*.example.com"), without]);
-        assert_eq!(tls.config("api.example.com").unwrap().0, "*.example.com");
+        let tls = TlsDomains::build(&[route("*.example.com"), without], &TlsDomains::default());
+        assert_eq!(tls.config("api.example.com").unwrap().domain, "*.example.com");
         assert!(tls.config("a.b.example.com").is_none());
         assert!(tls.config("plain.example.net").is_none());
     }

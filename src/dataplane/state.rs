@@ -62,6 +62,21 @@ pub struct Shared {
     pub websockets: Arc<crate::dataplane::websocket::Registry>,
     /// Turns true when the worker drains: its WebSocket sessions close and run `$disconnect`.
     pub draining: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The custom domains' TLS, when the worker has a TLS listener: a domain served over TLS
+    /// is not served over plain HTTP, and a mutual-TLS connection's client is vouched for by
+    /// its domain's truststore of the moment.
+    pub tls: Option<Arc<arc_swap::ArcSwap<crate::tls::TlsDomains>>>,
+}
+
+impl Shared {
+    /// Whether `peer` is one of the trusted front proxies.
+    pub fn trusts(&self, peer: &crate::dataplane::context::Peer) -> bool {
+        !self.trusted_proxies.is_empty()
+            && peer
+                .as_str()
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| self.trusted_proxies.iter().any(|c| c.contains(ip)))
+    }
 }
 
 impl DataPlane {

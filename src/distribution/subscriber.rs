@@ -118,7 +118,8 @@ impl Subscriber {
         if let Some(tls) = &self.tls
             && (always || domains != self.domains.as_slice())
         {
-            tls.store(Arc::new(crate::tls::TlsDomains::build(domains)));
+            let built = crate::tls::TlsDomains::build(domains, &tls.load());
+            tls.store(Arc::new(built));
         }
     }
 

@@ -733,48 +733,94 @@ async fn over_tls(
     ca: &str,
     client: Option<&(String, String)>,
 ) -> Result<(u16, String), String> {
-    use rustls::pki_types::pem::PemObject;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
-        .unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match client {
-        Some((cert, key)) => builder
-            .with_client_auth_cert(
-                vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
-                rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| e.to_string())?;
-    let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
-    let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    tls.write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    tls.read_to_end(&mut answer).await.map_err(|e| e.to_string())?;
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not an answer: {answer:?}"))?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    TlsConn::open(addr, sni, ca, client).await?.get(host, path).await
+}
+
+/// A kept-alive TLS connection.
+struct TlsConn {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    /// What was read past the last answer.
+    read: Vec<u8>,
+}
+
+impl TlsConn {
+    /// A connection to `addr`, naming `sni` in the handshake, trusting `ca`, presenting
+    /// `client` (certificate and key) when given.
+    async fn open(
+        addr: std::net::SocketAddr,
+        sni: &str,
+        ca: &str,
+        client: Option<&(String, String)>,
+    ) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
+            .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = match client {
+            Some((cert, key)) => builder
+                .with_client_auth_cert(
+                    vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+                    rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+                )
+                .unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = rustls::pki_types::ServerName::try_from(sni.to_owned()).unwrap();
+        let tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+        Ok(Self {
+            tls,
+            read: Vec::new(),
+        })
+    }
+
+    /// `GET {path}` for `host` on the connection; the answer's status and body (of its
+    /// Content-Length).
+    async fn get(&mut self, host: &str, path: &str) -> Result<(u16, String), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        self.tls
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&self.read).into_owned();
+            if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if rest.len() >= length {
+                    let status = head
+                        .get(9..12)
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| format!("not an answer: {text:?}"))?;
+                    let body = rest[..length].to_owned();
+                    self.read.drain(..head.len() + 4 + length);
+                    return Ok((status, body));
+                }
+            }
+            let n = self.tls.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("not an answer: {text:?}"));
+            }
+            self.read.extend_from_slice(&chunk[..n]);
+        }
+    }
 }
 
 #[tokio::test]
@@ -1061,6 +1107,124 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
         .await
         .unwrap();
     assert_eq!(plain.status(), 403);
+    // A domain served over TLS is served over TLS only, as AWS's are.
+    let plain = to_worker(&worker, &["api.example.com"])
+        .get(format!("http://api.example.com:{}/pets", worker.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 403);
+    // A worker without a TLS listener serves it over plain HTTP.
+    let plain_worker = WorkerBuilder::new(&app.control_plane_url()).start().await;
+    assert!(serving(&plain_worker, &api.id, "prod").await);
+    let plain = to_worker(&plain_worker, &["api.example.com"])
+        .get(format!(
+            "http://api.example.com:{}/pets",
+            plain_worker.addr.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    // Nor does one whose plain HTTP comes from a front proxy it trusts (which terminated TLS).
+    let fronted = WorkerBuilder::new(&app.control_plane_url())
+        .tls()
+        .trusting("127.0.0.1/32")
+        .start()
+        .await;
+    assert!(serving(&fronted, &api.id, "prod").await);
+    let plain = to_worker(&fronted, &["api.example.com"])
+        .get(format!("http://api.example.com:{}/pets", fronted.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+
+    // A new truststore: a connection made before vouches for its client again under it.
+    let other_ca = Ca::new("Other CA");
+    let other_client = other_ca.issue(&["bob.example.com"], true);
+    for (uri, file, pem) in [
+        ("s3://trust/others.pem", "others.pem", other_ca.pem()),
+        (
+            "s3://trust/both.pem",
+            "both.pem",
+            format!("{}{}", client_ca.pem(), other_ca.pem()),
+        ),
+    ] {
+        gatehouse_certificates(
+            &app,
+            &[
+                "import-truststore",
+                "--account-id",
+                ACCOUNT,
+                "--region",
+                REGION,
+                "--uri",
+                uri,
+                "--pem",
+                &write(file, &pem),
+            ],
+        )
+        .await;
+    }
+    let set_truststore = |uri: &'static str| {
+        c.update_domain_name()
+            .domain_name("mtls.example.com")
+            .patch_operations(
+                aws_sdk_apigateway::types::PatchOperation::builder()
+                    .op(aws_sdk_apigateway::types::Op::Replace)
+                    .path("/mutualTlsAuthentication/truststoreUri")
+                    .value(uri)
+                    .build(),
+            )
+            .send()
+    };
+    let mut alice = TlsConn::open(tls_addr, "mtls.example.com", &ca, Some(&client))
+        .await
+        .unwrap();
+    assert_eq!(alice.get("mtls.example.com", "/pets").await.unwrap().0, 200);
+    set_truststore("s3://trust/others.pem").await.unwrap();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            over_tls(
+                tls_addr,
+                "mtls.example.com",
+                "mtls.example.com",
+                "/pets",
+                &ca,
+                Some(&other_client),
+            )
+            .await
+            .is_ok_and(|(status, _)| status == 200)
+        })
+        .await,
+        "the new truststore comes to vouch for its clients"
+    );
+    // The old truststore's client is refused on the connection it already had.
+    assert_eq!(alice.get("mtls.example.com", "/pets").await.unwrap().0, 403);
+    // A truststore that still vouches for a connection's client keeps it served.
+    let mut bob = TlsConn::open(tls_addr, "mtls.example.com", &ca, Some(&other_client))
+        .await
+        .unwrap();
+    assert_eq!(bob.get("mtls.example.com", "/pets").await.unwrap().0, 200);
+    set_truststore("s3://trust/both.pem").await.unwrap();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            over_tls(
+                tls_addr,
+                "mtls.example.com",
+                "mtls.example.com",
+                "/pets",
+                &ca,
+                Some(&client),
+            )
+            .await
+            .is_ok_and(|(status, _)| status == 200)
+        })
+        .await,
+        "the truststore of both comes to vouch for the first client again"
+    );
+    assert_eq!(bob.get("mtls.example.com", "/pets").await.unwrap().0, 200);
 
     // The CLI lists what it imported, and refuses to delete a certificate a domain presents.
     let listed = gatehouse_certificates(&app, &["list"]).await;

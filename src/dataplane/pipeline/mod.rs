@@ -114,7 +114,7 @@ async fn run<'r>(
     body: RequestBody,
     ctx: &mut RequestContext<'r>,
 ) -> Result<Reply, GatewayError> {
-    let (stage, path) = resolve::stage(config, ctx)?;
+    let (stage, path) = resolve::stage(config, &dp.shared, ctx)?;
     let deployment = canary::pick(stage, ctx);
     admit::check(deployment, parts, fields, path, &body, ctx)?;
     let api = match &**deployment.api {

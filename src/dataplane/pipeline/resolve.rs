@@ -11,18 +11,21 @@ use crate::compiler::CompiledApi;
 use crate::dataplane::config::{DomainRuntime, RuntimeConfig, StageRuntime};
 use crate::dataplane::context::RequestContext;
 use crate::dataplane::error::GatewayError;
+use crate::dataplane::state::Shared;
 
 /// The stage the request's Host and path name in `config`, and the path within the API (`/`
-/// when the request names none).
+/// when the request names none). `shared` tells which domains the worker serves over TLS
+/// (when it has a TLS listener) and which front proxies it trusts.
 pub fn stage<'r>(
     config: &'r RuntimeConfig,
+    shared: &Shared,
     ctx: &mut RequestContext<'r>,
 ) -> Result<(&'r Arc<StageRuntime>, &'r str), GatewayError> {
     let by_path = ctx.path().starts_with("/restapis/");
     // A TLS connection serves the one domain its handshake was made for: the certificate it
     // showed and the client certificate it took (by that domain's truststore) are that
     // domain's, not another's nor an execute-api host's.
-    let tls = ctx.source.tls();
+    let (tls, tls_domains) = (ctx.source.tls(), shared.tls.as_deref());
     if tls.is_some() || (!by_path && config.has_domains()) {
         let host = ctx.domain_name().filter(|_| !by_path).map(|host| {
             if host.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -37,15 +40,23 @@ pub fn stage<'r>(
             .and_then(|h| config.domain(h));
         match (domain, tls) {
             (Some((name, domain)), Some(t)) if name == t.domain => {
-                // Mutual TLS: the handshake took a certificate the truststore vouched for.
-                if domain.mutual_tls && t.client_cert.is_none() {
+                // Mutual TLS: the domain's truststore vouches for the client's certificate (the
+                // one of the handshake, or one that came since and vouches for it too).
+                if domain.mutual_tls && !tls_domains.is_some_and(|d| t.vouched(&d.load())) {
                     return Err(GatewayError::forbidden());
                 }
                 return through_domain(config, domain, ctx);
             }
             (_, Some(_)) => return Err(GatewayError::forbidden()),
-            // Mutual TLS needs TLS.
+            // Mutual TLS needs TLS; a domain served over TLS is served over TLS only (AWS's
+            // custom domains have no plain HTTP: a request in clear could carry credentials),
+            // but for a trusted front proxy's requests (it terminated TLS itself).
             (Some((_, domain)), None) if domain.mutual_tls => return Err(GatewayError::forbidden()),
+            (Some((name, _)), None)
+                if tls_domains.is_some_and(|d| d.load().serves(name)) && !shared.trusts(ctx.source) =>
+            {
+                return Err(GatewayError::forbidden());
+            }
             (Some((_, domain)), None) => return through_domain(config, domain, ctx),
             (None, None) => {}
         }

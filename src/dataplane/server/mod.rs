@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::context::Peer;
 use super::state::DataPlane;
-use crate::tls::{ClientCert, TlsDomains, TlsSession};
+use crate::tls::{TlsDomains, TlsSession};
 
 /// Open client connections one data-plane thread holds at most.
 pub const MAX_CONNECTIONS_PER_THREAD: usize = 16_384;
@@ -80,8 +80,8 @@ async fn handshake(
     let hello = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
     let start = tokio::time::timeout(HANDSHAKE, hello).await.ok()?.ok()?;
     let name = start.client_hello().server_name()?.to_ascii_lowercase();
-    let (domain, config) = domains.load().config(&name)?;
-    let stream = match tokio::time::timeout(HANDSHAKE, start.into_stream(config)).await {
+    let chosen = domains.load().config(&name)?;
+    let stream = match tokio::time::timeout(HANDSHAKE, start.into_stream(chosen.config.clone())).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, server.name = %name, "TLS handshake failed");
@@ -89,13 +89,14 @@ async fn handshake(
         }
         Err(_) => return None,
     };
-    let client_cert = stream
+    let chain = stream
         .get_ref()
         .1
         .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|c| ClientCert::of(c));
-    Some((stream, TlsSession { domain, client_cert }))
+        .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
+        .unwrap_or_default();
+    let session = TlsSession::new(&chosen, chain);
+    Some((stream, session))
 }
 
 /// Accepts connections on `listener`, each served by `handle` on a task of its own, until

@@ -55,7 +55,7 @@ pub fn target(
         trace_id: None,
     };
     let mut ctx = RequestContext::new(&parts.method, &parts.uri, kept, peer, Instant::now());
-    let (stage, path) = crate::dataplane::pipeline::resolve::stage(&config, &mut ctx).ok()?;
+    let (stage, path) = crate::dataplane::pipeline::resolve::stage(&config, &dp.shared, &mut ctx).ok()?;
     // An API that disables its execute-api endpoint is refused by the plain request path
     // (its custom domains still serve it).
     let served = matches!(&*stage.api, CompiledApi::WebSocket(api)
