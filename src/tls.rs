@@ -248,6 +248,9 @@ pub struct TlsSession {
     chain: Vec<CertificateDer<'static>>,
     /// The truststore that vouched for it last.
     vouched_by: arc_swap::ArcSwapOption<Truststore>,
+    /// The last truststore that did not: a refused client's every request costs no check of
+    /// its chain again.
+    refused_by: arc_swap::ArcSwapOption<Truststore>,
 }
 
 impl std::fmt::Debug for Truststore {
@@ -267,13 +270,14 @@ impl TlsSession {
             client_cert,
             chain,
             vouched_by: arc_swap::ArcSwapOption::new(vouched_by),
+            refused_by: arc_swap::ArcSwapOption::empty(),
         }
     }
 
     /// Whether the client's certificate is vouched for by its domain's truststore in `tls`
     /// (the worker's domains now): the one that vouched in the handshake, or a new one that
-    /// vouches for the certificate too (checked once per connection and truststore). False
-    /// when the client presented none, or the domain has no truststore now.
+    /// vouches for the certificate too (checked once per connection and truststore, whatever
+    /// it says). False when the client presented none, or the domain has no truststore now.
     pub fn vouched(&self, tls: &TlsDomains) -> bool {
         let Some(current) = tls.by_name.get(&self.domain).and_then(|d| d.truststore.as_ref()) else {
             return false;
@@ -281,18 +285,22 @@ impl TlsSession {
         if self.client_cert.is_none() {
             return false;
         }
-        if self
-            .vouched_by
-            .load()
-            .as_ref()
-            .is_some_and(|t| Arc::ptr_eq(t, current))
-        {
+        let is_current = |t: &arc_swap::ArcSwapOption<Truststore>| {
+            t.load().as_ref().is_some_and(|t| Arc::ptr_eq(t, current))
+        };
+        if is_current(&self.vouched_by) {
             return true;
         }
-        let vouches = current.vouches_for(&self.chain);
-        if vouches {
-            self.vouched_by.store(Some(current.clone()));
+        if is_current(&self.refused_by) {
+            return false;
         }
+        let vouches = current.vouches_for(&self.chain);
+        let verdict = if vouches {
+            &self.vouched_by
+        } else {
+            &self.refused_by
+        };
+        verdict.store(Some(current.clone()));
         vouches
     }
 }

@@ -189,8 +189,9 @@ impl Subscriber {
             &cached.domains,
             &self.caches,
         )?;
-        self.runtime.store(Arc::new(runtime));
+        // TLS first: a domain new to TLS is then never served over plain HTTP meanwhile.
         self.refresh_tls(&cached.domains, true);
+        self.runtime.store(Arc::new(runtime));
         self.compiled = compiled;
         self.callers = cached.callers;
         self.domains = cached.domains;
@@ -333,8 +334,9 @@ impl Subscriber {
         }
         match self.prepare(revision, &stages, &callers, &domains).await {
             Ok((runtime, compiled, left_out, kept, broken)) => {
-                self.runtime.store(Arc::new(runtime));
+                // TLS first: a domain new to TLS is then never served over plain HTTP meanwhile.
                 self.refresh_tls(&domains, self.revision == 0);
+                self.runtime.store(Arc::new(runtime));
                 self.compiled = compiled;
                 self.broken = broken;
                 // A stage kept on its last good deployment stays so until the control plane
