@@ -1402,3 +1402,142 @@ async fn the_certificate_key_rotates_and_every_private_key_is_sealed_again() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A WebSocket API behind a mutual-TLS domain: a session ends (1008) at its next message once
+/// the domain's truststore no longer vouches for its client.
+#[tokio::test]
+async fn a_websocket_session_ends_when_its_truststore_no_longer_vouches() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app().await;
+    let v2 = app.v2_client();
+    let dir = std::env::temp_dir().join(format!("gatehouse-wss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let server_ca = Ca::new("Server CA");
+    let (cert, key) = server_ca.issue(&["wss.example.com"], false);
+    let client_ca = Ca::new("Client CA");
+    let client = client_ca.issue(&["alice.example.com"], true);
+    let other_ca = Ca::new("Other CA");
+    let arn = gatehouse_certificates(
+        &app,
+        &[
+            "import",
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            REGION,
+            "--cert",
+            &write("cert.pem", &cert),
+            "--key",
+            &write("key.pem", &key),
+        ],
+    )
+    .await;
+    for (uri, file, pem) in [
+        ("s3://trust/clients.pem", "clients.pem", client_ca.pem()),
+        ("s3://trust/others.pem", "others.pem", other_ca.pem()),
+    ] {
+        gatehouse_certificates(
+            &app,
+            &[
+                "import-truststore",
+                "--account-id",
+                ACCOUNT,
+                "--region",
+                REGION,
+                "--uri",
+                uri,
+                "--pem",
+                &write(file, &pem),
+            ],
+        )
+        .await;
+    }
+    let truststore = |uri: &str| {
+        aws_sdk_apigatewayv2::types::MutualTlsAuthenticationInput::builder()
+            .truststore_uri(uri)
+            .build()
+    };
+    let functions = crate::backends::fake_lambda().await;
+    let api = crate::dataplane::websocket::echo_api(&v2, "chat").await;
+    v2.create_domain_name()
+        .domain_name("wss.example.com")
+        .domain_name_configurations(DomainNameConfiguration::builder().certificate_arn(&arn).build())
+        .mutual_tls_authentication(truststore("s3://trust/clients.pem"))
+        .send()
+        .await
+        .unwrap();
+    v2.create_api_mapping()
+        .domain_name("wss.example.com")
+        .api_id(&api)
+        .stage("prod")
+        .api_mapping_key("chat")
+        .send()
+        .await
+        .unwrap();
+    let worker = WorkerBuilder::new(&app.control_plane_url())
+        .tls()
+        .lambda(format!("http://{functions}"))
+        .start()
+        .await;
+    let tls_addr = worker.tls_addr.unwrap();
+    assert!(serving(&worker, &api, "prod").await);
+    let ca = server_ca.pem();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            TlsConn::open(tls_addr, "wss.example.com", &ca, Some(&client))
+                .await
+                .is_ok()
+        })
+        .await
+    );
+    let conn = TlsConn::open(tls_addr, "wss.example.com", &ca, Some(&client))
+        .await
+        .unwrap();
+    let request = "wss://wss.example.com/chat".into_client_request().unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(request, conn.tls).await.unwrap();
+    ws.send(Message::text("hello")).await.unwrap();
+    assert_eq!(
+        crate::dataplane::websocket::next_text(&mut ws).await["body"],
+        "hello"
+    );
+
+    v2.update_domain_name()
+        .domain_name("wss.example.com")
+        .mutual_tls_authentication(truststore("s3://trust/others.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || async {
+            over_tls(
+                tls_addr,
+                "wss.example.com",
+                "wss.example.com",
+                "/chat",
+                &ca,
+                Some(&client),
+            )
+            .await
+            .is_err()
+        })
+        .await,
+        "the new truststore comes to refuse the client's handshakes"
+    );
+    ws.send(Message::text("again")).await.unwrap();
+    let code = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1008));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::compiler::CompiledApi;
 use crate::dataplane::config::{DomainRuntime, RuntimeConfig, StageRuntime};
-use crate::dataplane::context::RequestContext;
+use crate::dataplane::context::{Peer, RequestContext};
 use crate::dataplane::error::GatewayError;
 use crate::dataplane::state::Shared;
 
@@ -91,6 +91,19 @@ pub fn stage<'r>(
     };
     ctx.stage_runtime = Some(stage);
     Ok((stage, path))
+}
+
+/// Whether the client of a connection through a mutual-TLS domain is still vouched for by the
+/// domain's truststore (true for any other connection): a WebSocket session asks before each
+/// message it takes, as [`stage`] does for each request.
+pub fn vouched(config: &RuntimeConfig, shared: &Shared, peer: &Peer) -> bool {
+    let Some(t) = peer.tls() else {
+        return true;
+    };
+    match config.domain(&t.domain) {
+        Some((_, d)) if d.mutual_tls => shared.tls.as_ref().is_some_and(|tls| t.vouched(&tls.load())),
+        _ => true,
+    }
 }
 
 /// The stage and path a custom domain's mappings give the request.

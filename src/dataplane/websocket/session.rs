@@ -364,6 +364,8 @@ pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, up
         }
     };
     tokio::pin!(drained);
+    // A mutual-TLS domain's new truststore may no longer vouch for the client.
+    let vouched = || crate::dataplane::pipeline::resolve::vouched(&dp.runtime.load(), &dp.shared, &peer);
     let close_reason: Option<(CloseCode, &str)> = loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
@@ -385,6 +387,9 @@ pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, up
                     break None;
                 }
                 Some(Ok(Message::Text(t))) => {
+                    if !vouched() {
+                        break Some((CloseCode::Policy, "Forbidden"));
+                    }
                     touch(&last_active);
                     report_activity(dp, &info.connection_id, &mut reported);
                     idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
@@ -394,6 +399,9 @@ pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, up
                     }
                 }
                 Some(Ok(Message::Binary(b))) => {
+                    if !vouched() {
+                        break Some((CloseCode::Policy, "Forbidden"));
+                    }
                     touch(&last_active);
                     report_activity(dp, &info.connection_id, &mut reported);
                     idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);

@@ -9,7 +9,7 @@ mod lambda;
 mod observe;
 mod routing;
 mod throttle;
-mod websocket;
+pub(crate) mod websocket;
 mod websocket_mapping;
 mod websocket_requests;
 

@@ -47,7 +47,7 @@ fn lambda(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
 }
 
-pub(super) async fn next_text(
+pub(crate) async fn next_text(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> Value {
     let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
@@ -353,7 +353,7 @@ async fn websocket_connections_route_messages_and_take_connections_api_calls() {
 
 /// A WebSocket API whose `$default` route answers with the echo function's answer (the event
 /// it got), deployed to an autoDeploy stage `prod`.
-async fn echo_api(c: &aws_sdk_apigatewayv2::Client, name: &str) -> String {
+pub(crate) async fn echo_api(c: &aws_sdk_apigatewayv2::Client, name: &str) -> String {
     let api = c
         .create_api()
         .name(name)
