@@ -10,11 +10,12 @@
 # requests' (seen: 25k instructions per request one run, 90k the next). Needs valgrind, wrk,
 # nginx, the AWS CLI and a PostgreSQL (DATABASE_URL, or the embedded one).
 #
-#   [KIND=rest|http] scripts/callgrind-proxy.sh [path/to/gatehouse]     (default: target/release/gatehouse)
+#   [KIND=rest|http] [CLOSE=1] scripts/callgrind-proxy.sh [path/to/gatehouse]     (default: target/release/gatehouse)
 #
 # KIND=http measures an HTTP API's `ANY /{proxy+}` HTTP_PROXY route on its `$default` stage
 # instead of the REST API's `{proxy+}` HTTP_PROXY resource (the two `scripts/bench-dataplane.sh`
-# compares).
+# compares). CLOSE=1 sends every request on a connection of its own (`Connection: close`), for
+# what a connection costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/release/gatehouse}
@@ -64,7 +65,7 @@ done
 # Warm the connection pool and the caches first.
 wrk -t1 -c4 -d3s -H "Host: $HOST" "$URL" > /dev/null
 callgrind_control -i on "$VG" > /dev/null
-wrk -t1 -c4 -d20s -H "Host: $HOST" "$URL" > "$W/wrk.txt"
+wrk -t1 -c4 -d20s ${CLOSE:+-H "Connection: close"} -H "Host: $HOST" "$URL" > "$W/wrk.txt"
 callgrind_control -i off "$VG" > /dev/null
 REQUESTS=$(awk '/requests in/ {print $1}' "$W/wrk.txt")
 callgrind_control -d "$VG" > /dev/null
