@@ -130,6 +130,12 @@ impl Truststore {
     }
 }
 
+impl std::fmt::Debug for Truststore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Truststore").finish_non_exhaustive()
+    }
+}
+
 /// A domain's server configuration: its certificate, its policy's versions, and with a
 /// truststore a verifier of client certificates. A client may present none (the request is
 /// then refused 403, as AWS does); one the truststore does not vouch for fails the handshake.
@@ -251,12 +257,6 @@ pub struct TlsSession {
     /// The last truststore that did not: a refused client's every request costs no check of
     /// its chain again.
     refused_by: arc_swap::ArcSwapOption<Truststore>,
-}
-
-impl std::fmt::Debug for Truststore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Truststore").finish_non_exhaustive()
-    }
 }
 
 impl TlsSession {
@@ -381,6 +381,66 @@ mod tests {
         let (_, other_key) = self_signed(&["x.example.com"]);
         assert!(describe(&cert, &other_key).is_err());
         assert!(describe("not a pem", &key).is_err());
+    }
+
+    /// A CA's certificate (PEM) and a client certificate it issued (DER).
+    fn ca_and_client(name: &str) -> (String, CertificateDer<'static>) {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let ca = rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
+        let mut client = rcgen::CertificateParams::new(vec!["client.example.com".to_owned()]).unwrap();
+        client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = client
+            .signed_by(&rcgen::KeyPair::generate().unwrap(), &ca)
+            .unwrap();
+        (ca.pem(), cert.der().clone())
+    }
+
+    #[test]
+    fn a_session_vouches_again_under_a_new_truststore_once() {
+        let (cert, key) = self_signed(&["m.example.com"]);
+        let (ca, client) = ca_and_client("CA");
+        let (other_ca, _) = ca_and_client("Other CA");
+        let domains = |truststore: String| {
+            [DomainRoute {
+                domain_name: "m.example.com".into(),
+                account_id: "000000000000".into(),
+                mappings: vec![],
+                security_policy: "TLS_1_2".into(),
+                certificate: Some(crate::domain::domain_name::CertifiedKey {
+                    arn: "arn".into(),
+                    chain_pem: cert.clone(),
+                    key_pem: key.clone(),
+                }),
+                mutual_tls: true,
+                truststore: Some(truststore),
+            }]
+        };
+        let truststore = |tls: &TlsDomains| tls.by_name["m.example.com"].truststore.clone().unwrap();
+        let first = TlsDomains::build(&domains(ca.clone()), &TlsDomains::default());
+        let session = TlsSession::new(&first.config("m.example.com").unwrap(), vec![client.clone()]);
+        let without = TlsSession::new(&first.config("m.example.com").unwrap(), vec![]);
+        assert!(session.vouched(&first));
+        assert!(!without.vouched(&first));
+        // The same truststore is kept across rebuilds: nothing to vouch for again.
+        let same = TlsDomains::build(&domains(ca.clone()), &first);
+        assert!(Arc::ptr_eq(&truststore(&first), &truststore(&same)));
+        // Another CA's truststore refuses the client, and is remembered as refusing it.
+        let other = TlsDomains::build(&domains(other_ca.clone()), &same);
+        assert!(!session.vouched(&other));
+        let refused = session.refused_by.load_full().unwrap();
+        assert!(Arc::ptr_eq(&refused, &truststore(&other)));
+        assert!(!session.vouched(&other));
+        // One of both CAs vouches for it again.
+        let both = TlsDomains::build(&domains(format!("{ca}{other_ca}")), &other);
+        assert!(session.vouched(&both));
+        assert!(Arc::ptr_eq(
+            &session.vouched_by.load_full().unwrap(),
+            &truststore(&both)
+        ));
+        // A domain without mutual TLS any more vouches for no one.
+        assert!(!session.vouched(&TlsDomains::default()));
     }
 
     #[test]
