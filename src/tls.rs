@@ -5,7 +5,8 @@
 //!
 //! A connection's handshake is made under its domain's configuration of that moment; when a
 //! domain's truststore changes, a connection made before vouches for its client again, under
-//! the new one, before its next request is served ([`TlsSession::vouched`]).
+//! the new one, before its next request is served ([`TlsSession::vouched`]); one refused is
+//! answered 403 and closed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,8 +138,9 @@ impl std::fmt::Debug for Truststore {
 }
 
 /// A domain's server configuration: its certificate, its policy's versions, and with a
-/// truststore a verifier of client certificates. A client may present none (the request is
-/// then refused 403, as AWS does); one the truststore does not vouch for fails the handshake.
+/// truststore a verifier of client certificates. A client may present none (its request is
+/// then refused 403, as AWS does, and its connection closed); one the truststore does not vouch
+/// for fails the handshake.
 fn server_config(d: &DomainRoute, truststore: Option<&Truststore>) -> Result<ServerConfig, String> {
     let cert = d.certificate.as_ref().ok_or("its certificate is not imported")?;
     let chain = parse_chain(&cert.chain_pem)?;
@@ -254,9 +256,11 @@ pub struct TlsSession {
     chain: Vec<CertificateDer<'static>>,
     /// The truststore that vouched for it last.
     vouched_by: arc_swap::ArcSwapOption<Truststore>,
-    /// The last truststore that did not: a refused client's every request costs no check of
-    /// its chain again.
+    /// The last truststore that did not: a refused WebSocket session's messages, or a
+    /// connection's requests that pass by the connection's end, cost no check of the chain again.
     refused_by: arc_swap::ArcSwapOption<Truststore>,
+    /// Whether the last question [`Self::vouched`] answered was answered no.
+    refused: std::sync::atomic::AtomicBool,
 }
 
 impl TlsSession {
@@ -271,7 +275,16 @@ impl TlsSession {
             chain,
             vouched_by: arc_swap::ArcSwapOption::new(vouched_by),
             refused_by: arc_swap::ArcSwapOption::empty(),
+            refused: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether the client was last found not vouched for: its connection is of no more use
+    /// (the certificate it presented cannot change) and closes after the answer. (Also for a
+    /// moment when mutual TLS is turned off: the domain's TLS changes before its routing does;
+    /// the client connects again.)
+    pub fn refused(&self) -> bool {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether the client's certificate is vouched for by its domain's truststore in `tls`
@@ -279,6 +292,12 @@ impl TlsSession {
     /// vouches for the certificate too (checked once per connection and truststore, whatever
     /// it says). False when the client presented none, or the domain has no truststore now.
     pub fn vouched(&self, tls: &TlsDomains) -> bool {
+        let vouched = self.check(tls);
+        self.refused.store(!vouched, std::sync::atomic::Ordering::Relaxed);
+        vouched
+    }
+
+    fn check(&self, tls: &TlsDomains) -> bool {
         let Some(current) = tls.by_name.get(&self.domain).and_then(|d| d.truststore.as_ref()) else {
             return false;
         };
@@ -421,20 +440,20 @@ mod tests {
         let first = TlsDomains::build(&domains(ca.clone()), &TlsDomains::default());
         let session = TlsSession::new(&first.config("m.example.com").unwrap(), vec![client.clone()]);
         let without = TlsSession::new(&first.config("m.example.com").unwrap(), vec![]);
-        assert!(session.vouched(&first));
-        assert!(!without.vouched(&first));
+        assert!(session.vouched(&first) && !session.refused());
+        assert!(!without.vouched(&first) && without.refused());
         // The same truststore is kept across rebuilds: nothing to vouch for again.
         let same = TlsDomains::build(&domains(ca.clone()), &first);
         assert!(Arc::ptr_eq(&truststore(&first), &truststore(&same)));
         // Another CA's truststore refuses the client, and is remembered as refusing it.
         let other = TlsDomains::build(&domains(other_ca.clone()), &same);
-        assert!(!session.vouched(&other));
+        assert!(!session.vouched(&other) && session.refused());
         let refused = session.refused_by.load_full().unwrap();
         assert!(Arc::ptr_eq(&refused, &truststore(&other)));
         assert!(!session.vouched(&other));
         // One of both CAs vouches for it again.
         let both = TlsDomains::build(&domains(format!("{ca}{other_ca}")), &other);
-        assert!(session.vouched(&both));
+        assert!(session.vouched(&both) && !session.refused());
         assert!(Arc::ptr_eq(
             &session.vouched_by.load_full().unwrap(),
             &truststore(&both)

@@ -186,7 +186,10 @@ impl Conn {
             // left unread leaves the rest of it on the connection, which must then close. A
             // request that asked for an upgrade and was answered without one closes it too: a
             // proxy in front may already tunnel the connection.
-            let mut reusable = keep_alive && !asks_upgrade;
+            // A TLS client its domain's truststore no longer vouches for closes too: its
+            // certificate cannot change on the connection, so the connection is of no more use.
+            let refused = peer.tls().is_some_and(crate::tls::TlsSession::refused);
+            let mut reusable = keep_alive && !asks_upgrade && !refused;
             if let Some(mut returned) = returned {
                 match returned.try_recv() {
                     Ok(buf) => self.rbuf = buf,
