@@ -365,7 +365,11 @@ pub async fn serve(dp: &DataPlane, mut stream: Transport, leftover: BytesMut, up
     };
     tokio::pin!(drained);
     // A mutual-TLS domain's new truststore may no longer vouch for the client.
-    let vouched = || crate::dataplane::pipeline::resolve::vouched(&dp.runtime.load(), &dp.shared, &peer);
+    // (Asked only over TLS: the configuration is not loaded for each message of the others.)
+    let vouched = || {
+        peer.tls().is_none()
+            || crate::dataplane::pipeline::resolve::vouched(&dp.runtime.load(), &dp.shared, &peer)
+    };
     let close_reason: Option<(CloseCode, &str)> = loop {
         tokio::select! {
             incoming = ws.next() => match incoming {
