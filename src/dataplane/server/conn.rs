@@ -60,7 +60,14 @@ pub async fn serve(stream: Transport, remote: SocketAddr, peer: Peer, dp: &DataP
         Ok(Some(upgrade)) => {
             let Conn { stream, rbuf, .. } = conn;
             match Arc::try_unwrap(stream) {
-                Ok(stream) => crate::dataplane::websocket::session::serve(dp, stream, rbuf, upgrade).await,
+                // Boxed: a session's future is larger than the connection's other states, and
+                // every connection's future would be as large (it is copied when it is boxed).
+                Ok(stream) => {
+                    Box::pin(crate::dataplane::websocket::session::serve(
+                        dp, stream, rbuf, upgrade,
+                    ))
+                    .await
+                }
                 // Only a request body still being read holds the socket, and an upgrade has none.
                 Err(_) => {
                     tracing::warn!(client = %remote, "an upgraded connection's socket is still shared; closed")
