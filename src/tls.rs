@@ -402,6 +402,23 @@ mod tests {
         assert!(describe("not a pem", &key).is_err());
     }
 
+    /// The domain `name` with the certificate `cert` and `key`, and mutual TLS with `truststore`.
+    fn route(name: &str, (cert, key): &(String, String), truststore: Option<String>) -> DomainRoute {
+        DomainRoute {
+            domain_name: name.into(),
+            account_id: "000000000000".into(),
+            mappings: vec![],
+            security_policy: "TLS_1_2".into(),
+            certificate: Some(crate::domain::domain_name::CertifiedKey {
+                arn: "arn".into(),
+                chain_pem: cert.clone(),
+                key_pem: key.clone(),
+            }),
+            mutual_tls: truststore.is_some(),
+            truststore,
+        }
+    }
+
     /// A CA's certificate (PEM) and a client certificate it issued (DER).
     fn ca_and_client(name: &str) -> (String, CertificateDer<'static>) {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -418,24 +435,10 @@ mod tests {
 
     #[test]
     fn a_session_vouches_again_under_a_new_truststore_once() {
-        let (cert, key) = self_signed(&["m.example.com"]);
+        let certified = self_signed(&["m.example.com"]);
         let (ca, client) = ca_and_client("CA");
         let (other_ca, _) = ca_and_client("Other CA");
-        let domains = |truststore: String| {
-            [DomainRoute {
-                domain_name: "m.example.com".into(),
-                account_id: "000000000000".into(),
-                mappings: vec![],
-                security_policy: "TLS_1_2".into(),
-                certificate: Some(crate::domain::domain_name::CertifiedKey {
-                    arn: "arn".into(),
-                    chain_pem: cert.clone(),
-                    key_pem: key.clone(),
-                }),
-                mutual_tls: true,
-                truststore: Some(truststore),
-            }]
-        };
+        let domains = |truststore: String| [route("m.example.com", &certified, Some(truststore))];
         let truststore = |tls: &TlsDomains| tls.by_name["m.example.com"].truststore.clone().unwrap();
         let first = TlsDomains::build(&domains(ca.clone()), &TlsDomains::default());
         let session = TlsSession::new(&first.config("m.example.com").unwrap(), vec![client.clone()]);
@@ -464,23 +467,11 @@ mod tests {
 
     #[test]
     fn domains_are_chosen_by_name_or_wildcard() {
-        let (cert, key) = self_signed(&["*.example.com"]);
-        let route = |name: &str| DomainRoute {
-            domain_name: name.into(),
-            account_id: "000000000000".into(),
-            mappings: vec![],
-            security_policy: "TLS_1_2".into(),
-            certificate: Some(crate::domain::domain_name::CertifiedKey {
-                arn: "arn".into(),
-                chain_pem: cert.clone(),
-                key_pem: key.clone(),
-            }),
-            mutual_tls: false,
-            truststore: None,
-        };
-        let mut without = route("plain.example.net");
+        let certified = self_signed(&["*.example.com"]);
+        let mut without = route("plain.example.net", &certified, None);
         without.certificate = None;
-        let tls = TlsDomains::build(&[route("*.example.com"), without], &TlsDomains::default());
+        let wildcard = route("*.example.com", &certified, None);
+        let tls = TlsDomains::build(&[wildcard, without], &TlsDomains::default());
         assert_eq!(tls.config("api.example.com").unwrap().domain, "*.example.com");
         assert!(tls.config("a.b.example.com").is_none());
         assert!(tls.config("plain.example.net").is_none());

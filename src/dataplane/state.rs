@@ -69,11 +69,11 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Whether `peer` is one of the trusted front proxies.
-    pub fn trusts(&self, peer: &crate::dataplane::context::Peer) -> bool {
+    /// Whether the address `ip` (text) is one of the trusted front proxies'.
+    pub fn trusts(&self, ip: &str) -> bool {
         !self.trusted_proxies.is_empty()
-            && peer
-                .as_str()
+            && ip
+                .trim()
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| self.trusted_proxies.iter().any(|c| c.contains(ip)))
     }

@@ -722,6 +722,87 @@ async fn gatehouse_certificates(app: &TestApp, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// Files for `gatehouse certificates` to read, in a directory of the test's own (removed
+/// when dropped).
+struct Files(std::path::PathBuf);
+
+impl Files {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("gatehouse-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// `text` written to the file `name`; its path.
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `gatehouse certificates import` of `cert` and `key` (PEM); the certificate's ARN.
+async fn import_certificate(app: &TestApp, files: &Files, cert: &str, key: &str) -> String {
+    let (cert, key) = (files.write("cert.pem", cert), files.write("key.pem", key));
+    gatehouse_certificates(
+        app,
+        &[
+            "import",
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            REGION,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+        ],
+    )
+    .await
+}
+
+/// `gatehouse certificates import-truststore` of the CA bundle `pem` as `s3://trust/{name}`.
+async fn import_truststore(app: &TestApp, files: &Files, name: &str, pem: &str) {
+    let (uri, path) = (format!("s3://trust/{name}"), files.write(name, pem));
+    gatehouse_certificates(
+        app,
+        &[
+            "import-truststore",
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            REGION,
+            "--uri",
+            &uri,
+            "--pem",
+            &path,
+        ],
+    )
+    .await;
+}
+
+/// Whether the domain `name` comes (within 5 s) to answer `client` 200 over TLS at `addr`.
+async fn comes_to_serve(
+    addr: std::net::SocketAddr,
+    name: &str,
+    path: &str,
+    ca: &str,
+    client: &(String, String),
+) -> bool {
+    eventually(std::time::Duration::from_secs(5), || async {
+        over_tls(addr, name, name, path, ca, Some(client))
+            .await
+            .is_ok_and(|(status, _)| status == 200)
+    })
+    .await
+}
+
 /// One request over TLS to `addr`, naming `sni` in the handshake and `host` in the request,
 /// trusting `ca`, presenting `client` (certificate and key) when given; the answer's status
 /// and body, or the error of the handshake or the exchange.
@@ -831,13 +912,7 @@ impl TlsConn {
 async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     let app = spawn_app().await;
     let c = app.client();
-    let dir = std::env::temp_dir().join(format!("gatehouse-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
+    let files = Files::new("tls");
     // The domains' certificate, from a CA of their own; the CA of the clients; a stranger's.
     let server_ca = Ca::new("Server CA");
     let (cert, key) = server_ca.issue(&["api.example.com", "mtls.example.com"], false);
@@ -845,40 +920,12 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     let client = client_ca.issue(&["alice.example.com"], true);
     let stranger = Ca::new("Stranger CA").issue(&["mallory.example.com"], true);
 
-    let arn = gatehouse_certificates(
-        &app,
-        &[
-            "import",
-            "--account-id",
-            ACCOUNT,
-            "--region",
-            REGION,
-            "--cert",
-            &write("cert.pem", &cert),
-            "--key",
-            &write("key.pem", &key),
-        ],
-    )
-    .await;
+    let arn = import_certificate(&app, &files, &cert, &key).await;
     assert!(
         arn.starts_with(&format!("arn:aws:acm:{REGION}:{ACCOUNT}:certificate/")),
         "{arn}"
     );
-    gatehouse_certificates(
-        &app,
-        &[
-            "import-truststore",
-            "--account-id",
-            ACCOUNT,
-            "--region",
-            REGION,
-            "--uri",
-            "s3://trust/clients.pem",
-            "--pem",
-            &write("clients.pem", &client_ca.pem()),
-        ],
-    )
-    .await;
+    import_truststore(&app, &files, "clients.pem", &client_ca.pem()).await;
     // The key is kept sealed: nothing of it is in the database as text.
     let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT sealed_key FROM certificates WHERE arn = $1")
         .bind(&arn)
@@ -1147,30 +1194,9 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     // A new truststore: a connection made before vouches for its client again under it.
     let other_ca = Ca::new("Other CA");
     let other_client = other_ca.issue(&["bob.example.com"], true);
-    for (uri, file, pem) in [
-        ("s3://trust/others.pem", "others.pem", other_ca.pem()),
-        (
-            "s3://trust/both.pem",
-            "both.pem",
-            format!("{}{}", client_ca.pem(), other_ca.pem()),
-        ),
-    ] {
-        gatehouse_certificates(
-            &app,
-            &[
-                "import-truststore",
-                "--account-id",
-                ACCOUNT,
-                "--region",
-                REGION,
-                "--uri",
-                uri,
-                "--pem",
-                &write(file, &pem),
-            ],
-        )
-        .await;
-    }
+    import_truststore(&app, &files, "others.pem", &other_ca.pem()).await;
+    let both = format!("{}{}", client_ca.pem(), other_ca.pem());
+    import_truststore(&app, &files, "both.pem", &both).await;
     let set_truststore = |uri: &'static str| {
         c.update_domain_name()
             .domain_name("mtls.example.com")
@@ -1189,19 +1215,7 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     assert_eq!(alice.get("mtls.example.com", "/pets").await.unwrap().0, 200);
     set_truststore("s3://trust/others.pem").await.unwrap();
     assert!(
-        eventually(std::time::Duration::from_secs(5), || async {
-            over_tls(
-                tls_addr,
-                "mtls.example.com",
-                "mtls.example.com",
-                "/pets",
-                &ca,
-                Some(&other_client),
-            )
-            .await
-            .is_ok_and(|(status, _)| status == 200)
-        })
-        .await,
+        comes_to_serve(tls_addr, "mtls.example.com", "/pets", &ca, &other_client).await,
         "the new truststore comes to vouch for its clients"
     );
     // The old truststore's client is refused on the connection it already had, which then
@@ -1220,19 +1234,7 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
     assert_eq!(bob.get("mtls.example.com", "/pets").await.unwrap().0, 200);
     set_truststore("s3://trust/both.pem").await.unwrap();
     assert!(
-        eventually(std::time::Duration::from_secs(5), || async {
-            over_tls(
-                tls_addr,
-                "mtls.example.com",
-                "mtls.example.com",
-                "/pets",
-                &ca,
-                Some(&client),
-            )
-            .await
-            .is_ok_and(|(status, _)| status == 200)
-        })
-        .await,
+        comes_to_serve(tls_addr, "mtls.example.com", "/pets", &ca, &client).await,
         "the truststore of both comes to vouch for the first client again"
     );
     assert_eq!(bob.get("mtls.example.com", "/pets").await.unwrap().0, 200);
@@ -1252,7 +1254,6 @@ async fn custom_domains_are_served_over_https_by_sni_with_mutual_tls() {
         .await
         .unwrap();
     assert!(!refused.status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -1421,53 +1422,15 @@ async fn a_websocket_session_ends_when_its_truststore_no_longer_vouches() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let app = spawn_app().await;
     let v2 = app.v2_client();
-    let dir = std::env::temp_dir().join(format!("gatehouse-wss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
+    let files = Files::new("wss");
     let server_ca = Ca::new("Server CA");
     let (cert, key) = server_ca.issue(&["wss.example.com"], false);
     let client_ca = Ca::new("Client CA");
     let client = client_ca.issue(&["alice.example.com"], true);
     let other_ca = Ca::new("Other CA");
-    let arn = gatehouse_certificates(
-        &app,
-        &[
-            "import",
-            "--account-id",
-            ACCOUNT,
-            "--region",
-            REGION,
-            "--cert",
-            &write("cert.pem", &cert),
-            "--key",
-            &write("key.pem", &key),
-        ],
-    )
-    .await;
-    for (uri, file, pem) in [
-        ("s3://trust/clients.pem", "clients.pem", client_ca.pem()),
-        ("s3://trust/others.pem", "others.pem", other_ca.pem()),
-    ] {
-        gatehouse_certificates(
-            &app,
-            &[
-                "import-truststore",
-                "--account-id",
-                ACCOUNT,
-                "--region",
-                REGION,
-                "--uri",
-                uri,
-                "--pem",
-                &write(file, &pem),
-            ],
-        )
-        .await;
-    }
+    let arn = import_certificate(&app, &files, &cert, &key).await;
+    import_truststore(&app, &files, "clients.pem", &client_ca.pem()).await;
+    import_truststore(&app, &files, "others.pem", &other_ca.pem()).await;
     let truststore = |uri: &str| {
         aws_sdk_apigatewayv2::types::MutualTlsAuthenticationInput::builder()
             .truststore_uri(uri)
@@ -1548,5 +1511,4 @@ async fn a_websocket_session_ends_when_its_truststore_no_longer_vouches() {
         }
     };
     assert_eq!(code, Some(1008));
-    let _ = std::fs::remove_dir_all(&dir);
 }

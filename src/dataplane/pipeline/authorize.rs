@@ -240,13 +240,8 @@ impl<'a> Origin<'a> {
 
     fn resolve(&self) -> (String, Option<&'a str>, Option<&'a str>) {
         let peer = self.peer.as_str();
-        let proxies = &self.dp.shared.trusted_proxies;
-        let trusted = |ip: &str| {
-            ip.trim()
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| proxies.iter().any(|c| c.contains(ip)))
-        };
-        if proxies.is_empty() || !trusted(peer) {
+        let trusted = |ip: &str| self.dp.shared.trusts(ip);
+        if !trusted(peer) {
             return (peer.to_owned(), None, None);
         }
         let fields = self.fields;

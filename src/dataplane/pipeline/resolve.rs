@@ -53,7 +53,8 @@ pub fn stage<'r>(
             // but for a trusted front proxy's requests (it terminated TLS itself).
             (Some((_, domain)), None) if domain.mutual_tls => return Err(GatewayError::forbidden()),
             (Some((name, _)), None)
-                if tls_domains.is_some_and(|d| d.load().serves(name)) && !shared.trusts(ctx.source) =>
+                if tls_domains.is_some_and(|d| d.load().serves(name))
+                    && !shared.trusts(ctx.source.as_str()) =>
             {
                 return Err(GatewayError::forbidden());
             }
