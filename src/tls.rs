@@ -254,6 +254,9 @@ pub struct TlsSession {
     pub client_cert: Option<ClientCert>,
     /// The client's certificate chain as it presented it, its own first.
     chain: Vec<CertificateDer<'static>>,
+    /// When the first certificate of the chain expires: a kept connection's client is vouched
+    /// for only until then, as a new handshake's would be.
+    expires: Option<std::time::SystemTime>,
     /// The truststore that vouched for it last.
     vouched_by: arc_swap::ArcSwapOption<Truststore>,
     /// The last truststore that did not: a refused WebSocket session's messages, or a
@@ -269,10 +272,17 @@ impl TlsSession {
         // rustls verified the certificate, so it can be read.
         let client_cert = chain.first().and_then(|c| ClientCert::of(c));
         let vouched_by = client_cert.as_ref().and(chosen.truststore.clone());
+        let expires = chain
+            .iter()
+            .filter_map(|c| x509_parser::parse_x509_certificate(c).ok())
+            .map(|(_, c)| c.validity().not_after.timestamp())
+            .min()
+            .map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64));
         Self {
             domain: chosen.domain.clone(),
             client_cert,
             chain,
+            expires,
             vouched_by: arc_swap::ArcSwapOption::new(vouched_by),
             refused_by: arc_swap::ArcSwapOption::empty(),
             refused: std::sync::atomic::AtomicBool::new(false),
@@ -287,21 +297,22 @@ impl TlsSession {
         self.refused.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Whether the client's certificate is vouched for by its domain's truststore in `tls`
-    /// (the worker's domains now): the one that vouched in the handshake, or a new one that
-    /// vouches for the certificate too (checked once per connection and truststore, whatever
-    /// it says). False when the client presented none, or the domain has no truststore now.
-    pub fn vouched(&self, tls: &TlsDomains) -> bool {
-        let vouched = self.check(tls);
+    /// Whether the client's certificate is vouched for at `now` by its domain's truststore in
+    /// `tls` (the worker's domains now): the one that vouched in the handshake, or a new one
+    /// that vouches for the certificate too (checked once per connection and truststore,
+    /// whatever it says). False when the client presented none, when a certificate of its
+    /// chain has expired since the handshake, or when the domain has no truststore now.
+    pub fn vouched(&self, tls: &TlsDomains, now: std::time::SystemTime) -> bool {
+        let vouched = self.check(tls, now);
         self.refused.store(!vouched, std::sync::atomic::Ordering::Relaxed);
         vouched
     }
 
-    fn check(&self, tls: &TlsDomains) -> bool {
+    fn check(&self, tls: &TlsDomains, now: std::time::SystemTime) -> bool {
         let Some(current) = tls.by_name.get(&self.domain).and_then(|d| d.truststore.as_ref()) else {
             return false;
         };
-        if self.client_cert.is_none() {
+        if self.client_cert.is_none() || self.expires.is_some_and(|at| now >= at) {
             return false;
         }
         let is_current = |t: &arc_swap::ArcSwapOption<Truststore>| {
@@ -443,26 +454,49 @@ mod tests {
         let first = TlsDomains::build(&domains(ca.clone()), &TlsDomains::default());
         let session = TlsSession::new(&first.config("m.example.com").unwrap(), vec![client.clone()]);
         let without = TlsSession::new(&first.config("m.example.com").unwrap(), vec![]);
-        assert!(session.vouched(&first) && !session.refused());
-        assert!(!without.vouched(&first) && without.refused());
+        assert!(session.vouched(&first, now()) && !session.refused());
+        assert!(!without.vouched(&first, now()) && without.refused());
         // The same truststore is kept across rebuilds: nothing to vouch for again.
         let same = TlsDomains::build(&domains(ca.clone()), &first);
         assert!(Arc::ptr_eq(&truststore(&first), &truststore(&same)));
         // Another CA's truststore refuses the client, and is remembered as refusing it.
         let other = TlsDomains::build(&domains(other_ca.clone()), &same);
-        assert!(!session.vouched(&other) && session.refused());
+        assert!(!session.vouched(&other, now()) && session.refused());
         let refused = session.refused_by.load_full().unwrap();
         assert!(Arc::ptr_eq(&refused, &truststore(&other)));
-        assert!(!session.vouched(&other));
+        assert!(!session.vouched(&other, now()));
         // One of both CAs vouches for it again.
         let both = TlsDomains::build(&domains(format!("{ca}{other_ca}")), &other);
-        assert!(session.vouched(&both) && !session.refused());
+        assert!(session.vouched(&both, now()) && !session.refused());
         assert!(Arc::ptr_eq(
             &session.vouched_by.load_full().unwrap(),
             &truststore(&both)
         ));
         // A domain without mutual TLS any more vouches for no one.
-        assert!(!session.vouched(&TlsDomains::default()));
+        assert!(!session.vouched(&TlsDomains::default(), now()));
+    }
+
+    fn now() -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
+
+    #[test]
+    fn a_session_is_not_vouched_for_once_its_certificate_has_expired() {
+        let certified = self_signed(&["m.example.com"]);
+        let (ca, client) = ca_and_client("CA");
+        let tls = TlsDomains::build(
+            &[route("m.example.com", &certified, Some(ca))],
+            &TlsDomains::default(),
+        );
+        let session = TlsSession::new(&tls.config("m.example.com").unwrap(), vec![client.clone()]);
+        let (_, cert) = x509_parser::parse_x509_certificate(&client).unwrap();
+        let not_after = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(cert.validity().not_after.timestamp() as u64);
+        let second = std::time::Duration::from_secs(1);
+        assert!(session.vouched(&tls, not_after - second));
+        // The truststore still vouches for the chain; its time has run out.
+        assert!(!session.vouched(&tls, not_after) && session.refused());
+        assert!(!session.vouched(&tls, not_after + second));
     }
 
     #[test]

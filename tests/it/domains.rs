@@ -690,6 +690,16 @@ impl Ca {
 
     /// A certificate for `names` (a client's when `client`), and its key, PEM.
     fn issue(&self, names: &[&str], client: bool) -> (String, String) {
+        self.issue_until(names, client, None)
+    }
+
+    /// [`Self::issue`], the certificate valid until `not_after` when given.
+    fn issue_until(
+        &self,
+        names: &[&str],
+        client: bool,
+        not_after: Option<time::OffsetDateTime>,
+    ) -> (String, String) {
         let mut params =
             rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         params
@@ -700,6 +710,9 @@ impl Ca {
         } else {
             rcgen::ExtendedKeyUsagePurpose::ServerAuth
         }];
+        if let Some(at) = not_after {
+            params.not_after = at;
+        }
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem())
@@ -1511,4 +1524,65 @@ async fn a_websocket_session_ends_when_its_truststore_no_longer_vouches() {
         }
     };
     assert_eq!(code, Some(1008));
+}
+
+#[tokio::test]
+async fn a_kept_connection_ends_when_its_client_certificate_expires() {
+    let app = spawn_app().await;
+    let (c, v2) = (app.client(), app.v2_client());
+    let files = Files::new("expiry");
+    let server_ca = Ca::new("Server CA");
+    let (cert, key) = server_ca.issue(&["mtls.example.com"], false);
+    let client_ca = Ca::new("Client CA");
+    let arn = import_certificate(&app, &files, &cert, &key).await;
+    import_truststore(&app, &files, "clients.pem", &client_ca.pem()).await;
+    let api = TestApi::create(&c, "pets").await;
+    api.mock("/pets", "GET", r#"{"pets": []}"#)
+        .await
+        .deploy("prod")
+        .await;
+    v2.create_domain_name()
+        .domain_name("mtls.example.com")
+        .domain_name_configurations(DomainNameConfiguration::builder().certificate_arn(&arn).build())
+        .mutual_tls_authentication(
+            aws_sdk_apigatewayv2::types::MutualTlsAuthenticationInput::builder()
+                .truststore_uri("s3://trust/clients.pem")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    v2.create_api_mapping()
+        .domain_name("mtls.example.com")
+        .api_id(&api.id)
+        .stage("prod")
+        .send()
+        .await
+        .unwrap();
+    let worker = WorkerBuilder::new(&app.control_plane_url()).tls().start().await;
+    let tls_addr = worker.tls_addr.unwrap();
+    let ca = server_ca.pem();
+    let lasting = client_ca.issue(&["bob.example.com"], true);
+    assert!(comes_to_serve(tls_addr, "mtls.example.com", "/pets", &ca, &lasting).await);
+
+    // Valid for three seconds from now: the handshake takes it, and the first request.
+    let expiry = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let brief = client_ca.issue_until(&["alice.example.com"], true, Some(expiry));
+    let mut conn = TlsConn::open(tls_addr, "mtls.example.com", &ca, Some(&brief))
+        .await
+        .unwrap();
+    assert_eq!(conn.get("mtls.example.com", "/pets").await.unwrap().0, 200);
+    let left = expiry - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1100);
+    tokio::time::sleep(left.try_into().unwrap()).await;
+    // The same connection, its client's certificate expired: refused, and closed.
+    let (status, body) = conn.get("mtls.example.com", "/pets").await.unwrap();
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    assert!(
+        conn.head.to_ascii_lowercase().contains("connection: close"),
+        "{}",
+        conn.head
+    );
+    assert!(conn.get("mtls.example.com", "/pets").await.is_err());
+    // A connection of a client whose certificate lasts is served as before.
+    assert!(comes_to_serve(tls_addr, "mtls.example.com", "/pets", &ca, &lasting).await);
 }

@@ -42,7 +42,8 @@ pub fn stage<'r>(
             (Some((name, domain)), Some(t)) if name == t.domain => {
                 // Mutual TLS: the domain's truststore vouches for the client's certificate (the
                 // one of the handshake, or one that came since and vouches for it too).
-                if domain.mutual_tls && !tls_domains.is_some_and(|d| t.vouched(&d.load())) {
+                let now = crate::dataplane::clock::wall(ctx.started);
+                if domain.mutual_tls && !tls_domains.is_some_and(|d| t.vouched(&d.load(), now)) {
                     return Err(GatewayError::forbidden());
                 }
                 return through_domain(config, domain, ctx);
@@ -102,7 +103,10 @@ pub fn vouched(config: &RuntimeConfig, shared: &Shared, peer: &Peer) -> bool {
         return true;
     };
     match config.domain(&t.domain) {
-        Some((_, d)) if d.mutual_tls => shared.tls.as_ref().is_some_and(|tls| t.vouched(&tls.load())),
+        Some((_, d)) if d.mutual_tls => shared
+            .tls
+            .as_ref()
+            .is_some_and(|tls| t.vouched(&tls.load(), std::time::SystemTime::now())),
         _ => true,
     }
 }
