@@ -132,7 +132,7 @@ impl IdentitySource {
 
 /// Compiles `a`; what cannot run is kept as [`AuthorizerKind::Misconfigured`].
 pub fn compile(a: &Authorizer) -> CompiledAuthorizer {
-    let ttl = Duration::from_secs(a.authorizer_result_ttl_in_seconds.clamp(0, 3600) as u64);
+    let ttl = Duration::from_secs(a.ttl().clamp(0, 3600) as u64);
     let identity: Result<Vec<IdentitySource>, String> = a
         .identity_source
         .as_deref()
@@ -171,7 +171,7 @@ fn kind(a: &Authorizer, identity: &[IdentitySource]) -> Result<AuthorizerKind, S
                 return Err("a TOKEN authorizer reads one header".into());
             }
             // Caching needs something to key the results by.
-            if !token && identity.is_empty() && a.authorizer_result_ttl_in_seconds != 0 {
+            if !token && identity.is_empty() && a.ttl() != 0 {
                 return Err("a REQUEST authorizer that caches needs an identity source".into());
             }
             let validation = match a
@@ -229,7 +229,7 @@ mod tests {
             authorizer_credentials: None,
             identity_source: Some(identity.into()),
             identity_validation_expression: Some("Bearer .+".into()),
-            authorizer_result_ttl_in_seconds: 300,
+            authorizer_result_ttl_in_seconds: None,
         }
     }
 

@@ -41,10 +41,29 @@ pub struct RestApi {
     pub endpoint_configuration: EndpointConfiguration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Not shown when empty by CreateRestApi and GetRestApis; GetRestApi, UpdateRestApi and
+    /// PutRestApi show them always ([`RestApi::with_tags`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     pub disable_execute_api_endpoint: bool,
     pub root_resource_id: String,
+}
+
+/// A REST API as GetRestApi, UpdateRestApi and PutRestApi answer it: with its `tags`, `{}`
+/// when it has none (as AWS's recordings show; its other answers leave empty tags out).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WithTags {
+    #[serde(flatten)]
+    pub api: RestApi,
+    #[serde(rename = "tags")]
+    all_tags: BTreeMap<String, String>,
+}
+
+impl RestApi {
+    pub fn with_tags(mut self) -> WithTags {
+        let all_tags = std::mem::take(&mut self.tags);
+        WithTags { api: self, all_tags }
+    }
 }
 
 /// A node of the resource tree. `path` is derived from the ancestors and filled in on read.
@@ -113,10 +132,25 @@ pub struct Method {
 #[serde(rename_all = "camelCase")]
 pub struct MethodResponse {
     pub status_code: String,
-    #[serde(default)]
-    pub response_parameters: BTreeMap<String, bool>,
-    #[serde(default)]
-    pub response_models: BTreeMap<String, String>,
+    /// Shown when given, empty or not (as AWS shows them); read through [`Self::parameters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_parameters: Option<BTreeMap<String, bool>>,
+    /// Shown when given; read through [`Self::models`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_models: Option<BTreeMap<String, String>>,
+}
+
+static NO_PARAMETERS: BTreeMap<String, bool> = BTreeMap::new();
+static NO_MODELS: BTreeMap<String, String> = BTreeMap::new();
+
+impl MethodResponse {
+    pub fn parameters(&self) -> &BTreeMap<String, bool> {
+        self.response_parameters.as_ref().unwrap_or(&NO_PARAMETERS)
+    }
+
+    pub fn models(&self) -> &BTreeMap<String, String> {
+        self.response_models.as_ref().unwrap_or(&NO_MODELS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -235,7 +269,16 @@ pub struct Authorizer {
     pub identity_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_validation_expression: Option<String>,
-    pub authorizer_result_ttl_in_seconds: i32,
+    /// Unset (and not shown, as AWS shows none) means AWS's default, [`Authorizer::ttl`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_result_ttl_in_seconds: Option<i32>,
+}
+
+impl Authorizer {
+    /// How long the authorizer's results are cached, in seconds: 300 unless set.
+    pub fn ttl(&self) -> i32 {
+        self.authorizer_result_ttl_in_seconds.unwrap_or(300)
+    }
 }
 
 /// A gateway response as GetGatewayResponse shows it (customised or AWS's default).

@@ -72,6 +72,7 @@ pub struct KeyFilter<'a> {
     pub customer_id: Option<&'a str>,
 }
 
+/// The tenant's API keys, newest first (as AWS lists them).
 pub async fn list_keys(
     conn: &mut PgConnection,
     tenant: &Tenant,
@@ -80,10 +81,10 @@ pub async fn list_keys(
 ) -> Result<Page<ApiKey>, StoreError> {
     let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "SELECT seq, value, doc FROM api_keys
-         WHERE account_id = $1 AND region = $2 AND seq > $3
+         WHERE account_id = $1 AND region = $2 AND ($3 = 0 OR seq < $3)
            AND ($4::text IS NULL OR starts_with(doc->>'name', $4))
            AND ($5::text IS NULL OR doc->>'customerId' = $5)
-         ORDER BY seq LIMIT $6",
+         ORDER BY seq DESC LIMIT $6",
     )
     .bind(&tenant.account_id)
     .bind(&tenant.region)
@@ -346,6 +347,7 @@ pub fn plan_key(key: ApiKey) -> UsagePlanKey {
     }
 }
 
+/// The keys of a usage plan, the last added first (as AWS lists them).
 pub async fn list_plan_keys(
     conn: &mut PgConnection,
     plan_id: &str,
@@ -354,8 +356,9 @@ pub async fn list_plan_keys(
 ) -> Result<Page<UsagePlanKey>, StoreError> {
     let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
         "SELECT k.seq, a.value, a.doc FROM usage_plan_keys k JOIN api_keys a ON a.id = k.key_id
-         WHERE k.plan_id = $1 AND k.seq > $2 AND ($3::text IS NULL OR starts_with(a.doc->>'name', $3))
-         ORDER BY k.seq LIMIT $4",
+         WHERE k.plan_id = $1 AND ($2 = 0 OR k.seq < $2)
+           AND ($3::text IS NULL OR starts_with(a.doc->>'name', $3))
+         ORDER BY k.seq DESC LIMIT $4",
     )
     .bind(plan_id)
     .bind(page.after_seq)

@@ -355,7 +355,10 @@ async fn authorizers_lifecycle_and_use_by_methods() {
         .send()
         .await
         .unwrap();
-    assert_eq!(a.authorizer_result_ttl_in_seconds(), Some(300));
+    // As AWS: no TTL shown unless one was given (300 applies), and a Lambda authorizer's
+    // authType is `custom`.
+    assert_eq!(a.authorizer_result_ttl_in_seconds(), None);
+    assert_eq!(a.auth_type(), Some("custom"));
     let id = a.id().unwrap();
     let e = err_of(
         c.create_authorizer()

@@ -1,5 +1,6 @@
-//! Replays management calls recorded against real AWS (`tests/data/aws-recorded/`) and compares
-//! Gatehouse's answers with AWS's, field by field.
+//! Replays calls recorded against real AWS (`tests/data/aws-recorded/`), management calls and
+//! calls of deployed APIs (on a worker started for the case), and compares Gatehouse's answers
+//! with AWS's, field by field.
 //!
 //! The recordings hold only AWS's answers; the requests that produced them are reconstructed in
 //! `tests/data/conformance/<file>.json` (one scenario per recorded case: wire requests in order, the
@@ -9,7 +10,7 @@
 //! `"datetime"`, boto3 calls the wire's `item` lists `items`, and errors are `Error.Code` /
 //! `Error.Message`. Requests are signed as account 111111111111, the account of the recordings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -34,13 +35,47 @@ struct Case {
     /// Set where Gatehouse knowingly answers differently (the reason is the documentation).
     #[serde(default)]
     known_difference: Option<String>,
+    /// Fixed tokens of the recording (`<upper-id>`) and what they stand for (`${api:upper}`).
+    #[serde(default)]
+    tokens: BTreeMap<String, String>,
 }
 
+/// A step is a management call (`request`) or a call of the deployed API on a worker (`invoke`,
+/// `"GET /{stage}/{path}"`, of the API `api` names).
 #[derive(Debug, Deserialize)]
 struct Step {
-    request: String,
+    #[serde(default)]
+    request: Option<String>,
+    #[serde(default)]
+    invoke: Option<String>,
+    #[serde(default)]
+    api: Option<String>,
+    /// `host` (`{api}.execute-api.{host}/{stage}/...`, the default) or `path`
+    /// (`/restapis/{api}/{stage}/_user_request_/...`).
+    #[serde(default)]
+    url_style: Option<String>,
+    /// A JSON body; a string is sent as it is.
     #[serde(default)]
     body: Option<Value>,
+    /// A file under `tests/data/conformance/` sent as the body, byte for byte.
+    #[serde(default)]
+    body_file: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    /// How the recorded value was made from the answer, where the recording's test transformed
+    /// it: strings `$body`, `$text`, `$status`, `$errortype` and `$header.{name}` are replaced.
+    #[serde(default)]
+    answer: Option<Value>,
+    /// Call again (for up to 10 s) until the answer matches: a deployment reaches workers soon,
+    /// not at once, and the recordings' tests retried too.
+    #[serde(default)]
+    retry: bool,
+    /// How the recording's test transformed the answer (kinds separated by commas):
+    /// `test_invoke`, TestInvokeMethod's `log` made an object of lines (`line00`...) with their
+    /// times replaced, and its `latency` `<latency>`; `sorted_required`, every `required` list
+    /// of a (model's) JSON schema sorted; `dates`, every ISO 8601 time in a string `date`.
+    #[serde(default)]
+    normalize: Option<String>,
     #[serde(default)]
     expect: Option<String>,
     #[serde(default)]
@@ -70,6 +105,59 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) error_type: Option<String>,
     body: Value,
+    text: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    async fn read(res: reqwest::Response) -> Self {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let error_type = headers
+            .get("x-amzn-errortype")
+            .map(|v| v.to_str().unwrap().split(':').next().unwrap().to_owned());
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()))
+        };
+        Answer {
+            status,
+            error_type,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    /// The value a recording's `answer` template makes of this answer.
+    fn render(&self, template: &Value) -> Value {
+        match template {
+            Value::String(s) => match s.as_str() {
+                "$body" => self.body.clone(),
+                "$text" => Value::String(self.text.clone()),
+                "$bytes" => Value::String(python_bytes(self.text.as_bytes())),
+                "$status" => Value::from(self.status),
+                "$errortype" => self.error_type.clone().map_or(Value::Null, Value::String),
+                s => {
+                    if let Some(name) = s.strip_prefix("$header.") {
+                        self.headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map_or(Value::Null, |v| Value::String(v.to_owned()))
+                    } else if let Some(path) = s.strip_prefix("$body.") {
+                        lookup(&self.body, path).cloned().unwrap_or(Value::Null)
+                    } else {
+                        template.clone()
+                    }
+                }
+            },
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.render(v)).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), self.render(v))).collect()),
+            other => other.clone(),
+        }
+    }
 }
 
 impl SignedClient {
@@ -146,31 +234,124 @@ impl SignedClient {
         } else {
             &[]
         };
-        let res = self.execute(method, uri, bytes, headers).await;
-        let status = res.status().as_u16();
-        let error_type = res
-            .headers()
-            .get("x-amzn-errortype")
-            .map(|v| v.to_str().unwrap().split(':').next().unwrap().to_owned());
-        let text = res.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Answer {
-            status,
-            error_type,
-            body,
-        }
+        Answer::read(self.execute(method, uri, bytes, headers).await).await
     }
 }
 
+/// `raw` with `${var}` (and `${var:upper}`) replaced by the values saved.
 fn substitute(raw: &str, vars: &HashMap<String, String>) -> String {
     let mut out = raw.to_owned();
     for (k, v) in vars {
-        out = out.replace(&format!("${{{k}}}"), v);
+        out = out
+            .replace(&format!("${{{k}}}"), v)
+            .replace(&format!("${{{k}:upper}}"), &v.to_uppercase());
     }
+    out
+}
+
+/// The recording `v` with its fixed tokens replaced: the case's own, and those every
+/// recording shares (`<region>`, `<partition>`; `<request-id-1>` is a placeholder like others).
+fn with_tokens(v: &Value, tokens: &[(String, String)]) -> Value {
+    let expand = |s: &str| {
+        let mut out = s
+            .replace("<region>", REGION)
+            .replace("<partition>", "aws")
+            .replace("<request-id-", "<request-id:");
+        for (token, value) in tokens {
+            out = out.replace(token.as_str(), value);
+        }
+        out
+    };
+    match v {
+        Value::String(s) => Value::String(expand(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| with_tokens(x, tokens)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (expand(k), with_tokens(x, tokens)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A TestInvokeMethod answer as the recordings' test showed it: its log an object of lines
+/// (`line00`, ...) with their times replaced, its latency `<latency>`.
+fn normalize_test_invoke(body: &mut Value) {
+    let time = regex::Regex::new(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]?\d \d\d:\d\d:\d\d UTC \d{4}").unwrap();
+    if let Some(log) = body.get("log").and_then(Value::as_str) {
+        let lines = log
+            .split('\n')
+            .enumerate()
+            .map(|(i, line)| {
+                let line = time.replace(line, "DDD MMM dd hh:mm:ss UTC yyyy");
+                (format!("line{i:02}"), Value::String(line.into_owned()))
+            })
+            .collect();
+        body["log"] = Value::Object(lines);
+    }
+    if body.get("latency").is_some_and(Value::is_number) {
+        body["latency"] = Value::String("<latency>".into());
+    }
+}
+
+/// `v` with every `required` list sorted, in JSON documents held in strings too (a model's
+/// schema).
+fn sort_required(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let Ok(mut parsed @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(s) {
+                sort_required(&mut parsed);
+                *v = parsed;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(sort_required),
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if k == "required"
+                    && let Value::Array(list) = x
+                {
+                    list.sort_by_key(|e| e.to_string());
+                }
+                sort_required(x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `v` with each ISO 8601 time (`2024-05-29T20:06:17Z`) in its strings replaced by `date`.
+fn replace_dates(v: &mut Value) {
+    let date = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    fn walk(v: &mut Value, date: &regex::Regex) {
+        match v {
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(replaced) = date.replace_all(s, "date") {
+                    *s = replaced;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, date)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, date)),
+            _ => {}
+        }
+    }
+    walk(v, &date);
+}
+
+/// Python's `repr` of `bytes` (`b'...'`), as recordings of raw bodies show them.
+fn python_bytes(bytes: &[u8]) -> String {
+    let mut out = String::from("b'");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\'' => out.push_str("\\'"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
     out
 }
 
@@ -187,13 +368,35 @@ fn substitute_json(v: &Value, vars: &HashMap<String, String>) -> Value {
     }
 }
 
+/// The value at `dotted` in `v`: fields, indexes, and `list[field=value]` for the first item of
+/// `list` whose `field` is `value` (`item[path=/pets/{petId}].id`; the value may hold dots).
 fn lookup<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted
-        .split('.')
-        .try_fold(v, |cur, part| match part.parse::<usize>() {
-            Ok(i) => cur.get(i),
-            Err(_) => cur.get(part),
-        })
+    let mut cur = v;
+    let mut rest = dotted;
+    while !rest.is_empty() {
+        let (part, next) = match (rest.find('['), rest.find('.')) {
+            (Some(open), dot) if dot.is_none_or(|d| open < d) => {
+                let close = rest.find(']')?;
+                let (list, filter) = (&rest[..open], &rest[open + 1..close]);
+                let (field, value) = filter.split_once('=')?;
+                cur = cur
+                    .get(list)?
+                    .as_array()?
+                    .iter()
+                    .find(|item| item.get(field).and_then(Value::as_str) == Some(value))?;
+                rest = rest[close + 1..].strip_prefix('.').unwrap_or(&rest[close + 1..]);
+                continue;
+            }
+            (_, Some(dot)) => (&rest[..dot], &rest[dot + 1..]),
+            (_, None) => (rest, ""),
+        };
+        cur = match part.parse::<usize>() {
+            Ok(i) => cur.get(i)?,
+            Err(_) => cur.get(part)?,
+        };
+        rest = next;
+    }
+    Some(cur)
 }
 
 /// Matches `actual` against a recorded string that may hold placeholders (`<name:1>`).
@@ -220,6 +423,13 @@ fn match_placeholders(expected: &str, actual: &str, bindings: &mut HashMap<Strin
             pos += text.len();
             continue;
         }
+        if let Some(bound) = bindings.get(*text) {
+            if !actual[pos..].starts_with(bound.as_str()) {
+                return false;
+            }
+            pos += bound.len();
+            continue;
+        }
         let next_literal = parts.get(i + 1).map(|(_, t)| *t).unwrap_or("");
         let end = if i + 2 >= parts.len() && next_literal.is_empty() {
             actual.len()
@@ -231,14 +441,7 @@ fn match_placeholders(expected: &str, actual: &str, bindings: &mut HashMap<Strin
                 None => return false,
             }
         };
-        let value = &actual[pos..end];
-        match bindings.get(*text) {
-            Some(bound) if bound != value => return false,
-            Some(_) => {}
-            None => {
-                bindings.insert((*text).to_owned(), value.to_owned());
-            }
-        }
+        bindings.insert((*text).to_owned(), actual[pos..end].to_owned());
         pos = end;
     }
     pos == actual.len()
@@ -294,6 +497,9 @@ fn compare(
 }
 
 fn sort_items(v: &mut Value, field: &str) {
+    if let Value::Array(items) = v {
+        items.sort_by(|a, b| a[field].to_string().cmp(&b[field].to_string()));
+    }
     for key in ["items", "item"] {
         if let Some(Value::Array(items)) = v.get_mut(key) {
             items.sort_by(|a, b| a[field].to_string().cmp(&b[field].to_string()));
@@ -343,7 +549,21 @@ fn compare_answer(
         }
         return diffs;
     }
-    let mut actual = answer.body.clone();
+    let mut actual = match &step.answer {
+        Some(template) => answer.render(template),
+        None => answer.body.clone(),
+    };
+    for kind in step.normalize.iter().flat_map(|n| n.split(',')) {
+        match kind.trim() {
+            "test_invoke" => normalize_test_invoke(&mut actual),
+            "sorted_required" => {
+                sort_required(&mut expected);
+                sort_required(&mut actual);
+            }
+            "dates" => replace_dates(&mut actual),
+            other => diffs.push(format!("unknown normalize {other}")),
+        }
+    }
     if actual.is_null() {
         actual = Value::Object(Default::default());
     }
@@ -362,35 +582,144 @@ fn compare_answer(
     diffs
 }
 
+/// The body a step sends, with the Content-Type it implies when its headers give none.
+fn body_of(step: &Step, vars: &HashMap<String, String>) -> (Vec<u8>, Option<&'static str>) {
+    if let Some(file) = &step.body_file {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/conformance")
+            .join(file);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return (bytes, None);
+    }
+    match step.body.as_ref().map(|b| substitute_json(b, vars)) {
+        None => (Vec::new(), None),
+        Some(Value::String(raw)) => (raw.into_bytes(), None),
+        Some(json) => (serde_json::to_vec(&json).unwrap(), Some("application/json")),
+    }
+}
+
+/// One call of the deployed API `step.api` on `worker`.
+async fn invoke(
+    worker: &gatehouse::server::Worker,
+    step: &Step,
+    line: &str,
+    vars: &HashMap<String, String>,
+) -> Result<Answer, String> {
+    let (method, path) = line.split_once(' ').ok_or("bad invoke line")?;
+    let api = substitute(step.api.as_deref().ok_or("an invoke step names no api")?, vars);
+    let port = worker.addr.port();
+    let url = match step.url_style.as_deref() {
+        None | Some("host") => format!("http://{api}.execute-api.localhost:{port}{path}"),
+        Some("path") => {
+            let rest = path.strip_prefix('/').ok_or("an invoke path starts with /")?;
+            let (stage, user_path) = rest.split_once('/').unwrap_or((rest, ""));
+            format!("http://127.0.0.1:{port}/restapis/{api}/{stage}/_user_request_/{user_path}")
+        }
+        Some(other) => return Err(format!("unknown url_style {other}")),
+    };
+    let (bytes, content_type) = body_of(step, vars);
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = invoker(&api, worker).request(method, &url).body(bytes);
+    if let Some(ct) = content_type.filter(|_| {
+        !step
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    }) {
+        req = req.header("content-type", ct);
+    }
+    for (k, v) in &step.headers {
+        req = req.header(k, substitute(v, vars));
+    }
+    let res = req.send().await.map_err(|e| format!("{url}: {e}"))?;
+    Ok(Answer::read(res).await)
+}
+
 async fn run_case(app: &TestApp, recorded: &Value, case: &Case) -> Result<(), String> {
     let client = SignedClient::new(app);
+    let mut worker = None;
     let mut vars = HashMap::new();
+    let tokens = |vars: &HashMap<String, String>| -> Vec<(String, String)> {
+        case.tokens
+            .iter()
+            .map(|(k, v)| (k.clone(), substitute(v, vars)))
+            .collect()
+    };
     let mut bindings = HashMap::new();
     for (i, step) in case.steps.iter().enumerate() {
-        let request = substitute(&step.request, &vars);
-        let (method, uri) = request
-            .split_once(' ')
-            .ok_or_else(|| format!("step {i}: bad request line"))?;
-        let body = step.body.as_ref().map(|b| substitute_json(b, &vars));
-        let answer = client.send(method, uri, body.as_ref()).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let (line, answer) = loop {
+            let (line, answer) = match (&step.request, &step.invoke) {
+                (Some(request), None) => {
+                    let line = substitute(request, &vars);
+                    let (method, uri) = line
+                        .split_once(' ')
+                        .ok_or_else(|| format!("step {i}: bad request line"))?;
+                    let (bytes, content_type) = body_of(step, &vars);
+                    let mut headers: Vec<(String, String)> = step
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), substitute(v, &vars)))
+                        .collect();
+                    if let Some(ct) = content_type
+                        && !headers
+                            .iter()
+                            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    {
+                        headers.push(("content-type".into(), ct.into()));
+                    }
+                    let headers: Vec<(&str, &str)> =
+                        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let res = client.execute(method, uri, bytes, &headers).await;
+                    (line, Answer::read(res).await)
+                }
+                (None, Some(invoke_line)) => {
+                    let line = substitute(invoke_line, &vars);
+                    if worker.is_none() {
+                        worker = Some(app.start_worker(None, None).await);
+                    }
+                    let answer = invoke(worker.as_ref().unwrap(), step, &line, &vars)
+                        .await
+                        .map_err(|e| format!("step {i}: {e}"))?;
+                    (line, answer)
+                }
+                _ => return Err(format!("step {i}: give one of request and invoke")),
+            };
+            let retry_again = step.retry && std::time::Instant::now() < deadline && {
+                let mut trial = bindings.clone();
+                match &step.expect {
+                    Some(key) => recorded.get(key).is_some_and(|rec| {
+                        let rec = with_tokens(rec, &tokens(&vars));
+                        !compare_answer(&rec, &answer, step, &mut trial).is_empty()
+                    }),
+                    None => step
+                        .status
+                        .map_or(!(200..300).contains(&answer.status), |s| s != answer.status),
+                }
+            };
+            if !retry_again {
+                break (line, answer);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
         if let Some(key) = &step.expect {
             let rec = recorded
                 .get(key)
                 .ok_or_else(|| format!("step {i}: no recorded key {key}"))?;
-            let diffs = compare_answer(rec, &answer, step, &mut bindings);
+            let diffs = compare_answer(&with_tokens(rec, &tokens(&vars)), &answer, step, &mut bindings);
             if !diffs.is_empty() {
-                return Err(format!("{key} ({request}): {}", diffs.join("; ")));
+                return Err(format!("{key} ({line}): {}", diffs.join("; ")));
             }
         } else if let Some(status) = step.status {
             if answer.status != status {
                 return Err(format!(
-                    "step {i} ({request}): expected status {status}, got {} {}",
+                    "step {i} ({line}): expected status {status}, got {} {}",
                     answer.status, answer.body
                 ));
             }
         } else if !(200..300).contains(&answer.status) {
             return Err(format!(
-                "setup step {i} ({request}) failed: {} {}",
+                "setup step {i} ({line}) failed: {} {}",
                 answer.status, answer.body
             ));
         }

@@ -25,9 +25,14 @@ fn authorizer_not_found() -> ApiError {
     ApiError::not_found("Invalid Authorizer identifier specified")
 }
 
-/// AWS's default and bounds of `authorizerResultTtlInSeconds`.
-const DEFAULT_TTL: i32 = 300;
+/// The bound of `authorizerResultTtlInSeconds` (unset, it is 300: [`Authorizer::ttl`]).
 const MAX_TTL: i32 = 3600;
+
+/// The `authType` AWS gives an authorizer made without one: `custom` for Lambda authorizers
+/// (as recorded), none for Cognito's.
+fn default_auth_type(kind: &Option<String>) -> Option<String> {
+    matches!(kind.as_deref(), Some("TOKEN" | "REQUEST")).then(|| "custom".to_owned())
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +80,7 @@ pub(super) fn check_authorizer(a: &Authorizer) -> ApiResult<()> {
             )));
         }
     }
-    if !(0..=MAX_TTL).contains(&a.authorizer_result_ttl_in_seconds) {
+    if !(0..=MAX_TTL).contains(&a.ttl()) {
         return Err(ApiError::bad_request(format!(
             "Invalid TTL specified: must be between 0 and {MAX_TTL} seconds"
         )));
@@ -118,12 +123,15 @@ pub async fn create_authorizer(
         name: req.name.unwrap_or_default(),
         kind: parse_type(req.kind.as_deref().unwrap_or_default())?,
         provider_arns: req.provider_arns,
-        auth_type: req.auth_type.filter(|s| !s.is_empty()),
+        auth_type: req
+            .auth_type
+            .filter(|s| !s.is_empty())
+            .or_else(|| default_auth_type(&req.kind)),
         authorizer_uri: req.authorizer_uri.filter(|s| !s.is_empty()),
         authorizer_credentials: req.authorizer_credentials.filter(|s| !s.is_empty()),
         identity_source: req.identity_source.filter(|s| !s.is_empty()),
         identity_validation_expression: req.identity_validation_expression.filter(|s| !s.is_empty()),
-        authorizer_result_ttl_in_seconds: req.authorizer_result_ttl_in_seconds.unwrap_or(DEFAULT_TTL),
+        authorizer_result_ttl_in_seconds: req.authorizer_result_ttl_in_seconds,
     };
     check_authorizer(&authorizer)?;
     docs::insert(&mut tx, Kind::Authorizer, &api_id, &authorizer.id, &authorizer).await?;
@@ -193,10 +201,11 @@ fn apply_patch(a: &mut Authorizer, op: &PatchOp) -> ApiResult<()> {
         }
         "/identityValidationExpression" if op.op == Op::Remove => a.identity_validation_expression = None,
         "/authorizerResultTtlInSeconds" if set => {
-            a.authorizer_result_ttl_in_seconds = op
-                .required_value()?
-                .parse()
-                .map_err(|_| ApiError::bad_request("Invalid TTL specified"))?;
+            a.authorizer_result_ttl_in_seconds = Some(
+                op.required_value()?
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("Invalid TTL specified"))?,
+            );
         }
         "/providerARNs" => {
             let v = op.required_value()?.to_owned();

@@ -59,6 +59,8 @@ pub struct DocumentationVersionListing {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DocumentationPartIds {
     pub ids: Vec<String>,
+    /// Shown only when there are some, as AWS shows them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 

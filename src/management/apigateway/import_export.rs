@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use super::openapi::{self, ExportOf, Extensions, Imported};
 use super::rest_apis::{CreateRestApiRequest, WireEndpointConfiguration, insert_new, new_rest_api};
 use super::{find_api, stages::stage_not_found};
-use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, RequestValidator, RestApi};
+use crate::domain::rest_api::{Authorizer, GatewayResponse, Model, RequestValidator, RestApi, WithTags};
 use crate::domain::{ids, snapshot::Snapshot};
 use crate::management::AppState;
 use crate::management::apigatewayv2::import_export::refuse_warnings;
@@ -137,7 +137,7 @@ pub async fn import_rest_api(
     };
     api.name = name;
     let mut tx = app.store.begin().await?;
-    insert_new(&mut tx, tenant, &api).await?;
+    insert_new(&mut tx, tenant, &api, false).await?;
     let warnings = write(&mut tx, tenant, &mut api, imported, false).await?;
     refuse_warnings(opts.fail_on_warnings, &warnings)?;
     tx.commit().await?;
@@ -162,7 +162,7 @@ pub async fn put_rest_api(
     Path(api_id): Path<String>,
     RawQuery(query): RawQuery,
     body: Bytes,
-) -> ApiResult<Json<RestApi>> {
+) -> ApiResult<Json<WithTags>> {
     let pairs = form_pairs(query.as_deref().unwrap_or(""));
     let opts = options(&pairs)?;
     // The document is read first: a bad one is refused whatever the API, as AWS does.
@@ -176,7 +176,7 @@ pub async fn put_rest_api(
     refuse_warnings(opts.fail_on_warnings, &warnings)?;
     tx.commit().await?;
     api.warnings = warnings;
-    Ok(Json(api))
+    Ok(Json(api.with_tags()))
 }
 
 /// Writes what a document asks for to `api` (whose row the caller holds): merged with its
@@ -394,11 +394,7 @@ async fn write(
             let unknown: Vec<String> = m
                 .request_models
                 .values()
-                .chain(
-                    m.method_responses
-                        .values()
-                        .flat_map(|r| r.response_models.values()),
-                )
+                .chain(m.method_responses.values().flat_map(|r| r.models().values()))
                 .filter(|name| !model_names.contains(name))
                 .cloned()
                 .collect();
@@ -406,7 +402,9 @@ async fn write(
                 warnings.push(format!("{at}: no models {}; left out", unknown.join(", ")));
                 m.request_models.retain(|_, name| model_names.contains(name));
                 for r in m.method_responses.values_mut() {
-                    r.response_models.retain(|_, name| model_names.contains(name));
+                    if let Some(models) = &mut r.response_models {
+                        models.retain(|_, name| model_names.contains(name));
+                    }
                 }
             }
             if let Some(i) = &mut m.method_integration

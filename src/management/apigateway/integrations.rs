@@ -81,8 +81,30 @@ fn check_content_types<'a>(keys: impl IntoIterator<Item = &'a String>) -> ApiRes
     Ok(())
 }
 
+/// `i` as AWS keeps it: a MOCK integration has no uri nor method (whatever was sent), an HTTP
+/// one goes over the `INTERNET` unless it names a VPC link (as its recordings show).
+pub fn with_aws_defaults(mut i: Integration) -> Integration {
+    match i.kind {
+        IntegrationType::Mock => {
+            i.uri = None;
+            i.http_method = None;
+        }
+        IntegrationType::Http | IntegrationType::HttpProxy => {
+            i.connection_type.get_or_insert(ConnectionType::Internet);
+        }
+        IntegrationType::Aws | IntegrationType::AwsProxy => {}
+    }
+    i
+}
+
 /// The rules AWS applies to an integration's type, uri and method, whatever call produced it.
 pub fn check_integration(i: &Integration) -> ApiResult<()> {
+    // The method first, whatever the uri (as AWS answers an AWS integration to `http://...`).
+    if i.kind != IntegrationType::Mock && i.http_method.as_deref().unwrap_or_default().is_empty() {
+        return Err(ApiError::bad_request(
+            "Enumeration value for HttpMethod must be non-empty",
+        ));
+    }
     match i.kind {
         IntegrationType::Http | IntegrationType::HttpProxy => {
             // Stage variables and path parameters may stand anywhere, the host included.
@@ -99,36 +121,27 @@ pub fn check_integration(i: &Integration) -> ApiResult<()> {
             if !valid {
                 return Err(ApiError::bad_request("Invalid HTTP endpoint specified for URI"));
             }
-            if i.http_method.as_deref().unwrap_or_default().is_empty() {
-                return Err(ApiError::bad_request(
-                    "Enumeration value for HttpMethod must be non-empty",
-                ));
-            }
         }
         IntegrationType::Aws | IntegrationType::AwsProxy => {
             let uri = i.uri.as_deref().unwrap_or_default();
             let parts: Vec<&str> = uri.splitn(6, ':').collect();
-            if parts.len() != 6
-                || parts[0] != "arn"
-                || parts[2] != "apigateway"
-                || !crate::compiler::is_region(parts[3])
-            {
-                return Err(ApiError::bad_request("Invalid ARN specified in the request"));
+            let invalid_arn = || ApiError::bad_request("Invalid ARN specified in the request");
+            if parts.len() != 6 || parts[0] != "arn" {
+                return Err(invalid_arn());
             }
+            // An ARN, but not of a path or action (an IAM role's, say): AWS says so first.
             let target = parts[5];
             if !(target.starts_with("path/") || target.starts_with("action/")) {
                 return Err(ApiError::bad_request(
                     "AWS ARN for integration must contain path or action",
                 ));
             }
+            if parts[2] != "apigateway" || !crate::compiler::is_region(parts[3]) {
+                return Err(invalid_arn());
+            }
             if i.kind == IntegrationType::AwsProxy && !matches!(parts[4], "lambda" | "firehose") {
                 return Err(ApiError::bad_request(
                     "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.",
-                ));
-            }
-            if i.http_method.as_deref().unwrap_or_default().is_empty() {
-                return Err(ApiError::bad_request(
-                    "Enumeration value for HttpMethod must be non-empty",
                 ));
             }
         }
@@ -224,6 +237,7 @@ pub async fn put_integration(
         tls_config: req.tls_config,
     };
     check_integration(&integration)?;
+    let integration = with_aws_defaults(integration);
     method.method_integration = Some(integration.clone());
     methods::put(&mut tx, &api_id, &resource_id, &method).await?;
     tx.commit().await?;

@@ -95,8 +95,9 @@ pub struct PutMethodRequest {
     pub authorization_scopes: Vec<String>,
 }
 
+/// An authorization type, in any case (AWS takes `none` for `NONE`, as its recordings show).
 fn parse_authorization_type(raw: &str) -> ApiResult<AuthorizationType> {
-    AuthorizationType::parse(raw).ok_or_else(|| {
+    AuthorizationType::parse(&raw.to_ascii_uppercase()).ok_or_else(|| {
         ApiError::bad_request(format!(
             "Invalid authorization type specified: {raw}. Valid options are NONE,AWS_IAM,CUSTOM,COGNITO_USER_POOLS"
         ))
@@ -356,10 +357,8 @@ pub async fn delete_method(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PutMethodResponseRequest {
-    #[serde(default)]
-    pub response_parameters: BTreeMap<String, bool>,
-    #[serde(default)]
-    pub response_models: BTreeMap<String, String>,
+    pub response_parameters: Option<BTreeMap<String, bool>>,
+    pub response_models: Option<BTreeMap<String, String>>,
 }
 
 /// `method.response.header.{name}` is the only place a method response parameter can be.
@@ -393,10 +392,10 @@ pub async fn put_method_response(
     }
     let mut tx = app.store.begin().await?;
     let mut method = load_method(&mut tx, &tenant, (&api_id, &resource_id, &verb)).await?;
-    for p in req.response_parameters.keys() {
+    for p in req.response_parameters.iter().flat_map(BTreeMap::keys) {
         check_response_parameter(p)?;
     }
-    for model in req.response_models.values() {
+    for model in req.response_models.iter().flat_map(BTreeMap::values) {
         if !api_documents::exists(&mut tx, Kind::Model, &api_id, model).await? {
             return Err(ApiError::bad_request(format!(
                 "Invalid model identifier specified: {model}"
@@ -481,16 +480,18 @@ pub async fn update_method_response(
             ["responseParameters", name] => {
                 if op.op == Op::Add {
                     check_response_parameter(name)?;
-                } else if !response.response_parameters.contains_key(*name) {
+                } else if !response.parameters().contains_key(*name) {
                     return Err(ApiError::not_found("Invalid parameter name specified"));
                 }
-                patch::patch_map(&mut response.response_parameters, op, name, patch::map_bool)?;
+                let parameters = response.response_parameters.get_or_insert_default();
+                patch::patch_map(parameters, op, name, patch::map_bool)?;
             }
             ["responseModels", content_type] => {
-                if op.op != Op::Add && !response.response_models.contains_key(*content_type) {
+                if op.op != Op::Add && !response.models().contains_key(*content_type) {
                     return Err(ApiError::not_found("Content-Type specified was not found"));
                 }
-                patch::patch_map(&mut response.response_models, op, content_type, patch::map_string)?;
+                let models = response.response_models.get_or_insert_default();
+                patch::patch_map(models, op, content_type, patch::map_string)?;
             }
             _ => return Err(op.bad_path()),
         }

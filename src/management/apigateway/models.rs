@@ -219,7 +219,7 @@ pub async fn delete_model(
         m.request_models.values().any(|v| v == &name)
             || m.method_responses
                 .values()
-                .any(|r| r.response_models.values().any(|v| v == &name))
+                .any(|r| r.models().values().any(|v| v == &name))
     }) {
         let tree = Tree::new(resources::all(&mut tx, &api_id).await?);
         return Err(ApiError::conflict(format!(

@@ -231,12 +231,8 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
             continue;
         }
         let mut schema = schema.clone();
+        // Kept as the document gives it (AWS adds no `$schema` nor `title`).
         rewrite_refs(&mut schema, &to_url);
-        if let Some(o) = schema.as_object_mut() {
-            o.entry("$schema")
-                .or_insert_with(|| json!("http://json-schema.org/draft-04/schema#"));
-            o.entry("title").or_insert_with(|| json!(name));
-        }
         out.models.push(Model {
             id: ids::random_id(6),
             name: name.clone(),
@@ -521,8 +517,8 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                 let r = local(doc, r);
                 let mut response = MethodResponse {
                     status_code: status.clone(),
-                    response_parameters: BTreeMap::new(),
-                    response_models: BTreeMap::new(),
+                    response_parameters: None,
+                    response_models: None,
                 };
                 for h in r
                     .get("headers")
@@ -533,6 +529,7 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                 {
                     response
                         .response_parameters
+                        .get_or_insert_default()
                         .insert(format!("method.response.header.{h}"), false);
                 }
                 if let Some(model) = ref_name(r.get("schema")) {
@@ -542,12 +539,18 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                         produces.clone()
                     };
                     for t in types {
-                        response.response_models.insert(t, model.clone());
+                        response
+                            .response_models
+                            .get_or_insert_default()
+                            .insert(t, model.clone());
                     }
                 }
                 for (media, body) in r.get("content").and_then(Value::as_object).into_iter().flatten() {
                     if let Some(model) = ref_name(body.get("schema")) {
-                        response.response_models.insert(media.clone(), model);
+                        response
+                            .response_models
+                            .get_or_insert_default()
+                            .insert(media.clone(), model);
                     }
                 }
                 method.method_responses.insert(status.clone(), response);
@@ -609,11 +612,12 @@ fn authorizer(name: &str, scheme: &Value, a: &Value) -> Result<Authorizer, Strin
         identity_source: a.get("identitySource").and_then(text).or(header),
         identity_validation_expression: a.get("identityValidationExpression").and_then(text),
         authorizer_result_ttl_in_seconds: match a.get("authorizerResultTtlInSeconds") {
-            None => 300,
-            Some(t) => t
-                .as_i64()
-                .and_then(|t| i32::try_from(t).ok())
-                .ok_or("authorizerResultTtlInSeconds is not a number of seconds")?,
+            None => None,
+            Some(t) => Some(
+                t.as_i64()
+                    .and_then(|t| i32::try_from(t).ok())
+                    .ok_or("authorizerResultTtlInSeconds is not a number of seconds")?,
+            ),
         },
     })
 }
@@ -689,7 +693,7 @@ fn integration_of(i: &Value) -> Result<Integration, String> {
         }),
     };
     super::integrations::check_integration(&integration).map_err(|e| e.message)?;
-    Ok(integration)
+    Ok(super::integrations::with_aws_defaults(integration))
 }
 
 /// Which of API Gateway's extensions an export carries (`extensions=`).
@@ -870,7 +874,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                 let mut response = Map::new();
                 response.insert("description".into(), json!(format!("{status} response")));
                 let headers: Map<String, Value> = r
-                    .response_parameters
+                    .parameters()
                     .keys()
                     .filter_map(|p| p.strip_prefix("method.response.header."))
                     .map(|h| {
@@ -887,7 +891,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                 }
                 if oas3 {
                     let content: Map<String, Value> = r
-                        .response_models
+                        .models()
                         .iter()
                         .map(|(t, model)| {
                             (
@@ -899,9 +903,9 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                     if !content.is_empty() {
                         response.insert("content".into(), Value::Object(content));
                     }
-                } else if let Some(model) = r.response_models.values().next() {
+                } else if let Some(model) = r.models().values().next() {
                     response.insert("schema".into(), json!({"$ref": format!("{models_ref}{model}")}));
-                    produces.extend(r.response_models.keys().cloned());
+                    produces.extend(r.models().keys().cloned());
                 }
                 responses.insert(status.clone(), Value::Object(response));
             }
@@ -1008,10 +1012,9 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
             if !a.provider_arns.is_empty() {
                 x.insert("providerARNs".into(), json!(a.provider_arns));
             }
-            x.insert(
-                "authorizerResultTtlInSeconds".into(),
-                json!(a.authorizer_result_ttl_in_seconds),
-            );
+            if let Some(ttl) = a.authorizer_result_ttl_in_seconds {
+                x.insert("authorizerResultTtlInSeconds".into(), json!(ttl));
+            }
             scheme["x-amazon-apigateway-authorizer"] = Value::Object(x);
         }
         schemes.insert(a.name.clone(), scheme);

@@ -29,10 +29,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
                         .filter(|n: &i64| *n >= 0)
                         .ok_or_else(|| ApiError::bad_request("Invalid position specified"))?;
                 }
+                // AWS answers an empty page to a limit below 1 (as recorded for -1).
                 "limit" => {
-                    page.limit = v.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
-                        ApiError::bad_request("Invalid limit specified: must be between 1 and 500")
-                    })?;
+                    page.limit = v
+                        .parse()
+                        .ok()
+                        .filter(|n: &i64| *n <= 500)
+                        .ok_or_else(|| {
+                            ApiError::bad_request("Invalid limit specified: must be between 1 and 500")
+                        })?
+                        .max(0);
                 }
                 _ => {}
             }

@@ -13,7 +13,7 @@ use super::patch::{self, Op, PatchBody, PatchOp};
 use super::{Listing, api_not_found, find_api};
 use crate::domain::enums::{ApiKeySource, EndpointType, IpAddressType};
 use crate::domain::rest_api::{
-    Authorizer, EndpointConfiguration, GatewayResponse, Model, RequestValidator, RestApi,
+    Authorizer, EndpointConfiguration, GatewayResponse, Model, RequestValidator, RestApi, WithTags,
 };
 use crate::domain::{ids, now};
 use crate::management::AppState;
@@ -233,7 +233,7 @@ pub async fn create_rest_api(
     let clone_from = req.clone_from.clone();
     let api = new_rest_api(req)?;
     let mut tx = app.store.begin().await?;
-    insert_new(&mut tx, &tenant, &api).await?;
+    insert_new(&mut tx, &tenant, &api, true).await?;
     if let Some(source_id) = clone_from {
         clone_definition(&mut tx, &tenant, &source_id, &api).await?;
     }
@@ -242,11 +242,13 @@ pub async fn create_rest_api(
     Ok((StatusCode::CREATED, Json(api)))
 }
 
-/// Stores a new API with its root resource and AWS's default models.
+/// Stores a new API with its root resource, and AWS's default models when `default_models`
+/// (CreateRestApi makes them; ImportRestApi makes only the document's).
 pub(super) async fn insert_new(
     conn: &mut sqlx::PgConnection,
     tenant: &Tenant,
     api: &RestApi,
+    default_models: bool,
 ) -> ApiResult<()> {
     rest_apis::insert(conn, tenant, api).await?;
     let root = Node {
@@ -255,7 +257,7 @@ pub(super) async fn insert_new(
         path_part: None,
     };
     resources::insert(conn, &api.id, &root).await?;
-    for (name, doc) in default_models() {
+    for (name, doc) in self::default_models().into_iter().filter(|_| default_models) {
         api_documents::insert(conn, Kind::Model, &api.id, name, &doc).await?;
     }
     Ok(())
@@ -354,10 +356,10 @@ pub async fn get_rest_api(
     State(app): State<AppState>,
     Extension(tenant): Extension<Tenant>,
     Path(api_id): Path<String>,
-) -> ApiResult<Json<RestApi>> {
+) -> ApiResult<Json<WithTags>> {
     let mut conn = app.store.pool().acquire().await?;
     let api = find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
-    Ok(Json(api))
+    Ok(Json(api.with_tags()))
 }
 
 #[utoipa::path(
@@ -392,7 +394,7 @@ pub async fn update_rest_api(
     Extension(tenant): Extension<Tenant>,
     Path(api_id): Path<String>,
     AwsJson(body): AwsJson<PatchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WithTags>> {
     let ops = patch::parse(body, "updateRestApiInput")?;
     let mut tx = app.store.begin().await?;
     let mut api = find_api(&mut tx, &tenant, &api_id, RowLock::Update).await?;
@@ -408,14 +410,7 @@ pub async fn update_rest_api(
     }
     rest_apis::update(&mut tx, &tenant, &api).await?;
     tx.commit().await?;
-    // AWS's UpdateRestApi answer always carries `tags`, even empty (GetRestApi omits them).
-    let mut answer = serde_json::to_value(&api).expect("rest apis serialise");
-    answer
-        .as_object_mut()
-        .expect("an object")
-        .entry("tags")
-        .or_insert_with(|| Value::Object(Default::default()));
-    Ok(Json(answer))
+    Ok(Json(api.with_tags()))
 }
 
 /// UpdateRestApi's paths, as AWS takes them.

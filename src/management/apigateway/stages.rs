@@ -352,6 +352,7 @@ fn apply_stage_patch(stage: &mut Stage, op: &PatchOp) -> ApiResult<()> {
             stage.variables.remove(*name);
         }
         (Op::Remove, ["accessLogSettings"]) => stage.access_log_settings = None,
+        (_, ["accessLogSettings"]) => return Err(invalid_access_log_path()),
         (_, ["accessLogSettings", field]) => apply_access_log(stage, op, field)?,
         (Op::Remove, ["canarySettings"]) => stage.canary_settings = None,
         (_, ["canarySettings", rest @ ..]) => apply_canary(stage, op, rest)?,
@@ -423,12 +424,14 @@ fn apply_method_setting(s: &mut MethodSetting, op: &PatchOp, group: &str, name: 
     Ok(())
 }
 
+fn invalid_access_log_path() -> ApiError {
+    ApiError::bad_request(
+        "Invalid accessLogSettings path. Must be one of : [/accessLogSettings/destinationArn, /accessLogSettings/format]",
+    )
+}
+
 fn apply_access_log(stage: &mut Stage, op: &PatchOp, field: &str) -> ApiResult<()> {
-    let invalid = || {
-        ApiError::bad_request(
-            "Invalid accessLogSettings path. Must be one of : [/accessLogSettings/destinationArn, /accessLogSettings/format]",
-        )
-    };
+    let invalid = invalid_access_log_path;
     match op.op {
         Op::Add | Op::Replace => {
             let value = op
@@ -445,24 +448,9 @@ fn apply_access_log(stage: &mut Stage, op: &PatchOp, field: &str) -> ApiResult<(
                 _ => return Err(invalid()),
             }
         }
-        Op::Remove => {
-            let settings = stage.access_log_settings.as_mut();
-            let slot = match (field, settings) {
-                ("destinationArn", Some(s)) => &mut s.destination_arn,
-                ("format", Some(s)) => &mut s.format,
-                _ => return Err(nothing_to_remove(&format!("accessLogSettings/{field}"))),
-            };
-            if slot.take().is_none() {
-                return Err(nothing_to_remove(&format!("accessLogSettings/{field}")));
-            }
-            if stage
-                .access_log_settings
-                .as_ref()
-                .is_some_and(|s| s.destination_arn.is_none() && s.format.is_none())
-            {
-                stage.access_log_settings = None;
-            }
-        }
+        // AWS removes the settings whole (`/accessLogSettings`): a field of theirs it reads as
+        // a method setting's path (`/{resourcePath}/{httpMethod}`), which there is none of.
+        Op::Remove => return Err(nothing_to_remove(&format!("accessLogSettings/{field}"))),
         _ => return Err(invalid_stage_path(op)),
     }
     Ok(())
