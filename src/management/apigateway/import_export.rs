@@ -256,9 +256,24 @@ async fn write(
     rest_apis::update(conn, tenant, api).await?;
 
     if overwrite {
-        // Everything but the root goes, and the root's methods.
-        for node in resources::all(conn, &api_id).await? {
-            if node.parent_id.as_deref() == Some(api.root_resource_id.as_str()) {
+        // The resources the document has too stay, with their ids (as AWS keeps them); the
+        // others go, each with what is under it. Every method goes.
+        let kept: std::collections::HashSet<String> = planned
+            .iter()
+            .flat_map(|r| {
+                r.path
+                    .match_indices('/')
+                    .map(|(i, _)| r.path[..i].to_owned())
+                    .chain([r.path.clone()])
+            })
+            .collect();
+        let tree = resources::Tree::new(resources::all(conn, &api_id).await?);
+        for node in &tree.nodes {
+            let Some(parent) = node.parent_id.as_deref() else {
+                continue;
+            };
+            let parent_kept = parent == api.root_resource_id || kept.contains(&tree.path_of(parent));
+            if parent_kept && !kept.contains(&tree.path_of(&node.id)) {
                 resources::delete(conn, &api_id, &node.id).await?;
             }
         }
@@ -468,8 +483,21 @@ pub async fn get_export(
     } else {
         crate::openapi::Output::Json
     };
+    // A JSON export nobody asked for by type (boto3 sends no `Accept`) is AWS's octet stream.
+    let content_type = match output {
+        crate::openapi::Output::Json
+            if !headers
+                .get_all(header::ACCEPT)
+                .iter()
+                .filter_map(|a| a.to_str().ok())
+                .any(|a| a.contains("application/json")) =>
+        {
+            "application/octet-stream"
+        }
+        _ => output.content_type(),
+    };
     let mut conn = app.store.pool().acquire().await?;
-    let api = find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
+    find_api(&mut conn, &tenant, &api_id, RowLock::None).await?;
     let stage: crate::domain::stage::Stage = stages::get(&mut conn, &api_id, &stage_name, false)
         .await
         .or_not_found(stage_not_found)?;
@@ -507,26 +535,24 @@ pub async fn get_export(
     } else {
         "json"
     };
-    // The file name of letters, digits and `._-` alone: an API's name may hold anything.
-    let safe = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    let disposition = format!(
-        "attachment; filename=\"{}-{}-{export_type}.{extension}\"",
-        safe(&api.name),
-        safe(&stage_name)
-    );
+    // AWS names the file by the export's type and the document's version (the API's, or the
+    // deployment's time): `swagger_1.0.0.json`. Of letters, digits and `._-:` alone, as a
+    // version may hold anything.
+    let version = doc["info"]["version"].as_str().unwrap_or_default();
+    let safe: String = version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-:".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{export_type}_{safe}.{extension}\"");
     Ok((
         [
-            (header::CONTENT_TYPE, output.content_type().to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         text,

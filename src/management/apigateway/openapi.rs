@@ -482,6 +482,18 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                     required || location == "path",
                 );
             }
+            // Each variable of the path is a required path parameter, declared or not (as AWS
+            // imports it).
+            for var in full
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            {
+                let name = var.trim_end_matches('+');
+                method
+                    .request_parameters
+                    .entry(format!("method.request.path.{name}"))
+                    .or_insert(true);
+            }
             if let Some(content) = op
                 .get("requestBody")
                 .map(|b| local(doc, b))
@@ -565,6 +577,15 @@ pub fn import(doc: &Value, api_id: &str, basepath: BasePath) -> Result<Imported,
                 }
             });
             if let Some(i) = integration {
+                // A mapping is a string: another value is left out, with AWS's warning.
+                let parameters = i.get("requestParameters").and_then(Value::as_object);
+                for (target, v) in parameters.into_iter().flatten().filter(|(_, v)| !v.is_string()) {
+                    out.warnings.push(format!(
+                        "Invalid format for 'requestParameters'. Expected type string for property \
+                         '{target}' of resource '{full}' and method '{}' but got '{v}'",
+                        http_method.as_str()
+                    ));
+                }
                 match integration_of(i) {
                     Ok(i) => method.method_integration = Some(i),
                     Err(e) => out
@@ -609,7 +630,12 @@ fn authorizer(name: &str, scheme: &Value, a: &Value) -> Result<Authorizer, Strin
         auth_type: scheme.get("x-amazon-apigateway-authtype").and_then(text),
         authorizer_uri: a.get("authorizerUri").and_then(text),
         authorizer_credentials: a.get("authorizerCredentials").and_then(text),
-        identity_source: a.get("identitySource").and_then(text).or(header),
+        // An empty one is none: the scheme's header is the identity (as AWS imports Pulumi's).
+        identity_source: a
+            .get("identitySource")
+            .and_then(text)
+            .filter(|s| !s.is_empty())
+            .or(header),
         identity_validation_expression: a.get("identityValidationExpression").and_then(text),
         authorizer_result_ttl_in_seconds: match a.get("authorizerResultTtlInSeconds") {
             None => None,
@@ -663,7 +689,13 @@ fn integration_of(i: &Value) -> Result<Integration, String> {
         connection_type: upper("connectionType").and_then(|c| ConnectionType::parse(&c)),
         connection_id: i.get("connectionId").and_then(text),
         credentials: i.get("credentials").and_then(text),
-        request_parameters: string_map(i.get("requestParameters")),
+        request_parameters: i
+            .get("requestParameters")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
         request_templates: template_map(i.get("requestTemplates")),
         passthrough_behavior: Some(
             upper("passthroughBehavior")
@@ -833,9 +865,13 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                     "path" | "header" => location,
                     _ => continue,
                 };
-                let mut param =
-                    json!({"name": name, "in": location, "required": *required || location == "path"});
+                let required = *required || location == "path";
+                let mut param = json!({"name": name, "in": location, "required": required});
                 if oas3 {
+                    // AWS's OpenAPI 3 exports say `required` only when it is true.
+                    if !required {
+                        param.as_object_mut().map(|p| p.remove("required"));
+                    }
                     param["schema"] = json!({"type": "string"});
                 } else {
                     param["type"] = json!("string");
@@ -844,10 +880,17 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
             }
             if !oas3 && let Some(model) = m.request_models.values().next() {
                 params.push(json!({"in": "body", "name": model, "required": true, "schema": {"$ref": format!("{models_ref}{model}")}}));
-                op.insert(
-                    "consumes".into(),
-                    json!(m.request_models.keys().collect::<Vec<_>>()),
-                );
+            }
+            // Swagger's media types, as AWS writes them: what the models and the integration's
+            // templates are for.
+            let integration = m.method_integration.as_ref();
+            let consumes: BTreeSet<&String> = m
+                .request_models
+                .keys()
+                .chain(integration.into_iter().flat_map(|i| i.request_templates.keys()))
+                .collect();
+            if !oas3 && !consumes.is_empty() {
+                op.insert("consumes".into(), json!(consumes));
             }
             if !params.is_empty() {
                 op.insert("parameters".into(), Value::Array(params));
@@ -869,7 +912,11 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                 );
             }
             let mut responses = Map::new();
-            let mut produces = BTreeSet::new();
+            let mut produces: BTreeSet<String> = integration
+                .into_iter()
+                .flat_map(|i| i.integration_responses.values())
+                .flat_map(|r| r.response_templates.keys().cloned())
+                .collect();
             for (status, r) in &m.method_responses {
                 let mut response = Map::new();
                 response.insert("description".into(), json!(format!("{status} response")));
@@ -900,9 +947,8 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                             )
                         })
                         .collect();
-                    if !content.is_empty() {
-                        response.insert("content".into(), Value::Object(content));
-                    }
+                    // Empty too, as AWS writes it.
+                    response.insert("content".into(), Value::Object(content));
                 } else if let Some(model) = r.models().values().next() {
                     response.insert("schema".into(), json!({"$ref": format!("{models_ref}{model}")}));
                     produces.extend(r.models().keys().cloned());
@@ -910,7 +956,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
                 responses.insert(status.clone(), Value::Object(response));
             }
             op.insert("responses".into(), Value::Object(responses));
-            if !produces.is_empty() {
+            if !oas3 && !produces.is_empty() {
                 op.insert("produces".into(), json!(produces));
             }
             let mut security = Vec::new();
@@ -942,7 +988,10 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
             if ext.integrations
                 && let Some(i) = &m.method_integration
             {
-                op.insert("x-amazon-apigateway-integration".into(), integration_object(i));
+                op.insert(
+                    "x-amazon-apigateway-integration".into(),
+                    integration_object(i, &r.id),
+                );
             }
             item.insert(verb, Value::Object(op));
         }
@@ -1027,9 +1076,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
         if !schemes.is_empty() {
             components.insert("securitySchemes".into(), Value::Object(schemes));
         }
-        if !components.is_empty() {
-            doc.insert("components".into(), Value::Object(components));
-        }
+        doc.insert("components".into(), Value::Object(components));
     } else {
         if !schemes.is_empty() {
             doc.insert("securityDefinitions".into(), Value::Object(schemes));
@@ -1106,7 +1153,9 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
 }
 
 /// `x-amazon-apigateway-integration` of an integration.
-fn integration_object(i: &Integration) -> Value {
+/// An integration as `x-amazon-apigateway-integration` of the resource `resource_id`: what
+/// differs from AWS's defaults (timeout, connection, cache namespace), as AWS exports it.
+fn integration_object(i: &Integration, resource_id: &str) -> Value {
     let mut o = Map::new();
     o.insert("type".into(), json!(i.kind.as_str().to_ascii_lowercase()));
     if let Some(m) = &i.http_method {
@@ -1118,7 +1167,7 @@ fn integration_object(i: &Integration) -> Value {
     if let Some(c) = &i.credentials {
         o.insert("credentials".into(), json!(c));
     }
-    if let Some(c) = i.connection_type {
+    if let Some(c) = i.connection_type.filter(|c| *c != ConnectionType::Internet) {
         o.insert("connectionType".into(), json!(c.as_str()));
     }
     if let Some(c) = &i.connection_id {
@@ -1139,8 +1188,10 @@ fn integration_object(i: &Integration) -> Value {
     if let Some(c) = i.content_handling {
         o.insert("contentHandling".into(), json!(c.as_str()));
     }
-    o.insert("timeoutInMillis".into(), json!(i.timeout_in_millis));
-    if let Some(n) = &i.cache_namespace {
+    if i.timeout_in_millis != *super::integrations::TIMEOUT_RANGE.end() {
+        o.insert("timeoutInMillis".into(), json!(i.timeout_in_millis));
+    }
+    if let Some(n) = i.cache_namespace.as_ref().filter(|n| *n != resource_id) {
         o.insert("cacheNamespace".into(), json!(n));
     }
     if !i.cache_key_parameters.is_empty() {
