@@ -477,7 +477,7 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
             selection_pattern,
             response_parameters,
             response_templates: compile_templates(
-                r.response_templates
+                r.templates()
                     .iter()
                     .filter_map(|(k, v)| v.as_ref().map(|v| (k, v))),
             ),

@@ -202,10 +202,20 @@ pub struct IntegrationResponse {
     pub selection_pattern: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub response_parameters: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub response_templates: BTreeMap<String, Option<String>>,
+    /// Shown when given, empty too (as AWS shows them); read through [`Self::templates`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_templates: Option<BTreeMap<String, Option<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_handling: Option<ContentHandling>,
+}
+
+static NO_TEMPLATES: BTreeMap<String, Option<String>> = BTreeMap::new();
+
+impl IntegrationResponse {
+    /// Its templates by content type (`None`: an empty template, kept as AWS keeps it).
+    pub fn templates(&self) -> &BTreeMap<String, Option<String>> {
+        self.response_templates.as_ref().unwrap_or(&NO_TEMPLATES)
+    }
 }
 
 /// `apiSummary`: for each resource path, each method's authorization type and API-key flag.

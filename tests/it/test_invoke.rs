@@ -112,6 +112,40 @@ async fn test_invoke_runs_the_current_definition_of_a_method() {
         .await
         .unwrap_err();
     assert_eq!(err_of(e).0, "NotFoundException");
+    // A method the resource lacks is run by its ANY, as AWS runs it (recorded).
+    put_mock_method(&c, &api, &pets, "ANY").await;
+    c.put_integration_response()
+        .rest_api_id(&api)
+        .resource_id(&pets)
+        .http_method("ANY")
+        .status_code("200")
+        .selection_pattern("")
+        .response_templates("application/json", r#"{"by": "any"}"#)
+        .send()
+        .await
+        .unwrap();
+    let by_any = c
+        .test_invoke_method()
+        .rest_api_id(&api)
+        .resource_id(&pets)
+        .http_method("POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_any.status(), by_any.body()),
+        (200, Some(r#"{"by": "any"}"#)),
+        "{:?}",
+        by_any.log()
+    );
+    assert!(
+        by_any
+            .log()
+            .unwrap()
+            .contains("HTTP Method: POST, Resource Path: /pets"),
+        "{:?}",
+        by_any.log()
+    );
 }
 
 #[tokio::test]

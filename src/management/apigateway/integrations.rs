@@ -400,8 +400,7 @@ pub struct PutIntegrationResponseRequest {
     pub selection_pattern: Option<String>,
     #[serde(default)]
     pub response_parameters: BTreeMap<String, Option<String>>,
-    #[serde(default)]
-    pub response_templates: BTreeMap<String, Option<String>>,
+    pub response_templates: Option<BTreeMap<String, Option<String>>>,
     pub content_handling: Option<String>,
 }
 
@@ -442,17 +441,18 @@ pub async fn put_integration_response(
         }
         response_parameters.insert(k, v);
     }
-    check_content_types(req.response_templates.keys())?;
+    check_content_types(req.response_templates.iter().flat_map(BTreeMap::keys))?;
     let response = IntegrationResponse {
         status_code: status.clone(),
         selection_pattern: req.selection_pattern,
         response_parameters,
         // AWS keeps an empty template as no template (null).
-        response_templates: req
-            .response_templates
-            .into_iter()
-            .map(|(k, v)| (k, v.filter(|t| !t.is_empty())))
-            .collect(),
+        response_templates: req.response_templates.map(|templates| {
+            templates
+                .into_iter()
+                .map(|(k, v)| (k, v.filter(|t| !t.is_empty())))
+                .collect()
+        }),
         content_handling: parse_enum(
             req.content_handling.as_deref(),
             ContentHandling::parse,
@@ -547,9 +547,8 @@ pub async fn update_integration_response(
                 patch::patch_map(&mut response.response_parameters, op, name, patch::map_string)?;
             }
             (["responseTemplates", ct], _) => {
-                patch::patch_map(&mut response.response_templates, op, ct, |v| {
-                    Ok(v.map(str::to_owned))
-                })?;
+                let templates = response.response_templates.get_or_insert_default();
+                patch::patch_map(templates, op, ct, |v| Ok(v.map(str::to_owned)))?;
             }
             _ => return Err(op.bad_path()),
         }

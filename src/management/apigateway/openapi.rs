@@ -670,10 +670,12 @@ fn integration_of(i: &Value) -> Result<Integration, String> {
                 status_code: status,
                 selection_pattern: (pattern != "default").then(|| pattern.clone()),
                 response_parameters: string_map(r.get("responseParameters")),
-                response_templates: template_map(r.get("responseTemplates"))
-                    .into_iter()
-                    .map(|(k, v)| (k, Some(v)))
-                    .collect(),
+                response_templates: r.get("responseTemplates").map(|t| {
+                    template_map(Some(t))
+                        .into_iter()
+                        .map(|(k, v)| (k, Some(v)))
+                        .collect()
+                }),
                 content_handling: r
                     .get("contentHandling")
                     .and_then(Value::as_str)
@@ -915,7 +917,7 @@ pub fn export(of: &ExportOf<'_>, oas3: bool, ext: Extensions) -> Value {
             let mut produces: BTreeSet<String> = integration
                 .into_iter()
                 .flat_map(|i| i.integration_responses.values())
-                .flat_map(|r| r.response_templates.keys().cloned())
+                .flat_map(|r| r.templates().keys().cloned())
                 .collect();
             for (status, r) in &m.method_responses {
                 let mut response = Map::new();
@@ -1213,7 +1215,7 @@ fn integration_object(i: &Integration, resource_id: &str) -> Value {
                 x.insert("responseParameters".into(), json!(r.response_parameters));
             }
             let templates: BTreeMap<&String, &String> = r
-                .response_templates
+                .templates()
                 .iter()
                 .filter_map(|(k, v)| Some((k, v.as_ref()?)))
                 .collect();
