@@ -429,7 +429,10 @@ pub(crate) fn compile_integration(i: &Integration) -> Result<CompiledIntegration
         }
         IntegrationType::AwsProxy => {
             let raw = i.uri.as_deref().ok_or("an AWS integration needs a uri")?;
-            (None, lambda_target(raw), None)
+            // Lambda's Invoke is a POST: a function called with another method is AWS's 500
+            // at request time (as recorded), like a uri that names nothing callable.
+            let posts = i.http_method.as_deref() == Some("POST");
+            (None, lambda_target(raw).filter(|_| posts), None)
         }
         IntegrationType::Aws => {
             let raw = i.uri.as_deref().ok_or("an AWS integration needs a uri")?;

@@ -329,9 +329,11 @@ async fn sqs_send_message_without_a_lambda_is_signed_and_mapped() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(
-        res.text().await.unwrap().contains("<MessageId>msg-2</MessageId>"),
-        "the XML passes through"
+    // Asked for JSON (as AWS asks its services by default), SQS's answer passes through.
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer["SendMessageResponse"]["SendMessageResult"]["MessageId"], "msg-2",
+        "{answer}"
     );
     {
         let got = received.lock().unwrap();
@@ -415,5 +417,65 @@ async fn an_aws_service_error_status_selects_its_integration_response() {
     assert_eq!(
         res.json::<Value>().await.unwrap(),
         json!({"error": "the queue refused the message"})
+    );
+}
+
+#[tokio::test]
+async fn a_lambda_integration_maps_headers_onto_the_invoke_call() {
+    let app = spawn_app().await;
+    let c = app.client();
+    let lambda = fake_lambda().await;
+    let (api, root) = create_api(&c, "lambda-headers").await;
+    // `X-Amz-Invocation-Type: 'Event'` mapped: the function is invoked asynchronously (202, no
+    // answer), the way AWS users call Lambda fire-and-forget; unmapped, synchronously.
+    for (part, mapped) in [("async", true), ("sync", false)] {
+        let resource = add_resource(&c, &api, &root, part).await;
+        put_method(&c, &api, &resource, "POST", &["200"]).await;
+        let mut put = c
+            .put_integration()
+            .rest_api_id(&api)
+            .resource_id(&resource)
+            .http_method("POST")
+            .r#type(IntegrationType::Aws)
+            .integration_http_method("POST")
+            .uri(lambda_uri("invocation_type"));
+        if mapped {
+            put = put.request_parameters("integration.request.header.X-Amz-Invocation-Type", "'Event'");
+        }
+        put.send().await.unwrap();
+        let template = r#"{"status": "queued", "got": $input.json('$')}"#;
+        put_response(&c, &api, &resource, "POST", "200", "", Some(template)).await;
+    }
+    c.create_deployment()
+        .rest_api_id(&api)
+        .stage_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let worker = WorkerBuilder::new(&app.control_plane_url())
+        .lambda(format!("http://{lambda}"))
+        .start()
+        .await;
+    assert!(serving(&worker, &api, "dev").await);
+    let http = invoker(&api, &worker);
+    let call = |path: &'static str| {
+        let http = http.clone();
+        let url = invoke_url(&api, &worker, "dev", path);
+        async move {
+            let res = http.post(url).json(&json!({"a": 1})).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(
+        call("/sync").await["got"],
+        json!({"invocationType": "RequestResponse"})
+    );
+    let queued = call("/async").await;
+    assert_eq!(queued["status"], "queued", "{queued}");
+    assert_eq!(
+        queued["got"],
+        json!({}),
+        "Lambda answers an asynchronous call with nothing"
     );
 }

@@ -119,8 +119,59 @@ pub fn signed_with(parts: &http::request::Parts, body: &[u8], service: &str, sec
 /// body; `malformed` answers a bare string; `bare` a JSON object that is no proxy response; `error` is a function error; `slow` takes 2 s;
 /// `custom` answers the proxy response in the event's `body`. For non-proxy integrations:
 /// `identity` answers the event itself; `select_pattern` and `mapping_responses` are the
-/// functions of AWS's recorded selection-pattern and response-template cases.
+/// functions of AWS's recorded selection-pattern and response-template cases. `ls_aws_proxy`,
+/// `ls_response_from_body` and `ls_nodejs_handler` are the LocalStack tests' `lambda_aws_proxy.py`,
+/// `LAMBDA_RESPONSE_FROM_BODY` and `lambda_handler.js`, answering byte for byte as their runtimes
+/// write JSON (the recordings' `Content-Length` counts those bytes).
 pub async fn fake_lambda() -> SocketAddr {
+    /// `v` as Python's `json.dumps` writes it: `", "` and `": "` between items, and every
+    /// character but printable ASCII escaped when `ascii` (its default; the Lambda runtime
+    /// writes a function's result with `ensure_ascii=False`).
+    fn py_json(v: &Value, ascii: bool) -> String {
+        match v {
+            Value::String(s) => {
+                let mut out = String::from("\"");
+                for c in s.chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        '\u{8}' => out.push_str("\\b"),
+                        '\u{c}' => out.push_str("\\f"),
+                        c if c < ' ' || (ascii && c > '~') => {
+                            let mut units = [0u16; 2];
+                            for unit in c.encode_utf16(&mut units).iter() {
+                                out.push_str(&format!("\\u{unit:04x}"));
+                            }
+                        }
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+                out
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(|i| py_json(i, ascii)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Value::Object(fields) => {
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{}: {}",
+                            py_json(&Value::String(k.clone()), ascii),
+                            py_json(v, ascii)
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
     serve(|req: Request<hyper::body::Incoming>| async move {
         let path = req.uri().path().to_owned();
         let (parts, body) = req.into_parts();
@@ -133,6 +184,69 @@ pub async fn fake_lambda() -> SocketAddr {
             .unwrap_or_default();
         let name = function.rsplit(':').next().unwrap_or_default().to_owned();
         let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        // The LocalStack tests' functions: whether the answer is a function error, and the
+        // answer as the function's runtime writes it. An empty payload is the event `{}`, as
+        // Lambda gives it.
+        let given = if body.is_empty() { json!({}) } else { event.clone() };
+        let written: Option<(bool, String)> = match name.as_str() {
+            // lambda_aws_proxy.py: the event, as the proxy response's body.
+            "ls_aws_proxy" => Some((
+                false,
+                format!(
+                    "{{\"statusCode\": 200, \"body\": {}, \"isBase64Encoded\": false}}",
+                    py_json(&Value::String(py_json(&given, true)), false)
+                ),
+            )),
+            // LAMBDA_RESPONSE_FROM_BODY: the JSON the event's body holds (base64-decoded when
+            // the event says it is encoded); what Python raises otherwise.
+            "ls_response_from_body" => {
+                let raised = |kind: &str, message: &str| {
+                    let error = json!({"errorMessage": message, "errorType": kind, "requestId": "r", "stackTrace": []});
+                    (true, py_json(&error, false))
+                };
+                Some(match given.get("body") {
+                    None => raised("KeyError", "'body'"),
+                    Some(Value::String(text)) => {
+                        let bytes = if given["isBase64Encoded"].as_bool() == Some(true) {
+                            use base64::Engine;
+                            base64::engine::general_purpose::STANDARD.decode(text).ok()
+                        } else {
+                            Some(text.as_bytes().to_vec())
+                        };
+                        match bytes.map(|b| serde_json::from_slice::<Value>(&b)) {
+                            None => raised("Error", "Incorrect padding"),
+                            Some(Ok(result)) => (false, py_json(&result, false)),
+                            Some(Err(_)) => raised("JSONDecodeError", "Expecting value: line 1 column 1 (char 0)"),
+                        }
+                    }
+                    Some(other) => {
+                        let kind = match other {
+                            Value::Null => "NoneType",
+                            Value::Bool(_) => "bool",
+                            Value::Number(n) if n.is_f64() => "float",
+                            Value::Number(_) => "int",
+                            Value::String(_) => "str",
+                            Value::Array(_) => "list",
+                            Value::Object(_) => "dict",
+                        };
+                        let message = format!("the JSON object must be str, bytes or bytearray, not {kind}");
+                        raised("TypeError", message.as_str())
+                    }
+                })
+            }
+            // lambda_handler.js (Node): what it was given, quoted twice, as JSON.stringify does.
+            "ls_nodejs_handler" => {
+                let said = Value::String(format!("response from localstack lambda: {given}"));
+                Some((
+                    false,
+                    format!(
+                        "{{\"statusCode\":200,\"body\":{},\"isBase64Encoded\":false,\"headers\":{{}}}}",
+                        Value::String(said.to_string())
+                    ),
+                ))
+            }
+            _ => None,
+        };
         let (status, function_error, answer) = match name.as_str() {
             "echo" => (200, false, json!({"statusCode": 200, "headers": {"x-signed": signed.to_string()}, "body": event.to_string()})),
             "malformed" => (200, false, json!("just a string")),
@@ -184,13 +298,24 @@ pub async fn fake_lambda() -> SocketAddr {
                 let body = if status >= 400 { "customerror" } else { "noerror" };
                 (200, false, json!({"statusCode": 200, "body": body}))
             }
+            // Says how it was invoked: `Event` (asynchronously) answers 202 and nothing, as Lambda does.
+            "invocation_type" => match parts.headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()) {
+                Some("Event") => (202, false, Value::Null),
+                other => (200, false, json!({"invocationType": other})),
+            },
+            _ if written.is_some() => (200, false, Value::Null),
             _ => (404, false, json!({"Type": "User", "message": format!("Function not found: {function}")})),
+        };
+        let (function_error, answer) = match written {
+            Some(written) => written,
+            None if status == 202 => (function_error, String::new()),
+            None => (function_error, answer.to_string()),
         };
         let mut res = Response::builder().status(status).header("content-type", "application/json");
         if function_error {
             res = res.header("x-amz-function-error", "Unhandled");
         }
-        res.body(Full::new(Bytes::from(answer.to_string()))).unwrap()
+        res.body(Full::new(Bytes::from(answer))).unwrap()
     })
     .await
 }
@@ -393,8 +518,9 @@ pub async fn fake_sts() -> (SocketAddr, std::sync::Arc<std::sync::atomic::Atomic
     (addr, calls)
 }
 
-/// SQS's query API, enough for SendMessage: answers XML as SQS does, 400 `MissingParameter`
-/// without a MessageBody; everything received is kept.
+/// SQS's query API, enough for SendMessage: answers XML as SQS does (JSON to `Accept:
+/// application/json`), 400 `MissingParameter` without a MessageBody; everything received is
+/// kept.
 pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = received.clone();
@@ -422,25 +548,55 @@ pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Rece
                 params,
             };
             let message = got.params.iter().find(|(k, _)| k == "MessageBody").map(|(_, v)| v.clone());
+            // The query API answers JSON to `Accept: application/json` (as API Gateway asks by
+            // default: AWS's recorded templates read `$input.path('$.SendMessageResponse')`),
+            // else XML.
+            let wants_json = parts
+                .headers
+                .get("accept")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("application/json"));
             let n = {
                 let mut log = log.lock().unwrap();
                 log.push(got);
                 log.len()
             };
-            let (status, xml) = match message {
-                Some(_) => (
+            let request_id = uuid::Uuid::new_v4().to_string();
+            const MISSING: &str = "The request must contain the parameter MessageBody.";
+            let (status, content_type, answer): (u16, &str, String) = match (message, wants_json) {
+                (Some(message), false) => (
                     200,
-                    format!("<SendMessageResponse><SendMessageResult><MessageId>msg-{n}</MessageId></SendMessageResult></SendMessageResponse>"),
+                    "text/xml",
+                    format!(
+                        "<SendMessageResponse><SendMessageResult><MessageId>msg-{n}</MessageId><MD5OfMessageBody>{}</MD5OfMessageBody></SendMessageResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></SendMessageResponse>",
+                        md5_hex(message.as_bytes())
+                    ),
                 ),
-                None => (
+                (Some(message), true) => (
+                    200,
+                    "application/json",
+                    json!({"SendMessageResponse": {
+                        "ResponseMetadata": {"RequestId": request_id},
+                        "SendMessageResult": {"MD5OfMessageAttributes": null, "MD5OfMessageBody": md5_hex(message.as_bytes()),
+                            "MD5OfMessageSystemAttributes": null, "MessageId": format!("msg-{n}"), "SequenceNumber": null}}})
+                    .to_string(),
+                ),
+                (None, false) => (
                     400,
-                    "<ErrorResponse><Error><Type>Sender</Type><Code>MissingParameter</Code><Message>The request must contain the parameter MessageBody.</Message></Error></ErrorResponse>".to_owned(),
+                    "text/xml",
+                    format!("<ErrorResponse><Error><Type>Sender</Type><Code>MissingParameter</Code><Message>{MISSING}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"),
+                ),
+                (None, true) => (
+                    400,
+                    "application/json",
+                    json!({"Error": {"Type": "Sender", "Code": "MissingParameter", "Message": MISSING}, "RequestId": request_id})
+                        .to_string(),
                 ),
             };
             Response::builder()
                 .status(status)
-                .header("content-type", "text/xml")
-                .body(Full::new(Bytes::from(xml)))
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(answer)))
                 .unwrap()
         }
     })
@@ -451,10 +607,29 @@ pub async fn fake_sqs() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Rece
 /// Objects a fake S3 holds: key (`bucket/key`) → body and Content-Type.
 pub type Objects = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (Bytes, String)>>>;
 
-/// S3's object API, enough for PUT and GET: GET answers `response-content-type` as the
-/// Content-Type when asked (as S3 does) and an ETag; a missing key is 404 `NoSuchKey`.
+/// S3's object API, enough for PUT, GET and DELETE: GET answers `response-content-type` as
+/// the Content-Type when asked (as S3 does); objects have the ETag S3 gives a single-part
+/// upload (their MD5); a missing key is 404 `NoSuchKey`, with S3's XML error (its `HostId`
+/// [`S3_HOST_ID`]). Bucket `apigw-binary-objects` holds from the start the objects AWS's
+/// recorded binary response tests (test_apigateway_s3) put with S3's own PutObject:
+/// `binary-raw` (gzip bytes, not UTF-8), `binary-encoded` (their base64) and `text`.
 pub async fn fake_s3() -> (SocketAddr, Objects) {
     let objects: Objects = Default::default();
+    {
+        use base64::Engine;
+        let raw = hex::decode("1f8b0800146cee6302ff4bcecf2d284a2d2e4e4d5148492c49d45128cec82fcd4951484a55c8cc2b4bccc94c51080d71d3b550282e29cacc4b0700b83910572f000000").unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode(&raw)
+            .into_bytes();
+        let text = b"this is a UTF8 text typed object".to_vec();
+        let mut seeded = objects.lock().unwrap();
+        for (key, body) in [("binary-raw", raw), ("binary-encoded", encoded), ("text", text)] {
+            seeded.insert(
+                format!("apigw-binary-objects/{key}"),
+                (Bytes::from(body), "binary/octet-stream".to_owned()),
+            );
+        }
+    }
     let store = objects.clone();
     let addr = serve(move |req: Request<hyper::body::Incoming>| {
         let store = store.clone();
@@ -464,10 +639,14 @@ pub async fn fake_s3() -> (SocketAddr, Objects) {
             let key = percent_encoding::percent_decode_str(parts.uri.path().trim_start_matches('/'))
                 .decode_utf8_lossy()
                 .into_owned();
-            let etag = |b: &[u8]| {
-                use sha2::Digest;
-                format!("\"{}\"", &hex::encode(sha2::Sha256::digest(b))[..32])
-            };
+            let etag = |b: &[u8]| format!("\"{}\"", md5_hex(b));
+            if parts.method == http::Method::DELETE {
+                store.lock().unwrap().remove(&key);
+                return Response::builder()
+                    .status(204)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+            }
             if parts.method == http::Method::PUT {
                 let content_type = parts
                     .headers
@@ -497,13 +676,23 @@ pub async fn fake_s3() -> (SocketAddr, Objects) {
                         .body(Full::new(body))
                         .unwrap()
                 }
-                None => Response::builder()
-                    .status(404)
-                    .header("content-type", "application/xml")
-                    .body(Full::new(Bytes::from_static(
-                        b"<Error><Code>NoSuchKey</Code></Error>",
-                    )))
-                    .unwrap(),
+                None => {
+                    let object = key
+                        .split_once('/')
+                        .map_or("", |(_, k)| k)
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;");
+                    let request_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase();
+                    let xml = format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>{object}</Key><RequestId>{request_id}</RequestId><HostId>{S3_HOST_ID}</HostId></Error>"
+                    );
+                    Response::builder()
+                        .status(404)
+                        .header("content-type", "application/xml")
+                        .body(Full::new(Bytes::from(xml)))
+                        .unwrap()
+                }
             }
         }
     })
@@ -619,14 +808,22 @@ pub struct JsonCall {
     pub path: String,
 }
 
-/// AWS services on the JSON protocol (SQS, EventBridge, Kinesis, Step Functions), enough to
-/// answer each action as the service does; a queue named `missing` is SQS's
-/// `QueueDoesNotExist` (400). Every call is kept.
+/// AWS services on the JSON protocol (SQS, EventBridge, Kinesis, Step Functions, DynamoDB), and
+/// SSM's GetParameter on its query protocol, enough to answer each action as the service does.
+/// The action is the `X-Amz-Target` header's or, without one, the `Action` query parameter of
+/// API Gateway's `action/{Action}` integrations: AWS's recordings (test_apigateway_kinesis,
+/// _dynamodb, _stepfunctions, _ssm) show Kinesis, DynamoDB, Step Functions and SSM answering
+/// those without a target, EventBridge needing one (its recorded template sets it). A queue
+/// named `missing` is SQS's `QueueDoesNotExist` (400). Every DynamoDB table exists, keyed by
+/// `id`, holding at first the items the recorded test put in ([`dynamodb`]); the one SSM
+/// parameter is the recorded `param-test-123` ([`ssm_get_parameter`]). Every call is kept.
 pub async fn fake_aws_json() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<JsonCall>>>) {
     let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = calls.clone();
+    let tables: DynamoTables = Default::default();
+    let sequence = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let addr = serve(move |req: Request<hyper::body::Incoming>| {
-        let log = log.clone();
+        let (log, tables, sequence) = (log.clone(), tables.clone(), sequence.clone());
         async move {
             let (parts, body) = req.into_parts();
             let body = body.collect().await.unwrap().to_bytes();
@@ -639,47 +836,386 @@ pub async fn fake_aws_json() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec
                     .to_owned()
             };
             // Signed as an assumed role (the secret [`fake_sts`] hands out).
-            let signed_as = ["sqs", "events", "kinesis", "states", "appconfig"]
+            let signed_as = ["sqs", "events", "kinesis", "states", "appconfig", "dynamodb", "ssm"]
                 .into_iter()
                 .find(|s| signed_with(&parts, &body, s, ROLE_SECRET));
+            let parsed = serde_json::from_slice::<Value>(&body);
             let call = JsonCall {
                 target: header("x-amz-target"),
                 content_type: header("content-type"),
-                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                body: parsed.as_ref().map_or(Value::Null, Value::clone),
                 signed_as,
                 path: parts.uri.to_string(),
             };
-            let (status, answer) = match call.target.as_str() {
-                "AmazonSQS.SendMessage" if call.body["QueueUrl"].as_str().is_some_and(|q| q.ends_with("/missing")) => (
-                    400,
-                    serde_json::json!({"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "The specified queue does not exist."}),
-                ),
-                "AmazonSQS.SendMessage" => (
-                    200,
-                    serde_json::json!({"MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e", "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274"}),
-                ),
-                "AWSEvents.PutEvents" => (
-                    200,
-                    serde_json::json!({"Entries": [{"EventId": "11710aed-b79e-4468-a20b-bb3c0c3b4860"}], "FailedEntryCount": 0}),
-                ),
-                "Kinesis_20131202.PutRecord" => (
-                    200,
-                    serde_json::json!({"SequenceNumber": "4960", "ShardId": "shardId-000000000000"}),
-                ),
-                "AWSStepFunctions.StartExecution" => (
-                    200,
-                    serde_json::json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:e", "startDate": 1.7e9}),
-                ),
-                _ => (400, serde_json::json!({"__type": "UnknownOperationException"})),
+            let mut params = gatehouse::domain::query::parse(parts.uri.query().unwrap_or(""));
+            if call.content_type.starts_with("application/x-www-form-urlencoded") {
+                params.extend(gatehouse::domain::query::parse(&String::from_utf8_lossy(&body)));
+            }
+            let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let action = if call.target.is_empty() {
+                param("Action").unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let operation = match action.as_str() {
+                "PutRecord" | "PutRecords" => format!("Kinesis_20131202.{action}"),
+                "StartExecution" | "DeleteStateMachine" => format!("AWSStepFunctions.{action}"),
+                "PutItem" | "Query" | "Scan" => format!("DynamoDB_20120810.{action}"),
+                _ => call.target.clone(),
+            };
+            let (status, content_type, answer): (u16, &str, String) = if action == "GetParameter" {
+                let wants_json = header("accept").contains("application/json");
+                ssm_get_parameter(param("Name").as_deref(), wants_json)
+            } else {
+                let input = &call.body;
+                let (status, answer) = match operation.as_str() {
+                    _ if !body.is_empty() && parsed.is_err() => (
+                        400,
+                        aws_error("SerializationException", "The request body is not valid JSON."),
+                    ),
+                    "AmazonSQS.SendMessage" if input["QueueUrl"].as_str().is_some_and(|q| q.ends_with("/missing")) => (
+                        400,
+                        aws_error("com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist."),
+                    ),
+                    "AmazonSQS.SendMessage" => (
+                        200,
+                        json!({"MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e", "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274"}),
+                    ),
+                    "AWSEvents.PutEvents" => put_events(input),
+                    "Kinesis_20131202.PutRecord" => kinesis_put(input, &sequence, false),
+                    "Kinesis_20131202.PutRecords" => kinesis_put(input, &sequence, true),
+                    "AWSStepFunctions.StartExecution" => step_functions("StartExecution", input),
+                    "AWSStepFunctions.DeleteStateMachine" => step_functions("DeleteStateMachine", input),
+                    "DynamoDB_20120810.PutItem" => dynamodb("PutItem", input, &tables),
+                    "DynamoDB_20120810.Query" => dynamodb("Query", input, &tables),
+                    "DynamoDB_20120810.Scan" => dynamodb("Scan", input, &tables),
+                    _ => (400, json!({"__type": "UnknownOperationException"})),
+                };
+                (status, "application/x-amz-json-1.0", answer.to_string())
             };
             log.lock().unwrap().push(call);
             Response::builder()
                 .status(status)
-                .header("content-type", "application/x-amz-json-1.0")
-                .body(Full::new(Bytes::from(answer.to_string())))
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(answer)))
                 .unwrap()
         }
     })
     .await;
     (addr, calls)
+}
+
+/// The `HostId` of [`fake_s3`]'s errors (one host answers them all).
+pub const S3_HOST_ID: &str = "RmFrZVMzSG9zdC8xMjM0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=";
+
+/// MD5 of `data`, in hex: S3's ETag of a single-part upload, SQS's MD5OfMessageBody.
+pub fn md5_hex(data: &[u8]) -> String {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15,
+        21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    const K: [u32; 64] = [
+        0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+        0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+        0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+        0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+        0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+        0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+        0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+        0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+    ];
+    let mut message = data.to_vec();
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&(data.len() as u64).wrapping_mul(8).to_le_bytes());
+    let mut state: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+    for block in message.chunks(64) {
+        let words: Vec<u32> = block
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = state;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let turned = a
+                .wrapping_add(f)
+                .wrapping_add(K[i])
+                .wrapping_add(words[g])
+                .rotate_left(S[i]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(turned);
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    hex::encode(state.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>())
+}
+
+/// An error of AWS's JSON protocol.
+fn aws_error(kind: &str, message: &str) -> Value {
+    json!({"__type": kind, "message": message})
+}
+
+/// EventBridge's PutEvents: an EventId for each entry whose Detail is a JSON object, the
+/// `MalformedDetail` error for the others.
+fn put_events(input: &Value) -> (u16, Value) {
+    let Some(entries) = input["Entries"].as_array() else {
+        return (
+            400,
+            aws_error(
+                "ValidationException",
+                "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null",
+            ),
+        );
+    };
+    let mut failed = 0;
+    let results: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let detail = entry["Detail"].as_str();
+            if detail.is_none_or(|d| serde_json::from_str::<Value>(d).is_ok_and(|v| v.is_object())) {
+                json!({"EventId": uuid::Uuid::new_v4().to_string()})
+            } else {
+                failed += 1;
+                json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+            }
+        })
+        .collect();
+    (200, json!({"Entries": results, "FailedEntryCount": failed}))
+}
+
+/// Why Kinesis refuses a record of `request` (PutRecord's request is its one record): no
+/// stream named, no partition key, data that is not base64.
+fn kinesis_refusal(request: &Value, record: &Value) -> Option<Value> {
+    use base64::Engine;
+    if request["StreamName"].as_str().is_none() && request["StreamARN"].as_str().is_none() {
+        return Some(aws_error(
+            "InvalidArgumentException",
+            "Either StreamName or StreamARN should be provided.",
+        ));
+    }
+    let key = record["PartitionKey"].as_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 256 {
+        return Some(aws_error(
+            "ValidationException",
+            "1 validation error detected: Value at 'partitionKey' failed to satisfy constraint: Member must have length between 1 and 256",
+        ));
+    }
+    match record["Data"].as_str() {
+        None => Some(aws_error(
+            "ValidationException",
+            "1 validation error detected: Value null at 'data' failed to satisfy constraint: Member must not be null",
+        )),
+        Some(data) if base64::engine::general_purpose::STANDARD.decode(data).is_err() => Some(aws_error(
+            "SerializationException",
+            "Base64 encoded data is not valid.",
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Kinesis's PutRecord, and PutRecords (`many`), to a stream of one shard: each record gets
+/// the next sequence number.
+fn kinesis_put(request: &Value, sequence: &std::sync::atomic::AtomicU64, many: bool) -> (u16, Value) {
+    let shard = "shardId-000000000000";
+    let next = || {
+        let n = sequence.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        format!("4963{n:052}")
+    };
+    if !many {
+        return match kinesis_refusal(request, request) {
+            Some(refusal) => (400, refusal),
+            None => (200, json!({"SequenceNumber": next(), "ShardId": shard})),
+        };
+    }
+    let records = request["Records"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if records.is_empty() || records.len() > 500 {
+        return (
+            400,
+            aws_error(
+                "ValidationException",
+                "1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length between 1 and 500",
+            ),
+        );
+    }
+    if let Some(refusal) = records.iter().find_map(|r| kinesis_refusal(request, r)) {
+        return (400, refusal);
+    }
+    let answers: Vec<Value> = records
+        .iter()
+        .map(|_| json!({"SequenceNumber": next(), "ShardId": shard}))
+        .collect();
+    (200, json!({"FailedRecordCount": 0, "Records": answers}))
+}
+
+/// Step Functions' StartExecution (its `input` must be JSON) and DeleteStateMachine, of any
+/// state machine.
+fn step_functions(action: &str, request: &Value) -> (u16, Value) {
+    let Some(machine) = request["stateMachineArn"]
+        .as_str()
+        .filter(|a| a.starts_with("arn:aws:states:") && a.contains(":stateMachine:"))
+    else {
+        return (
+            400,
+            aws_error(
+                "InvalidArn",
+                &format!(
+                    "Invalid Arn: '{}'",
+                    request["stateMachineArn"].as_str().unwrap_or_default()
+                ),
+            ),
+        );
+    };
+    if action == "DeleteStateMachine" {
+        return (200, json!({}));
+    }
+    match request.get("input") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(input)) if serde_json::from_str::<Value>(input).is_ok() => {}
+        Some(Value::String(_)) => {
+            return (
+                400,
+                aws_error(
+                    "InvalidExecutionInput",
+                    "Invalid State Machine Execution Input: not JSON",
+                ),
+            );
+        }
+        Some(_) => {
+            return (
+                400,
+                aws_error("SerializationException", "Expected a string for 'input'"),
+            );
+        }
+    }
+    let name = request["name"]
+        .as_str()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let execution = format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1));
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    (
+        200,
+        json!({"executionArn": execution, "startDate": millis as f64 / 1000.0}),
+    )
+}
+
+/// [`fake_aws_json`]'s DynamoDB tables: name → items by their `id` (a string).
+type DynamoTables = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeMap<String, Value>>>,
+>;
+
+/// DynamoDB's PutItem, Query (a key condition `id = :value`) and Scan. A table exists once
+/// named, holding at first the items `test`, `test2` and `test 3` (what AWS's recorded
+/// test_apigateway_dynamodb put in before calling the API); items come in `id` order.
+fn dynamodb(action: &str, request: &Value, tables: &DynamoTables) -> (u16, Value) {
+    const INVALID: &str = "com.amazon.coral.validate#ValidationException";
+    let Some(table) = request["TableName"].as_str() else {
+        return (
+            400,
+            aws_error(
+                INVALID,
+                "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null",
+            ),
+        );
+    };
+    let mut tables = tables.lock().unwrap();
+    let items = tables.entry(table.to_owned()).or_insert_with(|| {
+        ["test", "test2", "test 3"]
+            .into_iter()
+            .map(|id| (id.to_owned(), json!({"id": {"S": id}})))
+            .collect()
+    });
+    let found = |matching: Vec<Value>| {
+        let count = matching.len();
+        (
+            200,
+            json!({"Count": count, "Items": matching, "ScannedCount": count}),
+        )
+    };
+    match action {
+        "PutItem" => match request["Item"]["id"]["S"].as_str() {
+            Some(id) => {
+                items.insert(id.to_owned(), request["Item"].clone());
+                (200, json!({}))
+            }
+            None => (
+                400,
+                aws_error(
+                    INVALID,
+                    "One or more parameter values were invalid: Missing the key id in the item",
+                ),
+            ),
+        },
+        "Scan" => found(items.values().cloned().collect()),
+        _ => {
+            let condition = request["KeyConditionExpression"].as_str().unwrap_or_default();
+            let wanted = condition
+                .split_once('=')
+                .filter(|(attribute, _)| attribute.trim() == "id")
+                .map(|(_, name)| &request["ExpressionAttributeValues"][name.trim()])
+                .filter(|v| !v.is_null());
+            match wanted {
+                Some(wanted) => found(
+                    items
+                        .values()
+                        .filter(|item| item["id"] == *wanted)
+                        .cloned()
+                        .collect(),
+                ),
+                None => (400, aws_error(INVALID, "Invalid KeyConditionExpression")),
+            }
+        }
+    }
+}
+
+/// SSM's GetParameter on its query protocol, as API Gateway's `ssm:action/GetParameter`
+/// integrations call it: JSON when asked for (`wants_json`), else XML. The one parameter is
+/// the `param-test-123` (`123`) AWS's recorded test_apigateway_ssm created.
+fn ssm_get_parameter(name: Option<&str>, wants_json: bool) -> (u16, &'static str, String) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match name {
+        Some(name @ "param-test-123") => {
+            let arn = format!("arn:aws:ssm:us-east-1:111111111111:parameter/{name}");
+            if wants_json {
+                let answer = json!({"GetParameterResponse": {
+                    "GetParameterResult": {"Parameter": {
+                        "ARN": arn, "DataType": "text", "LastModifiedDate": 1720811630.12, "Name": name,
+                        "Selector": null, "SourceResult": null, "Type": "String", "Value": "123", "Version": 1}},
+                    "ResponseMetadata": {"RequestId": request_id}}});
+                (200, "application/json", answer.to_string())
+            } else {
+                let xml = format!(
+                    "<GetParameterResponse xmlns=\"http://ssm.amazonaws.com/doc/2014-11-06/\"><GetParameterResult><Parameter><ARN>{arn}</ARN><DataType>text</DataType><LastModifiedDate>2024-07-12T19:13:50.120Z</LastModifiedDate><Name>{name}</Name><Type>String</Type><Value>123</Value><Version>1</Version></Parameter></GetParameterResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></GetParameterResponse>"
+                );
+                (200, "text/xml", xml)
+            }
+        }
+        _ if wants_json => {
+            let answer = json!({"Error": {"Code": "ParameterNotFound", "Message": null, "Type": "Sender"}, "RequestId": request_id});
+            (400, "application/json", answer.to_string())
+        }
+        _ => {
+            let xml = format!(
+                "<ErrorResponse xmlns=\"http://ssm.amazonaws.com/doc/2014-11-06/\"><Error><Type>Sender</Type><Code>ParameterNotFound</Code></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            );
+            (400, "text/xml", xml)
+        }
+    }
 }

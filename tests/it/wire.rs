@@ -156,6 +156,14 @@ async fn pipelined_requests_and_every_body_framing_are_served_in_order_on_one_co
             a.headers
         );
     }
+    // As AWS says it, on HTTP/1.1 too: the connection is kept, once.
+    let connection: Vec<_> = a
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("connection"))
+        .collect();
+    assert_eq!(connection.len(), 1, "{:?}", a.headers);
+    assert_eq!(a.header("connection"), Some("keep-alive"));
     let b = read_answer(&mut s, &mut buf, false).await;
     assert_eq!(b.json()["path"], "/b");
     assert_eq!(b.json()["body"], "hello");

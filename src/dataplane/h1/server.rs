@@ -276,10 +276,11 @@ enum Name {
 /// The `Connection` header an answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
-    /// None: the version's default holds.
+    /// None: the version's default holds (the connection loop always says which, as AWS
+    /// does; the encoder's tests use this).
     Default,
     Close,
-    /// An HTTP/1.0 client asked for keep-alive, and gets it.
+    /// The connection is kept (for an HTTP/1.0 client, because it asked).
     KeepAlive,
 }
 

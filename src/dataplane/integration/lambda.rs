@@ -35,17 +35,35 @@ pub async fn call_function(
     variables: &BTreeMap<String, String>,
     payload: Bytes,
 ) -> Result<(http::response::Parts, Bytes), GatewayError> {
+    call_function_with(dp, call_as, target, variables, payload, HeaderMap::new()).await
+}
+
+/// [`call_function`] with the Invoke call's headers an integration maps
+/// (`X-Amz-Invocation-Type: 'Event'` calls the function asynchronously, as on AWS).
+pub async fn call_function_with(
+    dp: &DataPlane,
+    call_as: aws::CallAs<'_>,
+    target: &crate::compiler::LambdaTarget,
+    variables: &BTreeMap<String, String>,
+    payload: Bytes,
+    mapped: HeaderMap,
+) -> Result<(http::response::Parts, Bytes), GatewayError> {
     let endpoint = dp.aws.endpoint("lambda", &target.region, None);
     let function = target
         .function
         .render(|_| None, |name| variables.get(name).map(String::as_str));
     let function = percent_encoding::utf8_percent_encode(&function, percent_encoding::NON_ALPHANUMERIC);
     let url = format!("{endpoint}/2015-03-31/functions/{function}/invocations");
-    let request = Request::post(&url)
+    let mut request = Request::post(&url)
         .header(header::CONTENT_TYPE, "application/json")
         .header("x-amz-invocation-type", "RequestResponse")
         .body(payload)
         .map_err(|_| GatewayError::internal())?;
+    for (name, value) in mapped {
+        if let Some(name) = name {
+            request.headers_mut().insert(name, value);
+        }
+    }
     aws::call(dp, call_as, request, &target.region, "lambda").await
 }
 
@@ -62,7 +80,10 @@ pub async fn invoke(
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
     let body = body.collect().await?;
     let (payload, _) = request_payload(integration, req, body, ctx)?;
-    let (parts, answer) = call_function(dp, integration.into(), target, req.variables, payload).await?;
+    let mut mapped = HeaderMap::new();
+    super::http_backend::apply_header_mappings(&mut mapped, integration, req, ctx)?;
+    let (parts, answer) =
+        call_function_with(dp, integration.into(), target, req.variables, payload, mapped).await?;
     if !parts.status.is_success() {
         tracing::debug!(status = %parts.status, "lambda invocation failed");
         return Err(GatewayError::bad_gateway());
@@ -97,6 +118,11 @@ pub async fn invoke_proxy(
     path: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let target = integration.lambda.as_ref().ok_or_else(GatewayError::internal)?;
+    // A proxy maps no headers onto the Invoke call, but one that names a header the gateway
+    // keeps for itself is refused as AWS refuses it (500).
+    if !integration.request_parameters.is_empty() {
+        super::http_backend::apply_header_mappings(&mut HeaderMap::new(), integration, req, ctx)?;
+    }
     let body = body.collect().await?;
     let binary_types = ctx.binary_media_types();
     let event = match integration.payload_format {

@@ -27,7 +27,13 @@ pub async fn invoke(
     let endpoint = dp
         .aws
         .endpoint(&target.service, &target.region, target.subdomain.as_deref());
-    let request = integration_request(req, body, integration, ctx, &endpoint).await?;
+    let mut request = integration_request(req, body, integration, ctx, &endpoint).await?;
+    // JSON unless a mapping asks for another type: services of the query protocol (SQS, SSM)
+    // then answer JSON too, as AWS's recordings show them answering API Gateway.
+    request
+        .headers_mut()
+        .entry(http::header::ACCEPT)
+        .or_insert(http::HeaderValue::from_static("application/json"));
     let req = &*req;
     let (parts, answer) = aws::call(dp, integration.into(), request, &target.region, &target.service).await?;
     integration_response(

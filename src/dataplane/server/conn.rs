@@ -329,10 +329,12 @@ impl Conn {
         let sends_body = !head_request && !bodiless_status;
         // A body of unknown length to an HTTP/1.0 client ends with the connection.
         let reusable = keep_alive && !(sends_body && framing == ResponseFraming::Bare);
-        let connection = match (reusable, version) {
-            (false, _) => Connection::Close,
-            (true, Version::HTTP_10) => Connection::KeepAlive,
-            (true, _) => Connection::Default,
+        // Said either way, as AWS says it (`Connection: keep-alive` on every answer it keeps
+        // the connection after, HTTP/1.1's too).
+        let connection = if reusable {
+            Connection::KeepAlive
+        } else {
+            Connection::Close
         };
         let ids = answer.ids.as_ref().map(AnswerIds::headers);
         self.wbuf.clear();

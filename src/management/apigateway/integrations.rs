@@ -139,7 +139,21 @@ pub fn check_integration(i: &Integration) -> ApiResult<()> {
             if parts[2] != "apigateway" || !crate::compiler::is_region(parts[3]) {
                 return Err(invalid_arn());
             }
-            if i.kind == IntegrationType::AwsProxy && !matches!(parts[4], "lambda" | "firehose") {
+            // A proxy calls a function (`path/{version}/functions/{arn}/invocations`) or a
+            // Firehose stream's action, nothing else.
+            let invokes_function = || {
+                target
+                    .strip_prefix("path/")
+                    .and_then(|t| t.split_once('/'))
+                    .and_then(|(_, t)| t.strip_prefix("functions/"))
+                    .is_some_and(|f| f.len() > "/invocations".len() && f.ends_with("/invocations"))
+            };
+            let proxied = match parts[4] {
+                "lambda" => invokes_function(),
+                "firehose" => target.starts_with("action/"),
+                _ => false,
+            };
+            if i.kind == IntegrationType::AwsProxy && !proxied {
                 return Err(ApiError::bad_request(
                     "Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.",
                 ));
