@@ -49,14 +49,22 @@ struct Case {
 #[derive(Default)]
 struct Backends {
     endpoints: BTreeMap<String, String>,
+    /// Backends that are no AWS service (`http_echo`), by name: the scenario's `${name}` is
+    /// their base URL.
+    urls: HashMap<String, String>,
 }
 
 impl Backends {
     async fn start(names: &[String]) -> Self {
         use crate::backends::*;
         let mut endpoints = BTreeMap::new();
+        let mut urls = HashMap::new();
         let mut json = None;
         for name in names {
+            if name == "http_echo" {
+                urls.insert(name.clone(), format!("http://{}", ls_http_echo().await));
+                continue;
+            }
             let url = match name.as_str() {
                 "lambda" => format!("http://{}", fake_lambda().await),
                 "s3" => format!("http://{}", fake_s3().await.0),
@@ -75,7 +83,7 @@ impl Backends {
         if !endpoints.is_empty() {
             endpoints.insert("sts".into(), format!("http://{}", fake_sts().await.0));
         }
-        Self { endpoints }
+        Self { endpoints, urls }
     }
 
     /// The control plane's environment: its Lambda endpoint (TestInvokeMethod calls it).
@@ -798,7 +806,7 @@ async fn invoke(
 async fn run_case(app: &TestApp, backends: &Backends, recorded: &Value, case: &Case) -> Result<(), String> {
     let client = SignedClient::new(app);
     let mut worker = None;
-    let mut vars = HashMap::new();
+    let mut vars = backends.urls.clone();
     let tokens = |vars: &HashMap<String, String>| -> Vec<(String, String)> {
         case.tokens
             .iter()
