@@ -259,7 +259,6 @@ pub fn encode_response_head(
         ResponseFraming::Bare => {}
     }
     match connection {
-        Connection::Default => {}
         Connection::Close => out.extend_from_slice(b"connection: close\r\n"),
         Connection::KeepAlive => out.extend_from_slice(b"connection: keep-alive\r\n"),
     }
@@ -273,12 +272,10 @@ enum Name {
     Remapped,
 }
 
-/// The `Connection` header an answer carries.
+/// The `Connection` header an answer carries: always one, as AWS's answers carry one, HTTP/1.1's
+/// too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
-    /// None: the version's default holds (the connection loop always says which, as AWS
-    /// does; the encoder's tests use this).
-    Default,
     Close,
     /// The connection is kept (for an HTTP/1.0 client, because it asked).
     KeepAlive,
@@ -466,7 +463,7 @@ mod tests {
                 extra,
                 framing,
                 head_request,
-                Connection::Default,
+                Connection::KeepAlive,
                 b"D",
             );
             String::from_utf8(out).unwrap()
@@ -475,14 +472,14 @@ mod tests {
             encode(false),
             "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nx-amzn-Remapped-Connection: keep-alive, X-Private\r\n\
              x-amzn-Remapped-Content-Length: 3\r\nx-amzn-Remapped-Date: E\r\nx-amzn-Remapped-X-Id: theirs\r\n\
-             x-up: b\r\nx-id: ours\r\ndate: D\r\ncontent-length: 3\r\n\r\n",
+             x-up: b\r\nx-id: ours\r\ndate: D\r\ncontent-length: 3\r\nconnection: keep-alive\r\n\r\n",
             "the fields AWS keeps for itself renamed, the other hop-by-hop ones left behind"
         );
         assert_eq!(
             encode(true),
             "HTTP/1.1 200 OK\r\nx-ours: 1\r\nX-Up: a\r\nx-amzn-Remapped-Connection: keep-alive, X-Private\r\n\
              Content-Length: 3\r\nx-amzn-Remapped-Date: E\r\nx-amzn-Remapped-X-Id: theirs\r\nx-up: b\r\n\
-             x-id: ours\r\ndate: D\r\n\r\n",
+             x-id: ours\r\ndate: D\r\nconnection: keep-alive\r\n\r\n",
             "a HEAD answer keeps the length it declares"
         );
     }
@@ -508,9 +505,9 @@ mod tests {
                 &headers,
                 ResponseFraming::Length(5),
                 false,
-                Connection::Default
+                Connection::KeepAlive
             ),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: D\r\ncontent-length: 5\r\n\r\n"
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: D\r\ncontent-length: 5\r\nconnection: keep-alive\r\n\r\n"
         );
         assert_eq!(
             encode(
@@ -518,9 +515,9 @@ mod tests {
                 &headers,
                 ResponseFraming::Length(0),
                 true,
-                Connection::Default
+                Connection::KeepAlive
             ),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 999\r\ndate: D\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 999\r\ndate: D\r\nconnection: keep-alive\r\n\r\n",
             "a HEAD answer keeps the length it declares"
         );
         headers.insert(header::DATE, HeaderValue::from_static("E"));
@@ -536,12 +533,12 @@ mod tests {
             &[("X-Id", b"ours")],
             ResponseFraming::Length(0),
             false,
-            Connection::Default,
+            Connection::KeepAlive,
             b"D",
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: E\r\nX-Id: ours\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: E\r\nX-Id: ours\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n",
             "extra headers replace the answer's own"
         );
         headers.remove("x-id");

@@ -472,28 +472,22 @@ pub async fn get_export(
         .find(|(k, _)| k == "extensions")
         .map(|(_, v)| v.as_str());
     let ext = Extensions::parse(extensions).map_err(ApiError::bad_request)?;
+    let accepts = |media: &str| {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|a| a.to_str().ok())
+            .any(|a| a.contains(media))
+    };
     // YAML when the caller accepts it (the SDKs send their own `Accept` beside the one asked for).
-    let yaml = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|a| a.to_str().ok())
-        .any(|a| a.contains("application/yaml"));
-    let output = if yaml {
+    let output = if accepts("application/yaml") {
         crate::openapi::Output::Yaml
     } else {
         crate::openapi::Output::Json
     };
     // A JSON export nobody asked for by type (boto3 sends no `Accept`) is AWS's octet stream.
     let content_type = match output {
-        crate::openapi::Output::Json
-            if !headers
-                .get_all(header::ACCEPT)
-                .iter()
-                .filter_map(|a| a.to_str().ok())
-                .any(|a| a.contains("application/json")) =>
-        {
-            "application/octet-stream"
-        }
+        crate::openapi::Output::Json if !accepts("application/json") => "application/octet-stream",
         _ => output.content_type(),
     };
     let mut conn = app.store.pool().acquire().await?;

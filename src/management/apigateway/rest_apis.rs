@@ -257,8 +257,10 @@ pub(super) async fn insert_new(
         path_part: None,
     };
     resources::insert(conn, &api.id, &root).await?;
-    for (name, doc) in self::default_models().into_iter().filter(|_| default_models) {
-        api_documents::insert(conn, Kind::Model, &api.id, name, &doc).await?;
+    if default_models {
+        for (name, doc) in self::default_models() {
+            api_documents::insert(conn, Kind::Model, &api.id, name, &doc).await?;
+        }
     }
     Ok(())
 }
